@@ -1,0 +1,153 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/pulse-analytics/pulse/graph"
+	"github.com/pulse-analytics/pulse/internal/database"
+)
+
+// defaultDatabaseURL is a local PostgreSQL with trust auth; the database is
+// created when missing.
+const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/pulse?sslmode=disable"
+
+// config is every setting of pulse, filled from flags with environment
+// fallbacks.
+type config struct {
+	DatabaseURL     string
+	Addr            string
+	LogFormat       string
+	LogLevel        string
+	ShutdownTimeout time.Duration
+	MaxBodyBytes    int64
+	Limits          graph.Limits
+
+	// envErrs collects environment variables that did not parse; commands
+	// refuse to start with them rather than silently use a default.
+	envErrs []error
+}
+
+// register binds the settings every command shares to fs.
+func (c *config) registerDatabase(fs *flag.FlagSet) {
+	fs.StringVar(&c.DatabaseURL, "database-url", env("PULSE_DATABASE_URL", defaultDatabaseURL),
+		"PostgreSQL URL; the database is created when missing (env PULSE_DATABASE_URL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("PULSE_LOG_FORMAT", "text"),
+		"log format: text or json (env PULSE_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", env("PULSE_LOG_LEVEL", "info"),
+		"log level: debug, info, warn or error (env PULSE_LOG_LEVEL)")
+}
+
+// registerServe binds the settings of pulse serve to fs.
+func (c *config) registerServe(fs *flag.FlagSet) {
+	c.registerDatabase(fs)
+	fs.StringVar(&c.Addr, "addr", env("PULSE_ADDR", ":8080"), "address to listen on (env PULSE_ADDR)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.envDuration("PULSE_SHUTDOWN_TIMEOUT", 15*time.Second),
+		"how long SIGTERM waits for requests in flight (env PULSE_SHUTDOWN_TIMEOUT)")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.envInt64("PULSE_MAX_BODY_BYTES", graph.DefaultMaxBodyBytes),
+		"largest GraphQL request body in bytes (env PULSE_MAX_BODY_BYTES)")
+	fs.IntVar(&c.Limits.MaxDepth, "max-query-depth", int(c.envInt64("PULSE_MAX_QUERY_DEPTH", int64(graph.DefaultLimits.MaxDepth))),
+		"deepest GraphQL field nesting (env PULSE_MAX_QUERY_DEPTH)")
+	fs.IntVar(&c.Limits.MaxComplexity, "max-query-complexity", int(c.envInt64("PULSE_MAX_QUERY_COMPLEXITY", int64(graph.DefaultLimits.MaxComplexity))),
+		"largest estimated number of fields one query may resolve (env PULSE_MAX_QUERY_COMPLEXITY)")
+	fs.IntVar(&c.Limits.MaxPageSize, "max-page-size", int(c.envInt64("PULSE_MAX_PAGE_SIZE", int64(graph.DefaultLimits.MaxPageSize))),
+		"largest first/last of a connection (env PULSE_MAX_PAGE_SIZE)")
+}
+
+// logger builds the process logger from the config.
+func (c *config) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, c.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.LogFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("%w: --log-format %q: want text or json", errUsage, c.LogFormat)
+}
+
+// logAttrs is the config as log attributes, secrets masked.
+func (c *config) logAttrs() []any {
+	return []any{
+		"database_url", database.Redact(c.DatabaseURL),
+		"addr", c.Addr,
+		"log_format", c.LogFormat,
+		"max_body_bytes", c.MaxBodyBytes,
+		"max_query_depth", c.Limits.MaxDepth,
+		"max_query_complexity", c.Limits.MaxComplexity,
+		"max_page_size", c.Limits.MaxPageSize,
+		"shutdown_timeout", c.ShutdownTimeout,
+	}
+}
+
+func env(key, fallback string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return fallback
+}
+
+func (c *config) envInt64(key string, fallback int64) int64 {
+	raw := env(key, "")
+	if raw == "" {
+		return fallback
+	}
+	v, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		c.envErrs = append(c.envErrs, fmt.Errorf("%s=%q: not an integer", key, raw))
+		return fallback
+	}
+	return v
+}
+
+func (c *config) envDuration(key string, fallback time.Duration) time.Duration {
+	raw := env(key, "")
+	if raw == "" {
+		return fallback
+	}
+	v, err := time.ParseDuration(raw)
+	if err != nil {
+		c.envErrs = append(c.envErrs, fmt.Errorf("%s=%q: not a duration such as 15s", key, raw))
+		return fallback
+	}
+	return v
+}
+
+// parse parses args into fs and checks the result.
+func (c *config) parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if err := errors.Join(c.envErrs...); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return nil
+}
+
+// newFlagSet returns a flag set whose --help prints synopsis, description
+// and flags like a man page.
+func newFlagSet(name, synopsis, description string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "USAGE\n  %s\n\n%s\n\nFLAGS\n", synopsis, description)
+		fs.PrintDefaults()
+	}
+	return fs
+}

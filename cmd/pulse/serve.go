@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/pulse-analytics/pulse/graph"
+	"github.com/pulse-analytics/pulse/internal/database"
+	"github.com/pulse-analytics/pulse/internal/health"
+	"github.com/pulse-analytics/pulse/internal/httplog"
+	"github.com/pulse-analytics/pulse/internal/migrate"
+)
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	var cfg config
+	fs := newFlagSet("serve", "pulse serve [--addr :8080] [--database-url URL]",
+		`Runs the Pulse API: GraphQL at /graphql (POST, GET, WebSocket, SSE;
+GraphiQL in a browser), /healthz and /readyz. Creates the database when it is
+missing and applies migrations first, under a lock, so several processes may
+start together. SIGTERM or SIGINT stops it gracefully.`, stderr)
+	cfg.registerServe(fs)
+	if err := cfg.parse(fs, args); err != nil {
+		return err
+	}
+	logger, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	logger.Info("starting pulse", append([]any{"version", version}, cfg.logAttrs()...)...)
+	db, err := openMigrated(ctx, cfg.DatabaseURL, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	return serveHTTP(ctx, ln, newMux(db, cfg, logger), cfg.ShutdownTimeout, logger)
+}
+
+// openMigrated creates the database if needed, connects and migrates it.
+func openMigrated(ctx context.Context, dsn string, logger *slog.Logger) (*sql.DB, error) {
+	if err := migrate.EnsureDatabase(ctx, dsn); err != nil {
+		return nil, err
+	}
+	db, err := database.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate.Up(ctx, db, logger); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func newMux(db *sql.DB, cfg config, logger *slog.Logger) http.Handler {
+	client := database.NewClient(db)
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", graph.NewHandler(client, graph.Options{
+		Logger:       logger,
+		Limits:       cfg.Limits,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+	}))
+	mux.Handle("GET /healthz", health.Live())
+	mux.Handle("GET /readyz", health.Ready(db))
+	return httplog.Middleware(logger)(mux)
+}
+
+// serveHTTP serves until ctx ends, then shuts down: it stops accepting,
+// ends subscriptions and waits up to timeout for requests in flight.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, timeout time.Duration, logger *slog.Logger) error {
+	// Hijacked WebSocket connections are not tracked by Shutdown; they end
+	// when this base context is cancelled.
+	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("pulse is serving", "addr", ln.Addr().String(), "graphql", "http://"+displayAddr(ln.Addr())+"/graphql")
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", timeout)
+	cancelBase()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || tcp.IP.IsUnspecified() {
+		if ok {
+			return fmt.Sprintf("localhost:%d", tcp.Port)
+		}
+		return a.String()
+	}
+	return a.String()
+}

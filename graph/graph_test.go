@@ -1,0 +1,141 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pulse-analytics/pulse/ent"
+	_ "github.com/pulse-analytics/pulse/ent/runtime"
+	"github.com/pulse-analytics/pulse/graph"
+	"github.com/pulse-analytics/pulse/internal/auth"
+	"github.com/pulse-analytics/pulse/internal/pgtest"
+	"github.com/pulse-analytics/pulse/internal/tenant"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// testProject is a project with a key of each role and a context scoped to it
+// for seeding data directly.
+type testProject struct {
+	ID                  int
+	Ingest, Read, Admin string
+	ctx                 context.Context
+}
+
+// testBundle is what every GraphQL test needs: a real handler over a real
+// database, and a project of its own.
+type testBundle struct {
+	client  *ent.Client
+	server  *httptest.Server
+	queries *atomic.Int64 // SQL statements run by requests, for N+1 checks
+	project *testProject
+}
+
+type queryCounterKey struct{}
+
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	return setupWith(t, graph.Options{})
+}
+
+func setupWith(t *testing.T, opts graph.Options) *testBundle {
+	t.Helper()
+	db := pgtest.DB(t)
+	queries := &atomic.Int64{}
+	drv := dialect.DebugWithContext(entsql.OpenDB(dialect.Postgres, db), func(ctx context.Context, _ ...any) {
+		if c, ok := ctx.Value(queryCounterKey{}).(*atomic.Int64); ok {
+			c.Add(1)
+		}
+	})
+	client := ent.NewClient(ent.Driver(drv))
+	h := graph.NewHandler(client, opts)
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), queryCounterKey{}, queries)))
+	}))
+	t.Cleanup(server.Close)
+	b := &testBundle{client: client, server: server, queries: queries}
+	b.project = b.newProject(t, t.Name())
+	return b
+}
+
+// newProject creates another project with its three keys.
+func (b *testBundle) newProject(t *testing.T, name string) *testProject {
+	t.Helper()
+	created, err := auth.CreateProject(context.Background(), b.client, name)
+	require.NoError(t, err)
+	return &testProject{
+		ID:     created.Project.ID,
+		Ingest: created.Ingest.Secret,
+		Read:   created.Read.Secret,
+		Admin:  created.Admin.Secret,
+		ctx:    tenant.ForProject(context.Background(), created.Project.ID),
+	}
+}
+
+// gqlResponse is the wire shape of a GraphQL response.
+type gqlResponse struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []gqlError      `json:"errors"`
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// code is the extensions.code of the first error, or "".
+func (r gqlResponse) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// do posts a GraphQL operation with key (none when empty) and returns the
+// HTTP status and decoded body.
+func (b *testBundle) do(t *testing.T, key, query string, vars map[string]any) (int, gqlResponse) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, b.server.URL+"/graphql", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	var out gqlResponse
+	require.NoError(t, json.Unmarshal(raw, &out), "body: %s", raw)
+	return res.StatusCode, out
+}
+
+// query runs an operation that must succeed and decodes its data into dst.
+func (b *testBundle) query(t *testing.T, key, query string, vars map[string]any, dst any) {
+	t.Helper()
+	status, res := b.do(t, key, query, vars)
+	require.Empty(t, res.Errors, "query %s", query)
+	require.Equal(t, http.StatusOK, status)
+	if dst != nil {
+		require.NoError(t, json.Unmarshal(res.Data, dst))
+	}
+}
+
+// gid formats an ent id as a GraphQL ID.
+func gid(id int) string { return strconv.Itoa(id) }

@@ -1,0 +1,185 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/pulse-analytics/pulse/ent"
+	"github.com/pulse-analytics/pulse/graph/generated"
+	"github.com/pulse-analytics/pulse/internal/auth"
+)
+
+// DefaultMaxBodyBytes bounds a GraphQL request body.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Options configure the GraphQL endpoint.
+type Options struct {
+	Logger       *slog.Logger
+	Limits       Limits
+	MaxBodyBytes int64
+	// KeepAlive is the WebSocket keepalive interval.
+	KeepAlive time.Duration
+}
+
+// NewHandler returns the /graphql endpoint: POST and GET (GraphQL over HTTP),
+// WebSocket (graphql-transport-ws and legacy graphql-ws), SSE, and GraphiQL
+// for a browser. Requests are authenticated by Bearer key; WebSocket
+// connections by the key in the connection_init payload.
+func NewHandler(client *ent.Client, opts Options) http.Handler {
+	opts = opts.withDefaults()
+	keys := auth.NewKeys(client)
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{
+		Resolvers:  NewResolver(client),
+		Directives: generated.DirectiveRoot{HasRole: hasRole},
+	}))
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: opts.KeepAlive,
+		InitFunc:              websocketInit(keys),
+		Implementation: transport.CoderWebsocketImplementation{
+			// Keys travel in connection_init, not cookies, so a cross-site
+			// page cannot ride on a user's session: any origin may connect.
+			AcceptOptions: websocket.AcceptOptions{InsecureSkipVerify: true},
+		},
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.SSE{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(queryLimits{opts.Limits})
+	srv.SetErrorPresenter(presentError(opts.Logger))
+	srv.SetRecoverFunc(recoverPanic(opts.Logger))
+
+	graphiql := playground.Handler("Pulse GraphiQL", "/graphql")
+	api := keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, srv))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if wantsGraphiQL(r) {
+			graphiql.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Limits == (Limits{}) {
+		o.Limits = DefaultLimits
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.KeepAlive == 0 {
+		o.KeepAlive = 15 * time.Second
+	}
+	return o
+}
+
+// wantsGraphiQL: a browser navigating to /graphql (GET, HTML accepted, no
+// query) gets the GraphiQL IDE.
+func wantsGraphiQL(r *http.Request) bool {
+	return r.Method == http.MethodGet &&
+		r.URL.Query().Get("query") == "" &&
+		r.Header.Get("Upgrade") == "" &&
+		strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// websocketInit authenticates a WebSocket connection by the key in its
+// connection_init payload: "Authorization": "Bearer <key>" (as graphql-ws
+// clients send headers) or "apiKey": "<key>". A refused connection is closed
+// with 4403 Forbidden, as graphql-transport-ws prescribes.
+func websocketInit(keys *auth.Keys) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		refuse := func(reason string) (context.Context, *transport.InitPayload, error) {
+			ctx = transport.WithWebsocketCloseCode(transport.AppendCloseReason(ctx, reason), closeForbidden)
+			return ctx, nil, errors.New(reason)
+		}
+		secret := payload.GetString("apiKey")
+		if bearer, ok := auth.BearerToken(payload.Authorization()); ok {
+			secret = bearer
+		}
+		if secret == "" {
+			return refuse(`connection_init must carry an API key: {"Authorization": "Bearer <key>"}`)
+		}
+		scoped, err := keys.Scope(ctx, secret)
+		if err != nil {
+			return refuse("unknown or revoked API key")
+		}
+		return scoped, nil, nil
+	}
+}
+
+// closeForbidden is graphql-transport-ws's close code for a refused
+// connection_init.
+const closeForbidden = 4403
+
+// rejectKey answers a request whose Authorization header is present but
+// wrong: 401 with a GraphQL-shaped JSON body.
+func rejectKey(w http.ResponseWriter, _ *http.Request, err error) {
+	msg := "unknown or revoked API key"
+	if !errors.Is(err, auth.ErrUnauthenticated) {
+		msg = "could not check the API key"
+	}
+	writeError(w, http.StatusUnauthorized, msg, CodeUnauthenticated)
+}
+
+// limitBody refuses request bodies over max bytes with 413 before gqlgen
+// reads them.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Method == http.MethodGet {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.ContentLength > max {
+			writeTooLarge(w, max)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "could not read the request body", CodeBadUserInput)
+			return
+		}
+		if int64(len(body)) > max {
+			writeTooLarge(w, max)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeTooLarge(w http.ResponseWriter, max int64) {
+	writeError(w, http.StatusRequestEntityTooLarge,
+		fmt.Sprintf("request body exceeds the limit of %d bytes", max), CodeBadUserInput)
+}
+
+func writeError(w http.ResponseWriter, status int, message, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(graphql.Response{Errors: gqlerror.List{{
+		Message:    message,
+		Extensions: map[string]any{"code": code},
+	}}})
+}

@@ -1,0 +1,152 @@
+// Package auth issues and checks API keys and puts the caller's tenant scope
+// into request contexts.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pulse-analytics/pulse/ent"
+	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/internal/invalid"
+	"github.com/pulse-analytics/pulse/internal/tenant"
+)
+
+// Errors callers branch on.
+var (
+	// ErrUnauthenticated means no key, or a key that is unknown or revoked.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrForbidden means a valid key whose role is too weak.
+	ErrForbidden = errors.New("forbidden")
+)
+
+// keyPrefixLen is how much of a key is stored in clear to tell keys apart:
+// "pk_admin_" and the first random characters.
+const keyPrefixLen = 4
+
+// Keys issues, looks up and revokes API keys.
+type Keys struct {
+	client *ent.Client
+}
+
+// NewKeys returns Keys over client.
+func NewKeys(client *ent.Client) *Keys { return &Keys{client: client} }
+
+// Issued is a new key: the stored row and the secret, which exists only here.
+type Issued struct {
+	Key    *ent.APIKey
+	Secret string
+}
+
+// Create issues a key of role for the project of ctx.
+func (k *Keys) Create(ctx context.Context, role tenant.Role, name string) (*Issued, error) {
+	if len(name) > 200 {
+		return nil, invalid.Field("input.name", "must be at most 200 characters")
+	}
+	secret, err := newSecret(role)
+	if err != nil {
+		return nil, err
+	}
+	shown := len(secretPrefix(role)) + keyPrefixLen
+	key, err := k.client.APIKey.Create().
+		SetRole(apikey.Role(role)).
+		SetName(name).
+		SetPrefix(secret[:shown]).
+		SetHash(hash(secret)).
+		Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create %s key: %w", role, err)
+	}
+	return &Issued{Key: key, Secret: secret}, nil
+}
+
+// Revoke revokes key id of the project of ctx. A key cannot revoke itself,
+// so an admin cannot lock themselves out by accident.
+func (k *Keys) Revoke(ctx context.Context, id int) (*ent.APIKey, error) {
+	if s, ok := tenant.FromContext(ctx); ok && s.KeyID == id {
+		return nil, invalid.Field("id", "a key cannot revoke itself; use another ADMIN key")
+	}
+	key, err := k.client.APIKey.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil, &invalid.Error{Field: "id", Message: fmt.Sprintf("API key %d not found", id), Err: invalid.ErrNotFound}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load key %d: %w", id, err)
+	}
+	if key.RevokedAt != nil {
+		return key, nil
+	}
+	key, err = key.Update().SetRevokedAt(time.Now()).Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("revoke key %d: %w", id, err)
+	}
+	return key, nil
+}
+
+// List returns the keys of the project of ctx, newest first.
+func (k *Keys) List(ctx context.Context, includeRevoked bool) ([]*ent.APIKey, error) {
+	q := k.client.APIKey.Query().Order(ent.Desc(apikey.FieldCreatedAt), ent.Desc(apikey.FieldID))
+	if !includeRevoked {
+		q.Where(apikey.RevokedAtIsNil())
+	}
+	keys, err := q.All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	return keys, nil
+}
+
+// Authenticate returns the scope of secret, or ErrUnauthenticated. It reads
+// across projects: the key decides the project.
+func (k *Keys) Authenticate(ctx context.Context, secret string) (tenant.Scope, error) {
+	if secret == "" {
+		return tenant.Scope{}, ErrUnauthenticated
+	}
+	key, err := k.client.APIKey.Query().
+		Where(apikey.Hash(hash(secret)), apikey.RevokedAtIsNil()).
+		Only(tenant.Bypass(ctx))
+	if ent.IsNotFound(err) {
+		return tenant.Scope{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return tenant.Scope{}, fmt.Errorf("look up key: %w", err)
+	}
+	return tenant.Scope{ProjectID: key.ProjectID, Role: tenant.Role(key.Role), KeyID: key.ID}, nil
+}
+
+// Require returns ErrUnauthenticated or ErrForbidden unless ctx carries a
+// scope of at least role.
+func Require(ctx context.Context, role tenant.Role) error {
+	s, ok := tenant.FromContext(ctx)
+	if !ok {
+		return ErrUnauthenticated
+	}
+	if !s.Role.Allows(role) {
+		return fmt.Errorf("%w: needs a %s key, this is a %s key", ErrForbidden, role, s.Role)
+	}
+	return nil
+}
+
+// newSecret returns "pk_<role>_<43 random base64url characters>": 256 bits,
+// with the role readable so a leaked key's blast radius is obvious.
+func newSecret(role tenant.Role) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate key: %w", err)
+	}
+	return secretPrefix(role) + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func secretPrefix(role tenant.Role) string { return "pk_" + strings.ToLower(string(role)) + "_" }
+
+func hash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}

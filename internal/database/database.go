@@ -1,0 +1,55 @@
+// Package database opens Pulse's PostgreSQL connections.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+
+	"entgo.io/ent/dialect"
+	// The database/sql driver of Pulse.
+	_ "github.com/lib/pq"
+
+	"github.com/pulse-analytics/pulse/ent"
+	// Registers the schema's hooks and interceptors (tenant scoping).
+	_ "github.com/pulse-analytics/pulse/ent/runtime"
+)
+
+// Open connects to dsn and checks the connection.
+func Open(ctx context.Context, dsn string) (*sql.DB, error) {
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", Redact(dsn), err)
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(10)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", Redact(dsn), err)
+	}
+	return db, nil
+}
+
+// NewClient returns the ent client over db.
+func NewClient(db *sql.DB) *ent.Client {
+	return ent.NewClient(ent.Driver(entsql.OpenDB(dialect.Postgres, db)))
+}
+
+// Redact returns dsn with its password masked, for logs.
+func Redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

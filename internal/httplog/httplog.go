@@ -1,0 +1,109 @@
+// Package httplog gives every HTTP request an id, a logger that carries it,
+// and one access-log line.
+package httplog
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// HeaderRequestID is the header a request id is read from and echoed in.
+const HeaderRequestID = "X-Request-Id"
+
+type loggerKey struct{}
+
+// Logger returns the request's logger (with its request id), or fallback.
+func Logger(ctx context.Context, fallback *slog.Logger) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return fallback
+}
+
+// WithLogger returns ctx carrying l.
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
+// Middleware assigns a request id (a caller's well-formed X-Request-Id is
+// kept), puts a logger with it into the context and logs each request once.
+func Middleware(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			id := r.Header.Get(HeaderRequestID)
+			if !wellFormed(id) {
+				id = newID()
+			}
+			w.Header().Set(HeaderRequestID, id)
+			l := logger.With("request_id", id)
+			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+			next.ServeHTTP(rec, r.WithContext(WithLogger(r.Context(), l)))
+			l.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status),
+				slog.Duration("duration", time.Since(start)))
+		})
+	}
+}
+
+func wellFormed(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// statusRecorder remembers the status code for the access log. It forwards
+// Flush and Unwrap so SSE and WebSocket upgrades keep working through it.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+var _ http.Flusher = (*statusRecorder)(nil)
+
+// Hijack lets WebSocket upgrades take over the connection.
+func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("response writer %T cannot hijack", r.ResponseWriter)
+	}
+	r.status = http.StatusSwitchingProtocols
+	return h.Hijack()
+}
+
+var _ http.Hijacker = (*statusRecorder)(nil)

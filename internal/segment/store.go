@@ -1,0 +1,278 @@
+package segment
+
+import (
+	"context"
+
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pulse-analytics/pulse/ent"
+	entsegment "github.com/pulse-analytics/pulse/ent/segment"
+	"github.com/pulse-analytics/pulse/ent/survey"
+	"github.com/pulse-analytics/pulse/ent/surveyquestion"
+	"github.com/pulse-analytics/pulse/internal/invalid"
+)
+
+// Bounds of a segment's refresh interval.
+const (
+	DefaultRefreshInterval = 15 * time.Minute
+	MinRefreshInterval     = time.Minute
+	MaxRefreshInterval     = 30 * 24 * time.Hour
+)
+
+// Definition is what an admin says about a segment when creating it.
+type Definition struct {
+	Name            string
+	Description     string
+	Kind            entsegment.Kind
+	Rule            *Rule
+	RefreshInterval time.Duration // 0 means DefaultRefreshInterval
+}
+
+// Change is an update of a segment; nil fields are left alone.
+type Change struct {
+	Name            *string
+	Description     *string
+	Rule            *Rule
+	RefreshInterval *time.Duration
+}
+
+// Store creates and changes segment definitions. The context's tenant scope
+// decides the project (see ent/schema TenantMixin).
+type Store struct {
+	client *ent.Client
+}
+
+// NewStore returns a Store over client.
+func NewStore(client *ent.Client) *Store { return &Store{client: client} }
+
+// Create validates def and saves a new segment in PENDING state.
+func (s *Store) Create(ctx context.Context, def Definition) (*ent.Segment, error) {
+	if def.Kind == "" {
+		def.Kind = entsegment.KindDYNAMIC
+	}
+	if err := checkName("input.name", def.Name); err != nil {
+		return nil, err
+	}
+	interval, err := refreshInterval(def.RefreshInterval)
+	if err != nil {
+		return nil, err
+	}
+	create := s.client.Segment.Create().
+		SetName(strings.TrimSpace(def.Name)).
+		SetDescription(def.Description).
+		SetKind(def.Kind).
+		SetRefreshIntervalSeconds(int(interval / time.Second))
+	switch {
+	case def.Kind == entsegment.KindSTATIC && def.Rule != nil:
+		return nil, invalid.Field("input.rule", "a STATIC segment has no rule: its members are set by hand")
+	case def.Kind == entsegment.KindDYNAMIC:
+		if def.Rule == nil {
+			return nil, invalid.Field("input.rule", "a DYNAMIC segment needs a rule")
+		}
+		raw, err := s.checkRule(ctx, 0, def.Rule)
+		if err != nil {
+			return nil, err
+		}
+		create.SetRule(raw)
+	}
+	seg, err := create.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create segment: %w", err)
+	}
+	return seg, nil
+}
+
+// Update applies ch to segment id. A new rule bumps the definition version.
+func (s *Store) Update(ctx context.Context, id int, ch Change) (*ent.Segment, error) {
+	seg, err := s.active(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	update := seg.Update()
+	if ch.Name != nil {
+		if err := checkName("input.name", *ch.Name); err != nil {
+			return nil, err
+		}
+		update.SetName(strings.TrimSpace(*ch.Name))
+	}
+	if ch.Description != nil {
+		update.SetDescription(*ch.Description)
+	}
+	if ch.RefreshInterval != nil {
+		interval, err := refreshInterval(*ch.RefreshInterval)
+		if err != nil {
+			return nil, err
+		}
+		update.SetRefreshIntervalSeconds(int(interval / time.Second))
+	}
+	if ch.Rule != nil {
+		if seg.Kind == entsegment.KindSTATIC {
+			return nil, invalid.Field("input.rule", "a STATIC segment has no rule")
+		}
+		raw, err := s.checkRule(ctx, seg.ID, ch.Rule)
+		if err != nil {
+			return nil, err
+		}
+		update.SetRule(raw).AddDefinitionVersion(1).SetStatus(entsegment.StatusPENDING)
+	}
+	seg, err = update.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("update segment %d: %w", id, err)
+	}
+	return seg, nil
+}
+
+// Archive marks segment id archived; archiving twice is a no-op.
+func (s *Store) Archive(ctx context.Context, id int) (*ent.Segment, error) {
+	seg, err := s.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if seg.ArchivedAt != nil {
+		return seg, nil
+	}
+	seg, err = seg.Update().SetArchivedAt(time.Now()).Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("archive segment %d: %w", id, err)
+	}
+	return seg, nil
+}
+
+func (s *Store) get(ctx context.Context, id int) (*ent.Segment, error) {
+	seg, err := s.client.Segment.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil, &invalid.Error{Field: "id", Message: fmt.Sprintf("segment %d not found", id), Err: invalid.ErrNotFound}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load segment %d: %w", id, err)
+	}
+	return seg, nil
+}
+
+func (s *Store) active(ctx context.Context, id int) (*ent.Segment, error) {
+	seg, err := s.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if seg.ArchivedAt != nil {
+		return nil, invalid.Field("id", "segment %d is archived", id)
+	}
+	return seg, nil
+}
+
+// checkRule validates r for segment self (0 for a new segment) and returns
+// its stored form. Referenced segments and surveys must exist in the caller's
+// project, and inSegment must not lead back to self.
+func (s *Store) checkRule(ctx context.Context, self int, r *Rule) ([]byte, error) {
+	if err := Validate(r); err != nil {
+		return nil, invalid.Prefix("input", err)
+	}
+	segmentIDs, surveyIDs := r.References()
+	for _, id := range segmentIDs {
+		if err := s.checkSegmentRef(ctx, self, id); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range surveyIDs {
+		if err := s.checkSurveyRef(ctx, id, r); err != nil {
+			return nil, err
+		}
+	}
+	return r.Encode()
+}
+
+func (s *Store) checkSegmentRef(ctx context.Context, self, id int) error {
+	if id == self {
+		return &invalid.Error{Field: "input.rule", Message: fmt.Sprintf("inSegment %d is the segment itself", id), Err: ErrCycle}
+	}
+	// Walk the referenced segments' rules; reaching self closes a cycle.
+	seen := map[int]bool{}
+	queue := []int{id}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		if seen[cur] {
+			continue
+		}
+		seen[cur] = true
+		seg, err := s.client.Segment.Get(ctx, cur)
+		if ent.IsNotFound(err) {
+			return &invalid.Error{Field: "input.rule", Message: fmt.Sprintf("inSegment: segment %d not found", cur), Err: invalid.ErrNotFound}
+		}
+		if err != nil {
+			return fmt.Errorf("load referenced segment %d: %w", cur, err)
+		}
+		if len(seg.Rule) == 0 {
+			continue
+		}
+		ref, err := Decode(seg.Rule)
+		if err != nil {
+			return fmt.Errorf("segment %d: %w", cur, err)
+		}
+		next, _ := ref.References()
+		for _, n := range next {
+			if n == self && self != 0 {
+				return &invalid.Error{Field: "input.rule", Message: fmt.Sprintf("inSegment %d leads back to segment %d", id, self), Err: ErrCycle}
+			}
+			queue = append(queue, n)
+		}
+	}
+	return nil
+}
+
+func (s *Store) checkSurveyRef(ctx context.Context, id int, r *Rule) error {
+	exists, err := s.client.Survey.Query().Where(survey.ID(id)).Exist(ctx)
+	if err != nil {
+		return fmt.Errorf("check survey %d: %w", id, err)
+	}
+	if !exists {
+		return &invalid.Error{Field: "input.rule", Message: fmt.Sprintf("survey %d not found", id), Err: invalid.ErrNotFound}
+	}
+	var bad error
+	var walk func(*Rule)
+	walk = func(n *Rule) {
+		if n == nil || bad != nil {
+			return
+		}
+		if n.Survey != nil && n.Survey.SurveyID == id && n.Survey.QuestionID != nil {
+			ok, err := s.client.SurveyQuestion.Query().
+				Where(surveyquestion.ID(*n.Survey.QuestionID), surveyquestion.SurveyID(id)).Exist(ctx)
+			switch {
+			case err != nil:
+				bad = fmt.Errorf("check question %d: %w", *n.Survey.QuestionID, err)
+			case !ok:
+				bad = &invalid.Error{Field: "input.rule", Message: fmt.Sprintf("question %d is not a question of survey %d", *n.Survey.QuestionID, id), Err: invalid.ErrNotFound}
+			}
+		}
+		for _, c := range append(append([]*Rule{}, n.And...), n.Or...) {
+			walk(c)
+		}
+		walk(n.Not)
+	}
+	walk(r)
+	return bad
+}
+
+func checkName(field, name string) error {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return invalid.Field(field, "must not be empty")
+	case len(name) > 200:
+		return invalid.Field(field, "must be at most 200 characters")
+	}
+	return nil
+}
+
+func refreshInterval(d time.Duration) (time.Duration, error) {
+	switch {
+	case d == 0:
+		return DefaultRefreshInterval, nil
+	case d < MinRefreshInterval || d > MaxRefreshInterval:
+		return 0, invalid.Field("input.refreshIntervalSeconds", "must be between %d and %d seconds",
+			int(MinRefreshInterval/time.Second), int(MaxRefreshInterval/time.Second))
+	}
+	return d, nil
+}
