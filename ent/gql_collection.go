@@ -174,11 +174,6 @@ func (_q *EventQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 				selectedFields = append(selectedFields, event.FieldUserID)
 				fieldSeen[event.FieldUserID] = struct{}{}
 			}
-		case "userID":
-			if _, ok := fieldSeen[event.FieldUserID]; !ok {
-				selectedFields = append(selectedFields, event.FieldUserID)
-				fieldSeen[event.FieldUserID] = struct{}{}
-			}
 		case "name":
 			if _, ok := fieldSeen[event.FieldName]; !ok {
 				selectedFields = append(selectedFields, event.FieldName)
@@ -204,7 +199,7 @@ func (_q *EventQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 				selectedFields = append(selectedFields, event.FieldPlatform)
 				fieldSeen[event.FieldPlatform] = struct{}{}
 			}
-		case "messageID":
+		case "messageId":
 			if _, ok := fieldSeen[event.FieldMessageID]; !ok {
 				selectedFields = append(selectedFields, event.FieldMessageID)
 				fieldSeen[event.FieldMessageID] = struct{}{}
@@ -317,11 +312,6 @@ func (_q *FeedbackQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			if _, ok := fieldSeen[feedback.FieldUpdatedAt]; !ok {
 				selectedFields = append(selectedFields, feedback.FieldUpdatedAt)
 				fieldSeen[feedback.FieldUpdatedAt] = struct{}{}
-			}
-		case "userID":
-			if _, ok := fieldSeen[feedback.FieldUserID]; !ok {
-				selectedFields = append(selectedFields, feedback.FieldUserID)
-				fieldSeen[feedback.FieldUserID] = struct{}{}
 			}
 		case "kind":
 			if _, ok := fieldSeen[feedback.FieldKind]; !ok {
@@ -1017,16 +1007,6 @@ func (_q *SegmentMembershipQuery) collectField(ctx context.Context, oneNode bool
 				selectedFields = append(selectedFields, segmentmembership.FieldUserID)
 				fieldSeen[segmentmembership.FieldUserID] = struct{}{}
 			}
-		case "segmentID":
-			if _, ok := fieldSeen[segmentmembership.FieldSegmentID]; !ok {
-				selectedFields = append(selectedFields, segmentmembership.FieldSegmentID)
-				fieldSeen[segmentmembership.FieldSegmentID] = struct{}{}
-			}
-		case "userID":
-			if _, ok := fieldSeen[segmentmembership.FieldUserID]; !ok {
-				selectedFields = append(selectedFields, segmentmembership.FieldUserID)
-				fieldSeen[segmentmembership.FieldUserID] = struct{}{}
-			}
 		case "enteredAt":
 			if _, ok := fieldSeen[segmentmembership.FieldEnteredAt]; !ok {
 				selectedFields = append(selectedFields, segmentmembership.FieldEnteredAt)
@@ -1037,12 +1017,12 @@ func (_q *SegmentMembershipQuery) collectField(ctx context.Context, oneNode bool
 				selectedFields = append(selectedFields, segmentmembership.FieldExitedAt)
 				fieldSeen[segmentmembership.FieldExitedAt] = struct{}{}
 			}
-		case "enteredRunID":
+		case "enteredRunId":
 			if _, ok := fieldSeen[segmentmembership.FieldEnteredRunID]; !ok {
 				selectedFields = append(selectedFields, segmentmembership.FieldEnteredRunID)
 				fieldSeen[segmentmembership.FieldEnteredRunID] = struct{}{}
 			}
-		case "exitedRunID":
+		case "exitedRunId":
 			if _, ok := fieldSeen[segmentmembership.FieldExitedRunID]; !ok {
 				selectedFields = append(selectedFields, segmentmembership.FieldExitedRunID)
 				fieldSeen[segmentmembership.FieldExitedRunID] = struct{}{}
@@ -1146,17 +1126,12 @@ func (_q *SegmentRunQuery) collectField(ctx context.Context, oneNode bool, opCtx
 				selectedFields = append(selectedFields, segmentrun.FieldSegmentID)
 				fieldSeen[segmentrun.FieldSegmentID] = struct{}{}
 			}
-		case "segmentID":
-			if _, ok := fieldSeen[segmentrun.FieldSegmentID]; !ok {
-				selectedFields = append(selectedFields, segmentrun.FieldSegmentID)
-				fieldSeen[segmentrun.FieldSegmentID] = struct{}{}
-			}
 		case "trigger":
 			if _, ok := fieldSeen[segmentrun.FieldTrigger]; !ok {
 				selectedFields = append(selectedFields, segmentrun.FieldTrigger)
 				fieldSeen[segmentrun.FieldTrigger] = struct{}{}
 			}
-		case "jobID":
+		case "jobId":
 			if _, ok := fieldSeen[segmentrun.FieldJobID]; !ok {
 				selectedFields = append(selectedFields, segmentrun.FieldJobID)
 				fieldSeen[segmentrun.FieldJobID] = struct{}{}
@@ -1432,11 +1407,6 @@ func (_q *SurveyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 				selectedFields = append(selectedFields, survey.FieldStatus)
 				fieldSeen[survey.FieldStatus] = struct{}{}
 			}
-		case "targetSegmentID":
-			if _, ok := fieldSeen[survey.FieldTargetSegmentID]; !ok {
-				selectedFields = append(selectedFields, survey.FieldTargetSegmentID)
-				fieldSeen[survey.FieldTargetSegmentID] = struct{}{}
-			}
 		case "id":
 		case "__typename":
 		default:
@@ -1532,11 +1502,6 @@ func (_q *SurveyQuestionQuery) collectField(ctx context.Context, oneNode bool, o
 				return err
 			}
 			_q.withSurvey = query
-			if _, ok := fieldSeen[surveyquestion.FieldSurveyID]; !ok {
-				selectedFields = append(selectedFields, surveyquestion.FieldSurveyID)
-				fieldSeen[surveyquestion.FieldSurveyID] = struct{}{}
-			}
-		case "surveyID":
 			if _, ok := fieldSeen[surveyquestion.FieldSurveyID]; !ok {
 				selectedFields = append(selectedFields, surveyquestion.FieldSurveyID)
 				fieldSeen[surveyquestion.FieldSurveyID] = struct{}{}
@@ -1651,16 +1616,6 @@ func (_q *SurveyResponseQuery) collectField(ctx context.Context, oneNode bool, o
 				return err
 			}
 			_q.withUser = query
-			if _, ok := fieldSeen[surveyresponse.FieldUserID]; !ok {
-				selectedFields = append(selectedFields, surveyresponse.FieldUserID)
-				fieldSeen[surveyresponse.FieldUserID] = struct{}{}
-			}
-		case "surveyID":
-			if _, ok := fieldSeen[surveyresponse.FieldSurveyID]; !ok {
-				selectedFields = append(selectedFields, surveyresponse.FieldSurveyID)
-				fieldSeen[surveyresponse.FieldSurveyID] = struct{}{}
-			}
-		case "userID":
 			if _, ok := fieldSeen[surveyresponse.FieldUserID]; !ok {
 				selectedFields = append(selectedFields, surveyresponse.FieldUserID)
 				fieldSeen[surveyresponse.FieldUserID] = struct{}{}
@@ -2218,7 +2173,7 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				selectedFields = append(selectedFields, user.FieldUpdatedAt)
 				fieldSeen[user.FieldUpdatedAt] = struct{}{}
 			}
-		case "externalID":
+		case "externalId":
 			if _, ok := fieldSeen[user.FieldExternalID]; !ok {
 				selectedFields = append(selectedFields, user.FieldExternalID)
 				fieldSeen[user.FieldExternalID] = struct{}{}
@@ -2349,11 +2304,6 @@ func (_q *UserDailyActivityQuery) collectField(ctx context.Context, oneNode bool
 				return err
 			}
 			_q.withUser = query
-			if _, ok := fieldSeen[userdailyactivity.FieldUserID]; !ok {
-				selectedFields = append(selectedFields, userdailyactivity.FieldUserID)
-				fieldSeen[userdailyactivity.FieldUserID] = struct{}{}
-			}
-		case "userID":
 			if _, ok := fieldSeen[userdailyactivity.FieldUserID]; !ok {
 				selectedFields = append(selectedFields, userdailyactivity.FieldUserID)
 				fieldSeen[userdailyactivity.FieldUserID] = struct{}{}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/pulse-analytics/pulse/ent"
@@ -55,7 +56,11 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.As(err, &directErr) && directErr.Unwrap() == nil:
 			// Errors built by gqlgen or entgql themselves (argument coercion,
 			// pagination arguments) are about the request and safe to show.
-			if _, ok := gqlErr.Extensions["code"]; !ok {
+			// Parse and validation failures keep gqlgen's codes; the rest
+			// (entgql's INVALID_PAGINATION, ...) join the stable set.
+			switch gqlErr.Extensions["code"] {
+			case errcode.ParseFailed, errcode.ValidationFailed:
+			default:
 				setCode(gqlErr, CodeBadUserInput, gqlErr.Message)
 			}
 		default:

@@ -7,10 +7,10 @@ package graph
 
 import (
 	"context"
-	"github.com/pulse-analytics/pulse/internal/feedback"
 
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/graph/model"
+	"github.com/pulse-analytics/pulse/internal/feedback"
 )
 
 // UpdateFeedback is the resolver for the updateFeedback field.

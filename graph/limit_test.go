@@ -15,7 +15,7 @@ import (
 func TestLimits(t *testing.T) {
 	t.Parallel()
 	b := setupWith(t, graph.Options{
-		Limits:       graph.Limits{MaxDepth: 6, MaxComplexity: 500, MaxPageSize: 50},
+		Limits:       graph.Limits{MaxDepth: 8, MaxComplexity: 500, MaxPageSize: 50},
 		MaxBodyBytes: 4096,
 	})
 	key := b.project.Read
@@ -35,7 +35,7 @@ func TestLimits(t *testing.T) {
 			name:     "too deep",
 			query:    `{ segments(first: 1) { edges { node { members(first: 1) { edges { node { segments(first: 1) { edges { node { id } } } } } } } } } }`,
 			wantCode: "BAD_USER_INPUT",
-			wantMsg:  "query depth exceeds the limit of 6",
+			wantMsg:  "query depth exceeds the limit of 8",
 		},
 		{
 			name:     "too complex",

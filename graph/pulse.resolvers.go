@@ -7,9 +7,9 @@ package graph
 
 import (
 	"context"
-	"github.com/pulse-analytics/pulse/internal/tenant"
 
 	"github.com/pulse-analytics/pulse/graph/model"
+	"github.com/pulse-analytics/pulse/internal/tenant"
 )
 
 // Viewer is the resolver for the viewer field.

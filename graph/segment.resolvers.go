@@ -7,13 +7,13 @@ package graph
 
 import (
 	"context"
-	entsegment "github.com/pulse-analytics/pulse/ent/segment"
-	"github.com/pulse-analytics/pulse/internal/segment"
 
 	"entgo.io/contrib/entgql"
 	"github.com/pulse-analytics/pulse/ent"
+	entsegment "github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/graph/generated"
 	"github.com/pulse-analytics/pulse/graph/model"
+	"github.com/pulse-analytics/pulse/internal/segment"
 )
 
 // CreateSegment is the resolver for the createSegment field.

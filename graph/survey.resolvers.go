@@ -7,10 +7,10 @@ package graph
 
 import (
 	"context"
-	"github.com/pulse-analytics/pulse/internal/survey"
 
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/graph/model"
+	"github.com/pulse-analytics/pulse/internal/survey"
 )
 
 // CreateSurvey is the resolver for the createSurvey field.

@@ -25,7 +25,7 @@ func (UserDailyActivity) Mixin() []ent.Mixin {
 // Fields of the UserDailyActivity.
 func (UserDailyActivity) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("user_id").Immutable(),
+		field.Int("user_id").Immutable().Annotations(entgql.Skip(entgql.SkipType)),
 		field.Time("day").Immutable().
 			SchemaType(map[string]string{dialect.Postgres: "date"}).
 			Annotations(entgql.OrderField("DAY")).

@@ -26,7 +26,7 @@ func (Event) Mixin() []ent.Mixin {
 // Fields of the Event.
 func (Event) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("user_id").Immutable(),
+		field.Int("user_id").Immutable().Annotations(entgql.Skip(entgql.SkipType)),
 		field.String("name").NotEmpty().MaxLen(512).Immutable().
 			Annotations(entgql.OrderField("NAME")),
 		field.Time("timestamp").Immutable().
@@ -37,6 +37,7 @@ func (Event) Fields() []ent.Field {
 		field.Enum("platform").Values("MOBILE", "TABLET", "DESKTOP", "OTHER").
 			Default("OTHER").Immutable(),
 		field.String("message_id").NotEmpty().MaxLen(512).Immutable().
+			Annotations(entgql.MapsTo("messageId")).
 			Comment("the sender's id of the message; a retry with the same id is stored once"),
 	}
 }

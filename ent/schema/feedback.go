@@ -25,7 +25,7 @@ func (Feedback) Mixin() []ent.Mixin {
 // Fields of the Feedback.
 func (Feedback) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("user_id").Immutable(),
+		field.Int("user_id").Immutable().Annotations(entgql.Skip(entgql.SkipType)),
 		field.Enum("kind").
 			Values("BUG", "FEATURE_REQUEST", "PRAISE", "COMPLAINT", "QUESTION", "OTHER").
 			Default("OTHER").

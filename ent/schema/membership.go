@@ -25,14 +25,16 @@ func (SegmentMembership) Mixin() []ent.Mixin {
 // Fields of the SegmentMembership.
 func (SegmentMembership) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("segment_id").Immutable(),
-		field.Int("user_id").Immutable(),
+		field.Int("segment_id").Immutable().Annotations(entgql.Skip(entgql.SkipType)),
+		field.Int("user_id").Immutable().Annotations(entgql.Skip(entgql.SkipType)),
 		field.Time("entered_at").Immutable().
 			Annotations(entgql.OrderField("ENTERED_AT")),
 		field.Time("exited_at").Optional().Nillable().
 			Annotations(entgql.OrderField("EXITED_AT")),
-		field.Int("entered_run_id").Optional().Nillable().Immutable(),
-		field.Int("exited_run_id").Optional().Nillable(),
+		field.Int("entered_run_id").Optional().Nillable().Immutable().
+			Annotations(entgql.MapsTo("enteredRunId")),
+		field.Int("exited_run_id").Optional().Nillable().
+			Annotations(entgql.MapsTo("exitedRunId")),
 	}
 }
 

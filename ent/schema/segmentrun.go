@@ -27,9 +27,11 @@ func (SegmentRun) Mixin() []ent.Mixin {
 // Fields of the SegmentRun.
 func (SegmentRun) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("segment_id").Immutable(),
+		field.Int("segment_id").Immutable().Annotations(entgql.Skip(entgql.SkipType)),
 		field.Enum("trigger").Values("MANUAL", "SCHEDULE", "DEFINITION_CHANGE", "INGEST").Immutable(),
-		field.Int64("job_id").Optional().Nillable().Comment("the River job that executes the run"),
+		field.Int64("job_id").Optional().Nillable().
+			Annotations(entgql.MapsTo("jobId")).
+			Comment("the River job that executes the run"),
 		field.Enum("status").Values("PENDING", "RUNNING", "COMPLETED", "FAILED").Default("PENDING").
 			Annotations(entgql.OrderField("STATUS")),
 		field.Time("created_at").Default(time.Now).Immutable().

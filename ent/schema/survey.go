@@ -27,7 +27,7 @@ func (Survey) Fields() []ent.Field {
 			Annotations(entgql.OrderField("NAME")),
 		field.Enum("status").Values("DRAFT", "ACTIVE", "CLOSED").Default("DRAFT").
 			Annotations(entgql.OrderField("STATUS")),
-		field.Int("target_segment_id").Optional().Nillable(),
+		field.Int("target_segment_id").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipType)),
 	}
 }
 
@@ -71,7 +71,7 @@ func (SurveyQuestion) Mixin() []ent.Mixin {
 // Fields of the SurveyQuestion.
 func (SurveyQuestion) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("survey_id").Immutable(),
+		field.Int("survey_id").Immutable().Annotations(entgql.Skip(entgql.SkipType)),
 		field.Int("position").NonNegative(),
 		field.Enum("kind").Values("NPS", "CSAT", "RATING", "SINGLE_CHOICE", "MULTI_CHOICE", "TEXT"),
 		field.Text("prompt").NotEmpty(),

@@ -26,8 +26,8 @@ func (SurveyResponse) Mixin() []ent.Mixin {
 // Fields of the SurveyResponse.
 func (SurveyResponse) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("survey_id").Immutable(),
-		field.Int("user_id").Immutable(),
+		field.Int("survey_id").Immutable().Annotations(entgql.Skip(entgql.SkipType)),
+		field.Int("user_id").Immutable().Annotations(entgql.Skip(entgql.SkipType)),
 		field.JSON("answers", []schematype.SurveyAnswer{}).
 			Annotations(entgql.Type("[SurveyAnswer!]")),
 		field.Time("submitted_at").Default(time.Now).Immutable().

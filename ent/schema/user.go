@@ -26,7 +26,7 @@ func (User) Mixin() []ent.Mixin {
 func (User) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("external_id").Optional().Nillable().MaxLen(512).
-			Annotations(entgql.OrderField("EXTERNAL_ID")),
+			Annotations(entgql.OrderField("EXTERNAL_ID"), entgql.MapsTo("externalId")),
 		field.Strings("anonymous_ids").Optional(),
 		field.JSON("traits", map[string]any{}).Optional().
 			Annotations(entgql.Type("JSON")),

@@ -1054,29 +1054,6 @@ func (ec *executionContext) fieldContext_Event_id(_ context.Context, field graph
 	return graphql.NewScalarFieldContext("Event", field, false, false, "ID")
 }
 
-func (ec *executionContext) _Event_userID(ctx context.Context, field graphql.CollectedField, obj *ent.Event) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Event_userID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UserID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNID2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Event_userID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, false, false, "ID")
-}
-
 func (ec *executionContext) _Event_name(ctx context.Context, field graphql.CollectedField, obj *ent.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1192,13 +1169,13 @@ func (ec *executionContext) fieldContext_Event_platform(_ context.Context, field
 	return graphql.NewScalarFieldContext("Event", field, false, false, "EventPlatform")
 }
 
-func (ec *executionContext) _Event_messageID(ctx context.Context, field graphql.CollectedField, obj *ent.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _Event_messageId(ctx context.Context, field graphql.CollectedField, obj *ent.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Event_messageID(ctx, field)
+			return ec.fieldContext_Event_messageId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.MessageID, nil
@@ -1211,7 +1188,7 @@ func (ec *executionContext) _Event_messageID(ctx context.Context, field graphql.
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Event_messageID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Event_messageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
 }
 
@@ -1456,29 +1433,6 @@ func (ec *executionContext) _Feedback_updatedAt(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Feedback_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Feedback", field, false, false, "Time")
-}
-
-func (ec *executionContext) _Feedback_userID(ctx context.Context, field graphql.CollectedField, obj *ent.Feedback) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Feedback_userID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UserID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNID2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Feedback_userID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Feedback", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Feedback_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Feedback) (ret graphql.Marshaler) {
@@ -3297,52 +3251,6 @@ func (ec *executionContext) fieldContext_SegmentMembership_id(_ context.Context,
 	return graphql.NewScalarFieldContext("SegmentMembership", field, false, false, "ID")
 }
 
-func (ec *executionContext) _SegmentMembership_segmentID(ctx context.Context, field graphql.CollectedField, obj *ent.SegmentMembership) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SegmentMembership_segmentID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.SegmentID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNID2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_SegmentMembership_segmentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SegmentMembership", field, false, false, "ID")
-}
-
-func (ec *executionContext) _SegmentMembership_userID(ctx context.Context, field graphql.CollectedField, obj *ent.SegmentMembership) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SegmentMembership_userID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UserID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNID2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_SegmentMembership_userID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SegmentMembership", field, false, false, "ID")
-}
-
 func (ec *executionContext) _SegmentMembership_enteredAt(ctx context.Context, field graphql.CollectedField, obj *ent.SegmentMembership) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3389,13 +3297,13 @@ func (ec *executionContext) fieldContext_SegmentMembership_exitedAt(_ context.Co
 	return graphql.NewScalarFieldContext("SegmentMembership", field, false, false, "Time")
 }
 
-func (ec *executionContext) _SegmentMembership_enteredRunID(ctx context.Context, field graphql.CollectedField, obj *ent.SegmentMembership) (ret graphql.Marshaler) {
+func (ec *executionContext) _SegmentMembership_enteredRunId(ctx context.Context, field graphql.CollectedField, obj *ent.SegmentMembership) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SegmentMembership_enteredRunID(ctx, field)
+			return ec.fieldContext_SegmentMembership_enteredRunId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.EnteredRunID, nil
@@ -3408,17 +3316,17 @@ func (ec *executionContext) _SegmentMembership_enteredRunID(ctx context.Context,
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_SegmentMembership_enteredRunID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_SegmentMembership_enteredRunId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SegmentMembership", field, false, false, "Int")
 }
 
-func (ec *executionContext) _SegmentMembership_exitedRunID(ctx context.Context, field graphql.CollectedField, obj *ent.SegmentMembership) (ret graphql.Marshaler) {
+func (ec *executionContext) _SegmentMembership_exitedRunId(ctx context.Context, field graphql.CollectedField, obj *ent.SegmentMembership) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SegmentMembership_exitedRunID(ctx, field)
+			return ec.fieldContext_SegmentMembership_exitedRunId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ExitedRunID, nil
@@ -3431,7 +3339,7 @@ func (ec *executionContext) _SegmentMembership_exitedRunID(ctx context.Context, 
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_SegmentMembership_exitedRunID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_SegmentMembership_exitedRunId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SegmentMembership", field, false, false, "Int")
 }
 
@@ -3664,29 +3572,6 @@ func (ec *executionContext) fieldContext_SegmentRun_id(_ context.Context, field 
 	return graphql.NewScalarFieldContext("SegmentRun", field, false, false, "ID")
 }
 
-func (ec *executionContext) _SegmentRun_segmentID(ctx context.Context, field graphql.CollectedField, obj *ent.SegmentRun) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SegmentRun_segmentID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.SegmentID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNID2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_SegmentRun_segmentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SegmentRun", field, false, false, "ID")
-}
-
 func (ec *executionContext) _SegmentRun_trigger(ctx context.Context, field graphql.CollectedField, obj *ent.SegmentRun) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3710,13 +3595,13 @@ func (ec *executionContext) fieldContext_SegmentRun_trigger(_ context.Context, f
 	return graphql.NewScalarFieldContext("SegmentRun", field, false, false, "SegmentRunTrigger")
 }
 
-func (ec *executionContext) _SegmentRun_jobID(ctx context.Context, field graphql.CollectedField, obj *ent.SegmentRun) (ret graphql.Marshaler) {
+func (ec *executionContext) _SegmentRun_jobId(ctx context.Context, field graphql.CollectedField, obj *ent.SegmentRun) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SegmentRun_jobID(ctx, field)
+			return ec.fieldContext_SegmentRun_jobId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.JobID, nil
@@ -3729,7 +3614,7 @@ func (ec *executionContext) _SegmentRun_jobID(ctx context.Context, field graphql
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_SegmentRun_jobID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_SegmentRun_jobId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SegmentRun", field, false, false, "Int")
 }
 
@@ -4252,29 +4137,6 @@ func (ec *executionContext) fieldContext_Survey_status(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Survey", field, false, false, "SurveyStatus")
 }
 
-func (ec *executionContext) _Survey_targetSegmentID(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Survey_targetSegmentID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TargetSegmentID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOID2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Survey_targetSegmentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
-}
-
 func (ec *executionContext) _Survey_targetSegment(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4548,29 +4410,6 @@ func (ec *executionContext) fieldContext_SurveyQuestion_id(_ context.Context, fi
 	return graphql.NewScalarFieldContext("SurveyQuestion", field, false, false, "ID")
 }
 
-func (ec *executionContext) _SurveyQuestion_surveyID(ctx context.Context, field graphql.CollectedField, obj *ent.SurveyQuestion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SurveyQuestion_surveyID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.SurveyID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNID2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_SurveyQuestion_surveyID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SurveyQuestion", field, false, false, "ID")
-}
-
 func (ec *executionContext) _SurveyQuestion_position(ctx context.Context, field graphql.CollectedField, obj *ent.SurveyQuestion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4738,52 +4577,6 @@ func (ec *executionContext) _SurveyResponse_id(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_SurveyResponse_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SurveyResponse", field, false, false, "ID")
-}
-
-func (ec *executionContext) _SurveyResponse_surveyID(ctx context.Context, field graphql.CollectedField, obj *ent.SurveyResponse) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SurveyResponse_surveyID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.SurveyID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNID2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_SurveyResponse_surveyID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SurveyResponse", field, false, false, "ID")
-}
-
-func (ec *executionContext) _SurveyResponse_userID(ctx context.Context, field graphql.CollectedField, obj *ent.SurveyResponse) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SurveyResponse_userID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UserID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNID2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_SurveyResponse_userID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SurveyResponse", field, false, false, "ID")
 }
 
@@ -5117,13 +4910,13 @@ func (ec *executionContext) fieldContext_User_updatedAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("User", field, false, false, "Time")
 }
 
-func (ec *executionContext) _User_externalID(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+func (ec *executionContext) _User_externalId(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_User_externalID(ctx, field)
+			return ec.fieldContext_User_externalId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ExternalID, nil
@@ -5136,7 +4929,7 @@ func (ec *executionContext) _User_externalID(ctx context.Context, field graphql.
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_User_externalID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_User_externalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "String")
 }
 
@@ -5582,29 +5375,6 @@ func (ec *executionContext) _UserDailyActivity_id(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_UserDailyActivity_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UserDailyActivity", field, false, false, "ID")
-}
-
-func (ec *executionContext) _UserDailyActivity_userID(ctx context.Context, field graphql.CollectedField, obj *ent.UserDailyActivity) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserDailyActivity_userID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UserID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNID2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_UserDailyActivity_userID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserDailyActivity", field, false, false, "ID")
 }
 
@@ -12227,11 +11997,6 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "userID":
-			out.Values[i] = ec._Event_userID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
 		case "name":
 			out.Values[i] = ec._Event_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -12257,8 +12022,8 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "messageID":
-			out.Values[i] = ec._Event_messageID(ctx, field, obj)
+		case "messageId":
+			out.Values[i] = ec._Event_messageId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -12389,11 +12154,6 @@ func (ec *executionContext) _Feedback(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Feedback_updatedAt(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "userID":
-			out.Values[i] = ec._Feedback_userID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -12969,16 +12729,6 @@ func (ec *executionContext) _SegmentMembership(ctx context.Context, sel ast.Sele
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "segmentID":
-			out.Values[i] = ec._SegmentMembership_segmentID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "userID":
-			out.Values[i] = ec._SegmentMembership_userID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
 		case "enteredAt":
 			out.Values[i] = ec._SegmentMembership_enteredAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -12989,13 +12739,13 @@ func (ec *executionContext) _SegmentMembership(ctx context.Context, sel ast.Sele
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "enteredRunID":
-			out.Values[i] = ec._SegmentMembership_enteredRunID(ctx, field, obj)
+		case "enteredRunId":
+			out.Values[i] = ec._SegmentMembership_enteredRunId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "exitedRunID":
-			out.Values[i] = ec._SegmentMembership_exitedRunID(ctx, field, obj)
+		case "exitedRunId":
+			out.Values[i] = ec._SegmentMembership_exitedRunId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -13125,18 +12875,13 @@ func (ec *executionContext) _SegmentRun(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "segmentID":
-			out.Values[i] = ec._SegmentRun_segmentID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
 		case "trigger":
 			out.Values[i] = ec._SegmentRun_trigger(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "jobID":
-			out.Values[i] = ec._SegmentRun_jobID(ctx, field, obj)
+		case "jobId":
+			out.Values[i] = ec._SegmentRun_jobId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -13330,11 +13075,6 @@ func (ec *executionContext) _Survey(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "targetSegmentID":
-			out.Values[i] = ec._Survey_targetSegmentID(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
 		case "targetSegment":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -13467,11 +13207,6 @@ func (ec *executionContext) _SurveyQuestion(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "surveyID":
-			out.Values[i] = ec._SurveyQuestion_surveyID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
 		case "position":
 			out.Values[i] = ec._SurveyQuestion_position(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -13533,16 +13268,6 @@ func (ec *executionContext) _SurveyResponse(ctx context.Context, sel ast.Selecti
 			out.Values[i] = graphql.MarshalString("SurveyResponse")
 		case "id":
 			out.Values[i] = ec._SurveyResponse_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "surveyID":
-			out.Values[i] = ec._SurveyResponse_surveyID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "userID":
-			out.Values[i] = ec._SurveyResponse_userID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -13692,8 +13417,8 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "externalID":
-			out.Values[i] = ec._User_externalID(ctx, field, obj)
+		case "externalId":
+			out.Values[i] = ec._User_externalId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -13825,11 +13550,6 @@ func (ec *executionContext) _UserDailyActivity(ctx context.Context, sel ast.Sele
 			out.Values[i] = graphql.MarshalString("UserDailyActivity")
 		case "id":
 			out.Values[i] = ec._UserDailyActivity_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "userID":
-			out.Values[i] = ec._UserDailyActivity_userID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -58,7 +58,6 @@ type ComplexityRoot struct {
 		ReceivedAt func(childComplexity int) int
 		Timestamp  func(childComplexity int) int
 		User       func(childComplexity int) int
-		UserID     func(childComplexity int) int
 	}
 
 	EventConnection struct {
@@ -86,7 +85,6 @@ type ComplexityRoot struct {
 		Timestamp func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
 		User      func(childComplexity int) int
-		UserID    func(childComplexity int) int
 	}
 
 	FeedbackConnection struct {
@@ -177,9 +175,7 @@ type ComplexityRoot struct {
 		ExitedRunID  func(childComplexity int) int
 		ID           func(childComplexity int) int
 		Segment      func(childComplexity int) int
-		SegmentID    func(childComplexity int) int
 		User         func(childComplexity int) int
-		UserID       func(childComplexity int) int
 	}
 
 	SegmentMembershipConnection struct {
@@ -203,7 +199,6 @@ type ComplexityRoot struct {
 		ID           func(childComplexity int) int
 		JobID        func(childComplexity int) int
 		Segment      func(childComplexity int) int
-		SegmentID    func(childComplexity int) int
 		Seq          func(childComplexity int) int
 		SizeAfter    func(childComplexity int) int
 		StartedAt    func(childComplexity int) int
@@ -223,15 +218,14 @@ type ComplexityRoot struct {
 	}
 
 	Survey struct {
-		CreatedAt       func(childComplexity int) int
-		ID              func(childComplexity int) int
-		Name            func(childComplexity int) int
-		Questions       func(childComplexity int) int
-		Responses       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SurveyResponseOrder, where *ent.SurveyResponseWhereInput) int
-		Status          func(childComplexity int) int
-		TargetSegment   func(childComplexity int) int
-		TargetSegmentID func(childComplexity int) int
-		UpdatedAt       func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Questions     func(childComplexity int) int
+		Responses     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SurveyResponseOrder, where *ent.SurveyResponseWhereInput) int
+		Status        func(childComplexity int) int
+		TargetSegment func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
 	}
 
 	SurveyAnswer struct {
@@ -260,7 +254,6 @@ type ComplexityRoot struct {
 		Prompt   func(childComplexity int) int
 		Required func(childComplexity int) int
 		Survey   func(childComplexity int) int
-		SurveyID func(childComplexity int) int
 	}
 
 	SurveyResponse struct {
@@ -268,9 +261,7 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 		SubmittedAt func(childComplexity int) int
 		Survey      func(childComplexity int) int
-		SurveyID    func(childComplexity int) int
 		User        func(childComplexity int) int
-		UserID      func(childComplexity int) int
 	}
 
 	SurveyResponseConnection struct {
@@ -315,7 +306,6 @@ type ComplexityRoot struct {
 		MobileEvents  func(childComplexity int) int
 		TabletEvents  func(childComplexity int) int
 		User          func(childComplexity int) int
-		UserID        func(childComplexity int) int
 	}
 
 	UserEdge struct {
@@ -405,7 +395,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Event.ID(childComplexity), true
-	case "Event.messageID":
+	case "Event.messageId":
 		if e.ComplexityRoot.Event.MessageID == nil {
 			break
 		}
@@ -447,12 +437,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Event.User(childComplexity), true
-	case "Event.userID":
-		if e.ComplexityRoot.Event.UserID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Event.UserID(childComplexity), true
 
 	case "EventConnection.edges":
 		if e.ComplexityRoot.EventConnection.Edges == nil {
@@ -564,12 +548,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Feedback.User(childComplexity), true
-	case "Feedback.userID":
-		if e.ComplexityRoot.Feedback.UserID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Feedback.UserID(childComplexity), true
 
 	case "FeedbackConnection.edges":
 		if e.ComplexityRoot.FeedbackConnection.Edges == nil {
@@ -1006,7 +984,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SegmentMembership.EnteredAt(childComplexity), true
-	case "SegmentMembership.enteredRunID":
+	case "SegmentMembership.enteredRunId":
 		if e.ComplexityRoot.SegmentMembership.EnteredRunID == nil {
 			break
 		}
@@ -1018,7 +996,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SegmentMembership.ExitedAt(childComplexity), true
-	case "SegmentMembership.exitedRunID":
+	case "SegmentMembership.exitedRunId":
 		if e.ComplexityRoot.SegmentMembership.ExitedRunID == nil {
 			break
 		}
@@ -1036,24 +1014,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SegmentMembership.Segment(childComplexity), true
-	case "SegmentMembership.segmentID":
-		if e.ComplexityRoot.SegmentMembership.SegmentID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.SegmentMembership.SegmentID(childComplexity), true
 	case "SegmentMembership.user":
 		if e.ComplexityRoot.SegmentMembership.User == nil {
 			break
 		}
 
 		return e.ComplexityRoot.SegmentMembership.User(childComplexity), true
-	case "SegmentMembership.userID":
-		if e.ComplexityRoot.SegmentMembership.UserID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.SegmentMembership.UserID(childComplexity), true
 
 	case "SegmentMembershipConnection.edges":
 		if e.ComplexityRoot.SegmentMembershipConnection.Edges == nil {
@@ -1129,7 +1095,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SegmentRun.ID(childComplexity), true
-	case "SegmentRun.jobID":
+	case "SegmentRun.jobId":
 		if e.ComplexityRoot.SegmentRun.JobID == nil {
 			break
 		}
@@ -1141,12 +1107,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SegmentRun.Segment(childComplexity), true
-	case "SegmentRun.segmentID":
-		if e.ComplexityRoot.SegmentRun.SegmentID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.SegmentRun.SegmentID(childComplexity), true
 	case "SegmentRun.seq":
 		if e.ComplexityRoot.SegmentRun.Seq == nil {
 			break
@@ -1257,12 +1217,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Survey.TargetSegment(childComplexity), true
-	case "Survey.targetSegmentID":
-		if e.ComplexityRoot.Survey.TargetSegmentID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Survey.TargetSegmentID(childComplexity), true
 	case "Survey.updatedAt":
 		if e.ComplexityRoot.Survey.UpdatedAt == nil {
 			break
@@ -1369,12 +1323,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SurveyQuestion.Survey(childComplexity), true
-	case "SurveyQuestion.surveyID":
-		if e.ComplexityRoot.SurveyQuestion.SurveyID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.SurveyQuestion.SurveyID(childComplexity), true
 
 	case "SurveyResponse.answers":
 		if e.ComplexityRoot.SurveyResponse.Answers == nil {
@@ -1400,24 +1348,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SurveyResponse.Survey(childComplexity), true
-	case "SurveyResponse.surveyID":
-		if e.ComplexityRoot.SurveyResponse.SurveyID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.SurveyResponse.SurveyID(childComplexity), true
 	case "SurveyResponse.user":
 		if e.ComplexityRoot.SurveyResponse.User == nil {
 			break
 		}
 
 		return e.ComplexityRoot.SurveyResponse.User(childComplexity), true
-	case "SurveyResponse.userID":
-		if e.ComplexityRoot.SurveyResponse.UserID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.SurveyResponse.UserID(childComplexity), true
 
 	case "SurveyResponseConnection.edges":
 		if e.ComplexityRoot.SurveyResponseConnection.Edges == nil {
@@ -1480,7 +1416,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Events(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.EventOrder), args["where"].(*ent.EventWhereInput)), true
-	case "User.externalID":
+	case "User.externalId":
 		if e.ComplexityRoot.User.ExternalID == nil {
 			break
 		}
@@ -1622,12 +1558,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserDailyActivity.User(childComplexity), true
-	case "UserDailyActivity.userID":
-		if e.ComplexityRoot.UserDailyActivity.UserID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.UserDailyActivity.UserID(childComplexity), true
 
 	case "UserEdge.cursor":
 		if e.ComplexityRoot.UserEdge.Cursor == nil {
@@ -1951,7 +1881,6 @@ https://relay.dev/graphql/connections.htm#sec-Cursor
 scalar Cursor
 type Event implements Node {
   id: ID!
-  userID: ID!
   name: String!
   timestamp: Time!
   receivedAt: Time!
@@ -1960,7 +1889,7 @@ type Event implements Node {
   """
   the sender's id of the message; a retry with the same id is stored once
   """
-  messageID: String!
+  messageId: String!
   user: User!
 }
 """
@@ -2119,7 +2048,6 @@ type Feedback implements Node {
   id: ID!
   createdAt: Time!
   updatedAt: Time!
-  userID: ID!
   kind: FeedbackKind!
   rating: Int
   npsScore: Int
@@ -2810,12 +2738,10 @@ enum SegmentKind @goModel(model: "github.com/pulse-analytics/pulse/ent/segment.K
 }
 type SegmentMembership implements Node {
   id: ID!
-  segmentID: ID!
-  userID: ID!
   enteredAt: Time!
   exitedAt: Time
-  enteredRunID: Int
-  exitedRunID: Int
+  enteredRunId: Int
+  exitedRunId: Int
   segment: Segment!
   user: User!
 }
@@ -2989,12 +2915,11 @@ enum SegmentOrderField {
 }
 type SegmentRun implements Node {
   id: ID!
-  segmentID: ID!
   trigger: SegmentRunTrigger!
   """
   the River job that executes the run
   """
-  jobID: Int
+  jobId: Int
   status: SegmentRunStatus!
   createdAt: Time!
   startedAt: Time
@@ -3449,7 +3374,6 @@ type Survey implements Node {
   updatedAt: Time!
   name: String!
   status: SurveyStatus!
-  targetSegmentID: ID
   targetSegment: Segment
   questions: [SurveyQuestion!]
   responses(
@@ -3538,7 +3462,6 @@ enum SurveyOrderField {
 }
 type SurveyQuestion implements Node {
   id: ID!
-  surveyID: ID!
   position: Int!
   kind: SurveyQuestionKind!
   prompt: String!
@@ -3559,8 +3482,6 @@ enum SurveyQuestionKind @goModel(model: "github.com/pulse-analytics/pulse/ent/su
 }
 type SurveyResponse implements Node {
   id: ID!
-  surveyID: ID!
-  userID: ID!
   answers: [SurveyAnswer!]!
   submittedAt: Time!
   survey: Survey!
@@ -3766,7 +3687,7 @@ type User implements Node {
   id: ID!
   createdAt: Time!
   updatedAt: Time!
-  externalID: String
+  externalId: String
   anonymousIds: [String!]
   traits: JSON
   firstSeenAt: Time
@@ -3947,7 +3868,6 @@ type UserConnection {
 }
 type UserDailyActivity implements Node {
   id: ID!
-  userID: ID!
   """
   calendar day in the project's time zone
   """
@@ -4418,8 +4338,6 @@ func (ec *executionContext) childFields_Event(ctx context.Context, field graphql
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Event_id(ctx, field)
-	case "userID":
-		return ec.fieldContext_Event_userID(ctx, field)
 	case "name":
 		return ec.fieldContext_Event_name(ctx, field)
 	case "timestamp":
@@ -4430,8 +4348,8 @@ func (ec *executionContext) childFields_Event(ctx context.Context, field graphql
 		return ec.fieldContext_Event_properties(ctx, field)
 	case "platform":
 		return ec.fieldContext_Event_platform(ctx, field)
-	case "messageID":
-		return ec.fieldContext_Event_messageID(ctx, field)
+	case "messageId":
+		return ec.fieldContext_Event_messageId(ctx, field)
 	case "user":
 		return ec.fieldContext_Event_user(ctx, field)
 	}
@@ -4468,8 +4386,6 @@ func (ec *executionContext) childFields_Feedback(ctx context.Context, field grap
 		return ec.fieldContext_Feedback_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Feedback_updatedAt(ctx, field)
-	case "userID":
-		return ec.fieldContext_Feedback_userID(ctx, field)
 	case "kind":
 		return ec.fieldContext_Feedback_kind(ctx, field)
 	case "rating":
@@ -4614,18 +4530,14 @@ func (ec *executionContext) childFields_SegmentMembership(ctx context.Context, f
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_SegmentMembership_id(ctx, field)
-	case "segmentID":
-		return ec.fieldContext_SegmentMembership_segmentID(ctx, field)
-	case "userID":
-		return ec.fieldContext_SegmentMembership_userID(ctx, field)
 	case "enteredAt":
 		return ec.fieldContext_SegmentMembership_enteredAt(ctx, field)
 	case "exitedAt":
 		return ec.fieldContext_SegmentMembership_exitedAt(ctx, field)
-	case "enteredRunID":
-		return ec.fieldContext_SegmentMembership_enteredRunID(ctx, field)
-	case "exitedRunID":
-		return ec.fieldContext_SegmentMembership_exitedRunID(ctx, field)
+	case "enteredRunId":
+		return ec.fieldContext_SegmentMembership_enteredRunId(ctx, field)
+	case "exitedRunId":
+		return ec.fieldContext_SegmentMembership_exitedRunId(ctx, field)
 	case "segment":
 		return ec.fieldContext_SegmentMembership_segment(ctx, field)
 	case "user":
@@ -4660,12 +4572,10 @@ func (ec *executionContext) childFields_SegmentRun(ctx context.Context, field gr
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_SegmentRun_id(ctx, field)
-	case "segmentID":
-		return ec.fieldContext_SegmentRun_segmentID(ctx, field)
 	case "trigger":
 		return ec.fieldContext_SegmentRun_trigger(ctx, field)
-	case "jobID":
-		return ec.fieldContext_SegmentRun_jobID(ctx, field)
+	case "jobId":
+		return ec.fieldContext_SegmentRun_jobId(ctx, field)
 	case "status":
 		return ec.fieldContext_SegmentRun_status(ctx, field)
 	case "createdAt":
@@ -4726,8 +4636,6 @@ func (ec *executionContext) childFields_Survey(ctx context.Context, field graphq
 		return ec.fieldContext_Survey_name(ctx, field)
 	case "status":
 		return ec.fieldContext_Survey_status(ctx, field)
-	case "targetSegmentID":
-		return ec.fieldContext_Survey_targetSegmentID(ctx, field)
 	case "targetSegment":
 		return ec.fieldContext_Survey_targetSegment(ctx, field)
 	case "questions":
@@ -4778,8 +4686,6 @@ func (ec *executionContext) childFields_SurveyQuestion(ctx context.Context, fiel
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_SurveyQuestion_id(ctx, field)
-	case "surveyID":
-		return ec.fieldContext_SurveyQuestion_surveyID(ctx, field)
 	case "position":
 		return ec.fieldContext_SurveyQuestion_position(ctx, field)
 	case "kind":
@@ -4800,10 +4706,6 @@ func (ec *executionContext) childFields_SurveyResponse(ctx context.Context, fiel
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_SurveyResponse_id(ctx, field)
-	case "surveyID":
-		return ec.fieldContext_SurveyResponse_surveyID(ctx, field)
-	case "userID":
-		return ec.fieldContext_SurveyResponse_userID(ctx, field)
 	case "answers":
 		return ec.fieldContext_SurveyResponse_answers(ctx, field)
 	case "submittedAt":
@@ -4846,8 +4748,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_User_updatedAt(ctx, field)
-	case "externalID":
-		return ec.fieldContext_User_externalID(ctx, field)
+	case "externalId":
+		return ec.fieldContext_User_externalId(ctx, field)
 	case "anonymousIds":
 		return ec.fieldContext_User_anonymousIds(ctx, field)
 	case "traits":

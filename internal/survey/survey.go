@@ -74,7 +74,11 @@ func (s *Store) Create(ctx context.Context, def Definition) (*ent.Survey, error)
 		created = sv
 		return addQuestions(ctx, tx, sv.ID, def.Questions)
 	})
-	return created, err
+	if err != nil {
+		return nil, err
+	}
+	// Reload outside the committed transaction so the caller can traverse edges.
+	return s.client.Survey.Get(ctx, created.ID)
 }
 
 // Update applies ch to survey id.
@@ -125,7 +129,10 @@ func (s *Store) Update(ctx context.Context, id int, ch Change) (*ent.Survey, err
 		}
 		return addQuestions(ctx, tx, id, ch.Questions)
 	})
-	return updated, err
+	if err != nil {
+		return nil, err
+	}
+	return s.client.Survey.Get(ctx, updated.ID)
 }
 
 func (s *Store) checkReplaceable(ctx context.Context, id int, questions []Question) error {
