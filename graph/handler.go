@@ -46,8 +46,24 @@ type Options struct {
 func NewHandler(client *ent.Client, opts Options) http.Handler {
 	opts = opts.withDefaults()
 	keys := auth.NewKeys(client)
+	srv := newServer(NewResolver(client), keys, opts)
+
+	graphiql := playground.Handler("Pulse GraphiQL", "/graphql")
+	api := keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, srv))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if wantsGraphiQL(r) {
+			graphiql.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+}
+
+// newServer assembles gqlgen's server: transports, caches, limits, the
+// error presenter and panic recovery.
+func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Server {
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{
-		Resolvers:  NewResolver(client),
+		Resolvers:  resolver,
 		Directives: generated.DirectiveRoot{HasRole: hasRole},
 	}))
 	srv.AddTransport(transport.Websocket{
@@ -68,16 +84,7 @@ func NewHandler(client *ent.Client, opts Options) http.Handler {
 	srv.Use(queryLimits{opts.Limits})
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(recoverPanic(opts.Logger))
-
-	graphiql := playground.Handler("Pulse GraphiQL", "/graphql")
-	api := keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, srv))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if wantsGraphiQL(r) {
-			graphiql.ServeHTTP(w, r)
-			return
-		}
-		api.ServeHTTP(w, r)
-	})
+	return srv
 }
 
 func (o Options) withDefaults() Options {

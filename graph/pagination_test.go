@@ -137,7 +137,9 @@ func TestConnectionsOfEveryEntity(t *testing.T) {
 						TotalCount int
 						Edges      []struct{ Node struct{ ExternalID string } }
 					}
-					Runs struct{ Edges []struct{ Node struct{ Seq int } } }
+					Runs struct {
+						Edges []struct{ Node struct{ Seq int } }
+					}
 				}
 			}
 		} `json:"segments"`

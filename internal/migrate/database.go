@@ -40,7 +40,10 @@ func EnsureDatabase(ctx context.Context, dsn string) error {
 	}
 	_, err = admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name))
 	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "42P04" { // duplicate_database: someone else won the race
+	// Another process creating the same database at the same moment surfaces
+	// as duplicate_database, or, when both pass the existence check inside
+	// PostgreSQL together, as a unique violation on pg_database's name index.
+	if errors.As(err, &pqErr) && (pqErr.Code == "42P04" || pqErr.Code == "23505") {
 		return nil
 	}
 	if err != nil {
