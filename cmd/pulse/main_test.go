@@ -77,7 +77,9 @@ func TestServe(t *testing.T) {
 	addr := freeAddr(t)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--addr", addr, "--database-url", dsn, "--log-level", "warn"}, io.Discard, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--database-url", dsn, "--log-level", "warn"}, io.Discard, io.Discard)
+	}()
 	base := "http://" + addr
 	waitReady(t, base+"/readyz", done)
 
