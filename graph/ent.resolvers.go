@@ -20,7 +20,11 @@ func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
 	if err := auth.Require(ctx, tenant.RoleRead); err != nil {
 		return nil, err
 	}
-	return r.client.Noder(ctx, id)
+	n, err := r.client.Noder(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return n, authorizeNode(ctx, n)
 }
 
 // Nodes is the resolver for the nodes field.
@@ -28,7 +32,9 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 	if err := auth.Require(ctx, tenant.RoleRead); err != nil {
 		return nil, err
 	}
-	return r.client.Noders(ctx, ids)
+	nodes, err := r.client.Noders(ctx, ids)
+	hideUnauthorized(ctx, nodes)
+	return nodes, err
 }
 
 // Events is the resolver for the events field.

@@ -56,10 +56,11 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.As(err, &directErr) && directErr.Unwrap() == nil:
 			// Errors built by gqlgen or entgql themselves (argument coercion,
 			// pagination arguments) are about the request and safe to show.
-			// Parse and validation failures keep gqlgen's codes; the rest
-			// (entgql's INVALID_PAGINATION, ...) join the stable set.
+			// Parse and validation failures keep gqlgen's codes and entgql's
+			// NOT_FOUND stays; the rest (INVALID_PAGINATION, ...) join the
+			// stable set as BAD_USER_INPUT.
 			switch gqlErr.Extensions["code"] {
-			case errcode.ParseFailed, errcode.ValidationFailed:
+			case errcode.ParseFailed, errcode.ValidationFailed, CodeNotFound, CodeBadUserInput:
 			default:
 				setCode(gqlErr, CodeBadUserInput, gqlErr.Message)
 			}

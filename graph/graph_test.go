@@ -137,5 +137,8 @@ func (b *testBundle) query(t *testing.T, key, query string, vars map[string]any,
 	}
 }
 
+// jsonUnmarshal decodes response data.
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
 // gid formats an ent id as a GraphQL ID.
 func gid(id int) string { return strconv.Itoa(id) }
