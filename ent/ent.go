@@ -15,6 +15,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/apikey"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
@@ -88,6 +89,7 @@ func checkColumn(t, c string) error {
 			apikey.Table:            apikey.ValidColumn,
 			event.Table:             event.ValidColumn,
 			feedback.Table:          feedback.ValidColumn,
+			identity.Table:          identity.ValidColumn,
 			project.Table:           project.ValidColumn,
 			segment.Table:           segment.ValidColumn,
 			segmentmember.Table:     segmentmember.ValidColumn,

@@ -2178,11 +2178,6 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				selectedFields = append(selectedFields, user.FieldExternalID)
 				fieldSeen[user.FieldExternalID] = struct{}{}
 			}
-		case "anonymousIds":
-			if _, ok := fieldSeen[user.FieldAnonymousIds]; !ok {
-				selectedFields = append(selectedFields, user.FieldAnonymousIds)
-				fieldSeen[user.FieldAnonymousIds] = struct{}{}
-			}
 		case "traits":
 			if _, ok := fieldSeen[user.FieldTraits]; !ok {
 				selectedFields = append(selectedFields, user.FieldTraits)

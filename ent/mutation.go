@@ -15,6 +15,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/apikey"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/predicate"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/schema/schematype"
@@ -41,6 +42,7 @@ const (
 	TypeAPIKey            = "APIKey"
 	TypeEvent             = "Event"
 	TypeFeedback          = "Feedback"
+	TypeIdentity          = "Identity"
 	TypeProject           = "Project"
 	TypeSegment           = "Segment"
 	TypeSegmentMember     = "SegmentMember"
@@ -2906,6 +2908,597 @@ func (m *FeedbackMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Feedback edge %s", name)
 }
 
+// IdentityMutation represents an operation that mutates the Identity nodes in the graph.
+type IdentityMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	anonymous_id   *string
+	created_at     *time.Time
+	clearedFields  map[string]struct{}
+	project        *int
+	clearedproject bool
+	user           *int
+	cleareduser    bool
+	done           bool
+	oldValue       func(context.Context) (*Identity, error)
+	predicates     []predicate.Identity
+}
+
+var _ ent.Mutation = (*IdentityMutation)(nil)
+
+// identityOption allows management of the mutation configuration using functional options.
+type identityOption func(*IdentityMutation)
+
+// newIdentityMutation creates new mutation for the Identity entity.
+func newIdentityMutation(c config, op Op, opts ...identityOption) *IdentityMutation {
+	m := &IdentityMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeIdentity,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withIdentityID sets the ID field of the mutation.
+func withIdentityID(id int) identityOption {
+	return func(m *IdentityMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Identity
+		)
+		m.oldValue = func(ctx context.Context) (*Identity, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Identity.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withIdentity sets the old Identity of the mutation.
+func withIdentity(node *Identity) identityOption {
+	return func(m *IdentityMutation) {
+		m.oldValue = func(context.Context) (*Identity, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m IdentityMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m IdentityMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *IdentityMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *IdentityMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Identity.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetProjectID sets the "project_id" field.
+func (m *IdentityMutation) SetProjectID(i int) {
+	m.project = &i
+}
+
+// ProjectID returns the value of the "project_id" field in the mutation.
+func (m *IdentityMutation) ProjectID() (r int, exists bool) {
+	v := m.project
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProjectID returns the old "project_id" field's value of the Identity entity.
+// If the Identity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdentityMutation) OldProjectID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProjectID: %w", err)
+	}
+	return oldValue.ProjectID, nil
+}
+
+// ResetProjectID resets all changes to the "project_id" field.
+func (m *IdentityMutation) ResetProjectID() {
+	m.project = nil
+}
+
+// SetAnonymousID sets the "anonymous_id" field.
+func (m *IdentityMutation) SetAnonymousID(s string) {
+	m.anonymous_id = &s
+}
+
+// AnonymousID returns the value of the "anonymous_id" field in the mutation.
+func (m *IdentityMutation) AnonymousID() (r string, exists bool) {
+	v := m.anonymous_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAnonymousID returns the old "anonymous_id" field's value of the Identity entity.
+// If the Identity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdentityMutation) OldAnonymousID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAnonymousID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAnonymousID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAnonymousID: %w", err)
+	}
+	return oldValue.AnonymousID, nil
+}
+
+// ResetAnonymousID resets all changes to the "anonymous_id" field.
+func (m *IdentityMutation) ResetAnonymousID() {
+	m.anonymous_id = nil
+}
+
+// SetUserID sets the "user_id" field.
+func (m *IdentityMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *IdentityMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the Identity entity.
+// If the Identity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdentityMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *IdentityMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *IdentityMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *IdentityMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Identity entity.
+// If the Identity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdentityMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *IdentityMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// ClearProject clears the "project" edge to the Project entity.
+func (m *IdentityMutation) ClearProject() {
+	m.clearedproject = true
+	m.clearedFields[identity.FieldProjectID] = struct{}{}
+}
+
+// ProjectCleared reports if the "project" edge to the Project entity was cleared.
+func (m *IdentityMutation) ProjectCleared() bool {
+	return m.clearedproject
+}
+
+// ProjectIDs returns the "project" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ProjectID instead. It exists only for internal usage by the builders.
+func (m *IdentityMutation) ProjectIDs() (ids []int) {
+	if id := m.project; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProject resets all changes to the "project" edge.
+func (m *IdentityMutation) ResetProject() {
+	m.project = nil
+	m.clearedproject = false
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *IdentityMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[identity.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *IdentityMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *IdentityMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *IdentityMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the IdentityMutation builder.
+func (m *IdentityMutation) Where(ps ...predicate.Identity) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the IdentityMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *IdentityMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Identity, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *IdentityMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *IdentityMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Identity).
+func (m *IdentityMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *IdentityMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.project != nil {
+		fields = append(fields, identity.FieldProjectID)
+	}
+	if m.anonymous_id != nil {
+		fields = append(fields, identity.FieldAnonymousID)
+	}
+	if m.user != nil {
+		fields = append(fields, identity.FieldUserID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, identity.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *IdentityMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case identity.FieldProjectID:
+		return m.ProjectID()
+	case identity.FieldAnonymousID:
+		return m.AnonymousID()
+	case identity.FieldUserID:
+		return m.UserID()
+	case identity.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *IdentityMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case identity.FieldProjectID:
+		return m.OldProjectID(ctx)
+	case identity.FieldAnonymousID:
+		return m.OldAnonymousID(ctx)
+	case identity.FieldUserID:
+		return m.OldUserID(ctx)
+	case identity.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Identity field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *IdentityMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case identity.FieldProjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProjectID(v)
+		return nil
+	case identity.FieldAnonymousID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAnonymousID(v)
+		return nil
+	case identity.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case identity.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Identity field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *IdentityMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *IdentityMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *IdentityMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Identity numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *IdentityMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *IdentityMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *IdentityMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Identity nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *IdentityMutation) ResetField(name string) error {
+	switch name {
+	case identity.FieldProjectID:
+		m.ResetProjectID()
+		return nil
+	case identity.FieldAnonymousID:
+		m.ResetAnonymousID()
+		return nil
+	case identity.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case identity.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Identity field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *IdentityMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.project != nil {
+		edges = append(edges, identity.EdgeProject)
+	}
+	if m.user != nil {
+		edges = append(edges, identity.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *IdentityMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case identity.EdgeProject:
+		if id := m.project; id != nil {
+			return []ent.Value{*id}
+		}
+	case identity.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *IdentityMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *IdentityMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *IdentityMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedproject {
+		edges = append(edges, identity.EdgeProject)
+	}
+	if m.cleareduser {
+		edges = append(edges, identity.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *IdentityMutation) EdgeCleared(name string) bool {
+	switch name {
+	case identity.EdgeProject:
+		return m.clearedproject
+	case identity.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *IdentityMutation) ClearEdge(name string) error {
+	switch name {
+	case identity.EdgeProject:
+		m.ClearProject()
+		return nil
+	case identity.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown Identity unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *IdentityMutation) ResetEdge(name string) error {
+	switch name {
+	case identity.EdgeProject:
+		m.ResetProject()
+		return nil
+	case identity.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown Identity edge %s", name)
+}
+
 // ProjectMutation represents an operation that mutates the Project nodes in the graph.
 type ProjectMutation struct {
 	config
@@ -2925,6 +3518,9 @@ type ProjectMutation struct {
 	users                      map[int]struct{}
 	removedusers               map[int]struct{}
 	clearedusers               bool
+	identities                 map[int]struct{}
+	removedidentities          map[int]struct{}
+	clearedidentities          bool
 	events                     map[int]struct{}
 	removedevents              map[int]struct{}
 	clearedevents              bool
@@ -3370,6 +3966,60 @@ func (m *ProjectMutation) ResetUsers() {
 	m.users = nil
 	m.clearedusers = false
 	m.removedusers = nil
+}
+
+// AddIdentityIDs adds the "identities" edge to the Identity entity by ids.
+func (m *ProjectMutation) AddIdentityIDs(ids ...int) {
+	if m.identities == nil {
+		m.identities = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.identities[ids[i]] = struct{}{}
+	}
+}
+
+// ClearIdentities clears the "identities" edge to the Identity entity.
+func (m *ProjectMutation) ClearIdentities() {
+	m.clearedidentities = true
+}
+
+// IdentitiesCleared reports if the "identities" edge to the Identity entity was cleared.
+func (m *ProjectMutation) IdentitiesCleared() bool {
+	return m.clearedidentities
+}
+
+// RemoveIdentityIDs removes the "identities" edge to the Identity entity by IDs.
+func (m *ProjectMutation) RemoveIdentityIDs(ids ...int) {
+	if m.removedidentities == nil {
+		m.removedidentities = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.identities, ids[i])
+		m.removedidentities[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedIdentities returns the removed IDs of the "identities" edge to the Identity entity.
+func (m *ProjectMutation) RemovedIdentitiesIDs() (ids []int) {
+	for id := range m.removedidentities {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// IdentitiesIDs returns the "identities" edge IDs in the mutation.
+func (m *ProjectMutation) IdentitiesIDs() (ids []int) {
+	for id := range m.identities {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetIdentities resets all changes to the "identities" edge.
+func (m *ProjectMutation) ResetIdentities() {
+	m.identities = nil
+	m.clearedidentities = false
+	m.removedidentities = nil
 }
 
 // AddEventIDs adds the "events" edge to the Event entity by ids.
@@ -4068,12 +4718,15 @@ func (m *ProjectMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ProjectMutation) AddedEdges() []string {
-	edges := make([]string, 0, 11)
+	edges := make([]string, 0, 12)
 	if m.api_keys != nil {
 		edges = append(edges, project.EdgeAPIKeys)
 	}
 	if m.users != nil {
 		edges = append(edges, project.EdgeUsers)
+	}
+	if m.identities != nil {
+		edges = append(edges, project.EdgeIdentities)
 	}
 	if m.events != nil {
 		edges = append(edges, project.EdgeEvents)
@@ -4118,6 +4771,12 @@ func (m *ProjectMutation) AddedIDs(name string) []ent.Value {
 	case project.EdgeUsers:
 		ids := make([]ent.Value, 0, len(m.users))
 		for id := range m.users {
+			ids = append(ids, id)
+		}
+		return ids
+	case project.EdgeIdentities:
+		ids := make([]ent.Value, 0, len(m.identities))
+		for id := range m.identities {
 			ids = append(ids, id)
 		}
 		return ids
@@ -4181,12 +4840,15 @@ func (m *ProjectMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ProjectMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 11)
+	edges := make([]string, 0, 12)
 	if m.removedapi_keys != nil {
 		edges = append(edges, project.EdgeAPIKeys)
 	}
 	if m.removedusers != nil {
 		edges = append(edges, project.EdgeUsers)
+	}
+	if m.removedidentities != nil {
+		edges = append(edges, project.EdgeIdentities)
 	}
 	if m.removedevents != nil {
 		edges = append(edges, project.EdgeEvents)
@@ -4231,6 +4893,12 @@ func (m *ProjectMutation) RemovedIDs(name string) []ent.Value {
 	case project.EdgeUsers:
 		ids := make([]ent.Value, 0, len(m.removedusers))
 		for id := range m.removedusers {
+			ids = append(ids, id)
+		}
+		return ids
+	case project.EdgeIdentities:
+		ids := make([]ent.Value, 0, len(m.removedidentities))
+		for id := range m.removedidentities {
 			ids = append(ids, id)
 		}
 		return ids
@@ -4294,12 +4962,15 @@ func (m *ProjectMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ProjectMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 11)
+	edges := make([]string, 0, 12)
 	if m.clearedapi_keys {
 		edges = append(edges, project.EdgeAPIKeys)
 	}
 	if m.clearedusers {
 		edges = append(edges, project.EdgeUsers)
+	}
+	if m.clearedidentities {
+		edges = append(edges, project.EdgeIdentities)
 	}
 	if m.clearedevents {
 		edges = append(edges, project.EdgeEvents)
@@ -4339,6 +5010,8 @@ func (m *ProjectMutation) EdgeCleared(name string) bool {
 		return m.clearedapi_keys
 	case project.EdgeUsers:
 		return m.clearedusers
+	case project.EdgeIdentities:
+		return m.clearedidentities
 	case project.EdgeEvents:
 		return m.clearedevents
 	case project.EdgeDailyActivities:
@@ -4378,6 +5051,9 @@ func (m *ProjectMutation) ResetEdge(name string) error {
 		return nil
 	case project.EdgeUsers:
 		m.ResetUsers()
+		return nil
+	case project.EdgeIdentities:
+		m.ResetIdentities()
 		return nil
 	case project.EdgeEvents:
 		m.ResetEvents()
@@ -11267,8 +11943,6 @@ type UserMutation struct {
 	created_at              *time.Time
 	updated_at              *time.Time
 	external_id             *string
-	anonymous_ids           *[]string
-	appendanonymous_ids     []string
 	traits                  *map[string]interface{}
 	first_seen_at           *time.Time
 	last_seen_at            *time.Time
@@ -11280,6 +11954,9 @@ type UserMutation struct {
 	events                  map[int]struct{}
 	removedevents           map[int]struct{}
 	clearedevents           bool
+	identities              map[int]struct{}
+	removedidentities       map[int]struct{}
+	clearedidentities       bool
 	daily_activities        map[int]struct{}
 	removeddaily_activities map[int]struct{}
 	cleareddaily_activities bool
@@ -11553,71 +12230,6 @@ func (m *UserMutation) ExternalIDCleared() bool {
 func (m *UserMutation) ResetExternalID() {
 	m.external_id = nil
 	delete(m.clearedFields, user.FieldExternalID)
-}
-
-// SetAnonymousIds sets the "anonymous_ids" field.
-func (m *UserMutation) SetAnonymousIds(s []string) {
-	m.anonymous_ids = &s
-	m.appendanonymous_ids = nil
-}
-
-// AnonymousIds returns the value of the "anonymous_ids" field in the mutation.
-func (m *UserMutation) AnonymousIds() (r []string, exists bool) {
-	v := m.anonymous_ids
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldAnonymousIds returns the old "anonymous_ids" field's value of the User entity.
-// If the User object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UserMutation) OldAnonymousIds(ctx context.Context) (v []string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldAnonymousIds is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldAnonymousIds requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldAnonymousIds: %w", err)
-	}
-	return oldValue.AnonymousIds, nil
-}
-
-// AppendAnonymousIds adds s to the "anonymous_ids" field.
-func (m *UserMutation) AppendAnonymousIds(s []string) {
-	m.appendanonymous_ids = append(m.appendanonymous_ids, s...)
-}
-
-// AppendedAnonymousIds returns the list of values that were appended to the "anonymous_ids" field in this mutation.
-func (m *UserMutation) AppendedAnonymousIds() ([]string, bool) {
-	if len(m.appendanonymous_ids) == 0 {
-		return nil, false
-	}
-	return m.appendanonymous_ids, true
-}
-
-// ClearAnonymousIds clears the value of the "anonymous_ids" field.
-func (m *UserMutation) ClearAnonymousIds() {
-	m.anonymous_ids = nil
-	m.appendanonymous_ids = nil
-	m.clearedFields[user.FieldAnonymousIds] = struct{}{}
-}
-
-// AnonymousIdsCleared returns if the "anonymous_ids" field was cleared in this mutation.
-func (m *UserMutation) AnonymousIdsCleared() bool {
-	_, ok := m.clearedFields[user.FieldAnonymousIds]
-	return ok
-}
-
-// ResetAnonymousIds resets all changes to the "anonymous_ids" field.
-func (m *UserMutation) ResetAnonymousIds() {
-	m.anonymous_ids = nil
-	m.appendanonymous_ids = nil
-	delete(m.clearedFields, user.FieldAnonymousIds)
 }
 
 // SetTraits sets the "traits" field.
@@ -11902,6 +12514,60 @@ func (m *UserMutation) ResetEvents() {
 	m.events = nil
 	m.clearedevents = false
 	m.removedevents = nil
+}
+
+// AddIdentityIDs adds the "identities" edge to the Identity entity by ids.
+func (m *UserMutation) AddIdentityIDs(ids ...int) {
+	if m.identities == nil {
+		m.identities = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.identities[ids[i]] = struct{}{}
+	}
+}
+
+// ClearIdentities clears the "identities" edge to the Identity entity.
+func (m *UserMutation) ClearIdentities() {
+	m.clearedidentities = true
+}
+
+// IdentitiesCleared reports if the "identities" edge to the Identity entity was cleared.
+func (m *UserMutation) IdentitiesCleared() bool {
+	return m.clearedidentities
+}
+
+// RemoveIdentityIDs removes the "identities" edge to the Identity entity by IDs.
+func (m *UserMutation) RemoveIdentityIDs(ids ...int) {
+	if m.removedidentities == nil {
+		m.removedidentities = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.identities, ids[i])
+		m.removedidentities[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedIdentities returns the removed IDs of the "identities" edge to the Identity entity.
+func (m *UserMutation) RemovedIdentitiesIDs() (ids []int) {
+	for id := range m.removedidentities {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// IdentitiesIDs returns the "identities" edge IDs in the mutation.
+func (m *UserMutation) IdentitiesIDs() (ids []int) {
+	for id := range m.identities {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetIdentities resets all changes to the "identities" edge.
+func (m *UserMutation) ResetIdentities() {
+	m.identities = nil
+	m.clearedidentities = false
+	m.removedidentities = nil
 }
 
 // AddDailyActivityIDs adds the "daily_activities" edge to the UserDailyActivity entity by ids.
@@ -12208,7 +12874,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 8)
 	if m.project != nil {
 		fields = append(fields, user.FieldProjectID)
 	}
@@ -12220,9 +12886,6 @@ func (m *UserMutation) Fields() []string {
 	}
 	if m.external_id != nil {
 		fields = append(fields, user.FieldExternalID)
-	}
-	if m.anonymous_ids != nil {
-		fields = append(fields, user.FieldAnonymousIds)
 	}
 	if m.traits != nil {
 		fields = append(fields, user.FieldTraits)
@@ -12252,8 +12915,6 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.UpdatedAt()
 	case user.FieldExternalID:
 		return m.ExternalID()
-	case user.FieldAnonymousIds:
-		return m.AnonymousIds()
 	case user.FieldTraits:
 		return m.Traits()
 	case user.FieldFirstSeenAt:
@@ -12279,8 +12940,6 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldUpdatedAt(ctx)
 	case user.FieldExternalID:
 		return m.OldExternalID(ctx)
-	case user.FieldAnonymousIds:
-		return m.OldAnonymousIds(ctx)
 	case user.FieldTraits:
 		return m.OldTraits(ctx)
 	case user.FieldFirstSeenAt:
@@ -12325,13 +12984,6 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetExternalID(v)
-		return nil
-	case user.FieldAnonymousIds:
-		v, ok := value.([]string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetAnonymousIds(v)
 		return nil
 	case user.FieldTraits:
 		v, ok := value.(map[string]interface{})
@@ -12409,9 +13061,6 @@ func (m *UserMutation) ClearedFields() []string {
 	if m.FieldCleared(user.FieldExternalID) {
 		fields = append(fields, user.FieldExternalID)
 	}
-	if m.FieldCleared(user.FieldAnonymousIds) {
-		fields = append(fields, user.FieldAnonymousIds)
-	}
 	if m.FieldCleared(user.FieldTraits) {
 		fields = append(fields, user.FieldTraits)
 	}
@@ -12437,9 +13086,6 @@ func (m *UserMutation) ClearField(name string) error {
 	switch name {
 	case user.FieldExternalID:
 		m.ClearExternalID()
-		return nil
-	case user.FieldAnonymousIds:
-		m.ClearAnonymousIds()
 		return nil
 	case user.FieldTraits:
 		m.ClearTraits()
@@ -12470,9 +13116,6 @@ func (m *UserMutation) ResetField(name string) error {
 	case user.FieldExternalID:
 		m.ResetExternalID()
 		return nil
-	case user.FieldAnonymousIds:
-		m.ResetAnonymousIds()
-		return nil
 	case user.FieldTraits:
 		m.ResetTraits()
 		return nil
@@ -12491,12 +13134,15 @@ func (m *UserMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *UserMutation) AddedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.project != nil {
 		edges = append(edges, user.EdgeProject)
 	}
 	if m.events != nil {
 		edges = append(edges, user.EdgeEvents)
+	}
+	if m.identities != nil {
+		edges = append(edges, user.EdgeIdentities)
 	}
 	if m.daily_activities != nil {
 		edges = append(edges, user.EdgeDailyActivities)
@@ -12527,6 +13173,12 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 	case user.EdgeEvents:
 		ids := make([]ent.Value, 0, len(m.events))
 		for id := range m.events {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeIdentities:
+		ids := make([]ent.Value, 0, len(m.identities))
+		for id := range m.identities {
 			ids = append(ids, id)
 		}
 		return ids
@@ -12566,9 +13218,12 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *UserMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.removedevents != nil {
 		edges = append(edges, user.EdgeEvents)
+	}
+	if m.removedidentities != nil {
+		edges = append(edges, user.EdgeIdentities)
 	}
 	if m.removeddaily_activities != nil {
 		edges = append(edges, user.EdgeDailyActivities)
@@ -12595,6 +13250,12 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 	case user.EdgeEvents:
 		ids := make([]ent.Value, 0, len(m.removedevents))
 		for id := range m.removedevents {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeIdentities:
+		ids := make([]ent.Value, 0, len(m.removedidentities))
+		for id := range m.removedidentities {
 			ids = append(ids, id)
 		}
 		return ids
@@ -12634,12 +13295,15 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *UserMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.clearedproject {
 		edges = append(edges, user.EdgeProject)
 	}
 	if m.clearedevents {
 		edges = append(edges, user.EdgeEvents)
+	}
+	if m.clearedidentities {
+		edges = append(edges, user.EdgeIdentities)
 	}
 	if m.cleareddaily_activities {
 		edges = append(edges, user.EdgeDailyActivities)
@@ -12667,6 +13331,8 @@ func (m *UserMutation) EdgeCleared(name string) bool {
 		return m.clearedproject
 	case user.EdgeEvents:
 		return m.clearedevents
+	case user.EdgeIdentities:
+		return m.clearedidentities
 	case user.EdgeDailyActivities:
 		return m.cleareddaily_activities
 	case user.EdgeFeedback:
@@ -12701,6 +13367,9 @@ func (m *UserMutation) ResetEdge(name string) error {
 		return nil
 	case user.EdgeEvents:
 		m.ResetEvents()
+		return nil
+	case user.EdgeIdentities:
+		m.ResetIdentities()
 		return nil
 	case user.EdgeDailyActivities:
 		m.ResetDailyActivities()

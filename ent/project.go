@@ -40,6 +40,8 @@ type ProjectEdges struct {
 	APIKeys []*APIKey `json:"api_keys,omitempty"`
 	// Users holds the value of the users edge.
 	Users []*User `json:"users,omitempty"`
+	// Identities holds the value of the identities edge.
+	Identities []*Identity `json:"identities,omitempty"`
 	// Events holds the value of the events edge.
 	Events []*Event `json:"events,omitempty"`
 	// DailyActivities holds the value of the daily_activities edge.
@@ -60,10 +62,11 @@ type ProjectEdges struct {
 	SegmentRuns []*SegmentRun `json:"segment_runs,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [11]bool
+	loadedTypes [12]bool
 
 	namedAPIKeys            map[string][]*APIKey
 	namedUsers              map[string][]*User
+	namedIdentities         map[string][]*Identity
 	namedEvents             map[string][]*Event
 	namedDailyActivities    map[string][]*UserDailyActivity
 	namedFeedbacks          map[string][]*Feedback
@@ -93,10 +96,19 @@ func (e ProjectEdges) UsersOrErr() ([]*User, error) {
 	return nil, &NotLoadedError{edge: "users"}
 }
 
+// IdentitiesOrErr returns the Identities value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) IdentitiesOrErr() ([]*Identity, error) {
+	if e.loadedTypes[2] {
+		return e.Identities, nil
+	}
+	return nil, &NotLoadedError{edge: "identities"}
+}
+
 // EventsOrErr returns the Events value or an error if the edge
 // was not loaded in eager-loading.
 func (e ProjectEdges) EventsOrErr() ([]*Event, error) {
-	if e.loadedTypes[2] {
+	if e.loadedTypes[3] {
 		return e.Events, nil
 	}
 	return nil, &NotLoadedError{edge: "events"}
@@ -105,7 +117,7 @@ func (e ProjectEdges) EventsOrErr() ([]*Event, error) {
 // DailyActivitiesOrErr returns the DailyActivities value or an error if the edge
 // was not loaded in eager-loading.
 func (e ProjectEdges) DailyActivitiesOrErr() ([]*UserDailyActivity, error) {
-	if e.loadedTypes[3] {
+	if e.loadedTypes[4] {
 		return e.DailyActivities, nil
 	}
 	return nil, &NotLoadedError{edge: "daily_activities"}
@@ -114,7 +126,7 @@ func (e ProjectEdges) DailyActivitiesOrErr() ([]*UserDailyActivity, error) {
 // FeedbacksOrErr returns the Feedbacks value or an error if the edge
 // was not loaded in eager-loading.
 func (e ProjectEdges) FeedbacksOrErr() ([]*Feedback, error) {
-	if e.loadedTypes[4] {
+	if e.loadedTypes[5] {
 		return e.Feedbacks, nil
 	}
 	return nil, &NotLoadedError{edge: "feedbacks"}
@@ -123,7 +135,7 @@ func (e ProjectEdges) FeedbacksOrErr() ([]*Feedback, error) {
 // SurveysOrErr returns the Surveys value or an error if the edge
 // was not loaded in eager-loading.
 func (e ProjectEdges) SurveysOrErr() ([]*Survey, error) {
-	if e.loadedTypes[5] {
+	if e.loadedTypes[6] {
 		return e.Surveys, nil
 	}
 	return nil, &NotLoadedError{edge: "surveys"}
@@ -132,7 +144,7 @@ func (e ProjectEdges) SurveysOrErr() ([]*Survey, error) {
 // SurveyQuestionsOrErr returns the SurveyQuestions value or an error if the edge
 // was not loaded in eager-loading.
 func (e ProjectEdges) SurveyQuestionsOrErr() ([]*SurveyQuestion, error) {
-	if e.loadedTypes[6] {
+	if e.loadedTypes[7] {
 		return e.SurveyQuestions, nil
 	}
 	return nil, &NotLoadedError{edge: "survey_questions"}
@@ -141,7 +153,7 @@ func (e ProjectEdges) SurveyQuestionsOrErr() ([]*SurveyQuestion, error) {
 // SurveyResponsesOrErr returns the SurveyResponses value or an error if the edge
 // was not loaded in eager-loading.
 func (e ProjectEdges) SurveyResponsesOrErr() ([]*SurveyResponse, error) {
-	if e.loadedTypes[7] {
+	if e.loadedTypes[8] {
 		return e.SurveyResponses, nil
 	}
 	return nil, &NotLoadedError{edge: "survey_responses"}
@@ -150,7 +162,7 @@ func (e ProjectEdges) SurveyResponsesOrErr() ([]*SurveyResponse, error) {
 // SegmentsOrErr returns the Segments value or an error if the edge
 // was not loaded in eager-loading.
 func (e ProjectEdges) SegmentsOrErr() ([]*Segment, error) {
-	if e.loadedTypes[8] {
+	if e.loadedTypes[9] {
 		return e.Segments, nil
 	}
 	return nil, &NotLoadedError{edge: "segments"}
@@ -159,7 +171,7 @@ func (e ProjectEdges) SegmentsOrErr() ([]*Segment, error) {
 // SegmentMembershipsOrErr returns the SegmentMemberships value or an error if the edge
 // was not loaded in eager-loading.
 func (e ProjectEdges) SegmentMembershipsOrErr() ([]*SegmentMembership, error) {
-	if e.loadedTypes[9] {
+	if e.loadedTypes[10] {
 		return e.SegmentMemberships, nil
 	}
 	return nil, &NotLoadedError{edge: "segment_memberships"}
@@ -168,7 +180,7 @@ func (e ProjectEdges) SegmentMembershipsOrErr() ([]*SegmentMembership, error) {
 // SegmentRunsOrErr returns the SegmentRuns value or an error if the edge
 // was not loaded in eager-loading.
 func (e ProjectEdges) SegmentRunsOrErr() ([]*SegmentRun, error) {
-	if e.loadedTypes[10] {
+	if e.loadedTypes[11] {
 		return e.SegmentRuns, nil
 	}
 	return nil, &NotLoadedError{edge: "segment_runs"}
@@ -261,6 +273,11 @@ func (_m *Project) QueryAPIKeys() *APIKeyQuery {
 // QueryUsers queries the "users" edge of the Project entity.
 func (_m *Project) QueryUsers() *UserQuery {
 	return NewProjectClient(_m.config).QueryUsers(_m)
+}
+
+// QueryIdentities queries the "identities" edge of the Project entity.
+func (_m *Project) QueryIdentities() *IdentityQuery {
+	return NewProjectClient(_m.config).QueryIdentities(_m)
 }
 
 // QueryEvents queries the "events" edge of the Project entity.
@@ -394,6 +411,30 @@ func (_m *Project) appendNamedUsers(name string, edges ...*User) {
 		_m.Edges.namedUsers[name] = []*User{}
 	} else {
 		_m.Edges.namedUsers[name] = append(_m.Edges.namedUsers[name], edges...)
+	}
+}
+
+// NamedIdentities returns the Identities named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedIdentities(name string) ([]*Identity, error) {
+	if _m.Edges.namedIdentities == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedIdentities[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedIdentities(name string, edges ...*Identity) {
+	if _m.Edges.namedIdentities == nil {
+		_m.Edges.namedIdentities = make(map[string][]*Identity)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedIdentities[name] = []*Identity{}
+	} else {
+		_m.Edges.namedIdentities[name] = append(_m.Edges.namedIdentities[name], edges...)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/apikey"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/predicate"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/segment"
@@ -37,6 +38,7 @@ type ProjectQuery struct {
 	predicates                  []predicate.Project
 	withAPIKeys                 *APIKeyQuery
 	withUsers                   *UserQuery
+	withIdentities              *IdentityQuery
 	withEvents                  *EventQuery
 	withDailyActivities         *UserDailyActivityQuery
 	withFeedbacks               *FeedbackQuery
@@ -50,6 +52,7 @@ type ProjectQuery struct {
 	modifiers                   []func(*sql.Selector)
 	withNamedAPIKeys            map[string]*APIKeyQuery
 	withNamedUsers              map[string]*UserQuery
+	withNamedIdentities         map[string]*IdentityQuery
 	withNamedEvents             map[string]*EventQuery
 	withNamedDailyActivities    map[string]*UserDailyActivityQuery
 	withNamedFeedbacks          map[string]*FeedbackQuery
@@ -132,6 +135,28 @@ func (_q *ProjectQuery) QueryUsers() *UserQuery {
 			sqlgraph.From(project.Table, project.FieldID, selector),
 			sqlgraph.To(user.Table, user.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, project.UsersTable, project.UsersColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryIdentities chains the current query on the "identities" edge.
+func (_q *ProjectQuery) QueryIdentities() *IdentityQuery {
+	query := (&IdentityClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(identity.Table, identity.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.IdentitiesTable, project.IdentitiesColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -531,6 +556,7 @@ func (_q *ProjectQuery) Clone() *ProjectQuery {
 		predicates:             append([]predicate.Project{}, _q.predicates...),
 		withAPIKeys:            _q.withAPIKeys.Clone(),
 		withUsers:              _q.withUsers.Clone(),
+		withIdentities:         _q.withIdentities.Clone(),
 		withEvents:             _q.withEvents.Clone(),
 		withDailyActivities:    _q.withDailyActivities.Clone(),
 		withFeedbacks:          _q.withFeedbacks.Clone(),
@@ -566,6 +592,17 @@ func (_q *ProjectQuery) WithUsers(opts ...func(*UserQuery)) *ProjectQuery {
 		opt(query)
 	}
 	_q.withUsers = query
+	return _q
+}
+
+// WithIdentities tells the query-builder to eager-load the nodes that are connected to
+// the "identities" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithIdentities(opts ...func(*IdentityQuery)) *ProjectQuery {
+	query := (&IdentityClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withIdentities = query
 	return _q
 }
 
@@ -746,9 +783,10 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 	var (
 		nodes       = []*Project{}
 		_spec       = _q.querySpec()
-		loadedTypes = [11]bool{
+		loadedTypes = [12]bool{
 			_q.withAPIKeys != nil,
 			_q.withUsers != nil,
+			_q.withIdentities != nil,
 			_q.withEvents != nil,
 			_q.withDailyActivities != nil,
 			_q.withFeedbacks != nil,
@@ -792,6 +830,13 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 		if err := _q.loadUsers(ctx, query, nodes,
 			func(n *Project) { n.Edges.Users = []*User{} },
 			func(n *Project, e *User) { n.Edges.Users = append(n.Edges.Users, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withIdentities; query != nil {
+		if err := _q.loadIdentities(ctx, query, nodes,
+			func(n *Project) { n.Edges.Identities = []*Identity{} },
+			func(n *Project, e *Identity) { n.Edges.Identities = append(n.Edges.Identities, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -871,6 +916,13 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 		if err := _q.loadUsers(ctx, query, nodes,
 			func(n *Project) { n.appendNamedUsers(name) },
 			func(n *Project, e *User) { n.appendNamedUsers(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedIdentities {
+		if err := _q.loadIdentities(ctx, query, nodes,
+			func(n *Project) { n.appendNamedIdentities(name) },
+			func(n *Project, e *Identity) { n.appendNamedIdentities(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -990,6 +1042,36 @@ func (_q *ProjectQuery) loadUsers(ctx context.Context, query *UserQuery, nodes [
 	}
 	query.Where(predicate.User(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(project.UsersColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProjectQuery) loadIdentities(ctx context.Context, query *IdentityQuery, nodes []*Project, init func(*Project), assign func(*Project, *Identity)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(identity.FieldProjectID)
+	}
+	query.Where(predicate.Identity(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.IdentitiesColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -1420,6 +1502,20 @@ func (_q *ProjectQuery) WithNamedUsers(name string, opts ...func(*UserQuery)) *P
 		_q.withNamedUsers = make(map[string]*UserQuery)
 	}
 	_q.withNamedUsers[name] = query
+	return _q
+}
+
+// WithNamedIdentities tells the query-builder to eager-load the nodes that are connected to the "identities"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedIdentities(name string, opts ...func(*IdentityQuery)) *ProjectQuery {
+	query := (&IdentityClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedIdentities == nil {
+		_q.withNamedIdentities = make(map[string]*IdentityQuery)
+	}
+	_q.withNamedIdentities[name] = query
 	return _q
 }
 

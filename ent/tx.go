@@ -20,6 +20,8 @@ type Tx struct {
 	Event *EventClient
 	// Feedback is the client for interacting with the Feedback builders.
 	Feedback *FeedbackClient
+	// Identity is the client for interacting with the Identity builders.
+	Identity *IdentityClient
 	// Project is the client for interacting with the Project builders.
 	Project *ProjectClient
 	// Segment is the client for interacting with the Segment builders.
@@ -174,6 +176,7 @@ func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
 	tx.Event = NewEventClient(tx.config)
 	tx.Feedback = NewFeedbackClient(tx.config)
+	tx.Identity = NewIdentityClient(tx.config)
 	tx.Project = NewProjectClient(tx.config)
 	tx.Segment = NewSegmentClient(tx.config)
 	tx.SegmentMember = NewSegmentMemberClient(tx.config)

@@ -27,8 +27,6 @@ type User struct {
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
 	// ExternalID holds the value of the "external_id" field.
 	ExternalID *string `json:"external_id,omitempty"`
-	// AnonymousIds holds the value of the "anonymous_ids" field.
-	AnonymousIds []string `json:"anonymous_ids,omitempty"`
 	// Traits holds the value of the "traits" field.
 	Traits map[string]interface{} `json:"traits,omitempty"`
 	// FirstSeenAt holds the value of the "first_seen_at" field.
@@ -49,6 +47,8 @@ type UserEdges struct {
 	Project *Project `json:"project,omitempty"`
 	// Events holds the value of the events edge.
 	Events []*Event `json:"events,omitempty"`
+	// Identities holds the value of the identities edge.
+	Identities []*Identity `json:"identities,omitempty"`
 	// DailyActivities holds the value of the daily_activities edge.
 	DailyActivities []*UserDailyActivity `json:"daily_activities,omitempty"`
 	// Feedback holds the value of the feedback edge.
@@ -63,11 +63,12 @@ type UserEdges struct {
 	CurrentMemberships []*SegmentMember `json:"current_memberships,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [8]bool
+	loadedTypes [9]bool
 	// totalCount holds the count of the edges above.
 	totalCount [5]map[string]int
 
 	namedEvents             map[string][]*Event
+	namedIdentities         map[string][]*Identity
 	namedDailyActivities    map[string][]*UserDailyActivity
 	namedFeedback           map[string][]*Feedback
 	namedSurveyResponses    map[string][]*SurveyResponse
@@ -96,10 +97,19 @@ func (e UserEdges) EventsOrErr() ([]*Event, error) {
 	return nil, &NotLoadedError{edge: "events"}
 }
 
+// IdentitiesOrErr returns the Identities value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) IdentitiesOrErr() ([]*Identity, error) {
+	if e.loadedTypes[2] {
+		return e.Identities, nil
+	}
+	return nil, &NotLoadedError{edge: "identities"}
+}
+
 // DailyActivitiesOrErr returns the DailyActivities value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) DailyActivitiesOrErr() ([]*UserDailyActivity, error) {
-	if e.loadedTypes[2] {
+	if e.loadedTypes[3] {
 		return e.DailyActivities, nil
 	}
 	return nil, &NotLoadedError{edge: "daily_activities"}
@@ -108,7 +118,7 @@ func (e UserEdges) DailyActivitiesOrErr() ([]*UserDailyActivity, error) {
 // FeedbackOrErr returns the Feedback value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) FeedbackOrErr() ([]*Feedback, error) {
-	if e.loadedTypes[3] {
+	if e.loadedTypes[4] {
 		return e.Feedback, nil
 	}
 	return nil, &NotLoadedError{edge: "feedback"}
@@ -117,7 +127,7 @@ func (e UserEdges) FeedbackOrErr() ([]*Feedback, error) {
 // SurveyResponsesOrErr returns the SurveyResponses value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) SurveyResponsesOrErr() ([]*SurveyResponse, error) {
-	if e.loadedTypes[4] {
+	if e.loadedTypes[5] {
 		return e.SurveyResponses, nil
 	}
 	return nil, &NotLoadedError{edge: "survey_responses"}
@@ -126,7 +136,7 @@ func (e UserEdges) SurveyResponsesOrErr() ([]*SurveyResponse, error) {
 // MembershipsOrErr returns the Memberships value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) MembershipsOrErr() ([]*SegmentMembership, error) {
-	if e.loadedTypes[5] {
+	if e.loadedTypes[6] {
 		return e.Memberships, nil
 	}
 	return nil, &NotLoadedError{edge: "memberships"}
@@ -135,7 +145,7 @@ func (e UserEdges) MembershipsOrErr() ([]*SegmentMembership, error) {
 // SegmentsOrErr returns the Segments value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) SegmentsOrErr() ([]*Segment, error) {
-	if e.loadedTypes[6] {
+	if e.loadedTypes[7] {
 		return e.Segments, nil
 	}
 	return nil, &NotLoadedError{edge: "segments"}
@@ -144,7 +154,7 @@ func (e UserEdges) SegmentsOrErr() ([]*Segment, error) {
 // CurrentMembershipsOrErr returns the CurrentMemberships value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) CurrentMembershipsOrErr() ([]*SegmentMember, error) {
-	if e.loadedTypes[7] {
+	if e.loadedTypes[8] {
 		return e.CurrentMemberships, nil
 	}
 	return nil, &NotLoadedError{edge: "current_memberships"}
@@ -155,7 +165,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case user.FieldAnonymousIds, user.FieldTraits:
+		case user.FieldTraits:
 			values[i] = new([]byte)
 		case user.FieldID, user.FieldProjectID, user.FieldEventCount:
 			values[i] = new(sql.NullInt64)
@@ -209,14 +219,6 @@ func (_m *User) assignValues(columns []string, values []any) error {
 				_m.ExternalID = new(string)
 				*_m.ExternalID = value.String
 			}
-		case user.FieldAnonymousIds:
-			if value, ok := values[i].(*[]byte); !ok {
-				return fmt.Errorf("unexpected type %T for field anonymous_ids", values[i])
-			} else if value != nil && len(*value) > 0 {
-				if err := json.Unmarshal(*value, &_m.AnonymousIds); err != nil {
-					return fmt.Errorf("unmarshal field anonymous_ids: %w", err)
-				}
-			}
 		case user.FieldTraits:
 			if value, ok := values[i].(*[]byte); !ok {
 				return fmt.Errorf("unexpected type %T for field traits", values[i])
@@ -266,6 +268,11 @@ func (_m *User) QueryProject() *ProjectQuery {
 // QueryEvents queries the "events" edge of the User entity.
 func (_m *User) QueryEvents() *EventQuery {
 	return NewUserClient(_m.config).QueryEvents(_m)
+}
+
+// QueryIdentities queries the "identities" edge of the User entity.
+func (_m *User) QueryIdentities() *IdentityQuery {
+	return NewUserClient(_m.config).QueryIdentities(_m)
 }
 
 // QueryDailyActivities queries the "daily_activities" edge of the User entity.
@@ -335,9 +342,6 @@ func (_m *User) String() string {
 		builder.WriteString(*v)
 	}
 	builder.WriteString(", ")
-	builder.WriteString("anonymous_ids=")
-	builder.WriteString(fmt.Sprintf("%v", _m.AnonymousIds))
-	builder.WriteString(", ")
 	builder.WriteString("traits=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Traits))
 	builder.WriteString(", ")
@@ -378,6 +382,30 @@ func (_m *User) appendNamedEvents(name string, edges ...*Event) {
 		_m.Edges.namedEvents[name] = []*Event{}
 	} else {
 		_m.Edges.namedEvents[name] = append(_m.Edges.namedEvents[name], edges...)
+	}
+}
+
+// NamedIdentities returns the Identities named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedIdentities(name string) ([]*Identity, error) {
+	if _m.Edges.namedIdentities == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedIdentities[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedIdentities(name string, edges ...*Identity) {
+	if _m.Edges.namedIdentities == nil {
+		_m.Edges.namedIdentities = make(map[string][]*Identity)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedIdentities[name] = []*Identity{}
+	} else {
+		_m.Edges.namedIdentities[name] = append(_m.Edges.namedIdentities[name], edges...)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
@@ -74,12 +75,6 @@ func (_c *UserCreate) SetNillableExternalID(v *string) *UserCreate {
 	if v != nil {
 		_c.SetExternalID(*v)
 	}
-	return _c
-}
-
-// SetAnonymousIds sets the "anonymous_ids" field.
-func (_c *UserCreate) SetAnonymousIds(v []string) *UserCreate {
-	_c.mutation.SetAnonymousIds(v)
 	return _c
 }
 
@@ -149,6 +144,21 @@ func (_c *UserCreate) AddEvents(v ...*Event) *UserCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddEventIDs(ids...)
+}
+
+// AddIdentityIDs adds the "identities" edge to the Identity entity by IDs.
+func (_c *UserCreate) AddIdentityIDs(ids ...int) *UserCreate {
+	_c.mutation.AddIdentityIDs(ids...)
+	return _c
+}
+
+// AddIdentities adds the "identities" edges to the Identity entity.
+func (_c *UserCreate) AddIdentities(v ...*Identity) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddIdentityIDs(ids...)
 }
 
 // AddDailyActivityIDs adds the "daily_activities" edge to the UserDailyActivity entity by IDs.
@@ -350,10 +360,6 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 		_spec.SetField(user.FieldExternalID, field.TypeString, value)
 		_node.ExternalID = &value
 	}
-	if value, ok := _c.mutation.AnonymousIds(); ok {
-		_spec.SetField(user.FieldAnonymousIds, field.TypeJSON, value)
-		_node.AnonymousIds = value
-	}
 	if value, ok := _c.mutation.Traits(); ok {
 		_spec.SetField(user.FieldTraits, field.TypeJSON, value)
 		_node.Traits = value
@@ -396,6 +402,22 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(event.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.IdentitiesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.IdentitiesTable,
+			Columns: []string{user.IdentitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(identity.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -569,24 +591,6 @@ func (u *UserUpsert) ClearExternalID() *UserUpsert {
 	return u
 }
 
-// SetAnonymousIds sets the "anonymous_ids" field.
-func (u *UserUpsert) SetAnonymousIds(v []string) *UserUpsert {
-	u.Set(user.FieldAnonymousIds, v)
-	return u
-}
-
-// UpdateAnonymousIds sets the "anonymous_ids" field to the value that was provided on create.
-func (u *UserUpsert) UpdateAnonymousIds() *UserUpsert {
-	u.SetExcluded(user.FieldAnonymousIds)
-	return u
-}
-
-// ClearAnonymousIds clears the value of the "anonymous_ids" field.
-func (u *UserUpsert) ClearAnonymousIds() *UserUpsert {
-	u.SetNull(user.FieldAnonymousIds)
-	return u
-}
-
 // SetTraits sets the "traits" field.
 func (u *UserUpsert) SetTraits(v map[string]interface{}) *UserUpsert {
 	u.Set(user.FieldTraits, v)
@@ -739,27 +743,6 @@ func (u *UserUpsertOne) UpdateExternalID() *UserUpsertOne {
 func (u *UserUpsertOne) ClearExternalID() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearExternalID()
-	})
-}
-
-// SetAnonymousIds sets the "anonymous_ids" field.
-func (u *UserUpsertOne) SetAnonymousIds(v []string) *UserUpsertOne {
-	return u.Update(func(s *UserUpsert) {
-		s.SetAnonymousIds(v)
-	})
-}
-
-// UpdateAnonymousIds sets the "anonymous_ids" field to the value that was provided on create.
-func (u *UserUpsertOne) UpdateAnonymousIds() *UserUpsertOne {
-	return u.Update(func(s *UserUpsert) {
-		s.UpdateAnonymousIds()
-	})
-}
-
-// ClearAnonymousIds clears the value of the "anonymous_ids" field.
-func (u *UserUpsertOne) ClearAnonymousIds() *UserUpsertOne {
-	return u.Update(func(s *UserUpsert) {
-		s.ClearAnonymousIds()
 	})
 }
 
@@ -1093,27 +1076,6 @@ func (u *UserUpsertBulk) UpdateExternalID() *UserUpsertBulk {
 func (u *UserUpsertBulk) ClearExternalID() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearExternalID()
-	})
-}
-
-// SetAnonymousIds sets the "anonymous_ids" field.
-func (u *UserUpsertBulk) SetAnonymousIds(v []string) *UserUpsertBulk {
-	return u.Update(func(s *UserUpsert) {
-		s.SetAnonymousIds(v)
-	})
-}
-
-// UpdateAnonymousIds sets the "anonymous_ids" field to the value that was provided on create.
-func (u *UserUpsertBulk) UpdateAnonymousIds() *UserUpsertBulk {
-	return u.Update(func(s *UserUpsert) {
-		s.UpdateAnonymousIds()
-	})
-}
-
-// ClearAnonymousIds clears the value of the "anonymous_ids" field.
-func (u *UserUpsertBulk) ClearAnonymousIds() *UserUpsertBulk {
-	return u.Update(func(s *UserUpsert) {
-		s.ClearAnonymousIds()
 	})
 }
 

@@ -10,10 +10,10 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
-	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/predicate"
 	"github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
@@ -59,24 +59,6 @@ func (_u *UserUpdate) SetNillableExternalID(v *string) *UserUpdate {
 // ClearExternalID clears the value of the "external_id" field.
 func (_u *UserUpdate) ClearExternalID() *UserUpdate {
 	_u.mutation.ClearExternalID()
-	return _u
-}
-
-// SetAnonymousIds sets the "anonymous_ids" field.
-func (_u *UserUpdate) SetAnonymousIds(v []string) *UserUpdate {
-	_u.mutation.SetAnonymousIds(v)
-	return _u
-}
-
-// AppendAnonymousIds appends value to the "anonymous_ids" field.
-func (_u *UserUpdate) AppendAnonymousIds(v []string) *UserUpdate {
-	_u.mutation.AppendAnonymousIds(v)
-	return _u
-}
-
-// ClearAnonymousIds clears the value of the "anonymous_ids" field.
-func (_u *UserUpdate) ClearAnonymousIds() *UserUpdate {
-	_u.mutation.ClearAnonymousIds()
 	return _u
 }
 
@@ -166,6 +148,21 @@ func (_u *UserUpdate) AddEvents(v ...*Event) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.AddEventIDs(ids...)
+}
+
+// AddIdentityIDs adds the "identities" edge to the Identity entity by IDs.
+func (_u *UserUpdate) AddIdentityIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddIdentityIDs(ids...)
+	return _u
+}
+
+// AddIdentities adds the "identities" edges to the Identity entity.
+func (_u *UserUpdate) AddIdentities(v ...*Identity) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddIdentityIDs(ids...)
 }
 
 // AddDailyActivityIDs adds the "daily_activities" edge to the UserDailyActivity entity by IDs.
@@ -267,6 +264,27 @@ func (_u *UserUpdate) RemoveEvents(v ...*Event) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveEventIDs(ids...)
+}
+
+// ClearIdentities clears all "identities" edges to the Identity entity.
+func (_u *UserUpdate) ClearIdentities() *UserUpdate {
+	_u.mutation.ClearIdentities()
+	return _u
+}
+
+// RemoveIdentityIDs removes the "identities" edge to Identity entities by IDs.
+func (_u *UserUpdate) RemoveIdentityIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveIdentityIDs(ids...)
+	return _u
+}
+
+// RemoveIdentities removes "identities" edges to Identity entities.
+func (_u *UserUpdate) RemoveIdentities(v ...*Identity) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveIdentityIDs(ids...)
 }
 
 // ClearDailyActivities clears all "daily_activities" edges to the UserDailyActivity entity.
@@ -461,17 +479,6 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.ExternalIDCleared() {
 		_spec.ClearField(user.FieldExternalID, field.TypeString)
 	}
-	if value, ok := _u.mutation.AnonymousIds(); ok {
-		_spec.SetField(user.FieldAnonymousIds, field.TypeJSON, value)
-	}
-	if value, ok := _u.mutation.AppendedAnonymousIds(); ok {
-		_spec.AddModifier(func(u *sql.UpdateBuilder) {
-			sqljson.Append(u, user.FieldAnonymousIds, value)
-		})
-	}
-	if _u.mutation.AnonymousIdsCleared() {
-		_spec.ClearField(user.FieldAnonymousIds, field.TypeJSON)
-	}
 	if value, ok := _u.mutation.Traits(); ok {
 		_spec.SetField(user.FieldTraits, field.TypeJSON, value)
 	}
@@ -534,6 +541,51 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(event.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.IdentitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.IdentitiesTable,
+			Columns: []string{user.IdentitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(identity.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedIdentitiesIDs(); len(nodes) > 0 && !_u.mutation.IdentitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.IdentitiesTable,
+			Columns: []string{user.IdentitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(identity.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.IdentitiesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.IdentitiesTable,
+			Columns: []string{user.IdentitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(identity.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -826,24 +878,6 @@ func (_u *UserUpdateOne) ClearExternalID() *UserUpdateOne {
 	return _u
 }
 
-// SetAnonymousIds sets the "anonymous_ids" field.
-func (_u *UserUpdateOne) SetAnonymousIds(v []string) *UserUpdateOne {
-	_u.mutation.SetAnonymousIds(v)
-	return _u
-}
-
-// AppendAnonymousIds appends value to the "anonymous_ids" field.
-func (_u *UserUpdateOne) AppendAnonymousIds(v []string) *UserUpdateOne {
-	_u.mutation.AppendAnonymousIds(v)
-	return _u
-}
-
-// ClearAnonymousIds clears the value of the "anonymous_ids" field.
-func (_u *UserUpdateOne) ClearAnonymousIds() *UserUpdateOne {
-	_u.mutation.ClearAnonymousIds()
-	return _u
-}
-
 // SetTraits sets the "traits" field.
 func (_u *UserUpdateOne) SetTraits(v map[string]interface{}) *UserUpdateOne {
 	_u.mutation.SetTraits(v)
@@ -930,6 +964,21 @@ func (_u *UserUpdateOne) AddEvents(v ...*Event) *UserUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.AddEventIDs(ids...)
+}
+
+// AddIdentityIDs adds the "identities" edge to the Identity entity by IDs.
+func (_u *UserUpdateOne) AddIdentityIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddIdentityIDs(ids...)
+	return _u
+}
+
+// AddIdentities adds the "identities" edges to the Identity entity.
+func (_u *UserUpdateOne) AddIdentities(v ...*Identity) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddIdentityIDs(ids...)
 }
 
 // AddDailyActivityIDs adds the "daily_activities" edge to the UserDailyActivity entity by IDs.
@@ -1031,6 +1080,27 @@ func (_u *UserUpdateOne) RemoveEvents(v ...*Event) *UserUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveEventIDs(ids...)
+}
+
+// ClearIdentities clears all "identities" edges to the Identity entity.
+func (_u *UserUpdateOne) ClearIdentities() *UserUpdateOne {
+	_u.mutation.ClearIdentities()
+	return _u
+}
+
+// RemoveIdentityIDs removes the "identities" edge to Identity entities by IDs.
+func (_u *UserUpdateOne) RemoveIdentityIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveIdentityIDs(ids...)
+	return _u
+}
+
+// RemoveIdentities removes "identities" edges to Identity entities.
+func (_u *UserUpdateOne) RemoveIdentities(v ...*Identity) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveIdentityIDs(ids...)
 }
 
 // ClearDailyActivities clears all "daily_activities" edges to the UserDailyActivity entity.
@@ -1255,17 +1325,6 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	if _u.mutation.ExternalIDCleared() {
 		_spec.ClearField(user.FieldExternalID, field.TypeString)
 	}
-	if value, ok := _u.mutation.AnonymousIds(); ok {
-		_spec.SetField(user.FieldAnonymousIds, field.TypeJSON, value)
-	}
-	if value, ok := _u.mutation.AppendedAnonymousIds(); ok {
-		_spec.AddModifier(func(u *sql.UpdateBuilder) {
-			sqljson.Append(u, user.FieldAnonymousIds, value)
-		})
-	}
-	if _u.mutation.AnonymousIdsCleared() {
-		_spec.ClearField(user.FieldAnonymousIds, field.TypeJSON)
-	}
 	if value, ok := _u.mutation.Traits(); ok {
 		_spec.SetField(user.FieldTraits, field.TypeJSON, value)
 	}
@@ -1328,6 +1387,51 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(event.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.IdentitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.IdentitiesTable,
+			Columns: []string{user.IdentitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(identity.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedIdentitiesIDs(); len(nodes) > 0 && !_u.mutation.IdentitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.IdentitiesTable,
+			Columns: []string{user.IdentitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(identity.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.IdentitiesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.IdentitiesTable,
+			Columns: []string{user.IdentitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(identity.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

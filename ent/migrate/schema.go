@@ -140,6 +140,46 @@ var (
 			},
 		},
 	}
+	// IdentitiesColumns holds the columns for the "identities" table.
+	IdentitiesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "anonymous_id", Type: field.TypeString, Size: 512},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "project_id", Type: field.TypeInt},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// IdentitiesTable holds the schema information for the "identities" table.
+	IdentitiesTable = &schema.Table{
+		Name:       "identities",
+		Columns:    IdentitiesColumns,
+		PrimaryKey: []*schema.Column{IdentitiesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "identities_projects_identities",
+				Columns:    []*schema.Column{IdentitiesColumns[3]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "identities_users_identities",
+				Columns:    []*schema.Column{IdentitiesColumns[4]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "identity_project_id_anonymous_id",
+				Unique:  true,
+				Columns: []*schema.Column{IdentitiesColumns[3], IdentitiesColumns[1]},
+			},
+			{
+				Name:    "identity_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{IdentitiesColumns[4]},
+			},
+		},
+	}
 	// ProjectsColumns holds the columns for the "projects" table.
 	ProjectsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -465,7 +505,6 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "external_id", Type: field.TypeString, Nullable: true, Size: 512},
-		{Name: "anonymous_ids", Type: field.TypeJSON, Nullable: true},
 		{Name: "traits", Type: field.TypeJSON, Nullable: true},
 		{Name: "first_seen_at", Type: field.TypeTime, Nullable: true},
 		{Name: "last_seen_at", Type: field.TypeTime, Nullable: true},
@@ -480,7 +519,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "users_projects_users",
-				Columns:    []*schema.Column{UsersColumns[9]},
+				Columns:    []*schema.Column{UsersColumns[8]},
 				RefColumns: []*schema.Column{ProjectsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
@@ -489,12 +528,12 @@ var (
 			{
 				Name:    "user_project_id_external_id",
 				Unique:  true,
-				Columns: []*schema.Column{UsersColumns[9], UsersColumns[3]},
+				Columns: []*schema.Column{UsersColumns[8], UsersColumns[3]},
 			},
 			{
 				Name:    "user_project_id_last_seen_at",
 				Unique:  false,
-				Columns: []*schema.Column{UsersColumns[9], UsersColumns[7]},
+				Columns: []*schema.Column{UsersColumns[8], UsersColumns[6]},
 			},
 		},
 	}
@@ -546,6 +585,7 @@ var (
 		APIKeysTable,
 		EventsTable,
 		FeedbacksTable,
+		IdentitiesTable,
 		ProjectsTable,
 		SegmentsTable,
 		SegmentMembersTable,
@@ -573,6 +613,11 @@ func init() {
 	FeedbacksTable.ForeignKeys[1].RefTable = UsersTable
 	FeedbacksTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(8589934592),
+	}
+	IdentitiesTable.ForeignKeys[0].RefTable = ProjectsTable
+	IdentitiesTable.ForeignKeys[1].RefTable = UsersTable
+	IdentitiesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(55834574848),
 	}
 	ProjectsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(12884901888),

@@ -8,6 +8,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/apikey"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/schema"
 	"github.com/pulse-analytics/pulse/ent/segment"
@@ -138,6 +139,35 @@ func init() {
 	feedbackDescTimestamp := feedbackFields[9].Descriptor()
 	// feedback.DefaultTimestamp holds the default value on creation for the timestamp field.
 	feedback.DefaultTimestamp = feedbackDescTimestamp.Default.(func() time.Time)
+	identityMixin := schema.Identity{}.Mixin()
+	identityMixinHooks0 := identityMixin[0].Hooks()
+	identity.Hooks[0] = identityMixinHooks0[0]
+	identityMixinInters0 := identityMixin[0].Interceptors()
+	identity.Interceptors[0] = identityMixinInters0[0]
+	identityFields := schema.Identity{}.Fields()
+	_ = identityFields
+	// identityDescAnonymousID is the schema descriptor for anonymous_id field.
+	identityDescAnonymousID := identityFields[0].Descriptor()
+	// identity.AnonymousIDValidator is a validator for the "anonymous_id" field. It is called by the builders before save.
+	identity.AnonymousIDValidator = func() func(string) error {
+		validators := identityDescAnonymousID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(anonymous_id string) error {
+			for _, fn := range fns {
+				if err := fn(anonymous_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// identityDescCreatedAt is the schema descriptor for created_at field.
+	identityDescCreatedAt := identityFields[2].Descriptor()
+	// identity.DefaultCreatedAt holds the default value on creation for the created_at field.
+	identity.DefaultCreatedAt = identityDescCreatedAt.Default.(func() time.Time)
 	projectMixin := schema.Project{}.Mixin()
 	projectHooks := schema.Project{}.Hooks()
 	project.Hooks[0] = projectHooks[0]
@@ -363,7 +393,7 @@ func init() {
 	// user.ExternalIDValidator is a validator for the "external_id" field. It is called by the builders before save.
 	user.ExternalIDValidator = userDescExternalID.Validators[0].(func(string) error)
 	// userDescEventCount is the schema descriptor for event_count field.
-	userDescEventCount := userFields[5].Descriptor()
+	userDescEventCount := userFields[4].Descriptor()
 	// user.DefaultEventCount holds the default value on creation for the event_count field.
 	user.DefaultEventCount = userDescEventCount.Default.(int64)
 	// user.EventCountValidator is a validator for the "event_count" field. It is called by the builders before save.

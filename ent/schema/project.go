@@ -65,6 +65,7 @@ func (Project) Edges() []ent.Edge {
 	}{
 		{"api_keys", APIKey.Type},
 		{"users", User.Type},
+		{"identities", Identity.Type},
 		{"events", Event.Type},
 		{"daily_activities", UserDailyActivity.Type},
 		{"feedbacks", Feedback.Type},

@@ -12,7 +12,7 @@ import (
 )
 
 // User is an end user of the customer's product, known by the SDK's userId
-// (external id) or, until identified, only by anonymous ids.
+// (external id) or, until identified, only by anonymous ids (see Identity).
 type User struct {
 	ent.Schema
 }
@@ -27,7 +27,6 @@ func (User) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("external_id").Optional().Nillable().MaxLen(512).
 			Annotations(entgql.OrderField("EXTERNAL_ID"), entgql.MapsTo("externalId")),
-		field.Strings("anonymous_ids").Optional(),
 		field.JSON("traits", map[string]any{}).Optional().
 			Annotations(entgql.Type("JSON")),
 		field.Time("first_seen_at").Optional().Nillable().
@@ -45,6 +44,8 @@ func (User) Edges() []ent.Edge {
 		projectEdge("users"),
 		edge.To("events", Event.Type).
 			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
+		edge.To("identities", Identity.Type).
+			Annotations(entgql.Skip(), entsql.OnDelete(entsql.Cascade)),
 		edge.To("daily_activities", UserDailyActivity.Type).
 			Annotations(entgql.Skip(), entsql.OnDelete(entsql.Cascade)),
 		edge.To("feedback", Feedback.Type).

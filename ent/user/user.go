@@ -23,8 +23,6 @@ const (
 	FieldUpdatedAt = "updated_at"
 	// FieldExternalID holds the string denoting the external_id field in the database.
 	FieldExternalID = "external_id"
-	// FieldAnonymousIds holds the string denoting the anonymous_ids field in the database.
-	FieldAnonymousIds = "anonymous_ids"
 	// FieldTraits holds the string denoting the traits field in the database.
 	FieldTraits = "traits"
 	// FieldFirstSeenAt holds the string denoting the first_seen_at field in the database.
@@ -37,6 +35,8 @@ const (
 	EdgeProject = "project"
 	// EdgeEvents holds the string denoting the events edge name in mutations.
 	EdgeEvents = "events"
+	// EdgeIdentities holds the string denoting the identities edge name in mutations.
+	EdgeIdentities = "identities"
 	// EdgeDailyActivities holds the string denoting the daily_activities edge name in mutations.
 	EdgeDailyActivities = "daily_activities"
 	// EdgeFeedback holds the string denoting the feedback edge name in mutations.
@@ -65,6 +65,13 @@ const (
 	EventsInverseTable = "events"
 	// EventsColumn is the table column denoting the events relation/edge.
 	EventsColumn = "user_id"
+	// IdentitiesTable is the table that holds the identities relation/edge.
+	IdentitiesTable = "identities"
+	// IdentitiesInverseTable is the table name for the Identity entity.
+	// It exists in this package in order to avoid circular dependency with the "identity" package.
+	IdentitiesInverseTable = "identities"
+	// IdentitiesColumn is the table column denoting the identities relation/edge.
+	IdentitiesColumn = "user_id"
 	// DailyActivitiesTable is the table that holds the daily_activities relation/edge.
 	DailyActivitiesTable = "user_daily_activities"
 	// DailyActivitiesInverseTable is the table name for the UserDailyActivity entity.
@@ -114,7 +121,6 @@ var Columns = []string{
 	FieldCreatedAt,
 	FieldUpdatedAt,
 	FieldExternalID,
-	FieldAnonymousIds,
 	FieldTraits,
 	FieldFirstSeenAt,
 	FieldLastSeenAt,
@@ -223,6 +229,20 @@ func ByEvents(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByIdentitiesCount orders the results by identities count.
+func ByIdentitiesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newIdentitiesStep(), opts...)
+	}
+}
+
+// ByIdentities orders the results by identities terms.
+func ByIdentities(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newIdentitiesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByDailyActivitiesCount orders the results by daily_activities count.
 func ByDailyActivitiesCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -318,6 +338,13 @@ func newEventsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(EventsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, EventsTable, EventsColumn),
+	)
+}
+func newIdentitiesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(IdentitiesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, IdentitiesTable, IdentitiesColumn),
 	)
 }
 func newDailyActivitiesStep() *sqlgraph.Step {

@@ -265,16 +265,6 @@ func ExternalIDContainsFold(v string) predicate.User {
 	return predicate.User(sql.FieldContainsFold(FieldExternalID, v))
 }
 
-// AnonymousIdsIsNil applies the IsNil predicate on the "anonymous_ids" field.
-func AnonymousIdsIsNil() predicate.User {
-	return predicate.User(sql.FieldIsNull(FieldAnonymousIds))
-}
-
-// AnonymousIdsNotNil applies the NotNil predicate on the "anonymous_ids" field.
-func AnonymousIdsNotNil() predicate.User {
-	return predicate.User(sql.FieldNotNull(FieldAnonymousIds))
-}
-
 // TraitsIsNil applies the IsNil predicate on the "traits" field.
 func TraitsIsNil() predicate.User {
 	return predicate.User(sql.FieldIsNull(FieldTraits))
@@ -463,6 +453,29 @@ func HasEvents() predicate.User {
 func HasEventsWith(preds ...predicate.Event) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newEventsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasIdentities applies the HasEdge predicate on the "identities" edge.
+func HasIdentities() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, IdentitiesTable, IdentitiesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasIdentitiesWith applies the HasEdge predicate on the "identities" edge with a given conditions (other predicates).
+func HasIdentitiesWith(preds ...predicate.Identity) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newIdentitiesStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

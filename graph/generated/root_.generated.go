@@ -276,7 +276,6 @@ type ComplexityRoot struct {
 	}
 
 	User struct {
-		AnonymousIds    func(childComplexity int) int
 		CreatedAt       func(childComplexity int) int
 		EventCount      func(childComplexity int) int
 		Events          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EventOrder, where *ent.EventWhereInput) int
@@ -1387,12 +1386,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SurveyResponseEdge.Node(childComplexity), true
 
-	case "User.anonymousIds":
-		if e.ComplexityRoot.User.AnonymousIds == nil {
-			break
-		}
-
-		return e.ComplexityRoot.User.AnonymousIds(childComplexity), true
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -3688,7 +3681,6 @@ type User implements Node {
   createdAt: Time!
   updatedAt: Time!
   externalId: String
-  anonymousIds: [String!]
   traits: JSON
   firstSeenAt: Time
   lastSeenAt: Time
@@ -4750,8 +4742,6 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_updatedAt(ctx, field)
 	case "externalId":
 		return ec.fieldContext_User_externalId(ctx, field)
-	case "anonymousIds":
-		return ec.fieldContext_User_anonymousIds(ctx, field)
 	case "traits":
 		return ec.fieldContext_User_traits(ctx, field)
 	case "firstSeenAt":

@@ -1,0 +1,242 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+
+	"github.com/lib/pq"
+)
+
+// resolver maps the external and anonymous ids of a batch to user ids inside
+// the batch's transaction, creating users on first sight.
+type resolver struct {
+	tx        *sql.Tx
+	projectID int
+	byExtID   map[string]int
+	byAnonID  map[string]int
+	// anonymous marks users that have no external id yet: only those are
+	// merged into a known user when their anonymous id is identified.
+	anonymous map[int]bool
+}
+
+func newResolver(tx *sql.Tx, projectID int) *resolver {
+	return &resolver{tx: tx, projectID: projectID, byExtID: map[string]int{}, byAnonID: map[string]int{}, anonymous: map[int]bool{}}
+}
+
+// upsertKnown finds or creates the users of these external ids. Rows are
+// locked in id-sorted order, the same order in every batch, so concurrent
+// batches touching the same users queue instead of deadlocking.
+func (r *resolver) upsertKnown(ctx context.Context, externalIDs []string) error {
+	ids := uniqueSorted(externalIDs)
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := r.tx.QueryContext(ctx, `
+		INSERT INTO users (project_id, external_id, created_at, updated_at, event_count)
+		SELECT $1, x, now(), now(), 0 FROM unnest($2::text[]) AS x ORDER BY x
+		ON CONFLICT (project_id, external_id) DO UPDATE SET updated_at = now()
+		RETURNING id, external_id`, r.projectID, pq.Array(ids))
+	if err != nil {
+		return fmt.Errorf("upsert users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int
+		var ext string
+		if err := rows.Scan(&id, &ext); err != nil {
+			return fmt.Errorf("upsert users: %w", err)
+		}
+		r.byExtID[ext] = id
+	}
+	return rows.Err()
+}
+
+// lookupAnonymous loads the users of already-known anonymous ids.
+func (r *resolver) lookupAnonymous(ctx context.Context, anonymousIDs []string) error {
+	ids := uniqueSorted(anonymousIDs)
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := r.tx.QueryContext(ctx, `
+		SELECT i.anonymous_id, i.user_id, u.external_id IS NULL
+		FROM identities i JOIN users u ON u.id = i.user_id
+		WHERE i.project_id = $1 AND i.anonymous_id = ANY($2)`, r.projectID, pq.Array(ids))
+	if err != nil {
+		return fmt.Errorf("look up anonymous ids: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var anon string
+		var id int
+		var isAnonymous bool
+		if err := rows.Scan(&anon, &id, &isAnonymous); err != nil {
+			return fmt.Errorf("look up anonymous ids: %w", err)
+		}
+		r.byAnonID[anon] = id
+		if isAnonymous {
+			r.anonymous[id] = true
+		}
+	}
+	return rows.Err()
+}
+
+// link records anonymous id anon as belonging to user id, first sight wins.
+// It returns the user the id belongs to after the race, which is id unless a
+// concurrent batch linked it first.
+func (r *resolver) link(ctx context.Context, anon string, id int) (int, error) {
+	var owner int
+	err := r.tx.QueryRowContext(ctx, `
+		WITH ins AS (
+			INSERT INTO identities (project_id, anonymous_id, user_id, created_at)
+			VALUES ($1, $2, $3, now())
+			ON CONFLICT (project_id, anonymous_id) DO NOTHING
+			RETURNING user_id)
+		SELECT user_id FROM ins
+		UNION ALL
+		SELECT user_id FROM identities WHERE project_id = $1 AND anonymous_id = $2
+		LIMIT 1`, r.projectID, anon, id).Scan(&owner)
+	if err != nil {
+		return 0, fmt.Errorf("link anonymous id: %w", err)
+	}
+	r.byAnonID[anon] = owner
+	return owner, nil
+}
+
+// anonymousUser returns the user of an anonymous id, creating an anonymous
+// user for a first sighting.
+func (r *resolver) anonymousUser(ctx context.Context, anon string) (int, error) {
+	if id, ok := r.byAnonID[anon]; ok {
+		return id, nil
+	}
+	var id int
+	if err := r.tx.QueryRowContext(ctx, `
+		INSERT INTO users (project_id, created_at, updated_at, event_count)
+		VALUES ($1, now(), now(), 0) RETURNING id`, r.projectID).Scan(&id); err != nil {
+		return 0, fmt.Errorf("create anonymous user: %w", err)
+	}
+	owner, err := r.link(ctx, anon, id)
+	if err != nil {
+		return 0, err
+	}
+	if owner != id {
+		// A concurrent batch saw this visitor first: use its user.
+		if _, err := r.tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
+			return 0, fmt.Errorf("drop duplicate anonymous user: %w", err)
+		}
+		return owner, nil
+	}
+	r.anonymous[id] = true
+	return id, nil
+}
+
+// identify ties anonymous id anon to the known user known: a first sighting
+// is linked; an anonymous user seen before under anon is merged into known.
+// An id already tied to another known user stays with it: two known users
+// are only merged by an explicit alias.
+func (r *resolver) identify(ctx context.Context, anon string, known int) error {
+	current, seen := r.byAnonID[anon]
+	if !seen {
+		owner, err := r.link(ctx, anon, known)
+		if err != nil || owner == known {
+			return err
+		}
+		current = owner
+		r.anonymous[owner] = r.anonymous[owner] || r.isAnonymous(ctx, owner)
+	}
+	if current == known || !r.anonymous[current] {
+		return nil
+	}
+	return r.merge(ctx, current, known)
+}
+
+func (r *resolver) isAnonymous(ctx context.Context, id int) bool {
+	var anonymous bool
+	_ = r.tx.QueryRowContext(ctx, `SELECT external_id IS NULL FROM users WHERE id = $1`, id).Scan(&anonymous)
+	return anonymous
+}
+
+// merge moves everything of user from into user into and deletes from: its
+// events, daily activity, feedback, survey responses and identities; counts,
+// first/last seen and traits are combined (into's traits win).
+func (r *resolver) merge(ctx context.Context, from, into int) error {
+	from64, into64, project := int64(from), int64(into), int64(r.projectID)
+	both := []any{from64, into64, project}
+	only := []any{from64, project}
+	steps := []struct {
+		query string
+		args  []any
+	}{
+		{`SELECT id FROM users WHERE id = ANY(ARRAY[$1, $2]::bigint[]) AND project_id = $3 ORDER BY id FOR UPDATE`, both},
+		{`UPDATE events SET user_id = $2 WHERE project_id = $3 AND user_id = $1`, both},
+		{`INSERT INTO user_daily_activities (project_id, user_id, day, events, mobile_events, tablet_events, desktop_events)
+		 SELECT project_id, $2, day, events, mobile_events, tablet_events, desktop_events
+		 FROM user_daily_activities WHERE user_id = $1 AND project_id = $3
+		 ON CONFLICT (user_id, day) DO UPDATE SET
+		   events = user_daily_activities.events + excluded.events,
+		   mobile_events = user_daily_activities.mobile_events + excluded.mobile_events,
+		   tablet_events = user_daily_activities.tablet_events + excluded.tablet_events,
+		   desktop_events = user_daily_activities.desktop_events + excluded.desktop_events`, both},
+		{`DELETE FROM user_daily_activities WHERE user_id = $1 AND project_id = $2`, only},
+		{`UPDATE feedbacks SET user_id = $2 WHERE user_id = $1 AND project_id = $3`, both},
+		{`UPDATE survey_responses SET user_id = $2 WHERE user_id = $1 AND project_id = $3`, both},
+		{`UPDATE identities SET user_id = $2 WHERE user_id = $1 AND project_id = $3`, both},
+		{`UPDATE users k SET
+		   event_count = k.event_count + f.event_count,
+		   first_seen_at = LEAST(k.first_seen_at, f.first_seen_at),
+		   last_seen_at = GREATEST(k.last_seen_at, f.last_seen_at),
+		   traits = COALESCE(f.traits, '{}'::jsonb) || COALESCE(k.traits, '{}'::jsonb),
+		   updated_at = now()
+		 FROM users f WHERE k.id = $2 AND f.id = $1 AND k.project_id = $3 AND f.project_id = $3`, both},
+		{`DELETE FROM users WHERE id = $1 AND project_id = $2`, only},
+	}
+	for _, step := range steps {
+		if _, err := r.tx.ExecContext(ctx, step.query, step.args...); err != nil {
+			return fmt.Errorf("merge user %d into %d: %w", from, into, err)
+		}
+	}
+	for anon, id := range r.byAnonID {
+		if id == from {
+			r.byAnonID[anon] = into
+		}
+	}
+	for ext, id := range r.byExtID {
+		if id == from {
+			r.byExtID[ext] = into
+		}
+	}
+	delete(r.anonymous, from)
+	return nil
+}
+
+// alias merges the user known as previous (an anonymous id, or another
+// external id) into the user of userID.
+func (r *resolver) alias(ctx context.Context, previous string, into int) error {
+	if from, ok := r.byAnonID[previous]; ok {
+		if from != into {
+			return r.merge(ctx, from, into)
+		}
+		return nil
+	}
+	var from int
+	err := r.tx.QueryRowContext(ctx, `SELECT id FROM users WHERE project_id = $1 AND external_id = $2`, r.projectID, previous).Scan(&from)
+	switch {
+	case err == sql.ErrNoRows:
+		// Nothing known under previous yet: remember it, so that later
+		// events under it land on the user.
+		_, err := r.link(ctx, previous, into)
+		return err
+	case err != nil:
+		return fmt.Errorf("look up alias %q: %w", previous, err)
+	case from == into:
+		return nil
+	}
+	return r.merge(ctx, from, into)
+}
+
+func uniqueSorted(ids []string) []string {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

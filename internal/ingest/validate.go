@@ -1,0 +1,120 @@
+package ingest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// maxFutureSkew is how far in the future a corrected timestamp may be before
+// the message is refused: a client clock that is this wrong is lying.
+const maxFutureSkew = 24 * time.Hour
+
+// prepared is a validated message with its corrected time and stored form.
+type prepared struct {
+	Message
+	index      int
+	at         time.Time // corrected timestamp
+	properties []byte    // JSON
+	traits     map[string]any
+}
+
+// prepare validates m and corrects its clock; receivedAt is when Pulse got it.
+func prepare(index int, m Message, receivedAt time.Time) (*prepared, *Rejection) {
+	reject := func(field, format string, args ...any) (*prepared, *Rejection) {
+		return nil, &Rejection{Index: index, MessageID: m.MessageID, Field: field, Reason: fmt.Sprintf(format, args...)}
+	}
+	switch m.Type {
+	case TypeTrack, TypePage, TypeScreen, TypeIdentify, TypeGroup, TypeAlias:
+	default:
+		return reject("type", "unknown type %q (want track, page, screen, identify, group or alias)", m.Type)
+	}
+	m.UserID, m.AnonymousID = strings.TrimSpace(m.UserID), strings.TrimSpace(m.AnonymousID)
+	for field, v := range map[string]string{"userId": m.UserID, "anonymousId": m.AnonymousID, "previousId": m.PreviousID, "messageId": m.MessageID, "groupId": m.GroupID} {
+		if len(v) > maxIDLength {
+			return reject(field, "longer than %d characters", maxIDLength)
+		}
+	}
+	switch {
+	case m.Type == TypeAlias && (m.UserID == "" || strings.TrimSpace(m.PreviousID) == ""):
+		return reject("previousId", "alias needs userId and previousId")
+	case m.UserID == "" && m.AnonymousID == "":
+		return reject("userId", "userId or anonymousId is required")
+	case m.Type == TypeTrack && strings.TrimSpace(m.Event) == "":
+		return reject("event", "track needs an event name")
+	case m.Type == TypeGroup && strings.TrimSpace(m.GroupID) == "":
+		return reject("groupId", "group needs a groupId")
+	case len(m.Event) > maxNameLength || len(m.Name) > maxNameLength:
+		return reject("event", "event and page names are at most %d characters", maxNameLength)
+	}
+	if (m.Type == TypePage || m.Type == TypeScreen) && m.Name != "" {
+		if _, ok := m.Properties["name"]; !ok {
+			m.Properties = withName(m.Properties, m.Name)
+		}
+	}
+	properties, err := encodeObject(m.Properties)
+	if err != nil {
+		return reject("properties", "%v", err)
+	}
+	if len(properties) > MaxMessageBytes {
+		return reject("properties", "%d bytes; a message is at most %d", len(properties), MaxMessageBytes)
+	}
+	p := &prepared{Message: m, index: index, properties: properties, traits: m.Traits}
+	p.at = correctClock(m.Timestamp, m.SentAt, receivedAt)
+	if p.at.After(receivedAt.Add(maxFutureSkew)) {
+		return reject("timestamp", "%s is more than %s in the future", m.Timestamp.Format(time.RFC3339), maxFutureSkew)
+	}
+	if p.MessageID == "" {
+		p.MessageID = deriveMessageID(m, properties)
+	}
+	return p, nil
+}
+
+// correctClock applies Segment's clock-skew correction: the client's clock
+// may be wrong, but the time between the event and its sending is right, so
+// timestamp = receivedAt - (sentAt - timestamp).
+func correctClock(timestamp, sentAt, receivedAt time.Time) time.Time {
+	switch {
+	case timestamp.IsZero():
+		return receivedAt
+	case sentAt.IsZero():
+		return timestamp
+	}
+	return receivedAt.Add(-sentAt.Sub(timestamp))
+}
+
+// deriveMessageID gives a message without an id a stable one from its
+// content, so that a retried identical payload is still stored once.
+func deriveMessageID(m Message, properties []byte) string {
+	h := sha256.New()
+	for _, part := range []string{string(m.Type), m.UserID, m.AnonymousID, m.Event, m.Name, m.Timestamp.UTC().Format(time.RFC3339Nano), string(properties)} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return "derived-" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func encodeObject(v map[string]any) ([]byte, error) {
+	if len(v) == 0 {
+		return []byte("{}"), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("not representable as JSON: %w", err)
+	}
+	return b, nil
+}
+
+// withName returns a copy of properties with the page or screen name, so the
+// caller's map is never changed.
+func withName(properties map[string]any, name string) map[string]any {
+	out := make(map[string]any, len(properties)+1)
+	for k, v := range properties {
+		out[k] = v
+	}
+	out["name"] = name
+	return out
+}
