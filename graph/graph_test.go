@@ -59,7 +59,7 @@ func setupWith(t *testing.T, opts graph.Options) *testBundle {
 		}
 	})
 	client := ent.NewClient(ent.Driver(drv))
-	h := graph.NewHandler(client, opts)
+	h := graph.NewHandler(db, client, opts)
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), queryCounterKey{}, queries)))
 	}))

@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,10 +44,10 @@ type Options struct {
 // WebSocket (graphql-transport-ws and legacy graphql-ws), SSE, and GraphiQL
 // for a browser. Requests are authenticated by Bearer key; WebSocket
 // connections by the key in the connection_init payload.
-func NewHandler(client *ent.Client, opts Options) http.Handler {
+func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 	opts = opts.withDefaults()
 	keys := auth.NewKeys(client)
-	srv := newServer(NewResolver(client), keys, opts)
+	srv := newServer(NewResolver(db, client), keys, opts)
 
 	graphiql := playground.Handler("Pulse GraphiQL", "/graphql")
 	api := keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, srv))

@@ -5,9 +5,12 @@
 package graph
 
 import (
+	"database/sql"
+
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/feedback"
+	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/pulse-analytics/pulse/internal/survey"
 )
@@ -19,11 +22,13 @@ type Resolver struct {
 	segments *segment.Store
 	surveys  *survey.Store
 	feedback *feedback.Store
+	ingest   *ingest.Writer
 }
 
-// NewResolver returns the root resolver over client.
-func NewResolver(client *ent.Client) *Resolver {
+// NewResolver returns the root resolver over db and its ent client.
+func NewResolver(db *sql.DB, client *ent.Client) *Resolver {
 	return &Resolver{
+		ingest:   ingest.NewWriter(db),
 		client:   client,
 		keys:     auth.NewKeys(client),
 		segments: segment.NewStore(client),

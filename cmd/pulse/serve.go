@@ -66,7 +66,7 @@ func openMigrated(ctx context.Context, dsn string, logger *slog.Logger) (*sql.DB
 func newMux(db *sql.DB, cfg config, logger *slog.Logger) http.Handler {
 	client := database.NewClient(db)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", graph.NewHandler(client, graph.Options{
+	mux.Handle("/graphql", graph.NewHandler(db, client, graph.Options{
 		Logger:       logger,
 		Limits:       cfg.Limits,
 		MaxBodyBytes: cfg.MaxBodyBytes,

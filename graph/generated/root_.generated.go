@@ -98,12 +98,28 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	IngestRejection struct {
+		Field     func(childComplexity int) int
+		Index     func(childComplexity int) int
+		MessageID func(childComplexity int) int
+		Reason    func(childComplexity int) int
+	}
+
+	IngestResult struct {
+		Accepted   func(childComplexity int) int
+		Duplicates func(childComplexity int) int
+		Rejected   func(childComplexity int) int
+	}
+
 	Mutation struct {
 		ArchiveSegment func(childComplexity int, id int) int
 		CreateAPIKey   func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateSegment  func(childComplexity int, input model.CreateSegmentInput) int
 		CreateSurvey   func(childComplexity int, input model.CreateSurveyInput) int
+		Identify       func(childComplexity int, input model.IdentifyInput) int
+		IngestEvents   func(childComplexity int, events []*model.EventInput) int
 		RevokeAPIKey   func(childComplexity int, id int) int
+		Track          func(childComplexity int, input model.TrackInput) int
 		UpdateFeedback func(childComplexity int, id int, input model.UpdateFeedbackInput) int
 		UpdateSegment  func(childComplexity int, id int, input model.UpdateSegmentInput) int
 		UpdateSurvey   func(childComplexity int, id int, input model.UpdateSurveyInput) int
@@ -580,6 +596,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FeedbackEdge.Node(childComplexity), true
 
+	case "IngestRejection.field":
+		if e.ComplexityRoot.IngestRejection.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestRejection.Field(childComplexity), true
+	case "IngestRejection.index":
+		if e.ComplexityRoot.IngestRejection.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestRejection.Index(childComplexity), true
+	case "IngestRejection.idempotencyKey":
+		if e.ComplexityRoot.IngestRejection.MessageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestRejection.MessageID(childComplexity), true
+	case "IngestRejection.reason":
+		if e.ComplexityRoot.IngestRejection.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestRejection.Reason(childComplexity), true
+
+	case "IngestResult.accepted":
+		if e.ComplexityRoot.IngestResult.Accepted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestResult.Accepted(childComplexity), true
+	case "IngestResult.duplicates":
+		if e.ComplexityRoot.IngestResult.Duplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestResult.Duplicates(childComplexity), true
+	case "IngestResult.rejected":
+		if e.ComplexityRoot.IngestResult.Rejected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestResult.Rejected(childComplexity), true
+
 	case "Mutation.archiveSegment":
 		if e.ComplexityRoot.Mutation.ArchiveSegment == nil {
 			break
@@ -624,6 +684,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateSurvey(childComplexity, args["input"].(model.CreateSurveyInput)), true
+	case "Mutation.identify":
+		if e.ComplexityRoot.Mutation.Identify == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_identify_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Identify(childComplexity, args["input"].(model.IdentifyInput)), true
+	case "Mutation.ingestEvents":
+		if e.ComplexityRoot.Mutation.IngestEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_ingestEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IngestEvents(childComplexity, args["events"].([]*model.EventInput)), true
 	case "Mutation.revokeAPIKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -635,6 +717,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["id"].(int)), true
+	case "Mutation.track":
+		if e.ComplexityRoot.Mutation.Track == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_track_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Track(childComplexity, args["input"].(model.TrackInput)), true
 	case "Mutation.updateFeedback":
 		if e.ComplexityRoot.Mutation.UpdateFeedback == nil {
 			break
@@ -1595,12 +1688,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateSegmentInput", ec.unmarshalInputCreateSegmentInput),
 			graphql.NewInputUnmarshaler("CreateSurveyInput", ec.unmarshalInputCreateSurveyInput),
 			graphql.NewInputUnmarshaler("EventConditionInput", ec.unmarshalInputEventConditionInput),
+			graphql.NewInputUnmarshaler("EventContextInput", ec.unmarshalInputEventContextInput),
+			graphql.NewInputUnmarshaler("EventInput", ec.unmarshalInputEventInput),
 			graphql.NewInputUnmarshaler("EventOrder", ec.unmarshalInputEventOrder),
 			graphql.NewInputUnmarshaler("EventWhereInput", ec.unmarshalInputEventWhereInput),
 			graphql.NewInputUnmarshaler("FeedbackConditionInput", ec.unmarshalInputFeedbackConditionInput),
 			graphql.NewInputUnmarshaler("FeedbackOrder", ec.unmarshalInputFeedbackOrder),
 			graphql.NewInputUnmarshaler("FeedbackWhereInput", ec.unmarshalInputFeedbackWhereInput),
 			graphql.NewInputUnmarshaler("FirstSeenConditionInput", ec.unmarshalInputFirstSeenConditionInput),
+			graphql.NewInputUnmarshaler("IdentifyInput", ec.unmarshalInputIdentifyInput),
 			graphql.NewInputUnmarshaler("LastSeenConditionInput", ec.unmarshalInputLastSeenConditionInput),
 			graphql.NewInputUnmarshaler("PlatformConditionInput", ec.unmarshalInputPlatformConditionInput),
 			graphql.NewInputUnmarshaler("ProjectOrder", ec.unmarshalInputProjectOrder),
@@ -1619,6 +1715,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SurveyResponseOrder", ec.unmarshalInputSurveyResponseOrder),
 			graphql.NewInputUnmarshaler("SurveyResponseWhereInput", ec.unmarshalInputSurveyResponseWhereInput),
 			graphql.NewInputUnmarshaler("SurveyWhereInput", ec.unmarshalInputSurveyWhereInput),
+			graphql.NewInputUnmarshaler("TrackInput", ec.unmarshalInputTrackInput),
 			graphql.NewInputUnmarshaler("TraitConditionInput", ec.unmarshalInputTraitConditionInput),
 			graphql.NewInputUnmarshaler("UpdateFeedbackInput", ec.unmarshalInputUpdateFeedbackInput),
 			graphql.NewInputUnmarshaler("UpdateSegmentInput", ec.unmarshalInputUpdateSegmentInput),
@@ -4064,6 +4161,105 @@ extend type Mutation {
   updateFeedback(id: ID!, input: UpdateFeedbackInput!): Feedback! @hasRole(role: ADMIN)
 }
 `, BuiltIn: false},
+	{Name: "../../schema/ingest.graphql", Input: `"""
+What the SDK knows about the device; Pulse derives the event's platform
+from it (see the README, "Platform classification").
+"""
+input EventContextInput {
+  "context.device.type: mobile, tablet, desktop, ios, android, ..."
+  deviceType: String
+  "context.os.name: iOS, Android, Windows, Mac OS X, ..."
+  osName: String
+  userAgent: String
+}
+
+"""
+A usage event. userId or anonymousId identifies the user (both: the
+anonymous history is merged into the known user).
+"""
+input TrackInput {
+  userId: String
+  anonymousId: String
+  event: String!
+  properties: JSON
+  "When it happened; default: now."
+  timestamp: Time
+  "Makes retries safe: an event with a key already stored in the project is skipped."
+  idempotencyKey: String
+  context: EventContextInput
+}
+
+"""
+A profile update: traits are merged into the user's (later values win).
+It does not count as activity.
+"""
+input IdentifyInput {
+  userId: String
+  anonymousId: String
+  traits: JSON
+  timestamp: Time
+  idempotencyKey: String
+}
+
+enum MessageType { TRACK PAGE SCREEN IDENTIFY GROUP ALIAS }
+
+"""
+One message of ingestEvents, in the shape of the Segment spec.
+"""
+input EventInput {
+  type: MessageType! = TRACK
+  userId: String
+  anonymousId: String
+  "The id an ALIAS merges into userId."
+  previousId: String
+  "The account of a GROUP call."
+  groupId: String
+  "The event name of a TRACK."
+  event: String
+  "The page or screen name of a PAGE or SCREEN."
+  name: String
+  properties: JSON
+  traits: JSON
+  timestamp: Time
+  "When the client sent the message, by its clock: used to correct clock skew."
+  sentAt: Time
+  idempotencyKey: String
+  context: EventContextInput
+}
+
+"Why one message of a batch was not stored."
+type IngestRejection {
+  "The position of the message in the input list."
+  index: Int!
+  idempotencyKey: String
+  "The offending input field of that message."
+  field: String!
+  reason: String!
+}
+
+"""
+The outcome of an ingest call: messages stored, messages already stored
+before (retries with the same idempotencyKey) and messages rejected.
+"""
+type IngestResult {
+  accepted: Int!
+  duplicates: Int!
+  rejected: [IngestRejection!]!
+}
+
+extend type Mutation {
+  "Records one usage event. A rejected event is a BAD_USER_INPUT error naming the field."
+  track(input: TrackInput!): IngestResult! @hasRole(role: INGEST)
+  "Updates a user's traits. A rejected call is a BAD_USER_INPUT error naming the field."
+  identify(input: IdentifyInput!): IngestResult! @hasRole(role: INGEST)
+  """
+  Records up to 2,500 messages in one transaction. Invalid messages are
+  listed in rejected (with their index and field) and the valid ones are
+  stored.
+  """
+  ingestEvents(events: [EventInput!]!): IngestResult! @hasRole(role: INGEST)
+}
+`, BuiltIn: false},
 	{Name: "../../schema/pulse.graphql", Input: `"""
 Any JSON value: traits, event properties, a stored segment rule.
 """
@@ -4422,6 +4618,32 @@ func (ec *executionContext) childFields_FeedbackEdge(ctx context.Context, field 
 		return ec.fieldContext_FeedbackEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FeedbackEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_IngestRejection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_IngestRejection_index(ctx, field)
+	case "idempotencyKey":
+		return ec.fieldContext_IngestRejection_idempotencyKey(ctx, field)
+	case "field":
+		return ec.fieldContext_IngestRejection_field(ctx, field)
+	case "reason":
+		return ec.fieldContext_IngestRejection_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IngestRejection", field.Name)
+}
+
+func (ec *executionContext) childFields_IngestResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "accepted":
+		return ec.fieldContext_IngestResult_accepted(ctx, field)
+	case "duplicates":
+		return ec.fieldContext_IngestResult_duplicates(ctx, field)
+	case "rejected":
+		return ec.fieldContext_IngestResult_rejected(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IngestResult", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

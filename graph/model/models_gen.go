@@ -3,6 +3,12 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/feedback"
 	"github.com/pulse-analytics/pulse/ent/segment"
@@ -44,12 +50,68 @@ type CreatedAPIKey struct {
 	Secret string `json:"secret"`
 }
 
+// What the SDK knows about the device; Pulse derives the event's platform
+// from it (see the README, "Platform classification").
+type EventContextInput struct {
+	// context.device.type: mobile, tablet, desktop, ios, android, ...
+	DeviceType *string `json:"deviceType,omitempty"`
+	// context.os.name: iOS, Android, Windows, Mac OS X, ...
+	OsName    *string `json:"osName,omitempty"`
+	UserAgent *string `json:"userAgent,omitempty"`
+}
+
+// One message of ingestEvents, in the shape of the Segment spec.
+type EventInput struct {
+	Type        MessageType `json:"type"`
+	UserID      *string     `json:"userId,omitempty"`
+	AnonymousID *string     `json:"anonymousId,omitempty"`
+	// The id an ALIAS merges into userId.
+	PreviousID *string `json:"previousId,omitempty"`
+	// The account of a GROUP call.
+	GroupID *string `json:"groupId,omitempty"`
+	// The event name of a TRACK.
+	Event *string `json:"event,omitempty"`
+	// The page or screen name of a PAGE or SCREEN.
+	Name       *string    `json:"name,omitempty"`
+	Properties any        `json:"properties,omitempty"`
+	Traits     any        `json:"traits,omitempty"`
+	Timestamp  *time.Time `json:"timestamp,omitempty"`
+	// When the client sent the message, by its clock: used to correct clock skew.
+	SentAt         *time.Time         `json:"sentAt,omitempty"`
+	IdempotencyKey *string            `json:"idempotencyKey,omitempty"`
+	Context        *EventContextInput `json:"context,omitempty"`
+}
+
+// A profile update: traits are merged into the user's (later values win).
+// It does not count as activity.
+type IdentifyInput struct {
+	UserID         *string    `json:"userId,omitempty"`
+	AnonymousID    *string    `json:"anonymousId,omitempty"`
+	Traits         any        `json:"traits,omitempty"`
+	Timestamp      *time.Time `json:"timestamp,omitempty"`
+	IdempotencyKey *string    `json:"idempotencyKey,omitempty"`
+}
+
 type SurveyQuestionInput struct {
 	Kind   surveyquestion.Kind `json:"kind"`
 	Prompt string              `json:"prompt"`
 	// The options of SINGLE_CHOICE and MULTI_CHOICE questions (at least two, distinct).
 	Choices  []string `json:"choices,omitempty"`
 	Required *bool    `json:"required,omitempty"`
+}
+
+// A usage event. userId or anonymousId identifies the user (both: the
+// anonymous history is merged into the known user).
+type TrackInput struct {
+	UserID      *string `json:"userId,omitempty"`
+	AnonymousID *string `json:"anonymousId,omitempty"`
+	Event       string  `json:"event"`
+	Properties  any     `json:"properties,omitempty"`
+	// When it happened; default: now.
+	Timestamp *time.Time `json:"timestamp,omitempty"`
+	// Makes retries safe: an event with a key already stored in the project is skipped.
+	IdempotencyKey *string            `json:"idempotencyKey,omitempty"`
+	Context        *EventContextInput `json:"context,omitempty"`
 }
 
 type UpdateFeedbackInput struct {
@@ -84,4 +146,67 @@ type UpdateSurveyInput struct {
 type Viewer struct {
 	Project *ent.Project `json:"project"`
 	Role    tenant.Role  `json:"role"`
+}
+
+type MessageType string
+
+const (
+	MessageTypeTrack    MessageType = "TRACK"
+	MessageTypePage     MessageType = "PAGE"
+	MessageTypeScreen   MessageType = "SCREEN"
+	MessageTypeIdentify MessageType = "IDENTIFY"
+	MessageTypeGroup    MessageType = "GROUP"
+	MessageTypeAlias    MessageType = "ALIAS"
+)
+
+var AllMessageType = []MessageType{
+	MessageTypeTrack,
+	MessageTypePage,
+	MessageTypeScreen,
+	MessageTypeIdentify,
+	MessageTypeGroup,
+	MessageTypeAlias,
+}
+
+func (e MessageType) IsValid() bool {
+	switch e {
+	case MessageTypeTrack, MessageTypePage, MessageTypeScreen, MessageTypeIdentify, MessageTypeGroup, MessageTypeAlias:
+		return true
+	}
+	return false
+}
+
+func (e MessageType) String() string {
+	return string(e)
+}
+
+func (e *MessageType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MessageType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MessageType", str)
+	}
+	return nil
+}
+
+func (e MessageType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MessageType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MessageType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
