@@ -22,6 +22,7 @@ COMMANDS
   serve     run the GraphQL API (migrates the database first)
   migrate   apply database migrations and exit
   project   manage projects: pulse project create --name NAME
+  bench     measure against same-run floors: pulse bench ingest
   version   print the version
 
 Run "pulse <command> --help" for the flags of a command. Every flag can also
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrateCmd(ctx, rest, stderr)
 	case "project":
 		return projectCmd(ctx, rest, stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "pulse", version)
 		return nil

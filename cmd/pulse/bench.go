@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/pulse-analytics/pulse/internal/auth"
+	"github.com/pulse-analytics/pulse/internal/bench"
+	"github.com/pulse-analytics/pulse/internal/database"
+)
+
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "ingest" {
+		fmt.Fprintln(stderr, "USAGE\n  pulse bench ingest [flags]")
+		return fmt.Errorf("%w: pulse bench needs a benchmark: ingest", errUsage)
+	}
+	var (
+		cfg                      config
+		events, users, batch, nc int
+	)
+	fs := newFlagSet("bench ingest", "pulse bench ingest [--events 500000] [--users 50000] [--batch 500] [--clients 2]",
+		`Measures ingestion against floors measured in the same run. Generates a
+realistic workload (about 200 bytes of properties per event, skewed users,
+60 days), starts Pulse in-process on a loopback port and sends the events
+through the Segment /v1/batch API from concurrent clients. Then it COPYs the
+same rows over as many connections into an index-free table (the bare floor)
+and into a table LIKE events INCLUDING ALL (the storage floor: events'
+indexes). It prints events/s for all three, "bare ratio: Y" (Pulse / bare
+floor) and, last, "ratio: X" (Pulse / storage floor).
+
+It works in its own database, the --database-url database name with
+"_bench" appended, which it drops and recreates first.`, stderr)
+	cfg.registerDatabase(fs)
+	fs.IntVar(&events, "events", 500_000, "events to send")
+	fs.IntVar(&users, "users", 50_000, "distinct users")
+	fs.IntVar(&batch, "batch", 500, "events per /v1/batch call")
+	fs.IntVar(&nc, "clients", 2, "concurrent clients (and COPY connections for the floors)")
+	if err := cfg.parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if events < 1 || users < 1 || batch < 1 || nc < 1 {
+		return fmt.Errorf("%w: --events, --users, --batch and --clients must be positive", errUsage)
+	}
+	cfg.LogLevel = "warn"
+	logger, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	dsn, err := freshBenchDatabase(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	db, err := openMigrated(ctx, dsn, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return runIngestBench(ctx, db, cfg, logger, stdout, bench.Workload(events, users, 60, time.Now(), 1), batch, nc)
+}
+
+func runIngestBench(ctx context.Context, db *sql.DB, cfg config, logger *slog.Logger, stdout io.Writer, events []bench.Event, batch, clients int) error {
+	project, err := auth.CreateProject(ctx, database.NewClient(db), "bench")
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	serveCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- serveHTTP(serveCtx, ln, newMux(db, cfg, logger), 5*time.Second, logger) }()
+	report, err := bench.RunIngest(ctx, bench.IngestConfig{
+		BaseURL:   "http://" + ln.Addr().String(),
+		WriteKey:  project.Ingest.Secret,
+		ProjectID: project.Project.ID,
+		DB:        db,
+		Events:    events,
+		BatchSize: batch,
+		Clients:   clients,
+	})
+	stop()
+	if serveErr := <-done; err == nil && serveErr != nil {
+		err = serveErr
+	}
+	if err != nil {
+		return err
+	}
+	report.Print(stdout)
+	return nil
+}
+
+// freshBenchDatabase drops and recreates the "_bench" sibling of dsn's
+// database and returns its URL.
+func freshBenchDatabase(ctx context.Context, dsn string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", fmt.Errorf("parse database URL: %w", err)
+	}
+	name := strings.TrimPrefix(u.Path, "/") + "_bench"
+	admin := *u
+	admin.Path = "/postgres"
+	db, err := sql.Open("postgres", admin.String())
+	if err != nil {
+		return "", fmt.Errorf("open server: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)"); err != nil {
+		return "", fmt.Errorf("drop %s: %w", name, err)
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
