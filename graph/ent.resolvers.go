@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/graph/generated"
 	"github.com/pulse-analytics/pulse/internal/auth"
@@ -33,6 +34,12 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 		return nil, err
 	}
 	nodes, err := r.client.Noders(ctx, ids)
+	if err != nil && len(ids) == 1 {
+		// entgql fails the whole field for a single id; report it at its
+		// index like any other missing id instead, so siblings survive.
+		graphql.AddError(graphql.WithPathContext(ctx, graphql.NewPathWithIndex(0)), err)
+		nodes, err = []ent.Noder{nil}, nil
+	}
 	hideUnauthorized(ctx, nodes)
 	return nodes, err
 }

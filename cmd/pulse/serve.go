@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/pulse-analytics/pulse/graph"
+	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/database"
 	"github.com/pulse-analytics/pulse/internal/health"
 	"github.com/pulse-analytics/pulse/internal/httplog"
+	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/migrate"
 )
 
@@ -71,6 +73,11 @@ func newMux(db *sql.DB, cfg config, logger *slog.Logger) http.Handler {
 		Limits:       cfg.Limits,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 	}))
+	// Segment HTTP Tracking API and PostHog capture, for SDKs as they are.
+	ingestAPI := ingest.NewHTTPHandler(auth.NewKeys(client), ingest.NewWriter(db), logger)
+	for _, path := range []string{"/v1/", "/batch", "/batch/", "/capture", "/capture/", "/e", "/e/", "/i/v0/e", "/i/v0/e/"} {
+		mux.Handle(path, ingestAPI)
+	}
 	mux.Handle("GET /healthz", health.Live())
 	mux.Handle("GET /readyz", health.Ready(db))
 	return httplog.Middleware(logger)(mux)

@@ -530,11 +530,6 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{UsersColumns[8], UsersColumns[3]},
 			},
-			{
-				Name:    "user_project_id_last_seen_at",
-				Unique:  false,
-				Columns: []*schema.Column{UsersColumns[8], UsersColumns[6]},
-			},
 		},
 	}
 	// UserDailyActivitiesColumns holds the columns for the "user_daily_activities" table.

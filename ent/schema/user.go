@@ -66,9 +66,10 @@ func (User) Edges() []ent.Edge {
 func (User) Indexes() []ent.Index {
 	return []ent.Index{
 		// Identity resolution at ingest: one row per SDK userId in a project.
+		// Deliberately the only secondary index: ingest updates counts and
+		// first/last seen on every batch, and with no index on those columns
+		// the updates stay HOT (no index writes). Recency rules scan users.
 		index.Fields("project_id", "external_id").Unique(),
-		// Dormant / recency rules and "recently active" listings.
-		index.Fields("project_id", "last_seen_at"),
 	}
 }
 

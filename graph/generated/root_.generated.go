@@ -112,17 +112,19 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		ArchiveSegment func(childComplexity int, id int) int
-		CreateAPIKey   func(childComplexity int, input model.CreateAPIKeyInput) int
-		CreateSegment  func(childComplexity int, input model.CreateSegmentInput) int
-		CreateSurvey   func(childComplexity int, input model.CreateSurveyInput) int
-		Identify       func(childComplexity int, input model.IdentifyInput) int
-		IngestEvents   func(childComplexity int, events []*model.EventInput) int
-		RevokeAPIKey   func(childComplexity int, id int) int
-		Track          func(childComplexity int, input model.TrackInput) int
-		UpdateFeedback func(childComplexity int, id int, input model.UpdateFeedbackInput) int
-		UpdateSegment  func(childComplexity int, id int, input model.UpdateSegmentInput) int
-		UpdateSurvey   func(childComplexity int, id int, input model.UpdateSurveyInput) int
+		ArchiveSegment       func(childComplexity int, id int) int
+		CreateAPIKey         func(childComplexity int, input model.CreateAPIKeyInput) int
+		CreateSegment        func(childComplexity int, input model.CreateSegmentInput) int
+		CreateSurvey         func(childComplexity int, input model.CreateSurveyInput) int
+		Identify             func(childComplexity int, input model.IdentifyInput) int
+		IngestEvents         func(childComplexity int, events []*model.EventInput) int
+		RevokeAPIKey         func(childComplexity int, id int) int
+		SubmitFeedback       func(childComplexity int, input model.FeedbackInput) int
+		SubmitSurveyResponse func(childComplexity int, input model.SurveyResponseInput) int
+		Track                func(childComplexity int, input model.TrackInput) int
+		UpdateFeedback       func(childComplexity int, id int, input model.UpdateFeedbackInput) int
+		UpdateSegment        func(childComplexity int, id int, input model.UpdateSegmentInput) int
+		UpdateSurvey         func(childComplexity int, id int, input model.UpdateSurveyInput) int
 	}
 
 	PageInfo struct {
@@ -231,6 +233,15 @@ type ComplexityRoot struct {
 	SegmentRunEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	SubmitFeedbackPayload struct {
+		ID        func(childComplexity int) int
+		Sentiment func(childComplexity int) int
+	}
+
+	SubmitSurveyResponsePayload struct {
+		ID func(childComplexity int) int
 	}
 
 	Survey struct {
@@ -717,6 +728,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["id"].(int)), true
+	case "Mutation.submitFeedback":
+		if e.ComplexityRoot.Mutation.SubmitFeedback == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitFeedback_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitFeedback(childComplexity, args["input"].(model.FeedbackInput)), true
+	case "Mutation.submitSurveyResponse":
+		if e.ComplexityRoot.Mutation.SubmitSurveyResponse == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitSurveyResponse_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitSurveyResponse(childComplexity, args["input"].(model.SurveyResponseInput)), true
 	case "Mutation.track":
 		if e.ComplexityRoot.Mutation.Track == nil {
 			break
@@ -1262,6 +1295,26 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SegmentRunEdge.Node(childComplexity), true
 
+	case "SubmitFeedbackPayload.id":
+		if e.ComplexityRoot.SubmitFeedbackPayload.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubmitFeedbackPayload.ID(childComplexity), true
+	case "SubmitFeedbackPayload.sentiment":
+		if e.ComplexityRoot.SubmitFeedbackPayload.Sentiment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubmitFeedbackPayload.Sentiment(childComplexity), true
+
+	case "SubmitSurveyResponsePayload.id":
+		if e.ComplexityRoot.SubmitSurveyResponsePayload.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubmitSurveyResponsePayload.ID(childComplexity), true
+
 	case "Survey.createdAt":
 		if e.ComplexityRoot.Survey.CreatedAt == nil {
 			break
@@ -1693,6 +1746,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("EventOrder", ec.unmarshalInputEventOrder),
 			graphql.NewInputUnmarshaler("EventWhereInput", ec.unmarshalInputEventWhereInput),
 			graphql.NewInputUnmarshaler("FeedbackConditionInput", ec.unmarshalInputFeedbackConditionInput),
+			graphql.NewInputUnmarshaler("FeedbackInput", ec.unmarshalInputFeedbackInput),
 			graphql.NewInputUnmarshaler("FeedbackOrder", ec.unmarshalInputFeedbackOrder),
 			graphql.NewInputUnmarshaler("FeedbackWhereInput", ec.unmarshalInputFeedbackWhereInput),
 			graphql.NewInputUnmarshaler("FirstSeenConditionInput", ec.unmarshalInputFirstSeenConditionInput),
@@ -1709,9 +1763,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SegmentRunOrder", ec.unmarshalInputSegmentRunOrder),
 			graphql.NewInputUnmarshaler("SegmentRunWhereInput", ec.unmarshalInputSegmentRunWhereInput),
 			graphql.NewInputUnmarshaler("SegmentWhereInput", ec.unmarshalInputSegmentWhereInput),
+			graphql.NewInputUnmarshaler("SurveyAnswerInput", ec.unmarshalInputSurveyAnswerInput),
 			graphql.NewInputUnmarshaler("SurveyConditionInput", ec.unmarshalInputSurveyConditionInput),
 			graphql.NewInputUnmarshaler("SurveyOrder", ec.unmarshalInputSurveyOrder),
 			graphql.NewInputUnmarshaler("SurveyQuestionInput", ec.unmarshalInputSurveyQuestionInput),
+			graphql.NewInputUnmarshaler("SurveyResponseInput", ec.unmarshalInputSurveyResponseInput),
 			graphql.NewInputUnmarshaler("SurveyResponseOrder", ec.unmarshalInputSurveyResponseOrder),
 			graphql.NewInputUnmarshaler("SurveyResponseWhereInput", ec.unmarshalInputSurveyResponseWhereInput),
 			graphql.NewInputUnmarshaler("SurveyWhereInput", ec.unmarshalInputSurveyWhereInput),
@@ -4260,6 +4316,86 @@ extend type Mutation {
   ingestEvents(events: [EventInput!]!): IngestResult! @hasRole(role: INGEST)
 }
 `, BuiltIn: false},
+	{Name: "../../schema/ingest_feedback.graphql", Input: `"""
+Feedback as a product sends it. At least one of text, rating and npsScore
+is required.
+"""
+input FeedbackInput {
+  "The user's external id (the SDK's userId); an unknown one creates the user."
+  userId: String!
+  kind: FeedbackKind = OTHER
+  "1 to 5."
+  rating: Int
+  "0 to 10."
+  npsScore: Int
+  "At most 10,000 characters."
+  text: String
+  "Where the feedback came from: widget, email, app-store, ... (at most 200 bytes)."
+  channel: String
+  "Trimmed, lower-cased and de-duplicated; at most 32 tags of at most 64 characters."
+  tags: [String!]
+  "When the user gave it; default: now. At most an hour in the future."
+  timestamp: Time
+}
+
+"""
+The answer to one question. Set the field the question's kind takes: score
+for NPS (0-10), CSAT and RATING (1-5), choices for SINGLE_CHOICE (exactly
+one) and MULTI_CHOICE (one or more, distinct), text for TEXT.
+"""
+input SurveyAnswerInput {
+  questionId: ID!
+  score: Int
+  "Options of the question; matched ignoring case and surrounding spaces."
+  choices: [String!]
+  text: String
+}
+
+"""
+One user's answers to an ACTIVE survey. A user may answer again: every
+response is kept, and survey rules read the user's latest one.
+"""
+input SurveyResponseInput {
+  surveyId: ID!
+  "The user's external id; an unknown one creates the user."
+  userId: String!
+  answers: [SurveyAnswerInput!]!
+  "When the user answered; default: now. At most an hour in the future."
+  timestamp: Time
+}
+
+"""
+What submitFeedback stored. It is a small payload rather than the Feedback
+itself because an INGEST key may write but never read: the Feedback would
+lead on to the user, its events and its segments.
+"""
+type SubmitFeedbackPayload {
+  "The id of the new Feedback."
+  id: ID!
+  "The sentiment Pulse computed from the text, scores and kind (see the README)."
+  sentiment: FeedbackSentiment
+}
+
+"What submitSurveyResponse stored (an id only: INGEST keys cannot read)."
+type SubmitSurveyResponsePayload {
+  "The id of the new SurveyResponse."
+  id: ID!
+}
+
+extend type Mutation {
+  """
+  Records feedback of a user. Invalid input is a BAD_USER_INPUT error naming
+  the field (extensions.field).
+  """
+  submitFeedback(input: FeedbackInput!): SubmitFeedbackPayload! @hasRole(role: INGEST)
+  """
+  Records a user's answers to a survey. An unknown surveyId is NOT_FOUND;
+  invalid answers are BAD_USER_INPUT naming the field, e.g.
+  input.answers[1].score.
+  """
+  submitSurveyResponse(input: SurveyResponseInput!): SubmitSurveyResponsePayload! @hasRole(role: INGEST)
+}
+`, BuiltIn: false},
 	{Name: "../../schema/pulse.graphql", Input: `"""
 Any JSON value: traits, event properties, a stored segment rule.
 """
@@ -4836,6 +4972,24 @@ func (ec *executionContext) childFields_SegmentRunEdge(ctx context.Context, fiel
 		return ec.fieldContext_SegmentRunEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SegmentRunEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SubmitFeedbackPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SubmitFeedbackPayload_id(ctx, field)
+	case "sentiment":
+		return ec.fieldContext_SubmitFeedbackPayload_sentiment(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubmitFeedbackPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SubmitSurveyResponsePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SubmitSurveyResponsePayload_id(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubmitSurveyResponsePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Survey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -82,6 +82,26 @@ type EventInput struct {
 	Context        *EventContextInput `json:"context,omitempty"`
 }
 
+// Feedback as a product sends it. At least one of text, rating and npsScore
+// is required.
+type FeedbackInput struct {
+	// The user's external id (the SDK's userId); an unknown one creates the user.
+	UserID string         `json:"userId"`
+	Kind   *feedback.Kind `json:"kind,omitempty"`
+	// 1 to 5.
+	Rating *int `json:"rating,omitempty"`
+	// 0 to 10.
+	NpsScore *int `json:"npsScore,omitempty"`
+	// At most 10,000 characters.
+	Text *string `json:"text,omitempty"`
+	// Where the feedback came from: widget, email, app-store, ... (at most 200 bytes).
+	Channel *string `json:"channel,omitempty"`
+	// Trimmed, lower-cased and de-duplicated; at most 32 tags of at most 64 characters.
+	Tags []string `json:"tags,omitempty"`
+	// When the user gave it; default: now. At most an hour in the future.
+	Timestamp *time.Time `json:"timestamp,omitempty"`
+}
+
 // A profile update: traits are merged into the user's (later values win).
 // It does not count as activity.
 type IdentifyInput struct {
@@ -92,12 +112,50 @@ type IdentifyInput struct {
 	IdempotencyKey *string    `json:"idempotencyKey,omitempty"`
 }
 
+// What submitFeedback stored. It is a small payload rather than the Feedback
+// itself because an INGEST key may write but never read: the Feedback would
+// lead on to the user, its events and its segments.
+type SubmitFeedbackPayload struct {
+	// The id of the new Feedback.
+	ID int `json:"id"`
+	// The sentiment Pulse computed from the text, scores and kind (see the README).
+	Sentiment *feedback.Sentiment `json:"sentiment,omitempty"`
+}
+
+// What submitSurveyResponse stored (an id only: INGEST keys cannot read).
+type SubmitSurveyResponsePayload struct {
+	// The id of the new SurveyResponse.
+	ID int `json:"id"`
+}
+
+// The answer to one question. Set the field the question's kind takes: score
+// for NPS (0-10), CSAT and RATING (1-5), choices for SINGLE_CHOICE (exactly
+// one) and MULTI_CHOICE (one or more, distinct), text for TEXT.
+type SurveyAnswerInput struct {
+	QuestionID int  `json:"questionId"`
+	Score      *int `json:"score,omitempty"`
+	// Options of the question; matched ignoring case and surrounding spaces.
+	Choices []string `json:"choices,omitempty"`
+	Text    *string  `json:"text,omitempty"`
+}
+
 type SurveyQuestionInput struct {
 	Kind   surveyquestion.Kind `json:"kind"`
 	Prompt string              `json:"prompt"`
 	// The options of SINGLE_CHOICE and MULTI_CHOICE questions (at least two, distinct).
 	Choices  []string `json:"choices,omitempty"`
 	Required *bool    `json:"required,omitempty"`
+}
+
+// One user's answers to an ACTIVE survey. A user may answer again: every
+// response is kept, and survey rules read the user's latest one.
+type SurveyResponseInput struct {
+	SurveyID int `json:"surveyId"`
+	// The user's external id; an unknown one creates the user.
+	UserID  string               `json:"userId"`
+	Answers []*SurveyAnswerInput `json:"answers"`
+	// When the user answered; default: now. At most an hour in the future.
+	Timestamp *time.Time `json:"timestamp,omitempty"`
 }
 
 // A usage event. userId or anonymousId identifies the user (both: the

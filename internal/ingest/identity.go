@@ -25,28 +25,58 @@ func newResolver(tx *sql.Tx, projectID int) *resolver {
 	return &resolver{tx: tx, projectID: projectID, byExtID: map[string]int{}, byAnonID: map[string]int{}, anonymous: map[int]bool{}}
 }
 
-// upsertKnown finds or creates the users of these external ids. Rows are
-// locked in id-sorted order, the same order in every batch, so concurrent
-// batches touching the same users queue instead of deadlocking.
+// upsertKnown finds or creates the users of these external ids. It takes
+// no locks on existing users: rollups lock them later, briefly, in id order.
 func (r *resolver) upsertKnown(ctx context.Context, externalIDs []string) error {
 	ids := uniqueSorted(externalIDs)
 	if len(ids) == 0 {
 		return nil
 	}
-	rows, err := r.tx.QueryContext(ctx, `
-		INSERT INTO users (project_id, external_id, created_at, updated_at, event_count)
-		SELECT $1, x, now(), now(), 0 FROM unnest($2::text[]) AS x ORDER BY x
-		ON CONFLICT (project_id, external_id) DO UPDATE SET updated_at = now()
-		RETURNING id, external_id`, r.projectID, pq.Array(ids))
+	// Users created by a concurrent batch after this statement's snapshot
+	// are neither inserted nor seen here; the second pass, a new snapshot,
+	// finds them.
+	if err := r.scanUsers(ctx, `
+		WITH ins AS (
+			INSERT INTO users (project_id, external_id, created_at, updated_at, event_count)
+			SELECT $1, x, now(), now(), 0 FROM unnest($2::text[]) AS x ORDER BY x
+			ON CONFLICT (project_id, external_id) DO NOTHING
+			RETURNING id, external_id)
+		SELECT id, external_id FROM ins
+		UNION ALL
+		SELECT id, external_id FROM users WHERE project_id = $1 AND external_id = ANY($2::text[])`, ids); err != nil {
+		return err
+	}
+	var missing []string
+	for _, id := range ids {
+		if _, ok := r.byExtID[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := r.scanUsers(ctx, `SELECT id, external_id FROM users WHERE project_id = $1 AND external_id = ANY($2::text[])`, missing); err != nil {
+		return err
+	}
+	for _, id := range missing {
+		if _, ok := r.byExtID[id]; !ok {
+			return fmt.Errorf("resolve user %q: not found after insert", id)
+		}
+	}
+	return nil
+}
+
+func (r *resolver) scanUsers(ctx context.Context, query string, ids []string) error {
+	rows, err := r.tx.QueryContext(ctx, query, r.projectID, pq.Array(ids))
 	if err != nil {
-		return fmt.Errorf("upsert users: %w", err)
+		return fmt.Errorf("resolve users: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int
 		var ext string
 		if err := rows.Scan(&id, &ext); err != nil {
-			return fmt.Errorf("upsert users: %w", err)
+			return fmt.Errorf("resolve users: %w", err)
 		}
 		r.byExtID[ext] = id
 	}
