@@ -568,11 +568,6 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{UserDailyActivitiesColumns[7], UserDailyActivitiesColumns[1]},
 			},
-			{
-				Name:    "userdailyactivity_project_id_day",
-				Unique:  false,
-				Columns: []*schema.Column{UserDailyActivitiesColumns[6], UserDailyActivitiesColumns[1]},
-			},
 		},
 	}
 	// Tables holds all the tables in the schema.

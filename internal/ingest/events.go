@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -10,19 +11,29 @@ import (
 	"github.com/lib/pq"
 )
 
+// eventRow is one usage message as it is stored.
+type eventRow struct {
+	userID     int64
+	name       string
+	at         time.Time
+	properties string
+	platform   string
+	messageID  string
+}
+
+var eventColumns = []string{"project_id", "user_id", "name", "timestamp", "received_at", "properties", "platform", "message_id"}
+
 // insertEvents stores the usage messages of a batch and moves their rollups,
 // returning how many were new and how many usage messages there were.
 //
-// One statement inserts the batch (as arrays: one round trip), skipping
-// message ids the project already has — the unique (project_id, message_id)
-// index makes a racing retry wait for the first and then skip — and returns
-// only what it really inserted, summed per user and day. Those sums alone
-// move the rollups, so events, counts and activity always agree, whatever
-// was retried. The user rows are locked only then, in id order, so
-// concurrent batches overlap on the expensive insert and queue only for the
-// short rollup updates, never deadlocking.
+// The fast path COPYs the batch straight into events inside a savepoint.
+// The unique (project_id, message_id) index refuses a message the project
+// already has; only then (a client's retry) the savepoint is rolled back
+// and the batch inserted again skipping known ids, which tells which rows
+// were new. Either way the rollups are computed from exactly the rows
+// inserted, so events, counts and activity always agree.
 func insertEvents(ctx context.Context, tx *sql.Tx, projectID int, s settings, batch []*prepared, userOf func(*prepared) (int, error), receivedAt time.Time) (inserted, usage int, err error) {
-	var cols eventArrays
+	var rows []eventRow
 	for _, p := range batch {
 		name, ok := eventName(p)
 		if !ok {
@@ -32,100 +43,181 @@ func insertEvents(ctx context.Context, tx *sql.Tx, projectID int, s settings, ba
 		if err != nil {
 			return 0, 0, err
 		}
-		cols.add(userID, name, p, string(Classify(p.Context)))
+		rows = append(rows, eventRow{userID: int64(userID), name: name, at: p.at, properties: string(p.properties),
+			platform: string(Classify(p.Context)), messageID: p.MessageID})
 	}
-	usage = len(cols.userIDs)
-	if usage == 0 {
+	if len(rows) == 0 {
 		return 0, 0, nil
 	}
-	var active any
-	if len(s.activeEvents) > 0 {
-		active = pq.Array(s.activeEvents)
-	}
-	rows, err := tx.QueryContext(ctx, insertEventsSQL, projectID, receivedAt,
-		pq.Array(cols.userIDs), pq.Array(cols.names), pq.Array(cols.timestamps), pq.Array(cols.properties),
-		pq.Array(cols.platforms), pq.Array(cols.messageIDs), s.timezone, active)
+	stored, err := storeEvents(ctx, tx, projectID, receivedAt, rows)
 	if err != nil {
-		return 0, 0, fmt.Errorf("insert events: %w", err)
-	}
-	days, err := scanDays(rows)
-	if err != nil {
-		return 0, 0, fmt.Errorf("insert events: %w", err)
-	}
-	for _, d := range days {
-		inserted += d.events
-	}
-	if err := rollUp(ctx, tx, projectID, days); err != nil {
 		return 0, 0, err
 	}
-	return inserted, usage, nil
-}
-
-// eventArrays is a batch of events column by column, as the insert takes them.
-type eventArrays struct {
-	userIDs    []int64
-	names      []string
-	timestamps []string
-	properties []string
-	platforms  []string
-	messageIDs []string
-}
-
-func (a *eventArrays) add(userID int, name string, p *prepared, platform string) {
-	a.userIDs = append(a.userIDs, int64(userID))
-	a.names = append(a.names, name)
-	a.timestamps = append(a.timestamps, p.at.UTC().Format(time.RFC3339Nano))
-	a.properties = append(a.properties, string(p.properties))
-	a.platforms = append(a.platforms, platform)
-	a.messageIDs = append(a.messageIDs, p.MessageID)
-}
-
-// insertEventsSQL inserts the batch and returns, per user and calendar day
-// of what it inserted: events, activity (active events) by platform, and the
-// first and last time. $1 project, $2 received at, $3-$8 the columns, $9 the
-// project's time zone, $10 the active event names or NULL for all.
-const insertEventsSQL = `
-WITH ins AS (
-	INSERT INTO events (project_id, user_id, name, timestamp, received_at, properties, platform, message_id)
-	SELECT $1, u, n, t, $2, p, pl, m
-	FROM unnest($3::bigint[], $4::text[], $5::timestamptz[], $6::jsonb[], $7::text[], $8::text[]) AS x(u, n, t, p, pl, m)
-	ON CONFLICT (project_id, message_id) DO NOTHING
-	RETURNING user_id, name, timestamp, platform
-)
-SELECT user_id, (timestamp AT TIME ZONE $9)::date AS day,
-	count(*),
-	count(*) FILTER (WHERE a),
-	count(*) FILTER (WHERE a AND platform = 'MOBILE'),
-	count(*) FILTER (WHERE a AND platform = 'TABLET'),
-	count(*) FILTER (WHERE a AND platform = 'DESKTOP'),
-	min(timestamp), max(timestamp)
-FROM (SELECT *, ($10::text[] IS NULL OR name = ANY($10::text[])) AS a FROM ins) i
-GROUP BY 1, 2
-ORDER BY 1, 2`
-
-// dayDelta is what a batch added to one user's day.
-type dayDelta struct {
-	userID                               int64
-	day                                  time.Time
-	events, active, mobile, tablet, desk int
-	firstAt, lastAt                      time.Time
-}
-
-func scanDays(rows *sql.Rows) ([]dayDelta, error) {
-	defer rows.Close()
-	var days []dayDelta
-	for rows.Next() {
-		var d dayDelta
-		if err := rows.Scan(&d.userID, &d.day, &d.events, &d.active, &d.mobile, &d.tablet, &d.desk, &d.firstAt, &d.lastAt); err != nil {
-			return nil, err
-		}
-		days = append(days, d)
+	if err := rollUp(ctx, tx, projectID, deltas(stored, s)); err != nil {
+		return 0, 0, err
 	}
-	return days, rows.Err()
+	return len(stored), len(rows), nil
 }
 
-// rollUp adds the batch's deltas to users and user_daily_activities. The
-// deltas come sorted by user and day, which is the lock order.
+// storeEvents inserts rows and returns the ones that were new.
+func storeEvents(ctx context.Context, tx *sql.Tx, projectID int, receivedAt time.Time, rows []eventRow) ([]eventRow, error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT copy_events`); err != nil {
+		return nil, fmt.Errorf("savepoint: %w", err)
+	}
+	err := copyEvents(ctx, tx, projectID, receivedAt, rows)
+	var pqErr *pq.Error
+	switch {
+	case err == nil:
+		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT copy_events`); err != nil {
+			return nil, fmt.Errorf("release savepoint: %w", err)
+		}
+		return rows, nil
+	case errors.As(err, &pqErr) && pqErr.Code == "23505": // unique_violation: a retry
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT copy_events`); err != nil {
+			return nil, fmt.Errorf("roll back to savepoint: %w", err)
+		}
+		return insertSkippingKnown(ctx, tx, projectID, receivedAt, rows)
+	default:
+		return nil, err
+	}
+}
+
+func copyEvents(ctx context.Context, tx *sql.Tx, projectID int, receivedAt time.Time, rows []eventRow) error {
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("events", eventColumns...))
+	if err != nil {
+		return fmt.Errorf("copy events: %w", err)
+	}
+	for _, r := range rows {
+		if _, err := stmt.ExecContext(ctx, projectID, r.userID, r.name, r.at, receivedAt, r.properties, r.platform, r.messageID); err != nil {
+			_ = stmt.Close()
+			return fmt.Errorf("copy event: %w", err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		_ = stmt.Close()
+		return fmt.Errorf("copy events: %w", err)
+	}
+	if err := stmt.Close(); err != nil {
+		return fmt.Errorf("copy events: %w", err)
+	}
+	return nil
+}
+
+// insertSkippingKnown inserts the rows whose message id the project does not
+// have yet; a concurrent retry of the same batch waits for the first and
+// then skips.
+func insertSkippingKnown(ctx context.Context, tx *sql.Tx, projectID int, receivedAt time.Time, rows []eventRow) ([]eventRow, error) {
+	var (
+		users                                    = make([]int64, len(rows))
+		names, ats, props, platforms, messageIDs = make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
+	)
+	for i, r := range rows {
+		users[i], names[i], ats[i], props[i], platforms[i], messageIDs[i] = r.userID, r.name, r.at.UTC().Format(time.RFC3339Nano), r.properties, r.platform, r.messageID
+	}
+	result, err := tx.QueryContext(ctx, `
+		INSERT INTO events (project_id, user_id, name, timestamp, received_at, properties, platform, message_id)
+		SELECT $1, u, n, t, $2, p, pl, m
+		FROM unnest($3::bigint[], $4::text[], $5::timestamptz[], $6::jsonb[], $7::text[], $8::text[]) AS x(u, n, t, p, pl, m)
+		ON CONFLICT (project_id, message_id) DO NOTHING
+		RETURNING message_id`,
+		projectID, receivedAt, pq.Array(users), pq.Array(names), pq.Array(ats), pq.Array(props), pq.Array(platforms), pq.Array(messageIDs))
+	if err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	defer result.Close()
+	fresh := map[string]bool{}
+	for result.Next() {
+		var id string
+		if err := result.Scan(&id); err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		fresh[id] = true
+	}
+	if err := result.Err(); err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	return slices.DeleteFunc(rows, func(r eventRow) bool { return !fresh[r.messageID] }), nil
+}
+
+// dayDelta is what a batch added to one user's calendar day.
+type dayDelta struct {
+	userID               int64
+	day                  string // YYYY-MM-DD in the project's time zone
+	events, active       int
+	mobile, tablet, desk int
+	firstAt, lastAt      time.Time
+}
+
+// deltas sums stored rows per user and day, sorted by user then day: the
+// order rollUp locks in.
+func deltas(rows []eventRow, s settings) []dayDelta {
+	type key struct {
+		user int64
+		day  string
+	}
+	byKey := map[key]*dayDelta{}
+	for _, r := range rows {
+		k := key{r.userID, r.at.In(s.location).Format(time.DateOnly)}
+		d := byKey[k]
+		if d == nil {
+			d = &dayDelta{userID: r.userID, day: k.day, firstAt: r.at, lastAt: r.at}
+			byKey[k] = d
+		}
+		d.events++
+		d.firstAt = earlier(d.firstAt, r.at)
+		d.lastAt = later(d.lastAt, r.at)
+		if !s.isActive(r.name) {
+			continue
+		}
+		d.active++
+		switch r.platform {
+		case "MOBILE":
+			d.mobile++
+		case "TABLET":
+			d.tablet++
+		case "DESKTOP":
+			d.desk++
+		}
+	}
+	out := make([]dayDelta, 0, len(byKey))
+	for _, d := range byKey {
+		out = append(out, *d)
+	}
+	slices.SortFunc(out, func(a, b dayDelta) int {
+		if a.userID != b.userID {
+			if a.userID < b.userID {
+				return -1
+			}
+			return 1
+		}
+		if a.day < b.day {
+			return -1
+		}
+		if a.day > b.day {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// rollUp adds the batch's deltas to users and user_daily_activities, locking
+// the user rows first in id order so concurrent batches queue for this short
+// step instead of deadlocking.
 func rollUp(ctx context.Context, tx *sql.Tx, projectID int, days []dayDelta) error {
 	if len(days) == 0 {
 		return nil
@@ -147,26 +239,21 @@ func rollUp(ctx context.Context, tx *sql.Tx, projectID int, days []dayDelta) err
 		}
 		i := len(users) - 1
 		counts[i] += int64(d.events)
-		if d.firstAt.Before(firsts[i]) {
-			firsts[i] = d.firstAt
-		}
-		if d.lastAt.After(lasts[i]) {
-			lasts[i] = d.lastAt
-		}
+		firsts[i] = earlier(firsts[i], d.firstAt)
+		lasts[i] = later(lasts[i], d.lastAt)
 		if d.active > 0 {
 			dUsers = append(dUsers, d.userID)
-			dDays = append(dDays, d.day.Format(time.DateOnly))
+			dDays = append(dDays, d.day)
 			dEvents = append(dEvents, int64(d.active))
 			dMobile = append(dMobile, int64(d.mobile))
 			dTab = append(dTab, int64(d.tablet))
 			dDesk = append(dDesk, int64(d.desk))
 		}
 	}
-	if !slices.IsSorted(users) {
-		return fmt.Errorf("roll up: user deltas out of lock order")
-	}
-	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM users WHERE id = ANY($1) AND project_id = $2 ORDER BY id FOR NO KEY UPDATE`,
-		pq.Array(users), projectID); err != nil {
+	// The ids were resolved in this project; filtering by the primary key
+	// alone keeps these statements on its index whatever the statistics.
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`,
+		pq.Array(users)); err != nil {
 		return fmt.Errorf("lock users: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `
@@ -175,8 +262,8 @@ func rollUp(ctx context.Context, tx *sql.Tx, projectID int, days []dayDelta) err
 			first_seen_at = LEAST(u.first_seen_at, v.f),
 			last_seen_at = GREATEST(u.last_seen_at, v.l)
 		FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS v(id, n, f, l)
-		WHERE u.id = v.id AND u.project_id = $5`,
-		pq.Array(users), pq.Array(counts), pq.Array(timestamps(firsts)), pq.Array(timestamps(lasts)), projectID); err != nil {
+		WHERE u.id = ANY($1) AND u.id = v.id`,
+		pq.Array(users), pq.Array(counts), pq.Array(timestamps(firsts)), pq.Array(timestamps(lasts))); err != nil {
 		return fmt.Errorf("roll up users: %w", err)
 	}
 	if len(dUsers) == 0 {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -63,10 +64,49 @@ func (s *recordingSink) Write(ctx context.Context, msgs []ingest.Message) (inges
 	return res, nil
 }
 
+// messages returns what the sink received, with raw properties decoded
+// (integers as int, like plain JSON decoding gives) so tests compare values.
 func (s *recordingSink) messages() []ingest.Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]ingest.Message(nil), s.msgs...)
+	out := append([]ingest.Message(nil), s.msgs...)
+	for i, m := range out {
+		if m.RawProperties == nil {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(m.RawProperties))
+		dec.UseNumber()
+		var props map[string]any
+		if err := dec.Decode(&props); err != nil {
+			panic(err)
+		}
+		out[i].Properties, out[i].RawProperties = numbersToInts(props).(map[string]any), nil
+	}
+	return out
+}
+
+// numbersToInts mirrors how the handlers decode JSON numbers.
+func numbersToInts(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbersToInts(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = numbersToInts(e)
+		}
+	case json.Number:
+		if n, err := strconv.Atoi(x.String()); err == nil {
+			return n
+		}
+		if !strings.ContainsAny(x.String(), ".eE") {
+			return x
+		}
+		f, _ := x.Float64()
+		return f
+	}
+	return v
 }
 
 // httpBundle is the ingestion handler over a recording sink and the real

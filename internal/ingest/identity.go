@@ -32,38 +32,52 @@ func (r *resolver) upsertKnown(ctx context.Context, externalIDs []string) error 
 	if len(ids) == 0 {
 		return nil
 	}
-	// Users created by a concurrent batch after this statement's snapshot
-	// are neither inserted nor seen here; the second pass, a new snapshot,
-	// finds them.
-	if err := r.scanUsers(ctx, `
-		WITH ins AS (
-			INSERT INTO users (project_id, external_id, created_at, updated_at, event_count)
-			SELECT $1, x, now(), now(), 0 FROM unnest($2::text[]) AS x ORDER BY x
-			ON CONFLICT (project_id, external_id) DO NOTHING
-			RETURNING id, external_id)
-		SELECT id, external_id FROM ins
-		UNION ALL
-		SELECT id, external_id FROM users WHERE project_id = $1 AND external_id = ANY($2::text[])`, ids); err != nil {
+	// Most users exist: look them up first (an index probe each), then
+	// insert only the new ones. Users a concurrent batch creates meanwhile
+	// are neither inserted nor returned by the insert; the last lookup, a
+	// new snapshot, finds them.
+	if err := r.scanUsers(ctx, selectUsersByExternalID, ids); err != nil {
 		return err
 	}
-	var missing []string
-	for _, id := range ids {
-		if _, ok := r.byExtID[id]; !ok {
-			missing = append(missing, id)
-		}
-	}
+	missing := r.missing(ids)
 	if len(missing) == 0 {
 		return nil
 	}
-	if err := r.scanUsers(ctx, `SELECT id, external_id FROM users WHERE project_id = $1 AND external_id = ANY($2::text[])`, missing); err != nil {
+	if err := r.scanUsers(ctx, `
+		INSERT INTO users (project_id, external_id, created_at, updated_at, event_count)
+		SELECT $1, x, now(), now(), 0 FROM unnest($2::text[]) AS x ORDER BY x
+		ON CONFLICT (project_id, external_id) DO NOTHING
+		RETURNING id, external_id`, missing); err != nil {
 		return err
 	}
-	for _, id := range missing {
-		if _, ok := r.byExtID[id]; !ok {
-			return fmt.Errorf("resolve user %q: not found after insert", id)
-		}
+	if missing = r.missing(missing); len(missing) == 0 {
+		return nil
+	}
+	if err := r.scanUsers(ctx, selectUsersByExternalID, missing); err != nil {
+		return err
+	}
+	if missing = r.missing(missing); len(missing) > 0 {
+		return fmt.Errorf("resolve user %q: not found after insert", missing[0])
 	}
 	return nil
+}
+
+// selectUsersByExternalID probes the unique (project_id, external_id)
+// index once per id. The LIMIT keeps the planner from flattening the lateral
+// subquery into a join, which on a young table with stale statistics becomes
+// a scan of every user of the project per batch.
+const selectUsersByExternalID = `
+	SELECT u.id, u.external_id FROM unnest($2::text[]) AS x,
+	LATERAL (SELECT id, external_id FROM users WHERE project_id = $1 AND external_id = x LIMIT 1) u`
+
+func (r *resolver) missing(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		if _, ok := r.byExtID[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func (r *resolver) scanUsers(ctx context.Context, query string, ids []string) error {
@@ -91,8 +105,9 @@ func (r *resolver) lookupAnonymous(ctx context.Context, anonymousIDs []string) e
 	}
 	rows, err := r.tx.QueryContext(ctx, `
 		SELECT i.anonymous_id, i.user_id, u.external_id IS NULL
-		FROM identities i JOIN users u ON u.id = i.user_id
-		WHERE i.project_id = $1 AND i.anonymous_id = ANY($2)`, r.projectID, pq.Array(ids))
+		FROM unnest($2::text[]) AS x,
+		LATERAL (SELECT anonymous_id, user_id FROM identities WHERE project_id = $1 AND anonymous_id = x LIMIT 1) i
+		JOIN users u ON u.id = i.user_id`, r.projectID, pq.Array(ids))
 	if err != nil {
 		return fmt.Errorf("look up anonymous ids: %w", err)
 	}

@@ -54,6 +54,11 @@ type Message struct {
 	// Name is the page or screen name of page and screen calls.
 	Name       string
 	Properties map[string]any
+	// RawProperties, when set, is the properties object exactly as the
+	// client sent it; it is stored verbatim (numbers keep their digits) and
+	// Properties is ignored. HTTP handlers set it to skip a decode and
+	// re-encode of the largest part of every message.
+	RawProperties []byte
 	Traits     map[string]any
 	Context    Context
 	// MessageID makes the message idempotent within a project. The sender

@@ -149,9 +149,7 @@ func parseSegmentBatch(r *http.Request, body []byte, _ Type) (*parsedBatch, stri
 	for i, raw := range items {
 		// Each element is valid JSON already; an object decodes, anything
 		// else is rejected below.
-		if err := decodeJSON(raw, &messages[i]); err != nil {
-			messages[i] = nil
-		}
+		messages[i] = decodeMessage(raw)
 		if bodyKey == "" {
 			bodyKey = text(messages[i]["writeKey"])
 		}
@@ -216,7 +214,12 @@ func segmentMessage(fields map[string]any, typ Type, defaults segmentDefaults, r
 		*name.dst = v
 	}
 	var ok bool
-	if m.Properties, ok = object(plainJSON(fields["properties"])); !ok {
+	if raw, isRaw := fields["properties"].(rawProperties); isRaw {
+		if !isObject(raw) {
+			return m, "properties", errors.New("must be a JSON object")
+		}
+		m.RawProperties = raw
+	} else if m.Properties, ok = object(plainJSON(fields["properties"])); !ok {
 		return m, "properties", errors.New("must be a JSON object")
 	}
 	if m.Traits, ok = object(plainJSON(fields["traits"])); !ok {
@@ -298,4 +301,31 @@ func parseTimestamp(v any) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not an ISO 8601 timestamp such as %q", s, "2024-03-01T12:00:00.000Z")
+}
+
+// rawProperties marks a message's properties left undecoded by
+// decodeMessage: they go to the database as the client wrote them.
+type rawProperties []byte
+
+// decodeMessage decodes one message of a batch, except its properties,
+// which are kept as raw JSON (they are most of the bytes and Pulse only
+// stores them). It returns nil for anything but a JSON object.
+func decodeMessage(raw json.RawMessage) map[string]any {
+	var parts map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &parts); err != nil || parts == nil {
+		return nil
+	}
+	fields := make(map[string]any, len(parts))
+	for k, v := range parts {
+		if k == "properties" {
+			fields[k] = rawProperties(v)
+			continue
+		}
+		var value any
+		if err := decodeJSON(v, &value); err != nil {
+			return nil
+		}
+		fields[k] = value
+	}
+	return fields
 }

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -50,12 +51,7 @@ func prepare(index int, m Message, receivedAt time.Time) (*prepared, *Rejection)
 	case len(m.Event) > maxNameLength || len(m.Name) > maxNameLength:
 		return reject("event", "event and page names are at most %d characters", maxNameLength)
 	}
-	if (m.Type == TypePage || m.Type == TypeScreen) && m.Name != "" {
-		if _, ok := m.Properties["name"]; !ok {
-			m.Properties = withName(m.Properties, m.Name)
-		}
-	}
-	properties, err := encodeObject(m.Properties)
+	properties, err := storedProperties(m)
 	if err != nil {
 		return reject("properties", "%v", err)
 	}
@@ -95,6 +91,37 @@ func deriveMessageID(m Message, properties []byte) string {
 		h.Write([]byte{0})
 	}
 	return "derived-" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// storedProperties is the JSON stored for m's properties; page and screen
+// names are added as properties.name unless the client set one.
+func storedProperties(m Message) ([]byte, error) {
+	named := (m.Type == TypePage || m.Type == TypeScreen) && m.Name != ""
+	if m.RawProperties != nil && !named {
+		if !isObject(m.RawProperties) {
+			return nil, fmt.Errorf("must be a JSON object")
+		}
+		return m.RawProperties, nil
+	}
+	properties := m.Properties
+	if m.RawProperties != nil {
+		properties = nil
+		if err := json.Unmarshal(m.RawProperties, &properties); err != nil {
+			return nil, fmt.Errorf("must be a JSON object")
+		}
+	}
+	if named {
+		if _, ok := properties["name"]; !ok {
+			properties = withName(properties, m.Name)
+		}
+	}
+	return encodeObject(properties)
+}
+
+// isObject reports whether raw (valid JSON) is an object or null.
+func isObject(raw []byte) bool {
+	trimmed := bytes.TrimSpace(raw)
+	return len(trimmed) > 0 && (trimmed[0] == '{' || bytes.Equal(trimmed, []byte("null")))
 }
 
 func encodeObject(v map[string]any) ([]byte, error) {

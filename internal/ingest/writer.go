@@ -102,20 +102,35 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 
 // settings are the project's rules for rollups.
 type settings struct {
-	timezone     string
-	activeEvents []string // empty: every usage event is activity
+	location *time.Location // calendar days are counted here
+	active   map[string]bool // nil: every usage event is activity
 }
 
+func (s settings) isActive(name string) bool { return s.active == nil || s.active[name] }
+
 func loadSettings(ctx context.Context, tx *sql.Tx, projectID int) (settings, error) {
-	var s settings
-	var active []byte
-	err := tx.QueryRowContext(ctx, `SELECT timezone, active_events FROM projects WHERE id = $1`, projectID).Scan(&s.timezone, &active)
+	var (
+		s        settings
+		timezone string
+		active   []byte
+	)
+	err := tx.QueryRowContext(ctx, `SELECT timezone, active_events FROM projects WHERE id = $1`, projectID).Scan(&timezone, &active)
 	if err != nil {
 		return s, fmt.Errorf("load project %d: %w", projectID, err)
 	}
+	if s.location, err = time.LoadLocation(timezone); err != nil {
+		return s, fmt.Errorf("project %d time zone %q: %w", projectID, timezone, err)
+	}
+	var names []string
 	if len(active) > 0 {
-		if err := json.Unmarshal(active, &s.activeEvents); err != nil {
+		if err := json.Unmarshal(active, &names); err != nil {
 			return s, fmt.Errorf("project %d active events: %w", projectID, err)
+		}
+	}
+	if len(names) > 0 {
+		s.active = make(map[string]bool, len(names))
+		for _, n := range names {
+			s.active[n] = true
 		}
 	}
 	return s, nil

@@ -5,7 +5,8 @@
 // It replays the existing migrations on a scratch database, created on the
 // server of PULSE_DEV_DATABASE_URL and dropped afterwards, and diffs the
 // result with the ent schema using Atlas. PULSE_MIGRATION_NAME names the new
-// file (default "change").
+// file (default "change"). PULSE_MIGRATION_REHASH=1 first rewrites atlas.sum
+// to include a hand-written migration file.
 package main
 
 import (
@@ -53,6 +54,17 @@ func run(ctx context.Context) error {
 	dir, err := atlasmigrate.NewLocalDir(".")
 	if err != nil {
 		return fmt.Errorf("open migration directory: %w", err)
+	}
+	// Hand-written migrations (what Atlas does not model, such as storage
+	// parameters) are added with their checksum refreshed first.
+	if os.Getenv("PULSE_MIGRATION_REHASH") != "" {
+		sum, err := dir.Checksum()
+		if err != nil {
+			return fmt.Errorf("hash migrations: %w", err)
+		}
+		if err := atlasmigrate.WriteSumFile(dir, sum); err != nil {
+			return fmt.Errorf("write atlas.sum: %w", err)
+		}
 	}
 	return migrate.NamedDiff(ctx, scratchURL, name,
 		schema.WithDir(dir),
