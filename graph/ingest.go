@@ -114,4 +114,3 @@ func object(field string, v any) (map[string]any, error) {
 	}
 	return nil, invalid.Field(field, "must be a JSON object, got %T", v)
 }
-

@@ -59,8 +59,8 @@ type Message struct {
 	// Properties is ignored. HTTP handlers set it to skip a decode and
 	// re-encode of the largest part of every message.
 	RawProperties []byte
-	Traits     map[string]any
-	Context    Context
+	Traits        map[string]any
+	Context       Context
 	// MessageID makes the message idempotent within a project. The sender
 	// sets it (SDKs always do); when missing one is derived from the content.
 	MessageID string

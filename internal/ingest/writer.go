@@ -102,7 +102,7 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 
 // settings are the project's rules for rollups.
 type settings struct {
-	location *time.Location // calendar days are counted here
+	location *time.Location  // calendar days are counted here
 	active   map[string]bool // nil: every usage event is activity
 }
 
