@@ -215,9 +215,9 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// rollUp adds the batch's deltas to users and user_daily_activities, locking
-// the user rows first in id order so concurrent batches queue for this short
-// step instead of deadlocking.
+// rollUp adds the batch's deltas to users and user_daily_activities. It runs
+// last, so the user rows stay locked only for this short step and the
+// commit.
 func rollUp(ctx context.Context, tx *sql.Tx, projectID int, days []dayDelta) error {
 	if len(days) == 0 {
 		return nil
@@ -250,21 +250,23 @@ func rollUp(ctx context.Context, tx *sql.Tx, projectID int, days []dayDelta) err
 			dDesk = append(dDesk, int64(d.desk))
 		}
 	}
-	// The ids were resolved in this project; filtering by the primary key
-	// alone keeps these statements on its index whatever the statistics.
-	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`,
-		pq.Array(users)); err != nil {
-		return fmt.Errorf("lock users: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `
+	// The ids were resolved in this project and are sorted: filtering by
+	// the primary key keeps the update on its index whatever the statistics,
+	// and every plan for sorted ids visits (and locks) users in id order, so
+	// concurrent batches queue instead of deadlocking.
+	res, err := tx.ExecContext(ctx, `
 		UPDATE users u SET
 			event_count = u.event_count + v.n,
 			first_seen_at = LEAST(u.first_seen_at, v.f),
 			last_seen_at = GREATEST(u.last_seen_at, v.l)
 		FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS v(id, n, f, l)
 		WHERE u.id = ANY($1) AND u.id = v.id`,
-		pq.Array(users), pq.Array(counts), pq.Array(timestamps(firsts)), pq.Array(timestamps(lasts))); err != nil {
+		pq.Array(users), pq.Array(counts), pq.Array(timestamps(firsts)), pq.Array(timestamps(lasts)))
+	if err != nil {
 		return fmt.Errorf("roll up users: %w", err)
+	}
+	if err := expectRows(res, len(users)); err != nil {
+		return err
 	}
 	if len(dUsers) == 0 {
 		return nil

@@ -19,6 +19,10 @@ type resolver struct {
 	// anonymous marks users that have no external id yet: only those are
 	// merged into a known user when their anonymous id is identified.
 	anonymous map[int]bool
+	// cache, when set, resolves known users without a query.
+	cache *userCache
+	// merged says a user was merged away: remembered ids may be stale.
+	merged bool
 }
 
 func newResolver(tx *sql.Tx, projectID int) *resolver {
@@ -29,6 +33,10 @@ func newResolver(tx *sql.Tx, projectID int) *resolver {
 // no locks on existing users: rollups lock them later, briefly, in id order.
 func (r *resolver) upsertKnown(ctx context.Context, externalIDs []string) error {
 	ids := uniqueSorted(externalIDs)
+	if r.cache != nil {
+		r.cache.lookup(r.projectID, ids, r.byExtID)
+		ids = r.missing(ids)
+	}
 	if len(ids) == 0 {
 		return nil
 	}
@@ -143,7 +151,7 @@ func (r *resolver) link(ctx context.Context, anon string, id int) (int, error) {
 		SELECT user_id FROM identities WHERE project_id = $1 AND anonymous_id = $2
 		LIMIT 1`, r.projectID, anon, id).Scan(&owner)
 	if err != nil {
-		return 0, fmt.Errorf("link anonymous id: %w", err)
+		return 0, fmt.Errorf("link anonymous id: %w", staleIfMissingUser(err))
 	}
 	r.byAnonID[anon] = owner
 	return owner, nil
@@ -236,9 +244,10 @@ func (r *resolver) merge(ctx context.Context, from, into int) error {
 		 FROM users f WHERE k.id = $2 AND f.id = $1 AND k.project_id = $3 AND f.project_id = $3`, both},
 		{`DELETE FROM users WHERE id = $1 AND project_id = $2`, only},
 	}
+	r.merged = true
 	for _, step := range steps {
 		if _, err := r.tx.ExecContext(ctx, step.query, step.args...); err != nil {
-			return fmt.Errorf("merge user %d into %d: %w", from, into, err)
+			return fmt.Errorf("merge user %d into %d: %w", from, into, staleIfMissingUser(err))
 		}
 	}
 	for anon, id := range r.byAnonID {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -19,12 +20,13 @@ import (
 // (users' counts and first/last seen, daily activity) commit together or not
 // at all, so a client's retry after a failure is safe (message ids dedup).
 type Writer struct {
-	db  *sql.DB
-	now func() time.Time
+	db    *sql.DB
+	now   func() time.Time
+	users *userCache
 }
 
 // NewWriter returns a Writer over db.
-func NewWriter(db *sql.DB) *Writer { return &Writer{db: db, now: time.Now} }
+func NewWriter(db *sql.DB) *Writer { return &Writer{db: db, now: time.Now, users: newUserCache()} }
 
 // Write validates msgs, stores the valid ones for the project in ctx, and
 // reports the rest as rejected: one bad message does not cost the others.
@@ -58,7 +60,11 @@ func (w *Writer) Write(ctx context.Context, msgs []Message) (Result, error) {
 	if len(batch) == 0 {
 		return res, nil
 	}
-	stored, duplicates, err := w.store(ctx, scope.ProjectID, batch, receivedAt)
+	stored, duplicates, err := w.store(ctx, scope.ProjectID, batch, receivedAt, true)
+	if errors.Is(err, errStaleUser) {
+		w.users.forget(scope.ProjectID)
+		stored, duplicates, err = w.store(ctx, scope.ProjectID, batch, receivedAt, false)
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -67,7 +73,9 @@ func (w *Writer) Write(ctx context.Context, msgs []Message) (Result, error) {
 	return res, nil
 }
 
-func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time) (stored, duplicates int, err error) {
+// store writes batch in one transaction; useCache lets known users resolve
+// from memory.
+func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time, useCache bool) (stored, duplicates int, err error) {
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, 0, fmt.Errorf("begin batch: %w", err)
@@ -82,6 +90,9 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 	// identify in the same batch lands on the identified user.
 	sort.SliceStable(batch, func(i, j int) bool { return batch[i].at.Before(batch[j].at) })
 	r := newResolver(tx, projectID)
+	if useCache {
+		r.cache = w.users
+	}
 	userOf, err := resolveUsers(ctx, r, batch)
 	if err != nil {
 		return 0, 0, err
@@ -95,6 +106,11 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, 0, fmt.Errorf("commit batch: %w", err)
+	}
+	if r.merged {
+		w.users.forget(projectID)
+	} else {
+		w.users.remember(projectID, r.byExtID)
 	}
 	profiles := len(batch) - usage
 	return inserted + profiles, usage - inserted, nil
@@ -225,12 +241,35 @@ func applyProfiles(ctx context.Context, tx *sql.Tx, r *resolver, batch []*prepar
 		}
 		docs[i] = string(b)
 	}
-	_, err := tx.ExecContext(ctx, `
+	res, err := tx.ExecContext(ctx, `
 		UPDATE users u SET traits = COALESCE(u.traits, '{}'::jsonb) || v.traits, updated_at = now()
 		FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::jsonb[]) AS traits) v
 		WHERE u.id = v.id AND u.project_id = $3`, pq.Array(ids), pq.Array(docs), r.projectID)
 	if err != nil {
-		return fmt.Errorf("merge traits: %w", err)
+		return fmt.Errorf("merge traits: %w", staleIfMissingUser(err))
+	}
+	return expectRows(res, len(ids))
+}
+
+// expectRows returns errStaleUser when an update of n users touched fewer:
+// one of them no longer exists.
+func expectRows(res sql.Result, n int) error {
+	affected, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("rows affected: %w", err)
+	}
+	if int(affected) != n {
+		return errStaleUser
 	}
 	return nil
+}
+
+// staleIfMissingUser turns a foreign-key violation (a row pointing at a user
+// that is gone) into errStaleUser.
+func staleIfMissingUser(err error) error {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "23503" {
+		return errStaleUser
+	}
+	return err
 }

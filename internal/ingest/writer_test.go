@@ -313,3 +313,23 @@ func TestWriteNeedsAScope(t *testing.T) {
 	_, err := b.writer.Write(context.Background(), []ingest.Message{track("ann", "x", "y", time.Now())})
 	require.ErrorIs(t, err, tenant.ErrNoTenant)
 }
+
+// TestStaleRememberedUser: a writer remembers ann's user id; another process
+// merges ann away (alias). The next batch for ann through the first writer
+// finds its memory stale, retries, and loses nothing.
+func TestStaleRememberedUser(t *testing.T) {
+	t.Parallel()
+	b := setupWriter(t)
+	other := ingest.NewWriter(b.db) // another process
+	at := time.Now().Add(-time.Hour)
+	b.write(t, track("ann", "export", "s1", at))
+	_, err := other.Write(b.ctx, []ingest.Message{{Type: ingest.TypeAlias, UserID: "anna", PreviousID: "ann", MessageID: "s2"}})
+	require.NoError(t, err)
+
+	res := b.write(t, track("ann", "export", "s3", at.Add(time.Minute)))
+	require.Equal(t, 1, res.Accepted)
+	require.Equal(t, 1, b.user(t, "anna").EventCount, "the merged history")
+	require.Equal(t, 1, b.user(t, "ann").EventCount, "ann is a new user again after being aliased away")
+	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM events e JOIN users u ON u.id = e.user_id WHERE e.project_id = $1`),
+		"no event points at a deleted user")
+}
