@@ -24,7 +24,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	var cfg config
 	fs := newFlagSet("serve", "pulse serve [--addr :8080] [--database-url URL]",
 		`Runs the Pulse API: GraphQL at /graphql (POST, GET, WebSocket, SSE;
-GraphiQL in a browser), /healthz and /readyz. Creates the database when it is
+GraphiQL in a browser), Segment's HTTP Tracking API at /v1/*, PostHog's
+capture API at /batch/, /capture/ and /e/, and /healthz and /readyz. Creates the database when it is
 missing and applies migrations first, under a lock, so several processes may
 start together. SIGTERM or SIGINT stops it gracefully.`, stderr)
 	cfg.registerServe(fs)

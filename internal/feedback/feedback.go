@@ -1,4 +1,6 @@
-// Package feedback manages feedback after it arrived: its workflow status and tags.
+// Package feedback takes in what users tell a product team (kind, rating,
+// NPS score, text, tags, with a sentiment computed on arrival) and manages it
+// afterwards: its workflow status and tags.
 package feedback
 
 import (

@@ -9,7 +9,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/ent"
 	entfeedback "github.com/pulse-analytics/pulse/ent/feedback"
-	"github.com/pulse-analytics/pulse/ent/user"
+	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 )
 
@@ -64,7 +64,7 @@ func (s *Store) Submit(ctx context.Context, in Submission) (*ent.Feedback, error
 }
 
 func createFeedback(ctx context.Context, tx *ent.Tx, in Submission) (*ent.Feedback, error) {
-	userID, err := findOrCreateUser(ctx, tx, in.UserID)
+	userID, err := ingest.FindOrCreateUser(ctx, tx, in.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -134,30 +134,4 @@ func checkTimestamp(timestamp, now time.Time) (time.Time, error) {
 			timestamp.Format(time.RFC3339), MaxFutureSkew)
 	}
 	return timestamp, nil
-}
-
-// findOrCreateUser returns the id of the user with externalID in the
-// project of ctx, creating the user if there is none. Two requests creating
-// the same user at once both get the one row: the insert is an upsert on the
-// unique (project_id, external_id) index, whose project_id the tenant hook
-// sets like on any create. The conflict update writes every column to
-// itself, so a known user's activity and traits are never changed, and
-// RETURNING yields its id (DO NOTHING would return no row).
-func findOrCreateUser(ctx context.Context, tx *ent.Tx, externalID string) (int, error) {
-	id, err := tx.User.Query().Where(user.ExternalID(externalID)).OnlyID(ctx)
-	if err == nil {
-		return id, nil
-	}
-	if !ent.IsNotFound(err) {
-		return 0, fmt.Errorf("look up user %q: %w", externalID, err)
-	}
-	id, err = tx.User.Create().
-		SetExternalID(externalID).
-		OnConflictColumns(user.FieldProjectID, user.FieldExternalID).
-		Ignore().
-		ID(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("create user %q: %w", externalID, err)
-	}
-	return id, nil
 }

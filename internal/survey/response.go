@@ -12,7 +12,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/schema/schematype"
 	entsurvey "github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
-	"github.com/pulse-analytics/pulse/ent/user"
+	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 )
 
@@ -83,7 +83,7 @@ func (s *Store) SubmitResponse(ctx context.Context, in Response) (*ent.SurveyRes
 	}
 	var created *ent.SurveyResponse
 	err = s.inTx(ctx, func(tx *ent.Tx) error {
-		userID, err := findOrCreateUser(ctx, tx, in.UserID)
+		userID, err := ingest.FindOrCreateUser(ctx, tx, in.UserID)
 		if err != nil {
 			return err
 		}
@@ -258,28 +258,4 @@ func checkChoices(q *ent.SurveyQuestion, picked []string) ([]string, error) {
 		out = append(out, q.Choices[j])
 	}
 	return out, nil
-}
-
-// findOrCreateUser returns the id of the user with externalID in the
-// project of ctx, creating the user if there is none. Concurrent creations
-// meet in an upsert on the unique (project_id, external_id) index (project_id
-// set by the tenant hook); the conflict update writes every column to itself,
-// so a known user is not changed, and RETURNING yields its id.
-func findOrCreateUser(ctx context.Context, tx *ent.Tx, externalID string) (int, error) {
-	id, err := tx.User.Query().Where(user.ExternalID(externalID)).OnlyID(ctx)
-	if err == nil {
-		return id, nil
-	}
-	if !ent.IsNotFound(err) {
-		return 0, fmt.Errorf("look up user %q: %w", externalID, err)
-	}
-	id, err = tx.User.Create().
-		SetExternalID(externalID).
-		OnConflictColumns(user.FieldProjectID, user.FieldExternalID).
-		Ignore().
-		ID(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("create user %q: %w", externalID, err)
-	}
-	return id, nil
 }

@@ -1,0 +1,36 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pulse-analytics/pulse/ent"
+	"github.com/pulse-analytics/pulse/ent/user"
+)
+
+// FindOrCreateUser returns the id of the user with externalID in the project
+// of ctx, creating the user if there is none, for the ingest paths that go
+// through ent (feedback, survey answers). Two requests creating the same user
+// at once both get the one row: the insert is an upsert on the unique
+// (project_id, external_id) index, whose project_id the tenant hook sets like
+// on any create. The conflict update writes every column to itself, so a
+// known user's activity and traits are never changed, and RETURNING yields
+// its id (DO NOTHING would return no row).
+func FindOrCreateUser(ctx context.Context, tx *ent.Tx, externalID string) (int, error) {
+	id, err := tx.User.Query().Where(user.ExternalID(externalID)).OnlyID(ctx)
+	if err == nil {
+		return id, nil
+	}
+	if !ent.IsNotFound(err) {
+		return 0, fmt.Errorf("look up user %q: %w", externalID, err)
+	}
+	id, err = tx.User.Create().
+		SetExternalID(externalID).
+		OnConflictColumns(user.FieldProjectID, user.FieldExternalID).
+		Ignore().
+		ID(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("create user %q: %w", externalID, err)
+	}
+	return id, nil
+}
