@@ -71,4 +71,10 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[int], fi
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+// Segment returns generated.SegmentResolver implementation.
+func (r *Resolver) Segment() generated.SegmentResolver { return &segmentResolver{r} }
+
+type (
+	queryResolver   struct{ *Resolver }
+	segmentResolver struct{ *Resolver }
+)

@@ -17,22 +17,24 @@ import (
 
 // Resolver holds the services the resolvers call. Build it with NewResolver.
 type Resolver struct {
-	client   *ent.Client
-	keys     *auth.Keys
-	segments *segment.Store
-	surveys  *survey.Store
-	feedback *feedback.Store
-	ingest   *ingest.Writer
+	client    *ent.Client
+	keys      *auth.Keys
+	segments  *segment.Store
+	surveys   *survey.Store
+	feedback  *feedback.Store
+	ingest    *ingest.Writer
+	previewer *segment.Previewer
 }
 
 // NewResolver returns the root resolver over db and its ent client.
 func NewResolver(db *sql.DB, client *ent.Client) *Resolver {
 	return &Resolver{
-		ingest:   ingest.NewWriter(db),
-		client:   client,
-		keys:     auth.NewKeys(client),
-		segments: segment.NewStore(client),
-		surveys:  survey.NewStore(client),
-		feedback: feedback.NewStore(client),
+		ingest:    ingest.NewWriter(db),
+		previewer: segment.NewPreviewer(db, client),
+		client:    client,
+		keys:      auth.NewKeys(client),
+		segments:  segment.NewStore(client),
+		surveys:   survey.NewStore(client),
+		feedback:  feedback.NewStore(client),
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/pulse-analytics/pulse/ent"
 	entsegment "github.com/pulse-analytics/pulse/ent/segment"
+	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/graph/generated"
 	"github.com/pulse-analytics/pulse/graph/model"
 	"github.com/pulse-analytics/pulse/internal/segment"
@@ -55,6 +56,32 @@ func (r *queryResolver) Segments(ctx context.Context, after *entgql.Cursor[int],
 	}
 	return q.Paginate(ctx, after, first, before, last,
 		ent.WithSegmentOrder(orderBy), ent.WithSegmentFilter(where.Filter))
+}
+
+// PreviewSegment is the resolver for the previewSegment field.
+func (r *queryResolver) PreviewSegment(ctx context.Context, rule segment.Rule, segmentID *int) (*model.SegmentPreview, error) {
+	preview, err := r.previewer.Preview(ctx, &rule, segmentID)
+	if err != nil {
+		return nil, err
+	}
+	sample, err := r.client.User.Query().Where(user.IDIn(preview.SampleIDs...)).Order(ent.Asc(user.FieldID)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &model.SegmentPreview{Size: preview.Size, Sample: sample, Entering: preview.Entering, Leaving: preview.Leaving}, nil
+}
+
+// RuleText is the resolver for the ruleText field.
+func (r *segmentResolver) RuleText(ctx context.Context, obj *ent.Segment) (*string, error) {
+	if len(obj.Rule) == 0 {
+		return nil, nil
+	}
+	rule, err := segment.Decode(obj.Rule)
+	if err != nil {
+		return nil, err
+	}
+	text := segment.Text(rule)
+	return &text, nil
 }
 
 // Mutation returns generated.MutationResolver implementation.

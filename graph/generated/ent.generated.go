@@ -20,11 +20,12 @@ import (
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
 	"github.com/pulse-analytics/pulse/ent/schema/schematype"
-	"github.com/pulse-analytics/pulse/ent/segment"
+	segment1 "github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/graph/model"
+	"github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -40,6 +41,10 @@ type QueryResolver interface {
 	APIKeys(ctx context.Context, includeRevoked *bool) ([]*ent.APIKey, error)
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	Segments(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.SegmentOrder, where *ent.SegmentWhereInput, includeArchived *bool) (*ent.SegmentConnection, error)
+	PreviewSegment(ctx context.Context, rule segment.Rule, segmentID *int) (*model.SegmentPreview, error)
+}
+type SegmentResolver interface {
+	RuleText(ctx context.Context, obj *ent.Segment) (*string, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -207,6 +212,28 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_previewSegment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "rule",
+		func(ctx context.Context, v any) (segment.Rule, error) {
+			return ec.unmarshalNRuleInput2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐRule(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rule"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "segmentId",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["segmentId"] = arg1
 	return args, nil
 }
 
@@ -2556,6 +2583,68 @@ func (ec *executionContext) fieldContext_Query_segments(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_previewSegment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_previewSegment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PreviewSegment(ctx, fc.Args["rule"].(segment.Rule), fc.Args["segmentId"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋtenantᚐRole(ctx, "READ")
+				if err != nil {
+					var zeroVal *model.SegmentPreview
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SegmentPreview
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SegmentPreview) graphql.Marshaler {
+			return ec.marshalNSegmentPreview2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐSegmentPreview(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_previewSegment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SegmentPreview(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_previewSegment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2759,7 +2848,7 @@ func (ec *executionContext) _Segment_kind(ctx context.Context, field graphql.Col
 			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v segment.Kind) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v segment1.Kind) graphql.Marshaler {
 			return ec.marshalNSegmentKind2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKind(ctx, selections, v)
 		},
 		true,
@@ -2828,7 +2917,7 @@ func (ec *executionContext) _Segment_status(ctx context.Context, field graphql.C
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v segment.Status) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v segment1.Status) graphql.Marshaler {
 			return ec.marshalNSegmentStatus2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐStatus(ctx, selections, v)
 		},
 		true,
@@ -3084,6 +3173,29 @@ func (ec *executionContext) fieldContext_Segment_runs(ctx context.Context, field
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Segment_ruleText(ctx context.Context, field graphql.CollectedField, obj *ent.Segment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Segment_ruleText(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Segment().RuleText(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Segment_ruleText(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Segment", field, true, true, "String")
 }
 
 func (ec *executionContext) _SegmentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.SegmentConnection) (ret graphql.Marshaler) {
@@ -12462,6 +12574,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_segments(ctx, field)
 				})
+		case "previewSegment":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_previewSegment(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -12591,6 +12709,12 @@ func (ec *executionContext) _Segment(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Segment_runs(ctx, field, obj)
+				})
+		case "ruleText":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Segment_ruleText(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13847,13 +13971,13 @@ func (ec *executionContext) marshalNSegmentConnection2ᚖgithubᚗcomᚋpulseᚑ
 	return ec._SegmentConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNSegmentKind2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKind(ctx context.Context, v any) (segment.Kind, error) {
-	var res segment.Kind
+func (ec *executionContext) unmarshalNSegmentKind2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKind(ctx context.Context, v any) (segment1.Kind, error) {
+	var res segment1.Kind
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNSegmentKind2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKind(ctx context.Context, sel ast.SelectionSet, v segment.Kind) graphql.Marshaler {
+func (ec *executionContext) marshalNSegmentKind2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKind(ctx context.Context, sel ast.SelectionSet, v segment1.Kind) graphql.Marshaler {
 	return v
 }
 
@@ -13950,13 +14074,13 @@ func (ec *executionContext) unmarshalNSegmentRunWhereInput2ᚖgithubᚗcomᚋpul
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNSegmentStatus2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐStatus(ctx context.Context, v any) (segment.Status, error) {
-	var res segment.Status
+func (ec *executionContext) unmarshalNSegmentStatus2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐStatus(ctx context.Context, v any) (segment1.Status, error) {
+	var res segment1.Status
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNSegmentStatus2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐStatus(ctx context.Context, sel ast.SelectionSet, v segment.Status) graphql.Marshaler {
+func (ec *executionContext) marshalNSegmentStatus2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐStatus(ctx context.Context, sel ast.SelectionSet, v segment1.Status) graphql.Marshaler {
 	return v
 }
 
@@ -14053,6 +14177,22 @@ func (ec *executionContext) marshalNSurveyStatus2githubᚗcomᚋpulseᚑanalytic
 func (ec *executionContext) unmarshalNSurveyWhereInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚐSurveyWhereInput(ctx context.Context, v any) (*ent.SurveyWhereInput, error) {
 	res, err := ec.unmarshalInputSurveyWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUser2ᚕᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚐUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.User) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUser2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚐUser(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚐUser(ctx context.Context, sel ast.SelectionSet, v *ent.User) graphql.Marshaler {
@@ -14589,13 +14729,13 @@ func (ec *executionContext) marshalOSegmentEdge2ᚖgithubᚗcomᚋpulseᚑanalyt
 	return ec._SegmentEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOSegmentKind2ᚕgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKindᚄ(ctx context.Context, v any) ([]segment.Kind, error) {
+func (ec *executionContext) unmarshalOSegmentKind2ᚕgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKindᚄ(ctx context.Context, v any) ([]segment1.Kind, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]segment.Kind, len(vSlice))
+	res := make([]segment1.Kind, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNSegmentKind2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKind(ctx, vSlice[i])
@@ -14606,7 +14746,7 @@ func (ec *executionContext) unmarshalOSegmentKind2ᚕgithubᚗcomᚋpulseᚑanal
 	return res, nil
 }
 
-func (ec *executionContext) marshalOSegmentKind2ᚕgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKindᚄ(ctx context.Context, sel ast.SelectionSet, v []segment.Kind) graphql.Marshaler {
+func (ec *executionContext) marshalOSegmentKind2ᚕgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKindᚄ(ctx context.Context, sel ast.SelectionSet, v []segment1.Kind) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -14625,16 +14765,16 @@ func (ec *executionContext) marshalOSegmentKind2ᚕgithubᚗcomᚋpulseᚑanalyt
 	return ret
 }
 
-func (ec *executionContext) unmarshalOSegmentKind2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKind(ctx context.Context, v any) (*segment.Kind, error) {
+func (ec *executionContext) unmarshalOSegmentKind2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKind(ctx context.Context, v any) (*segment1.Kind, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(segment.Kind)
+	var res = new(segment1.Kind)
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOSegmentKind2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKind(ctx context.Context, sel ast.SelectionSet, v *segment.Kind) graphql.Marshaler {
+func (ec *executionContext) marshalOSegmentKind2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKind(ctx context.Context, sel ast.SelectionSet, v *segment1.Kind) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -14882,13 +15022,13 @@ func (ec *executionContext) unmarshalOSegmentRunWhereInput2ᚖgithubᚗcomᚋpul
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOSegmentStatus2ᚕgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐStatusᚄ(ctx context.Context, v any) ([]segment.Status, error) {
+func (ec *executionContext) unmarshalOSegmentStatus2ᚕgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐStatusᚄ(ctx context.Context, v any) ([]segment1.Status, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]segment.Status, len(vSlice))
+	res := make([]segment1.Status, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNSegmentStatus2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐStatus(ctx, vSlice[i])
@@ -14899,7 +15039,7 @@ func (ec *executionContext) unmarshalOSegmentStatus2ᚕgithubᚗcomᚋpulseᚑan
 	return res, nil
 }
 
-func (ec *executionContext) marshalOSegmentStatus2ᚕgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []segment.Status) graphql.Marshaler {
+func (ec *executionContext) marshalOSegmentStatus2ᚕgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []segment1.Status) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -14918,16 +15058,16 @@ func (ec *executionContext) marshalOSegmentStatus2ᚕgithubᚗcomᚋpulseᚑanal
 	return ret
 }
 
-func (ec *executionContext) unmarshalOSegmentStatus2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐStatus(ctx context.Context, v any) (*segment.Status, error) {
+func (ec *executionContext) unmarshalOSegmentStatus2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐStatus(ctx context.Context, v any) (*segment1.Status, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(segment.Status)
+	var res = new(segment1.Status)
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOSegmentStatus2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐStatus(ctx context.Context, sel ast.SelectionSet, v *segment.Status) graphql.Marshaler {
+func (ec *executionContext) marshalOSegmentStatus2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐStatus(ctx context.Context, sel ast.SelectionSet, v *segment1.Status) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

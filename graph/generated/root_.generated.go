@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/graph/model"
+	"github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -27,6 +28,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Segment() SegmentResolver
 }
 
 type DirectiveRoot struct {
@@ -144,15 +146,16 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKeys   func(childComplexity int, includeRevoked *bool) int
-		Events    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EventOrder, where *ent.EventWhereInput) int
-		Feedbacks func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FeedbackOrder, where *ent.FeedbackWhereInput) int
-		Node      func(childComplexity int, id int) int
-		Nodes     func(childComplexity int, ids []int) int
-		Segments  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.SegmentOrder, where *ent.SegmentWhereInput, includeArchived *bool) int
-		Surveys   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SurveyOrder, where *ent.SurveyWhereInput) int
-		Users     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
-		Viewer    func(childComplexity int) int
+		APIKeys        func(childComplexity int, includeRevoked *bool) int
+		Events         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EventOrder, where *ent.EventWhereInput) int
+		Feedbacks      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FeedbackOrder, where *ent.FeedbackWhereInput) int
+		Node           func(childComplexity int, id int) int
+		Nodes          func(childComplexity int, ids []int) int
+		PreviewSegment func(childComplexity int, rule segment.Rule, segmentID *int) int
+		Segments       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.SegmentOrder, where *ent.SegmentWhereInput, includeArchived *bool) int
+		Surveys        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SurveyOrder, where *ent.SurveyWhereInput) int
+		Users          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
+		Viewer         func(childComplexity int) int
 	}
 
 	Segment struct {
@@ -169,6 +172,7 @@ type ComplexityRoot struct {
 		Name                   func(childComplexity int) int
 		RefreshIntervalSeconds func(childComplexity int) int
 		Rule                   func(childComplexity int) int
+		RuleText               func(childComplexity int) int
 		Runs                   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SegmentRunOrder, where *ent.SegmentRunWhereInput) int
 		Size                   func(childComplexity int) int
 		Status                 func(childComplexity int) int
@@ -205,6 +209,13 @@ type ComplexityRoot struct {
 	SegmentMembershipEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	SegmentPreview struct {
+		Entering func(childComplexity int) int
+		Leaving  func(childComplexity int) int
+		Sample   func(childComplexity int) int
+		Size     func(childComplexity int) int
 	}
 
 	SegmentRun struct {
@@ -913,6 +924,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]int)), true
+	case "Query.previewSegment":
+		if e.ComplexityRoot.Query.PreviewSegment == nil {
+			break
+		}
+
+		args, err := ec.field_Query_previewSegment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PreviewSegment(childComplexity, args["rule"].(segment.Rule), args["segmentId"].(*int)), true
 	case "Query.segments":
 		if e.ComplexityRoot.Query.Segments == nil {
 			break
@@ -1041,6 +1063,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Segment.Rule(childComplexity), true
+	case "Segment.ruleText":
+		if e.ComplexityRoot.Segment.RuleText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Segment.RuleText(childComplexity), true
 	case "Segment.runs":
 		if e.ComplexityRoot.Segment.Runs == nil {
 			break
@@ -1177,6 +1205,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SegmentMembershipEdge.Node(childComplexity), true
+
+	case "SegmentPreview.entering":
+		if e.ComplexityRoot.SegmentPreview.Entering == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentPreview.Entering(childComplexity), true
+	case "SegmentPreview.leaving":
+		if e.ComplexityRoot.SegmentPreview.Leaving == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentPreview.Leaving(childComplexity), true
+	case "SegmentPreview.sample":
+		if e.ComplexityRoot.SegmentPreview.Sample == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentPreview.Sample(childComplexity), true
+	case "SegmentPreview.size":
+		if e.ComplexityRoot.SegmentPreview.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentPreview.Size(childComplexity), true
 
 	case "SegmentRun.createdAt":
 		if e.ComplexityRoot.SegmentRun.CreatedAt == nil {
@@ -4587,6 +4640,33 @@ extend type Query {
     includeArchived: Boolean = false
   ): SegmentConnection! @hasRole(role: READ)
 }
+
+extend type Segment {
+  "The rule in words, e.g. \"export ≥ 3 times in the last 30 days AND MOBILE ≥ 70% of events in the last 28 days\"."
+  ruleText: String
+}
+
+"""
+What a rule would select now. Nothing is written.
+"""
+type SegmentPreview {
+  "How many users the rule selects."
+  size: Int!
+  "Up to 20 of them, lowest ids first."
+  sample: [User!]!
+  "For an existing segment: users the rule selects who are not members now."
+  entering: Int
+  "For an existing segment: members now whom the rule no longer selects."
+  leaving: Int
+}
+
+extend type Query {
+  """
+  Evaluates a rule against the project's data now, without saving anything;
+  with segmentId, also counts who would enter and leave that segment.
+  """
+  previewSegment(rule: RuleInput!, segmentId: ID): SegmentPreview! @hasRole(role: READ)
+}
 `, BuiltIn: false},
 	{Name: "../../schema/survey.graphql", Input: `input SurveyQuestionInput {
   kind: SurveyQuestionKind!
@@ -4850,6 +4930,8 @@ func (ec *executionContext) childFields_Segment(ctx context.Context, field graph
 		return ec.fieldContext_Segment_memberships(ctx, field)
 	case "runs":
 		return ec.fieldContext_Segment_runs(ctx, field)
+	case "ruleText":
+		return ec.fieldContext_Segment_ruleText(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Segment", field.Name)
 }
@@ -4916,6 +4998,20 @@ func (ec *executionContext) childFields_SegmentMembershipEdge(ctx context.Contex
 		return ec.fieldContext_SegmentMembershipEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SegmentMembershipEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentPreview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "size":
+		return ec.fieldContext_SegmentPreview_size(ctx, field)
+	case "sample":
+		return ec.fieldContext_SegmentPreview_sample(ctx, field)
+	case "entering":
+		return ec.fieldContext_SegmentPreview_entering(ctx, field)
+	case "leaving":
+		return ec.fieldContext_SegmentPreview_leaving(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentPreview", field.Name)
 }
 
 func (ec *executionContext) childFields_SegmentRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -112,6 +112,18 @@ type IdentifyInput struct {
 	IdempotencyKey *string    `json:"idempotencyKey,omitempty"`
 }
 
+// What a rule would select now. Nothing is written.
+type SegmentPreview struct {
+	// How many users the rule selects.
+	Size int `json:"size"`
+	// Up to 20 of them, lowest ids first.
+	Sample []*ent.User `json:"sample"`
+	// For an existing segment: users the rule selects who are not members now.
+	Entering *int `json:"entering,omitempty"`
+	// For an existing segment: members now whom the rule no longer selects.
+	Leaving *int `json:"leaving,omitempty"`
+}
+
 // What submitFeedback stored. It is a small payload rather than the Feedback
 // itself because an INGEST key may write but never read: the Feedback would
 // lead on to the user, its events and its segments.

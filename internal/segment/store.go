@@ -166,8 +166,17 @@ func (s *Store) active(ctx context.Context, id int) (*ent.Segment, error) {
 // its stored form. Referenced segments and surveys must exist in the caller's
 // project, and inSegment must not lead back to self.
 func (s *Store) checkRule(ctx context.Context, self int, r *Rule) ([]byte, error) {
+	return s.checkRuleAt(ctx, "input", self, r)
+}
+
+// checkRuleAt is checkRule with the input path the rule sits at ("input"
+// for a definition, "" for a previewed rule argument).
+func (s *Store) checkRuleAt(ctx context.Context, at string, self int, r *Rule) ([]byte, error) {
 	if err := Validate(r); err != nil {
-		return nil, invalid.Prefix("input", err)
+		if at == "" {
+			return nil, err
+		}
+		return nil, invalid.Prefix(at, err)
 	}
 	segmentIDs, surveyIDs := r.References()
 	for _, id := range segmentIDs {

@@ -120,3 +120,14 @@ func ExampleValidate() {
 	// <nil>
 	// rule.and[0].event.withinDays: must be at least 1 day, got -1
 }
+
+func ExampleText() {
+	r, _ := segment.Decode([]byte(`{"and":[
+	  {"event":{"name":"export","count":{"op":"GTE","value":3},"withinDays":30}},
+	  {"platform":{"platform":"MOBILE","minShare":0.7,"withinDays":28}},
+	  {"not":{"or":[{"trait":{"key":"plan","op":"IN","values":["free","trial"]}},{"lastSeen":{"moreThanDaysAgo":30}}]}}
+	]}`))
+	fmt.Println(segment.Text(r))
+	// Output:
+	// export ≥ 3 times in the last 30 days AND MOBILE ≥ 70% of events in the last 28 days AND NOT (trait plan in ("free", "trial") OR not seen for more than 30 days)
+}
