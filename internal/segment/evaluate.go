@@ -77,7 +77,9 @@ type evaluator struct {
 	events map[int][]RefEvent
 }
 
-func (e *evaluator) since(days int) time.Time { return e.env.Now.Add(-time.Duration(days) * 24 * time.Hour) }
+func (e *evaluator) since(days int) time.Time {
+	return e.env.Now.Add(-time.Duration(days) * 24 * time.Hour)
+}
 
 func (e *evaluator) holds(r *Rule, u RefUser) bool {
 	switch {
