@@ -20,6 +20,7 @@ import (
 	"github.com/pulse-analytics/pulse/graph"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
+	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
 
@@ -59,6 +60,13 @@ func setupWith(t *testing.T, opts graph.Options) *testBundle {
 		}
 	})
 	client := ent.NewClient(ent.Driver(drv))
+	if opts.Recompute == nil {
+		// Insert-only: runs are queued and stay PENDING; the recompute
+		// package tests the workers.
+		jobs, err := recompute.NewClient(db, recompute.Config{})
+		require.NoError(t, err)
+		opts.Recompute = recompute.NewEnqueuer(db, jobs)
+	}
 	h := graph.NewHandler(db, client, opts)
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), queryCounterKey{}, queries)))

@@ -26,6 +26,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/graph/generated"
 	"github.com/pulse-analytics/pulse/internal/auth"
+	"github.com/pulse-analytics/pulse/internal/recompute"
 )
 
 // DefaultMaxBodyBytes bounds a GraphQL request body.
@@ -38,6 +39,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// KeepAlive is the WebSocket keepalive interval.
 	KeepAlive time.Duration
+	// Recompute queues segment recomputations; without it, recompute
+	// mutations and definition changes are refused.
+	Recompute *recompute.Enqueuer
 }
 
 // NewHandler returns the /graphql endpoint: POST and GET (GraphQL over HTTP),
@@ -47,7 +51,9 @@ type Options struct {
 func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 	opts = opts.withDefaults()
 	keys := auth.NewKeys(client)
-	srv := newServer(NewResolver(db, client), keys, opts)
+	resolver := NewResolver(db, client)
+	resolver.recompute = opts.Recompute
+	srv := newServer(resolver, keys, opts)
 
 	graphiql := playground.Handler("Pulse GraphiQL", "/graphql")
 	api := keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, srv))

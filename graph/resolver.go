@@ -11,6 +11,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/feedback"
 	"github.com/pulse-analytics/pulse/internal/ingest"
+	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/pulse-analytics/pulse/internal/survey"
 )
@@ -24,6 +25,7 @@ type Resolver struct {
 	feedback  *feedback.Store
 	ingest    *ingest.Writer
 	previewer *segment.Previewer
+	recompute *recompute.Enqueuer
 }
 
 // NewResolver returns the root resolver over db and its ent client.

@@ -11,6 +11,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/pulse-analytics/pulse/ent"
 	entsegment "github.com/pulse-analytics/pulse/ent/segment"
+	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/graph/generated"
 	"github.com/pulse-analytics/pulse/graph/model"
@@ -30,7 +31,11 @@ func (r *mutationResolver) CreateSegment(ctx context.Context, input model.Create
 	if input.RefreshIntervalSeconds != nil {
 		def.RefreshInterval = seconds(*input.RefreshIntervalSeconds)
 	}
-	return r.segments.Create(ctx, def)
+	seg, err := r.segments.Create(ctx, def)
+	if err != nil {
+		return nil, err
+	}
+	return r.definitionChanged(ctx, seg)
 }
 
 // UpdateSegment is the resolver for the updateSegment field.
@@ -40,12 +45,26 @@ func (r *mutationResolver) UpdateSegment(ctx context.Context, id int, input mode
 		d := seconds(*input.RefreshIntervalSeconds)
 		ch.RefreshInterval = &d
 	}
-	return r.segments.Update(ctx, id, ch)
+	seg, err := r.segments.Update(ctx, id, ch)
+	if err != nil || input.Rule == nil {
+		return seg, err
+	}
+	return r.definitionChanged(ctx, seg)
 }
 
 // ArchiveSegment is the resolver for the archiveSegment field.
 func (r *mutationResolver) ArchiveSegment(ctx context.Context, id int) (*ent.Segment, error) {
 	return r.segments.Archive(ctx, id)
+}
+
+// RecomputeSegment is the resolver for the recomputeSegment field.
+func (r *mutationResolver) RecomputeSegment(ctx context.Context, id int) (*ent.SegmentRun, error) {
+	return r.enqueue(ctx, id, segmentrun.TriggerMANUAL)
+}
+
+// RecomputeAllSegments is the resolver for the recomputeAllSegments field.
+func (r *mutationResolver) RecomputeAllSegments(ctx context.Context) ([]*ent.SegmentRun, error) {
+	return r.enqueueAll(ctx)
 }
 
 // Segments is the resolver for the segments field.

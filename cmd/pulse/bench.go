@@ -79,7 +79,7 @@ func runIngestBench(ctx context.Context, db *sql.DB, cfg config, logger *slog.Lo
 	serveCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
-	go func() { done <- serveHTTP(serveCtx, ln, newMux(db, cfg, logger), 5*time.Second, logger) }()
+	go func() { done <- serveHTTP(serveCtx, ln, newMux(db, cfg, logger, nil), 5*time.Second, logger) }()
 	report, err := bench.RunIngest(ctx, bench.IngestConfig{
 		BaseURL:   "http://" + ln.Addr().String(),
 		WriteKey:  project.Ingest.Secret,

@@ -18,6 +18,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/httplog"
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/migrate"
+	"github.com/pulse-analytics/pulse/internal/recompute"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -25,9 +26,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("serve", "pulse serve [--addr :8080] [--database-url URL]",
 		`Runs the Pulse API: GraphQL at /graphql (POST, GET, WebSocket, SSE;
 GraphiQL in a browser), Segment's HTTP Tracking API at /v1/*, PostHog's
-capture API at /batch/, /capture/ and /e/, and /healthz and /readyz. Creates the database when it is
-missing and applies migrations first, under a lock, so several processes may
-start together. SIGTERM or SIGINT stops it gracefully.`, stderr)
+capture API at /batch/, /capture/ and /e/, and /healthz and /readyz.
+Creates the database when it is missing and applies migrations first, under
+a lock, so several processes may start together. It also works the segment
+recompute jobs (River) and queues each segment by its refresh interval.
+SIGTERM or SIGINT stops it gracefully.`, stderr)
 	cfg.registerServe(fs)
 	if err := cfg.parse(fs, args); err != nil {
 		return err
@@ -43,11 +46,24 @@ start together. SIGTERM or SIGINT stops it gracefully.`, stderr)
 	}
 	defer db.Close()
 
+	jobs, err := recompute.NewClient(db, recompute.Config{Work: true, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if err := jobs.Start(ctx); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		_ = jobs.Stop(stopCtx)
+	}()
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	return serveHTTP(ctx, ln, newMux(db, cfg, logger), cfg.ShutdownTimeout, logger)
+	return serveHTTP(ctx, ln, newMux(db, cfg, logger, recompute.NewEnqueuer(db, jobs)), cfg.ShutdownTimeout, logger)
 }
 
 // openMigrated creates the database if needed, connects and migrates it.
@@ -66,13 +82,14 @@ func openMigrated(ctx context.Context, dsn string, logger *slog.Logger) (*sql.DB
 	return db, nil
 }
 
-func newMux(db *sql.DB, cfg config, logger *slog.Logger) http.Handler {
+func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enqueuer) http.Handler {
 	client := database.NewClient(db)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graph.NewHandler(db, client, graph.Options{
 		Logger:       logger,
 		Limits:       cfg.Limits,
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		Recompute:    enqueuer,
 	}))
 	// Segment HTTP Tracking API and PostHog capture, for SDKs as they are.
 	ingestAPI := ingest.NewHTTPHandler(auth.NewKeys(client), ingest.NewWriter(db), logger)

@@ -14027,6 +14027,30 @@ func (ec *executionContext) marshalNSegmentOrderField2ᚖgithubᚗcomᚋpulseᚑ
 	return v
 }
 
+func (ec *executionContext) marshalNSegmentRun2ᚕᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚐSegmentRunᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.SegmentRun) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSegmentRun2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚐSegmentRun(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSegmentRun2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚐSegmentRun(ctx context.Context, sel ast.SelectionSet, v *ent.SegmentRun) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SegmentRun!")
+		return graphql.Null
+	}
+	return ec._SegmentRun(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSegmentRunConnection2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚐSegmentRunConnection(ctx context.Context, sel ast.SelectionSet, v *ent.SegmentRunConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SegmentRunConnection!")

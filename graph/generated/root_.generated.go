@@ -120,6 +120,8 @@ type ComplexityRoot struct {
 		CreateSurvey         func(childComplexity int, input model.CreateSurveyInput) int
 		Identify             func(childComplexity int, input model.IdentifyInput) int
 		IngestEvents         func(childComplexity int, events []*model.EventInput) int
+		RecomputeAllSegments func(childComplexity int) int
+		RecomputeSegment     func(childComplexity int, id int) int
 		RevokeAPIKey         func(childComplexity int, id int) int
 		SubmitFeedback       func(childComplexity int, input model.FeedbackInput) int
 		SubmitSurveyResponse func(childComplexity int, input model.SurveyResponseInput) int
@@ -728,6 +730,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.IngestEvents(childComplexity, args["events"].([]*model.EventInput)), true
+	case "Mutation.recomputeAllSegments":
+		if e.ComplexityRoot.Mutation.RecomputeAllSegments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.RecomputeAllSegments(childComplexity), true
+	case "Mutation.recomputeSegment":
+		if e.ComplexityRoot.Mutation.RecomputeSegment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recomputeSegment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecomputeSegment(childComplexity, args["id"].(int)), true
 	case "Mutation.revokeAPIKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -4666,6 +4685,17 @@ extend type Query {
   with segmentId, also counts who would enter and leave that segment.
   """
   previewSegment(rule: RuleInput!, segmentId: ID): SegmentPreview! @hasRole(role: READ)
+}
+
+extend type Mutation {
+  """
+  Queues a recomputation of the segment and returns its run (PENDING, with
+  the River job id). While a run of the segment is waiting or running, that
+  run is returned instead of queueing another.
+  """
+  recomputeSegment(id: ID!): SegmentRun! @hasRole(role: ADMIN)
+  "Queues a recomputation of every active segment of the project."
+  recomputeAllSegments: [SegmentRun!]! @hasRole(role: ADMIN)
 }
 `, BuiltIn: false},
 	{Name: "../../schema/survey.graphql", Input: `input SurveyQuestionInput {
