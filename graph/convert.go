@@ -3,6 +3,7 @@ package graph
 import (
 	"time"
 
+	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/graph/model"
 	"github.com/pulse-analytics/pulse/internal/survey"
 )
@@ -35,4 +36,16 @@ func questions(in []*model.SurveyQuestionInput) []survey.Question {
 		out[i] = survey.Question{Kind: q.Kind, Prompt: q.Prompt, Choices: q.Choices, Required: deref(q.Required)}
 	}
 	return out
+}
+
+// sizePoints turns completed runs into the size history.
+func sizePoints(runs []*ent.SegmentRun) []*model.SegmentSizePoint {
+	points := make([]*model.SegmentSizePoint, 0, len(runs))
+	for _, run := range runs {
+		if run.FinishedAt == nil || run.SizeAfter == nil || run.Seq == nil {
+			continue
+		}
+		points = append(points, &model.SegmentSizePoint{At: *run.FinishedAt, Size: *run.SizeAfter, Seq: *run.Seq})
+	}
+	return points
 }

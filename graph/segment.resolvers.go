@@ -7,10 +7,12 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/pulse-analytics/pulse/ent"
 	entsegment "github.com/pulse-analytics/pulse/ent/segment"
+	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/graph/generated"
@@ -101,6 +103,31 @@ func (r *segmentResolver) RuleText(ctx context.Context, obj *ent.Segment) (*stri
 	}
 	text := segment.Text(rule)
 	return &text, nil
+}
+
+// MembersAt is the resolver for the membersAt field.
+func (r *segmentResolver) MembersAt(ctx context.Context, obj *ent.Segment, at time.Time, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error) {
+	return r.client.User.Query().
+		Where(user.HasMembershipsWith(segmentmembership.SegmentID(obj.ID), segmentmembership.EnteredAtLTE(at),
+			segmentmembership.Or(segmentmembership.ExitedAtIsNil(), segmentmembership.ExitedAtGT(at)))).
+		Paginate(ctx, after, first, before, last, ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
+}
+
+// SizeHistory is the resolver for the sizeHistory field.
+func (r *segmentResolver) SizeHistory(ctx context.Context, obj *ent.Segment, from *time.Time, to *time.Time) ([]*model.SegmentSizePoint, error) {
+	q := r.client.SegmentRun.Query().
+		Where(segmentrun.SegmentID(obj.ID), segmentrun.StatusEQ(segmentrun.StatusCOMPLETED))
+	if from != nil {
+		q.Where(segmentrun.FinishedAtGTE(*from))
+	}
+	if to != nil {
+		q.Where(segmentrun.FinishedAtLTE(*to))
+	}
+	runs, err := q.Order(ent.Asc(segmentrun.FieldSeq)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sizePoints(runs), nil
 }
 
 // Mutation returns generated.MutationResolver implementation.

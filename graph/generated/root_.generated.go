@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
@@ -170,6 +171,7 @@ type ComplexityRoot struct {
 		LastComputedAt         func(childComplexity int) int
 		LastError              func(childComplexity int) int
 		Members                func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
+		MembersAt              func(childComplexity int, at time.Time, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
 		Memberships            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SegmentMembershipOrder, where *ent.SegmentMembershipWhereInput) int
 		Name                   func(childComplexity int) int
 		RefreshIntervalSeconds func(childComplexity int) int
@@ -177,6 +179,7 @@ type ComplexityRoot struct {
 		RuleText               func(childComplexity int) int
 		Runs                   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SegmentRunOrder, where *ent.SegmentRunWhereInput) int
 		Size                   func(childComplexity int) int
+		SizeHistory            func(childComplexity int, from *time.Time, to *time.Time) int
 		Status                 func(childComplexity int) int
 		UpdatedAt              func(childComplexity int) int
 	}
@@ -246,6 +249,12 @@ type ComplexityRoot struct {
 	SegmentRunEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	SegmentSizePoint struct {
+		At   func(childComplexity int) int
+		Seq  func(childComplexity int) int
+		Size func(childComplexity int) int
 	}
 
 	SubmitFeedbackPayload struct {
@@ -1053,6 +1062,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Segment.Members(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.UserOrder), args["where"].(*ent.UserWhereInput)), true
+	case "Segment.membersAt":
+		if e.ComplexityRoot.Segment.MembersAt == nil {
+			break
+		}
+
+		args, err := ec.field_Segment_membersAt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Segment.MembersAt(childComplexity, args["at"].(time.Time), args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.UserOrder), args["where"].(*ent.UserWhereInput)), true
 	case "Segment.memberships":
 		if e.ComplexityRoot.Segment.Memberships == nil {
 			break
@@ -1105,6 +1125,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Segment.Size(childComplexity), true
+	case "Segment.sizeHistory":
+		if e.ComplexityRoot.Segment.SizeHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Segment_sizeHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Segment.SizeHistory(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time)), true
 	case "Segment.status":
 		if e.ComplexityRoot.Segment.Status == nil {
 			break
@@ -1366,6 +1397,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SegmentRunEdge.Node(childComplexity), true
+
+	case "SegmentSizePoint.at":
+		if e.ComplexityRoot.SegmentSizePoint.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentSizePoint.At(childComplexity), true
+	case "SegmentSizePoint.seq":
+		if e.ComplexityRoot.SegmentSizePoint.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentSizePoint.Seq(childComplexity), true
+	case "SegmentSizePoint.size":
+		if e.ComplexityRoot.SegmentSizePoint.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentSizePoint.Size(childComplexity), true
 
 	case "SubmitFeedbackPayload.id":
 		if e.ComplexityRoot.SubmitFeedbackPayload.ID == nil {
@@ -4697,6 +4747,31 @@ extend type Mutation {
   "Queues a recomputation of every active segment of the project."
   recomputeAllSegments: [SegmentRun!]! @hasRole(role: ADMIN)
 }
+
+"The size of a segment after one of its runs."
+type SegmentSizePoint {
+  at: Time!
+  size: Int!
+  seq: Int!
+}
+
+extend type Segment {
+  """
+  The users who were members at an instant, from the membership intervals
+  ("who was in the segment on March 3rd").
+  """
+  membersAt(
+    at: Time!
+    after: Cursor
+    first: Int
+    before: Cursor
+    last: Int
+    orderBy: [UserOrder!]
+    where: UserWhereInput
+  ): UserConnection!
+  "The size after each completed run between from and to (default: all), oldest first."
+  sizeHistory(from: Time, to: Time): [SegmentSizePoint!]!
+}
 `, BuiltIn: false},
 	{Name: "../../schema/survey.graphql", Input: `input SurveyQuestionInput {
   kind: SurveyQuestionKind!
@@ -4962,6 +5037,10 @@ func (ec *executionContext) childFields_Segment(ctx context.Context, field graph
 		return ec.fieldContext_Segment_runs(ctx, field)
 	case "ruleText":
 		return ec.fieldContext_Segment_ruleText(ctx, field)
+	case "membersAt":
+		return ec.fieldContext_Segment_membersAt(ctx, field)
+	case "sizeHistory":
+		return ec.fieldContext_Segment_sizeHistory(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Segment", field.Name)
 }
@@ -5098,6 +5177,18 @@ func (ec *executionContext) childFields_SegmentRunEdge(ctx context.Context, fiel
 		return ec.fieldContext_SegmentRunEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SegmentRunEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentSizePoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_SegmentSizePoint_at(ctx, field)
+	case "size":
+		return ec.fieldContext_SegmentSizePoint_size(ctx, field)
+	case "seq":
+		return ec.fieldContext_SegmentSizePoint_seq(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentSizePoint", field.Name)
 }
 
 func (ec *executionContext) childFields_SubmitFeedbackPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -124,6 +124,13 @@ type SegmentPreview struct {
 	Leaving *int `json:"leaving,omitempty"`
 }
 
+// The size of a segment after one of its runs.
+type SegmentSizePoint struct {
+	At   time.Time `json:"at"`
+	Size int       `json:"size"`
+	Seq  int       `json:"seq"`
+}
+
 // What submitFeedback stored. It is a small payload rather than the Feedback
 // itself because an INGEST key may write but never read: the Feedback would
 // lead on to the user, its events and its segments.
