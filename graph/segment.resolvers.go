@@ -23,12 +23,15 @@ import (
 // CreateSegment is the resolver for the createSegment field.
 func (r *mutationResolver) CreateSegment(ctx context.Context, input model.CreateSegmentInput) (*ent.Segment, error) {
 	def := segment.Definition{
-		Name:        input.Name,
+		Name:        deref(input.Name),
 		Description: deref(input.Description),
 		Rule:        input.Rule,
 	}
 	if input.Kind != nil {
 		def.Kind = *input.Kind
+	}
+	if input.Template != nil {
+		def.Template = string(*input.Template)
 	}
 	if input.RefreshIntervalSeconds != nil {
 		def.RefreshInterval = seconds(*input.RefreshIntervalSeconds)
@@ -90,6 +93,16 @@ func (r *queryResolver) PreviewSegment(ctx context.Context, rule segment.Rule, s
 		return nil, err
 	}
 	return &model.SegmentPreview{Size: preview.Size, Sample: sample, Entering: preview.Entering, Leaving: preview.Leaving}, nil
+}
+
+// SegmentTemplates is the resolver for the segmentTemplates field.
+func (r *queryResolver) SegmentTemplates(ctx context.Context) ([]*model.SegmentTemplate, error) {
+	out := make([]*model.SegmentTemplate, len(segment.Templates))
+	for i, t := range segment.Templates {
+		out[i] = &model.SegmentTemplate{Key: model.SegmentTemplateKey(t.Key), Name: t.Name, Description: t.Description,
+			Rule: t.Rule, RuleText: segment.Text(t.Rule)}
+	}
+	return out, nil
 }
 
 // RuleText is the resolver for the ruleText field.

@@ -166,3 +166,33 @@ func TestUpdateAndArchiveSegment(t *testing.T) {
 	require.Equal(t, "BAD_USER_INPUT", res.code())
 	require.Contains(t, res.Errors[0].Message, "archived")
 }
+
+func TestSegmentTemplates(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var list struct {
+		SegmentTemplates []struct {
+			Key      string
+			Name     string
+			Rule     json.RawMessage
+			RuleText string
+		}
+	}
+	b.query(t, b.project.Read, `{ segmentTemplates { key name rule ruleText } }`, nil, &list)
+	require.Len(t, list.SegmentTemplates, 7)
+	require.Equal(t, "HIGHLY_ENGAGED", list.SegmentTemplates[0].Key)
+	require.JSONEq(t, `{"activity":{"activeDays":{"op":"GTE","value":5},"withinDays":7}}`, string(list.SegmentTemplates[0].Rule))
+
+	var out struct{ CreateSegment segmentOut }
+	b.query(t, b.project.Admin, `mutation { createSegment(input: {template: DORMANT}) { id name description rule kind } }`, nil, &out)
+	require.Equal(t, "Dormant", out.CreateSegment.Name)
+	require.Equal(t, "Seen before, but not in the last 30 days.", out.CreateSegment.Description)
+	require.JSONEq(t, `{"lastSeen":{"moreThanDaysAgo":30}}`, string(out.CreateSegment.Rule))
+
+	b.query(t, b.project.Admin, `mutation { createSegment(input: {template: NEW_USERS, name: "Fresh"}) { name } }`, nil, &out)
+	require.Equal(t, "Fresh", out.CreateSegment.Name)
+
+	_, res := b.do(t, b.project.Admin, `mutation { createSegment(input: {template: NEW_USERS, rule: {firstSeen: {withinDays: 3}}}) { id } }`, nil)
+	require.Equal(t, "BAD_USER_INPUT", res.code())
+	require.Equal(t, "input.rule", res.Errors[0].Extensions["field"])
+}

@@ -149,16 +149,17 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKeys        func(childComplexity int, includeRevoked *bool) int
-		Events         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EventOrder, where *ent.EventWhereInput) int
-		Feedbacks      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FeedbackOrder, where *ent.FeedbackWhereInput) int
-		Node           func(childComplexity int, id int) int
-		Nodes          func(childComplexity int, ids []int) int
-		PreviewSegment func(childComplexity int, rule segment.Rule, segmentID *int) int
-		Segments       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.SegmentOrder, where *ent.SegmentWhereInput, includeArchived *bool) int
-		Surveys        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SurveyOrder, where *ent.SurveyWhereInput) int
-		Users          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
-		Viewer         func(childComplexity int) int
+		APIKeys          func(childComplexity int, includeRevoked *bool) int
+		Events           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EventOrder, where *ent.EventWhereInput) int
+		Feedbacks        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FeedbackOrder, where *ent.FeedbackWhereInput) int
+		Node             func(childComplexity int, id int) int
+		Nodes            func(childComplexity int, ids []int) int
+		PreviewSegment   func(childComplexity int, rule segment.Rule, segmentID *int) int
+		SegmentTemplates func(childComplexity int) int
+		Segments         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.SegmentOrder, where *ent.SegmentWhereInput, includeArchived *bool) int
+		Surveys          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SurveyOrder, where *ent.SurveyWhereInput) int
+		Users            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
+		Viewer           func(childComplexity int) int
 	}
 
 	Segment struct {
@@ -255,6 +256,14 @@ type ComplexityRoot struct {
 		At   func(childComplexity int) int
 		Seq  func(childComplexity int) int
 		Size func(childComplexity int) int
+	}
+
+	SegmentTemplate struct {
+		Description func(childComplexity int) int
+		Key         func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Rule        func(childComplexity int) int
+		RuleText    func(childComplexity int) int
 	}
 
 	SubmitFeedbackPayload struct {
@@ -963,6 +972,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PreviewSegment(childComplexity, args["rule"].(segment.Rule), args["segmentId"].(*int)), true
+	case "Query.segmentTemplates":
+		if e.ComplexityRoot.Query.SegmentTemplates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SegmentTemplates(childComplexity), true
 	case "Query.segments":
 		if e.ComplexityRoot.Query.Segments == nil {
 			break
@@ -1416,6 +1431,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SegmentSizePoint.Size(childComplexity), true
+
+	case "SegmentTemplate.description":
+		if e.ComplexityRoot.SegmentTemplate.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentTemplate.Description(childComplexity), true
+	case "SegmentTemplate.key":
+		if e.ComplexityRoot.SegmentTemplate.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentTemplate.Key(childComplexity), true
+	case "SegmentTemplate.name":
+		if e.ComplexityRoot.SegmentTemplate.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentTemplate.Name(childComplexity), true
+	case "SegmentTemplate.rule":
+		if e.ComplexityRoot.SegmentTemplate.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentTemplate.Rule(childComplexity), true
+	case "SegmentTemplate.ruleText":
+		if e.ComplexityRoot.SegmentTemplate.RuleText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentTemplate.RuleText(childComplexity), true
 
 	case "SubmitFeedbackPayload.id":
 		if e.ComplexityRoot.SubmitFeedbackPayload.ID == nil {
@@ -4670,7 +4716,10 @@ input SurveyConditionInput {
 }
 
 input CreateSegmentInput {
-  name: String!
+  "Required unless a template is given (it then defaults to the template's name)."
+  name: String
+  "Start from a built-in segment: its rule (and name, unless given)."
+  template: SegmentTemplateKey
   description: String
   kind: SegmentKind = DYNAMIC
   "Required for DYNAMIC segments, absent for STATIC ones."
@@ -4771,6 +4820,23 @@ extend type Segment {
   ): UserConnection!
   "The size after each completed run between from and to (default: all), oldest first."
   sizeHistory(from: Time, to: Time): [SegmentSizePoint!]!
+}
+
+"The built-in segments."
+enum SegmentTemplateKey { HIGHLY_ENGAGED INFREQUENT MOBILE_USERS NEW_USERS DORMANT PROMOTERS DETRACTORS }
+
+"A ready-made definition of a classic active-user segment."
+type SegmentTemplate {
+  key: SegmentTemplateKey!
+  name: String!
+  description: String!
+  rule: JSON!
+  ruleText: String!
+}
+
+extend type Query {
+  "The built-in segments, to create with createSegment(input: {template: KEY})."
+  segmentTemplates: [SegmentTemplate!]! @hasRole(role: READ)
 }
 `, BuiltIn: false},
 	{Name: "../../schema/survey.graphql", Input: `input SurveyQuestionInput {
@@ -5189,6 +5255,22 @@ func (ec *executionContext) childFields_SegmentSizePoint(ctx context.Context, fi
 		return ec.fieldContext_SegmentSizePoint_seq(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SegmentSizePoint", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_SegmentTemplate_key(ctx, field)
+	case "name":
+		return ec.fieldContext_SegmentTemplate_name(ctx, field)
+	case "description":
+		return ec.fieldContext_SegmentTemplate_description(ctx, field)
+	case "rule":
+		return ec.fieldContext_SegmentTemplate_rule(ctx, field)
+	case "ruleText":
+		return ec.fieldContext_SegmentTemplate_ruleText(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentTemplate", field.Name)
 }
 
 func (ec *executionContext) childFields_SubmitFeedbackPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

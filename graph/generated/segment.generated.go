@@ -1354,6 +1354,121 @@ func (ec *executionContext) fieldContext_SegmentSizePoint_seq(_ context.Context,
 	return graphql.NewScalarFieldContext("SegmentSizePoint", field, false, false, "Int")
 }
 
+func (ec *executionContext) _SegmentTemplate_key(ctx context.Context, field graphql.CollectedField, obj *model.SegmentTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentTemplate_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SegmentTemplateKey) graphql.Marshaler {
+			return ec.marshalNSegmentTemplateKey2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐSegmentTemplateKey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentTemplate_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentTemplate", field, false, false, "SegmentTemplateKey")
+}
+
+func (ec *executionContext) _SegmentTemplate_name(ctx context.Context, field graphql.CollectedField, obj *model.SegmentTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentTemplate_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentTemplate_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _SegmentTemplate_description(ctx context.Context, field graphql.CollectedField, obj *model.SegmentTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentTemplate_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentTemplate_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _SegmentTemplate_rule(ctx context.Context, field graphql.CollectedField, obj *model.SegmentTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentTemplate_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalNJSON2interface(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentTemplate_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentTemplate", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _SegmentTemplate_ruleText(ctx context.Context, field graphql.CollectedField, obj *model.SegmentTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentTemplate_ruleText(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RuleText, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentTemplate_ruleText(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentTemplate", field, false, false, "String")
+}
+
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
@@ -1471,7 +1586,7 @@ func (ec *executionContext) unmarshalInputCreateSegmentInput(ctx context.Context
 		asMap["kind"] = "DYNAMIC"
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "kind", "rule", "refreshIntervalSeconds"}
+	fieldsInOrder := [...]string{"name", "template", "description", "kind", "rule", "refreshIntervalSeconds"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1480,11 +1595,18 @@ func (ec *executionContext) unmarshalInputCreateSegmentInput(ctx context.Context
 		switch k {
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Name = data
+		case "template":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("template"))
+			data, err := ec.unmarshalOSegmentTemplateKey2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐSegmentTemplateKey(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Template = data
 		case "description":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -2435,6 +2557,59 @@ func (ec *executionContext) _SegmentSizePoint(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var segmentTemplateImplementors = []string{"SegmentTemplate"}
+
+func (ec *executionContext) _SegmentTemplate(ctx context.Context, sel ast.SelectionSet, obj *model.SegmentTemplate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, segmentTemplateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SegmentTemplate")
+		case "key":
+			out.Values[i] = ec._SegmentTemplate_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._SegmentTemplate_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._SegmentTemplate_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rule":
+			out.Values[i] = ec._SegmentTemplate_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ruleText":
+			out.Values[i] = ec._SegmentTemplate_ruleText(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
@@ -2504,6 +2679,40 @@ func (ec *executionContext) marshalNSegmentSizePoint2ᚖgithubᚗcomᚋpulseᚑa
 		return graphql.Null
 	}
 	return ec._SegmentSizePoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSegmentTemplate2ᚕᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐSegmentTemplateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SegmentTemplate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSegmentTemplate2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐSegmentTemplate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSegmentTemplate2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐSegmentTemplate(ctx context.Context, sel ast.SelectionSet, v *model.SegmentTemplate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SegmentTemplate!")
+		return graphql.Null
+	}
+	return ec._SegmentTemplate(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSegmentTemplateKey2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐSegmentTemplateKey(ctx context.Context, v any) (model.SegmentTemplateKey, error) {
+	var res model.SegmentTemplateKey
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSegmentTemplateKey2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐSegmentTemplateKey(ctx context.Context, sel ast.SelectionSet, v model.SegmentTemplateKey) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNUpdateSegmentInput2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐUpdateSegmentInput(ctx context.Context, v any) (model.UpdateSegmentInput, error) {
@@ -2633,6 +2842,22 @@ func (ec *executionContext) unmarshalORuleInput2ᚖgithubᚗcomᚋpulseᚑanalyt
 	}
 	res, err := ec.unmarshalInputRuleInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOSegmentTemplateKey2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐSegmentTemplateKey(ctx context.Context, v any) (*model.SegmentTemplateKey, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.SegmentTemplateKey)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSegmentTemplateKey2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐSegmentTemplateKey(ctx context.Context, sel ast.SelectionSet, v *model.SegmentTemplateKey) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOSurveyConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐSurveyCondition(ctx context.Context, v any) (*segment.SurveyCondition, error) {

@@ -25,9 +25,12 @@ type CreateAPIKeyInput struct {
 }
 
 type CreateSegmentInput struct {
-	Name        string        `json:"name"`
-	Description *string       `json:"description,omitempty"`
-	Kind        *segment.Kind `json:"kind,omitempty"`
+	// Required unless a template is given (it then defaults to the template's name).
+	Name *string `json:"name,omitempty"`
+	// Start from a built-in segment: its rule (and name, unless given).
+	Template    *SegmentTemplateKey `json:"template,omitempty"`
+	Description *string             `json:"description,omitempty"`
+	Kind        *segment.Kind       `json:"kind,omitempty"`
 	// Required for DYNAMIC segments, absent for STATIC ones.
 	Rule *segment1.Rule `json:"rule,omitempty"`
 	// How often the scheduler recomputes the segment; default 900 (15 minutes).
@@ -129,6 +132,15 @@ type SegmentSizePoint struct {
 	At   time.Time `json:"at"`
 	Size int       `json:"size"`
 	Seq  int       `json:"seq"`
+}
+
+// A ready-made definition of a classic active-user segment.
+type SegmentTemplate struct {
+	Key         SegmentTemplateKey `json:"key"`
+	Name        string             `json:"name"`
+	Description string             `json:"description"`
+	Rule        any                `json:"rule"`
+	RuleText    string             `json:"ruleText"`
 }
 
 // What submitFeedback stored. It is a small payload rather than the Feedback
@@ -283,6 +295,72 @@ func (e *MessageType) UnmarshalJSON(b []byte) error {
 }
 
 func (e MessageType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The built-in segments.
+type SegmentTemplateKey string
+
+const (
+	SegmentTemplateKeyHighlyEngaged SegmentTemplateKey = "HIGHLY_ENGAGED"
+	SegmentTemplateKeyInfrequent    SegmentTemplateKey = "INFREQUENT"
+	SegmentTemplateKeyMobileUsers   SegmentTemplateKey = "MOBILE_USERS"
+	SegmentTemplateKeyNewUsers      SegmentTemplateKey = "NEW_USERS"
+	SegmentTemplateKeyDormant       SegmentTemplateKey = "DORMANT"
+	SegmentTemplateKeyPromoters     SegmentTemplateKey = "PROMOTERS"
+	SegmentTemplateKeyDetractors    SegmentTemplateKey = "DETRACTORS"
+)
+
+var AllSegmentTemplateKey = []SegmentTemplateKey{
+	SegmentTemplateKeyHighlyEngaged,
+	SegmentTemplateKeyInfrequent,
+	SegmentTemplateKeyMobileUsers,
+	SegmentTemplateKeyNewUsers,
+	SegmentTemplateKeyDormant,
+	SegmentTemplateKeyPromoters,
+	SegmentTemplateKeyDetractors,
+}
+
+func (e SegmentTemplateKey) IsValid() bool {
+	switch e {
+	case SegmentTemplateKeyHighlyEngaged, SegmentTemplateKeyInfrequent, SegmentTemplateKeyMobileUsers, SegmentTemplateKeyNewUsers, SegmentTemplateKeyDormant, SegmentTemplateKeyPromoters, SegmentTemplateKeyDetractors:
+		return true
+	}
+	return false
+}
+
+func (e SegmentTemplateKey) String() string {
+	return string(e)
+}
+
+func (e *SegmentTemplateKey) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SegmentTemplateKey(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SegmentTemplateKey", str)
+	}
+	return nil
+}
+
+func (e SegmentTemplateKey) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SegmentTemplateKey) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SegmentTemplateKey) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -28,6 +28,9 @@ type Definition struct {
 	Kind            entsegment.Kind
 	Rule            *Rule
 	RefreshInterval time.Duration // 0 means DefaultRefreshInterval
+	// Template, when set, is the key of a built-in segment whose rule (and
+	// name, when Name is empty) the segment takes.
+	Template string
 }
 
 // Change is an update of a segment; nil fields are left alone.
@@ -51,6 +54,24 @@ func NewStore(client *ent.Client) *Store { return &Store{client: client} }
 func (s *Store) Create(ctx context.Context, def Definition) (*ent.Segment, error) {
 	if def.Kind == "" {
 		def.Kind = entsegment.KindDYNAMIC
+	}
+	if def.Template != "" {
+		tpl, ok := TemplateByKey(def.Template)
+		switch {
+		case !ok:
+			return nil, invalid.Field("input.template", "unknown template %q", def.Template)
+		case def.Rule != nil:
+			return nil, invalid.Field("input.rule", "set a rule or a template, not both")
+		case def.Kind != entsegment.KindDYNAMIC:
+			return nil, invalid.Field("input.kind", "a template makes a DYNAMIC segment")
+		}
+		def.Rule = tpl.Rule
+		if strings.TrimSpace(def.Name) == "" {
+			def.Name = tpl.Name
+		}
+		if def.Description == "" {
+			def.Description = tpl.Description
+		}
 	}
 	if err := checkName("input.name", def.Name); err != nil {
 		return nil, err
