@@ -58,3 +58,13 @@ func (r *Resolver) definitionChanged(ctx context.Context, seg *ent.Segment) (*en
 	}
 	return seg, nil
 }
+
+// changeStatic edits a STATIC segment's members and returns the run.
+func (r *Resolver) changeStatic(ctx context.Context, id int, externalIDs []string, remove bool) (*ent.SegmentRun, error) {
+	scope, _ := tenant.FromContext(ctx)
+	runID, err := recompute.ChangeStatic(ctx, r.db, scope.ProjectID, id, externalIDs, remove)
+	if err != nil {
+		return nil, err
+	}
+	return r.client.SegmentRun.Get(ctx, runID)
+}

@@ -63,3 +63,49 @@ func TestDefinitionChangeQueuesRun(t *testing.T) {
 	require.Equal(t, "DEFINITION_CHANGE", runs.Node.Runs.Edges[0].Node.Trigger)
 	require.Equal(t, "PENDING", runs.Node.Runs.Edges[0].Node.Status)
 }
+
+func TestStaticSegmentMembers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	seed(t, b, b.project, "m", 3)
+	var created struct{ CreateSegment struct{ ID string } }
+	b.query(t, b.project.Admin, `mutation { createSegment(input: {name: "beta testers", kind: STATIC}) { id } }`, nil, &created)
+	id := created.CreateSegment.ID
+
+	type changeOut struct {
+		Status       string
+		EnteredCount int `json:"enteredCount"`
+		ExitedCount  int `json:"exitedCount"`
+		SizeAfter    int `json:"sizeAfter"`
+		Seq          int
+	}
+	var added struct{ AddSegmentMembers changeOut }
+	b.query(t, b.project.Admin, `mutation($id: ID!) { addSegmentMembers(id: $id, externalIds: ["m-0", "m-2"]) { status enteredCount exitedCount sizeAfter seq } }`,
+		map[string]any{"id": id}, &added)
+	require.Equal(t, changeOut{Status: "COMPLETED", EnteredCount: 2, SizeAfter: 2, Seq: 1}, added.AddSegmentMembers)
+
+	var removed struct{ RemoveSegmentMembers changeOut }
+	b.query(t, b.project.Admin, `mutation($id: ID!) { removeSegmentMembers(id: $id, externalIds: ["m-0"]) { status enteredCount exitedCount sizeAfter seq } }`,
+		map[string]any{"id": id}, &removed)
+	require.Equal(t, changeOut{Status: "COMPLETED", ExitedCount: 1, SizeAfter: 1, Seq: 2}, removed.RemoveSegmentMembers)
+
+	var seg struct {
+		Node struct {
+			Size    int
+			Members struct {
+				Edges []struct{ Node struct{ ExternalID string } }
+			}
+		}
+	}
+	b.query(t, b.project.Read, `query($id: ID!) { node(id: $id) { ... on Segment { size members(first: 5) { edges { node { externalId } } } } } }`,
+		map[string]any{"id": id}, &seg)
+	require.Equal(t, 1, seg.Node.Size)
+	require.Equal(t, "m-2", seg.Node.Members.Edges[0].Node.ExternalID)
+
+	_, res := b.do(t, b.project.Admin, `mutation($id: ID!) { addSegmentMembers(id: $id, externalIds: ["nobody"]) { id } }`, map[string]any{"id": id})
+	require.Equal(t, "BAD_USER_INPUT", res.code())
+	require.Contains(t, res.Errors[0].Message, "nobody")
+	other := b.newProject(t, "other")
+	_, res = b.do(t, other.Admin, `mutation($id: ID!) { addSegmentMembers(id: $id, externalIds: ["m-1"]) { id } }`, map[string]any{"id": id})
+	require.Equal(t, "NOT_FOUND", res.code())
+}

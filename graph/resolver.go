@@ -18,6 +18,7 @@ import (
 
 // Resolver holds the services the resolvers call. Build it with NewResolver.
 type Resolver struct {
+	db        *sql.DB
 	client    *ent.Client
 	keys      *auth.Keys
 	segments  *segment.Store
@@ -31,6 +32,7 @@ type Resolver struct {
 // NewResolver returns the root resolver over db and its ent client.
 func NewResolver(db *sql.DB, client *ent.Client) *Resolver {
 	return &Resolver{
+		db:        db,
 		ingest:    ingest.NewWriter(db),
 		previewer: segment.NewPreviewer(db, client),
 		client:    client,

@@ -72,6 +72,16 @@ func (r *mutationResolver) RecomputeAllSegments(ctx context.Context) ([]*ent.Seg
 	return r.enqueueAll(ctx)
 }
 
+// AddSegmentMembers is the resolver for the addSegmentMembers field.
+func (r *mutationResolver) AddSegmentMembers(ctx context.Context, id int, externalIds []string) (*ent.SegmentRun, error) {
+	return r.changeStatic(ctx, id, externalIds, false)
+}
+
+// RemoveSegmentMembers is the resolver for the removeSegmentMembers field.
+func (r *mutationResolver) RemoveSegmentMembers(ctx context.Context, id int, externalIds []string) (*ent.SegmentRun, error) {
+	return r.changeStatic(ctx, id, externalIds, true)
+}
+
 // Segments is the resolver for the segments field.
 func (r *queryResolver) Segments(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.SegmentOrder, where *ent.SegmentWhereInput, includeArchived *bool) (*ent.SegmentConnection, error) {
 	q := r.client.Segment.Query()

@@ -115,6 +115,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AddSegmentMembers    func(childComplexity int, id int, externalIds []string) int
 		ArchiveSegment       func(childComplexity int, id int) int
 		CreateAPIKey         func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateSegment        func(childComplexity int, input model.CreateSegmentInput) int
@@ -123,6 +124,7 @@ type ComplexityRoot struct {
 		IngestEvents         func(childComplexity int, events []*model.EventInput) int
 		RecomputeAllSegments func(childComplexity int) int
 		RecomputeSegment     func(childComplexity int, id int) int
+		RemoveSegmentMembers func(childComplexity int, id int, externalIds []string) int
 		RevokeAPIKey         func(childComplexity int, id int) int
 		SubmitFeedback       func(childComplexity int, input model.FeedbackInput) int
 		SubmitSurveyResponse func(childComplexity int, input model.SurveyResponseInput) int
@@ -682,6 +684,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.IngestResult.Rejected(childComplexity), true
 
+	case "Mutation.addSegmentMembers":
+		if e.ComplexityRoot.Mutation.AddSegmentMembers == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addSegmentMembers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddSegmentMembers(childComplexity, args["id"].(int), args["externalIds"].([]string)), true
 	case "Mutation.archiveSegment":
 		if e.ComplexityRoot.Mutation.ArchiveSegment == nil {
 			break
@@ -765,6 +778,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecomputeSegment(childComplexity, args["id"].(int)), true
+	case "Mutation.removeSegmentMembers":
+		if e.ComplexityRoot.Mutation.RemoveSegmentMembers == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeSegmentMembers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveSegmentMembers(childComplexity, args["id"].(int), args["externalIds"].([]string)), true
 	case "Mutation.revokeAPIKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -4837,6 +4861,13 @@ type SegmentTemplate {
 extend type Query {
   "The built-in segments, to create with createSegment(input: {template: KEY})."
   segmentTemplates: [SegmentTemplate!]! @hasRole(role: READ)
+}
+
+extend type Mutation {
+  "Adds users (by external id) to a STATIC segment, as one run."
+  addSegmentMembers(id: ID!, externalIds: [String!]!): SegmentRun! @hasRole(role: ADMIN)
+  "Removes users (by external id) from a STATIC segment, as one run."
+  removeSegmentMembers(id: ID!, externalIds: [String!]!): SegmentRun! @hasRole(role: ADMIN)
 }
 `, BuiltIn: false},
 	{Name: "../../schema/survey.graphql", Input: `input SurveyQuestionInput {

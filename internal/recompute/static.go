@@ -1,0 +1,112 @@
+package recompute
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/pulse-analytics/pulse/internal/invalid"
+	"github.com/pulse-analytics/pulse/internal/segment"
+)
+
+// MaxStaticChange bounds the external ids of one static membership change.
+const MaxStaticChange = 10_000
+
+// ChangeStatic adds (or, with remove, removes) users to a STATIC segment by
+// external id, as one committed run: intervals, counts, sequence number and
+// notification as for a recompute. It returns the run id.
+func ChangeStatic(ctx context.Context, db *sql.DB, projectID, segmentID int, externalIDs []string, remove bool) (int, error) {
+	if len(externalIDs) == 0 || len(externalIDs) > MaxStaticChange {
+		return 0, invalid.Field("externalIds", "give between 1 and %d external ids", MaxStaticChange)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var kind string
+	err = tx.QueryRowContext(ctx, `SELECT kind FROM segments WHERE id = $1 AND project_id = $2 AND archived_at IS NULL FOR UPDATE`,
+		segmentID, projectID).Scan(&kind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, &invalid.Error{Field: "id", Message: fmt.Sprintf("segment %d not found or archived", segmentID), Err: invalid.ErrNotFound}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("load segment %d: %w", segmentID, err)
+	}
+	if kind != "STATIC" {
+		return 0, invalid.Field("id", "segment %d is DYNAMIC: its rule decides its members", segmentID)
+	}
+	userIDs, err := usersByExternalID(ctx, tx, projectID, externalIDs)
+	if err != nil {
+		return 0, err
+	}
+	var runID int
+	if err := tx.QueryRowContext(ctx, `
+		INSERT INTO segment_runs (project_id, segment_id, trigger, status, created_at, started_at, entered_count, exited_count)
+		VALUES ($1, $2, 'MANUAL', 'RUNNING', now(), now(), 0, 0) RETURNING id`, projectID, segmentID).Scan(&runID); err != nil {
+		return 0, fmt.Errorf("create run: %w", err)
+	}
+	members := `SELECT user_id FROM segment_members WHERE segment_id = $1 UNION SELECT unnest($2::bigint[])`
+	if remove {
+		members = `SELECT user_id FROM segment_members WHERE segment_id = $1 AND user_id <> ALL($2::bigint[])`
+	}
+	a := Args{SegmentID: segmentID, ProjectID: projectID, RunID: runID}
+	started := time.Now()
+	res, err := applyDiff(ctx, tx, a, segment.Query{SQL: members, Args: []any{segmentID, pq.Array(userIDs)}}, false, time.Now().UTC())
+	if err != nil {
+		return 0, err
+	}
+	res.Duration = time.Since(started)
+	if err := finish(ctx, tx, a, res); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("commit: %w", err)
+	}
+	return runID, nil
+}
+
+// usersByExternalID resolves external ids of the project; unknown ones are
+// an input error naming them.
+func usersByExternalID(ctx context.Context, tx *sql.Tx, projectID int, externalIDs []string) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT u.id, u.external_id FROM unnest($2::text[]) AS x,
+		LATERAL (SELECT id, external_id FROM users WHERE project_id = $1 AND external_id = x LIMIT 1) u`,
+		projectID, pq.Array(externalIDs))
+	if err != nil {
+		return nil, fmt.Errorf("resolve users: %w", err)
+	}
+	defer rows.Close()
+	found := map[string]bool{}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var ext string
+		if err := rows.Scan(&id, &ext); err != nil {
+			return nil, fmt.Errorf("resolve users: %w", err)
+		}
+		found[ext] = true
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("resolve users: %w", err)
+	}
+	var unknown []string
+	for _, ext := range externalIDs {
+		if !found[ext] {
+			unknown = append(unknown, ext)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		if len(unknown) > 5 {
+			unknown = append(unknown[:5], "…")
+		}
+		return nil, invalid.Field("externalIds", "no users with external ids %q in this project", unknown)
+	}
+	return ids, nil
+}
