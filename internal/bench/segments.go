@@ -1,0 +1,257 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/pulse-analytics/pulse/internal/recompute"
+	"github.com/pulse-analytics/pulse/internal/segment"
+)
+
+// SegmentsConfig is one run of the segment benchmark.
+type SegmentsConfig struct {
+	DB        *sql.DB
+	ProjectID int
+	Users     int
+	Events    int
+	// Segments is how many segments the recompute-all phase recomputes.
+	Segments int
+}
+
+// SegmentsReport is what the segment benchmark measured.
+type SegmentsReport struct {
+	Floor, Recompute time.Duration
+	Size             int
+	All              time.Duration
+	AllSegments      int
+}
+
+// Ratio is the recompute time over the floor scan.
+func (r SegmentsReport) Ratio() float64 { return r.Recompute.Seconds() / r.Floor.Seconds() }
+
+// Print writes the report; the last line is the ratio.
+func (r SegmentsReport) Print(w io.Writer) {
+	fmt.Fprintf(w, "floor (events of 30 days grouped by user): %s\n", r.Floor.Round(time.Millisecond))
+	fmt.Fprintf(w, "recompute (rule + diff write):             %s (%d members)\n", r.Recompute.Round(time.Millisecond), r.Size)
+	if r.AllSegments > 0 {
+		fmt.Fprintf(w, "recompute of %d segments:                 %s (%s each)\n", r.AllSegments, r.All.Round(time.Millisecond),
+			(r.All / time.Duration(r.AllSegments)).Round(time.Millisecond))
+	}
+	fmt.Fprintf(w, "ratio: %.2f\n", r.Ratio())
+}
+
+// benchRule mixes an event count, an activity condition and a platform share.
+const benchRule = `{"and":[
+	{"event":{"name":"report_exported","count":{"op":"GTE","value":2},"withinDays":30}},
+	{"activity":{"activeDays":{"op":"GTE","value":3},"withinDays":28}},
+	{"platform":{"platform":"MOBILE","minShare":0.3,"withinDays":28}}]}`
+
+// RunSegments loads the dataset, then times the floor scan and a full
+// recompute (with its diff write) of the mixed rule, each twice, keeping the
+// faster (the first warms the cache for both alike).
+func RunSegments(ctx context.Context, cfg SegmentsConfig, progress io.Writer) (SegmentsReport, error) {
+	var rep SegmentsReport
+	fmt.Fprintf(progress, "loading %d events for %d users...\n", cfg.Events, cfg.Users)
+	if err := load(ctx, cfg); err != nil {
+		return rep, err
+	}
+	worker := recompute.NewWorker(cfg.DB)
+	segID, err := createSegment(ctx, cfg.DB, cfg.ProjectID, "bench mixed", benchRule)
+	if err != nil {
+		return rep, err
+	}
+	for range 2 {
+		start := time.Now()
+		var n int
+		if err := cfg.DB.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT user_id, count(*), max(timestamp) FROM events
+			WHERE project_id = $1 AND timestamp > now() - interval '30 days' GROUP BY user_id) s`, cfg.ProjectID).Scan(&n); err != nil {
+			return rep, fmt.Errorf("floor: %w", err)
+		}
+		rep.Floor = fastest(rep.Floor, time.Since(start))
+
+		// Empty the segment so each timed run writes the whole diff.
+		if _, err := cfg.DB.ExecContext(ctx, `DELETE FROM segment_members WHERE segment_id = $1;`, segID); err != nil {
+			return rep, err
+		}
+		if _, err := cfg.DB.ExecContext(ctx, `DELETE FROM segment_memberships WHERE segment_id = $1`, segID); err != nil {
+			return rep, err
+		}
+		runID, err := newRun(ctx, cfg.DB, cfg.ProjectID, segID)
+		if err != nil {
+			return rep, err
+		}
+		start = time.Now()
+		if err := worker.Recompute(ctx, recompute.Args{SegmentID: segID, ProjectID: cfg.ProjectID, RunID: runID}); err != nil {
+			return rep, err
+		}
+		rep.Recompute = fastest(rep.Recompute, time.Since(start))
+	}
+	if err := cfg.DB.QueryRowContext(ctx, `SELECT size FROM segments WHERE id = $1`, segID).Scan(&rep.Size); err != nil {
+		return rep, err
+	}
+	if cfg.Segments > 0 {
+		d, err := recomputeMany(ctx, cfg, worker)
+		if err != nil {
+			return rep, err
+		}
+		rep.All, rep.AllSegments = d, cfg.Segments
+	}
+	return rep, nil
+}
+
+func fastest(best, d time.Duration) time.Duration {
+	if best == 0 || d < best {
+		return d
+	}
+	return best
+}
+
+// recomputeMany creates cfg.Segments varied segments (the templates and
+// event rules over every feature) and recomputes them with 2 workers, as
+// recomputeAllSegments does on a 2-core machine.
+func recomputeMany(ctx context.Context, cfg SegmentsConfig, worker *recompute.Worker) (time.Duration, error) {
+	var ids []int
+	for i := range cfg.Segments {
+		var rule []byte
+		if i < len(segment.Templates) {
+			rule, _ = json.Marshal(segment.Templates[i].Rule)
+		} else {
+			rule = []byte(fmt.Sprintf(`{"event":{"name":%q,"count":{"op":"GTE","value":%d},"withinDays":%d}}`,
+				features[i%len(features)], 1+i%5, 7+i%30))
+		}
+		id, err := createSegment(ctx, cfg.DB, cfg.ProjectID, fmt.Sprintf("bench %d", i), string(rule))
+		if err != nil {
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	work := make(chan int)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				runID, err := newRun(ctx, cfg.DB, cfg.ProjectID, id)
+				if err == nil {
+					err = worker.Recompute(ctx, recompute.Args{SegmentID: id, ProjectID: cfg.ProjectID, RunID: runID})
+				}
+				if err != nil && errs[w] == nil {
+					errs[w] = err
+				}
+			}
+		}()
+	}
+	for _, id := range ids {
+		work <- id
+	}
+	close(work)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start), nil
+}
+
+func createSegment(ctx context.Context, db *sql.DB, projectID int, name, rule string) (int, error) {
+	var id int
+	err := db.QueryRowContext(ctx, `INSERT INTO segments (project_id, name, description, kind, rule, refresh_interval_seconds, status, size, definition_version, created_at, updated_at)
+		VALUES ($1, $2, '', 'DYNAMIC', $3, 900, 'PENDING', 0, 1, now(), now()) RETURNING id`, projectID, name, rule).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("create segment: %w", err)
+	}
+	return id, nil
+}
+
+func newRun(ctx context.Context, db *sql.DB, projectID, segmentID int) (int, error) {
+	var id int
+	err := db.QueryRowContext(ctx, `INSERT INTO segment_runs (project_id, segment_id, trigger, status, created_at, entered_count, exited_count)
+		VALUES ($1, $2, 'MANUAL', 'PENDING', now(), 0, 0) RETURNING id`, projectID, segmentID).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("create run: %w", err)
+	}
+	return id, nil
+}
+
+// load COPYs users and events and builds their rollups in SQL: the dataset
+// is the benchmark's input, not what it measures.
+func load(ctx context.Context, cfg SegmentsConfig) error {
+	tx, err := cfg.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO users (project_id, external_id, created_at, updated_at, event_count)
+		SELECT $1, 'user-' || lpad(g::text, 6, '0'), now(), now(), 0 FROM generate_series(0, $2 - 1) g`, cfg.ProjectID, cfg.Users); err != nil {
+		return fmt.Errorf("load users: %w", err)
+	}
+	ids := map[string]int64{}
+	rows, err := tx.QueryContext(ctx, `SELECT id, external_id FROM users WHERE project_id = $1`, cfg.ProjectID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		var ext string
+		if err := rows.Scan(&id, &ext); err != nil {
+			rows.Close()
+			return err
+		}
+		ids[ext] = id
+	}
+	rows.Close()
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("events", "project_id", "user_id", "name", "timestamp", "received_at", "properties", "platform", "message_id"))
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for i, e := range Workload(cfg.Events, cfg.Users, 60, now, 2) {
+		props, _ := json.Marshal(e.Properties)
+		platform := "DESKTOP"
+		switch e.DeviceType {
+		case "mobile":
+			platform = "MOBILE"
+		case "tablet":
+			platform = "TABLET"
+		}
+		if _, err := stmt.ExecContext(ctx, cfg.ProjectID, ids[e.UserID], e.Name, e.Timestamp, now, string(props), platform, fmt.Sprintf("seg-bench-%d", i)); err != nil {
+			return fmt.Errorf("load events: %w", err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		return fmt.Errorf("load events: %w", err)
+	}
+	if err := stmt.Close(); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`UPDATE users u SET event_count = s.n, first_seen_at = s.f, last_seen_at = s.l
+		 FROM (SELECT user_id, count(*) n, min(timestamp) f, max(timestamp) l FROM events WHERE project_id = $1 GROUP BY user_id) s
+		 WHERE u.id = s.user_id`,
+		`INSERT INTO user_daily_activities (project_id, user_id, day, events, mobile_events, tablet_events, desktop_events)
+		 SELECT $1, user_id, (timestamp AT TIME ZONE 'UTC')::date, count(*),
+		   count(*) FILTER (WHERE platform = 'MOBILE'), count(*) FILTER (WHERE platform = 'TABLET'), count(*) FILTER (WHERE platform = 'DESKTOP')
+		 FROM events WHERE project_id = $1 GROUP BY 2, 3`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, cfg.ProjectID); err != nil {
+			return fmt.Errorf("build rollups: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	_, err = cfg.DB.ExecContext(ctx, `ANALYZE users; ANALYZE events; ANALYZE user_daily_activities`)
+	return err
+}
