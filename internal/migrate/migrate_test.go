@@ -3,216 +3,144 @@ package migrate
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 	"io/fs"
-	"net/url"
-	"os"
-	"strings"
+	"log/slog"
 	"sync"
 	"testing"
-	"testing/fstest"
 
-	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pulse-analytics/pulse/migrations"
 )
 
-// emptyDatabase creates a fresh, empty database for one test and drops it
-// afterwards. Migration tests need an unmigrated database, so they do not use
-// pgtest's template.
-func emptyDatabase(t *testing.T) (string, *sql.DB) {
+func riverVersions(t *testing.T) int {
 	t.Helper()
-	server := os.Getenv("PULSE_TEST_DATABASE_URL")
-	if server == "" {
-		server = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	u, err := url.Parse(server)
+	migrator, err := riverMigrator(nil, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	name := fmt.Sprintf("pulse_migrate_%d_%s", os.Getpid(), strings.ToLower(strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())))
-	u.Path = "/" + name
-	dsn := u.String()
-	require.NoError(t, EnsureDatabase(context.Background(), dsn))
-	db, err := sql.Open("postgres", dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = db.Close()
-		admin, err := sql.Open("postgres", server)
-		if err == nil {
-			_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-			_ = admin.Close()
-		}
-	})
-	return dsn, db
+	return len(migrator.AllVersions())
 }
 
-func tableExists(t *testing.T, db *sql.DB, name string) bool {
+func pulseFiles(t *testing.T) int {
 	t.Helper()
-	var ok bool
-	require.NoError(t, db.QueryRow(`SELECT to_regclass($1) IS NOT NULL`, name).Scan(&ok))
-	return ok
+	files, err := fs.Glob(migrations.FS, "*.sql")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	return len(files)
 }
 
-func TestUpOnEmptyDatabaseAndRerun(t *testing.T) {
+func TestUpMigratesEmptyDatabaseOnce(t *testing.T) {
 	t.Parallel()
-	_, db := emptyDatabase(t)
+	b := setup(t)
 	ctx := context.Background()
 
-	pending, err := Pending(ctx, db)
+	pending, err := Pending(ctx, b.db)
 	require.NoError(t, err)
-	require.Positive(t, pending)
+	require.Equal(t, pulseFiles(t)+riverVersions(t), pending, "every Pulse and River migration is pending")
 
-	require.NoError(t, Up(ctx, db, nil))
+	require.NoError(t, Up(ctx, b.db, nil))
 	for _, table := range []string{"projects", "api_keys", "users", "events", "segment_memberships", "segment_runs", "river_job"} {
-		require.True(t, tableExists(t, db, table), table)
+		require.True(t, tableExists(t, b.db, table), table)
 	}
-	pending, err = Pending(ctx, db)
+	pending, err = Pending(ctx, b.db)
 	require.NoError(t, err)
 	require.Zero(t, pending)
+	require.Equal(t, pulseFiles(t), appliedCount(t, b.db))
 
-	var applied int
-	require.NoError(t, db.QueryRow(`SELECT count(*) FROM `+revisionsTable).Scan(&applied))
-	require.NoError(t, Up(ctx, db, nil), "a re-run is a no-op")
-	var again int
-	require.NoError(t, db.QueryRow(`SELECT count(*) FROM `+revisionsTable).Scan(&again))
-	require.Equal(t, applied, again)
+	var appliedAt string
+	require.NoError(t, b.db.QueryRow(`SELECT max(applied_at)::text FROM `+revisionsTable).Scan(&appliedAt))
+	require.NoError(t, Up(ctx, b.db, nil), "a re-run is a no-op")
+	var again string
+	require.NoError(t, b.db.QueryRow(`SELECT max(applied_at)::text FROM `+revisionsTable).Scan(&again))
+	require.Equal(t, appliedAt, again, "nothing was re-applied")
+	require.Equal(t, pulseFiles(t), appliedCount(t, b.db))
 }
 
-// TestConcurrentUp starts several migrators on one empty database at once:
-// the advisory lock makes exactly one apply each file.
-func TestConcurrentUp(t *testing.T) {
+// TestUpConcurrent starts several processes' worth of Up on one empty
+// database at once: the advisory lock makes one apply each file and the
+// others find nothing to do (a second apply would hit the revisions table's
+// primary key, or fail on CREATE TABLE).
+func TestUpConcurrent(t *testing.T) {
 	t.Parallel()
-	dsn, _ := emptyDatabase(t)
-	ctx := context.Background()
+	b := setup(t)
 	const processes = 4
 	errs := make([]error, processes)
 	var wg sync.WaitGroup
 	for i := range processes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			db, err := sql.Open("postgres", dsn) // a pool per "process"
+		wg.Go(func() {
+			db, err := sql.Open("postgres", b.dsn) // a pool per process
 			if err != nil {
 				errs[i] = err
 				return
 			}
 			defer db.Close()
-			errs[i] = Up(ctx, db, nil)
-		}()
+			errs[i] = Up(context.Background(), db, nil)
+		})
 	}
 	wg.Wait()
 	for _, err := range errs {
 		require.NoError(t, err)
 	}
-	db, err := sql.Open("postgres", dsn)
-	require.NoError(t, err)
-	defer db.Close()
-	files, err := fs.Glob(migrations.FS, "*.sql")
-	require.NoError(t, err)
-	var applied int
-	require.NoError(t, db.QueryRow(`SELECT count(*) FROM `+revisionsTable).Scan(&applied))
-	require.Equal(t, len(files), applied)
+	require.Equal(t, pulseFiles(t), appliedCount(t, b.db))
+	var riverApplied int
+	require.NoError(t, b.db.QueryRow(`SELECT count(*) FROM river_migration`).Scan(&riverApplied))
+	require.Equal(t, riverVersions(t), riverApplied)
 }
 
-// fixture is a migration directory with a valid atlas.sum.
-func fixture(t *testing.T, files map[string]string) fstest.MapFS {
-	t.Helper()
-	dir := &atlasmigrate.MemDir{}
-	out := fstest.MapFS{}
-	for name, body := range files {
-		require.NoError(t, dir.WriteFile(name, []byte(body)))
-		out[name] = &fstest.MapFile{Data: []byte(body)}
-	}
-	sum, err := dir.Checksum()
-	require.NoError(t, err)
-	text, err := sum.MarshalText()
-	require.NoError(t, err)
-	out[atlasmigrate.HashFileName] = &fstest.MapFile{Data: text}
-	return out
-}
-
-func TestEditedMigrationIsRefused(t *testing.T) {
+func TestPendingCountsUnappliedFiles(t *testing.T) {
 	t.Parallel()
-	_, db := emptyDatabase(t)
+	b := setup(t)
 	ctx := context.Background()
-	original := fixture(t, map[string]string{
+	two := fixture(t, map[string]string{
 		"20260101000000_a.sql": "CREATE TABLE a (id int);",
 		"20260102000000_b.sql": "CREATE TABLE b (id int);",
 	})
-	require.NoError(t, newMigrator(db, original, nil).up(ctx))
-	require.True(t, tableExists(t, db, "b"))
+	pending, err := newMigrator(b.db, two, nil).pending(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2+riverVersions(t), pending)
 
-	edited := fixture(t, map[string]string{
-		"20260101000000_a.sql": "CREATE TABLE a (id bigint);",
-		"20260102000000_b.sql": "CREATE TABLE b (id int);",
-		"20260103000000_c.sql": "CREATE TABLE c (id int);",
-	})
-	err := newMigrator(db, edited, nil).up(ctx)
-	var editedErr *EditedError
-	require.True(t, errors.As(err, &editedErr), "got %v", err)
-	require.Equal(t, "20260101000000_a.sql", editedErr.Version)
-	require.ErrorContains(t, err, "was edited after it was applied")
-	require.False(t, tableExists(t, db, "c"), "nothing after the refusal is applied")
+	require.NoError(t, up(t, b.db, two))
+	pending, err = newMigrator(b.db, two, nil).pending(ctx)
+	require.NoError(t, err)
+	require.Zero(t, pending)
 
-	added := fixture(t, map[string]string{
+	three := fixture(t, map[string]string{
 		"20260101000000_a.sql": "CREATE TABLE a (id int);",
 		"20260102000000_b.sql": "CREATE TABLE b (id int);",
 		"20260103000000_c.sql": "CREATE TABLE c (id int);",
 	})
-	require.NoError(t, newMigrator(db, added, nil).up(ctx), "adding a migration is fine")
-	require.True(t, tableExists(t, db, "c"))
+	pending, err = newMigrator(b.db, three, nil).pending(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, pending, "a new binary sees its new migration pending")
 }
 
-func TestTamperedSumIsRefused(t *testing.T) {
+func TestUpRollsBackFailingMigration(t *testing.T) {
 	t.Parallel()
-	_, db := emptyDatabase(t)
-	files := fixture(t, map[string]string{"20260101000000_a.sql": "CREATE TABLE a (id int);"})
-	files["20260101000000_a.sql"] = &fstest.MapFile{Data: []byte("DROP TABLE users;")}
-	err := newMigrator(db, files, nil).up(context.Background())
-	require.ErrorIs(t, err, atlasmigrate.ErrChecksumMismatch)
-	require.ErrorContains(t, err, "regenerate")
-	require.False(t, tableExists(t, db, revisionsTable), "nothing ran")
-}
-
-func TestFailingMigrationRollsBack(t *testing.T) {
-	t.Parallel()
-	_, db := emptyDatabase(t)
+	b := setup(t)
 	files := fixture(t, map[string]string{
 		"20260101000000_a.sql": "CREATE TABLE a (id int);",
 		"20260102000000_b.sql": "CREATE TABLE b (id int); SELECT no_such_function();",
 	})
-	err := newMigrator(db, files, nil).up(context.Background())
+	err := up(t, b.db, files)
 	require.ErrorContains(t, err, "apply migration 20260102000000_b.sql")
-	require.True(t, tableExists(t, db, "a"))
-	require.False(t, tableExists(t, db, "b"), "the failed file left nothing behind")
+	require.True(t, tableExists(t, b.db, "a"), "the migration before the failure stays applied")
+	require.False(t, tableExists(t, b.db, "b"), "the failed file left nothing behind")
+	require.Equal(t, 1, appliedCount(t, b.db))
 }
 
-// TestEnsureDatabaseRace creates a missing database from several goroutines
-// at once, as processes starting together do: all succeed.
-func TestEnsureDatabaseRace(t *testing.T) {
+// TestUpTxModeNone runs a file marked with Atlas's txmode none directive,
+// which CREATE INDEX CONCURRENTLY needs: PostgreSQL refuses it inside a
+// transaction, including the implicit one of a multi-statement query.
+func TestUpTxModeNone(t *testing.T) {
 	t.Parallel()
-	dsn, db := emptyDatabase(t)
-	u, err := url.Parse(dsn)
-	require.NoError(t, err)
-	u.Path += "_new"
-	name := strings.TrimPrefix(u.Path, "/")
-	t.Cleanup(func() { _, _ = db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-
-	errs := make([]error, 4)
-	var wg sync.WaitGroup
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = EnsureDatabase(context.Background(), u.String())
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		require.NoError(t, err)
-	}
-	var exists bool
-	require.NoError(t, db.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists))
-	require.True(t, exists)
+	b := setup(t)
+	files := fixture(t, map[string]string{
+		"20260101000000_a.sql": "CREATE TABLE a (id int, v int);",
+		"20260102000000_index.sql": "-- atlas:txmode none\n\n" +
+			"CREATE INDEX CONCURRENTLY a_v ON a (v);\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n",
+	})
+	require.NoError(t, up(t, b.db, files))
+	require.True(t, tableExists(t, b.db, "a_v"))
+	require.True(t, tableExists(t, b.db, "a_id"))
+	require.Equal(t, 2, appliedCount(t, b.db))
+	require.NoError(t, up(t, b.db, files), "a re-run is a no-op")
 }

@@ -28,6 +28,11 @@ func applyDiff(ctx context.Context, tx *sql.Tx, a Args, q segment.Query, static 
 		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM segment_members WHERE segment_id = $1`, a.SegmentID).Scan(&res.Size)
 		return res, err
 	}
+	// A rule aggregates per user over every user of the project; with the
+	// default work_mem those aggregates spill to disk on large projects.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '128MB'`); err != nil {
+		return res, fmt.Errorf("tune recompute: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE new_members (id bigint PRIMARY KEY) ON COMMIT DROP`); err != nil {
 		return res, fmt.Errorf("stage members: %w", err)
 	}
