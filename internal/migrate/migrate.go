@@ -21,6 +21,9 @@ import (
 // Up applies every pending Pulse migration, each in its own transaction and
 // in version order, then River's migrations, all under the migration lock.
 // Re-running it on a migrated database is a no-op. logger may be nil.
+//
+// The lock is held on one connection of db while the work runs on others, so
+// db must allow at least two open connections.
 func Up(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
 	return newMigrator(db, migrations.FS, logger).up(ctx)
 }

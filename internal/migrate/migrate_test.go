@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"io/fs"
@@ -20,13 +21,15 @@ func riverVersions(t *testing.T) int {
 	return len(migrator.AllVersions())
 }
 
-func pulseFiles(t *testing.T) int {
+func pulseFileNames(t *testing.T) []string {
 	t.Helper()
 	files, err := fs.Glob(migrations.FS, "*.sql")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
-	return len(files)
+	return files
 }
+
+func pulseFiles(t *testing.T) int { return len(pulseFileNames(t)) }
 
 func TestUpMigratesEmptyDatabaseOnce(t *testing.T) {
 	t.Parallel()
@@ -37,7 +40,13 @@ func TestUpMigratesEmptyDatabaseOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, pulseFiles(t)+riverVersions(t), pending, "every Pulse and River migration is pending")
 
-	require.NoError(t, Up(ctx, b.db, nil))
+	var log bytes.Buffer
+	require.NoError(t, Up(ctx, b.db, slog.New(slog.NewTextHandler(&log, nil))))
+	for _, name := range pulseFileNames(t) {
+		require.Contains(t, log.String(), "msg=\"applied migration\" version="+name[:14]+" name="+name)
+	}
+	require.Contains(t, log.String(), "msg=\"applied river migration\" version=1 ")
+	require.NotContains(t, log.String(), "rivermigrate", "River's own Info lines are not repeated")
 	for _, table := range []string{"projects", "api_keys", "users", "events", "segment_memberships", "segment_runs", "river_job"} {
 		require.True(t, tableExists(t, b.db, table), table)
 	}
@@ -48,7 +57,9 @@ func TestUpMigratesEmptyDatabaseOnce(t *testing.T) {
 
 	var appliedAt string
 	require.NoError(t, b.db.QueryRow(`SELECT max(applied_at)::text FROM `+revisionsTable).Scan(&appliedAt))
-	require.NoError(t, Up(ctx, b.db, nil), "a re-run is a no-op")
+	log.Reset()
+	require.NoError(t, Up(ctx, b.db, slog.New(slog.NewTextHandler(&log, nil))), "a re-run is a no-op")
+	require.Empty(t, log.String())
 	var again string
 	require.NoError(t, b.db.QueryRow(`SELECT max(applied_at)::text FROM `+revisionsTable).Scan(&again))
 	require.Equal(t, appliedAt, again, "nothing was re-applied")
