@@ -5,6 +5,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/graph/model"
+	"github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/pulse-analytics/pulse/internal/survey"
 )
 
@@ -48,4 +49,16 @@ func sizePoints(runs []*ent.SegmentRun) []*model.SegmentSizePoint {
 		points = append(points, &model.SegmentSizePoint{At: *run.FinishedAt, Size: *run.SizeAfter, Seq: *run.Seq})
 	}
 	return points
+}
+
+// explanation translates a rule explanation tree.
+func explanation(x *segment.Explanation) *model.RuleExplanation {
+	out := &model.RuleExplanation{Path: x.Path, Text: x.Text, Holds: x.Holds, Children: []*model.RuleExplanation{}}
+	if x.Observed != "" {
+		out.Observed = &x.Observed
+	}
+	for _, c := range x.Children {
+		out.Children = append(out.Children, explanation(c))
+	}
+	return out
 }

@@ -115,6 +115,15 @@ func (r *queryResolver) SegmentTemplates(ctx context.Context) ([]*model.SegmentT
 	return out, nil
 }
 
+// ExplainMembership is the resolver for the explainMembership field.
+func (r *queryResolver) ExplainMembership(ctx context.Context, segmentID int, userID int) (*model.MembershipExplanation, error) {
+	m, err := segment.ExplainMembership(ctx, r.db, r.client, segmentID, userID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.MembershipExplanation{Member: m.Member, Holds: m.Rule.Holds, Rule: explanation(m.Rule)}, nil
+}
+
 // RuleText is the resolver for the ruleText field.
 func (r *segmentResolver) RuleText(ctx context.Context, obj *ent.Segment) (*string, error) {
 	if len(obj.Rule) == 0 {

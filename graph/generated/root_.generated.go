@@ -114,6 +114,12 @@ type ComplexityRoot struct {
 		Rejected   func(childComplexity int) int
 	}
 
+	MembershipExplanation struct {
+		Holds  func(childComplexity int) int
+		Member func(childComplexity int) int
+		Rule   func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AddSegmentMembers    func(childComplexity int, id int, externalIds []string) int
 		ArchiveSegment       func(childComplexity int, id int) int
@@ -151,17 +157,26 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKeys          func(childComplexity int, includeRevoked *bool) int
-		Events           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EventOrder, where *ent.EventWhereInput) int
-		Feedbacks        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FeedbackOrder, where *ent.FeedbackWhereInput) int
-		Node             func(childComplexity int, id int) int
-		Nodes            func(childComplexity int, ids []int) int
-		PreviewSegment   func(childComplexity int, rule segment.Rule, segmentID *int) int
-		SegmentTemplates func(childComplexity int) int
-		Segments         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.SegmentOrder, where *ent.SegmentWhereInput, includeArchived *bool) int
-		Surveys          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SurveyOrder, where *ent.SurveyWhereInput) int
-		Users            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
-		Viewer           func(childComplexity int) int
+		APIKeys           func(childComplexity int, includeRevoked *bool) int
+		Events            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EventOrder, where *ent.EventWhereInput) int
+		ExplainMembership func(childComplexity int, segmentID int, userID int) int
+		Feedbacks         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FeedbackOrder, where *ent.FeedbackWhereInput) int
+		Node              func(childComplexity int, id int) int
+		Nodes             func(childComplexity int, ids []int) int
+		PreviewSegment    func(childComplexity int, rule segment.Rule, segmentID *int) int
+		SegmentTemplates  func(childComplexity int) int
+		Segments          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.SegmentOrder, where *ent.SegmentWhereInput, includeArchived *bool) int
+		Surveys           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SurveyOrder, where *ent.SurveyWhereInput) int
+		Users             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
+		Viewer            func(childComplexity int) int
+	}
+
+	RuleExplanation struct {
+		Children func(childComplexity int) int
+		Holds    func(childComplexity int) int
+		Observed func(childComplexity int) int
+		Path     func(childComplexity int) int
+		Text     func(childComplexity int) int
 	}
 
 	Segment struct {
@@ -684,6 +699,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.IngestResult.Rejected(childComplexity), true
 
+	case "MembershipExplanation.holds":
+		if e.ComplexityRoot.MembershipExplanation.Holds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MembershipExplanation.Holds(childComplexity), true
+	case "MembershipExplanation.member":
+		if e.ComplexityRoot.MembershipExplanation.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MembershipExplanation.Member(childComplexity), true
+	case "MembershipExplanation.rule":
+		if e.ComplexityRoot.MembershipExplanation.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MembershipExplanation.Rule(childComplexity), true
+
 	case "Mutation.addSegmentMembers":
 		if e.ComplexityRoot.Mutation.AddSegmentMembers == nil {
 			break
@@ -951,6 +985,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Events(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.EventOrder), args["where"].(*ent.EventWhereInput)), true
+	case "Query.explainMembership":
+		if e.ComplexityRoot.Query.ExplainMembership == nil {
+			break
+		}
+
+		args, err := ec.field_Query_explainMembership_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExplainMembership(childComplexity, args["segmentId"].(int), args["userId"].(int)), true
 	case "Query.feedbacks":
 		if e.ComplexityRoot.Query.Feedbacks == nil {
 			break
@@ -1041,6 +1086,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "RuleExplanation.children":
+		if e.ComplexityRoot.RuleExplanation.Children == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleExplanation.Children(childComplexity), true
+	case "RuleExplanation.holds":
+		if e.ComplexityRoot.RuleExplanation.Holds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleExplanation.Holds(childComplexity), true
+	case "RuleExplanation.observed":
+		if e.ComplexityRoot.RuleExplanation.Observed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleExplanation.Observed(childComplexity), true
+	case "RuleExplanation.path":
+		if e.ComplexityRoot.RuleExplanation.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleExplanation.Path(childComplexity), true
+	case "RuleExplanation.text":
+		if e.ComplexityRoot.RuleExplanation.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleExplanation.Text(childComplexity), true
 
 	case "Segment.archivedAt":
 		if e.ComplexityRoot.Segment.ArchivedAt == nil {
@@ -4869,6 +4945,30 @@ extend type Mutation {
   "Removes users (by external id) from a STATIC segment, as one run."
   removeSegmentMembers(id: ID!, externalIds: [String!]!): SegmentRun! @hasRole(role: ADMIN)
 }
+
+"Whether one node of a segment's rule holds for a user, and why."
+type RuleExplanation {
+  "The node's path in the rule, e.g. rule.and[1]."
+  path: String!
+  text: String!
+  holds: Boolean!
+  "What was observed for a condition, e.g. \"export: 2 times in the last 30 days\"."
+  observed: String
+  children: [RuleExplanation!]!
+}
+
+type MembershipExplanation {
+  "Whether the user is a member now (as of the last run)."
+  member: Boolean!
+  "Whether the rule holds for the user on the data as it is now."
+  holds: Boolean!
+  rule: RuleExplanation!
+}
+
+extend type Query {
+  "Why a user is (or is not) in a DYNAMIC segment: every node of its rule evaluated for the user."
+  explainMembership(segmentId: ID!, userId: ID!): MembershipExplanation! @hasRole(role: READ)
+}
 `, BuiltIn: false},
 	{Name: "../../schema/survey.graphql", Input: `input SurveyQuestionInput {
   kind: SurveyQuestionKind!
@@ -5064,6 +5164,18 @@ func (ec *executionContext) childFields_IngestResult(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type IngestResult", field.Name)
 }
 
+func (ec *executionContext) childFields_MembershipExplanation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "member":
+		return ec.fieldContext_MembershipExplanation_member(ctx, field)
+	case "holds":
+		return ec.fieldContext_MembershipExplanation_holds(ctx, field)
+	case "rule":
+		return ec.fieldContext_MembershipExplanation_rule(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MembershipExplanation", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -5094,6 +5206,22 @@ func (ec *executionContext) childFields_Project(ctx context.Context, field graph
 		return ec.fieldContext_Project_activeEvents(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Project", field.Name)
+}
+
+func (ec *executionContext) childFields_RuleExplanation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "path":
+		return ec.fieldContext_RuleExplanation_path(ctx, field)
+	case "text":
+		return ec.fieldContext_RuleExplanation_text(ctx, field)
+	case "holds":
+		return ec.fieldContext_RuleExplanation_holds(ctx, field)
+	case "observed":
+		return ec.fieldContext_RuleExplanation_observed(ctx, field)
+	case "children":
+		return ec.fieldContext_RuleExplanation_children(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RuleExplanation", field.Name)
 }
 
 func (ec *executionContext) childFields_Segment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -115,6 +115,25 @@ type IdentifyInput struct {
 	IdempotencyKey *string    `json:"idempotencyKey,omitempty"`
 }
 
+type MembershipExplanation struct {
+	// Whether the user is a member now (as of the last run).
+	Member bool `json:"member"`
+	// Whether the rule holds for the user on the data as it is now.
+	Holds bool             `json:"holds"`
+	Rule  *RuleExplanation `json:"rule"`
+}
+
+// Whether one node of a segment's rule holds for a user, and why.
+type RuleExplanation struct {
+	// The node's path in the rule, e.g. rule.and[1].
+	Path  string `json:"path"`
+	Text  string `json:"text"`
+	Holds bool   `json:"holds"`
+	// What was observed for a condition, e.g. "export: 2 times in the last 30 days".
+	Observed *string            `json:"observed,omitempty"`
+	Children []*RuleExplanation `json:"children"`
+}
+
 // What a rule would select now. Nothing is written.
 type SegmentPreview struct {
 	// How many users the rule selects.
