@@ -22,7 +22,7 @@ COMMANDS
   serve     run the GraphQL API (migrates the database first)
   migrate   apply database migrations and exit
   project   manage projects: pulse project create --name NAME
-  bench     measure against same-run floors: pulse bench ingest
+  bench     measure against same-run floors: pulse bench ingest | segments
   version   print the version
 
 Run "pulse <command> --help" for the flags of a command. Every flag can also
