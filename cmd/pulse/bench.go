@@ -53,28 +53,15 @@ It works in its own database, the --database-url database name with
 	if events < 1 || users < 1 || batch < 1 || nc < 1 {
 		return fmt.Errorf("%w: --events, --users, --batch and --clients must be positive", errUsage)
 	}
-	cfg.LogLevel = "warn"
-	logger, err := cfg.logger(stderr)
-	if err != nil {
-		return err
-	}
-	dsn, err := freshBenchDatabase(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	db, err := openMigrated(ctx, dsn, logger)
+	db, project, logger, err := benchProject(ctx, &cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return runIngestBench(ctx, db, cfg, logger, stdout, bench.Workload(events, users, 60, time.Now(), 1), batch, nc)
+	return runIngestBench(ctx, db, project, cfg, logger, stdout, bench.Workload(events, users, 60, time.Now(), 1), batch, nc)
 }
 
-func runIngestBench(ctx context.Context, db *sql.DB, cfg config, logger *slog.Logger, stdout io.Writer, events []bench.Event, batch, clients int) error {
-	project, err := auth.CreateProject(ctx, database.NewClient(db), "bench")
-	if err != nil {
-		return err
-	}
+func runIngestBench(ctx context.Context, db *sql.DB, project *auth.NewProject, cfg config, logger *slog.Logger, stdout io.Writer, events []bench.Event, batch, clients int) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -151,28 +138,39 @@ It works in its own database, the --database-url database name with
 	if users < 1 || events < 1 || segments < 0 {
 		return fmt.Errorf("%w: --users and --events must be positive", errUsage)
 	}
-	cfg.LogLevel = "warn"
-	logger, err := cfg.logger(stderr)
-	if err != nil {
-		return err
-	}
-	dsn, err := freshBenchDatabase(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	db, err := openMigrated(ctx, dsn, logger)
+	db, project, _, err := benchProject(ctx, &cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	project, err := auth.CreateProject(ctx, database.NewClient(db), "bench")
-	if err != nil {
-		return err
-	}
 	report, err := bench.RunSegments(ctx, bench.SegmentsConfig{DB: db, ProjectID: project.Project.ID, Users: users, Events: events, Segments: segments}, stderr)
 	if err != nil {
 		return err
 	}
 	report.Print(stdout)
 	return nil
+}
+
+// benchProject recreates the benchmark database, migrates it and creates
+// the project a benchmark runs in; the caller closes db.
+func benchProject(ctx context.Context, cfg *config, stderr io.Writer) (*sql.DB, *auth.NewProject, *slog.Logger, error) {
+	cfg.LogLevel = "warn"
+	logger, err := cfg.logger(stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dsn, err := freshBenchDatabase(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	db, err := openMigrated(ctx, dsn, logger)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	project, err := auth.CreateProject(ctx, database.NewClient(db), "bench")
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, nil, err
+	}
+	return db, project, logger, nil
 }

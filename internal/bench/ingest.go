@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -127,29 +128,14 @@ func segmentBatches(events []Event, size int) ([][]byte, error) {
 // for its previous batch like an SDK's flush loop, and times the whole.
 func post(ctx context.Context, cfg IngestConfig, payloads [][]byte) (time.Duration, error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Clients}}
-	errs := make([]error, cfg.Clients)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for c := range cfg.Clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := c; i < len(payloads); i += cfg.Clients {
-				if err := postOne(ctx, client, cfg, payloads[i]); err != nil {
-					errs[c] = err
-					return
-				}
+	return timeParallel(cfg.Clients, func(c int) error {
+		for i := c; i < len(payloads); i += cfg.Clients {
+			if err := postOne(ctx, client, cfg, payloads[i]); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	for _, err := range errs {
-		if err != nil {
-			return 0, err
 		}
-	}
-	return elapsed, nil
+		return nil
+	})
 }
 
 func postOne(ctx context.Context, client *http.Client, cfg IngestConfig, body []byte) error {
@@ -214,24 +200,9 @@ func copyFloor(ctx context.Context, db *sql.DB, ddl string, rows []row, clients 
 		return 0, fmt.Errorf("create floor table: %w", err)
 	}
 	defer func() { _, _ = db.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS bench_floor`) }()
-	errs := make([]error, clients)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[c] = copyRows(ctx, db, rows[c*len(rows)/clients:(c+1)*len(rows)/clients])
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	for _, err := range errs {
-		if err != nil {
-			return 0, err
-		}
-	}
-	return elapsed, nil
+	return timeParallel(clients, func(c int) error {
+		return copyRows(ctx, db, rows[c*len(rows)/clients:(c+1)*len(rows)/clients])
+	})
 }
 
 func copyRows(ctx context.Context, db *sql.DB, rows []row) error {
@@ -256,4 +227,21 @@ func copyRows(ctx context.Context, db *sql.DB, rows []row) error {
 		return fmt.Errorf("copy: %w", err)
 	}
 	return tx.Commit()
+}
+
+// timeParallel runs fn(0..n-1) concurrently and returns how long all took,
+// or the first error.
+func timeParallel(n int, fn func(i int) error) (time.Duration, error) {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(i)
+		}()
+	}
+	wg.Wait()
+	return time.Since(start), errors.Join(errs...)
 }

@@ -18,9 +18,6 @@ const (
 	MaxUserIDBytes  = 512
 	MaxTextLength   = 10_000 // characters
 	MaxChannelBytes = 200
-	// MaxFutureSkew is how far ahead of the server's clock a timestamp may
-	// be: a little client clock drift is normal, feedback from tomorrow is not.
-	MaxFutureSkew = time.Hour
 )
 
 // Submission is feedback as a product sends it.
@@ -112,7 +109,7 @@ func checkSubmission(in Submission, now time.Time) (Submission, error) {
 	case len(in.Channel) > MaxChannelBytes:
 		return in, invalid.Field("input.channel", "must be at most %d bytes, got %d", MaxChannelBytes, len(in.Channel))
 	}
-	timestamp, err := checkTimestamp(in.Timestamp, now)
+	timestamp, err := ingest.SubmittedAt(in.Timestamp, now)
 	if err != nil {
 		return in, err
 	}
@@ -123,15 +120,4 @@ func checkSubmission(in Submission, now time.Time) (Submission, error) {
 		}
 	}
 	return in, nil
-}
-
-func checkTimestamp(timestamp, now time.Time) (time.Time, error) {
-	if timestamp.IsZero() {
-		return now, nil
-	}
-	if timestamp.After(now.Add(MaxFutureSkew)) {
-		return timestamp, invalid.Field("input.timestamp", "%s is more than %s in the future",
-			timestamp.Format(time.RFC3339), MaxFutureSkew)
-	}
-	return timestamp, nil
 }

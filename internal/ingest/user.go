@@ -3,9 +3,11 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/user"
+	"github.com/pulse-analytics/pulse/internal/invalid"
 )
 
 // FindOrCreateUser returns the id of the user with externalID in the project
@@ -33,4 +35,21 @@ func FindOrCreateUser(ctx context.Context, tx *ent.Tx, externalID string) (int, 
 		return 0, fmt.Errorf("create user %q: %w", externalID, err)
 	}
 	return id, nil
+}
+
+// MaxSubmissionSkew is how far ahead of the server's clock the timestamp of
+// a feedback or a survey response may be.
+const MaxSubmissionSkew = time.Hour
+
+// SubmittedAt checks the client's timestamp of a submission: zero means now,
+// and one more than MaxSubmissionSkew ahead is refused as input.timestamp.
+func SubmittedAt(timestamp, now time.Time) (time.Time, error) {
+	if timestamp.IsZero() {
+		return now, nil
+	}
+	if timestamp.After(now.Add(MaxSubmissionSkew)) {
+		return timestamp, invalid.Field("input.timestamp", "%s is more than %s in the future",
+			timestamp.Format(time.RFC3339), MaxSubmissionSkew)
+	}
+	return timestamp, nil
 }

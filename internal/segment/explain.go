@@ -104,8 +104,9 @@ func (e *evaluator) observed(r *Rule, u RefUser) string {
 }
 
 // LoadUser loads one user's data for Explain: traits, events, feedback,
-// survey responses and the segments the rule refers to.
-func LoadUser(ctx context.Context, db *sql.DB, projectID, userID int, r *Rule) (*Dataset, error) {
+// survey responses and the segments the rule refers to. activeEvents is the
+// project's list of events that count as activity (empty: all).
+func LoadUser(ctx context.Context, db *sql.DB, projectID, userID int, r *Rule, activeEvents []string) (*Dataset, error) {
 	d := &Dataset{Members: map[int]map[int]bool{}}
 	var traits []byte
 	err := db.QueryRowContext(ctx, `SELECT COALESCE(traits, '{}') FROM users WHERE id = $1 AND project_id = $2`, userID, projectID).Scan(&traits)
@@ -117,15 +118,9 @@ func LoadUser(ctx context.Context, db *sql.DB, projectID, userID int, r *Rule) (
 		return nil, fmt.Errorf("user %d traits: %w", userID, err)
 	}
 	d.Users = []RefUser{u}
-	var active []byte
-	if err := db.QueryRowContext(ctx, `SELECT active_events FROM projects WHERE id = $1`, projectID).Scan(&active); err != nil {
-		return nil, fmt.Errorf("load project: %w", err)
-	}
-	var names []string
-	_ = json.Unmarshal(active, &names)
-	if len(names) > 0 {
+	if len(activeEvents) > 0 {
 		d.ActiveEvents = map[string]bool{}
-		for _, n := range names {
+		for _, n := range activeEvents {
 			d.ActiveEvents[n] = true
 		}
 	}

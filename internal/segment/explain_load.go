@@ -51,7 +51,7 @@ func ExplainMembership(ctx context.Context, db *sql.DB, client *ent.Client, segm
 	if err != nil {
 		return nil, fmt.Errorf("project time zone: %w", err)
 	}
-	d, err := LoadUser(ctx, db, scope.ProjectID, userID, r)
+	d, err := LoadUser(ctx, db, scope.ProjectID, userID, r, project.ActiveEvents)
 	if err != nil {
 		return nil, err
 	}

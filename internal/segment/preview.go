@@ -9,7 +9,6 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/pulse-analytics/pulse/ent"
-	"github.com/pulse-analytics/pulse/internal/invalid"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
 
@@ -43,8 +42,8 @@ func NewPreviewer(db *sql.DB, client *ent.Client) *Previewer {
 func (p *Previewer) Preview(ctx context.Context, r *Rule, segmentID *int) (*Preview, error) {
 	self := 0
 	if segmentID != nil {
-		if _, err := p.store.get(ctx, *segmentID); err != nil {
-			return nil, invalid.Prefix("segmentId", stripField(err))
+		if _, err := p.store.get(ctx, "segmentId", *segmentID); err != nil {
+			return nil, err
 		}
 		self = *segmentID
 	}
@@ -60,15 +59,6 @@ func (p *Previewer) Preview(ctx context.Context, r *Rule, segmentID *int) (*Prev
 		return nil, err
 	}
 	return p.run(ctx, q, segmentID)
-}
-
-func stripField(err error) error {
-	if e, ok := err.(*invalid.Error); ok {
-		c := *e
-		c.Field = ""
-		return &c
-	}
-	return err
 }
 
 // env is the project's compile environment: its time zone, now.

@@ -147,7 +147,7 @@ func (s *Store) Update(ctx context.Context, id int, ch Change) (*ent.Segment, er
 
 // Archive marks segment id archived; archiving twice is a no-op.
 func (s *Store) Archive(ctx context.Context, id int) (*ent.Segment, error) {
-	seg, err := s.get(ctx, id)
+	seg, err := s.get(ctx, "id", id)
 	if err != nil {
 		return nil, err
 	}
@@ -161,10 +161,11 @@ func (s *Store) Archive(ctx context.Context, id int) (*ent.Segment, error) {
 	return seg, nil
 }
 
-func (s *Store) get(ctx context.Context, id int) (*ent.Segment, error) {
+// get loads segment id, named field in the input, of the caller's project.
+func (s *Store) get(ctx context.Context, field string, id int) (*ent.Segment, error) {
 	seg, err := s.client.Segment.Get(ctx, id)
 	if ent.IsNotFound(err) {
-		return nil, &invalid.Error{Field: "id", Message: fmt.Sprintf("segment %d not found", id), Err: invalid.ErrNotFound}
+		return nil, &invalid.Error{Field: field, Message: fmt.Sprintf("segment %d not found", id), Err: invalid.ErrNotFound}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load segment %d: %w", id, err)
@@ -173,7 +174,7 @@ func (s *Store) get(ctx context.Context, id int) (*ent.Segment, error) {
 }
 
 func (s *Store) active(ctx context.Context, id int) (*ent.Segment, error) {
-	seg, err := s.get(ctx, id)
+	seg, err := s.get(ctx, "id", id)
 	if err != nil {
 		return nil, err
 	}

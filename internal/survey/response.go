@@ -20,9 +20,6 @@ import (
 const (
 	MaxUserIDBytes = 512
 	MaxTextLength  = 10_000 // characters of a TEXT answer
-	// MaxFutureSkew is how far ahead of the server's clock a response's
-	// timestamp may be.
-	MaxFutureSkew = time.Hour
 )
 
 // Answer is the answer to one question. Which field is set depends on the
@@ -63,7 +60,7 @@ func (s *Store) SubmitResponse(ctx context.Context, in Response) (*ent.SurveyRes
 	if err := checkRespondent(in.UserID); err != nil {
 		return nil, err
 	}
-	submittedAt, err := checkTimestamp(in.Timestamp, time.Now())
+	submittedAt, err := ingest.SubmittedAt(in.Timestamp, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -112,17 +109,6 @@ func checkRespondent(externalID string) error {
 		return invalid.Field("input.userId", "must be at most %d bytes, got %d", MaxUserIDBytes, len(externalID))
 	}
 	return nil
-}
-
-func checkTimestamp(timestamp, now time.Time) (time.Time, error) {
-	if timestamp.IsZero() {
-		return now, nil
-	}
-	if timestamp.After(now.Add(MaxFutureSkew)) {
-		return timestamp, invalid.Field("input.timestamp", "%s is more than %s in the future",
-			timestamp.Format(time.RFC3339), MaxFutureSkew)
-	}
-	return timestamp, nil
 }
 
 // checkAnswers validates answers against the questions of sv and returns
