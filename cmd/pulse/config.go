@@ -18,6 +18,9 @@ import (
 // created when missing.
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/pulse?sslmode=disable"
 
+// defaultShutdownTimeout is how long SIGTERM waits for work in flight.
+const defaultShutdownTimeout = 15 * time.Second
+
 // config is every setting of pulse, filled from flags with environment
 // fallbacks.
 type config struct {
@@ -28,6 +31,7 @@ type config struct {
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 	Limits          graph.Limits
+	NoWorkers       bool
 
 	// envErrs collects environment variables that did not parse; commands
 	// refuse to start with them rather than silently use a default.
@@ -48,7 +52,7 @@ func (c *config) registerDatabase(fs *flag.FlagSet) {
 func (c *config) registerServe(fs *flag.FlagSet) {
 	c.registerDatabase(fs)
 	fs.StringVar(&c.Addr, "addr", env("PULSE_ADDR", ":8080"), "address to listen on (env PULSE_ADDR)")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.envDuration("PULSE_SHUTDOWN_TIMEOUT", 15*time.Second),
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.envDuration("PULSE_SHUTDOWN_TIMEOUT", defaultShutdownTimeout),
 		"how long SIGTERM waits for requests in flight (env PULSE_SHUTDOWN_TIMEOUT)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.envInt64("PULSE_MAX_BODY_BYTES", graph.DefaultMaxBodyBytes),
 		"largest GraphQL request body in bytes (env PULSE_MAX_BODY_BYTES)")
@@ -58,6 +62,8 @@ func (c *config) registerServe(fs *flag.FlagSet) {
 		"largest estimated number of fields one query may resolve (env PULSE_MAX_QUERY_COMPLEXITY)")
 	fs.IntVar(&c.Limits.MaxPageSize, "max-page-size", int(c.envInt64("PULSE_MAX_PAGE_SIZE", int64(graph.DefaultLimits.MaxPageSize))),
 		"largest first/last of a connection (env PULSE_MAX_PAGE_SIZE)")
+	fs.BoolVar(&c.NoWorkers, "no-workers", c.envBool("PULSE_NO_WORKERS"),
+		"serve the API only; jobs are left to \"pulse worker\" processes (env PULSE_NO_WORKERS)")
 }
 
 // logger builds the process logger from the config.
@@ -87,6 +93,7 @@ func (c *config) logAttrs() []any {
 		"max_query_complexity", c.Limits.MaxComplexity,
 		"max_page_size", c.Limits.MaxPageSize,
 		"shutdown_timeout", c.ShutdownTimeout,
+		"no_workers", c.NoWorkers,
 	}
 }
 
@@ -106,6 +113,18 @@ func (c *config) envInt64(key string, fallback int64) int64 {
 	if err != nil {
 		c.envErrs = append(c.envErrs, fmt.Errorf("%s=%q: not an integer", key, raw))
 		return fallback
+	}
+	return v
+}
+
+func (c *config) envBool(key string) bool {
+	raw := env(key, "")
+	if raw == "" {
+		return false
+	}
+	v, err := strconv.ParseBool(raw)
+	if err != nil {
+		c.envErrs = append(c.envErrs, fmt.Errorf("%s=%q: not a boolean such as true", key, raw))
 	}
 	return v
 }

@@ -19,10 +19,12 @@ USAGE
   pulse <command> [flags]
 
 COMMANDS
-  serve     run the GraphQL API (migrates the database first)
+  serve     run the GraphQL API and the jobs (migrates the database first)
+  worker    run only the background jobs (pair with serve --no-workers)
   migrate   apply database migrations and exit
   project   manage projects: pulse project create --name NAME
-  bench     measure against same-run floors: pulse bench ingest | segments
+  seed      generate a realistic synthetic workload into a project
+  bench     measure against same-run floors: pulse bench ingest | segments | analytics | live
   version   print the version
 
 Run "pulse <command> --help" for the flags of a command. Every flag can also
@@ -61,8 +63,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		return serve(ctx, rest, stderr)
+	case "worker":
+		return worker(ctx, rest, stderr)
 	case "migrate":
 		return migrateCmd(ctx, rest, stderr)
+	case "seed":
+		return seedCmd(ctx, rest, stdout, stderr)
 	case "project":
 		return projectCmd(ctx, rest, stdout, stderr)
 	case "bench":

@@ -11,27 +11,39 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pulse-analytics/pulse/graph"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/database"
 	"github.com/pulse-analytics/pulse/internal/health"
 	"github.com/pulse-analytics/pulse/internal/httplog"
 	"github.com/pulse-analytics/pulse/internal/ingest"
+	"github.com/pulse-analytics/pulse/internal/live"
+	"github.com/pulse-analytics/pulse/internal/metrics"
 	"github.com/pulse-analytics/pulse/internal/migrate"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	var cfg config
-	fs := newFlagSet("serve", "pulse serve [--addr :8080] [--database-url URL]",
+	fs := newFlagSet("serve", "pulse serve [--addr :8080] [--database-url URL] [--no-workers]",
 		`Runs the Pulse API: GraphQL at /graphql (POST, GET, WebSocket, SSE;
 GraphiQL in a browser), Segment's HTTP Tracking API at /v1/*, PostHog's
-capture API at /batch/, /capture/ and /e/, and /healthz and /readyz.
+capture API at /batch/, /capture/ and /e/, the live dashboard at /,
+Prometheus metrics at /metrics, River's UI at /riverui/ (ADMIN key), and
+/healthz and /readyz. With --demo, the first start creates and seeds a demo
+project whose segments keep changing, and prints its keys.
 Creates the database when it is missing and applies migrations first, under
 a lock, so several processes may start together. It also works the segment
-recompute jobs (River) and queues each segment by its refresh interval.
+recompute jobs (River) and queues each segment by its refresh interval,
+unless --no-workers makes it API-only (run "pulse worker" for the jobs).
+Any number of processes may share one database: each listens for committed
+runs and pushes them to its own subscribers.
 SIGTERM or SIGINT stops it gracefully.`, stderr)
 	cfg.registerServe(fs)
+	var demoOpts demoFlags
+	demoOpts.register(fs, &cfg)
 	if err := cfg.parse(fs, args); err != nil {
 		return err
 	}
@@ -46,24 +58,45 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 	}
 	defer db.Close()
 
-	jobs, err := recompute.NewClient(db, recompute.Config{Work: true, Logger: logger})
+	jobs, err := recompute.NewClient(db, recompute.Config{Work: !cfg.NoWorkers, Logger: logger})
 	if err != nil {
 		return err
 	}
-	if err := jobs.Start(ctx); err != nil {
-		return fmt.Errorf("start jobs: %w", err)
+	web := webOptions{metrics: metrics.New(prometheus.NewRegistry())}
+	defer metrics.WatchJobs(ctx, web.metrics, jobs)()
+	if !cfg.NoWorkers {
+		if err := jobs.Start(ctx); err != nil {
+			return fmt.Errorf("start jobs: %w", err)
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+			defer cancel()
+			_ = jobs.Stop(stopCtx)
+		}()
 	}
-	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-		defer cancel()
-		_ = jobs.Stop(stopCtx)
-	}()
+	web.live = live.NewHub(db, database.NewClient(db), live.Config{DSN: cfg.DatabaseURL, Logger: logger,
+		OnReconnect: web.metrics.ListenerReconnects.Inc, OnSubscribers: web.metrics.AddSubscribers})
+	if err := web.live.Start(ctx); err != nil {
+		return fmt.Errorf("start live updates: %w", err)
+	}
 
+	if web.jobsUI, err = newJobsUI(ctx, db, jobs, logger); err != nil {
+		return err
+	}
+	enqueuer := recompute.NewEnqueuer(db, jobs)
+	demoRun, err := setUpDashboard(ctx, db, &web, enqueuer, demoOpts, cfg.DatabaseURL, logger)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	return serveHTTP(ctx, ln, newMux(db, cfg, logger, recompute.NewEnqueuer(db, jobs)), cfg.ShutdownTimeout, logger)
+	if demoRun != nil {
+		printDemoBanner(stderr, demoRun, ln.Addr())
+		go demoRun.Run(ctx)
+	}
+	return serveHTTP(ctx, ln, newMux(db, cfg, logger, enqueuer, web), cfg.ShutdownTimeout, logger)
 }
 
 // openMigrated creates the database if needed, connects and migrates it.
@@ -82,23 +115,29 @@ func openMigrated(ctx context.Context, dsn string, logger *slog.Logger) (*sql.DB
 	return db, nil
 }
 
-func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enqueuer) http.Handler {
+func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enqueuer, web webOptions) http.Handler {
 	client := database.NewClient(db)
 	mux := http.NewServeMux()
+	// One writer for every ingestion path: its cache of known users is shared.
+	writer := web.sink(ingest.NewWriter(db))
 	mux.Handle("/graphql", graph.NewHandler(db, client, graph.Options{
 		Logger:       logger,
 		Limits:       cfg.Limits,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Recompute:    enqueuer,
+		Live:         web.live,
+		Ingest:       writer,
+		Extensions:   web.graphqlExtensions(),
 	}))
 	// Segment HTTP Tracking API and PostHog capture, for SDKs as they are.
-	ingestAPI := ingest.NewHTTPHandler(auth.NewKeys(client), ingest.NewWriter(db), logger)
+	ingestAPI := ingest.NewHTTPHandler(auth.NewKeys(client), writer, logger)
 	for _, path := range []string{"/v1/", "/batch", "/batch/", "/capture", "/capture/", "/e", "/e/", "/i/v0/e", "/i/v0/e/"} {
 		mux.Handle(path, ingestAPI)
 	}
 	mux.Handle("GET /healthz", health.Live())
 	mux.Handle("GET /readyz", health.Ready(db))
-	return httplog.Middleware(logger)(mux)
+	web.mount(mux)
+	return httplog.Middleware(logger)(web.instrument(mux))
 }
 
 // serveHTTP serves until ctx ends, then shuts down: it stops accepting,

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pulse-analytics/pulse/internal/pgtest"
+)
+
+// chromiumPath is Debian's chromium, which .ci/run installs.
+const chromiumPath = "/usr/bin/chromium"
+
+// TestDashboardInChromium starts "pulse serve --demo", opens the dashboard
+// in a real headless Chromium, checks that it shows the demo's segments
+// without asking for a key, clicks a tile's recompute button and waits for
+// that run to arrive in the live feed over graphql-transport-ws.
+func TestDashboardInChromium(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("this test drives Chromium at %s, which is missing: apt-get install -y chromium (.ci/run installs it)", chromiumPath)
+	}
+	dsn := pgtest.DSN(t)
+	addr := freeAddr(t)
+	serveCtx, stopServe := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(serveCtx, []string{"serve", "--demo", "--demo-users", "120",
+			"--demo-keys-file", filepath.Join(t.TempDir(), "demo-keys.json"),
+			"--addr", addr, "--database-url", dsn, "--log-level", "warn"}, io.Discard, io.Discard)
+	}()
+	base := "http://" + addr
+	waitReady(t, base+"/readyz", done)
+	t.Cleanup(func() {
+		stopServe()
+		require.NoError(t, <-done)
+	})
+
+	browser := newBrowser(t)
+	ctx, cancel := context.WithTimeout(browser, 2*time.Minute)
+	defer cancel()
+	const dormant = `.tile[data-segment-name="Dormant"]`
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`#live-status[data-state="live"]`),
+		chromedp.WaitVisible(dormant+` .badge.READY`),
+	))
+	tiles, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".tile").length`))
+	require.NoError(t, err)
+	require.Equal(t, 7, tiles, "the template segments")
+	loginHidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("login").hidden`))
+	require.NoError(t, err)
+	require.True(t, loginHidden, "the demo needs no key on this machine")
+	size, err := chromedp.Run(ctx, chromedp.AttributeValue(dormant, "data-size"))
+	require.NoError(t, err)
+	require.NotEqual(t, "0", size.Value, "the seeded churners are dormant")
+
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(dormant+` button.recompute`),
+		chromedp.WaitVisible(dormant+`[data-pending-run]`),
+	))
+	runID, err := chromedp.Run(ctx, chromedp.AttributeValue(dormant, "data-pending-run"))
+	require.NoError(t, err)
+	require.True(t, runID.Exists)
+	entry := fmt.Sprintf(`#feed li[data-run-id=%q]`, runID.Value)
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(entry)))
+	text, err := chromedp.Run(ctx, chromedp.Text(entry))
+	require.NoError(t, err)
+	require.Contains(t, text, "Dormant")
+	require.Regexp(t, `\+\d+ −\d+ → \d+ \(run \d+, `, text)
+
+	// The page's subscription is the one this process serves.
+	require.Equal(t, 1.0, scrapeMetrics(t, base+"/metrics")["pulse_live_subscribers"])
+}
+
+// newBrowser starts a headless Chromium for the test.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+	})
+	return ctx
+}

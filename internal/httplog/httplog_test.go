@@ -1,0 +1,51 @@
+package httplog_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pulse-analytics/pulse/internal/httplog"
+)
+
+// TestEveryLineCarriesTheRequestID logs from a handler through the request's
+// logger and checks that its line and the access line carry the id.
+func TestEveryLineCarriesTheRequestID(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&out, nil))
+	h := httplog.Middleware(logger)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httplog.Logger(r.Context(), logger).Info("handling")
+	}))
+
+	for _, tc := range []struct{ sent, want string }{
+		{sent: "client-id_1", want: "client-id_1"},
+		{sent: "not a valid id!", want: ""},
+	} {
+		out.Reset()
+		req := httptest.NewRequest(http.MethodGet, "/x", nil)
+		req.Header.Set(httplog.HeaderRequestID, tc.sent)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		id := rec.Header().Get(httplog.HeaderRequestID)
+		require.NotEmpty(t, id)
+		if tc.want != "" {
+			require.Equal(t, tc.want, id, "a well-formed caller id is kept")
+		} else {
+			require.NotEqual(t, tc.sent, id, "a malformed caller id is replaced")
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		require.Len(t, lines, 2)
+		for _, line := range lines {
+			var entry map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &entry))
+			require.Equal(t, id, entry["request_id"], line)
+		}
+	}
+}

@@ -1,0 +1,36 @@
+package metrics
+
+import (
+	"context"
+
+	"github.com/pulse-analytics/pulse/internal/ingest"
+)
+
+// Outcomes of an ingested message.
+const (
+	outcomeAccepted  = "accepted"
+	outcomeDuplicate = "duplicate"
+	outcomeRejected  = "rejected"
+)
+
+// CountIngest returns sink counting every message it stores, finds already
+// stored, or rejects. Wrap the sink of each ingestion path (HTTP, GraphQL).
+func (m *Metrics) CountIngest(sink ingest.Sink) ingest.Sink { return countingSink{sink: sink, m: m} }
+
+type countingSink struct {
+	sink ingest.Sink
+	m    *Metrics
+}
+
+var _ ingest.Sink = countingSink{}
+
+func (c countingSink) Write(ctx context.Context, msgs []ingest.Message) (ingest.Result, error) {
+	res, err := c.sink.Write(ctx, msgs)
+	if err != nil {
+		return res, err
+	}
+	c.m.ingestMessages.WithLabelValues(outcomeAccepted).Add(float64(res.Accepted))
+	c.m.ingestMessages.WithLabelValues(outcomeDuplicate).Add(float64(res.Duplicates))
+	c.m.ingestMessages.WithLabelValues(outcomeRejected).Add(float64(len(res.Rejected)))
+	return res, nil
+}
