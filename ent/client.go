@@ -16,8 +16,10 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/segment"
@@ -40,10 +42,14 @@ type Client struct {
 	Schema *migrate.Schema
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// DiscoveryRun is the client for interacting with the DiscoveryRun builders.
+	DiscoveryRun *DiscoveryRunClient
 	// Event is the client for interacting with the Event builders.
 	Event *EventClient
 	// Feedback is the client for interacting with the Feedback builders.
 	Feedback *FeedbackClient
+	// FeedbackChange is the client for interacting with the FeedbackChange builders.
+	FeedbackChange *FeedbackChangeClient
 	// Identity is the client for interacting with the Identity builders.
 	Identity *IdentityClient
 	// Project is the client for interacting with the Project builders.
@@ -78,8 +84,10 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIKey = NewAPIKeyClient(c.config)
+	c.DiscoveryRun = NewDiscoveryRunClient(c.config)
 	c.Event = NewEventClient(c.config)
 	c.Feedback = NewFeedbackClient(c.config)
+	c.FeedbackChange = NewFeedbackChangeClient(c.config)
 	c.Identity = NewIdentityClient(c.config)
 	c.Project = NewProjectClient(c.config)
 	c.Segment = NewSegmentClient(c.config)
@@ -184,8 +192,10 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:               ctx,
 		config:            cfg,
 		APIKey:            NewAPIKeyClient(cfg),
+		DiscoveryRun:      NewDiscoveryRunClient(cfg),
 		Event:             NewEventClient(cfg),
 		Feedback:          NewFeedbackClient(cfg),
+		FeedbackChange:    NewFeedbackChangeClient(cfg),
 		Identity:          NewIdentityClient(cfg),
 		Project:           NewProjectClient(cfg),
 		Segment:           NewSegmentClient(cfg),
@@ -217,8 +227,10 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:               ctx,
 		config:            cfg,
 		APIKey:            NewAPIKeyClient(cfg),
+		DiscoveryRun:      NewDiscoveryRunClient(cfg),
 		Event:             NewEventClient(cfg),
 		Feedback:          NewFeedbackClient(cfg),
+		FeedbackChange:    NewFeedbackChangeClient(cfg),
 		Identity:          NewIdentityClient(cfg),
 		Project:           NewProjectClient(cfg),
 		Segment:           NewSegmentClient(cfg),
@@ -259,9 +271,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.Event, c.Feedback, c.Identity, c.Project, c.Segment,
-		c.SegmentMember, c.SegmentMembership, c.SegmentRun, c.Survey, c.SurveyQuestion,
-		c.SurveyResponse, c.User, c.UserDailyActivity,
+		c.APIKey, c.DiscoveryRun, c.Event, c.Feedback, c.FeedbackChange, c.Identity,
+		c.Project, c.Segment, c.SegmentMember, c.SegmentMembership, c.SegmentRun,
+		c.Survey, c.SurveyQuestion, c.SurveyResponse, c.User, c.UserDailyActivity,
 	} {
 		n.Use(hooks...)
 	}
@@ -271,9 +283,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.Event, c.Feedback, c.Identity, c.Project, c.Segment,
-		c.SegmentMember, c.SegmentMembership, c.SegmentRun, c.Survey, c.SurveyQuestion,
-		c.SurveyResponse, c.User, c.UserDailyActivity,
+		c.APIKey, c.DiscoveryRun, c.Event, c.Feedback, c.FeedbackChange, c.Identity,
+		c.Project, c.Segment, c.SegmentMember, c.SegmentMembership, c.SegmentRun,
+		c.Survey, c.SurveyQuestion, c.SurveyResponse, c.User, c.UserDailyActivity,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -284,10 +296,14 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *APIKeyMutation:
 		return c.APIKey.mutate(ctx, m)
+	case *DiscoveryRunMutation:
+		return c.DiscoveryRun.mutate(ctx, m)
 	case *EventMutation:
 		return c.Event.mutate(ctx, m)
 	case *FeedbackMutation:
 		return c.Feedback.mutate(ctx, m)
+	case *FeedbackChangeMutation:
+		return c.FeedbackChange.mutate(ctx, m)
 	case *IdentityMutation:
 		return c.Identity.mutate(ctx, m)
 	case *ProjectMutation:
@@ -463,6 +479,157 @@ func (c *APIKeyClient) mutate(ctx context.Context, m *APIKeyMutation) (Value, er
 		return (&APIKeyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown APIKey mutation op: %q", m.Op())
+	}
+}
+
+// DiscoveryRunClient is a client for the DiscoveryRun schema.
+type DiscoveryRunClient struct {
+	config
+}
+
+// NewDiscoveryRunClient returns a client for the DiscoveryRun from the given config.
+func NewDiscoveryRunClient(c config) *DiscoveryRunClient {
+	return &DiscoveryRunClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `discoveryrun.Hooks(f(g(h())))`.
+func (c *DiscoveryRunClient) Use(hooks ...Hook) {
+	c.hooks.DiscoveryRun = append(c.hooks.DiscoveryRun, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `discoveryrun.Intercept(f(g(h())))`.
+func (c *DiscoveryRunClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DiscoveryRun = append(c.inters.DiscoveryRun, interceptors...)
+}
+
+// Create returns a builder for creating a DiscoveryRun entity.
+func (c *DiscoveryRunClient) Create() *DiscoveryRunCreate {
+	mutation := newDiscoveryRunMutation(c.config, OpCreate)
+	return &DiscoveryRunCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DiscoveryRun entities.
+func (c *DiscoveryRunClient) CreateBulk(builders ...*DiscoveryRunCreate) *DiscoveryRunCreateBulk {
+	return &DiscoveryRunCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DiscoveryRunClient) MapCreateBulk(slice any, setFunc func(*DiscoveryRunCreate, int)) *DiscoveryRunCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DiscoveryRunCreateBulk{err: fmt.Errorf("calling to DiscoveryRunClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DiscoveryRunCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DiscoveryRunCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DiscoveryRun.
+func (c *DiscoveryRunClient) Update() *DiscoveryRunUpdate {
+	mutation := newDiscoveryRunMutation(c.config, OpUpdate)
+	return &DiscoveryRunUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DiscoveryRunClient) UpdateOne(_m *DiscoveryRun) *DiscoveryRunUpdateOne {
+	mutation := newDiscoveryRunMutation(c.config, OpUpdateOne, withDiscoveryRun(_m))
+	return &DiscoveryRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DiscoveryRunClient) UpdateOneID(id int) *DiscoveryRunUpdateOne {
+	mutation := newDiscoveryRunMutation(c.config, OpUpdateOne, withDiscoveryRunID(id))
+	return &DiscoveryRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DiscoveryRun.
+func (c *DiscoveryRunClient) Delete() *DiscoveryRunDelete {
+	mutation := newDiscoveryRunMutation(c.config, OpDelete)
+	return &DiscoveryRunDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DiscoveryRunClient) DeleteOne(_m *DiscoveryRun) *DiscoveryRunDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DiscoveryRunClient) DeleteOneID(id int) *DiscoveryRunDeleteOne {
+	builder := c.Delete().Where(discoveryrun.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DiscoveryRunDeleteOne{builder}
+}
+
+// Query returns a query builder for DiscoveryRun.
+func (c *DiscoveryRunClient) Query() *DiscoveryRunQuery {
+	return &DiscoveryRunQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDiscoveryRun},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DiscoveryRun entity by its id.
+func (c *DiscoveryRunClient) Get(ctx context.Context, id int) (*DiscoveryRun, error) {
+	return c.Query().Where(discoveryrun.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DiscoveryRunClient) GetX(ctx context.Context, id int) *DiscoveryRun {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProject queries the project edge of a DiscoveryRun.
+func (c *DiscoveryRunClient) QueryProject(_m *DiscoveryRun) *ProjectQuery {
+	query := (&ProjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(discoveryrun.Table, discoveryrun.FieldID, id),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, discoveryrun.ProjectTable, discoveryrun.ProjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DiscoveryRunClient) Hooks() []Hook {
+	hooks := c.hooks.DiscoveryRun
+	return append(hooks[:len(hooks):len(hooks)], discoveryrun.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *DiscoveryRunClient) Interceptors() []Interceptor {
+	inters := c.inters.DiscoveryRun
+	return append(inters[:len(inters):len(inters)], discoveryrun.Interceptors[:]...)
+}
+
+func (c *DiscoveryRunClient) mutate(ctx context.Context, m *DiscoveryRunMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DiscoveryRunCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DiscoveryRunUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DiscoveryRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DiscoveryRunDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DiscoveryRun mutation op: %q", m.Op())
 	}
 }
 
@@ -773,6 +940,22 @@ func (c *FeedbackClient) QueryUser(_m *Feedback) *UserQuery {
 	return query
 }
 
+// QueryHistory queries the history edge of a Feedback.
+func (c *FeedbackClient) QueryHistory(_m *Feedback) *FeedbackChangeQuery {
+	query := (&FeedbackChangeClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(feedback.Table, feedback.FieldID, id),
+			sqlgraph.To(feedbackchange.Table, feedbackchange.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, feedback.HistoryTable, feedback.HistoryColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *FeedbackClient) Hooks() []Hook {
 	hooks := c.hooks.Feedback
@@ -797,6 +980,173 @@ func (c *FeedbackClient) mutate(ctx context.Context, m *FeedbackMutation) (Value
 		return (&FeedbackDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Feedback mutation op: %q", m.Op())
+	}
+}
+
+// FeedbackChangeClient is a client for the FeedbackChange schema.
+type FeedbackChangeClient struct {
+	config
+}
+
+// NewFeedbackChangeClient returns a client for the FeedbackChange from the given config.
+func NewFeedbackChangeClient(c config) *FeedbackChangeClient {
+	return &FeedbackChangeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `feedbackchange.Hooks(f(g(h())))`.
+func (c *FeedbackChangeClient) Use(hooks ...Hook) {
+	c.hooks.FeedbackChange = append(c.hooks.FeedbackChange, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `feedbackchange.Intercept(f(g(h())))`.
+func (c *FeedbackChangeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.FeedbackChange = append(c.inters.FeedbackChange, interceptors...)
+}
+
+// Create returns a builder for creating a FeedbackChange entity.
+func (c *FeedbackChangeClient) Create() *FeedbackChangeCreate {
+	mutation := newFeedbackChangeMutation(c.config, OpCreate)
+	return &FeedbackChangeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of FeedbackChange entities.
+func (c *FeedbackChangeClient) CreateBulk(builders ...*FeedbackChangeCreate) *FeedbackChangeCreateBulk {
+	return &FeedbackChangeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FeedbackChangeClient) MapCreateBulk(slice any, setFunc func(*FeedbackChangeCreate, int)) *FeedbackChangeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FeedbackChangeCreateBulk{err: fmt.Errorf("calling to FeedbackChangeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FeedbackChangeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FeedbackChangeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for FeedbackChange.
+func (c *FeedbackChangeClient) Update() *FeedbackChangeUpdate {
+	mutation := newFeedbackChangeMutation(c.config, OpUpdate)
+	return &FeedbackChangeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FeedbackChangeClient) UpdateOne(_m *FeedbackChange) *FeedbackChangeUpdateOne {
+	mutation := newFeedbackChangeMutation(c.config, OpUpdateOne, withFeedbackChange(_m))
+	return &FeedbackChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FeedbackChangeClient) UpdateOneID(id int) *FeedbackChangeUpdateOne {
+	mutation := newFeedbackChangeMutation(c.config, OpUpdateOne, withFeedbackChangeID(id))
+	return &FeedbackChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for FeedbackChange.
+func (c *FeedbackChangeClient) Delete() *FeedbackChangeDelete {
+	mutation := newFeedbackChangeMutation(c.config, OpDelete)
+	return &FeedbackChangeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FeedbackChangeClient) DeleteOne(_m *FeedbackChange) *FeedbackChangeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FeedbackChangeClient) DeleteOneID(id int) *FeedbackChangeDeleteOne {
+	builder := c.Delete().Where(feedbackchange.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FeedbackChangeDeleteOne{builder}
+}
+
+// Query returns a query builder for FeedbackChange.
+func (c *FeedbackChangeClient) Query() *FeedbackChangeQuery {
+	return &FeedbackChangeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFeedbackChange},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a FeedbackChange entity by its id.
+func (c *FeedbackChangeClient) Get(ctx context.Context, id int) (*FeedbackChange, error) {
+	return c.Query().Where(feedbackchange.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FeedbackChangeClient) GetX(ctx context.Context, id int) *FeedbackChange {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProject queries the project edge of a FeedbackChange.
+func (c *FeedbackChangeClient) QueryProject(_m *FeedbackChange) *ProjectQuery {
+	query := (&ProjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(feedbackchange.Table, feedbackchange.FieldID, id),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, feedbackchange.ProjectTable, feedbackchange.ProjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryFeedback queries the feedback edge of a FeedbackChange.
+func (c *FeedbackChangeClient) QueryFeedback(_m *FeedbackChange) *FeedbackQuery {
+	query := (&FeedbackClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(feedbackchange.Table, feedbackchange.FieldID, id),
+			sqlgraph.To(feedback.Table, feedback.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, feedbackchange.FeedbackTable, feedbackchange.FeedbackColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *FeedbackChangeClient) Hooks() []Hook {
+	hooks := c.hooks.FeedbackChange
+	return append(hooks[:len(hooks):len(hooks)], feedbackchange.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *FeedbackChangeClient) Interceptors() []Interceptor {
+	inters := c.inters.FeedbackChange
+	return append(inters[:len(inters):len(inters)], feedbackchange.Interceptors[:]...)
+}
+
+func (c *FeedbackChangeClient) mutate(ctx context.Context, m *FeedbackChangeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FeedbackChangeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FeedbackChangeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FeedbackChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FeedbackChangeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown FeedbackChange mutation op: %q", m.Op())
 	}
 }
 
@@ -1260,6 +1610,38 @@ func (c *ProjectClient) QuerySegmentRuns(_m *Project) *SegmentRunQuery {
 			sqlgraph.From(project.Table, project.FieldID, id),
 			sqlgraph.To(segmentrun.Table, segmentrun.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, project.SegmentRunsTable, project.SegmentRunsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryFeedbackChanges queries the feedback_changes edge of a Project.
+func (c *ProjectClient) QueryFeedbackChanges(_m *Project) *FeedbackChangeQuery {
+	query := (&FeedbackChangeClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, id),
+			sqlgraph.To(feedbackchange.Table, feedbackchange.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.FeedbackChangesTable, project.FeedbackChangesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDiscoveryRuns queries the discovery_runs edge of a Project.
+func (c *ProjectClient) QueryDiscoveryRuns(_m *Project) *DiscoveryRunQuery {
+	query := (&DiscoveryRunClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, id),
+			sqlgraph.To(discoveryrun.Table, discoveryrun.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.DiscoveryRunsTable, project.DiscoveryRunsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -2989,14 +3371,14 @@ func (c *UserDailyActivityClient) mutate(ctx context.Context, m *UserDailyActivi
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, Event, Feedback, Identity, Project, Segment, SegmentMember,
-		SegmentMembership, SegmentRun, Survey, SurveyQuestion, SurveyResponse, User,
-		UserDailyActivity []ent.Hook
+		APIKey, DiscoveryRun, Event, Feedback, FeedbackChange, Identity, Project,
+		Segment, SegmentMember, SegmentMembership, SegmentRun, Survey, SurveyQuestion,
+		SurveyResponse, User, UserDailyActivity []ent.Hook
 	}
 	inters struct {
-		APIKey, Event, Feedback, Identity, Project, Segment, SegmentMember,
-		SegmentMembership, SegmentRun, Survey, SurveyQuestion, SurveyResponse, User,
-		UserDailyActivity []ent.Interceptor
+		APIKey, DiscoveryRun, Event, Feedback, FeedbackChange, Identity, Project,
+		Segment, SegmentMember, SegmentMembership, SegmentRun, Survey, SurveyQuestion,
+		SurveyResponse, User, UserDailyActivity []ent.Interceptor
 	}
 )
 

@@ -13,8 +13,10 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/segment"
@@ -87,8 +89,10 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			apikey.Table:            apikey.ValidColumn,
+			discoveryrun.Table:      discoveryrun.ValidColumn,
 			event.Table:             event.ValidColumn,
 			feedback.Table:          feedback.ValidColumn,
+			feedbackchange.Table:    feedbackchange.ValidColumn,
 			identity.Table:          identity.ValidColumn,
 			project.Table:           project.ValidColumn,
 			segment.Table:           segment.ValidColumn,

@@ -44,6 +44,8 @@ type Feedback struct {
 	Sentiment *feedback.Sentiment `json:"sentiment,omitempty"`
 	// Status holds the value of the "status" field.
 	Status feedback.Status `json:"status,omitempty"`
+	// who on the team handles the feedback: a name or an email
+	Assignee *string `json:"assignee,omitempty"`
 	// when the user gave the feedback
 	Timestamp time.Time `json:"timestamp,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -58,11 +60,15 @@ type FeedbackEdges struct {
 	Project *Project `json:"project,omitempty"`
 	// User holds the value of the user edge.
 	User *User `json:"user,omitempty"`
+	// every workflow change and internal note, oldest first by default
+	History []*FeedbackChange `json:"history,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [3]bool
 	// totalCount holds the count of the edges above.
-	totalCount [1]map[string]int
+	totalCount [2]map[string]int
+
+	namedHistory map[string][]*FeedbackChange
 }
 
 // ProjectOrErr returns the Project value or an error if the edge
@@ -87,6 +93,15 @@ func (e FeedbackEdges) UserOrErr() (*User, error) {
 	return nil, &NotLoadedError{edge: "user"}
 }
 
+// HistoryOrErr returns the History value or an error if the edge
+// was not loaded in eager-loading.
+func (e FeedbackEdges) HistoryOrErr() ([]*FeedbackChange, error) {
+	if e.loadedTypes[2] {
+		return e.History, nil
+	}
+	return nil, &NotLoadedError{edge: "history"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Feedback) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -96,7 +111,7 @@ func (*Feedback) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case feedback.FieldID, feedback.FieldProjectID, feedback.FieldUserID, feedback.FieldRating, feedback.FieldNpsScore:
 			values[i] = new(sql.NullInt64)
-		case feedback.FieldKind, feedback.FieldText, feedback.FieldChannel, feedback.FieldSentiment, feedback.FieldStatus:
+		case feedback.FieldKind, feedback.FieldText, feedback.FieldChannel, feedback.FieldSentiment, feedback.FieldStatus, feedback.FieldAssignee:
 			values[i] = new(sql.NullString)
 		case feedback.FieldCreatedAt, feedback.FieldUpdatedAt, feedback.FieldTimestamp:
 			values[i] = new(sql.NullTime)
@@ -198,6 +213,13 @@ func (_m *Feedback) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Status = feedback.Status(value.String)
 			}
+		case feedback.FieldAssignee:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field assignee", values[i])
+			} else if value.Valid {
+				_m.Assignee = new(string)
+				*_m.Assignee = value.String
+			}
 		case feedback.FieldTimestamp:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field timestamp", values[i])
@@ -225,6 +247,11 @@ func (_m *Feedback) QueryProject() *ProjectQuery {
 // QueryUser queries the "user" edge of the Feedback entity.
 func (_m *Feedback) QueryUser() *UserQuery {
 	return NewFeedbackClient(_m.config).QueryUser(_m)
+}
+
+// QueryHistory queries the "history" edge of the Feedback entity.
+func (_m *Feedback) QueryHistory() *FeedbackChangeQuery {
+	return NewFeedbackClient(_m.config).QueryHistory(_m)
 }
 
 // Update returns a builder for updating this Feedback.
@@ -292,10 +319,39 @@ func (_m *Feedback) String() string {
 	builder.WriteString("status=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Status))
 	builder.WriteString(", ")
+	if v := _m.Assignee; v != nil {
+		builder.WriteString("assignee=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
 	builder.WriteString("timestamp=")
 	builder.WriteString(_m.Timestamp.Format(time.ANSIC))
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedHistory returns the History named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Feedback) NamedHistory(name string) ([]*FeedbackChange, error) {
+	if _m.Edges.namedHistory == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedHistory[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Feedback) appendNamedHistory(name string, edges ...*FeedbackChange) {
+	if _m.Edges.namedHistory == nil {
+		_m.Edges.namedHistory = make(map[string][]*FeedbackChange)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedHistory[name] = []*FeedbackChange{}
+	} else {
+		_m.Edges.namedHistory[name] = append(_m.Edges.namedHistory[name], edges...)
+	}
 }
 
 // Feedbacks is a parsable slice of Feedback.

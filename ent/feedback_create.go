@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/user"
 )
@@ -168,6 +169,20 @@ func (_c *FeedbackCreate) SetNillableStatus(v *feedback.Status) *FeedbackCreate 
 	return _c
 }
 
+// SetAssignee sets the "assignee" field.
+func (_c *FeedbackCreate) SetAssignee(v string) *FeedbackCreate {
+	_c.mutation.SetAssignee(v)
+	return _c
+}
+
+// SetNillableAssignee sets the "assignee" field if the given value is not nil.
+func (_c *FeedbackCreate) SetNillableAssignee(v *string) *FeedbackCreate {
+	if v != nil {
+		_c.SetAssignee(*v)
+	}
+	return _c
+}
+
 // SetTimestamp sets the "timestamp" field.
 func (_c *FeedbackCreate) SetTimestamp(v time.Time) *FeedbackCreate {
 	_c.mutation.SetTimestamp(v)
@@ -190,6 +205,21 @@ func (_c *FeedbackCreate) SetProject(v *Project) *FeedbackCreate {
 // SetUser sets the "user" edge to the User entity.
 func (_c *FeedbackCreate) SetUser(v *User) *FeedbackCreate {
 	return _c.SetUserID(v.ID)
+}
+
+// AddHistoryIDs adds the "history" edge to the FeedbackChange entity by IDs.
+func (_c *FeedbackCreate) AddHistoryIDs(ids ...int) *FeedbackCreate {
+	_c.mutation.AddHistoryIDs(ids...)
+	return _c
+}
+
+// AddHistory adds the "history" edges to the FeedbackChange entity.
+func (_c *FeedbackCreate) AddHistory(v ...*FeedbackChange) *FeedbackCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddHistoryIDs(ids...)
 }
 
 // Mutation returns the FeedbackMutation object of the builder.
@@ -325,6 +355,11 @@ func (_c *FeedbackCreate) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Feedback.status": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.Assignee(); ok {
+		if err := feedback.AssigneeValidator(v); err != nil {
+			return &ValidationError{Name: "assignee", err: fmt.Errorf(`ent: validator failed for field "Feedback.assignee": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Timestamp(); !ok {
 		return &ValidationError{Name: "timestamp", err: errors.New(`ent: missing required field "Feedback.timestamp"`)}
 	}
@@ -401,6 +436,10 @@ func (_c *FeedbackCreate) createSpec() (*Feedback, *sqlgraph.CreateSpec) {
 		_spec.SetField(feedback.FieldStatus, field.TypeEnum, value)
 		_node.Status = value
 	}
+	if value, ok := _c.mutation.Assignee(); ok {
+		_spec.SetField(feedback.FieldAssignee, field.TypeString, value)
+		_node.Assignee = &value
+	}
 	if value, ok := _c.mutation.Timestamp(); ok {
 		_spec.SetField(feedback.FieldTimestamp, field.TypeTime, value)
 		_node.Timestamp = value
@@ -437,6 +476,22 @@ func (_c *FeedbackCreate) createSpec() (*Feedback, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.UserID = nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.HistoryIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   feedback.HistoryTable,
+			Columns: []string{feedback.HistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(feedbackchange.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec
@@ -632,6 +687,24 @@ func (u *FeedbackUpsert) SetStatus(v feedback.Status) *FeedbackUpsert {
 // UpdateStatus sets the "status" field to the value that was provided on create.
 func (u *FeedbackUpsert) UpdateStatus() *FeedbackUpsert {
 	u.SetExcluded(feedback.FieldStatus)
+	return u
+}
+
+// SetAssignee sets the "assignee" field.
+func (u *FeedbackUpsert) SetAssignee(v string) *FeedbackUpsert {
+	u.Set(feedback.FieldAssignee, v)
+	return u
+}
+
+// UpdateAssignee sets the "assignee" field to the value that was provided on create.
+func (u *FeedbackUpsert) UpdateAssignee() *FeedbackUpsert {
+	u.SetExcluded(feedback.FieldAssignee)
+	return u
+}
+
+// ClearAssignee clears the value of the "assignee" field.
+func (u *FeedbackUpsert) ClearAssignee() *FeedbackUpsert {
+	u.SetNull(feedback.FieldAssignee)
 	return u
 }
 
@@ -854,6 +927,27 @@ func (u *FeedbackUpsertOne) SetStatus(v feedback.Status) *FeedbackUpsertOne {
 func (u *FeedbackUpsertOne) UpdateStatus() *FeedbackUpsertOne {
 	return u.Update(func(s *FeedbackUpsert) {
 		s.UpdateStatus()
+	})
+}
+
+// SetAssignee sets the "assignee" field.
+func (u *FeedbackUpsertOne) SetAssignee(v string) *FeedbackUpsertOne {
+	return u.Update(func(s *FeedbackUpsert) {
+		s.SetAssignee(v)
+	})
+}
+
+// UpdateAssignee sets the "assignee" field to the value that was provided on create.
+func (u *FeedbackUpsertOne) UpdateAssignee() *FeedbackUpsertOne {
+	return u.Update(func(s *FeedbackUpsert) {
+		s.UpdateAssignee()
+	})
+}
+
+// ClearAssignee clears the value of the "assignee" field.
+func (u *FeedbackUpsertOne) ClearAssignee() *FeedbackUpsertOne {
+	return u.Update(func(s *FeedbackUpsert) {
+		s.ClearAssignee()
 	})
 }
 
@@ -1242,6 +1336,27 @@ func (u *FeedbackUpsertBulk) SetStatus(v feedback.Status) *FeedbackUpsertBulk {
 func (u *FeedbackUpsertBulk) UpdateStatus() *FeedbackUpsertBulk {
 	return u.Update(func(s *FeedbackUpsert) {
 		s.UpdateStatus()
+	})
+}
+
+// SetAssignee sets the "assignee" field.
+func (u *FeedbackUpsertBulk) SetAssignee(v string) *FeedbackUpsertBulk {
+	return u.Update(func(s *FeedbackUpsert) {
+		s.SetAssignee(v)
+	})
+}
+
+// UpdateAssignee sets the "assignee" field to the value that was provided on create.
+func (u *FeedbackUpsertBulk) UpdateAssignee() *FeedbackUpsertBulk {
+	return u.Update(func(s *FeedbackUpsert) {
+		s.UpdateAssignee()
+	})
+}
+
+// ClearAssignee clears the value of the "assignee" field.
+func (u *FeedbackUpsertBulk) ClearAssignee() *FeedbackUpsertBulk {
+	return u.Update(func(s *FeedbackUpsert) {
+		s.ClearAssignee()
 	})
 }
 

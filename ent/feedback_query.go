@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"math"
 
@@ -13,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/predicate"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/user"
@@ -21,14 +23,16 @@ import (
 // FeedbackQuery is the builder for querying Feedback entities.
 type FeedbackQuery struct {
 	config
-	ctx         *QueryContext
-	order       []feedback.OrderOption
-	inters      []Interceptor
-	predicates  []predicate.Feedback
-	withProject *ProjectQuery
-	withUser    *UserQuery
-	loadTotal   []func(context.Context, []*Feedback) error
-	modifiers   []func(*sql.Selector)
+	ctx              *QueryContext
+	order            []feedback.OrderOption
+	inters           []Interceptor
+	predicates       []predicate.Feedback
+	withProject      *ProjectQuery
+	withUser         *UserQuery
+	withHistory      *FeedbackChangeQuery
+	loadTotal        []func(context.Context, []*Feedback) error
+	modifiers        []func(*sql.Selector)
+	withNamedHistory map[string]*FeedbackChangeQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -102,6 +106,28 @@ func (_q *FeedbackQuery) QueryUser() *UserQuery {
 			sqlgraph.From(feedback.Table, feedback.FieldID, selector),
 			sqlgraph.To(user.Table, user.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, feedback.UserTable, feedback.UserColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryHistory chains the current query on the "history" edge.
+func (_q *FeedbackQuery) QueryHistory() *FeedbackChangeQuery {
+	query := (&FeedbackChangeClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(feedback.Table, feedback.FieldID, selector),
+			sqlgraph.To(feedbackchange.Table, feedbackchange.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, feedback.HistoryTable, feedback.HistoryColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -303,6 +329,7 @@ func (_q *FeedbackQuery) Clone() *FeedbackQuery {
 		predicates:  append([]predicate.Feedback{}, _q.predicates...),
 		withProject: _q.withProject.Clone(),
 		withUser:    _q.withUser.Clone(),
+		withHistory: _q.withHistory.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -329,6 +356,17 @@ func (_q *FeedbackQuery) WithUser(opts ...func(*UserQuery)) *FeedbackQuery {
 		opt(query)
 	}
 	_q.withUser = query
+	return _q
+}
+
+// WithHistory tells the query-builder to eager-load the nodes that are connected to
+// the "history" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *FeedbackQuery) WithHistory(opts ...func(*FeedbackChangeQuery)) *FeedbackQuery {
+	query := (&FeedbackChangeClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withHistory = query
 	return _q
 }
 
@@ -410,9 +448,10 @@ func (_q *FeedbackQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Fee
 	var (
 		nodes       = []*Feedback{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [3]bool{
 			_q.withProject != nil,
 			_q.withUser != nil,
+			_q.withHistory != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -445,6 +484,20 @@ func (_q *FeedbackQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Fee
 	if query := _q.withUser; query != nil {
 		if err := _q.loadUser(ctx, query, nodes, nil,
 			func(n *Feedback, e *User) { n.Edges.User = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withHistory; query != nil {
+		if err := _q.loadHistory(ctx, query, nodes,
+			func(n *Feedback) { n.Edges.History = []*FeedbackChange{} },
+			func(n *Feedback, e *FeedbackChange) { n.Edges.History = append(n.Edges.History, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedHistory {
+		if err := _q.loadHistory(ctx, query, nodes,
+			func(n *Feedback) { n.appendNamedHistory(name) },
+			func(n *Feedback, e *FeedbackChange) { n.appendNamedHistory(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -511,6 +564,36 @@ func (_q *FeedbackQuery) loadUser(ctx context.Context, query *UserQuery, nodes [
 		for i := range nodes {
 			assign(nodes[i], n)
 		}
+	}
+	return nil
+}
+func (_q *FeedbackQuery) loadHistory(ctx context.Context, query *FeedbackChangeQuery, nodes []*Feedback, init func(*Feedback), assign func(*Feedback, *FeedbackChange)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Feedback)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(feedbackchange.FieldFeedbackID)
+	}
+	query.Where(predicate.FeedbackChange(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(feedback.HistoryColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.FeedbackID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "feedback_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
 	}
 	return nil
 }
@@ -638,6 +721,20 @@ func (_q *FeedbackQuery) ForShare(opts ...sql.LockOption) *FeedbackQuery {
 func (_q *FeedbackQuery) Modify(modifiers ...func(s *sql.Selector)) *FeedbackSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// WithNamedHistory tells the query-builder to eager-load the nodes that are connected to the "history"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *FeedbackQuery) WithNamedHistory(name string, opts ...func(*FeedbackChangeQuery)) *FeedbackQuery {
+	query := (&FeedbackChangeClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedHistory == nil {
+		_q.withNamedHistory = make(map[string]*FeedbackChangeQuery)
+	}
+	_q.withNamedHistory[name] = query
+	return _q
 }
 
 // FeedbackGroupBy is the group-by builder for Feedback entities.

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/predicate"
 )
 
@@ -184,9 +185,65 @@ func (_u *FeedbackUpdate) SetNillableStatus(v *feedback.Status) *FeedbackUpdate 
 	return _u
 }
 
+// SetAssignee sets the "assignee" field.
+func (_u *FeedbackUpdate) SetAssignee(v string) *FeedbackUpdate {
+	_u.mutation.SetAssignee(v)
+	return _u
+}
+
+// SetNillableAssignee sets the "assignee" field if the given value is not nil.
+func (_u *FeedbackUpdate) SetNillableAssignee(v *string) *FeedbackUpdate {
+	if v != nil {
+		_u.SetAssignee(*v)
+	}
+	return _u
+}
+
+// ClearAssignee clears the value of the "assignee" field.
+func (_u *FeedbackUpdate) ClearAssignee() *FeedbackUpdate {
+	_u.mutation.ClearAssignee()
+	return _u
+}
+
+// AddHistoryIDs adds the "history" edge to the FeedbackChange entity by IDs.
+func (_u *FeedbackUpdate) AddHistoryIDs(ids ...int) *FeedbackUpdate {
+	_u.mutation.AddHistoryIDs(ids...)
+	return _u
+}
+
+// AddHistory adds the "history" edges to the FeedbackChange entity.
+func (_u *FeedbackUpdate) AddHistory(v ...*FeedbackChange) *FeedbackUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddHistoryIDs(ids...)
+}
+
 // Mutation returns the FeedbackMutation object of the builder.
 func (_u *FeedbackUpdate) Mutation() *FeedbackMutation {
 	return _u.mutation
+}
+
+// ClearHistory clears all "history" edges to the FeedbackChange entity.
+func (_u *FeedbackUpdate) ClearHistory() *FeedbackUpdate {
+	_u.mutation.ClearHistory()
+	return _u
+}
+
+// RemoveHistoryIDs removes the "history" edge to FeedbackChange entities by IDs.
+func (_u *FeedbackUpdate) RemoveHistoryIDs(ids ...int) *FeedbackUpdate {
+	_u.mutation.RemoveHistoryIDs(ids...)
+	return _u
+}
+
+// RemoveHistory removes "history" edges to FeedbackChange entities.
+func (_u *FeedbackUpdate) RemoveHistory(v ...*FeedbackChange) *FeedbackUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveHistoryIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -261,6 +318,11 @@ func (_u *FeedbackUpdate) check() error {
 	if v, ok := _u.mutation.Status(); ok {
 		if err := feedback.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Feedback.status": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Assignee(); ok {
+		if err := feedback.AssigneeValidator(v); err != nil {
+			return &ValidationError{Name: "assignee", err: fmt.Errorf(`ent: validator failed for field "Feedback.assignee": %w`, err)}
 		}
 	}
 	if _u.mutation.ProjectCleared() && len(_u.mutation.ProjectIDs()) > 0 {
@@ -339,6 +401,57 @@ func (_u *FeedbackUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(feedback.FieldStatus, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.Assignee(); ok {
+		_spec.SetField(feedback.FieldAssignee, field.TypeString, value)
+	}
+	if _u.mutation.AssigneeCleared() {
+		_spec.ClearField(feedback.FieldAssignee, field.TypeString)
+	}
+	if _u.mutation.HistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   feedback.HistoryTable,
+			Columns: []string{feedback.HistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(feedbackchange.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedHistoryIDs(); len(nodes) > 0 && !_u.mutation.HistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   feedback.HistoryTable,
+			Columns: []string{feedback.HistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(feedbackchange.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.HistoryIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   feedback.HistoryTable,
+			Columns: []string{feedback.HistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(feedbackchange.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -516,9 +629,65 @@ func (_u *FeedbackUpdateOne) SetNillableStatus(v *feedback.Status) *FeedbackUpda
 	return _u
 }
 
+// SetAssignee sets the "assignee" field.
+func (_u *FeedbackUpdateOne) SetAssignee(v string) *FeedbackUpdateOne {
+	_u.mutation.SetAssignee(v)
+	return _u
+}
+
+// SetNillableAssignee sets the "assignee" field if the given value is not nil.
+func (_u *FeedbackUpdateOne) SetNillableAssignee(v *string) *FeedbackUpdateOne {
+	if v != nil {
+		_u.SetAssignee(*v)
+	}
+	return _u
+}
+
+// ClearAssignee clears the value of the "assignee" field.
+func (_u *FeedbackUpdateOne) ClearAssignee() *FeedbackUpdateOne {
+	_u.mutation.ClearAssignee()
+	return _u
+}
+
+// AddHistoryIDs adds the "history" edge to the FeedbackChange entity by IDs.
+func (_u *FeedbackUpdateOne) AddHistoryIDs(ids ...int) *FeedbackUpdateOne {
+	_u.mutation.AddHistoryIDs(ids...)
+	return _u
+}
+
+// AddHistory adds the "history" edges to the FeedbackChange entity.
+func (_u *FeedbackUpdateOne) AddHistory(v ...*FeedbackChange) *FeedbackUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddHistoryIDs(ids...)
+}
+
 // Mutation returns the FeedbackMutation object of the builder.
 func (_u *FeedbackUpdateOne) Mutation() *FeedbackMutation {
 	return _u.mutation
+}
+
+// ClearHistory clears all "history" edges to the FeedbackChange entity.
+func (_u *FeedbackUpdateOne) ClearHistory() *FeedbackUpdateOne {
+	_u.mutation.ClearHistory()
+	return _u
+}
+
+// RemoveHistoryIDs removes the "history" edge to FeedbackChange entities by IDs.
+func (_u *FeedbackUpdateOne) RemoveHistoryIDs(ids ...int) *FeedbackUpdateOne {
+	_u.mutation.RemoveHistoryIDs(ids...)
+	return _u
+}
+
+// RemoveHistory removes "history" edges to FeedbackChange entities.
+func (_u *FeedbackUpdateOne) RemoveHistory(v ...*FeedbackChange) *FeedbackUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveHistoryIDs(ids...)
 }
 
 // Where appends a list predicates to the FeedbackUpdate builder.
@@ -606,6 +775,11 @@ func (_u *FeedbackUpdateOne) check() error {
 	if v, ok := _u.mutation.Status(); ok {
 		if err := feedback.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Feedback.status": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Assignee(); ok {
+		if err := feedback.AssigneeValidator(v); err != nil {
+			return &ValidationError{Name: "assignee", err: fmt.Errorf(`ent: validator failed for field "Feedback.assignee": %w`, err)}
 		}
 	}
 	if _u.mutation.ProjectCleared() && len(_u.mutation.ProjectIDs()) > 0 {
@@ -701,6 +875,57 @@ func (_u *FeedbackUpdateOne) sqlSave(ctx context.Context) (_node *Feedback, err 
 	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(feedback.FieldStatus, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.Assignee(); ok {
+		_spec.SetField(feedback.FieldAssignee, field.TypeString, value)
+	}
+	if _u.mutation.AssigneeCleared() {
+		_spec.ClearField(feedback.FieldAssignee, field.TypeString)
+	}
+	if _u.mutation.HistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   feedback.HistoryTable,
+			Columns: []string{feedback.HistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(feedbackchange.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedHistoryIDs(); len(nodes) > 0 && !_u.mutation.HistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   feedback.HistoryTable,
+			Columns: []string{feedback.HistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(feedbackchange.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.HistoryIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   feedback.HistoryTable,
+			Columns: []string{feedback.HistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(feedbackchange.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &Feedback{config: _u.config}

@@ -11,8 +11,10 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
@@ -134,6 +136,165 @@ func newAPIKeyPaginateArgs(rv map[string]any) *apikeyPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*APIKeyWhereInput); ok {
 		args.opts = append(args.opts, WithAPIKeyFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *DiscoveryRunQuery) CollectFields(ctx context.Context, satisfies ...string) (*DiscoveryRunQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *DiscoveryRunQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(discoveryrun.Columns))
+		selectedFields = []string{discoveryrun.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[discoveryrun.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldCreatedAt)
+				fieldSeen[discoveryrun.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[discoveryrun.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldUpdatedAt)
+				fieldSeen[discoveryrun.FieldUpdatedAt] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[discoveryrun.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldStatus)
+				fieldSeen[discoveryrun.FieldStatus] = struct{}{}
+			}
+		case "requestedK":
+			if _, ok := fieldSeen[discoveryrun.FieldRequestedK]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldRequestedK)
+				fieldSeen[discoveryrun.FieldRequestedK] = struct{}{}
+			}
+		case "withinDays":
+			if _, ok := fieldSeen[discoveryrun.FieldWithinDays]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldWithinDays)
+				fieldSeen[discoveryrun.FieldWithinDays] = struct{}{}
+			}
+		case "seed":
+			if _, ok := fieldSeen[discoveryrun.FieldSeed]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldSeed)
+				fieldSeen[discoveryrun.FieldSeed] = struct{}{}
+			}
+		case "jobId":
+			if _, ok := fieldSeen[discoveryrun.FieldJobID]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldJobID)
+				fieldSeen[discoveryrun.FieldJobID] = struct{}{}
+			}
+		case "startedAt":
+			if _, ok := fieldSeen[discoveryrun.FieldStartedAt]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldStartedAt)
+				fieldSeen[discoveryrun.FieldStartedAt] = struct{}{}
+			}
+		case "finishedAt":
+			if _, ok := fieldSeen[discoveryrun.FieldFinishedAt]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldFinishedAt)
+				fieldSeen[discoveryrun.FieldFinishedAt] = struct{}{}
+			}
+		case "error":
+			if _, ok := fieldSeen[discoveryrun.FieldError]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldError)
+				fieldSeen[discoveryrun.FieldError] = struct{}{}
+			}
+		case "k":
+			if _, ok := fieldSeen[discoveryrun.FieldK]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldK)
+				fieldSeen[discoveryrun.FieldK] = struct{}{}
+			}
+		case "users":
+			if _, ok := fieldSeen[discoveryrun.FieldUsers]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldUsers)
+				fieldSeen[discoveryrun.FieldUsers] = struct{}{}
+			}
+		case "silhouette":
+			if _, ok := fieldSeen[discoveryrun.FieldSilhouette]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldSilhouette)
+				fieldSeen[discoveryrun.FieldSilhouette] = struct{}{}
+			}
+		case "kScores":
+			if _, ok := fieldSeen[discoveryrun.FieldKScores]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldKScores)
+				fieldSeen[discoveryrun.FieldKScores] = struct{}{}
+			}
+		case "clusters":
+			if _, ok := fieldSeen[discoveryrun.FieldClusters]; !ok {
+				selectedFields = append(selectedFields, discoveryrun.FieldClusters)
+				fieldSeen[discoveryrun.FieldClusters] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type discoveryrunPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []DiscoveryRunPaginateOption
+}
+
+func newDiscoveryRunPaginateArgs(rv map[string]any) *discoveryrunPaginateArgs {
+	args := &discoveryrunPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &DiscoveryRunOrder{Field: &DiscoveryRunOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithDiscoveryRunOrder(order))
+			}
+		case *DiscoveryRunOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithDiscoveryRunOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*DiscoveryRunWhereInput); ok {
+		args.opts = append(args.opts, WithDiscoveryRunFilter(v.Filter))
 	}
 	return args
 }
@@ -303,6 +464,95 @@ func (_q *FeedbackQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				selectedFields = append(selectedFields, feedback.FieldUserID)
 				fieldSeen[feedback.FieldUserID] = struct{}{}
 			}
+
+		case "history":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&FeedbackChangeClient{config: _q.config}).Query()
+			)
+			args := newFeedbackChangePaginateArgs(fieldArgs(ctx, new(FeedbackChangeWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newFeedbackChangePager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Feedback) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID int `sql:"feedback_id"`
+							Count  int `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(feedback.HistoryColumn), ids...))
+						})
+						if err := query.GroupBy(feedback.HistoryColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[int]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[1] == nil {
+								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[1][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Feedback) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.History)
+							if nodes[i].Edges.totalCount[1] == nil {
+								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[1][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, feedbackchangeImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(feedback.HistoryColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedHistory(alias, func(wq *FeedbackChangeQuery) {
+				*wq = *query
+			})
 		case "createdAt":
 			if _, ok := fieldSeen[feedback.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, feedback.FieldCreatedAt)
@@ -352,6 +602,11 @@ func (_q *FeedbackQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			if _, ok := fieldSeen[feedback.FieldStatus]; !ok {
 				selectedFields = append(selectedFields, feedback.FieldStatus)
 				fieldSeen[feedback.FieldStatus] = struct{}{}
+			}
+		case "assignee":
+			if _, ok := fieldSeen[feedback.FieldAssignee]; !ok {
+				selectedFields = append(selectedFields, feedback.FieldAssignee)
+				fieldSeen[feedback.FieldAssignee] = struct{}{}
 			}
 		case "timestamp":
 			if _, ok := fieldSeen[feedback.FieldTimestamp]; !ok {
@@ -417,6 +672,135 @@ func newFeedbackPaginateArgs(rv map[string]any) *feedbackPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*FeedbackWhereInput); ok {
 		args.opts = append(args.opts, WithFeedbackFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *FeedbackChangeQuery) CollectFields(ctx context.Context, satisfies ...string) (*FeedbackChangeQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *FeedbackChangeQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(feedbackchange.Columns))
+		selectedFields = []string{feedbackchange.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "feedback":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&FeedbackClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, feedbackImplementors)...); err != nil {
+				return err
+			}
+			_q.withFeedback = query
+			if _, ok := fieldSeen[feedbackchange.FieldFeedbackID]; !ok {
+				selectedFields = append(selectedFields, feedbackchange.FieldFeedbackID)
+				fieldSeen[feedbackchange.FieldFeedbackID] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[feedbackchange.FieldKind]; !ok {
+				selectedFields = append(selectedFields, feedbackchange.FieldKind)
+				fieldSeen[feedbackchange.FieldKind] = struct{}{}
+			}
+		case "oldValue":
+			if _, ok := fieldSeen[feedbackchange.FieldOldValue]; !ok {
+				selectedFields = append(selectedFields, feedbackchange.FieldOldValue)
+				fieldSeen[feedbackchange.FieldOldValue] = struct{}{}
+			}
+		case "newValue":
+			if _, ok := fieldSeen[feedbackchange.FieldNewValue]; !ok {
+				selectedFields = append(selectedFields, feedbackchange.FieldNewValue)
+				fieldSeen[feedbackchange.FieldNewValue] = struct{}{}
+			}
+		case "actorKeyId":
+			if _, ok := fieldSeen[feedbackchange.FieldActorKeyID]; !ok {
+				selectedFields = append(selectedFields, feedbackchange.FieldActorKeyID)
+				fieldSeen[feedbackchange.FieldActorKeyID] = struct{}{}
+			}
+		case "actorKeyPrefix":
+			if _, ok := fieldSeen[feedbackchange.FieldActorKeyPrefix]; !ok {
+				selectedFields = append(selectedFields, feedbackchange.FieldActorKeyPrefix)
+				fieldSeen[feedbackchange.FieldActorKeyPrefix] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[feedbackchange.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, feedbackchange.FieldCreatedAt)
+				fieldSeen[feedbackchange.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type feedbackchangePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []FeedbackChangePaginateOption
+}
+
+func newFeedbackChangePaginateArgs(rv map[string]any) *feedbackchangePaginateArgs {
+	args := &feedbackchangePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &FeedbackChangeOrder{Field: &FeedbackChangeOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithFeedbackChangeOrder(order))
+			}
+		case *FeedbackChangeOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithFeedbackChangeOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*FeedbackChangeWhereInput); ok {
+		args.opts = append(args.opts, WithFeedbackChangeFilter(v.Filter))
 	}
 	return args
 }

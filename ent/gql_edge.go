@@ -24,6 +24,35 @@ func (_m *Feedback) User(ctx context.Context) (*User, error) {
 	return result, err
 }
 
+func (_m *Feedback) History(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *FeedbackChangeOrder, where *FeedbackChangeWhereInput,
+) (*FeedbackChangeConnection, error) {
+	opts := []FeedbackChangePaginateOption{
+		WithFeedbackChangeOrder(orderBy),
+		WithFeedbackChangeFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
+	if nodes, err := _m.NamedHistory(alias); err == nil || hasTotalCount {
+		pager, err := newFeedbackChangePager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &FeedbackChangeConnection{Edges: []*FeedbackChangeEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryHistory().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *FeedbackChange) Feedback(ctx context.Context) (*Feedback, error) {
+	result, err := _m.Edges.FeedbackOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryFeedback().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Segment) Members(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*UserOrder, where *UserWhereInput,
 ) (*UserConnection, error) {

@@ -11,8 +11,10 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/hashicorp/go-multierror"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/internal"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/segment"
@@ -35,6 +37,11 @@ var apikeyImplementors = []string{"APIKey", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*APIKey) IsNode() {}
 
+var discoveryrunImplementors = []string{"DiscoveryRun", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*DiscoveryRun) IsNode() {}
+
 var eventImplementors = []string{"Event", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
@@ -44,6 +51,11 @@ var feedbackImplementors = []string{"Feedback", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Feedback) IsNode() {}
+
+var feedbackchangeImplementors = []string{"FeedbackChange", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*FeedbackChange) IsNode() {}
 
 var projectImplementors = []string{"Project", "Node"}
 
@@ -176,6 +188,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			}
 		}
 		return query.Only(ctx)
+	case discoveryrun.Table:
+		query := c.DiscoveryRun.Query().
+			Where(discoveryrun.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, discoveryrunImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case event.Table:
 		query := c.Event.Query().
 			Where(event.ID(id))
@@ -190,6 +211,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(feedback.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, feedbackImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case feedbackchange.Table:
+		query := c.FeedbackChange.Query().
+			Where(feedbackchange.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, feedbackchangeImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -364,6 +394,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 				*noder = node
 			}
 		}
+	case discoveryrun.Table:
+		query := c.DiscoveryRun.Query().
+			Where(discoveryrun.IDIn(ids...))
+		query, err := query.CollectFields(ctx, discoveryrunImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case event.Table:
 		query := c.Event.Query().
 			Where(event.IDIn(ids...))
@@ -384,6 +430,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Feedback.Query().
 			Where(feedback.IDIn(ids...))
 		query, err := query.CollectFields(ctx, feedbackImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case feedbackchange.Table:
+		query := c.FeedbackChange.Query().
+			Where(feedbackchange.IDIn(ids...))
+		query, err := query.CollectFields(ctx, feedbackchangeImplementors...)
 		if err != nil {
 			return nil, err
 		}

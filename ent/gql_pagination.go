@@ -15,8 +15,10 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
@@ -436,6 +438,338 @@ func (_m *APIKey) ToEdge(order *APIKeyOrder) *APIKeyEdge {
 		order = DefaultAPIKeyOrder
 	}
 	return &APIKeyEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// DiscoveryRunEdge is the edge representation of DiscoveryRun.
+type DiscoveryRunEdge struct {
+	Node   *DiscoveryRun `json:"node"`
+	Cursor Cursor        `json:"cursor"`
+}
+
+// DiscoveryRunConnection is the connection containing edges to DiscoveryRun.
+type DiscoveryRunConnection struct {
+	Edges      []*DiscoveryRunEdge `json:"edges"`
+	PageInfo   PageInfo            `json:"pageInfo"`
+	TotalCount int                 `json:"totalCount"`
+}
+
+func (c *DiscoveryRunConnection) build(nodes []*DiscoveryRun, pager *discoveryrunPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *DiscoveryRun
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *DiscoveryRun {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *DiscoveryRun {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*DiscoveryRunEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &DiscoveryRunEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// DiscoveryRunPaginateOption enables pagination customization.
+type DiscoveryRunPaginateOption func(*discoveryrunPager) error
+
+// WithDiscoveryRunOrder configures pagination ordering.
+func WithDiscoveryRunOrder(order *DiscoveryRunOrder) DiscoveryRunPaginateOption {
+	if order == nil {
+		order = DefaultDiscoveryRunOrder
+	}
+	o := *order
+	return func(pager *discoveryrunPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultDiscoveryRunOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithDiscoveryRunFilter configures pagination filter.
+func WithDiscoveryRunFilter(filter func(*DiscoveryRunQuery) (*DiscoveryRunQuery, error)) DiscoveryRunPaginateOption {
+	return func(pager *discoveryrunPager) error {
+		if filter == nil {
+			return errors.New("DiscoveryRunQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type discoveryrunPager struct {
+	reverse bool
+	order   *DiscoveryRunOrder
+	filter  func(*DiscoveryRunQuery) (*DiscoveryRunQuery, error)
+}
+
+func newDiscoveryRunPager(opts []DiscoveryRunPaginateOption, reverse bool) (*discoveryrunPager, error) {
+	pager := &discoveryrunPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultDiscoveryRunOrder
+	}
+	return pager, nil
+}
+
+func (p *discoveryrunPager) applyFilter(query *DiscoveryRunQuery) (*DiscoveryRunQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *discoveryrunPager) toCursor(_m *DiscoveryRun) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *discoveryrunPager) applyCursors(query *DiscoveryRunQuery, after, before *Cursor) (*DiscoveryRunQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultDiscoveryRunOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *discoveryrunPager) applyOrder(query *DiscoveryRunQuery) *DiscoveryRunQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultDiscoveryRunOrder.Field {
+		query = query.Order(DefaultDiscoveryRunOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *discoveryrunPager) orderExpr(query *DiscoveryRunQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultDiscoveryRunOrder.Field {
+			b.Comma().Ident(DefaultDiscoveryRunOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to DiscoveryRun.
+func (_m *DiscoveryRunQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...DiscoveryRunPaginateOption,
+) (*DiscoveryRunConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newDiscoveryRunPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &DiscoveryRunConnection{Edges: []*DiscoveryRunEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// DiscoveryRunOrderFieldCreatedAt orders DiscoveryRun by created_at.
+	DiscoveryRunOrderFieldCreatedAt = &DiscoveryRunOrderField{
+		Value: func(_m *DiscoveryRun) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: discoveryrun.FieldCreatedAt,
+		toTerm: discoveryrun.ByCreatedAt,
+		toCursor: func(_m *DiscoveryRun) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// DiscoveryRunOrderFieldUpdatedAt orders DiscoveryRun by updated_at.
+	DiscoveryRunOrderFieldUpdatedAt = &DiscoveryRunOrderField{
+		Value: func(_m *DiscoveryRun) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: discoveryrun.FieldUpdatedAt,
+		toTerm: discoveryrun.ByUpdatedAt,
+		toCursor: func(_m *DiscoveryRun) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// DiscoveryRunOrderFieldStatus orders DiscoveryRun by status.
+	DiscoveryRunOrderFieldStatus = &DiscoveryRunOrderField{
+		Value: func(_m *DiscoveryRun) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: discoveryrun.FieldStatus,
+		toTerm: discoveryrun.ByStatus,
+		toCursor: func(_m *DiscoveryRun) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f DiscoveryRunOrderField) String() string {
+	var str string
+	switch f.column {
+	case DiscoveryRunOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case DiscoveryRunOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case DiscoveryRunOrderFieldStatus.column:
+		str = "STATUS"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f DiscoveryRunOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *DiscoveryRunOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("DiscoveryRunOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *DiscoveryRunOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *DiscoveryRunOrderFieldUpdatedAt
+	case "STATUS":
+		*f = *DiscoveryRunOrderFieldStatus
+	default:
+		return fmt.Errorf("%s is not a valid DiscoveryRunOrderField", str)
+	}
+	return nil
+}
+
+// DiscoveryRunOrderField defines the ordering field of DiscoveryRun.
+type DiscoveryRunOrderField struct {
+	// Value extracts the ordering value from the given DiscoveryRun.
+	Value    func(*DiscoveryRun) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) discoveryrun.OrderOption
+	toCursor func(*DiscoveryRun) Cursor
+}
+
+// DiscoveryRunOrder defines the ordering of DiscoveryRun.
+type DiscoveryRunOrder struct {
+	Direction OrderDirection          `json:"direction"`
+	Field     *DiscoveryRunOrderField `json:"field"`
+}
+
+// DefaultDiscoveryRunOrder is the default ordering of DiscoveryRun.
+var DefaultDiscoveryRunOrder = &DiscoveryRunOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &DiscoveryRunOrderField{
+		Value: func(_m *DiscoveryRun) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: discoveryrun.FieldID,
+		toTerm: discoveryrun.ByID,
+		toCursor: func(_m *DiscoveryRun) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts DiscoveryRun into DiscoveryRunEdge.
+func (_m *DiscoveryRun) ToEdge(order *DiscoveryRunOrder) *DiscoveryRunEdge {
+	if order == nil {
+		order = DefaultDiscoveryRunOrder
+	}
+	return &DiscoveryRunEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}
@@ -1020,6 +1354,20 @@ var (
 			}
 		},
 	}
+	// FeedbackOrderFieldAssignee orders Feedback by assignee.
+	FeedbackOrderFieldAssignee = &FeedbackOrderField{
+		Value: func(_m *Feedback) (ent.Value, error) {
+			return _m.Assignee, nil
+		},
+		column: feedback.FieldAssignee,
+		toTerm: feedback.ByAssignee,
+		toCursor: func(_m *Feedback) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Assignee,
+			}
+		},
+	}
 	// FeedbackOrderFieldTimestamp orders Feedback by timestamp.
 	FeedbackOrderFieldTimestamp = &FeedbackOrderField{
 		Value: func(_m *Feedback) (ent.Value, error) {
@@ -1048,6 +1396,8 @@ func (f FeedbackOrderField) String() string {
 		str = "KIND"
 	case FeedbackOrderFieldStatus.column:
 		str = "STATUS"
+	case FeedbackOrderFieldAssignee.column:
+		str = "ASSIGNEE"
 	case FeedbackOrderFieldTimestamp.column:
 		str = "TIMESTAMP"
 	}
@@ -1074,6 +1424,8 @@ func (f *FeedbackOrderField) UnmarshalGQL(v interface{}) error {
 		*f = *FeedbackOrderFieldKind
 	case "STATUS":
 		*f = *FeedbackOrderFieldStatus
+	case "ASSIGNEE":
+		*f = *FeedbackOrderFieldAssignee
 	case "TIMESTAMP":
 		*f = *FeedbackOrderFieldTimestamp
 	default:
@@ -1118,6 +1470,302 @@ func (_m *Feedback) ToEdge(order *FeedbackOrder) *FeedbackEdge {
 		order = DefaultFeedbackOrder
 	}
 	return &FeedbackEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// FeedbackChangeEdge is the edge representation of FeedbackChange.
+type FeedbackChangeEdge struct {
+	Node   *FeedbackChange `json:"node"`
+	Cursor Cursor          `json:"cursor"`
+}
+
+// FeedbackChangeConnection is the connection containing edges to FeedbackChange.
+type FeedbackChangeConnection struct {
+	Edges      []*FeedbackChangeEdge `json:"edges"`
+	PageInfo   PageInfo              `json:"pageInfo"`
+	TotalCount int                   `json:"totalCount"`
+}
+
+func (c *FeedbackChangeConnection) build(nodes []*FeedbackChange, pager *feedbackchangePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *FeedbackChange
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *FeedbackChange {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *FeedbackChange {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*FeedbackChangeEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &FeedbackChangeEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// FeedbackChangePaginateOption enables pagination customization.
+type FeedbackChangePaginateOption func(*feedbackchangePager) error
+
+// WithFeedbackChangeOrder configures pagination ordering.
+func WithFeedbackChangeOrder(order *FeedbackChangeOrder) FeedbackChangePaginateOption {
+	if order == nil {
+		order = DefaultFeedbackChangeOrder
+	}
+	o := *order
+	return func(pager *feedbackchangePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultFeedbackChangeOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithFeedbackChangeFilter configures pagination filter.
+func WithFeedbackChangeFilter(filter func(*FeedbackChangeQuery) (*FeedbackChangeQuery, error)) FeedbackChangePaginateOption {
+	return func(pager *feedbackchangePager) error {
+		if filter == nil {
+			return errors.New("FeedbackChangeQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type feedbackchangePager struct {
+	reverse bool
+	order   *FeedbackChangeOrder
+	filter  func(*FeedbackChangeQuery) (*FeedbackChangeQuery, error)
+}
+
+func newFeedbackChangePager(opts []FeedbackChangePaginateOption, reverse bool) (*feedbackchangePager, error) {
+	pager := &feedbackchangePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultFeedbackChangeOrder
+	}
+	return pager, nil
+}
+
+func (p *feedbackchangePager) applyFilter(query *FeedbackChangeQuery) (*FeedbackChangeQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *feedbackchangePager) toCursor(_m *FeedbackChange) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *feedbackchangePager) applyCursors(query *FeedbackChangeQuery, after, before *Cursor) (*FeedbackChangeQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultFeedbackChangeOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *feedbackchangePager) applyOrder(query *FeedbackChangeQuery) *FeedbackChangeQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultFeedbackChangeOrder.Field {
+		query = query.Order(DefaultFeedbackChangeOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *feedbackchangePager) orderExpr(query *FeedbackChangeQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultFeedbackChangeOrder.Field {
+			b.Comma().Ident(DefaultFeedbackChangeOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to FeedbackChange.
+func (_m *FeedbackChangeQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...FeedbackChangePaginateOption,
+) (*FeedbackChangeConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newFeedbackChangePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &FeedbackChangeConnection{Edges: []*FeedbackChangeEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// FeedbackChangeOrderFieldCreatedAt orders FeedbackChange by created_at.
+	FeedbackChangeOrderFieldCreatedAt = &FeedbackChangeOrderField{
+		Value: func(_m *FeedbackChange) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: feedbackchange.FieldCreatedAt,
+		toTerm: feedbackchange.ByCreatedAt,
+		toCursor: func(_m *FeedbackChange) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f FeedbackChangeOrderField) String() string {
+	var str string
+	switch f.column {
+	case FeedbackChangeOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f FeedbackChangeOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *FeedbackChangeOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("FeedbackChangeOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *FeedbackChangeOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid FeedbackChangeOrderField", str)
+	}
+	return nil
+}
+
+// FeedbackChangeOrderField defines the ordering field of FeedbackChange.
+type FeedbackChangeOrderField struct {
+	// Value extracts the ordering value from the given FeedbackChange.
+	Value    func(*FeedbackChange) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) feedbackchange.OrderOption
+	toCursor func(*FeedbackChange) Cursor
+}
+
+// FeedbackChangeOrder defines the ordering of FeedbackChange.
+type FeedbackChangeOrder struct {
+	Direction OrderDirection            `json:"direction"`
+	Field     *FeedbackChangeOrderField `json:"field"`
+}
+
+// DefaultFeedbackChangeOrder is the default ordering of FeedbackChange.
+var DefaultFeedbackChangeOrder = &FeedbackChangeOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &FeedbackChangeOrderField{
+		Value: func(_m *FeedbackChange) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: feedbackchange.FieldID,
+		toTerm: feedbackchange.ByID,
+		toCursor: func(_m *FeedbackChange) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts FeedbackChange into FeedbackChangeEdge.
+func (_m *FeedbackChange) ToEdge(order *FeedbackChangeOrder) *FeedbackChangeEdge {
+	if order == nil {
+		order = DefaultFeedbackChangeOrder
+	}
+	return &FeedbackChangeEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/predicate"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/segment"
@@ -377,6 +379,640 @@ func (i *APIKeyWhereInput) P() (predicate.APIKey, error) {
 		return predicates[0], nil
 	default:
 		return apikey.And(predicates...), nil
+	}
+}
+
+// DiscoveryRunWhereInput represents a where input for filtering DiscoveryRun queries.
+type DiscoveryRunWhereInput struct {
+	Predicates []predicate.DiscoveryRun  `json:"-"`
+	Not        *DiscoveryRunWhereInput   `json:"not,omitempty"`
+	Or         []*DiscoveryRunWhereInput `json:"or,omitempty"`
+	And        []*DiscoveryRunWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "status" field predicates.
+	Status      *discoveryrun.Status  `json:"status,omitempty"`
+	StatusNEQ   *discoveryrun.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []discoveryrun.Status `json:"statusIn,omitempty"`
+	StatusNotIn []discoveryrun.Status `json:"statusNotIn,omitempty"`
+
+	// "requested_k" field predicates.
+	RequestedK       *int  `json:"requestedK,omitempty"`
+	RequestedKNEQ    *int  `json:"requestedKNEQ,omitempty"`
+	RequestedKIn     []int `json:"requestedKIn,omitempty"`
+	RequestedKNotIn  []int `json:"requestedKNotIn,omitempty"`
+	RequestedKGT     *int  `json:"requestedKGT,omitempty"`
+	RequestedKGTE    *int  `json:"requestedKGTE,omitempty"`
+	RequestedKLT     *int  `json:"requestedKLT,omitempty"`
+	RequestedKLTE    *int  `json:"requestedKLTE,omitempty"`
+	RequestedKIsNil  bool  `json:"requestedKIsNil,omitempty"`
+	RequestedKNotNil bool  `json:"requestedKNotNil,omitempty"`
+
+	// "within_days" field predicates.
+	WithinDays      *int  `json:"withinDays,omitempty"`
+	WithinDaysNEQ   *int  `json:"withinDaysNEQ,omitempty"`
+	WithinDaysIn    []int `json:"withinDaysIn,omitempty"`
+	WithinDaysNotIn []int `json:"withinDaysNotIn,omitempty"`
+	WithinDaysGT    *int  `json:"withinDaysGT,omitempty"`
+	WithinDaysGTE   *int  `json:"withinDaysGTE,omitempty"`
+	WithinDaysLT    *int  `json:"withinDaysLT,omitempty"`
+	WithinDaysLTE   *int  `json:"withinDaysLTE,omitempty"`
+
+	// "seed" field predicates.
+	Seed      *int64  `json:"seed,omitempty"`
+	SeedNEQ   *int64  `json:"seedNEQ,omitempty"`
+	SeedIn    []int64 `json:"seedIn,omitempty"`
+	SeedNotIn []int64 `json:"seedNotIn,omitempty"`
+	SeedGT    *int64  `json:"seedGT,omitempty"`
+	SeedGTE   *int64  `json:"seedGTE,omitempty"`
+	SeedLT    *int64  `json:"seedLT,omitempty"`
+	SeedLTE   *int64  `json:"seedLTE,omitempty"`
+
+	// "job_id" field predicates.
+	JobID       *int64  `json:"jobID,omitempty"`
+	JobIDNEQ    *int64  `json:"jobIDNEQ,omitempty"`
+	JobIDIn     []int64 `json:"jobIDIn,omitempty"`
+	JobIDNotIn  []int64 `json:"jobIDNotIn,omitempty"`
+	JobIDGT     *int64  `json:"jobIDGT,omitempty"`
+	JobIDGTE    *int64  `json:"jobIDGTE,omitempty"`
+	JobIDLT     *int64  `json:"jobIDLT,omitempty"`
+	JobIDLTE    *int64  `json:"jobIDLTE,omitempty"`
+	JobIDIsNil  bool    `json:"jobIDIsNil,omitempty"`
+	JobIDNotNil bool    `json:"jobIDNotNil,omitempty"`
+
+	// "started_at" field predicates.
+	StartedAt       *time.Time  `json:"startedAt,omitempty"`
+	StartedAtNEQ    *time.Time  `json:"startedAtNEQ,omitempty"`
+	StartedAtIn     []time.Time `json:"startedAtIn,omitempty"`
+	StartedAtNotIn  []time.Time `json:"startedAtNotIn,omitempty"`
+	StartedAtGT     *time.Time  `json:"startedAtGT,omitempty"`
+	StartedAtGTE    *time.Time  `json:"startedAtGTE,omitempty"`
+	StartedAtLT     *time.Time  `json:"startedAtLT,omitempty"`
+	StartedAtLTE    *time.Time  `json:"startedAtLTE,omitempty"`
+	StartedAtIsNil  bool        `json:"startedAtIsNil,omitempty"`
+	StartedAtNotNil bool        `json:"startedAtNotNil,omitempty"`
+
+	// "finished_at" field predicates.
+	FinishedAt       *time.Time  `json:"finishedAt,omitempty"`
+	FinishedAtNEQ    *time.Time  `json:"finishedAtNEQ,omitempty"`
+	FinishedAtIn     []time.Time `json:"finishedAtIn,omitempty"`
+	FinishedAtNotIn  []time.Time `json:"finishedAtNotIn,omitempty"`
+	FinishedAtGT     *time.Time  `json:"finishedAtGT,omitempty"`
+	FinishedAtGTE    *time.Time  `json:"finishedAtGTE,omitempty"`
+	FinishedAtLT     *time.Time  `json:"finishedAtLT,omitempty"`
+	FinishedAtLTE    *time.Time  `json:"finishedAtLTE,omitempty"`
+	FinishedAtIsNil  bool        `json:"finishedAtIsNil,omitempty"`
+	FinishedAtNotNil bool        `json:"finishedAtNotNil,omitempty"`
+
+	// "error" field predicates.
+	Error             *string  `json:"error,omitempty"`
+	ErrorNEQ          *string  `json:"errorNEQ,omitempty"`
+	ErrorIn           []string `json:"errorIn,omitempty"`
+	ErrorNotIn        []string `json:"errorNotIn,omitempty"`
+	ErrorGT           *string  `json:"errorGT,omitempty"`
+	ErrorGTE          *string  `json:"errorGTE,omitempty"`
+	ErrorLT           *string  `json:"errorLT,omitempty"`
+	ErrorLTE          *string  `json:"errorLTE,omitempty"`
+	ErrorContains     *string  `json:"errorContains,omitempty"`
+	ErrorHasPrefix    *string  `json:"errorHasPrefix,omitempty"`
+	ErrorHasSuffix    *string  `json:"errorHasSuffix,omitempty"`
+	ErrorIsNil        bool     `json:"errorIsNil,omitempty"`
+	ErrorNotNil       bool     `json:"errorNotNil,omitempty"`
+	ErrorEqualFold    *string  `json:"errorEqualFold,omitempty"`
+	ErrorContainsFold *string  `json:"errorContainsFold,omitempty"`
+
+	// "k" field predicates.
+	K       *int  `json:"k,omitempty"`
+	KNEQ    *int  `json:"kNEQ,omitempty"`
+	KIn     []int `json:"kIn,omitempty"`
+	KNotIn  []int `json:"kNotIn,omitempty"`
+	KGT     *int  `json:"kGT,omitempty"`
+	KGTE    *int  `json:"kGTE,omitempty"`
+	KLT     *int  `json:"kLT,omitempty"`
+	KLTE    *int  `json:"kLTE,omitempty"`
+	KIsNil  bool  `json:"kIsNil,omitempty"`
+	KNotNil bool  `json:"kNotNil,omitempty"`
+
+	// "users" field predicates.
+	Users       *int  `json:"users,omitempty"`
+	UsersNEQ    *int  `json:"usersNEQ,omitempty"`
+	UsersIn     []int `json:"usersIn,omitempty"`
+	UsersNotIn  []int `json:"usersNotIn,omitempty"`
+	UsersGT     *int  `json:"usersGT,omitempty"`
+	UsersGTE    *int  `json:"usersGTE,omitempty"`
+	UsersLT     *int  `json:"usersLT,omitempty"`
+	UsersLTE    *int  `json:"usersLTE,omitempty"`
+	UsersIsNil  bool  `json:"usersIsNil,omitempty"`
+	UsersNotNil bool  `json:"usersNotNil,omitempty"`
+
+	// "silhouette" field predicates.
+	Silhouette       *float64  `json:"silhouette,omitempty"`
+	SilhouetteNEQ    *float64  `json:"silhouetteNEQ,omitempty"`
+	SilhouetteIn     []float64 `json:"silhouetteIn,omitempty"`
+	SilhouetteNotIn  []float64 `json:"silhouetteNotIn,omitempty"`
+	SilhouetteGT     *float64  `json:"silhouetteGT,omitempty"`
+	SilhouetteGTE    *float64  `json:"silhouetteGTE,omitempty"`
+	SilhouetteLT     *float64  `json:"silhouetteLT,omitempty"`
+	SilhouetteLTE    *float64  `json:"silhouetteLTE,omitempty"`
+	SilhouetteIsNil  bool      `json:"silhouetteIsNil,omitempty"`
+	SilhouetteNotNil bool      `json:"silhouetteNotNil,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *DiscoveryRunWhereInput) AddPredicates(predicates ...predicate.DiscoveryRun) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the DiscoveryRunWhereInput filter on the DiscoveryRunQuery builder.
+func (i *DiscoveryRunWhereInput) Filter(q *DiscoveryRunQuery) (*DiscoveryRunQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyDiscoveryRunWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyDiscoveryRunWhereInput is returned in case the DiscoveryRunWhereInput is empty.
+var ErrEmptyDiscoveryRunWhereInput = errors.New("ent: empty predicate DiscoveryRunWhereInput")
+
+// P returns a predicate for filtering discoveryruns.
+// An error is returned if the input is empty or invalid.
+func (i *DiscoveryRunWhereInput) P() (predicate.DiscoveryRun, error) {
+	var predicates []predicate.DiscoveryRun
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, discoveryrun.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.DiscoveryRun, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, discoveryrun.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.DiscoveryRun, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, discoveryrun.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, discoveryrun.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, discoveryrun.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, discoveryrun.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, discoveryrun.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, discoveryrun.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, discoveryrun.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, discoveryrun.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, discoveryrun.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, discoveryrun.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, discoveryrun.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, discoveryrun.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, discoveryrun.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, discoveryrun.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, discoveryrun.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, discoveryrun.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, discoveryrun.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, discoveryrun.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, discoveryrun.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, discoveryrun.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, discoveryrun.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, discoveryrun.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, discoveryrun.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, discoveryrun.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, discoveryrun.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, discoveryrun.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, discoveryrun.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, discoveryrun.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, discoveryrun.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.RequestedK != nil {
+		predicates = append(predicates, discoveryrun.RequestedKEQ(*i.RequestedK))
+	}
+	if i.RequestedKNEQ != nil {
+		predicates = append(predicates, discoveryrun.RequestedKNEQ(*i.RequestedKNEQ))
+	}
+	if len(i.RequestedKIn) > 0 {
+		predicates = append(predicates, discoveryrun.RequestedKIn(i.RequestedKIn...))
+	}
+	if len(i.RequestedKNotIn) > 0 {
+		predicates = append(predicates, discoveryrun.RequestedKNotIn(i.RequestedKNotIn...))
+	}
+	if i.RequestedKGT != nil {
+		predicates = append(predicates, discoveryrun.RequestedKGT(*i.RequestedKGT))
+	}
+	if i.RequestedKGTE != nil {
+		predicates = append(predicates, discoveryrun.RequestedKGTE(*i.RequestedKGTE))
+	}
+	if i.RequestedKLT != nil {
+		predicates = append(predicates, discoveryrun.RequestedKLT(*i.RequestedKLT))
+	}
+	if i.RequestedKLTE != nil {
+		predicates = append(predicates, discoveryrun.RequestedKLTE(*i.RequestedKLTE))
+	}
+	if i.RequestedKIsNil {
+		predicates = append(predicates, discoveryrun.RequestedKIsNil())
+	}
+	if i.RequestedKNotNil {
+		predicates = append(predicates, discoveryrun.RequestedKNotNil())
+	}
+	if i.WithinDays != nil {
+		predicates = append(predicates, discoveryrun.WithinDaysEQ(*i.WithinDays))
+	}
+	if i.WithinDaysNEQ != nil {
+		predicates = append(predicates, discoveryrun.WithinDaysNEQ(*i.WithinDaysNEQ))
+	}
+	if len(i.WithinDaysIn) > 0 {
+		predicates = append(predicates, discoveryrun.WithinDaysIn(i.WithinDaysIn...))
+	}
+	if len(i.WithinDaysNotIn) > 0 {
+		predicates = append(predicates, discoveryrun.WithinDaysNotIn(i.WithinDaysNotIn...))
+	}
+	if i.WithinDaysGT != nil {
+		predicates = append(predicates, discoveryrun.WithinDaysGT(*i.WithinDaysGT))
+	}
+	if i.WithinDaysGTE != nil {
+		predicates = append(predicates, discoveryrun.WithinDaysGTE(*i.WithinDaysGTE))
+	}
+	if i.WithinDaysLT != nil {
+		predicates = append(predicates, discoveryrun.WithinDaysLT(*i.WithinDaysLT))
+	}
+	if i.WithinDaysLTE != nil {
+		predicates = append(predicates, discoveryrun.WithinDaysLTE(*i.WithinDaysLTE))
+	}
+	if i.Seed != nil {
+		predicates = append(predicates, discoveryrun.SeedEQ(*i.Seed))
+	}
+	if i.SeedNEQ != nil {
+		predicates = append(predicates, discoveryrun.SeedNEQ(*i.SeedNEQ))
+	}
+	if len(i.SeedIn) > 0 {
+		predicates = append(predicates, discoveryrun.SeedIn(i.SeedIn...))
+	}
+	if len(i.SeedNotIn) > 0 {
+		predicates = append(predicates, discoveryrun.SeedNotIn(i.SeedNotIn...))
+	}
+	if i.SeedGT != nil {
+		predicates = append(predicates, discoveryrun.SeedGT(*i.SeedGT))
+	}
+	if i.SeedGTE != nil {
+		predicates = append(predicates, discoveryrun.SeedGTE(*i.SeedGTE))
+	}
+	if i.SeedLT != nil {
+		predicates = append(predicates, discoveryrun.SeedLT(*i.SeedLT))
+	}
+	if i.SeedLTE != nil {
+		predicates = append(predicates, discoveryrun.SeedLTE(*i.SeedLTE))
+	}
+	if i.JobID != nil {
+		predicates = append(predicates, discoveryrun.JobIDEQ(*i.JobID))
+	}
+	if i.JobIDNEQ != nil {
+		predicates = append(predicates, discoveryrun.JobIDNEQ(*i.JobIDNEQ))
+	}
+	if len(i.JobIDIn) > 0 {
+		predicates = append(predicates, discoveryrun.JobIDIn(i.JobIDIn...))
+	}
+	if len(i.JobIDNotIn) > 0 {
+		predicates = append(predicates, discoveryrun.JobIDNotIn(i.JobIDNotIn...))
+	}
+	if i.JobIDGT != nil {
+		predicates = append(predicates, discoveryrun.JobIDGT(*i.JobIDGT))
+	}
+	if i.JobIDGTE != nil {
+		predicates = append(predicates, discoveryrun.JobIDGTE(*i.JobIDGTE))
+	}
+	if i.JobIDLT != nil {
+		predicates = append(predicates, discoveryrun.JobIDLT(*i.JobIDLT))
+	}
+	if i.JobIDLTE != nil {
+		predicates = append(predicates, discoveryrun.JobIDLTE(*i.JobIDLTE))
+	}
+	if i.JobIDIsNil {
+		predicates = append(predicates, discoveryrun.JobIDIsNil())
+	}
+	if i.JobIDNotNil {
+		predicates = append(predicates, discoveryrun.JobIDNotNil())
+	}
+	if i.StartedAt != nil {
+		predicates = append(predicates, discoveryrun.StartedAtEQ(*i.StartedAt))
+	}
+	if i.StartedAtNEQ != nil {
+		predicates = append(predicates, discoveryrun.StartedAtNEQ(*i.StartedAtNEQ))
+	}
+	if len(i.StartedAtIn) > 0 {
+		predicates = append(predicates, discoveryrun.StartedAtIn(i.StartedAtIn...))
+	}
+	if len(i.StartedAtNotIn) > 0 {
+		predicates = append(predicates, discoveryrun.StartedAtNotIn(i.StartedAtNotIn...))
+	}
+	if i.StartedAtGT != nil {
+		predicates = append(predicates, discoveryrun.StartedAtGT(*i.StartedAtGT))
+	}
+	if i.StartedAtGTE != nil {
+		predicates = append(predicates, discoveryrun.StartedAtGTE(*i.StartedAtGTE))
+	}
+	if i.StartedAtLT != nil {
+		predicates = append(predicates, discoveryrun.StartedAtLT(*i.StartedAtLT))
+	}
+	if i.StartedAtLTE != nil {
+		predicates = append(predicates, discoveryrun.StartedAtLTE(*i.StartedAtLTE))
+	}
+	if i.StartedAtIsNil {
+		predicates = append(predicates, discoveryrun.StartedAtIsNil())
+	}
+	if i.StartedAtNotNil {
+		predicates = append(predicates, discoveryrun.StartedAtNotNil())
+	}
+	if i.FinishedAt != nil {
+		predicates = append(predicates, discoveryrun.FinishedAtEQ(*i.FinishedAt))
+	}
+	if i.FinishedAtNEQ != nil {
+		predicates = append(predicates, discoveryrun.FinishedAtNEQ(*i.FinishedAtNEQ))
+	}
+	if len(i.FinishedAtIn) > 0 {
+		predicates = append(predicates, discoveryrun.FinishedAtIn(i.FinishedAtIn...))
+	}
+	if len(i.FinishedAtNotIn) > 0 {
+		predicates = append(predicates, discoveryrun.FinishedAtNotIn(i.FinishedAtNotIn...))
+	}
+	if i.FinishedAtGT != nil {
+		predicates = append(predicates, discoveryrun.FinishedAtGT(*i.FinishedAtGT))
+	}
+	if i.FinishedAtGTE != nil {
+		predicates = append(predicates, discoveryrun.FinishedAtGTE(*i.FinishedAtGTE))
+	}
+	if i.FinishedAtLT != nil {
+		predicates = append(predicates, discoveryrun.FinishedAtLT(*i.FinishedAtLT))
+	}
+	if i.FinishedAtLTE != nil {
+		predicates = append(predicates, discoveryrun.FinishedAtLTE(*i.FinishedAtLTE))
+	}
+	if i.FinishedAtIsNil {
+		predicates = append(predicates, discoveryrun.FinishedAtIsNil())
+	}
+	if i.FinishedAtNotNil {
+		predicates = append(predicates, discoveryrun.FinishedAtNotNil())
+	}
+	if i.Error != nil {
+		predicates = append(predicates, discoveryrun.ErrorEQ(*i.Error))
+	}
+	if i.ErrorNEQ != nil {
+		predicates = append(predicates, discoveryrun.ErrorNEQ(*i.ErrorNEQ))
+	}
+	if len(i.ErrorIn) > 0 {
+		predicates = append(predicates, discoveryrun.ErrorIn(i.ErrorIn...))
+	}
+	if len(i.ErrorNotIn) > 0 {
+		predicates = append(predicates, discoveryrun.ErrorNotIn(i.ErrorNotIn...))
+	}
+	if i.ErrorGT != nil {
+		predicates = append(predicates, discoveryrun.ErrorGT(*i.ErrorGT))
+	}
+	if i.ErrorGTE != nil {
+		predicates = append(predicates, discoveryrun.ErrorGTE(*i.ErrorGTE))
+	}
+	if i.ErrorLT != nil {
+		predicates = append(predicates, discoveryrun.ErrorLT(*i.ErrorLT))
+	}
+	if i.ErrorLTE != nil {
+		predicates = append(predicates, discoveryrun.ErrorLTE(*i.ErrorLTE))
+	}
+	if i.ErrorContains != nil {
+		predicates = append(predicates, discoveryrun.ErrorContains(*i.ErrorContains))
+	}
+	if i.ErrorHasPrefix != nil {
+		predicates = append(predicates, discoveryrun.ErrorHasPrefix(*i.ErrorHasPrefix))
+	}
+	if i.ErrorHasSuffix != nil {
+		predicates = append(predicates, discoveryrun.ErrorHasSuffix(*i.ErrorHasSuffix))
+	}
+	if i.ErrorIsNil {
+		predicates = append(predicates, discoveryrun.ErrorIsNil())
+	}
+	if i.ErrorNotNil {
+		predicates = append(predicates, discoveryrun.ErrorNotNil())
+	}
+	if i.ErrorEqualFold != nil {
+		predicates = append(predicates, discoveryrun.ErrorEqualFold(*i.ErrorEqualFold))
+	}
+	if i.ErrorContainsFold != nil {
+		predicates = append(predicates, discoveryrun.ErrorContainsFold(*i.ErrorContainsFold))
+	}
+	if i.K != nil {
+		predicates = append(predicates, discoveryrun.KEQ(*i.K))
+	}
+	if i.KNEQ != nil {
+		predicates = append(predicates, discoveryrun.KNEQ(*i.KNEQ))
+	}
+	if len(i.KIn) > 0 {
+		predicates = append(predicates, discoveryrun.KIn(i.KIn...))
+	}
+	if len(i.KNotIn) > 0 {
+		predicates = append(predicates, discoveryrun.KNotIn(i.KNotIn...))
+	}
+	if i.KGT != nil {
+		predicates = append(predicates, discoveryrun.KGT(*i.KGT))
+	}
+	if i.KGTE != nil {
+		predicates = append(predicates, discoveryrun.KGTE(*i.KGTE))
+	}
+	if i.KLT != nil {
+		predicates = append(predicates, discoveryrun.KLT(*i.KLT))
+	}
+	if i.KLTE != nil {
+		predicates = append(predicates, discoveryrun.KLTE(*i.KLTE))
+	}
+	if i.KIsNil {
+		predicates = append(predicates, discoveryrun.KIsNil())
+	}
+	if i.KNotNil {
+		predicates = append(predicates, discoveryrun.KNotNil())
+	}
+	if i.Users != nil {
+		predicates = append(predicates, discoveryrun.UsersEQ(*i.Users))
+	}
+	if i.UsersNEQ != nil {
+		predicates = append(predicates, discoveryrun.UsersNEQ(*i.UsersNEQ))
+	}
+	if len(i.UsersIn) > 0 {
+		predicates = append(predicates, discoveryrun.UsersIn(i.UsersIn...))
+	}
+	if len(i.UsersNotIn) > 0 {
+		predicates = append(predicates, discoveryrun.UsersNotIn(i.UsersNotIn...))
+	}
+	if i.UsersGT != nil {
+		predicates = append(predicates, discoveryrun.UsersGT(*i.UsersGT))
+	}
+	if i.UsersGTE != nil {
+		predicates = append(predicates, discoveryrun.UsersGTE(*i.UsersGTE))
+	}
+	if i.UsersLT != nil {
+		predicates = append(predicates, discoveryrun.UsersLT(*i.UsersLT))
+	}
+	if i.UsersLTE != nil {
+		predicates = append(predicates, discoveryrun.UsersLTE(*i.UsersLTE))
+	}
+	if i.UsersIsNil {
+		predicates = append(predicates, discoveryrun.UsersIsNil())
+	}
+	if i.UsersNotNil {
+		predicates = append(predicates, discoveryrun.UsersNotNil())
+	}
+	if i.Silhouette != nil {
+		predicates = append(predicates, discoveryrun.SilhouetteEQ(*i.Silhouette))
+	}
+	if i.SilhouetteNEQ != nil {
+		predicates = append(predicates, discoveryrun.SilhouetteNEQ(*i.SilhouetteNEQ))
+	}
+	if len(i.SilhouetteIn) > 0 {
+		predicates = append(predicates, discoveryrun.SilhouetteIn(i.SilhouetteIn...))
+	}
+	if len(i.SilhouetteNotIn) > 0 {
+		predicates = append(predicates, discoveryrun.SilhouetteNotIn(i.SilhouetteNotIn...))
+	}
+	if i.SilhouetteGT != nil {
+		predicates = append(predicates, discoveryrun.SilhouetteGT(*i.SilhouetteGT))
+	}
+	if i.SilhouetteGTE != nil {
+		predicates = append(predicates, discoveryrun.SilhouetteGTE(*i.SilhouetteGTE))
+	}
+	if i.SilhouetteLT != nil {
+		predicates = append(predicates, discoveryrun.SilhouetteLT(*i.SilhouetteLT))
+	}
+	if i.SilhouetteLTE != nil {
+		predicates = append(predicates, discoveryrun.SilhouetteLTE(*i.SilhouetteLTE))
+	}
+	if i.SilhouetteIsNil {
+		predicates = append(predicates, discoveryrun.SilhouetteIsNil())
+	}
+	if i.SilhouetteNotNil {
+		predicates = append(predicates, discoveryrun.SilhouetteNotNil())
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyDiscoveryRunWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return discoveryrun.And(predicates...), nil
 	}
 }
 
@@ -855,6 +1491,23 @@ type FeedbackWhereInput struct {
 	StatusIn    []feedback.Status `json:"statusIn,omitempty"`
 	StatusNotIn []feedback.Status `json:"statusNotIn,omitempty"`
 
+	// "assignee" field predicates.
+	Assignee             *string  `json:"assignee,omitempty"`
+	AssigneeNEQ          *string  `json:"assigneeNEQ,omitempty"`
+	AssigneeIn           []string `json:"assigneeIn,omitempty"`
+	AssigneeNotIn        []string `json:"assigneeNotIn,omitempty"`
+	AssigneeGT           *string  `json:"assigneeGT,omitempty"`
+	AssigneeGTE          *string  `json:"assigneeGTE,omitempty"`
+	AssigneeLT           *string  `json:"assigneeLT,omitempty"`
+	AssigneeLTE          *string  `json:"assigneeLTE,omitempty"`
+	AssigneeContains     *string  `json:"assigneeContains,omitempty"`
+	AssigneeHasPrefix    *string  `json:"assigneeHasPrefix,omitempty"`
+	AssigneeHasSuffix    *string  `json:"assigneeHasSuffix,omitempty"`
+	AssigneeIsNil        bool     `json:"assigneeIsNil,omitempty"`
+	AssigneeNotNil       bool     `json:"assigneeNotNil,omitempty"`
+	AssigneeEqualFold    *string  `json:"assigneeEqualFold,omitempty"`
+	AssigneeContainsFold *string  `json:"assigneeContainsFold,omitempty"`
+
 	// "timestamp" field predicates.
 	Timestamp      *time.Time  `json:"timestamp,omitempty"`
 	TimestampNEQ   *time.Time  `json:"timestampNEQ,omitempty"`
@@ -868,6 +1521,10 @@ type FeedbackWhereInput struct {
 	// "user" edge predicates.
 	HasUser     *bool             `json:"hasUser,omitempty"`
 	HasUserWith []*UserWhereInput `json:"hasUserWith,omitempty"`
+
+	// "history" edge predicates.
+	HasHistory     *bool                       `json:"hasHistory,omitempty"`
+	HasHistoryWith []*FeedbackChangeWhereInput `json:"hasHistoryWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -1205,6 +1862,51 @@ func (i *FeedbackWhereInput) P() (predicate.Feedback, error) {
 	if len(i.StatusNotIn) > 0 {
 		predicates = append(predicates, feedback.StatusNotIn(i.StatusNotIn...))
 	}
+	if i.Assignee != nil {
+		predicates = append(predicates, feedback.AssigneeEQ(*i.Assignee))
+	}
+	if i.AssigneeNEQ != nil {
+		predicates = append(predicates, feedback.AssigneeNEQ(*i.AssigneeNEQ))
+	}
+	if len(i.AssigneeIn) > 0 {
+		predicates = append(predicates, feedback.AssigneeIn(i.AssigneeIn...))
+	}
+	if len(i.AssigneeNotIn) > 0 {
+		predicates = append(predicates, feedback.AssigneeNotIn(i.AssigneeNotIn...))
+	}
+	if i.AssigneeGT != nil {
+		predicates = append(predicates, feedback.AssigneeGT(*i.AssigneeGT))
+	}
+	if i.AssigneeGTE != nil {
+		predicates = append(predicates, feedback.AssigneeGTE(*i.AssigneeGTE))
+	}
+	if i.AssigneeLT != nil {
+		predicates = append(predicates, feedback.AssigneeLT(*i.AssigneeLT))
+	}
+	if i.AssigneeLTE != nil {
+		predicates = append(predicates, feedback.AssigneeLTE(*i.AssigneeLTE))
+	}
+	if i.AssigneeContains != nil {
+		predicates = append(predicates, feedback.AssigneeContains(*i.AssigneeContains))
+	}
+	if i.AssigneeHasPrefix != nil {
+		predicates = append(predicates, feedback.AssigneeHasPrefix(*i.AssigneeHasPrefix))
+	}
+	if i.AssigneeHasSuffix != nil {
+		predicates = append(predicates, feedback.AssigneeHasSuffix(*i.AssigneeHasSuffix))
+	}
+	if i.AssigneeIsNil {
+		predicates = append(predicates, feedback.AssigneeIsNil())
+	}
+	if i.AssigneeNotNil {
+		predicates = append(predicates, feedback.AssigneeNotNil())
+	}
+	if i.AssigneeEqualFold != nil {
+		predicates = append(predicates, feedback.AssigneeEqualFold(*i.AssigneeEqualFold))
+	}
+	if i.AssigneeContainsFold != nil {
+		predicates = append(predicates, feedback.AssigneeContainsFold(*i.AssigneeContainsFold))
+	}
 	if i.Timestamp != nil {
 		predicates = append(predicates, feedback.TimestampEQ(*i.Timestamp))
 	}
@@ -1248,6 +1950,24 @@ func (i *FeedbackWhereInput) P() (predicate.Feedback, error) {
 		}
 		predicates = append(predicates, feedback.HasUserWith(with...))
 	}
+	if i.HasHistory != nil {
+		p := feedback.HasHistory()
+		if !*i.HasHistory {
+			p = feedback.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasHistoryWith) > 0 {
+		with := make([]predicate.FeedbackChange, 0, len(i.HasHistoryWith))
+		for _, w := range i.HasHistoryWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasHistoryWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, feedback.HasHistoryWith(with...))
+	}
 	switch len(predicates) {
 	case 0:
 		return nil, ErrEmptyFeedbackWhereInput
@@ -1255,6 +1975,326 @@ func (i *FeedbackWhereInput) P() (predicate.Feedback, error) {
 		return predicates[0], nil
 	default:
 		return feedback.And(predicates...), nil
+	}
+}
+
+// FeedbackChangeWhereInput represents a where input for filtering FeedbackChange queries.
+type FeedbackChangeWhereInput struct {
+	Predicates []predicate.FeedbackChange  `json:"-"`
+	Not        *FeedbackChangeWhereInput   `json:"not,omitempty"`
+	Or         []*FeedbackChangeWhereInput `json:"or,omitempty"`
+	And        []*FeedbackChangeWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "feedback_id" field predicates.
+	FeedbackID      *int  `json:"feedbackID,omitempty"`
+	FeedbackIDNEQ   *int  `json:"feedbackIDNEQ,omitempty"`
+	FeedbackIDIn    []int `json:"feedbackIDIn,omitempty"`
+	FeedbackIDNotIn []int `json:"feedbackIDNotIn,omitempty"`
+
+	// "kind" field predicates.
+	Kind      *feedbackchange.Kind  `json:"kind,omitempty"`
+	KindNEQ   *feedbackchange.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []feedbackchange.Kind `json:"kindIn,omitempty"`
+	KindNotIn []feedbackchange.Kind `json:"kindNotIn,omitempty"`
+
+	// "actor_key_id" field predicates.
+	ActorKeyID       *int  `json:"actorKeyID,omitempty"`
+	ActorKeyIDNEQ    *int  `json:"actorKeyIDNEQ,omitempty"`
+	ActorKeyIDIn     []int `json:"actorKeyIDIn,omitempty"`
+	ActorKeyIDNotIn  []int `json:"actorKeyIDNotIn,omitempty"`
+	ActorKeyIDGT     *int  `json:"actorKeyIDGT,omitempty"`
+	ActorKeyIDGTE    *int  `json:"actorKeyIDGTE,omitempty"`
+	ActorKeyIDLT     *int  `json:"actorKeyIDLT,omitempty"`
+	ActorKeyIDLTE    *int  `json:"actorKeyIDLTE,omitempty"`
+	ActorKeyIDIsNil  bool  `json:"actorKeyIDIsNil,omitempty"`
+	ActorKeyIDNotNil bool  `json:"actorKeyIDNotNil,omitempty"`
+
+	// "actor_key_prefix" field predicates.
+	ActorKeyPrefix             *string  `json:"actorKeyPrefix,omitempty"`
+	ActorKeyPrefixNEQ          *string  `json:"actorKeyPrefixNEQ,omitempty"`
+	ActorKeyPrefixIn           []string `json:"actorKeyPrefixIn,omitempty"`
+	ActorKeyPrefixNotIn        []string `json:"actorKeyPrefixNotIn,omitempty"`
+	ActorKeyPrefixGT           *string  `json:"actorKeyPrefixGT,omitempty"`
+	ActorKeyPrefixGTE          *string  `json:"actorKeyPrefixGTE,omitempty"`
+	ActorKeyPrefixLT           *string  `json:"actorKeyPrefixLT,omitempty"`
+	ActorKeyPrefixLTE          *string  `json:"actorKeyPrefixLTE,omitempty"`
+	ActorKeyPrefixContains     *string  `json:"actorKeyPrefixContains,omitempty"`
+	ActorKeyPrefixHasPrefix    *string  `json:"actorKeyPrefixHasPrefix,omitempty"`
+	ActorKeyPrefixHasSuffix    *string  `json:"actorKeyPrefixHasSuffix,omitempty"`
+	ActorKeyPrefixIsNil        bool     `json:"actorKeyPrefixIsNil,omitempty"`
+	ActorKeyPrefixNotNil       bool     `json:"actorKeyPrefixNotNil,omitempty"`
+	ActorKeyPrefixEqualFold    *string  `json:"actorKeyPrefixEqualFold,omitempty"`
+	ActorKeyPrefixContainsFold *string  `json:"actorKeyPrefixContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "feedback" edge predicates.
+	HasFeedback     *bool                 `json:"hasFeedback,omitempty"`
+	HasFeedbackWith []*FeedbackWhereInput `json:"hasFeedbackWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *FeedbackChangeWhereInput) AddPredicates(predicates ...predicate.FeedbackChange) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the FeedbackChangeWhereInput filter on the FeedbackChangeQuery builder.
+func (i *FeedbackChangeWhereInput) Filter(q *FeedbackChangeQuery) (*FeedbackChangeQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyFeedbackChangeWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyFeedbackChangeWhereInput is returned in case the FeedbackChangeWhereInput is empty.
+var ErrEmptyFeedbackChangeWhereInput = errors.New("ent: empty predicate FeedbackChangeWhereInput")
+
+// P returns a predicate for filtering feedbackchanges.
+// An error is returned if the input is empty or invalid.
+func (i *FeedbackChangeWhereInput) P() (predicate.FeedbackChange, error) {
+	var predicates []predicate.FeedbackChange
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, feedbackchange.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.FeedbackChange, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, feedbackchange.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.FeedbackChange, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, feedbackchange.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, feedbackchange.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, feedbackchange.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, feedbackchange.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, feedbackchange.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, feedbackchange.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, feedbackchange.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, feedbackchange.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, feedbackchange.IDLTE(*i.IDLTE))
+	}
+	if i.FeedbackID != nil {
+		predicates = append(predicates, feedbackchange.FeedbackIDEQ(*i.FeedbackID))
+	}
+	if i.FeedbackIDNEQ != nil {
+		predicates = append(predicates, feedbackchange.FeedbackIDNEQ(*i.FeedbackIDNEQ))
+	}
+	if len(i.FeedbackIDIn) > 0 {
+		predicates = append(predicates, feedbackchange.FeedbackIDIn(i.FeedbackIDIn...))
+	}
+	if len(i.FeedbackIDNotIn) > 0 {
+		predicates = append(predicates, feedbackchange.FeedbackIDNotIn(i.FeedbackIDNotIn...))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, feedbackchange.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, feedbackchange.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, feedbackchange.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, feedbackchange.KindNotIn(i.KindNotIn...))
+	}
+	if i.ActorKeyID != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyIDEQ(*i.ActorKeyID))
+	}
+	if i.ActorKeyIDNEQ != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyIDNEQ(*i.ActorKeyIDNEQ))
+	}
+	if len(i.ActorKeyIDIn) > 0 {
+		predicates = append(predicates, feedbackchange.ActorKeyIDIn(i.ActorKeyIDIn...))
+	}
+	if len(i.ActorKeyIDNotIn) > 0 {
+		predicates = append(predicates, feedbackchange.ActorKeyIDNotIn(i.ActorKeyIDNotIn...))
+	}
+	if i.ActorKeyIDGT != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyIDGT(*i.ActorKeyIDGT))
+	}
+	if i.ActorKeyIDGTE != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyIDGTE(*i.ActorKeyIDGTE))
+	}
+	if i.ActorKeyIDLT != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyIDLT(*i.ActorKeyIDLT))
+	}
+	if i.ActorKeyIDLTE != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyIDLTE(*i.ActorKeyIDLTE))
+	}
+	if i.ActorKeyIDIsNil {
+		predicates = append(predicates, feedbackchange.ActorKeyIDIsNil())
+	}
+	if i.ActorKeyIDNotNil {
+		predicates = append(predicates, feedbackchange.ActorKeyIDNotNil())
+	}
+	if i.ActorKeyPrefix != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixEQ(*i.ActorKeyPrefix))
+	}
+	if i.ActorKeyPrefixNEQ != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixNEQ(*i.ActorKeyPrefixNEQ))
+	}
+	if len(i.ActorKeyPrefixIn) > 0 {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixIn(i.ActorKeyPrefixIn...))
+	}
+	if len(i.ActorKeyPrefixNotIn) > 0 {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixNotIn(i.ActorKeyPrefixNotIn...))
+	}
+	if i.ActorKeyPrefixGT != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixGT(*i.ActorKeyPrefixGT))
+	}
+	if i.ActorKeyPrefixGTE != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixGTE(*i.ActorKeyPrefixGTE))
+	}
+	if i.ActorKeyPrefixLT != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixLT(*i.ActorKeyPrefixLT))
+	}
+	if i.ActorKeyPrefixLTE != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixLTE(*i.ActorKeyPrefixLTE))
+	}
+	if i.ActorKeyPrefixContains != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixContains(*i.ActorKeyPrefixContains))
+	}
+	if i.ActorKeyPrefixHasPrefix != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixHasPrefix(*i.ActorKeyPrefixHasPrefix))
+	}
+	if i.ActorKeyPrefixHasSuffix != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixHasSuffix(*i.ActorKeyPrefixHasSuffix))
+	}
+	if i.ActorKeyPrefixIsNil {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixIsNil())
+	}
+	if i.ActorKeyPrefixNotNil {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixNotNil())
+	}
+	if i.ActorKeyPrefixEqualFold != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixEqualFold(*i.ActorKeyPrefixEqualFold))
+	}
+	if i.ActorKeyPrefixContainsFold != nil {
+		predicates = append(predicates, feedbackchange.ActorKeyPrefixContainsFold(*i.ActorKeyPrefixContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, feedbackchange.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, feedbackchange.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, feedbackchange.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, feedbackchange.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, feedbackchange.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, feedbackchange.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, feedbackchange.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, feedbackchange.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+
+	if i.HasFeedback != nil {
+		p := feedbackchange.HasFeedback()
+		if !*i.HasFeedback {
+			p = feedbackchange.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasFeedbackWith) > 0 {
+		with := make([]predicate.Feedback, 0, len(i.HasFeedbackWith))
+		for _, w := range i.HasFeedbackWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasFeedbackWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, feedbackchange.HasFeedbackWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyFeedbackChangeWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return feedbackchange.And(predicates...), nil
 	}
 }
 

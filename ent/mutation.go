@@ -13,8 +13,10 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/predicate"
 	"github.com/pulse-analytics/pulse/ent/project"
@@ -40,8 +42,10 @@ const (
 
 	// Node types.
 	TypeAPIKey            = "APIKey"
+	TypeDiscoveryRun      = "DiscoveryRun"
 	TypeEvent             = "Event"
 	TypeFeedback          = "Feedback"
+	TypeFeedbackChange    = "FeedbackChange"
 	TypeIdentity          = "Identity"
 	TypeProject           = "Project"
 	TypeSegment           = "Segment"
@@ -836,6 +840,1752 @@ func (m *APIKeyMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown APIKey edge %s", name)
+}
+
+// DiscoveryRunMutation represents an operation that mutates the DiscoveryRun nodes in the graph.
+type DiscoveryRunMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	created_at     *time.Time
+	updated_at     *time.Time
+	status         *discoveryrun.Status
+	requested_k    *int
+	addrequested_k *int
+	within_days    *int
+	addwithin_days *int
+	seed           *int64
+	addseed        *int64
+	job_id         *int64
+	addjob_id      *int64
+	started_at     *time.Time
+	finished_at    *time.Time
+	error          *string
+	k              *int
+	addk           *int
+	users          *int
+	addusers       *int
+	silhouette     *float64
+	addsilhouette  *float64
+	k_scores       *[]schematype.DiscoveryKScore
+	appendk_scores []schematype.DiscoveryKScore
+	clusters       *[]schematype.DiscoveredCluster
+	appendclusters []schematype.DiscoveredCluster
+	members        *[][]int
+	appendmembers  [][]int
+	clearedFields  map[string]struct{}
+	project        *int
+	clearedproject bool
+	done           bool
+	oldValue       func(context.Context) (*DiscoveryRun, error)
+	predicates     []predicate.DiscoveryRun
+}
+
+var _ ent.Mutation = (*DiscoveryRunMutation)(nil)
+
+// discoveryrunOption allows management of the mutation configuration using functional options.
+type discoveryrunOption func(*DiscoveryRunMutation)
+
+// newDiscoveryRunMutation creates new mutation for the DiscoveryRun entity.
+func newDiscoveryRunMutation(c config, op Op, opts ...discoveryrunOption) *DiscoveryRunMutation {
+	m := &DiscoveryRunMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDiscoveryRun,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDiscoveryRunID sets the ID field of the mutation.
+func withDiscoveryRunID(id int) discoveryrunOption {
+	return func(m *DiscoveryRunMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DiscoveryRun
+		)
+		m.oldValue = func(ctx context.Context) (*DiscoveryRun, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DiscoveryRun.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDiscoveryRun sets the old DiscoveryRun of the mutation.
+func withDiscoveryRun(node *DiscoveryRun) discoveryrunOption {
+	return func(m *DiscoveryRunMutation) {
+		m.oldValue = func(context.Context) (*DiscoveryRun, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DiscoveryRunMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DiscoveryRunMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DiscoveryRunMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DiscoveryRunMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DiscoveryRun.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetProjectID sets the "project_id" field.
+func (m *DiscoveryRunMutation) SetProjectID(i int) {
+	m.project = &i
+}
+
+// ProjectID returns the value of the "project_id" field in the mutation.
+func (m *DiscoveryRunMutation) ProjectID() (r int, exists bool) {
+	v := m.project
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProjectID returns the old "project_id" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldProjectID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProjectID: %w", err)
+	}
+	return oldValue.ProjectID, nil
+}
+
+// ResetProjectID resets all changes to the "project_id" field.
+func (m *DiscoveryRunMutation) ResetProjectID() {
+	m.project = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DiscoveryRunMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DiscoveryRunMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DiscoveryRunMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DiscoveryRunMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DiscoveryRunMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DiscoveryRunMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *DiscoveryRunMutation) SetStatus(d discoveryrun.Status) {
+	m.status = &d
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *DiscoveryRunMutation) Status() (r discoveryrun.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldStatus(ctx context.Context) (v discoveryrun.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *DiscoveryRunMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetRequestedK sets the "requested_k" field.
+func (m *DiscoveryRunMutation) SetRequestedK(i int) {
+	m.requested_k = &i
+	m.addrequested_k = nil
+}
+
+// RequestedK returns the value of the "requested_k" field in the mutation.
+func (m *DiscoveryRunMutation) RequestedK() (r int, exists bool) {
+	v := m.requested_k
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestedK returns the old "requested_k" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldRequestedK(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestedK is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestedK requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestedK: %w", err)
+	}
+	return oldValue.RequestedK, nil
+}
+
+// AddRequestedK adds i to the "requested_k" field.
+func (m *DiscoveryRunMutation) AddRequestedK(i int) {
+	if m.addrequested_k != nil {
+		*m.addrequested_k += i
+	} else {
+		m.addrequested_k = &i
+	}
+}
+
+// AddedRequestedK returns the value that was added to the "requested_k" field in this mutation.
+func (m *DiscoveryRunMutation) AddedRequestedK() (r int, exists bool) {
+	v := m.addrequested_k
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearRequestedK clears the value of the "requested_k" field.
+func (m *DiscoveryRunMutation) ClearRequestedK() {
+	m.requested_k = nil
+	m.addrequested_k = nil
+	m.clearedFields[discoveryrun.FieldRequestedK] = struct{}{}
+}
+
+// RequestedKCleared returns if the "requested_k" field was cleared in this mutation.
+func (m *DiscoveryRunMutation) RequestedKCleared() bool {
+	_, ok := m.clearedFields[discoveryrun.FieldRequestedK]
+	return ok
+}
+
+// ResetRequestedK resets all changes to the "requested_k" field.
+func (m *DiscoveryRunMutation) ResetRequestedK() {
+	m.requested_k = nil
+	m.addrequested_k = nil
+	delete(m.clearedFields, discoveryrun.FieldRequestedK)
+}
+
+// SetWithinDays sets the "within_days" field.
+func (m *DiscoveryRunMutation) SetWithinDays(i int) {
+	m.within_days = &i
+	m.addwithin_days = nil
+}
+
+// WithinDays returns the value of the "within_days" field in the mutation.
+func (m *DiscoveryRunMutation) WithinDays() (r int, exists bool) {
+	v := m.within_days
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWithinDays returns the old "within_days" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldWithinDays(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWithinDays is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWithinDays requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWithinDays: %w", err)
+	}
+	return oldValue.WithinDays, nil
+}
+
+// AddWithinDays adds i to the "within_days" field.
+func (m *DiscoveryRunMutation) AddWithinDays(i int) {
+	if m.addwithin_days != nil {
+		*m.addwithin_days += i
+	} else {
+		m.addwithin_days = &i
+	}
+}
+
+// AddedWithinDays returns the value that was added to the "within_days" field in this mutation.
+func (m *DiscoveryRunMutation) AddedWithinDays() (r int, exists bool) {
+	v := m.addwithin_days
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetWithinDays resets all changes to the "within_days" field.
+func (m *DiscoveryRunMutation) ResetWithinDays() {
+	m.within_days = nil
+	m.addwithin_days = nil
+}
+
+// SetSeed sets the "seed" field.
+func (m *DiscoveryRunMutation) SetSeed(i int64) {
+	m.seed = &i
+	m.addseed = nil
+}
+
+// Seed returns the value of the "seed" field in the mutation.
+func (m *DiscoveryRunMutation) Seed() (r int64, exists bool) {
+	v := m.seed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeed returns the old "seed" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldSeed(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeed: %w", err)
+	}
+	return oldValue.Seed, nil
+}
+
+// AddSeed adds i to the "seed" field.
+func (m *DiscoveryRunMutation) AddSeed(i int64) {
+	if m.addseed != nil {
+		*m.addseed += i
+	} else {
+		m.addseed = &i
+	}
+}
+
+// AddedSeed returns the value that was added to the "seed" field in this mutation.
+func (m *DiscoveryRunMutation) AddedSeed() (r int64, exists bool) {
+	v := m.addseed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeed resets all changes to the "seed" field.
+func (m *DiscoveryRunMutation) ResetSeed() {
+	m.seed = nil
+	m.addseed = nil
+}
+
+// SetJobID sets the "job_id" field.
+func (m *DiscoveryRunMutation) SetJobID(i int64) {
+	m.job_id = &i
+	m.addjob_id = nil
+}
+
+// JobID returns the value of the "job_id" field in the mutation.
+func (m *DiscoveryRunMutation) JobID() (r int64, exists bool) {
+	v := m.job_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldJobID returns the old "job_id" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldJobID(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldJobID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldJobID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldJobID: %w", err)
+	}
+	return oldValue.JobID, nil
+}
+
+// AddJobID adds i to the "job_id" field.
+func (m *DiscoveryRunMutation) AddJobID(i int64) {
+	if m.addjob_id != nil {
+		*m.addjob_id += i
+	} else {
+		m.addjob_id = &i
+	}
+}
+
+// AddedJobID returns the value that was added to the "job_id" field in this mutation.
+func (m *DiscoveryRunMutation) AddedJobID() (r int64, exists bool) {
+	v := m.addjob_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearJobID clears the value of the "job_id" field.
+func (m *DiscoveryRunMutation) ClearJobID() {
+	m.job_id = nil
+	m.addjob_id = nil
+	m.clearedFields[discoveryrun.FieldJobID] = struct{}{}
+}
+
+// JobIDCleared returns if the "job_id" field was cleared in this mutation.
+func (m *DiscoveryRunMutation) JobIDCleared() bool {
+	_, ok := m.clearedFields[discoveryrun.FieldJobID]
+	return ok
+}
+
+// ResetJobID resets all changes to the "job_id" field.
+func (m *DiscoveryRunMutation) ResetJobID() {
+	m.job_id = nil
+	m.addjob_id = nil
+	delete(m.clearedFields, discoveryrun.FieldJobID)
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *DiscoveryRunMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *DiscoveryRunMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldStartedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ClearStartedAt clears the value of the "started_at" field.
+func (m *DiscoveryRunMutation) ClearStartedAt() {
+	m.started_at = nil
+	m.clearedFields[discoveryrun.FieldStartedAt] = struct{}{}
+}
+
+// StartedAtCleared returns if the "started_at" field was cleared in this mutation.
+func (m *DiscoveryRunMutation) StartedAtCleared() bool {
+	_, ok := m.clearedFields[discoveryrun.FieldStartedAt]
+	return ok
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *DiscoveryRunMutation) ResetStartedAt() {
+	m.started_at = nil
+	delete(m.clearedFields, discoveryrun.FieldStartedAt)
+}
+
+// SetFinishedAt sets the "finished_at" field.
+func (m *DiscoveryRunMutation) SetFinishedAt(t time.Time) {
+	m.finished_at = &t
+}
+
+// FinishedAt returns the value of the "finished_at" field in the mutation.
+func (m *DiscoveryRunMutation) FinishedAt() (r time.Time, exists bool) {
+	v := m.finished_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishedAt returns the old "finished_at" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldFinishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishedAt: %w", err)
+	}
+	return oldValue.FinishedAt, nil
+}
+
+// ClearFinishedAt clears the value of the "finished_at" field.
+func (m *DiscoveryRunMutation) ClearFinishedAt() {
+	m.finished_at = nil
+	m.clearedFields[discoveryrun.FieldFinishedAt] = struct{}{}
+}
+
+// FinishedAtCleared returns if the "finished_at" field was cleared in this mutation.
+func (m *DiscoveryRunMutation) FinishedAtCleared() bool {
+	_, ok := m.clearedFields[discoveryrun.FieldFinishedAt]
+	return ok
+}
+
+// ResetFinishedAt resets all changes to the "finished_at" field.
+func (m *DiscoveryRunMutation) ResetFinishedAt() {
+	m.finished_at = nil
+	delete(m.clearedFields, discoveryrun.FieldFinishedAt)
+}
+
+// SetError sets the "error" field.
+func (m *DiscoveryRunMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *DiscoveryRunMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldError(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ClearError clears the value of the "error" field.
+func (m *DiscoveryRunMutation) ClearError() {
+	m.error = nil
+	m.clearedFields[discoveryrun.FieldError] = struct{}{}
+}
+
+// ErrorCleared returns if the "error" field was cleared in this mutation.
+func (m *DiscoveryRunMutation) ErrorCleared() bool {
+	_, ok := m.clearedFields[discoveryrun.FieldError]
+	return ok
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *DiscoveryRunMutation) ResetError() {
+	m.error = nil
+	delete(m.clearedFields, discoveryrun.FieldError)
+}
+
+// SetK sets the "k" field.
+func (m *DiscoveryRunMutation) SetK(i int) {
+	m.k = &i
+	m.addk = nil
+}
+
+// K returns the value of the "k" field in the mutation.
+func (m *DiscoveryRunMutation) K() (r int, exists bool) {
+	v := m.k
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldK returns the old "k" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldK(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldK is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldK requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldK: %w", err)
+	}
+	return oldValue.K, nil
+}
+
+// AddK adds i to the "k" field.
+func (m *DiscoveryRunMutation) AddK(i int) {
+	if m.addk != nil {
+		*m.addk += i
+	} else {
+		m.addk = &i
+	}
+}
+
+// AddedK returns the value that was added to the "k" field in this mutation.
+func (m *DiscoveryRunMutation) AddedK() (r int, exists bool) {
+	v := m.addk
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearK clears the value of the "k" field.
+func (m *DiscoveryRunMutation) ClearK() {
+	m.k = nil
+	m.addk = nil
+	m.clearedFields[discoveryrun.FieldK] = struct{}{}
+}
+
+// KCleared returns if the "k" field was cleared in this mutation.
+func (m *DiscoveryRunMutation) KCleared() bool {
+	_, ok := m.clearedFields[discoveryrun.FieldK]
+	return ok
+}
+
+// ResetK resets all changes to the "k" field.
+func (m *DiscoveryRunMutation) ResetK() {
+	m.k = nil
+	m.addk = nil
+	delete(m.clearedFields, discoveryrun.FieldK)
+}
+
+// SetUsers sets the "users" field.
+func (m *DiscoveryRunMutation) SetUsers(i int) {
+	m.users = &i
+	m.addusers = nil
+}
+
+// Users returns the value of the "users" field in the mutation.
+func (m *DiscoveryRunMutation) Users() (r int, exists bool) {
+	v := m.users
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUsers returns the old "users" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldUsers(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUsers is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUsers requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUsers: %w", err)
+	}
+	return oldValue.Users, nil
+}
+
+// AddUsers adds i to the "users" field.
+func (m *DiscoveryRunMutation) AddUsers(i int) {
+	if m.addusers != nil {
+		*m.addusers += i
+	} else {
+		m.addusers = &i
+	}
+}
+
+// AddedUsers returns the value that was added to the "users" field in this mutation.
+func (m *DiscoveryRunMutation) AddedUsers() (r int, exists bool) {
+	v := m.addusers
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearUsers clears the value of the "users" field.
+func (m *DiscoveryRunMutation) ClearUsers() {
+	m.users = nil
+	m.addusers = nil
+	m.clearedFields[discoveryrun.FieldUsers] = struct{}{}
+}
+
+// UsersCleared returns if the "users" field was cleared in this mutation.
+func (m *DiscoveryRunMutation) UsersCleared() bool {
+	_, ok := m.clearedFields[discoveryrun.FieldUsers]
+	return ok
+}
+
+// ResetUsers resets all changes to the "users" field.
+func (m *DiscoveryRunMutation) ResetUsers() {
+	m.users = nil
+	m.addusers = nil
+	delete(m.clearedFields, discoveryrun.FieldUsers)
+}
+
+// SetSilhouette sets the "silhouette" field.
+func (m *DiscoveryRunMutation) SetSilhouette(f float64) {
+	m.silhouette = &f
+	m.addsilhouette = nil
+}
+
+// Silhouette returns the value of the "silhouette" field in the mutation.
+func (m *DiscoveryRunMutation) Silhouette() (r float64, exists bool) {
+	v := m.silhouette
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSilhouette returns the old "silhouette" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldSilhouette(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSilhouette is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSilhouette requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSilhouette: %w", err)
+	}
+	return oldValue.Silhouette, nil
+}
+
+// AddSilhouette adds f to the "silhouette" field.
+func (m *DiscoveryRunMutation) AddSilhouette(f float64) {
+	if m.addsilhouette != nil {
+		*m.addsilhouette += f
+	} else {
+		m.addsilhouette = &f
+	}
+}
+
+// AddedSilhouette returns the value that was added to the "silhouette" field in this mutation.
+func (m *DiscoveryRunMutation) AddedSilhouette() (r float64, exists bool) {
+	v := m.addsilhouette
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearSilhouette clears the value of the "silhouette" field.
+func (m *DiscoveryRunMutation) ClearSilhouette() {
+	m.silhouette = nil
+	m.addsilhouette = nil
+	m.clearedFields[discoveryrun.FieldSilhouette] = struct{}{}
+}
+
+// SilhouetteCleared returns if the "silhouette" field was cleared in this mutation.
+func (m *DiscoveryRunMutation) SilhouetteCleared() bool {
+	_, ok := m.clearedFields[discoveryrun.FieldSilhouette]
+	return ok
+}
+
+// ResetSilhouette resets all changes to the "silhouette" field.
+func (m *DiscoveryRunMutation) ResetSilhouette() {
+	m.silhouette = nil
+	m.addsilhouette = nil
+	delete(m.clearedFields, discoveryrun.FieldSilhouette)
+}
+
+// SetKScores sets the "k_scores" field.
+func (m *DiscoveryRunMutation) SetKScores(sk []schematype.DiscoveryKScore) {
+	m.k_scores = &sk
+	m.appendk_scores = nil
+}
+
+// KScores returns the value of the "k_scores" field in the mutation.
+func (m *DiscoveryRunMutation) KScores() (r []schematype.DiscoveryKScore, exists bool) {
+	v := m.k_scores
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKScores returns the old "k_scores" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldKScores(ctx context.Context) (v []schematype.DiscoveryKScore, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKScores is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKScores requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKScores: %w", err)
+	}
+	return oldValue.KScores, nil
+}
+
+// AppendKScores adds sk to the "k_scores" field.
+func (m *DiscoveryRunMutation) AppendKScores(sk []schematype.DiscoveryKScore) {
+	m.appendk_scores = append(m.appendk_scores, sk...)
+}
+
+// AppendedKScores returns the list of values that were appended to the "k_scores" field in this mutation.
+func (m *DiscoveryRunMutation) AppendedKScores() ([]schematype.DiscoveryKScore, bool) {
+	if len(m.appendk_scores) == 0 {
+		return nil, false
+	}
+	return m.appendk_scores, true
+}
+
+// ClearKScores clears the value of the "k_scores" field.
+func (m *DiscoveryRunMutation) ClearKScores() {
+	m.k_scores = nil
+	m.appendk_scores = nil
+	m.clearedFields[discoveryrun.FieldKScores] = struct{}{}
+}
+
+// KScoresCleared returns if the "k_scores" field was cleared in this mutation.
+func (m *DiscoveryRunMutation) KScoresCleared() bool {
+	_, ok := m.clearedFields[discoveryrun.FieldKScores]
+	return ok
+}
+
+// ResetKScores resets all changes to the "k_scores" field.
+func (m *DiscoveryRunMutation) ResetKScores() {
+	m.k_scores = nil
+	m.appendk_scores = nil
+	delete(m.clearedFields, discoveryrun.FieldKScores)
+}
+
+// SetClusters sets the "clusters" field.
+func (m *DiscoveryRunMutation) SetClusters(sc []schematype.DiscoveredCluster) {
+	m.clusters = &sc
+	m.appendclusters = nil
+}
+
+// Clusters returns the value of the "clusters" field in the mutation.
+func (m *DiscoveryRunMutation) Clusters() (r []schematype.DiscoveredCluster, exists bool) {
+	v := m.clusters
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClusters returns the old "clusters" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldClusters(ctx context.Context) (v []schematype.DiscoveredCluster, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClusters is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClusters requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClusters: %w", err)
+	}
+	return oldValue.Clusters, nil
+}
+
+// AppendClusters adds sc to the "clusters" field.
+func (m *DiscoveryRunMutation) AppendClusters(sc []schematype.DiscoveredCluster) {
+	m.appendclusters = append(m.appendclusters, sc...)
+}
+
+// AppendedClusters returns the list of values that were appended to the "clusters" field in this mutation.
+func (m *DiscoveryRunMutation) AppendedClusters() ([]schematype.DiscoveredCluster, bool) {
+	if len(m.appendclusters) == 0 {
+		return nil, false
+	}
+	return m.appendclusters, true
+}
+
+// ClearClusters clears the value of the "clusters" field.
+func (m *DiscoveryRunMutation) ClearClusters() {
+	m.clusters = nil
+	m.appendclusters = nil
+	m.clearedFields[discoveryrun.FieldClusters] = struct{}{}
+}
+
+// ClustersCleared returns if the "clusters" field was cleared in this mutation.
+func (m *DiscoveryRunMutation) ClustersCleared() bool {
+	_, ok := m.clearedFields[discoveryrun.FieldClusters]
+	return ok
+}
+
+// ResetClusters resets all changes to the "clusters" field.
+func (m *DiscoveryRunMutation) ResetClusters() {
+	m.clusters = nil
+	m.appendclusters = nil
+	delete(m.clearedFields, discoveryrun.FieldClusters)
+}
+
+// SetMembers sets the "members" field.
+func (m *DiscoveryRunMutation) SetMembers(i [][]int) {
+	m.members = &i
+	m.appendmembers = nil
+}
+
+// Members returns the value of the "members" field in the mutation.
+func (m *DiscoveryRunMutation) Members() (r [][]int, exists bool) {
+	v := m.members
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMembers returns the old "members" field's value of the DiscoveryRun entity.
+// If the DiscoveryRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscoveryRunMutation) OldMembers(ctx context.Context) (v [][]int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMembers is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMembers requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMembers: %w", err)
+	}
+	return oldValue.Members, nil
+}
+
+// AppendMembers adds i to the "members" field.
+func (m *DiscoveryRunMutation) AppendMembers(i [][]int) {
+	m.appendmembers = append(m.appendmembers, i...)
+}
+
+// AppendedMembers returns the list of values that were appended to the "members" field in this mutation.
+func (m *DiscoveryRunMutation) AppendedMembers() ([][]int, bool) {
+	if len(m.appendmembers) == 0 {
+		return nil, false
+	}
+	return m.appendmembers, true
+}
+
+// ClearMembers clears the value of the "members" field.
+func (m *DiscoveryRunMutation) ClearMembers() {
+	m.members = nil
+	m.appendmembers = nil
+	m.clearedFields[discoveryrun.FieldMembers] = struct{}{}
+}
+
+// MembersCleared returns if the "members" field was cleared in this mutation.
+func (m *DiscoveryRunMutation) MembersCleared() bool {
+	_, ok := m.clearedFields[discoveryrun.FieldMembers]
+	return ok
+}
+
+// ResetMembers resets all changes to the "members" field.
+func (m *DiscoveryRunMutation) ResetMembers() {
+	m.members = nil
+	m.appendmembers = nil
+	delete(m.clearedFields, discoveryrun.FieldMembers)
+}
+
+// ClearProject clears the "project" edge to the Project entity.
+func (m *DiscoveryRunMutation) ClearProject() {
+	m.clearedproject = true
+	m.clearedFields[discoveryrun.FieldProjectID] = struct{}{}
+}
+
+// ProjectCleared reports if the "project" edge to the Project entity was cleared.
+func (m *DiscoveryRunMutation) ProjectCleared() bool {
+	return m.clearedproject
+}
+
+// ProjectIDs returns the "project" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ProjectID instead. It exists only for internal usage by the builders.
+func (m *DiscoveryRunMutation) ProjectIDs() (ids []int) {
+	if id := m.project; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProject resets all changes to the "project" edge.
+func (m *DiscoveryRunMutation) ResetProject() {
+	m.project = nil
+	m.clearedproject = false
+}
+
+// Where appends a list predicates to the DiscoveryRunMutation builder.
+func (m *DiscoveryRunMutation) Where(ps ...predicate.DiscoveryRun) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DiscoveryRunMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DiscoveryRunMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DiscoveryRun, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DiscoveryRunMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DiscoveryRunMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DiscoveryRun).
+func (m *DiscoveryRunMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DiscoveryRunMutation) Fields() []string {
+	fields := make([]string, 0, 17)
+	if m.project != nil {
+		fields = append(fields, discoveryrun.FieldProjectID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, discoveryrun.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, discoveryrun.FieldUpdatedAt)
+	}
+	if m.status != nil {
+		fields = append(fields, discoveryrun.FieldStatus)
+	}
+	if m.requested_k != nil {
+		fields = append(fields, discoveryrun.FieldRequestedK)
+	}
+	if m.within_days != nil {
+		fields = append(fields, discoveryrun.FieldWithinDays)
+	}
+	if m.seed != nil {
+		fields = append(fields, discoveryrun.FieldSeed)
+	}
+	if m.job_id != nil {
+		fields = append(fields, discoveryrun.FieldJobID)
+	}
+	if m.started_at != nil {
+		fields = append(fields, discoveryrun.FieldStartedAt)
+	}
+	if m.finished_at != nil {
+		fields = append(fields, discoveryrun.FieldFinishedAt)
+	}
+	if m.error != nil {
+		fields = append(fields, discoveryrun.FieldError)
+	}
+	if m.k != nil {
+		fields = append(fields, discoveryrun.FieldK)
+	}
+	if m.users != nil {
+		fields = append(fields, discoveryrun.FieldUsers)
+	}
+	if m.silhouette != nil {
+		fields = append(fields, discoveryrun.FieldSilhouette)
+	}
+	if m.k_scores != nil {
+		fields = append(fields, discoveryrun.FieldKScores)
+	}
+	if m.clusters != nil {
+		fields = append(fields, discoveryrun.FieldClusters)
+	}
+	if m.members != nil {
+		fields = append(fields, discoveryrun.FieldMembers)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DiscoveryRunMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case discoveryrun.FieldProjectID:
+		return m.ProjectID()
+	case discoveryrun.FieldCreatedAt:
+		return m.CreatedAt()
+	case discoveryrun.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case discoveryrun.FieldStatus:
+		return m.Status()
+	case discoveryrun.FieldRequestedK:
+		return m.RequestedK()
+	case discoveryrun.FieldWithinDays:
+		return m.WithinDays()
+	case discoveryrun.FieldSeed:
+		return m.Seed()
+	case discoveryrun.FieldJobID:
+		return m.JobID()
+	case discoveryrun.FieldStartedAt:
+		return m.StartedAt()
+	case discoveryrun.FieldFinishedAt:
+		return m.FinishedAt()
+	case discoveryrun.FieldError:
+		return m.Error()
+	case discoveryrun.FieldK:
+		return m.K()
+	case discoveryrun.FieldUsers:
+		return m.Users()
+	case discoveryrun.FieldSilhouette:
+		return m.Silhouette()
+	case discoveryrun.FieldKScores:
+		return m.KScores()
+	case discoveryrun.FieldClusters:
+		return m.Clusters()
+	case discoveryrun.FieldMembers:
+		return m.Members()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DiscoveryRunMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case discoveryrun.FieldProjectID:
+		return m.OldProjectID(ctx)
+	case discoveryrun.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case discoveryrun.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case discoveryrun.FieldStatus:
+		return m.OldStatus(ctx)
+	case discoveryrun.FieldRequestedK:
+		return m.OldRequestedK(ctx)
+	case discoveryrun.FieldWithinDays:
+		return m.OldWithinDays(ctx)
+	case discoveryrun.FieldSeed:
+		return m.OldSeed(ctx)
+	case discoveryrun.FieldJobID:
+		return m.OldJobID(ctx)
+	case discoveryrun.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case discoveryrun.FieldFinishedAt:
+		return m.OldFinishedAt(ctx)
+	case discoveryrun.FieldError:
+		return m.OldError(ctx)
+	case discoveryrun.FieldK:
+		return m.OldK(ctx)
+	case discoveryrun.FieldUsers:
+		return m.OldUsers(ctx)
+	case discoveryrun.FieldSilhouette:
+		return m.OldSilhouette(ctx)
+	case discoveryrun.FieldKScores:
+		return m.OldKScores(ctx)
+	case discoveryrun.FieldClusters:
+		return m.OldClusters(ctx)
+	case discoveryrun.FieldMembers:
+		return m.OldMembers(ctx)
+	}
+	return nil, fmt.Errorf("unknown DiscoveryRun field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DiscoveryRunMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case discoveryrun.FieldProjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProjectID(v)
+		return nil
+	case discoveryrun.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case discoveryrun.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case discoveryrun.FieldStatus:
+		v, ok := value.(discoveryrun.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case discoveryrun.FieldRequestedK:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestedK(v)
+		return nil
+	case discoveryrun.FieldWithinDays:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWithinDays(v)
+		return nil
+	case discoveryrun.FieldSeed:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeed(v)
+		return nil
+	case discoveryrun.FieldJobID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetJobID(v)
+		return nil
+	case discoveryrun.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case discoveryrun.FieldFinishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishedAt(v)
+		return nil
+	case discoveryrun.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case discoveryrun.FieldK:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetK(v)
+		return nil
+	case discoveryrun.FieldUsers:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUsers(v)
+		return nil
+	case discoveryrun.FieldSilhouette:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSilhouette(v)
+		return nil
+	case discoveryrun.FieldKScores:
+		v, ok := value.([]schematype.DiscoveryKScore)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKScores(v)
+		return nil
+	case discoveryrun.FieldClusters:
+		v, ok := value.([]schematype.DiscoveredCluster)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClusters(v)
+		return nil
+	case discoveryrun.FieldMembers:
+		v, ok := value.([][]int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMembers(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DiscoveryRun field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DiscoveryRunMutation) AddedFields() []string {
+	var fields []string
+	if m.addrequested_k != nil {
+		fields = append(fields, discoveryrun.FieldRequestedK)
+	}
+	if m.addwithin_days != nil {
+		fields = append(fields, discoveryrun.FieldWithinDays)
+	}
+	if m.addseed != nil {
+		fields = append(fields, discoveryrun.FieldSeed)
+	}
+	if m.addjob_id != nil {
+		fields = append(fields, discoveryrun.FieldJobID)
+	}
+	if m.addk != nil {
+		fields = append(fields, discoveryrun.FieldK)
+	}
+	if m.addusers != nil {
+		fields = append(fields, discoveryrun.FieldUsers)
+	}
+	if m.addsilhouette != nil {
+		fields = append(fields, discoveryrun.FieldSilhouette)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DiscoveryRunMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case discoveryrun.FieldRequestedK:
+		return m.AddedRequestedK()
+	case discoveryrun.FieldWithinDays:
+		return m.AddedWithinDays()
+	case discoveryrun.FieldSeed:
+		return m.AddedSeed()
+	case discoveryrun.FieldJobID:
+		return m.AddedJobID()
+	case discoveryrun.FieldK:
+		return m.AddedK()
+	case discoveryrun.FieldUsers:
+		return m.AddedUsers()
+	case discoveryrun.FieldSilhouette:
+		return m.AddedSilhouette()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DiscoveryRunMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case discoveryrun.FieldRequestedK:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRequestedK(v)
+		return nil
+	case discoveryrun.FieldWithinDays:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddWithinDays(v)
+		return nil
+	case discoveryrun.FieldSeed:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeed(v)
+		return nil
+	case discoveryrun.FieldJobID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddJobID(v)
+		return nil
+	case discoveryrun.FieldK:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddK(v)
+		return nil
+	case discoveryrun.FieldUsers:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUsers(v)
+		return nil
+	case discoveryrun.FieldSilhouette:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSilhouette(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DiscoveryRun numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DiscoveryRunMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(discoveryrun.FieldRequestedK) {
+		fields = append(fields, discoveryrun.FieldRequestedK)
+	}
+	if m.FieldCleared(discoveryrun.FieldJobID) {
+		fields = append(fields, discoveryrun.FieldJobID)
+	}
+	if m.FieldCleared(discoveryrun.FieldStartedAt) {
+		fields = append(fields, discoveryrun.FieldStartedAt)
+	}
+	if m.FieldCleared(discoveryrun.FieldFinishedAt) {
+		fields = append(fields, discoveryrun.FieldFinishedAt)
+	}
+	if m.FieldCleared(discoveryrun.FieldError) {
+		fields = append(fields, discoveryrun.FieldError)
+	}
+	if m.FieldCleared(discoveryrun.FieldK) {
+		fields = append(fields, discoveryrun.FieldK)
+	}
+	if m.FieldCleared(discoveryrun.FieldUsers) {
+		fields = append(fields, discoveryrun.FieldUsers)
+	}
+	if m.FieldCleared(discoveryrun.FieldSilhouette) {
+		fields = append(fields, discoveryrun.FieldSilhouette)
+	}
+	if m.FieldCleared(discoveryrun.FieldKScores) {
+		fields = append(fields, discoveryrun.FieldKScores)
+	}
+	if m.FieldCleared(discoveryrun.FieldClusters) {
+		fields = append(fields, discoveryrun.FieldClusters)
+	}
+	if m.FieldCleared(discoveryrun.FieldMembers) {
+		fields = append(fields, discoveryrun.FieldMembers)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DiscoveryRunMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DiscoveryRunMutation) ClearField(name string) error {
+	switch name {
+	case discoveryrun.FieldRequestedK:
+		m.ClearRequestedK()
+		return nil
+	case discoveryrun.FieldJobID:
+		m.ClearJobID()
+		return nil
+	case discoveryrun.FieldStartedAt:
+		m.ClearStartedAt()
+		return nil
+	case discoveryrun.FieldFinishedAt:
+		m.ClearFinishedAt()
+		return nil
+	case discoveryrun.FieldError:
+		m.ClearError()
+		return nil
+	case discoveryrun.FieldK:
+		m.ClearK()
+		return nil
+	case discoveryrun.FieldUsers:
+		m.ClearUsers()
+		return nil
+	case discoveryrun.FieldSilhouette:
+		m.ClearSilhouette()
+		return nil
+	case discoveryrun.FieldKScores:
+		m.ClearKScores()
+		return nil
+	case discoveryrun.FieldClusters:
+		m.ClearClusters()
+		return nil
+	case discoveryrun.FieldMembers:
+		m.ClearMembers()
+		return nil
+	}
+	return fmt.Errorf("unknown DiscoveryRun nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DiscoveryRunMutation) ResetField(name string) error {
+	switch name {
+	case discoveryrun.FieldProjectID:
+		m.ResetProjectID()
+		return nil
+	case discoveryrun.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case discoveryrun.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case discoveryrun.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case discoveryrun.FieldRequestedK:
+		m.ResetRequestedK()
+		return nil
+	case discoveryrun.FieldWithinDays:
+		m.ResetWithinDays()
+		return nil
+	case discoveryrun.FieldSeed:
+		m.ResetSeed()
+		return nil
+	case discoveryrun.FieldJobID:
+		m.ResetJobID()
+		return nil
+	case discoveryrun.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case discoveryrun.FieldFinishedAt:
+		m.ResetFinishedAt()
+		return nil
+	case discoveryrun.FieldError:
+		m.ResetError()
+		return nil
+	case discoveryrun.FieldK:
+		m.ResetK()
+		return nil
+	case discoveryrun.FieldUsers:
+		m.ResetUsers()
+		return nil
+	case discoveryrun.FieldSilhouette:
+		m.ResetSilhouette()
+		return nil
+	case discoveryrun.FieldKScores:
+		m.ResetKScores()
+		return nil
+	case discoveryrun.FieldClusters:
+		m.ResetClusters()
+		return nil
+	case discoveryrun.FieldMembers:
+		m.ResetMembers()
+		return nil
+	}
+	return fmt.Errorf("unknown DiscoveryRun field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DiscoveryRunMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.project != nil {
+		edges = append(edges, discoveryrun.EdgeProject)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DiscoveryRunMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case discoveryrun.EdgeProject:
+		if id := m.project; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DiscoveryRunMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DiscoveryRunMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DiscoveryRunMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedproject {
+		edges = append(edges, discoveryrun.EdgeProject)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DiscoveryRunMutation) EdgeCleared(name string) bool {
+	switch name {
+	case discoveryrun.EdgeProject:
+		return m.clearedproject
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DiscoveryRunMutation) ClearEdge(name string) error {
+	switch name {
+	case discoveryrun.EdgeProject:
+		m.ClearProject()
+		return nil
+	}
+	return fmt.Errorf("unknown DiscoveryRun unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DiscoveryRunMutation) ResetEdge(name string) error {
+	switch name {
+	case discoveryrun.EdgeProject:
+		m.ResetProject()
+		return nil
+	}
+	return fmt.Errorf("unknown DiscoveryRun edge %s", name)
 }
 
 // EventMutation represents an operation that mutates the Event nodes in the graph.
@@ -1686,12 +3436,16 @@ type FeedbackMutation struct {
 	appendtags     []string
 	sentiment      *feedback.Sentiment
 	status         *feedback.Status
+	assignee       *string
 	timestamp      *time.Time
 	clearedFields  map[string]struct{}
 	project        *int
 	clearedproject bool
 	user           *int
 	cleareduser    bool
+	history        map[int]struct{}
+	removedhistory map[int]struct{}
+	clearedhistory bool
 	done           bool
 	oldValue       func(context.Context) (*Feedback, error)
 	predicates     []predicate.Feedback
@@ -2337,6 +4091,55 @@ func (m *FeedbackMutation) ResetStatus() {
 	m.status = nil
 }
 
+// SetAssignee sets the "assignee" field.
+func (m *FeedbackMutation) SetAssignee(s string) {
+	m.assignee = &s
+}
+
+// Assignee returns the value of the "assignee" field in the mutation.
+func (m *FeedbackMutation) Assignee() (r string, exists bool) {
+	v := m.assignee
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAssignee returns the old "assignee" field's value of the Feedback entity.
+// If the Feedback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackMutation) OldAssignee(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAssignee is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAssignee requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAssignee: %w", err)
+	}
+	return oldValue.Assignee, nil
+}
+
+// ClearAssignee clears the value of the "assignee" field.
+func (m *FeedbackMutation) ClearAssignee() {
+	m.assignee = nil
+	m.clearedFields[feedback.FieldAssignee] = struct{}{}
+}
+
+// AssigneeCleared returns if the "assignee" field was cleared in this mutation.
+func (m *FeedbackMutation) AssigneeCleared() bool {
+	_, ok := m.clearedFields[feedback.FieldAssignee]
+	return ok
+}
+
+// ResetAssignee resets all changes to the "assignee" field.
+func (m *FeedbackMutation) ResetAssignee() {
+	m.assignee = nil
+	delete(m.clearedFields, feedback.FieldAssignee)
+}
+
 // SetTimestamp sets the "timestamp" field.
 func (m *FeedbackMutation) SetTimestamp(t time.Time) {
 	m.timestamp = &t
@@ -2427,6 +4230,60 @@ func (m *FeedbackMutation) ResetUser() {
 	m.cleareduser = false
 }
 
+// AddHistoryIDs adds the "history" edge to the FeedbackChange entity by ids.
+func (m *FeedbackMutation) AddHistoryIDs(ids ...int) {
+	if m.history == nil {
+		m.history = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.history[ids[i]] = struct{}{}
+	}
+}
+
+// ClearHistory clears the "history" edge to the FeedbackChange entity.
+func (m *FeedbackMutation) ClearHistory() {
+	m.clearedhistory = true
+}
+
+// HistoryCleared reports if the "history" edge to the FeedbackChange entity was cleared.
+func (m *FeedbackMutation) HistoryCleared() bool {
+	return m.clearedhistory
+}
+
+// RemoveHistoryIDs removes the "history" edge to the FeedbackChange entity by IDs.
+func (m *FeedbackMutation) RemoveHistoryIDs(ids ...int) {
+	if m.removedhistory == nil {
+		m.removedhistory = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.history, ids[i])
+		m.removedhistory[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedHistory returns the removed IDs of the "history" edge to the FeedbackChange entity.
+func (m *FeedbackMutation) RemovedHistoryIDs() (ids []int) {
+	for id := range m.removedhistory {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// HistoryIDs returns the "history" edge IDs in the mutation.
+func (m *FeedbackMutation) HistoryIDs() (ids []int) {
+	for id := range m.history {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetHistory resets all changes to the "history" edge.
+func (m *FeedbackMutation) ResetHistory() {
+	m.history = nil
+	m.clearedhistory = false
+	m.removedhistory = nil
+}
+
 // Where appends a list predicates to the FeedbackMutation builder.
 func (m *FeedbackMutation) Where(ps ...predicate.Feedback) {
 	m.predicates = append(m.predicates, ps...)
@@ -2461,7 +4318,7 @@ func (m *FeedbackMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *FeedbackMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 14)
 	if m.project != nil {
 		fields = append(fields, feedback.FieldProjectID)
 	}
@@ -2498,6 +4355,9 @@ func (m *FeedbackMutation) Fields() []string {
 	if m.status != nil {
 		fields = append(fields, feedback.FieldStatus)
 	}
+	if m.assignee != nil {
+		fields = append(fields, feedback.FieldAssignee)
+	}
 	if m.timestamp != nil {
 		fields = append(fields, feedback.FieldTimestamp)
 	}
@@ -2533,6 +4393,8 @@ func (m *FeedbackMutation) Field(name string) (ent.Value, bool) {
 		return m.Sentiment()
 	case feedback.FieldStatus:
 		return m.Status()
+	case feedback.FieldAssignee:
+		return m.Assignee()
 	case feedback.FieldTimestamp:
 		return m.Timestamp()
 	}
@@ -2568,6 +4430,8 @@ func (m *FeedbackMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldSentiment(ctx)
 	case feedback.FieldStatus:
 		return m.OldStatus(ctx)
+	case feedback.FieldAssignee:
+		return m.OldAssignee(ctx)
 	case feedback.FieldTimestamp:
 		return m.OldTimestamp(ctx)
 	}
@@ -2663,6 +4527,13 @@ func (m *FeedbackMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetStatus(v)
 		return nil
+	case feedback.FieldAssignee:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAssignee(v)
+		return nil
 	case feedback.FieldTimestamp:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -2739,6 +4610,9 @@ func (m *FeedbackMutation) ClearedFields() []string {
 	if m.FieldCleared(feedback.FieldSentiment) {
 		fields = append(fields, feedback.FieldSentiment)
 	}
+	if m.FieldCleared(feedback.FieldAssignee) {
+		fields = append(fields, feedback.FieldAssignee)
+	}
 	return fields
 }
 
@@ -2764,6 +4638,9 @@ func (m *FeedbackMutation) ClearField(name string) error {
 		return nil
 	case feedback.FieldSentiment:
 		m.ClearSentiment()
+		return nil
+	case feedback.FieldAssignee:
+		m.ClearAssignee()
 		return nil
 	}
 	return fmt.Errorf("unknown Feedback nullable field %s", name)
@@ -2809,6 +4686,9 @@ func (m *FeedbackMutation) ResetField(name string) error {
 	case feedback.FieldStatus:
 		m.ResetStatus()
 		return nil
+	case feedback.FieldAssignee:
+		m.ResetAssignee()
+		return nil
 	case feedback.FieldTimestamp:
 		m.ResetTimestamp()
 		return nil
@@ -2818,12 +4698,15 @@ func (m *FeedbackMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *FeedbackMutation) AddedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
 	if m.project != nil {
 		edges = append(edges, feedback.EdgeProject)
 	}
 	if m.user != nil {
 		edges = append(edges, feedback.EdgeUser)
+	}
+	if m.history != nil {
+		edges = append(edges, feedback.EdgeHistory)
 	}
 	return edges
 }
@@ -2840,30 +4723,50 @@ func (m *FeedbackMutation) AddedIDs(name string) []ent.Value {
 		if id := m.user; id != nil {
 			return []ent.Value{*id}
 		}
+	case feedback.EdgeHistory:
+		ids := make([]ent.Value, 0, len(m.history))
+		for id := range m.history {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *FeedbackMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
+	if m.removedhistory != nil {
+		edges = append(edges, feedback.EdgeHistory)
+	}
 	return edges
 }
 
 // RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
 // the given name in this mutation.
 func (m *FeedbackMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case feedback.EdgeHistory:
+		ids := make([]ent.Value, 0, len(m.removedhistory))
+		for id := range m.removedhistory {
+			ids = append(ids, id)
+		}
+		return ids
+	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *FeedbackMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
 	if m.clearedproject {
 		edges = append(edges, feedback.EdgeProject)
 	}
 	if m.cleareduser {
 		edges = append(edges, feedback.EdgeUser)
+	}
+	if m.clearedhistory {
+		edges = append(edges, feedback.EdgeHistory)
 	}
 	return edges
 }
@@ -2876,6 +4779,8 @@ func (m *FeedbackMutation) EdgeCleared(name string) bool {
 		return m.clearedproject
 	case feedback.EdgeUser:
 		return m.cleareduser
+	case feedback.EdgeHistory:
+		return m.clearedhistory
 	}
 	return false
 }
@@ -2904,8 +4809,965 @@ func (m *FeedbackMutation) ResetEdge(name string) error {
 	case feedback.EdgeUser:
 		m.ResetUser()
 		return nil
+	case feedback.EdgeHistory:
+		m.ResetHistory()
+		return nil
 	}
 	return fmt.Errorf("unknown Feedback edge %s", name)
+}
+
+// FeedbackChangeMutation represents an operation that mutates the FeedbackChange nodes in the graph.
+type FeedbackChangeMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	kind             *feedbackchange.Kind
+	old_value        *json.RawMessage
+	appendold_value  json.RawMessage
+	new_value        *json.RawMessage
+	appendnew_value  json.RawMessage
+	actor_key_id     *int
+	addactor_key_id  *int
+	actor_key_prefix *string
+	created_at       *time.Time
+	clearedFields    map[string]struct{}
+	project          *int
+	clearedproject   bool
+	feedback         *int
+	clearedfeedback  bool
+	done             bool
+	oldValue         func(context.Context) (*FeedbackChange, error)
+	predicates       []predicate.FeedbackChange
+}
+
+var _ ent.Mutation = (*FeedbackChangeMutation)(nil)
+
+// feedbackchangeOption allows management of the mutation configuration using functional options.
+type feedbackchangeOption func(*FeedbackChangeMutation)
+
+// newFeedbackChangeMutation creates new mutation for the FeedbackChange entity.
+func newFeedbackChangeMutation(c config, op Op, opts ...feedbackchangeOption) *FeedbackChangeMutation {
+	m := &FeedbackChangeMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeFeedbackChange,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withFeedbackChangeID sets the ID field of the mutation.
+func withFeedbackChangeID(id int) feedbackchangeOption {
+	return func(m *FeedbackChangeMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *FeedbackChange
+		)
+		m.oldValue = func(ctx context.Context) (*FeedbackChange, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().FeedbackChange.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withFeedbackChange sets the old FeedbackChange of the mutation.
+func withFeedbackChange(node *FeedbackChange) feedbackchangeOption {
+	return func(m *FeedbackChangeMutation) {
+		m.oldValue = func(context.Context) (*FeedbackChange, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m FeedbackChangeMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m FeedbackChangeMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *FeedbackChangeMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *FeedbackChangeMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().FeedbackChange.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetProjectID sets the "project_id" field.
+func (m *FeedbackChangeMutation) SetProjectID(i int) {
+	m.project = &i
+}
+
+// ProjectID returns the value of the "project_id" field in the mutation.
+func (m *FeedbackChangeMutation) ProjectID() (r int, exists bool) {
+	v := m.project
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProjectID returns the old "project_id" field's value of the FeedbackChange entity.
+// If the FeedbackChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackChangeMutation) OldProjectID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProjectID: %w", err)
+	}
+	return oldValue.ProjectID, nil
+}
+
+// ResetProjectID resets all changes to the "project_id" field.
+func (m *FeedbackChangeMutation) ResetProjectID() {
+	m.project = nil
+}
+
+// SetFeedbackID sets the "feedback_id" field.
+func (m *FeedbackChangeMutation) SetFeedbackID(i int) {
+	m.feedback = &i
+}
+
+// FeedbackID returns the value of the "feedback_id" field in the mutation.
+func (m *FeedbackChangeMutation) FeedbackID() (r int, exists bool) {
+	v := m.feedback
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFeedbackID returns the old "feedback_id" field's value of the FeedbackChange entity.
+// If the FeedbackChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackChangeMutation) OldFeedbackID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFeedbackID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFeedbackID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFeedbackID: %w", err)
+	}
+	return oldValue.FeedbackID, nil
+}
+
+// ResetFeedbackID resets all changes to the "feedback_id" field.
+func (m *FeedbackChangeMutation) ResetFeedbackID() {
+	m.feedback = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *FeedbackChangeMutation) SetKind(f feedbackchange.Kind) {
+	m.kind = &f
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *FeedbackChangeMutation) Kind() (r feedbackchange.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the FeedbackChange entity.
+// If the FeedbackChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackChangeMutation) OldKind(ctx context.Context) (v feedbackchange.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *FeedbackChangeMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetOldValue sets the "old_value" field.
+func (m *FeedbackChangeMutation) SetOldValue(jm json.RawMessage) {
+	m.old_value = &jm
+	m.appendold_value = nil
+}
+
+// OldValue returns the value of the "old_value" field in the mutation.
+func (m *FeedbackChangeMutation) OldValue() (r json.RawMessage, exists bool) {
+	v := m.old_value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOldValue returns the old "old_value" field's value of the FeedbackChange entity.
+// If the FeedbackChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackChangeMutation) OldOldValue(ctx context.Context) (v json.RawMessage, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOldValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOldValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOldValue: %w", err)
+	}
+	return oldValue.OldValue, nil
+}
+
+// AppendOldValue adds jm to the "old_value" field.
+func (m *FeedbackChangeMutation) AppendOldValue(jm json.RawMessage) {
+	m.appendold_value = append(m.appendold_value, jm...)
+}
+
+// AppendedOldValue returns the list of values that were appended to the "old_value" field in this mutation.
+func (m *FeedbackChangeMutation) AppendedOldValue() (json.RawMessage, bool) {
+	if len(m.appendold_value) == 0 {
+		return nil, false
+	}
+	return m.appendold_value, true
+}
+
+// ClearOldValue clears the value of the "old_value" field.
+func (m *FeedbackChangeMutation) ClearOldValue() {
+	m.old_value = nil
+	m.appendold_value = nil
+	m.clearedFields[feedbackchange.FieldOldValue] = struct{}{}
+}
+
+// OldValueCleared returns if the "old_value" field was cleared in this mutation.
+func (m *FeedbackChangeMutation) OldValueCleared() bool {
+	_, ok := m.clearedFields[feedbackchange.FieldOldValue]
+	return ok
+}
+
+// ResetOldValue resets all changes to the "old_value" field.
+func (m *FeedbackChangeMutation) ResetOldValue() {
+	m.old_value = nil
+	m.appendold_value = nil
+	delete(m.clearedFields, feedbackchange.FieldOldValue)
+}
+
+// SetNewValue sets the "new_value" field.
+func (m *FeedbackChangeMutation) SetNewValue(jm json.RawMessage) {
+	m.new_value = &jm
+	m.appendnew_value = nil
+}
+
+// NewValue returns the value of the "new_value" field in the mutation.
+func (m *FeedbackChangeMutation) NewValue() (r json.RawMessage, exists bool) {
+	v := m.new_value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNewValue returns the old "new_value" field's value of the FeedbackChange entity.
+// If the FeedbackChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackChangeMutation) OldNewValue(ctx context.Context) (v json.RawMessage, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNewValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNewValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNewValue: %w", err)
+	}
+	return oldValue.NewValue, nil
+}
+
+// AppendNewValue adds jm to the "new_value" field.
+func (m *FeedbackChangeMutation) AppendNewValue(jm json.RawMessage) {
+	m.appendnew_value = append(m.appendnew_value, jm...)
+}
+
+// AppendedNewValue returns the list of values that were appended to the "new_value" field in this mutation.
+func (m *FeedbackChangeMutation) AppendedNewValue() (json.RawMessage, bool) {
+	if len(m.appendnew_value) == 0 {
+		return nil, false
+	}
+	return m.appendnew_value, true
+}
+
+// ClearNewValue clears the value of the "new_value" field.
+func (m *FeedbackChangeMutation) ClearNewValue() {
+	m.new_value = nil
+	m.appendnew_value = nil
+	m.clearedFields[feedbackchange.FieldNewValue] = struct{}{}
+}
+
+// NewValueCleared returns if the "new_value" field was cleared in this mutation.
+func (m *FeedbackChangeMutation) NewValueCleared() bool {
+	_, ok := m.clearedFields[feedbackchange.FieldNewValue]
+	return ok
+}
+
+// ResetNewValue resets all changes to the "new_value" field.
+func (m *FeedbackChangeMutation) ResetNewValue() {
+	m.new_value = nil
+	m.appendnew_value = nil
+	delete(m.clearedFields, feedbackchange.FieldNewValue)
+}
+
+// SetActorKeyID sets the "actor_key_id" field.
+func (m *FeedbackChangeMutation) SetActorKeyID(i int) {
+	m.actor_key_id = &i
+	m.addactor_key_id = nil
+}
+
+// ActorKeyID returns the value of the "actor_key_id" field in the mutation.
+func (m *FeedbackChangeMutation) ActorKeyID() (r int, exists bool) {
+	v := m.actor_key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActorKeyID returns the old "actor_key_id" field's value of the FeedbackChange entity.
+// If the FeedbackChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackChangeMutation) OldActorKeyID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActorKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActorKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActorKeyID: %w", err)
+	}
+	return oldValue.ActorKeyID, nil
+}
+
+// AddActorKeyID adds i to the "actor_key_id" field.
+func (m *FeedbackChangeMutation) AddActorKeyID(i int) {
+	if m.addactor_key_id != nil {
+		*m.addactor_key_id += i
+	} else {
+		m.addactor_key_id = &i
+	}
+}
+
+// AddedActorKeyID returns the value that was added to the "actor_key_id" field in this mutation.
+func (m *FeedbackChangeMutation) AddedActorKeyID() (r int, exists bool) {
+	v := m.addactor_key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearActorKeyID clears the value of the "actor_key_id" field.
+func (m *FeedbackChangeMutation) ClearActorKeyID() {
+	m.actor_key_id = nil
+	m.addactor_key_id = nil
+	m.clearedFields[feedbackchange.FieldActorKeyID] = struct{}{}
+}
+
+// ActorKeyIDCleared returns if the "actor_key_id" field was cleared in this mutation.
+func (m *FeedbackChangeMutation) ActorKeyIDCleared() bool {
+	_, ok := m.clearedFields[feedbackchange.FieldActorKeyID]
+	return ok
+}
+
+// ResetActorKeyID resets all changes to the "actor_key_id" field.
+func (m *FeedbackChangeMutation) ResetActorKeyID() {
+	m.actor_key_id = nil
+	m.addactor_key_id = nil
+	delete(m.clearedFields, feedbackchange.FieldActorKeyID)
+}
+
+// SetActorKeyPrefix sets the "actor_key_prefix" field.
+func (m *FeedbackChangeMutation) SetActorKeyPrefix(s string) {
+	m.actor_key_prefix = &s
+}
+
+// ActorKeyPrefix returns the value of the "actor_key_prefix" field in the mutation.
+func (m *FeedbackChangeMutation) ActorKeyPrefix() (r string, exists bool) {
+	v := m.actor_key_prefix
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActorKeyPrefix returns the old "actor_key_prefix" field's value of the FeedbackChange entity.
+// If the FeedbackChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackChangeMutation) OldActorKeyPrefix(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActorKeyPrefix is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActorKeyPrefix requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActorKeyPrefix: %w", err)
+	}
+	return oldValue.ActorKeyPrefix, nil
+}
+
+// ClearActorKeyPrefix clears the value of the "actor_key_prefix" field.
+func (m *FeedbackChangeMutation) ClearActorKeyPrefix() {
+	m.actor_key_prefix = nil
+	m.clearedFields[feedbackchange.FieldActorKeyPrefix] = struct{}{}
+}
+
+// ActorKeyPrefixCleared returns if the "actor_key_prefix" field was cleared in this mutation.
+func (m *FeedbackChangeMutation) ActorKeyPrefixCleared() bool {
+	_, ok := m.clearedFields[feedbackchange.FieldActorKeyPrefix]
+	return ok
+}
+
+// ResetActorKeyPrefix resets all changes to the "actor_key_prefix" field.
+func (m *FeedbackChangeMutation) ResetActorKeyPrefix() {
+	m.actor_key_prefix = nil
+	delete(m.clearedFields, feedbackchange.FieldActorKeyPrefix)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *FeedbackChangeMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *FeedbackChangeMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the FeedbackChange entity.
+// If the FeedbackChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackChangeMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *FeedbackChangeMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// ClearProject clears the "project" edge to the Project entity.
+func (m *FeedbackChangeMutation) ClearProject() {
+	m.clearedproject = true
+	m.clearedFields[feedbackchange.FieldProjectID] = struct{}{}
+}
+
+// ProjectCleared reports if the "project" edge to the Project entity was cleared.
+func (m *FeedbackChangeMutation) ProjectCleared() bool {
+	return m.clearedproject
+}
+
+// ProjectIDs returns the "project" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ProjectID instead. It exists only for internal usage by the builders.
+func (m *FeedbackChangeMutation) ProjectIDs() (ids []int) {
+	if id := m.project; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProject resets all changes to the "project" edge.
+func (m *FeedbackChangeMutation) ResetProject() {
+	m.project = nil
+	m.clearedproject = false
+}
+
+// ClearFeedback clears the "feedback" edge to the Feedback entity.
+func (m *FeedbackChangeMutation) ClearFeedback() {
+	m.clearedfeedback = true
+	m.clearedFields[feedbackchange.FieldFeedbackID] = struct{}{}
+}
+
+// FeedbackCleared reports if the "feedback" edge to the Feedback entity was cleared.
+func (m *FeedbackChangeMutation) FeedbackCleared() bool {
+	return m.clearedfeedback
+}
+
+// FeedbackIDs returns the "feedback" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// FeedbackID instead. It exists only for internal usage by the builders.
+func (m *FeedbackChangeMutation) FeedbackIDs() (ids []int) {
+	if id := m.feedback; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetFeedback resets all changes to the "feedback" edge.
+func (m *FeedbackChangeMutation) ResetFeedback() {
+	m.feedback = nil
+	m.clearedfeedback = false
+}
+
+// Where appends a list predicates to the FeedbackChangeMutation builder.
+func (m *FeedbackChangeMutation) Where(ps ...predicate.FeedbackChange) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the FeedbackChangeMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *FeedbackChangeMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.FeedbackChange, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *FeedbackChangeMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *FeedbackChangeMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (FeedbackChange).
+func (m *FeedbackChangeMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *FeedbackChangeMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.project != nil {
+		fields = append(fields, feedbackchange.FieldProjectID)
+	}
+	if m.feedback != nil {
+		fields = append(fields, feedbackchange.FieldFeedbackID)
+	}
+	if m.kind != nil {
+		fields = append(fields, feedbackchange.FieldKind)
+	}
+	if m.old_value != nil {
+		fields = append(fields, feedbackchange.FieldOldValue)
+	}
+	if m.new_value != nil {
+		fields = append(fields, feedbackchange.FieldNewValue)
+	}
+	if m.actor_key_id != nil {
+		fields = append(fields, feedbackchange.FieldActorKeyID)
+	}
+	if m.actor_key_prefix != nil {
+		fields = append(fields, feedbackchange.FieldActorKeyPrefix)
+	}
+	if m.created_at != nil {
+		fields = append(fields, feedbackchange.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *FeedbackChangeMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case feedbackchange.FieldProjectID:
+		return m.ProjectID()
+	case feedbackchange.FieldFeedbackID:
+		return m.FeedbackID()
+	case feedbackchange.FieldKind:
+		return m.Kind()
+	case feedbackchange.FieldOldValue:
+		return m.OldValue()
+	case feedbackchange.FieldNewValue:
+		return m.NewValue()
+	case feedbackchange.FieldActorKeyID:
+		return m.ActorKeyID()
+	case feedbackchange.FieldActorKeyPrefix:
+		return m.ActorKeyPrefix()
+	case feedbackchange.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *FeedbackChangeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case feedbackchange.FieldProjectID:
+		return m.OldProjectID(ctx)
+	case feedbackchange.FieldFeedbackID:
+		return m.OldFeedbackID(ctx)
+	case feedbackchange.FieldKind:
+		return m.OldKind(ctx)
+	case feedbackchange.FieldOldValue:
+		return m.OldOldValue(ctx)
+	case feedbackchange.FieldNewValue:
+		return m.OldNewValue(ctx)
+	case feedbackchange.FieldActorKeyID:
+		return m.OldActorKeyID(ctx)
+	case feedbackchange.FieldActorKeyPrefix:
+		return m.OldActorKeyPrefix(ctx)
+	case feedbackchange.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown FeedbackChange field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FeedbackChangeMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case feedbackchange.FieldProjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProjectID(v)
+		return nil
+	case feedbackchange.FieldFeedbackID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFeedbackID(v)
+		return nil
+	case feedbackchange.FieldKind:
+		v, ok := value.(feedbackchange.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case feedbackchange.FieldOldValue:
+		v, ok := value.(json.RawMessage)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOldValue(v)
+		return nil
+	case feedbackchange.FieldNewValue:
+		v, ok := value.(json.RawMessage)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNewValue(v)
+		return nil
+	case feedbackchange.FieldActorKeyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActorKeyID(v)
+		return nil
+	case feedbackchange.FieldActorKeyPrefix:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActorKeyPrefix(v)
+		return nil
+	case feedbackchange.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown FeedbackChange field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *FeedbackChangeMutation) AddedFields() []string {
+	var fields []string
+	if m.addactor_key_id != nil {
+		fields = append(fields, feedbackchange.FieldActorKeyID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *FeedbackChangeMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case feedbackchange.FieldActorKeyID:
+		return m.AddedActorKeyID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FeedbackChangeMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case feedbackchange.FieldActorKeyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddActorKeyID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown FeedbackChange numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *FeedbackChangeMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(feedbackchange.FieldOldValue) {
+		fields = append(fields, feedbackchange.FieldOldValue)
+	}
+	if m.FieldCleared(feedbackchange.FieldNewValue) {
+		fields = append(fields, feedbackchange.FieldNewValue)
+	}
+	if m.FieldCleared(feedbackchange.FieldActorKeyID) {
+		fields = append(fields, feedbackchange.FieldActorKeyID)
+	}
+	if m.FieldCleared(feedbackchange.FieldActorKeyPrefix) {
+		fields = append(fields, feedbackchange.FieldActorKeyPrefix)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *FeedbackChangeMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *FeedbackChangeMutation) ClearField(name string) error {
+	switch name {
+	case feedbackchange.FieldOldValue:
+		m.ClearOldValue()
+		return nil
+	case feedbackchange.FieldNewValue:
+		m.ClearNewValue()
+		return nil
+	case feedbackchange.FieldActorKeyID:
+		m.ClearActorKeyID()
+		return nil
+	case feedbackchange.FieldActorKeyPrefix:
+		m.ClearActorKeyPrefix()
+		return nil
+	}
+	return fmt.Errorf("unknown FeedbackChange nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *FeedbackChangeMutation) ResetField(name string) error {
+	switch name {
+	case feedbackchange.FieldProjectID:
+		m.ResetProjectID()
+		return nil
+	case feedbackchange.FieldFeedbackID:
+		m.ResetFeedbackID()
+		return nil
+	case feedbackchange.FieldKind:
+		m.ResetKind()
+		return nil
+	case feedbackchange.FieldOldValue:
+		m.ResetOldValue()
+		return nil
+	case feedbackchange.FieldNewValue:
+		m.ResetNewValue()
+		return nil
+	case feedbackchange.FieldActorKeyID:
+		m.ResetActorKeyID()
+		return nil
+	case feedbackchange.FieldActorKeyPrefix:
+		m.ResetActorKeyPrefix()
+		return nil
+	case feedbackchange.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown FeedbackChange field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *FeedbackChangeMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.project != nil {
+		edges = append(edges, feedbackchange.EdgeProject)
+	}
+	if m.feedback != nil {
+		edges = append(edges, feedbackchange.EdgeFeedback)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *FeedbackChangeMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case feedbackchange.EdgeProject:
+		if id := m.project; id != nil {
+			return []ent.Value{*id}
+		}
+	case feedbackchange.EdgeFeedback:
+		if id := m.feedback; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *FeedbackChangeMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *FeedbackChangeMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *FeedbackChangeMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedproject {
+		edges = append(edges, feedbackchange.EdgeProject)
+	}
+	if m.clearedfeedback {
+		edges = append(edges, feedbackchange.EdgeFeedback)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *FeedbackChangeMutation) EdgeCleared(name string) bool {
+	switch name {
+	case feedbackchange.EdgeProject:
+		return m.clearedproject
+	case feedbackchange.EdgeFeedback:
+		return m.clearedfeedback
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *FeedbackChangeMutation) ClearEdge(name string) error {
+	switch name {
+	case feedbackchange.EdgeProject:
+		m.ClearProject()
+		return nil
+	case feedbackchange.EdgeFeedback:
+		m.ClearFeedback()
+		return nil
+	}
+	return fmt.Errorf("unknown FeedbackChange unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *FeedbackChangeMutation) ResetEdge(name string) error {
+	switch name {
+	case feedbackchange.EdgeProject:
+		m.ResetProject()
+		return nil
+	case feedbackchange.EdgeFeedback:
+		m.ResetFeedback()
+		return nil
+	}
+	return fmt.Errorf("unknown FeedbackChange edge %s", name)
 }
 
 // IdentityMutation represents an operation that mutates the Identity nodes in the graph.
@@ -3548,6 +6410,12 @@ type ProjectMutation struct {
 	segment_runs               map[int]struct{}
 	removedsegment_runs        map[int]struct{}
 	clearedsegment_runs        bool
+	feedback_changes           map[int]struct{}
+	removedfeedback_changes    map[int]struct{}
+	clearedfeedback_changes    bool
+	discovery_runs             map[int]struct{}
+	removeddiscovery_runs      map[int]struct{}
+	cleareddiscovery_runs      bool
 	done                       bool
 	oldValue                   func(context.Context) (*Project, error)
 	predicates                 []predicate.Project
@@ -4508,6 +7376,114 @@ func (m *ProjectMutation) ResetSegmentRuns() {
 	m.removedsegment_runs = nil
 }
 
+// AddFeedbackChangeIDs adds the "feedback_changes" edge to the FeedbackChange entity by ids.
+func (m *ProjectMutation) AddFeedbackChangeIDs(ids ...int) {
+	if m.feedback_changes == nil {
+		m.feedback_changes = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.feedback_changes[ids[i]] = struct{}{}
+	}
+}
+
+// ClearFeedbackChanges clears the "feedback_changes" edge to the FeedbackChange entity.
+func (m *ProjectMutation) ClearFeedbackChanges() {
+	m.clearedfeedback_changes = true
+}
+
+// FeedbackChangesCleared reports if the "feedback_changes" edge to the FeedbackChange entity was cleared.
+func (m *ProjectMutation) FeedbackChangesCleared() bool {
+	return m.clearedfeedback_changes
+}
+
+// RemoveFeedbackChangeIDs removes the "feedback_changes" edge to the FeedbackChange entity by IDs.
+func (m *ProjectMutation) RemoveFeedbackChangeIDs(ids ...int) {
+	if m.removedfeedback_changes == nil {
+		m.removedfeedback_changes = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.feedback_changes, ids[i])
+		m.removedfeedback_changes[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedFeedbackChanges returns the removed IDs of the "feedback_changes" edge to the FeedbackChange entity.
+func (m *ProjectMutation) RemovedFeedbackChangesIDs() (ids []int) {
+	for id := range m.removedfeedback_changes {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// FeedbackChangesIDs returns the "feedback_changes" edge IDs in the mutation.
+func (m *ProjectMutation) FeedbackChangesIDs() (ids []int) {
+	for id := range m.feedback_changes {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetFeedbackChanges resets all changes to the "feedback_changes" edge.
+func (m *ProjectMutation) ResetFeedbackChanges() {
+	m.feedback_changes = nil
+	m.clearedfeedback_changes = false
+	m.removedfeedback_changes = nil
+}
+
+// AddDiscoveryRunIDs adds the "discovery_runs" edge to the DiscoveryRun entity by ids.
+func (m *ProjectMutation) AddDiscoveryRunIDs(ids ...int) {
+	if m.discovery_runs == nil {
+		m.discovery_runs = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.discovery_runs[ids[i]] = struct{}{}
+	}
+}
+
+// ClearDiscoveryRuns clears the "discovery_runs" edge to the DiscoveryRun entity.
+func (m *ProjectMutation) ClearDiscoveryRuns() {
+	m.cleareddiscovery_runs = true
+}
+
+// DiscoveryRunsCleared reports if the "discovery_runs" edge to the DiscoveryRun entity was cleared.
+func (m *ProjectMutation) DiscoveryRunsCleared() bool {
+	return m.cleareddiscovery_runs
+}
+
+// RemoveDiscoveryRunIDs removes the "discovery_runs" edge to the DiscoveryRun entity by IDs.
+func (m *ProjectMutation) RemoveDiscoveryRunIDs(ids ...int) {
+	if m.removeddiscovery_runs == nil {
+		m.removeddiscovery_runs = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.discovery_runs, ids[i])
+		m.removeddiscovery_runs[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedDiscoveryRuns returns the removed IDs of the "discovery_runs" edge to the DiscoveryRun entity.
+func (m *ProjectMutation) RemovedDiscoveryRunsIDs() (ids []int) {
+	for id := range m.removeddiscovery_runs {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// DiscoveryRunsIDs returns the "discovery_runs" edge IDs in the mutation.
+func (m *ProjectMutation) DiscoveryRunsIDs() (ids []int) {
+	for id := range m.discovery_runs {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetDiscoveryRuns resets all changes to the "discovery_runs" edge.
+func (m *ProjectMutation) ResetDiscoveryRuns() {
+	m.discovery_runs = nil
+	m.cleareddiscovery_runs = false
+	m.removeddiscovery_runs = nil
+}
+
 // Where appends a list predicates to the ProjectMutation builder.
 func (m *ProjectMutation) Where(ps ...predicate.Project) {
 	m.predicates = append(m.predicates, ps...)
@@ -4718,7 +7694,7 @@ func (m *ProjectMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ProjectMutation) AddedEdges() []string {
-	edges := make([]string, 0, 12)
+	edges := make([]string, 0, 14)
 	if m.api_keys != nil {
 		edges = append(edges, project.EdgeAPIKeys)
 	}
@@ -4754,6 +7730,12 @@ func (m *ProjectMutation) AddedEdges() []string {
 	}
 	if m.segment_runs != nil {
 		edges = append(edges, project.EdgeSegmentRuns)
+	}
+	if m.feedback_changes != nil {
+		edges = append(edges, project.EdgeFeedbackChanges)
+	}
+	if m.discovery_runs != nil {
+		edges = append(edges, project.EdgeDiscoveryRuns)
 	}
 	return edges
 }
@@ -4834,13 +7816,25 @@ func (m *ProjectMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case project.EdgeFeedbackChanges:
+		ids := make([]ent.Value, 0, len(m.feedback_changes))
+		for id := range m.feedback_changes {
+			ids = append(ids, id)
+		}
+		return ids
+	case project.EdgeDiscoveryRuns:
+		ids := make([]ent.Value, 0, len(m.discovery_runs))
+		for id := range m.discovery_runs {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ProjectMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 12)
+	edges := make([]string, 0, 14)
 	if m.removedapi_keys != nil {
 		edges = append(edges, project.EdgeAPIKeys)
 	}
@@ -4876,6 +7870,12 @@ func (m *ProjectMutation) RemovedEdges() []string {
 	}
 	if m.removedsegment_runs != nil {
 		edges = append(edges, project.EdgeSegmentRuns)
+	}
+	if m.removedfeedback_changes != nil {
+		edges = append(edges, project.EdgeFeedbackChanges)
+	}
+	if m.removeddiscovery_runs != nil {
+		edges = append(edges, project.EdgeDiscoveryRuns)
 	}
 	return edges
 }
@@ -4956,13 +7956,25 @@ func (m *ProjectMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case project.EdgeFeedbackChanges:
+		ids := make([]ent.Value, 0, len(m.removedfeedback_changes))
+		for id := range m.removedfeedback_changes {
+			ids = append(ids, id)
+		}
+		return ids
+	case project.EdgeDiscoveryRuns:
+		ids := make([]ent.Value, 0, len(m.removeddiscovery_runs))
+		for id := range m.removeddiscovery_runs {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ProjectMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 12)
+	edges := make([]string, 0, 14)
 	if m.clearedapi_keys {
 		edges = append(edges, project.EdgeAPIKeys)
 	}
@@ -4999,6 +8011,12 @@ func (m *ProjectMutation) ClearedEdges() []string {
 	if m.clearedsegment_runs {
 		edges = append(edges, project.EdgeSegmentRuns)
 	}
+	if m.clearedfeedback_changes {
+		edges = append(edges, project.EdgeFeedbackChanges)
+	}
+	if m.cleareddiscovery_runs {
+		edges = append(edges, project.EdgeDiscoveryRuns)
+	}
 	return edges
 }
 
@@ -5030,6 +8048,10 @@ func (m *ProjectMutation) EdgeCleared(name string) bool {
 		return m.clearedsegment_memberships
 	case project.EdgeSegmentRuns:
 		return m.clearedsegment_runs
+	case project.EdgeFeedbackChanges:
+		return m.clearedfeedback_changes
+	case project.EdgeDiscoveryRuns:
+		return m.cleareddiscovery_runs
 	}
 	return false
 }
@@ -5081,6 +8103,12 @@ func (m *ProjectMutation) ResetEdge(name string) error {
 		return nil
 	case project.EdgeSegmentRuns:
 		m.ResetSegmentRuns()
+		return nil
+	case project.EdgeFeedbackChanges:
+		m.ResetFeedbackChanges()
+		return nil
+	case project.EdgeDiscoveryRuns:
+		m.ResetDiscoveryRuns()
 		return nil
 	}
 	return fmt.Errorf("unknown Project edge %s", name)

@@ -60,9 +60,13 @@ type ProjectEdges struct {
 	SegmentMemberships []*SegmentMembership `json:"segment_memberships,omitempty"`
 	// SegmentRuns holds the value of the segment_runs edge.
 	SegmentRuns []*SegmentRun `json:"segment_runs,omitempty"`
+	// FeedbackChanges holds the value of the feedback_changes edge.
+	FeedbackChanges []*FeedbackChange `json:"feedback_changes,omitempty"`
+	// DiscoveryRuns holds the value of the discovery_runs edge.
+	DiscoveryRuns []*DiscoveryRun `json:"discovery_runs,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [12]bool
+	loadedTypes [14]bool
 
 	namedAPIKeys            map[string][]*APIKey
 	namedUsers              map[string][]*User
@@ -76,6 +80,8 @@ type ProjectEdges struct {
 	namedSegments           map[string][]*Segment
 	namedSegmentMemberships map[string][]*SegmentMembership
 	namedSegmentRuns        map[string][]*SegmentRun
+	namedFeedbackChanges    map[string][]*FeedbackChange
+	namedDiscoveryRuns      map[string][]*DiscoveryRun
 }
 
 // APIKeysOrErr returns the APIKeys value or an error if the edge
@@ -184,6 +190,24 @@ func (e ProjectEdges) SegmentRunsOrErr() ([]*SegmentRun, error) {
 		return e.SegmentRuns, nil
 	}
 	return nil, &NotLoadedError{edge: "segment_runs"}
+}
+
+// FeedbackChangesOrErr returns the FeedbackChanges value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) FeedbackChangesOrErr() ([]*FeedbackChange, error) {
+	if e.loadedTypes[12] {
+		return e.FeedbackChanges, nil
+	}
+	return nil, &NotLoadedError{edge: "feedback_changes"}
+}
+
+// DiscoveryRunsOrErr returns the DiscoveryRuns value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) DiscoveryRunsOrErr() ([]*DiscoveryRun, error) {
+	if e.loadedTypes[13] {
+		return e.DiscoveryRuns, nil
+	}
+	return nil, &NotLoadedError{edge: "discovery_runs"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -323,6 +347,16 @@ func (_m *Project) QuerySegmentMemberships() *SegmentMembershipQuery {
 // QuerySegmentRuns queries the "segment_runs" edge of the Project entity.
 func (_m *Project) QuerySegmentRuns() *SegmentRunQuery {
 	return NewProjectClient(_m.config).QuerySegmentRuns(_m)
+}
+
+// QueryFeedbackChanges queries the "feedback_changes" edge of the Project entity.
+func (_m *Project) QueryFeedbackChanges() *FeedbackChangeQuery {
+	return NewProjectClient(_m.config).QueryFeedbackChanges(_m)
+}
+
+// QueryDiscoveryRuns queries the "discovery_runs" edge of the Project entity.
+func (_m *Project) QueryDiscoveryRuns() *DiscoveryRunQuery {
+	return NewProjectClient(_m.config).QueryDiscoveryRuns(_m)
 }
 
 // Update returns a builder for updating this Project.
@@ -651,6 +685,54 @@ func (_m *Project) appendNamedSegmentRuns(name string, edges ...*SegmentRun) {
 		_m.Edges.namedSegmentRuns[name] = []*SegmentRun{}
 	} else {
 		_m.Edges.namedSegmentRuns[name] = append(_m.Edges.namedSegmentRuns[name], edges...)
+	}
+}
+
+// NamedFeedbackChanges returns the FeedbackChanges named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedFeedbackChanges(name string) ([]*FeedbackChange, error) {
+	if _m.Edges.namedFeedbackChanges == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedFeedbackChanges[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedFeedbackChanges(name string, edges ...*FeedbackChange) {
+	if _m.Edges.namedFeedbackChanges == nil {
+		_m.Edges.namedFeedbackChanges = make(map[string][]*FeedbackChange)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedFeedbackChanges[name] = []*FeedbackChange{}
+	} else {
+		_m.Edges.namedFeedbackChanges[name] = append(_m.Edges.namedFeedbackChanges[name], edges...)
+	}
+}
+
+// NamedDiscoveryRuns returns the DiscoveryRuns named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedDiscoveryRuns(name string) ([]*DiscoveryRun, error) {
+	if _m.Edges.namedDiscoveryRuns == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedDiscoveryRuns[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedDiscoveryRuns(name string, edges ...*DiscoveryRun) {
+	if _m.Edges.namedDiscoveryRuns == nil {
+		_m.Edges.namedDiscoveryRuns = make(map[string][]*DiscoveryRun)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedDiscoveryRuns[name] = []*DiscoveryRun{}
+	} else {
+		_m.Edges.namedDiscoveryRuns[name] = append(_m.Edges.namedDiscoveryRuns[name], edges...)
 	}
 }
 

@@ -12,8 +12,10 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/segment"
@@ -266,6 +268,36 @@ func (_c *ProjectCreate) AddSegmentRuns(v ...*SegmentRun) *ProjectCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddSegmentRunIDs(ids...)
+}
+
+// AddFeedbackChangeIDs adds the "feedback_changes" edge to the FeedbackChange entity by IDs.
+func (_c *ProjectCreate) AddFeedbackChangeIDs(ids ...int) *ProjectCreate {
+	_c.mutation.AddFeedbackChangeIDs(ids...)
+	return _c
+}
+
+// AddFeedbackChanges adds the "feedback_changes" edges to the FeedbackChange entity.
+func (_c *ProjectCreate) AddFeedbackChanges(v ...*FeedbackChange) *ProjectCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddFeedbackChangeIDs(ids...)
+}
+
+// AddDiscoveryRunIDs adds the "discovery_runs" edge to the DiscoveryRun entity by IDs.
+func (_c *ProjectCreate) AddDiscoveryRunIDs(ids ...int) *ProjectCreate {
+	_c.mutation.AddDiscoveryRunIDs(ids...)
+	return _c
+}
+
+// AddDiscoveryRuns adds the "discovery_runs" edges to the DiscoveryRun entity.
+func (_c *ProjectCreate) AddDiscoveryRuns(v ...*DiscoveryRun) *ProjectCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddDiscoveryRunIDs(ids...)
 }
 
 // Mutation returns the ProjectMutation object of the builder.
@@ -577,6 +609,38 @@ func (_c *ProjectCreate) createSpec() (*Project, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(segmentrun.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.FeedbackChangesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.FeedbackChangesTable,
+			Columns: []string{project.FeedbackChangesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(feedbackchange.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.DiscoveryRunsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.DiscoveryRunsTable,
+			Columns: []string{project.DiscoveryRunsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(discoveryrun.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -14,8 +14,10 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/predicate"
 	"github.com/pulse-analytics/pulse/ent/project"
@@ -48,6 +50,8 @@ type ProjectQuery struct {
 	withSegments                *SegmentQuery
 	withSegmentMemberships      *SegmentMembershipQuery
 	withSegmentRuns             *SegmentRunQuery
+	withFeedbackChanges         *FeedbackChangeQuery
+	withDiscoveryRuns           *DiscoveryRunQuery
 	loadTotal                   []func(context.Context, []*Project) error
 	modifiers                   []func(*sql.Selector)
 	withNamedAPIKeys            map[string]*APIKeyQuery
@@ -62,6 +66,8 @@ type ProjectQuery struct {
 	withNamedSegments           map[string]*SegmentQuery
 	withNamedSegmentMemberships map[string]*SegmentMembershipQuery
 	withNamedSegmentRuns        map[string]*SegmentRunQuery
+	withNamedFeedbackChanges    map[string]*FeedbackChangeQuery
+	withNamedDiscoveryRuns      map[string]*DiscoveryRunQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -362,6 +368,50 @@ func (_q *ProjectQuery) QuerySegmentRuns() *SegmentRunQuery {
 	return query
 }
 
+// QueryFeedbackChanges chains the current query on the "feedback_changes" edge.
+func (_q *ProjectQuery) QueryFeedbackChanges() *FeedbackChangeQuery {
+	query := (&FeedbackChangeClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(feedbackchange.Table, feedbackchange.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.FeedbackChangesTable, project.FeedbackChangesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryDiscoveryRuns chains the current query on the "discovery_runs" edge.
+func (_q *ProjectQuery) QueryDiscoveryRuns() *DiscoveryRunQuery {
+	query := (&DiscoveryRunClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(discoveryrun.Table, discoveryrun.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.DiscoveryRunsTable, project.DiscoveryRunsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
 // First returns the first Project entity from the query.
 // Returns a *NotFoundError when no Project was found.
 func (_q *ProjectQuery) First(ctx context.Context) (*Project, error) {
@@ -566,6 +616,8 @@ func (_q *ProjectQuery) Clone() *ProjectQuery {
 		withSegments:           _q.withSegments.Clone(),
 		withSegmentMemberships: _q.withSegmentMemberships.Clone(),
 		withSegmentRuns:        _q.withSegmentRuns.Clone(),
+		withFeedbackChanges:    _q.withFeedbackChanges.Clone(),
+		withDiscoveryRuns:      _q.withDiscoveryRuns.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -705,6 +757,28 @@ func (_q *ProjectQuery) WithSegmentRuns(opts ...func(*SegmentRunQuery)) *Project
 	return _q
 }
 
+// WithFeedbackChanges tells the query-builder to eager-load the nodes that are connected to
+// the "feedback_changes" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithFeedbackChanges(opts ...func(*FeedbackChangeQuery)) *ProjectQuery {
+	query := (&FeedbackChangeClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withFeedbackChanges = query
+	return _q
+}
+
+// WithDiscoveryRuns tells the query-builder to eager-load the nodes that are connected to
+// the "discovery_runs" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithDiscoveryRuns(opts ...func(*DiscoveryRunQuery)) *ProjectQuery {
+	query := (&DiscoveryRunClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withDiscoveryRuns = query
+	return _q
+}
+
 // GroupBy is used to group vertices by one or more fields/columns.
 // It is often used with aggregate functions, like: count, max, mean, min, sum.
 //
@@ -783,7 +857,7 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 	var (
 		nodes       = []*Project{}
 		_spec       = _q.querySpec()
-		loadedTypes = [12]bool{
+		loadedTypes = [14]bool{
 			_q.withAPIKeys != nil,
 			_q.withUsers != nil,
 			_q.withIdentities != nil,
@@ -796,6 +870,8 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			_q.withSegments != nil,
 			_q.withSegmentMemberships != nil,
 			_q.withSegmentRuns != nil,
+			_q.withFeedbackChanges != nil,
+			_q.withDiscoveryRuns != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -905,6 +981,20 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			return nil, err
 		}
 	}
+	if query := _q.withFeedbackChanges; query != nil {
+		if err := _q.loadFeedbackChanges(ctx, query, nodes,
+			func(n *Project) { n.Edges.FeedbackChanges = []*FeedbackChange{} },
+			func(n *Project, e *FeedbackChange) { n.Edges.FeedbackChanges = append(n.Edges.FeedbackChanges, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withDiscoveryRuns; query != nil {
+		if err := _q.loadDiscoveryRuns(ctx, query, nodes,
+			func(n *Project) { n.Edges.DiscoveryRuns = []*DiscoveryRun{} },
+			func(n *Project, e *DiscoveryRun) { n.Edges.DiscoveryRuns = append(n.Edges.DiscoveryRuns, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedAPIKeys {
 		if err := _q.loadAPIKeys(ctx, query, nodes,
 			func(n *Project) { n.appendNamedAPIKeys(name) },
@@ -986,6 +1076,20 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 		if err := _q.loadSegmentRuns(ctx, query, nodes,
 			func(n *Project) { n.appendNamedSegmentRuns(name) },
 			func(n *Project, e *SegmentRun) { n.appendNamedSegmentRuns(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedFeedbackChanges {
+		if err := _q.loadFeedbackChanges(ctx, query, nodes,
+			func(n *Project) { n.appendNamedFeedbackChanges(name) },
+			func(n *Project, e *FeedbackChange) { n.appendNamedFeedbackChanges(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedDiscoveryRuns {
+		if err := _q.loadDiscoveryRuns(ctx, query, nodes,
+			func(n *Project) { n.appendNamedDiscoveryRuns(name) },
+			func(n *Project, e *DiscoveryRun) { n.appendNamedDiscoveryRuns(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1357,6 +1461,66 @@ func (_q *ProjectQuery) loadSegmentRuns(ctx context.Context, query *SegmentRunQu
 	}
 	return nil
 }
+func (_q *ProjectQuery) loadFeedbackChanges(ctx context.Context, query *FeedbackChangeQuery, nodes []*Project, init func(*Project), assign func(*Project, *FeedbackChange)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(feedbackchange.FieldProjectID)
+	}
+	query.Where(predicate.FeedbackChange(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.FeedbackChangesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProjectQuery) loadDiscoveryRuns(ctx context.Context, query *DiscoveryRunQuery, nodes []*Project, init func(*Project), assign func(*Project, *DiscoveryRun)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(discoveryrun.FieldProjectID)
+	}
+	query.Where(predicate.DiscoveryRun(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.DiscoveryRunsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *ProjectQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -1642,6 +1806,34 @@ func (_q *ProjectQuery) WithNamedSegmentRuns(name string, opts ...func(*SegmentR
 		_q.withNamedSegmentRuns = make(map[string]*SegmentRunQuery)
 	}
 	_q.withNamedSegmentRuns[name] = query
+	return _q
+}
+
+// WithNamedFeedbackChanges tells the query-builder to eager-load the nodes that are connected to the "feedback_changes"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedFeedbackChanges(name string, opts ...func(*FeedbackChangeQuery)) *ProjectQuery {
+	query := (&FeedbackChangeClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedFeedbackChanges == nil {
+		_q.withNamedFeedbackChanges = make(map[string]*FeedbackChangeQuery)
+	}
+	_q.withNamedFeedbackChanges[name] = query
+	return _q
+}
+
+// WithNamedDiscoveryRuns tells the query-builder to eager-load the nodes that are connected to the "discovery_runs"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedDiscoveryRuns(name string, opts ...func(*DiscoveryRunQuery)) *ProjectQuery {
+	query := (&DiscoveryRunClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedDiscoveryRuns == nil {
+		_q.withNamedDiscoveryRuns = make(map[string]*DiscoveryRunQuery)
+	}
+	_q.withNamedDiscoveryRuns[name] = query
 	return _q
 }
 

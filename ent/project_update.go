@@ -13,8 +13,10 @@ import (
 	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/predicate"
 	"github.com/pulse-analytics/pulse/ent/project"
@@ -274,6 +276,36 @@ func (_u *ProjectUpdate) AddSegmentRuns(v ...*SegmentRun) *ProjectUpdate {
 	return _u.AddSegmentRunIDs(ids...)
 }
 
+// AddFeedbackChangeIDs adds the "feedback_changes" edge to the FeedbackChange entity by IDs.
+func (_u *ProjectUpdate) AddFeedbackChangeIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddFeedbackChangeIDs(ids...)
+	return _u
+}
+
+// AddFeedbackChanges adds the "feedback_changes" edges to the FeedbackChange entity.
+func (_u *ProjectUpdate) AddFeedbackChanges(v ...*FeedbackChange) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddFeedbackChangeIDs(ids...)
+}
+
+// AddDiscoveryRunIDs adds the "discovery_runs" edge to the DiscoveryRun entity by IDs.
+func (_u *ProjectUpdate) AddDiscoveryRunIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddDiscoveryRunIDs(ids...)
+	return _u
+}
+
+// AddDiscoveryRuns adds the "discovery_runs" edges to the DiscoveryRun entity.
+func (_u *ProjectUpdate) AddDiscoveryRuns(v ...*DiscoveryRun) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddDiscoveryRunIDs(ids...)
+}
+
 // Mutation returns the ProjectMutation object of the builder.
 func (_u *ProjectUpdate) Mutation() *ProjectMutation {
 	return _u.mutation
@@ -529,6 +561,48 @@ func (_u *ProjectUpdate) RemoveSegmentRuns(v ...*SegmentRun) *ProjectUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveSegmentRunIDs(ids...)
+}
+
+// ClearFeedbackChanges clears all "feedback_changes" edges to the FeedbackChange entity.
+func (_u *ProjectUpdate) ClearFeedbackChanges() *ProjectUpdate {
+	_u.mutation.ClearFeedbackChanges()
+	return _u
+}
+
+// RemoveFeedbackChangeIDs removes the "feedback_changes" edge to FeedbackChange entities by IDs.
+func (_u *ProjectUpdate) RemoveFeedbackChangeIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveFeedbackChangeIDs(ids...)
+	return _u
+}
+
+// RemoveFeedbackChanges removes "feedback_changes" edges to FeedbackChange entities.
+func (_u *ProjectUpdate) RemoveFeedbackChanges(v ...*FeedbackChange) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveFeedbackChangeIDs(ids...)
+}
+
+// ClearDiscoveryRuns clears all "discovery_runs" edges to the DiscoveryRun entity.
+func (_u *ProjectUpdate) ClearDiscoveryRuns() *ProjectUpdate {
+	_u.mutation.ClearDiscoveryRuns()
+	return _u
+}
+
+// RemoveDiscoveryRunIDs removes the "discovery_runs" edge to DiscoveryRun entities by IDs.
+func (_u *ProjectUpdate) RemoveDiscoveryRunIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveDiscoveryRunIDs(ids...)
+	return _u
+}
+
+// RemoveDiscoveryRuns removes "discovery_runs" edges to DiscoveryRun entities.
+func (_u *ProjectUpdate) RemoveDiscoveryRuns(v ...*DiscoveryRun) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveDiscoveryRunIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -1161,6 +1235,96 @@ func (_u *ProjectUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.FeedbackChangesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.FeedbackChangesTable,
+			Columns: []string{project.FeedbackChangesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(feedbackchange.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedFeedbackChangesIDs(); len(nodes) > 0 && !_u.mutation.FeedbackChangesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.FeedbackChangesTable,
+			Columns: []string{project.FeedbackChangesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(feedbackchange.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.FeedbackChangesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.FeedbackChangesTable,
+			Columns: []string{project.FeedbackChangesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(feedbackchange.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DiscoveryRunsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.DiscoveryRunsTable,
+			Columns: []string{project.DiscoveryRunsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(discoveryrun.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedDiscoveryRunsIDs(); len(nodes) > 0 && !_u.mutation.DiscoveryRunsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.DiscoveryRunsTable,
+			Columns: []string{project.DiscoveryRunsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(discoveryrun.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DiscoveryRunsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.DiscoveryRunsTable,
+			Columns: []string{project.DiscoveryRunsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(discoveryrun.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -1413,6 +1577,36 @@ func (_u *ProjectUpdateOne) AddSegmentRuns(v ...*SegmentRun) *ProjectUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.AddSegmentRunIDs(ids...)
+}
+
+// AddFeedbackChangeIDs adds the "feedback_changes" edge to the FeedbackChange entity by IDs.
+func (_u *ProjectUpdateOne) AddFeedbackChangeIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddFeedbackChangeIDs(ids...)
+	return _u
+}
+
+// AddFeedbackChanges adds the "feedback_changes" edges to the FeedbackChange entity.
+func (_u *ProjectUpdateOne) AddFeedbackChanges(v ...*FeedbackChange) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddFeedbackChangeIDs(ids...)
+}
+
+// AddDiscoveryRunIDs adds the "discovery_runs" edge to the DiscoveryRun entity by IDs.
+func (_u *ProjectUpdateOne) AddDiscoveryRunIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddDiscoveryRunIDs(ids...)
+	return _u
+}
+
+// AddDiscoveryRuns adds the "discovery_runs" edges to the DiscoveryRun entity.
+func (_u *ProjectUpdateOne) AddDiscoveryRuns(v ...*DiscoveryRun) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddDiscoveryRunIDs(ids...)
 }
 
 // Mutation returns the ProjectMutation object of the builder.
@@ -1670,6 +1864,48 @@ func (_u *ProjectUpdateOne) RemoveSegmentRuns(v ...*SegmentRun) *ProjectUpdateOn
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveSegmentRunIDs(ids...)
+}
+
+// ClearFeedbackChanges clears all "feedback_changes" edges to the FeedbackChange entity.
+func (_u *ProjectUpdateOne) ClearFeedbackChanges() *ProjectUpdateOne {
+	_u.mutation.ClearFeedbackChanges()
+	return _u
+}
+
+// RemoveFeedbackChangeIDs removes the "feedback_changes" edge to FeedbackChange entities by IDs.
+func (_u *ProjectUpdateOne) RemoveFeedbackChangeIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveFeedbackChangeIDs(ids...)
+	return _u
+}
+
+// RemoveFeedbackChanges removes "feedback_changes" edges to FeedbackChange entities.
+func (_u *ProjectUpdateOne) RemoveFeedbackChanges(v ...*FeedbackChange) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveFeedbackChangeIDs(ids...)
+}
+
+// ClearDiscoveryRuns clears all "discovery_runs" edges to the DiscoveryRun entity.
+func (_u *ProjectUpdateOne) ClearDiscoveryRuns() *ProjectUpdateOne {
+	_u.mutation.ClearDiscoveryRuns()
+	return _u
+}
+
+// RemoveDiscoveryRunIDs removes the "discovery_runs" edge to DiscoveryRun entities by IDs.
+func (_u *ProjectUpdateOne) RemoveDiscoveryRunIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveDiscoveryRunIDs(ids...)
+	return _u
+}
+
+// RemoveDiscoveryRuns removes "discovery_runs" edges to DiscoveryRun entities.
+func (_u *ProjectUpdateOne) RemoveDiscoveryRuns(v ...*DiscoveryRun) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveDiscoveryRunIDs(ids...)
 }
 
 // Where appends a list predicates to the ProjectUpdate builder.
@@ -2325,6 +2561,96 @@ func (_u *ProjectUpdateOne) sqlSave(ctx context.Context) (_node *Project, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(segmentrun.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.FeedbackChangesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.FeedbackChangesTable,
+			Columns: []string{project.FeedbackChangesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(feedbackchange.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedFeedbackChangesIDs(); len(nodes) > 0 && !_u.mutation.FeedbackChangesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.FeedbackChangesTable,
+			Columns: []string{project.FeedbackChangesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(feedbackchange.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.FeedbackChangesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.FeedbackChangesTable,
+			Columns: []string{project.FeedbackChangesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(feedbackchange.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DiscoveryRunsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.DiscoveryRunsTable,
+			Columns: []string{project.DiscoveryRunsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(discoveryrun.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedDiscoveryRunsIDs(); len(nodes) > 0 && !_u.mutation.DiscoveryRunsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.DiscoveryRunsTable,
+			Columns: []string{project.DiscoveryRunsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(discoveryrun.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DiscoveryRunsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.DiscoveryRunsTable,
+			Columns: []string{project.DiscoveryRunsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(discoveryrun.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

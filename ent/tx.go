@@ -16,10 +16,14 @@ type Tx struct {
 	config
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// DiscoveryRun is the client for interacting with the DiscoveryRun builders.
+	DiscoveryRun *DiscoveryRunClient
 	// Event is the client for interacting with the Event builders.
 	Event *EventClient
 	// Feedback is the client for interacting with the Feedback builders.
 	Feedback *FeedbackClient
+	// FeedbackChange is the client for interacting with the FeedbackChange builders.
+	FeedbackChange *FeedbackChangeClient
 	// Identity is the client for interacting with the Identity builders.
 	Identity *IdentityClient
 	// Project is the client for interacting with the Project builders.
@@ -174,8 +178,10 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
+	tx.DiscoveryRun = NewDiscoveryRunClient(tx.config)
 	tx.Event = NewEventClient(tx.config)
 	tx.Feedback = NewFeedbackClient(tx.config)
+	tx.FeedbackChange = NewFeedbackChangeClient(tx.config)
 	tx.Identity = NewIdentityClient(tx.config)
 	tx.Project = NewProjectClient(tx.config)
 	tx.Segment = NewSegmentClient(tx.config)

@@ -42,12 +42,16 @@ const (
 	FieldSentiment = "sentiment"
 	// FieldStatus holds the string denoting the status field in the database.
 	FieldStatus = "status"
+	// FieldAssignee holds the string denoting the assignee field in the database.
+	FieldAssignee = "assignee"
 	// FieldTimestamp holds the string denoting the timestamp field in the database.
 	FieldTimestamp = "timestamp"
 	// EdgeProject holds the string denoting the project edge name in mutations.
 	EdgeProject = "project"
 	// EdgeUser holds the string denoting the user edge name in mutations.
 	EdgeUser = "user"
+	// EdgeHistory holds the string denoting the history edge name in mutations.
+	EdgeHistory = "history"
 	// Table holds the table name of the feedback in the database.
 	Table = "feedbacks"
 	// ProjectTable is the table that holds the project relation/edge.
@@ -64,6 +68,13 @@ const (
 	UserInverseTable = "users"
 	// UserColumn is the table column denoting the user relation/edge.
 	UserColumn = "user_id"
+	// HistoryTable is the table that holds the history relation/edge.
+	HistoryTable = "feedback_changes"
+	// HistoryInverseTable is the table name for the FeedbackChange entity.
+	// It exists in this package in order to avoid circular dependency with the "feedbackchange" package.
+	HistoryInverseTable = "feedback_changes"
+	// HistoryColumn is the table column denoting the history relation/edge.
+	HistoryColumn = "feedback_id"
 )
 
 // Columns holds all SQL columns for feedback fields.
@@ -81,6 +92,7 @@ var Columns = []string{
 	FieldTags,
 	FieldSentiment,
 	FieldStatus,
+	FieldAssignee,
 	FieldTimestamp,
 }
 
@@ -118,6 +130,8 @@ var (
 	DefaultChannel string
 	// ChannelValidator is a validator for the "channel" field. It is called by the builders before save.
 	ChannelValidator func(string) error
+	// AssigneeValidator is a validator for the "assignee" field. It is called by the builders before save.
+	AssigneeValidator func(string) error
 	// DefaultTimestamp holds the default value on creation for the "timestamp" field.
 	DefaultTimestamp func() time.Time
 )
@@ -268,6 +282,11 @@ func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldStatus, opts...).ToFunc()
 }
 
+// ByAssignee orders the results by the assignee field.
+func ByAssignee(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAssignee, opts...).ToFunc()
+}
+
 // ByTimestamp orders the results by the timestamp field.
 func ByTimestamp(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTimestamp, opts...).ToFunc()
@@ -286,6 +305,20 @@ func ByUserField(field string, opts ...sql.OrderTermOption) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newUserStep(), sql.OrderByField(field, opts...))
 	}
 }
+
+// ByHistoryCount orders the results by history count.
+func ByHistoryCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newHistoryStep(), opts...)
+	}
+}
+
+// ByHistory orders the results by history terms.
+func ByHistory(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newHistoryStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newProjectStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -298,6 +331,13 @@ func newUserStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(UserInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, true, UserTable, UserColumn),
+	)
+}
+func newHistoryStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(HistoryInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, HistoryTable, HistoryColumn),
 	)
 }
 

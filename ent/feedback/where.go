@@ -95,6 +95,11 @@ func Channel(v string) predicate.Feedback {
 	return predicate.Feedback(sql.FieldEQ(FieldChannel, v))
 }
 
+// Assignee applies equality check predicate on the "assignee" field. It's identical to AssigneeEQ.
+func Assignee(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldEQ(FieldAssignee, v))
+}
+
 // Timestamp applies equality check predicate on the "timestamp" field. It's identical to TimestampEQ.
 func Timestamp(v time.Time) predicate.Feedback {
 	return predicate.Feedback(sql.FieldEQ(FieldTimestamp, v))
@@ -530,6 +535,81 @@ func StatusNotIn(vs ...Status) predicate.Feedback {
 	return predicate.Feedback(sql.FieldNotIn(FieldStatus, vs...))
 }
 
+// AssigneeEQ applies the EQ predicate on the "assignee" field.
+func AssigneeEQ(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldEQ(FieldAssignee, v))
+}
+
+// AssigneeNEQ applies the NEQ predicate on the "assignee" field.
+func AssigneeNEQ(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldNEQ(FieldAssignee, v))
+}
+
+// AssigneeIn applies the In predicate on the "assignee" field.
+func AssigneeIn(vs ...string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldIn(FieldAssignee, vs...))
+}
+
+// AssigneeNotIn applies the NotIn predicate on the "assignee" field.
+func AssigneeNotIn(vs ...string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldNotIn(FieldAssignee, vs...))
+}
+
+// AssigneeGT applies the GT predicate on the "assignee" field.
+func AssigneeGT(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldGT(FieldAssignee, v))
+}
+
+// AssigneeGTE applies the GTE predicate on the "assignee" field.
+func AssigneeGTE(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldGTE(FieldAssignee, v))
+}
+
+// AssigneeLT applies the LT predicate on the "assignee" field.
+func AssigneeLT(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldLT(FieldAssignee, v))
+}
+
+// AssigneeLTE applies the LTE predicate on the "assignee" field.
+func AssigneeLTE(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldLTE(FieldAssignee, v))
+}
+
+// AssigneeContains applies the Contains predicate on the "assignee" field.
+func AssigneeContains(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldContains(FieldAssignee, v))
+}
+
+// AssigneeHasPrefix applies the HasPrefix predicate on the "assignee" field.
+func AssigneeHasPrefix(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldHasPrefix(FieldAssignee, v))
+}
+
+// AssigneeHasSuffix applies the HasSuffix predicate on the "assignee" field.
+func AssigneeHasSuffix(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldHasSuffix(FieldAssignee, v))
+}
+
+// AssigneeIsNil applies the IsNil predicate on the "assignee" field.
+func AssigneeIsNil() predicate.Feedback {
+	return predicate.Feedback(sql.FieldIsNull(FieldAssignee))
+}
+
+// AssigneeNotNil applies the NotNil predicate on the "assignee" field.
+func AssigneeNotNil() predicate.Feedback {
+	return predicate.Feedback(sql.FieldNotNull(FieldAssignee))
+}
+
+// AssigneeEqualFold applies the EqualFold predicate on the "assignee" field.
+func AssigneeEqualFold(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldEqualFold(FieldAssignee, v))
+}
+
+// AssigneeContainsFold applies the ContainsFold predicate on the "assignee" field.
+func AssigneeContainsFold(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldContainsFold(FieldAssignee, v))
+}
+
 // TimestampEQ applies the EQ predicate on the "timestamp" field.
 func TimestampEQ(v time.Time) predicate.Feedback {
 	return predicate.Feedback(sql.FieldEQ(FieldTimestamp, v))
@@ -608,6 +688,29 @@ func HasUser() predicate.Feedback {
 func HasUserWith(preds ...predicate.User) predicate.Feedback {
 	return predicate.Feedback(func(s *sql.Selector) {
 		step := newUserStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasHistory applies the HasEdge predicate on the "history" edge.
+func HasHistory() predicate.Feedback {
+	return predicate.Feedback(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, HistoryTable, HistoryColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasHistoryWith applies the HasEdge predicate on the "history" edge with a given conditions (other predicates).
+func HasHistoryWith(preds ...predicate.FeedbackChange) predicate.Feedback {
+	return predicate.Feedback(func(s *sql.Selector) {
+		step := newHistoryStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -21,6 +21,18 @@ func (f APIKeyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.APIKeyMutation", m)
 }
 
+// The DiscoveryRunFunc type is an adapter to allow the use of ordinary
+// function as DiscoveryRun mutator.
+type DiscoveryRunFunc func(context.Context, *ent.DiscoveryRunMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DiscoveryRunFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DiscoveryRunMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DiscoveryRunMutation", m)
+}
+
 // The EventFunc type is an adapter to allow the use of ordinary
 // function as Event mutator.
 type EventFunc func(context.Context, *ent.EventMutation) (ent.Value, error)
@@ -43,6 +55,18 @@ func (f FeedbackFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, er
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FeedbackMutation", m)
+}
+
+// The FeedbackChangeFunc type is an adapter to allow the use of ordinary
+// function as FeedbackChange mutator.
+type FeedbackChangeFunc func(context.Context, *ent.FeedbackChangeMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f FeedbackChangeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.FeedbackChangeMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FeedbackChangeMutation", m)
 }
 
 // The IdentityFunc type is an adapter to allow the use of ordinary

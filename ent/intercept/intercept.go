@@ -9,8 +9,10 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/predicate"
 	"github.com/pulse-analytics/pulse/ent/project"
@@ -108,6 +110,33 @@ func (f TraverseAPIKey) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.APIKeyQuery", q)
 }
 
+// The DiscoveryRunFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DiscoveryRunFunc func(context.Context, *ent.DiscoveryRunQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DiscoveryRunFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DiscoveryRunQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DiscoveryRunQuery", q)
+}
+
+// The TraverseDiscoveryRun type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDiscoveryRun func(context.Context, *ent.DiscoveryRunQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDiscoveryRun) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDiscoveryRun) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DiscoveryRunQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DiscoveryRunQuery", q)
+}
+
 // The EventFunc type is an adapter to allow the use of ordinary function as a Querier.
 type EventFunc func(context.Context, *ent.EventQuery) (ent.Value, error)
 
@@ -160,6 +189,33 @@ func (f TraverseFeedback) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.FeedbackQuery", q)
+}
+
+// The FeedbackChangeFunc type is an adapter to allow the use of ordinary function as a Querier.
+type FeedbackChangeFunc func(context.Context, *ent.FeedbackChangeQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f FeedbackChangeFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.FeedbackChangeQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.FeedbackChangeQuery", q)
+}
+
+// The TraverseFeedbackChange type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseFeedbackChange func(context.Context, *ent.FeedbackChangeQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseFeedbackChange) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseFeedbackChange) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.FeedbackChangeQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.FeedbackChangeQuery", q)
 }
 
 // The IdentityFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -464,10 +520,14 @@ func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
 	case *ent.APIKeyQuery:
 		return &query[*ent.APIKeyQuery, predicate.APIKey, apikey.OrderOption]{typ: ent.TypeAPIKey, tq: q}, nil
+	case *ent.DiscoveryRunQuery:
+		return &query[*ent.DiscoveryRunQuery, predicate.DiscoveryRun, discoveryrun.OrderOption]{typ: ent.TypeDiscoveryRun, tq: q}, nil
 	case *ent.EventQuery:
 		return &query[*ent.EventQuery, predicate.Event, event.OrderOption]{typ: ent.TypeEvent, tq: q}, nil
 	case *ent.FeedbackQuery:
 		return &query[*ent.FeedbackQuery, predicate.Feedback, feedback.OrderOption]{typ: ent.TypeFeedback, tq: q}, nil
+	case *ent.FeedbackChangeQuery:
+		return &query[*ent.FeedbackChangeQuery, predicate.FeedbackChange, feedbackchange.OrderOption]{typ: ent.TypeFeedbackChange, tq: q}, nil
 	case *ent.IdentityQuery:
 		return &query[*ent.IdentityQuery, predicate.Identity, identity.OrderOption]{typ: ent.TypeIdentity, tq: q}, nil
 	case *ent.ProjectQuery:

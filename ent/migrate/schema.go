@@ -42,6 +42,48 @@ var (
 			},
 		},
 	}
+	// DiscoveryRunsColumns holds the columns for the "discovery_runs" table.
+	DiscoveryRunsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "RUNNING", "COMPLETED", "FAILED"}, Default: "PENDING"},
+		{Name: "requested_k", Type: field.TypeInt, Nullable: true},
+		{Name: "within_days", Type: field.TypeInt},
+		{Name: "seed", Type: field.TypeInt64},
+		{Name: "job_id", Type: field.TypeInt64, Nullable: true},
+		{Name: "started_at", Type: field.TypeTime, Nullable: true},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+		{Name: "error", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "k", Type: field.TypeInt, Nullable: true},
+		{Name: "users", Type: field.TypeInt, Nullable: true},
+		{Name: "silhouette", Type: field.TypeFloat64, Nullable: true},
+		{Name: "k_scores", Type: field.TypeJSON, Nullable: true},
+		{Name: "clusters", Type: field.TypeJSON, Nullable: true},
+		{Name: "members", Type: field.TypeJSON, Nullable: true},
+		{Name: "project_id", Type: field.TypeInt},
+	}
+	// DiscoveryRunsTable holds the schema information for the "discovery_runs" table.
+	DiscoveryRunsTable = &schema.Table{
+		Name:       "discovery_runs",
+		Columns:    DiscoveryRunsColumns,
+		PrimaryKey: []*schema.Column{DiscoveryRunsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "discovery_runs_projects_discovery_runs",
+				Columns:    []*schema.Column{DiscoveryRunsColumns[17]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "discoveryrun_project_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{DiscoveryRunsColumns[17], DiscoveryRunsColumns[1]},
+			},
+		},
+	}
 	// EventsColumns holds the columns for the "events" table.
 	EventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -104,6 +146,7 @@ var (
 		{Name: "tags", Type: field.TypeJSON, Nullable: true},
 		{Name: "sentiment", Type: field.TypeEnum, Nullable: true, Enums: []string{"POSITIVE", "NEUTRAL", "NEGATIVE"}},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"NEW", "TRIAGED", "IN_PROGRESS", "RESOLVED", "CLOSED"}, Default: "NEW"},
+		{Name: "assignee", Type: field.TypeString, Nullable: true, Size: 200},
 		{Name: "timestamp", Type: field.TypeTime},
 		{Name: "project_id", Type: field.TypeInt},
 		{Name: "user_id", Type: field.TypeInt},
@@ -116,13 +159,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "feedbacks_projects_feedbacks",
-				Columns:    []*schema.Column{FeedbacksColumns[12]},
+				Columns:    []*schema.Column{FeedbacksColumns[13]},
 				RefColumns: []*schema.Column{ProjectsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "feedbacks_users_feedback",
-				Columns:    []*schema.Column{FeedbacksColumns[13]},
+				Columns:    []*schema.Column{FeedbacksColumns[14]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
@@ -131,12 +174,51 @@ var (
 			{
 				Name:    "feedback_project_id_timestamp",
 				Unique:  false,
-				Columns: []*schema.Column{FeedbacksColumns[12], FeedbacksColumns[11]},
+				Columns: []*schema.Column{FeedbacksColumns[13], FeedbacksColumns[12]},
 			},
 			{
 				Name:    "feedback_user_id_timestamp",
 				Unique:  false,
-				Columns: []*schema.Column{FeedbacksColumns[13], FeedbacksColumns[11]},
+				Columns: []*schema.Column{FeedbacksColumns[14], FeedbacksColumns[12]},
+			},
+		},
+	}
+	// FeedbackChangesColumns holds the columns for the "feedback_changes" table.
+	FeedbackChangesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"STATUS", "TAGS", "ASSIGNEE", "NOTE"}},
+		{Name: "old_value", Type: field.TypeJSON, Nullable: true},
+		{Name: "new_value", Type: field.TypeJSON, Nullable: true},
+		{Name: "actor_key_id", Type: field.TypeInt, Nullable: true},
+		{Name: "actor_key_prefix", Type: field.TypeString, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "feedback_id", Type: field.TypeInt},
+		{Name: "project_id", Type: field.TypeInt},
+	}
+	// FeedbackChangesTable holds the schema information for the "feedback_changes" table.
+	FeedbackChangesTable = &schema.Table{
+		Name:       "feedback_changes",
+		Columns:    FeedbackChangesColumns,
+		PrimaryKey: []*schema.Column{FeedbackChangesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "feedback_changes_feedbacks_history",
+				Columns:    []*schema.Column{FeedbackChangesColumns[7]},
+				RefColumns: []*schema.Column{FeedbacksColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "feedback_changes_projects_feedback_changes",
+				Columns:    []*schema.Column{FeedbackChangesColumns[8]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "feedbackchange_feedback_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{FeedbackChangesColumns[7], FeedbackChangesColumns[6]},
 			},
 		},
 	}
@@ -321,6 +403,22 @@ var (
 				Name:    "segmentmembership_user_id_entered_at",
 				Unique:  false,
 				Columns: []*schema.Column{SegmentMembershipsColumns[7], SegmentMembershipsColumns[1]},
+			},
+			{
+				Name:    "segmentmembership_entered_run_id_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{SegmentMembershipsColumns[3], SegmentMembershipsColumns[7]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "entered_run_id IS NOT NULL",
+				},
+			},
+			{
+				Name:    "segmentmembership_exited_run_id_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{SegmentMembershipsColumns[4], SegmentMembershipsColumns[7]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "exited_run_id IS NOT NULL",
+				},
 			},
 		},
 	}
@@ -573,8 +671,10 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
+		DiscoveryRunsTable,
 		EventsTable,
 		FeedbacksTable,
+		FeedbackChangesTable,
 		IdentitiesTable,
 		ProjectsTable,
 		SegmentsTable,
@@ -594,6 +694,10 @@ func init() {
 	APIKeysTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(0),
 	}
+	DiscoveryRunsTable.ForeignKeys[0].RefTable = ProjectsTable
+	DiscoveryRunsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(60129542144),
+	}
 	EventsTable.ForeignKeys[0].RefTable = ProjectsTable
 	EventsTable.ForeignKeys[1].RefTable = UsersTable
 	EventsTable.Annotation = &entsql.Annotation{
@@ -603,6 +707,11 @@ func init() {
 	FeedbacksTable.ForeignKeys[1].RefTable = UsersTable
 	FeedbacksTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(8589934592),
+	}
+	FeedbackChangesTable.ForeignKeys[0].RefTable = FeedbacksTable
+	FeedbackChangesTable.ForeignKeys[1].RefTable = ProjectsTable
+	FeedbackChangesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(64424509440),
 	}
 	IdentitiesTable.ForeignKeys[0].RefTable = ProjectsTable
 	IdentitiesTable.ForeignKeys[1].RefTable = UsersTable

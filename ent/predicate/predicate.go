@@ -9,11 +9,17 @@ import (
 // APIKey is the predicate function for apikey builders.
 type APIKey func(*sql.Selector)
 
+// DiscoveryRun is the predicate function for discoveryrun builders.
+type DiscoveryRun func(*sql.Selector)
+
 // Event is the predicate function for event builders.
 type Event func(*sql.Selector)
 
 // Feedback is the predicate function for feedback builders.
 type Feedback func(*sql.Selector)
+
+// FeedbackChange is the predicate function for feedbackchange builders.
+type FeedbackChange func(*sql.Selector)
 
 // Identity is the predicate function for identity builders.
 type Identity func(*sql.Selector)

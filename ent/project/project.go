@@ -49,6 +49,10 @@ const (
 	EdgeSegmentMemberships = "segment_memberships"
 	// EdgeSegmentRuns holds the string denoting the segment_runs edge name in mutations.
 	EdgeSegmentRuns = "segment_runs"
+	// EdgeFeedbackChanges holds the string denoting the feedback_changes edge name in mutations.
+	EdgeFeedbackChanges = "feedback_changes"
+	// EdgeDiscoveryRuns holds the string denoting the discovery_runs edge name in mutations.
+	EdgeDiscoveryRuns = "discovery_runs"
 	// Table holds the table name of the project in the database.
 	Table = "projects"
 	// APIKeysTable is the table that holds the api_keys relation/edge.
@@ -135,6 +139,20 @@ const (
 	SegmentRunsInverseTable = "segment_runs"
 	// SegmentRunsColumn is the table column denoting the segment_runs relation/edge.
 	SegmentRunsColumn = "project_id"
+	// FeedbackChangesTable is the table that holds the feedback_changes relation/edge.
+	FeedbackChangesTable = "feedback_changes"
+	// FeedbackChangesInverseTable is the table name for the FeedbackChange entity.
+	// It exists in this package in order to avoid circular dependency with the "feedbackchange" package.
+	FeedbackChangesInverseTable = "feedback_changes"
+	// FeedbackChangesColumn is the table column denoting the feedback_changes relation/edge.
+	FeedbackChangesColumn = "project_id"
+	// DiscoveryRunsTable is the table that holds the discovery_runs relation/edge.
+	DiscoveryRunsTable = "discovery_runs"
+	// DiscoveryRunsInverseTable is the table name for the DiscoveryRun entity.
+	// It exists in this package in order to avoid circular dependency with the "discoveryrun" package.
+	DiscoveryRunsInverseTable = "discovery_runs"
+	// DiscoveryRunsColumn is the table column denoting the discovery_runs relation/edge.
+	DiscoveryRunsColumn = "project_id"
 )
 
 // Columns holds all SQL columns for project fields.
@@ -372,6 +390,34 @@ func BySegmentRuns(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newSegmentRunsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByFeedbackChangesCount orders the results by feedback_changes count.
+func ByFeedbackChangesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newFeedbackChangesStep(), opts...)
+	}
+}
+
+// ByFeedbackChanges orders the results by feedback_changes terms.
+func ByFeedbackChanges(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newFeedbackChangesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByDiscoveryRunsCount orders the results by discovery_runs count.
+func ByDiscoveryRunsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newDiscoveryRunsStep(), opts...)
+	}
+}
+
+// ByDiscoveryRuns orders the results by discovery_runs terms.
+func ByDiscoveryRuns(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newDiscoveryRunsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newAPIKeysStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -454,5 +500,19 @@ func newSegmentRunsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(SegmentRunsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, SegmentRunsTable, SegmentRunsColumn),
+	)
+}
+func newFeedbackChangesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(FeedbackChangesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, FeedbackChangesTable, FeedbackChangesColumn),
+	)
+}
+func newDiscoveryRunsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(DiscoveryRunsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, DiscoveryRunsTable, DiscoveryRunsColumn),
 	)
 }

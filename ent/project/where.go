@@ -571,6 +571,52 @@ func HasSegmentRunsWith(preds ...predicate.SegmentRun) predicate.Project {
 	})
 }
 
+// HasFeedbackChanges applies the HasEdge predicate on the "feedback_changes" edge.
+func HasFeedbackChanges() predicate.Project {
+	return predicate.Project(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, FeedbackChangesTable, FeedbackChangesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasFeedbackChangesWith applies the HasEdge predicate on the "feedback_changes" edge with a given conditions (other predicates).
+func HasFeedbackChangesWith(preds ...predicate.FeedbackChange) predicate.Project {
+	return predicate.Project(func(s *sql.Selector) {
+		step := newFeedbackChangesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasDiscoveryRuns applies the HasEdge predicate on the "discovery_runs" edge.
+func HasDiscoveryRuns() predicate.Project {
+	return predicate.Project(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, DiscoveryRunsTable, DiscoveryRunsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasDiscoveryRunsWith applies the HasEdge predicate on the "discovery_runs" edge with a given conditions (other predicates).
+func HasDiscoveryRunsWith(preds ...predicate.DiscoveryRun) predicate.Project {
+	return predicate.Project(func(s *sql.Selector) {
+		step := newDiscoveryRunsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.Project) predicate.Project {
 	return predicate.Project(sql.AndPredicates(predicates...))

@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/schema"
@@ -51,6 +53,29 @@ func init() {
 	apikey.DefaultName = apikeyDescName.Default.(string)
 	// apikey.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	apikey.NameValidator = apikeyDescName.Validators[0].(func(string) error)
+	discoveryrunMixin := schema.DiscoveryRun{}.Mixin()
+	discoveryrunMixinHooks0 := discoveryrunMixin[0].Hooks()
+	discoveryrun.Hooks[0] = discoveryrunMixinHooks0[0]
+	discoveryrunMixinInters0 := discoveryrunMixin[0].Interceptors()
+	discoveryrun.Interceptors[0] = discoveryrunMixinInters0[0]
+	discoveryrunMixinFields1 := discoveryrunMixin[1].Fields()
+	_ = discoveryrunMixinFields1
+	discoveryrunFields := schema.DiscoveryRun{}.Fields()
+	_ = discoveryrunFields
+	// discoveryrunDescCreatedAt is the schema descriptor for created_at field.
+	discoveryrunDescCreatedAt := discoveryrunMixinFields1[0].Descriptor()
+	// discoveryrun.DefaultCreatedAt holds the default value on creation for the created_at field.
+	discoveryrun.DefaultCreatedAt = discoveryrunDescCreatedAt.Default.(func() time.Time)
+	// discoveryrunDescUpdatedAt is the schema descriptor for updated_at field.
+	discoveryrunDescUpdatedAt := discoveryrunMixinFields1[1].Descriptor()
+	// discoveryrun.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	discoveryrun.DefaultUpdatedAt = discoveryrunDescUpdatedAt.Default.(func() time.Time)
+	// discoveryrun.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	discoveryrun.UpdateDefaultUpdatedAt = discoveryrunDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// discoveryrunDescWithinDays is the schema descriptor for within_days field.
+	discoveryrunDescWithinDays := discoveryrunFields[2].Descriptor()
+	// discoveryrun.WithinDaysValidator is a validator for the "within_days" field. It is called by the builders before save.
+	discoveryrun.WithinDaysValidator = discoveryrunDescWithinDays.Validators[0].(func(int) error)
 	eventMixin := schema.Event{}.Mixin()
 	eventMixinHooks0 := eventMixin[0].Hooks()
 	event.Hooks[0] = eventMixinHooks0[0]
@@ -135,10 +160,25 @@ func init() {
 	feedback.DefaultChannel = feedbackDescChannel.Default.(string)
 	// feedback.ChannelValidator is a validator for the "channel" field. It is called by the builders before save.
 	feedback.ChannelValidator = feedbackDescChannel.Validators[0].(func(string) error)
+	// feedbackDescAssignee is the schema descriptor for assignee field.
+	feedbackDescAssignee := feedbackFields[9].Descriptor()
+	// feedback.AssigneeValidator is a validator for the "assignee" field. It is called by the builders before save.
+	feedback.AssigneeValidator = feedbackDescAssignee.Validators[0].(func(string) error)
 	// feedbackDescTimestamp is the schema descriptor for timestamp field.
-	feedbackDescTimestamp := feedbackFields[9].Descriptor()
+	feedbackDescTimestamp := feedbackFields[10].Descriptor()
 	// feedback.DefaultTimestamp holds the default value on creation for the timestamp field.
 	feedback.DefaultTimestamp = feedbackDescTimestamp.Default.(func() time.Time)
+	feedbackchangeMixin := schema.FeedbackChange{}.Mixin()
+	feedbackchangeMixinHooks0 := feedbackchangeMixin[0].Hooks()
+	feedbackchange.Hooks[0] = feedbackchangeMixinHooks0[0]
+	feedbackchangeMixinInters0 := feedbackchangeMixin[0].Interceptors()
+	feedbackchange.Interceptors[0] = feedbackchangeMixinInters0[0]
+	feedbackchangeFields := schema.FeedbackChange{}.Fields()
+	_ = feedbackchangeFields
+	// feedbackchangeDescCreatedAt is the schema descriptor for created_at field.
+	feedbackchangeDescCreatedAt := feedbackchangeFields[6].Descriptor()
+	// feedbackchange.DefaultCreatedAt holds the default value on creation for the created_at field.
+	feedbackchange.DefaultCreatedAt = feedbackchangeDescCreatedAt.Default.(func() time.Time)
 	identityMixin := schema.Identity{}.Mixin()
 	identityMixinHooks0 := identityMixin[0].Hooks()
 	identity.Hooks[0] = identityMixinHooks0[0]

@@ -5,6 +5,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -40,6 +41,9 @@ func (Feedback) Fields() []ent.Field {
 			Values("NEW", "TRIAGED", "IN_PROGRESS", "RESOLVED", "CLOSED").
 			Default("NEW").
 			Annotations(entgql.OrderField("STATUS")),
+		field.String("assignee").Optional().Nillable().MaxLen(200).
+			Annotations(entgql.OrderField("ASSIGNEE")).
+			Comment("who on the team handles the feedback: a name or an email"),
 		field.Time("timestamp").Default(time.Now).Immutable().
 			Annotations(entgql.OrderField("TIMESTAMP")).
 			Comment("when the user gave the feedback"),
@@ -52,6 +56,9 @@ func (Feedback) Edges() []ent.Edge {
 		projectEdge("feedbacks"),
 		edge.From("user", User.Type).Ref("feedback").Field("user_id").
 			Unique().Required().Immutable(),
+		edge.To("history", FeedbackChange.Type).
+			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)).
+			Comment("every workflow change and internal note, oldest first by default"),
 	}
 }
 

@@ -60,6 +60,13 @@ func (SegmentMembership) Indexes() []ent.Index {
 		index.Fields("segment_id", "entered_at"),
 		// user.memberships.
 		index.Fields("user_id", "entered_at"),
+		// A run's delta for live subscribers (run.entered / run.exited, by
+		// user id): without them a run's users are a scan of the segment's
+		// whole history.
+		index.Fields("entered_run_id", "user_id").
+			Annotations(entsql.IndexWhere("entered_run_id IS NOT NULL")),
+		index.Fields("exited_run_id", "user_id").
+			Annotations(entsql.IndexWhere("exited_run_id IS NOT NULL")),
 	}
 }
 

@@ -75,6 +75,8 @@ func (Project) Edges() []ent.Edge {
 		{"segments", Segment.Type},
 		{"segment_memberships", SegmentMembership.Type},
 		{"segment_runs", SegmentRun.Type},
+		{"feedback_changes", FeedbackChange.Type},
+		{"discovery_runs", DiscoveryRun.Type},
 	}
 	edges := make([]ent.Edge, 0, len(owned))
 	for _, o := range owned {
