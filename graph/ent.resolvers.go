@@ -44,6 +44,12 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 	return nodes, err
 }
 
+// DiscoveryRuns is the resolver for the discoveryRuns field.
+func (r *queryResolver) DiscoveryRuns(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.DiscoveryRunOrder, where *ent.DiscoveryRunWhereInput) (*ent.DiscoveryRunConnection, error) {
+	return r.client.DiscoveryRun.Query().Paginate(ctx, after, first, before, last,
+		ent.WithDiscoveryRunOrder(orderBy), ent.WithDiscoveryRunFilter(where.Filter))
+}
+
 // Events is the resolver for the events field.
 func (r *queryResolver) Events(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EventOrder, where *ent.EventWhereInput) (*ent.EventConnection, error) {
 	return r.client.Event.Query().Paginate(ctx, after, first, before, last,
@@ -74,7 +80,11 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 // Segment returns generated.SegmentResolver implementation.
 func (r *Resolver) Segment() generated.SegmentResolver { return &segmentResolver{r} }
 
+// SegmentRun returns generated.SegmentRunResolver implementation.
+func (r *Resolver) SegmentRun() generated.SegmentRunResolver { return &segmentRunResolver{r} }
+
 type (
-	queryResolver   struct{ *Resolver }
-	segmentResolver struct{ *Resolver }
+	queryResolver      struct{ *Resolver }
+	segmentResolver    struct{ *Resolver }
+	segmentRunResolver struct{ *Resolver }
 )

@@ -16,9 +16,12 @@ import (
 // UpdateFeedback is the resolver for the updateFeedback field.
 func (r *mutationResolver) UpdateFeedback(ctx context.Context, id int, input model.UpdateFeedbackInput) (*ent.Feedback, error) {
 	return r.feedback.Update(ctx, id, feedback.Change{
-		Status:     input.Status,
-		Tags:       input.Tags,
-		AddTags:    input.AddTags,
-		RemoveTags: input.RemoveTags,
+		Status:        input.Status,
+		Tags:          input.Tags,
+		AddTags:       input.AddTags,
+		RemoveTags:    input.RemoveTags,
+		Assignee:      input.Assignee,
+		ClearAssignee: deref(input.ClearAssignee),
+		Note:          input.Note,
 	})
 }

@@ -19,13 +19,15 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
-	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/graph/generated"
 	"github.com/pulse-analytics/pulse/internal/auth"
+	"github.com/pulse-analytics/pulse/internal/discovery"
+	"github.com/pulse-analytics/pulse/internal/ingest"
+	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 )
 
@@ -39,9 +41,17 @@ type Options struct {
 	MaxBodyBytes int64
 	// KeepAlive is the WebSocket keepalive interval.
 	KeepAlive time.Duration
-	// Recompute queues segment recomputations; without it, recompute
+	// Recompute queues segment recomputations (and, through the same River
+	// client, segment discoveries); without it, recompute and discovery
 	// mutations and definition changes are refused.
 	Recompute *recompute.Enqueuer
+	// Live serves subscriptions; without it they are refused.
+	Live *live.Hub
+	// Ingest, when set, stores what track, identify and ingestEvents
+	// receive (e.g. a writer wrapped to count messages); default: a Writer.
+	Ingest ingest.Sink
+	// Extensions are added to gqlgen's server (e.g. metrics).
+	Extensions []graphql.HandlerExtension
 }
 
 // NewHandler returns the /graphql endpoint: POST and GET (GraphQL over HTTP),
@@ -53,10 +63,17 @@ func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 	keys := auth.NewKeys(client)
 	resolver := NewResolver(db, client)
 	resolver.recompute = opts.Recompute
+	if opts.Recompute != nil {
+		resolver.discovery = discovery.NewEnqueuer(db, opts.Recompute.River())
+	}
+	if opts.Ingest != nil {
+		resolver.ingest = opts.Ingest
+	}
+	resolver.live = opts.Live
 	srv := newServer(resolver, keys, opts)
 
 	graphiql := playground.Handler("Pulse GraphiQL", "/graphql")
-	api := keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, srv))
+	api := keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, withSocketSlot(srv)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wantsGraphiQL(r) {
 			graphiql.ServeHTTP(w, r)
@@ -76,11 +93,7 @@ func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Serve
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: opts.KeepAlive,
 		InitFunc:              websocketInit(keys),
-		Implementation: transport.CoderWebsocketImplementation{
-			// Keys travel in connection_init, not cookies, so a cross-site
-			// page cannot ride on a user's session: any origin may connect.
-			AcceptOptions: websocket.AcceptOptions{InsecureSkipVerify: true},
-		},
+		Implementation:        newSocketImplementation(),
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.SSE{})
@@ -89,6 +102,10 @@ func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Serve
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(queryLimits{opts.Limits})
+	srv.Use(liveRenderer{})
+	for _, ext := range opts.Extensions {
+		srv.Use(ext)
+	}
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(recoverPanic(opts.Logger))
 	return srv

@@ -8,9 +8,12 @@ import (
 	"database/sql"
 
 	"github.com/pulse-analytics/pulse/ent"
+	"github.com/pulse-analytics/pulse/internal/analytics"
 	"github.com/pulse-analytics/pulse/internal/auth"
+	"github.com/pulse-analytics/pulse/internal/discovery"
 	"github.com/pulse-analytics/pulse/internal/feedback"
 	"github.com/pulse-analytics/pulse/internal/ingest"
+	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/pulse-analytics/pulse/internal/survey"
@@ -24,9 +27,12 @@ type Resolver struct {
 	segments  *segment.Store
 	surveys   *survey.Store
 	feedback  *feedback.Store
-	ingest    *ingest.Writer
+	ingest    ingest.Sink
 	previewer *segment.Previewer
 	recompute *recompute.Enqueuer
+	live      *live.Hub
+	analytics *analytics.Service
+	discovery *discovery.Enqueuer
 }
 
 // NewResolver returns the root resolver over db and its ent client.
@@ -40,5 +46,6 @@ func NewResolver(db *sql.DB, client *ent.Client) *Resolver {
 		segments:  segment.NewStore(client),
 		surveys:   survey.NewStore(client),
 		feedback:  feedback.NewStore(client),
+		analytics: analytics.New(db, client),
 	}
 }

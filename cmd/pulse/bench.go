@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -22,19 +23,28 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "segments" {
 		return benchSegments(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "analytics" {
+		return benchAnalytics(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "live" {
+		return benchLive(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		fmt.Fprintln(stderr, "USAGE\n  pulse bench ingest [flags]\n  pulse bench segments [flags]")
-		return fmt.Errorf("%w: pulse bench needs a benchmark: ingest or segments", errUsage)
+		fmt.Fprintln(stderr, "USAGE\n  pulse bench ingest [flags]\n  pulse bench segments [flags]\n  pulse bench analytics [flags]\n  pulse bench live [flags]")
+		return fmt.Errorf("%w: pulse bench needs a benchmark: ingest, segments, analytics or live", errUsage)
 	}
 	var (
 		cfg                      config
 		events, users, batch, nc int
+		cpuProfile               string
 	)
-	fs := newFlagSet("bench ingest", "pulse bench ingest [--events 500000] [--users 50000] [--batch 500] [--clients 2]",
+	fs := newFlagSet("bench ingest", "pulse bench ingest [--events 500000] [--users 50000] [--batch 500] [--clients 2] [--cpuprofile FILE]",
 		`Measures ingestion against floors measured in the same run. Generates a
-realistic workload (about 200 bytes of properties per event, skewed users,
-60 days), starts Pulse in-process on a loopback port and sends the events
-through the Segment /v1/batch API from concurrent clients. Then it COPYs the
+realistic workload over 60 days: sessions of a few events minutes apart on
+the user's usual device, users with skewed activity, about 200 bytes of
+properties per event, in time order. It starts Pulse in-process on a
+loopback port and sends the events through the Segment /v1/batch API from
+concurrent clients, each waiting for its previous batch. Then it COPYs the
 same rows over as many connections into an index-free table (the bare floor)
 and into a table LIKE events INCLUDING ALL (the storage floor: events'
 indexes). It prints events/s for all three, "bare ratio: Y" (Pulse / bare
@@ -47,6 +57,7 @@ It works in its own database, the --database-url database name with
 	fs.IntVar(&users, "users", 50_000, "distinct users")
 	fs.IntVar(&batch, "batch", 500, "events per /v1/batch call")
 	fs.IntVar(&nc, "clients", 2, "concurrent clients (and COPY connections for the floors)")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the /v1/batch phase to this file (go tool pprof reads it)")
 	if err := cfg.parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -58,10 +69,21 @@ It works in its own database, the --database-url database name with
 		return err
 	}
 	defer db.Close()
-	return runIngestBench(ctx, db, project, cfg, logger, stdout, bench.Workload(events, users, 60, time.Now(), 1), batch, nc)
+	run := bench.IngestConfig{Events: bench.Workload(events, users, 60, time.Now(), 1), BatchSize: batch, Clients: nc}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return fmt.Errorf("create CPU profile: %w", err)
+		}
+		defer f.Close()
+		run.CPUProfile = f
+	}
+	return runIngestBench(ctx, db, project, cfg, logger, stdout, run)
 }
 
-func runIngestBench(ctx context.Context, db *sql.DB, project *auth.NewProject, cfg config, logger *slog.Logger, stdout io.Writer, events []bench.Event, batch, clients int) error {
+// runIngestBench serves Pulse on a loopback port and runs the ingest
+// benchmark of run against it.
+func runIngestBench(ctx context.Context, db *sql.DB, project *auth.NewProject, cfg config, logger *slog.Logger, stdout io.Writer, run bench.IngestConfig) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -69,16 +91,14 @@ func runIngestBench(ctx context.Context, db *sql.DB, project *auth.NewProject, c
 	serveCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
-	go func() { done <- serveHTTP(serveCtx, ln, newMux(db, cfg, logger, nil), 5*time.Second, logger) }()
-	report, err := bench.RunIngest(ctx, bench.IngestConfig{
-		BaseURL:   "http://" + ln.Addr().String(),
-		WriteKey:  project.Ingest.Secret,
-		ProjectID: project.Project.ID,
-		DB:        db,
-		Events:    events,
-		BatchSize: batch,
-		Clients:   clients,
-	})
+	go func() {
+		done <- serveHTTP(serveCtx, ln, newMux(db, cfg, logger, nil, webOptions{}), 5*time.Second, logger)
+	}()
+	run.BaseURL = "http://" + ln.Addr().String()
+	run.WriteKey = project.Ingest.Secret
+	run.ProjectID = project.Project.ID
+	run.DB = db
+	report, err := bench.RunIngest(ctx, run)
 	stop()
 	if serveErr := <-done; err == nil && serveErr != nil {
 		err = serveErr
@@ -122,9 +142,11 @@ func benchSegments(ctx context.Context, args []string, stdout, stderr io.Writer)
 Loads users and events (60 days) with their rollups, then times the floor
 scan (SELECT user_id, count(*), max(timestamp) FROM events of the last 30
 days GROUP BY user_id) and a full recompute, diff write included, of a rule
-mixing an event count, an activity condition and a platform share. Prints
-both and, last, "ratio: X" (recompute / floor). Then times recomputing
---segments varied segments with 2 workers.
+mixing an event count, an activity condition and a platform share (every
+member entering), alternately five times, keeping the fastest of each. Then
+times a recompute that changes nothing and recomputing --segments varied
+segments with 2 workers. Prints each and, last, "ratio: X" (recompute /
+floor).
 
 It works in its own database, the --database-url database name with
 "_bench" appended, which it drops and recreates first.`, stderr)
@@ -163,6 +185,7 @@ func benchProject(ctx context.Context, cfg *config, stderr io.Writer) (*sql.DB, 
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	cfg.DatabaseURL = dsn
 	db, err := openMigrated(ctx, dsn, logger)
 	if err != nil {
 		return nil, nil, nil, err

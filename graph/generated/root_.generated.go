@@ -12,8 +12,9 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/pulse-analytics/pulse/ent"
+	"github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/graph/model"
-	"github.com/pulse-analytics/pulse/internal/segment"
+	segment1 "github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -30,6 +31,8 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Segment() SegmentResolver
+	SegmentRun() SegmentRunResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -47,9 +50,97 @@ type ComplexityRoot struct {
 		UpdatedAt func(childComplexity int) int
 	}
 
+	ClusterCentre struct {
+		ActiveDays     func(childComplexity int) int
+		DistinctEvents func(childComplexity int) int
+		Events         func(childComplexity int) int
+		MobileShare    func(childComplexity int) int
+		Nps            func(childComplexity int) int
+		NpsShare       func(childComplexity int) int
+		RecencyDays    func(childComplexity int) int
+	}
+
 	CreatedAPIKey struct {
 		APIKey func(childComplexity int) int
 		Secret func(childComplexity int) int
+	}
+
+	DiscoveredCluster struct {
+		Centre            func(childComplexity int) int
+		Description       func(childComplexity int) int
+		Index             func(childComplexity int) int
+		Precision         func(childComplexity int) int
+		Recall            func(childComplexity int) int
+		Share             func(childComplexity int) int
+		Size              func(childComplexity int) int
+		SuggestedRule     func(childComplexity int) int
+		SuggestedRuleText func(childComplexity int) int
+		SuggestedSize     func(childComplexity int) int
+	}
+
+	DiscoveryKScore struct {
+		K          func(childComplexity int) int
+		Silhouette func(childComplexity int) int
+	}
+
+	DiscoveryRun struct {
+		Clusters   func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		Error      func(childComplexity int) int
+		FinishedAt func(childComplexity int) int
+		ID         func(childComplexity int) int
+		JobID      func(childComplexity int) int
+		K          func(childComplexity int) int
+		KScores    func(childComplexity int) int
+		RequestedK func(childComplexity int) int
+		Seed       func(childComplexity int) int
+		Silhouette func(childComplexity int) int
+		StartedAt  func(childComplexity int) int
+		Status     func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+		Users      func(childComplexity int) int
+		WithinDays func(childComplexity int) int
+	}
+
+	DiscoveryRunConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	DiscoveryRunEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	EligibleSurvey struct {
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Questions func(childComplexity int) int
+	}
+
+	EligibleSurveyQuestion struct {
+		Choices  func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Kind     func(childComplexity int) int
+		Prompt   func(childComplexity int) int
+		Required func(childComplexity int) int
+	}
+
+	Engagement struct {
+		AverageDailyActiveUsers   func(childComplexity int) int
+		AverageMonthlyActiveUsers func(childComplexity int) int
+		Buckets                   func(childComplexity int) int
+		Stickiness                func(childComplexity int) int
+	}
+
+	EngagementBucket struct {
+		ActiveUsers               func(childComplexity int) int
+		AverageDailyActiveUsers   func(childComplexity int) int
+		AverageMonthlyActiveUsers func(childComplexity int) int
+		End                       func(childComplexity int) int
+		Start                     func(childComplexity int) int
+		Stickiness                func(childComplexity int) int
 	}
 
 	Event struct {
@@ -74,9 +165,26 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	FeatureUsage struct {
+		AllUsers     func(childComplexity int) int
+		Events       func(childComplexity int) int
+		SegmentUsers func(childComplexity int) int
+	}
+
+	FeatureUsageEvent struct {
+		AllShare     func(childComplexity int) int
+		AllUsers     func(childComplexity int) int
+		Lift         func(childComplexity int) int
+		Name         func(childComplexity int) int
+		SegmentShare func(childComplexity int) int
+		SegmentUsers func(childComplexity int) int
+	}
+
 	Feedback struct {
+		Assignee  func(childComplexity int) int
 		Channel   func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
+		History   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FeedbackChangeOrder, where *ent.FeedbackChangeWhereInput) int
 		ID        func(childComplexity int) int
 		Kind      func(childComplexity int) int
 		NpsScore  func(childComplexity int) int
@@ -90,6 +198,33 @@ type ComplexityRoot struct {
 		User      func(childComplexity int) int
 	}
 
+	FeedbackBySegment struct {
+		AllUsers func(childComplexity int) int
+		Segments func(childComplexity int) int
+	}
+
+	FeedbackChange struct {
+		ActorKeyID     func(childComplexity int) int
+		ActorKeyPrefix func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Feedback       func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		NewValue       func(childComplexity int) int
+		OldValue       func(childComplexity int) int
+	}
+
+	FeedbackChangeConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	FeedbackChangeEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	FeedbackConnection struct {
 		Edges      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
@@ -99,6 +234,43 @@ type ComplexityRoot struct {
 	FeedbackEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	FeedbackKindCount struct {
+		Count func(childComplexity int) int
+		Kind  func(childComplexity int) int
+	}
+
+	FeedbackSentimentCount struct {
+		Count     func(childComplexity int) int
+		Sentiment func(childComplexity int) int
+	}
+
+	FeedbackStatusCount struct {
+		Count  func(childComplexity int) int
+		Status func(childComplexity int) int
+	}
+
+	FeedbackSummary struct {
+		AverageCSAT    func(childComplexity int) int
+		AverageRating  func(childComplexity int) int
+		ByKind         func(childComplexity int) int
+		BySentiment    func(childComplexity int) int
+		ByStatus       func(childComplexity int) int
+		CSATAnswers    func(childComplexity int) int
+		Detractors     func(childComplexity int) int
+		NPS            func(childComplexity int) int
+		NPSRespondents func(childComplexity int) int
+		Passives       func(childComplexity int) int
+		Promoters      func(childComplexity int) int
+		Ratings        func(childComplexity int) int
+		Responses      func(childComplexity int) int
+		TopTags        func(childComplexity int) int
+	}
+
+	FeedbackTagCount struct {
+		Count func(childComplexity int) int
+		Tag   func(childComplexity int) int
 	}
 
 	IngestRejection struct {
@@ -114,6 +286,15 @@ type ComplexityRoot struct {
 		Rejected   func(childComplexity int) int
 	}
 
+	LifecycleBucket struct {
+		Dormant      func(childComplexity int) int
+		End          func(childComplexity int) int
+		New          func(childComplexity int) int
+		Resurrecting func(childComplexity int) int
+		Returning    func(childComplexity int) int
+		Start        func(childComplexity int) int
+	}
+
 	MembershipExplanation struct {
 		Holds  func(childComplexity int) int
 		Member func(childComplexity int) int
@@ -121,23 +302,25 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddSegmentMembers    func(childComplexity int, id int, externalIds []string) int
-		ArchiveSegment       func(childComplexity int, id int) int
-		CreateAPIKey         func(childComplexity int, input model.CreateAPIKeyInput) int
-		CreateSegment        func(childComplexity int, input model.CreateSegmentInput) int
-		CreateSurvey         func(childComplexity int, input model.CreateSurveyInput) int
-		Identify             func(childComplexity int, input model.IdentifyInput) int
-		IngestEvents         func(childComplexity int, events []*model.EventInput) int
-		RecomputeAllSegments func(childComplexity int) int
-		RecomputeSegment     func(childComplexity int, id int) int
-		RemoveSegmentMembers func(childComplexity int, id int, externalIds []string) int
-		RevokeAPIKey         func(childComplexity int, id int) int
-		SubmitFeedback       func(childComplexity int, input model.FeedbackInput) int
-		SubmitSurveyResponse func(childComplexity int, input model.SurveyResponseInput) int
-		Track                func(childComplexity int, input model.TrackInput) int
-		UpdateFeedback       func(childComplexity int, id int, input model.UpdateFeedbackInput) int
-		UpdateSegment        func(childComplexity int, id int, input model.UpdateSegmentInput) int
-		UpdateSurvey         func(childComplexity int, id int, input model.UpdateSurveyInput) int
+		AddSegmentMembers        func(childComplexity int, id int, externalIds []string) int
+		ArchiveSegment           func(childComplexity int, id int) int
+		CreateAPIKey             func(childComplexity int, input model.CreateAPIKeyInput) int
+		CreateSegment            func(childComplexity int, input model.CreateSegmentInput) int
+		CreateSegmentFromCluster func(childComplexity int, runID int, cluster int, name string, kind *segment.Kind) int
+		CreateSurvey             func(childComplexity int, input model.CreateSurveyInput) int
+		DiscoverSegments         func(childComplexity int, k *int, withinDays *int, seed *int) int
+		Identify                 func(childComplexity int, input model.IdentifyInput) int
+		IngestEvents             func(childComplexity int, events []*model.EventInput) int
+		RecomputeAllSegments     func(childComplexity int) int
+		RecomputeSegment         func(childComplexity int, id int) int
+		RemoveSegmentMembers     func(childComplexity int, id int, externalIds []string) int
+		RevokeAPIKey             func(childComplexity int, id int) int
+		SubmitFeedback           func(childComplexity int, input model.FeedbackInput) int
+		SubmitSurveyResponse     func(childComplexity int, input model.SurveyResponseInput) int
+		Track                    func(childComplexity int, input model.TrackInput) int
+		UpdateFeedback           func(childComplexity int, id int, input model.UpdateFeedbackInput) int
+		UpdateSegment            func(childComplexity int, id int, input model.UpdateSegmentInput) int
+		UpdateSurvey             func(childComplexity int, id int, input model.UpdateSurveyInput) int
 	}
 
 	PageInfo struct {
@@ -145,6 +328,11 @@ type ComplexityRoot struct {
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	PowerUserBar struct {
+		ActiveDays func(childComplexity int) int
+		Users      func(childComplexity int) int
 	}
 
 	Project struct {
@@ -157,18 +345,44 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKeys           func(childComplexity int, includeRevoked *bool) int
-		Events            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EventOrder, where *ent.EventWhereInput) int
-		ExplainMembership func(childComplexity int, segmentID int, userID int) int
-		Feedbacks         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FeedbackOrder, where *ent.FeedbackWhereInput) int
-		Node              func(childComplexity int, id int) int
-		Nodes             func(childComplexity int, ids []int) int
-		PreviewSegment    func(childComplexity int, rule segment.Rule, segmentID *int) int
-		SegmentTemplates  func(childComplexity int) int
-		Segments          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.SegmentOrder, where *ent.SegmentWhereInput, includeArchived *bool) int
-		Surveys           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SurveyOrder, where *ent.SurveyWhereInput) int
-		Users             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
-		Viewer            func(childComplexity int) int
+		APIKeys            func(childComplexity int, includeRevoked *bool) int
+		DiscoveryRun       func(childComplexity int, id int) int
+		DiscoveryRuns      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.DiscoveryRunOrder, where *ent.DiscoveryRunWhereInput) int
+		EligibleSurveys    func(childComplexity int, userID string) int
+		Engagement         func(childComplexity int, from time.Time, to time.Time, interval model.AnalyticsInterval, segmentID *int) int
+		Events             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EventOrder, where *ent.EventWhereInput) int
+		ExplainMembership  func(childComplexity int, segmentID int, userID int) int
+		FeatureUsage       func(childComplexity int, segmentID int, from time.Time, to time.Time, limit int) int
+		FeedbackBySegment  func(childComplexity int, segmentIds []int, from time.Time, to time.Time) int
+		FeedbackSummary    func(childComplexity int, segmentID *int, from time.Time, to time.Time, topTags int) int
+		Feedbacks          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FeedbackOrder, where *ent.FeedbackWhereInput) int
+		Lifecycle          func(childComplexity int, from time.Time, to time.Time, interval model.AnalyticsInterval, segmentID *int) int
+		Node               func(childComplexity int, id int) int
+		Nodes              func(childComplexity int, ids []int) int
+		PowerUserCurve     func(childComplexity int, days int, to *time.Time, segmentID *int) int
+		PreviewSegment     func(childComplexity int, rule segment1.Rule, segmentID *int) int
+		Retention          func(childComplexity int, cohortInterval model.AnalyticsInterval, periods int, to *time.Time, segmentID *int) int
+		SegmentOverlap     func(childComplexity int, segmentIds []int) int
+		SegmentTemplates   func(childComplexity int) int
+		SegmentTransitions func(childComplexity int, segmentIds []int, from time.Time, to time.Time) int
+		Segments           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.SegmentOrder, where *ent.SegmentWhereInput, includeArchived *bool) int
+		Surveys            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SurveyOrder, where *ent.SurveyWhereInput) int
+		Users              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
+		Viewer             func(childComplexity int) int
+	}
+
+	RetentionCohort struct {
+		End     func(childComplexity int) int
+		Periods func(childComplexity int) int
+		Start   func(childComplexity int) int
+		Users   func(childComplexity int) int
+	}
+
+	RetentionPeriod struct {
+		ActiveUsers func(childComplexity int) int
+		Period      func(childComplexity int) int
+		Share       func(childComplexity int) int
+		Start       func(childComplexity int) int
 	}
 
 	RuleExplanation struct {
@@ -213,6 +427,16 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	SegmentFeedback struct {
+		ActiveUsers                 func(childComplexity int) int
+		BugReportsPer100ActiveUsers func(childComplexity int) int
+		ByKind                      func(childComplexity int) int
+		NPS                         func(childComplexity int) int
+		NPSRespondents              func(childComplexity int) int
+		Responses                   func(childComplexity int) int
+		Segment                     func(childComplexity int) int
+	}
+
 	SegmentMembership struct {
 		EnteredAt    func(childComplexity int) int
 		EnteredRunID func(childComplexity int) int
@@ -221,6 +445,18 @@ type ComplexityRoot struct {
 		ID           func(childComplexity int) int
 		Segment      func(childComplexity int) int
 		User         func(childComplexity int) int
+	}
+
+	SegmentMembershipChange struct {
+		CommittedAt  func(childComplexity int) int
+		Entered      func(childComplexity int) int
+		EnteredCount func(childComplexity int) int
+		Exited       func(childComplexity int) int
+		ExitedCount  func(childComplexity int) int
+		Run          func(childComplexity int) int
+		Segment      func(childComplexity int) int
+		Seq          func(childComplexity int) int
+		Size         func(childComplexity int) int
 	}
 
 	SegmentMembershipConnection struct {
@@ -234,6 +470,13 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	SegmentOverlap struct {
+		A            func(childComplexity int) int
+		B            func(childComplexity int) int
+		Intersection func(childComplexity int) int
+		Jaccard      func(childComplexity int) int
+	}
+
 	SegmentPreview struct {
 		Entering func(childComplexity int) int
 		Leaving  func(childComplexity int) int
@@ -244,8 +487,10 @@ type ComplexityRoot struct {
 	SegmentRun struct {
 		CreatedAt    func(childComplexity int) int
 		DurationMs   func(childComplexity int) int
+		Entered      func(childComplexity int, after *entgql.Cursor[int], first *int) int
 		EnteredCount func(childComplexity int) int
 		Error        func(childComplexity int) int
+		Exited       func(childComplexity int, after *entgql.Cursor[int], first *int) int
 		ExitedCount  func(childComplexity int) int
 		FinishedAt   func(childComplexity int) int
 		ID           func(childComplexity int) int
@@ -283,6 +528,12 @@ type ComplexityRoot struct {
 		RuleText    func(childComplexity int) int
 	}
 
+	SegmentTransition struct {
+		From  func(childComplexity int) int
+		To    func(childComplexity int) int
+		Users func(childComplexity int) int
+	}
+
 	SubmitFeedbackPayload struct {
 		ID        func(childComplexity int) int
 		Sentiment func(childComplexity int) int
@@ -290,6 +541,12 @@ type ComplexityRoot struct {
 
 	SubmitSurveyResponsePayload struct {
 		ID func(childComplexity int) int
+	}
+
+	Subscription struct {
+		SegmentMembershipChanged func(childComplexity int, segmentID int, afterSeq *int) int
+		SegmentRunUpdated        func(childComplexity int, runID int) int
+		SegmentsChanged          func(childComplexity int) int
 	}
 
 	Survey struct {
@@ -450,6 +707,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.APIKey.UpdatedAt(childComplexity), true
 
+	case "ClusterCentre.activeDays":
+		if e.ComplexityRoot.ClusterCentre.ActiveDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterCentre.ActiveDays(childComplexity), true
+	case "ClusterCentre.distinctEvents":
+		if e.ComplexityRoot.ClusterCentre.DistinctEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterCentre.DistinctEvents(childComplexity), true
+	case "ClusterCentre.events":
+		if e.ComplexityRoot.ClusterCentre.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterCentre.Events(childComplexity), true
+	case "ClusterCentre.mobileShare":
+		if e.ComplexityRoot.ClusterCentre.MobileShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterCentre.MobileShare(childComplexity), true
+	case "ClusterCentre.nps":
+		if e.ComplexityRoot.ClusterCentre.Nps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterCentre.Nps(childComplexity), true
+	case "ClusterCentre.npsShare":
+		if e.ComplexityRoot.ClusterCentre.NpsShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterCentre.NpsShare(childComplexity), true
+	case "ClusterCentre.recencyDays":
+		if e.ComplexityRoot.ClusterCentre.RecencyDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterCentre.RecencyDays(childComplexity), true
+
 	case "CreatedAPIKey.apiKey":
 		if e.ComplexityRoot.CreatedAPIKey.APIKey == nil {
 			break
@@ -462,6 +762,321 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreatedAPIKey.Secret(childComplexity), true
+
+	case "DiscoveredCluster.centre":
+		if e.ComplexityRoot.DiscoveredCluster.Centre == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCluster.Centre(childComplexity), true
+	case "DiscoveredCluster.description":
+		if e.ComplexityRoot.DiscoveredCluster.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCluster.Description(childComplexity), true
+	case "DiscoveredCluster.index":
+		if e.ComplexityRoot.DiscoveredCluster.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCluster.Index(childComplexity), true
+	case "DiscoveredCluster.precision":
+		if e.ComplexityRoot.DiscoveredCluster.Precision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCluster.Precision(childComplexity), true
+	case "DiscoveredCluster.recall":
+		if e.ComplexityRoot.DiscoveredCluster.Recall == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCluster.Recall(childComplexity), true
+	case "DiscoveredCluster.share":
+		if e.ComplexityRoot.DiscoveredCluster.Share == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCluster.Share(childComplexity), true
+	case "DiscoveredCluster.size":
+		if e.ComplexityRoot.DiscoveredCluster.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCluster.Size(childComplexity), true
+	case "DiscoveredCluster.suggestedRule":
+		if e.ComplexityRoot.DiscoveredCluster.SuggestedRule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCluster.SuggestedRule(childComplexity), true
+	case "DiscoveredCluster.suggestedRuleText":
+		if e.ComplexityRoot.DiscoveredCluster.SuggestedRuleText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCluster.SuggestedRuleText(childComplexity), true
+	case "DiscoveredCluster.suggestedSize":
+		if e.ComplexityRoot.DiscoveredCluster.SuggestedSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveredCluster.SuggestedSize(childComplexity), true
+
+	case "DiscoveryKScore.k":
+		if e.ComplexityRoot.DiscoveryKScore.K == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryKScore.K(childComplexity), true
+	case "DiscoveryKScore.silhouette":
+		if e.ComplexityRoot.DiscoveryKScore.Silhouette == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryKScore.Silhouette(childComplexity), true
+
+	case "DiscoveryRun.clusters":
+		if e.ComplexityRoot.DiscoveryRun.Clusters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.Clusters(childComplexity), true
+	case "DiscoveryRun.createdAt":
+		if e.ComplexityRoot.DiscoveryRun.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.CreatedAt(childComplexity), true
+	case "DiscoveryRun.error":
+		if e.ComplexityRoot.DiscoveryRun.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.Error(childComplexity), true
+	case "DiscoveryRun.finishedAt":
+		if e.ComplexityRoot.DiscoveryRun.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.FinishedAt(childComplexity), true
+	case "DiscoveryRun.id":
+		if e.ComplexityRoot.DiscoveryRun.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.ID(childComplexity), true
+	case "DiscoveryRun.jobId":
+		if e.ComplexityRoot.DiscoveryRun.JobID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.JobID(childComplexity), true
+	case "DiscoveryRun.k":
+		if e.ComplexityRoot.DiscoveryRun.K == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.K(childComplexity), true
+	case "DiscoveryRun.kScores":
+		if e.ComplexityRoot.DiscoveryRun.KScores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.KScores(childComplexity), true
+	case "DiscoveryRun.requestedK":
+		if e.ComplexityRoot.DiscoveryRun.RequestedK == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.RequestedK(childComplexity), true
+	case "DiscoveryRun.seed":
+		if e.ComplexityRoot.DiscoveryRun.Seed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.Seed(childComplexity), true
+	case "DiscoveryRun.silhouette":
+		if e.ComplexityRoot.DiscoveryRun.Silhouette == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.Silhouette(childComplexity), true
+	case "DiscoveryRun.startedAt":
+		if e.ComplexityRoot.DiscoveryRun.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.StartedAt(childComplexity), true
+	case "DiscoveryRun.status":
+		if e.ComplexityRoot.DiscoveryRun.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.Status(childComplexity), true
+	case "DiscoveryRun.updatedAt":
+		if e.ComplexityRoot.DiscoveryRun.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.UpdatedAt(childComplexity), true
+	case "DiscoveryRun.users":
+		if e.ComplexityRoot.DiscoveryRun.Users == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.Users(childComplexity), true
+	case "DiscoveryRun.withinDays":
+		if e.ComplexityRoot.DiscoveryRun.WithinDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRun.WithinDays(childComplexity), true
+
+	case "DiscoveryRunConnection.edges":
+		if e.ComplexityRoot.DiscoveryRunConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRunConnection.Edges(childComplexity), true
+	case "DiscoveryRunConnection.pageInfo":
+		if e.ComplexityRoot.DiscoveryRunConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRunConnection.PageInfo(childComplexity), true
+	case "DiscoveryRunConnection.totalCount":
+		if e.ComplexityRoot.DiscoveryRunConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRunConnection.TotalCount(childComplexity), true
+
+	case "DiscoveryRunEdge.cursor":
+		if e.ComplexityRoot.DiscoveryRunEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRunEdge.Cursor(childComplexity), true
+	case "DiscoveryRunEdge.node":
+		if e.ComplexityRoot.DiscoveryRunEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscoveryRunEdge.Node(childComplexity), true
+
+	case "EligibleSurvey.id":
+		if e.ComplexityRoot.EligibleSurvey.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleSurvey.ID(childComplexity), true
+	case "EligibleSurvey.name":
+		if e.ComplexityRoot.EligibleSurvey.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleSurvey.Name(childComplexity), true
+	case "EligibleSurvey.questions":
+		if e.ComplexityRoot.EligibleSurvey.Questions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleSurvey.Questions(childComplexity), true
+
+	case "EligibleSurveyQuestion.choices":
+		if e.ComplexityRoot.EligibleSurveyQuestion.Choices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleSurveyQuestion.Choices(childComplexity), true
+	case "EligibleSurveyQuestion.id":
+		if e.ComplexityRoot.EligibleSurveyQuestion.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleSurveyQuestion.ID(childComplexity), true
+	case "EligibleSurveyQuestion.kind":
+		if e.ComplexityRoot.EligibleSurveyQuestion.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleSurveyQuestion.Kind(childComplexity), true
+	case "EligibleSurveyQuestion.prompt":
+		if e.ComplexityRoot.EligibleSurveyQuestion.Prompt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleSurveyQuestion.Prompt(childComplexity), true
+	case "EligibleSurveyQuestion.required":
+		if e.ComplexityRoot.EligibleSurveyQuestion.Required == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleSurveyQuestion.Required(childComplexity), true
+
+	case "Engagement.averageDailyActiveUsers":
+		if e.ComplexityRoot.Engagement.AverageDailyActiveUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Engagement.AverageDailyActiveUsers(childComplexity), true
+	case "Engagement.averageMonthlyActiveUsers":
+		if e.ComplexityRoot.Engagement.AverageMonthlyActiveUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Engagement.AverageMonthlyActiveUsers(childComplexity), true
+	case "Engagement.buckets":
+		if e.ComplexityRoot.Engagement.Buckets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Engagement.Buckets(childComplexity), true
+	case "Engagement.stickiness":
+		if e.ComplexityRoot.Engagement.Stickiness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Engagement.Stickiness(childComplexity), true
+
+	case "EngagementBucket.activeUsers":
+		if e.ComplexityRoot.EngagementBucket.ActiveUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EngagementBucket.ActiveUsers(childComplexity), true
+	case "EngagementBucket.averageDailyActiveUsers":
+		if e.ComplexityRoot.EngagementBucket.AverageDailyActiveUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EngagementBucket.AverageDailyActiveUsers(childComplexity), true
+	case "EngagementBucket.averageMonthlyActiveUsers":
+		if e.ComplexityRoot.EngagementBucket.AverageMonthlyActiveUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EngagementBucket.AverageMonthlyActiveUsers(childComplexity), true
+	case "EngagementBucket.end":
+		if e.ComplexityRoot.EngagementBucket.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EngagementBucket.End(childComplexity), true
+	case "EngagementBucket.start":
+		if e.ComplexityRoot.EngagementBucket.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EngagementBucket.Start(childComplexity), true
+	case "EngagementBucket.stickiness":
+		if e.ComplexityRoot.EngagementBucket.Stickiness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EngagementBucket.Stickiness(childComplexity), true
 
 	case "Event.id":
 		if e.ComplexityRoot.Event.ID == nil {
@@ -544,6 +1159,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EventEdge.Node(childComplexity), true
 
+	case "FeatureUsage.allUsers":
+		if e.ComplexityRoot.FeatureUsage.AllUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureUsage.AllUsers(childComplexity), true
+	case "FeatureUsage.events":
+		if e.ComplexityRoot.FeatureUsage.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureUsage.Events(childComplexity), true
+	case "FeatureUsage.segmentUsers":
+		if e.ComplexityRoot.FeatureUsage.SegmentUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureUsage.SegmentUsers(childComplexity), true
+
+	case "FeatureUsageEvent.allShare":
+		if e.ComplexityRoot.FeatureUsageEvent.AllShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureUsageEvent.AllShare(childComplexity), true
+	case "FeatureUsageEvent.allUsers":
+		if e.ComplexityRoot.FeatureUsageEvent.AllUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureUsageEvent.AllUsers(childComplexity), true
+	case "FeatureUsageEvent.lift":
+		if e.ComplexityRoot.FeatureUsageEvent.Lift == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureUsageEvent.Lift(childComplexity), true
+	case "FeatureUsageEvent.name":
+		if e.ComplexityRoot.FeatureUsageEvent.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureUsageEvent.Name(childComplexity), true
+	case "FeatureUsageEvent.segmentShare":
+		if e.ComplexityRoot.FeatureUsageEvent.SegmentShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureUsageEvent.SegmentShare(childComplexity), true
+	case "FeatureUsageEvent.segmentUsers":
+		if e.ComplexityRoot.FeatureUsageEvent.SegmentUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureUsageEvent.SegmentUsers(childComplexity), true
+
+	case "Feedback.assignee":
+		if e.ComplexityRoot.Feedback.Assignee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Feedback.Assignee(childComplexity), true
 	case "Feedback.channel":
 		if e.ComplexityRoot.Feedback.Channel == nil {
 			break
@@ -556,6 +1233,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Feedback.CreatedAt(childComplexity), true
+	case "Feedback.history":
+		if e.ComplexityRoot.Feedback.History == nil {
+			break
+		}
+
+		args, err := ec.field_Feedback_history_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Feedback.History(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.FeedbackChangeOrder), args["where"].(*ent.FeedbackChangeWhereInput)), true
 	case "Feedback.id":
 		if e.ComplexityRoot.Feedback.ID == nil {
 			break
@@ -623,6 +1311,100 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Feedback.User(childComplexity), true
 
+	case "FeedbackBySegment.allUsers":
+		if e.ComplexityRoot.FeedbackBySegment.AllUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackBySegment.AllUsers(childComplexity), true
+	case "FeedbackBySegment.segments":
+		if e.ComplexityRoot.FeedbackBySegment.Segments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackBySegment.Segments(childComplexity), true
+
+	case "FeedbackChange.actorKeyId":
+		if e.ComplexityRoot.FeedbackChange.ActorKeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackChange.ActorKeyID(childComplexity), true
+	case "FeedbackChange.actorKeyPrefix":
+		if e.ComplexityRoot.FeedbackChange.ActorKeyPrefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackChange.ActorKeyPrefix(childComplexity), true
+	case "FeedbackChange.createdAt":
+		if e.ComplexityRoot.FeedbackChange.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackChange.CreatedAt(childComplexity), true
+	case "FeedbackChange.feedback":
+		if e.ComplexityRoot.FeedbackChange.Feedback == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackChange.Feedback(childComplexity), true
+	case "FeedbackChange.id":
+		if e.ComplexityRoot.FeedbackChange.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackChange.ID(childComplexity), true
+	case "FeedbackChange.kind":
+		if e.ComplexityRoot.FeedbackChange.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackChange.Kind(childComplexity), true
+	case "FeedbackChange.newValue":
+		if e.ComplexityRoot.FeedbackChange.NewValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackChange.NewValue(childComplexity), true
+	case "FeedbackChange.oldValue":
+		if e.ComplexityRoot.FeedbackChange.OldValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackChange.OldValue(childComplexity), true
+
+	case "FeedbackChangeConnection.edges":
+		if e.ComplexityRoot.FeedbackChangeConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackChangeConnection.Edges(childComplexity), true
+	case "FeedbackChangeConnection.pageInfo":
+		if e.ComplexityRoot.FeedbackChangeConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackChangeConnection.PageInfo(childComplexity), true
+	case "FeedbackChangeConnection.totalCount":
+		if e.ComplexityRoot.FeedbackChangeConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackChangeConnection.TotalCount(childComplexity), true
+
+	case "FeedbackChangeEdge.cursor":
+		if e.ComplexityRoot.FeedbackChangeEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackChangeEdge.Cursor(childComplexity), true
+	case "FeedbackChangeEdge.node":
+		if e.ComplexityRoot.FeedbackChangeEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackChangeEdge.Node(childComplexity), true
+
 	case "FeedbackConnection.edges":
 		if e.ComplexityRoot.FeedbackConnection.Edges == nil {
 			break
@@ -654,6 +1436,143 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FeedbackEdge.Node(childComplexity), true
+
+	case "FeedbackKindCount.count":
+		if e.ComplexityRoot.FeedbackKindCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackKindCount.Count(childComplexity), true
+	case "FeedbackKindCount.kind":
+		if e.ComplexityRoot.FeedbackKindCount.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackKindCount.Kind(childComplexity), true
+
+	case "FeedbackSentimentCount.count":
+		if e.ComplexityRoot.FeedbackSentimentCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSentimentCount.Count(childComplexity), true
+	case "FeedbackSentimentCount.sentiment":
+		if e.ComplexityRoot.FeedbackSentimentCount.Sentiment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSentimentCount.Sentiment(childComplexity), true
+
+	case "FeedbackStatusCount.count":
+		if e.ComplexityRoot.FeedbackStatusCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackStatusCount.Count(childComplexity), true
+	case "FeedbackStatusCount.status":
+		if e.ComplexityRoot.FeedbackStatusCount.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackStatusCount.Status(childComplexity), true
+
+	case "FeedbackSummary.averageCsat":
+		if e.ComplexityRoot.FeedbackSummary.AverageCSAT == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSummary.AverageCSAT(childComplexity), true
+	case "FeedbackSummary.averageRating":
+		if e.ComplexityRoot.FeedbackSummary.AverageRating == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSummary.AverageRating(childComplexity), true
+	case "FeedbackSummary.byKind":
+		if e.ComplexityRoot.FeedbackSummary.ByKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSummary.ByKind(childComplexity), true
+	case "FeedbackSummary.bySentiment":
+		if e.ComplexityRoot.FeedbackSummary.BySentiment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSummary.BySentiment(childComplexity), true
+	case "FeedbackSummary.byStatus":
+		if e.ComplexityRoot.FeedbackSummary.ByStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSummary.ByStatus(childComplexity), true
+	case "FeedbackSummary.csatAnswers":
+		if e.ComplexityRoot.FeedbackSummary.CSATAnswers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSummary.CSATAnswers(childComplexity), true
+	case "FeedbackSummary.detractors":
+		if e.ComplexityRoot.FeedbackSummary.Detractors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSummary.Detractors(childComplexity), true
+	case "FeedbackSummary.nps":
+		if e.ComplexityRoot.FeedbackSummary.NPS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSummary.NPS(childComplexity), true
+	case "FeedbackSummary.npsRespondents":
+		if e.ComplexityRoot.FeedbackSummary.NPSRespondents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSummary.NPSRespondents(childComplexity), true
+	case "FeedbackSummary.passives":
+		if e.ComplexityRoot.FeedbackSummary.Passives == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSummary.Passives(childComplexity), true
+	case "FeedbackSummary.promoters":
+		if e.ComplexityRoot.FeedbackSummary.Promoters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSummary.Promoters(childComplexity), true
+	case "FeedbackSummary.ratings":
+		if e.ComplexityRoot.FeedbackSummary.Ratings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSummary.Ratings(childComplexity), true
+	case "FeedbackSummary.responses":
+		if e.ComplexityRoot.FeedbackSummary.Responses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSummary.Responses(childComplexity), true
+	case "FeedbackSummary.topTags":
+		if e.ComplexityRoot.FeedbackSummary.TopTags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackSummary.TopTags(childComplexity), true
+
+	case "FeedbackTagCount.count":
+		if e.ComplexityRoot.FeedbackTagCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackTagCount.Count(childComplexity), true
+	case "FeedbackTagCount.tag":
+		if e.ComplexityRoot.FeedbackTagCount.Tag == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackTagCount.Tag(childComplexity), true
 
 	case "IngestRejection.field":
 		if e.ComplexityRoot.IngestRejection.Field == nil {
@@ -698,6 +1617,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IngestResult.Rejected(childComplexity), true
+
+	case "LifecycleBucket.dormant":
+		if e.ComplexityRoot.LifecycleBucket.Dormant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LifecycleBucket.Dormant(childComplexity), true
+	case "LifecycleBucket.end":
+		if e.ComplexityRoot.LifecycleBucket.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LifecycleBucket.End(childComplexity), true
+	case "LifecycleBucket.new":
+		if e.ComplexityRoot.LifecycleBucket.New == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LifecycleBucket.New(childComplexity), true
+	case "LifecycleBucket.resurrecting":
+		if e.ComplexityRoot.LifecycleBucket.Resurrecting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LifecycleBucket.Resurrecting(childComplexity), true
+	case "LifecycleBucket.returning":
+		if e.ComplexityRoot.LifecycleBucket.Returning == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LifecycleBucket.Returning(childComplexity), true
+	case "LifecycleBucket.start":
+		if e.ComplexityRoot.LifecycleBucket.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LifecycleBucket.Start(childComplexity), true
 
 	case "MembershipExplanation.holds":
 		if e.ComplexityRoot.MembershipExplanation.Holds == nil {
@@ -762,6 +1718,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateSegment(childComplexity, args["input"].(model.CreateSegmentInput)), true
+	case "Mutation.createSegmentFromCluster":
+		if e.ComplexityRoot.Mutation.CreateSegmentFromCluster == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSegmentFromCluster_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSegmentFromCluster(childComplexity, args["runId"].(int), args["cluster"].(int), args["name"].(string), args["kind"].(*segment.Kind)), true
 	case "Mutation.createSurvey":
 		if e.ComplexityRoot.Mutation.CreateSurvey == nil {
 			break
@@ -773,6 +1740,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateSurvey(childComplexity, args["input"].(model.CreateSurveyInput)), true
+	case "Mutation.discoverSegments":
+		if e.ComplexityRoot.Mutation.DiscoverSegments == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_discoverSegments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DiscoverSegments(childComplexity, args["k"].(*int), args["withinDays"].(*int), args["seed"].(*int)), true
 	case "Mutation.identify":
 		if e.ComplexityRoot.Mutation.Identify == nil {
 			break
@@ -926,6 +1904,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "PowerUserBar.activeDays":
+		if e.ComplexityRoot.PowerUserBar.ActiveDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PowerUserBar.ActiveDays(childComplexity), true
+	case "PowerUserBar.users":
+		if e.ComplexityRoot.PowerUserBar.Users == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PowerUserBar.Users(childComplexity), true
+
 	case "Project.activeEvents":
 		if e.ComplexityRoot.Project.ActiveEvents == nil {
 			break
@@ -974,6 +1965,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APIKeys(childComplexity, args["includeRevoked"].(*bool)), true
+	case "Query.discoveryRun":
+		if e.ComplexityRoot.Query.DiscoveryRun == nil {
+			break
+		}
+
+		args, err := ec.field_Query_discoveryRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DiscoveryRun(childComplexity, args["id"].(int)), true
+	case "Query.discoveryRuns":
+		if e.ComplexityRoot.Query.DiscoveryRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_discoveryRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DiscoveryRuns(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.DiscoveryRunOrder), args["where"].(*ent.DiscoveryRunWhereInput)), true
+	case "Query.eligibleSurveys":
+		if e.ComplexityRoot.Query.EligibleSurveys == nil {
+			break
+		}
+
+		args, err := ec.field_Query_eligibleSurveys_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EligibleSurveys(childComplexity, args["userId"].(string)), true
+	case "Query.engagement":
+		if e.ComplexityRoot.Query.Engagement == nil {
+			break
+		}
+
+		args, err := ec.field_Query_engagement_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Engagement(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["interval"].(model.AnalyticsInterval), args["segmentId"].(*int)), true
 	case "Query.events":
 		if e.ComplexityRoot.Query.Events == nil {
 			break
@@ -996,6 +2031,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ExplainMembership(childComplexity, args["segmentId"].(int), args["userId"].(int)), true
+	case "Query.featureUsage":
+		if e.ComplexityRoot.Query.FeatureUsage == nil {
+			break
+		}
+
+		args, err := ec.field_Query_featureUsage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.FeatureUsage(childComplexity, args["segmentId"].(int), args["from"].(time.Time), args["to"].(time.Time), args["limit"].(int)), true
+	case "Query.feedbackBySegment":
+		if e.ComplexityRoot.Query.FeedbackBySegment == nil {
+			break
+		}
+
+		args, err := ec.field_Query_feedbackBySegment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.FeedbackBySegment(childComplexity, args["segmentIds"].([]int), args["from"].(time.Time), args["to"].(time.Time)), true
+	case "Query.feedbackSummary":
+		if e.ComplexityRoot.Query.FeedbackSummary == nil {
+			break
+		}
+
+		args, err := ec.field_Query_feedbackSummary_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.FeedbackSummary(childComplexity, args["segmentId"].(*int), args["from"].(time.Time), args["to"].(time.Time), args["topTags"].(int)), true
 	case "Query.feedbacks":
 		if e.ComplexityRoot.Query.Feedbacks == nil {
 			break
@@ -1008,6 +2076,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Feedbacks(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.FeedbackOrder), args["where"].(*ent.FeedbackWhereInput)), true
 
+	case "Query.lifecycle":
+		if e.ComplexityRoot.Query.Lifecycle == nil {
+			break
+		}
+
+		args, err := ec.field_Query_lifecycle_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Lifecycle(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["interval"].(model.AnalyticsInterval), args["segmentId"].(*int)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -1030,6 +2109,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]int)), true
+	case "Query.powerUserCurve":
+		if e.ComplexityRoot.Query.PowerUserCurve == nil {
+			break
+		}
+
+		args, err := ec.field_Query_powerUserCurve_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PowerUserCurve(childComplexity, args["days"].(int), args["to"].(*time.Time), args["segmentId"].(*int)), true
 	case "Query.previewSegment":
 		if e.ComplexityRoot.Query.PreviewSegment == nil {
 			break
@@ -1040,13 +2130,46 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.PreviewSegment(childComplexity, args["rule"].(segment.Rule), args["segmentId"].(*int)), true
+		return e.ComplexityRoot.Query.PreviewSegment(childComplexity, args["rule"].(segment1.Rule), args["segmentId"].(*int)), true
+	case "Query.retention":
+		if e.ComplexityRoot.Query.Retention == nil {
+			break
+		}
+
+		args, err := ec.field_Query_retention_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Retention(childComplexity, args["cohortInterval"].(model.AnalyticsInterval), args["periods"].(int), args["to"].(*time.Time), args["segmentId"].(*int)), true
+	case "Query.segmentOverlap":
+		if e.ComplexityRoot.Query.SegmentOverlap == nil {
+			break
+		}
+
+		args, err := ec.field_Query_segmentOverlap_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SegmentOverlap(childComplexity, args["segmentIds"].([]int)), true
 	case "Query.segmentTemplates":
 		if e.ComplexityRoot.Query.SegmentTemplates == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.SegmentTemplates(childComplexity), true
+	case "Query.segmentTransitions":
+		if e.ComplexityRoot.Query.SegmentTransitions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_segmentTransitions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SegmentTransitions(childComplexity, args["segmentIds"].([]int), args["from"].(time.Time), args["to"].(time.Time)), true
 	case "Query.segments":
 		if e.ComplexityRoot.Query.Segments == nil {
 			break
@@ -1086,6 +2209,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "RetentionCohort.end":
+		if e.ComplexityRoot.RetentionCohort.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionCohort.End(childComplexity), true
+	case "RetentionCohort.periods":
+		if e.ComplexityRoot.RetentionCohort.Periods == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionCohort.Periods(childComplexity), true
+	case "RetentionCohort.start":
+		if e.ComplexityRoot.RetentionCohort.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionCohort.Start(childComplexity), true
+	case "RetentionCohort.users":
+		if e.ComplexityRoot.RetentionCohort.Users == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionCohort.Users(childComplexity), true
+
+	case "RetentionPeriod.activeUsers":
+		if e.ComplexityRoot.RetentionPeriod.ActiveUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionPeriod.ActiveUsers(childComplexity), true
+	case "RetentionPeriod.period":
+		if e.ComplexityRoot.RetentionPeriod.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionPeriod.Period(childComplexity), true
+	case "RetentionPeriod.share":
+		if e.ComplexityRoot.RetentionPeriod.Share == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionPeriod.Share(childComplexity), true
+	case "RetentionPeriod.start":
+		if e.ComplexityRoot.RetentionPeriod.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionPeriod.Start(childComplexity), true
 
 	case "RuleExplanation.children":
 		if e.ComplexityRoot.RuleExplanation.Children == nil {
@@ -1296,6 +2469,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SegmentEdge.Node(childComplexity), true
 
+	case "SegmentFeedback.activeUsers":
+		if e.ComplexityRoot.SegmentFeedback.ActiveUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFeedback.ActiveUsers(childComplexity), true
+	case "SegmentFeedback.bugReportsPer100ActiveUsers":
+		if e.ComplexityRoot.SegmentFeedback.BugReportsPer100ActiveUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFeedback.BugReportsPer100ActiveUsers(childComplexity), true
+	case "SegmentFeedback.byKind":
+		if e.ComplexityRoot.SegmentFeedback.ByKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFeedback.ByKind(childComplexity), true
+	case "SegmentFeedback.nps":
+		if e.ComplexityRoot.SegmentFeedback.NPS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFeedback.NPS(childComplexity), true
+	case "SegmentFeedback.npsRespondents":
+		if e.ComplexityRoot.SegmentFeedback.NPSRespondents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFeedback.NPSRespondents(childComplexity), true
+	case "SegmentFeedback.responses":
+		if e.ComplexityRoot.SegmentFeedback.Responses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFeedback.Responses(childComplexity), true
+	case "SegmentFeedback.segment":
+		if e.ComplexityRoot.SegmentFeedback.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFeedback.Segment(childComplexity), true
+
 	case "SegmentMembership.enteredAt":
 		if e.ComplexityRoot.SegmentMembership.EnteredAt == nil {
 			break
@@ -1339,6 +2555,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SegmentMembership.User(childComplexity), true
 
+	case "SegmentMembershipChange.committedAt":
+		if e.ComplexityRoot.SegmentMembershipChange.CommittedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentMembershipChange.CommittedAt(childComplexity), true
+	case "SegmentMembershipChange.entered":
+		if e.ComplexityRoot.SegmentMembershipChange.Entered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentMembershipChange.Entered(childComplexity), true
+	case "SegmentMembershipChange.enteredCount":
+		if e.ComplexityRoot.SegmentMembershipChange.EnteredCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentMembershipChange.EnteredCount(childComplexity), true
+	case "SegmentMembershipChange.exited":
+		if e.ComplexityRoot.SegmentMembershipChange.Exited == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentMembershipChange.Exited(childComplexity), true
+	case "SegmentMembershipChange.exitedCount":
+		if e.ComplexityRoot.SegmentMembershipChange.ExitedCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentMembershipChange.ExitedCount(childComplexity), true
+	case "SegmentMembershipChange.run":
+		if e.ComplexityRoot.SegmentMembershipChange.Run == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentMembershipChange.Run(childComplexity), true
+	case "SegmentMembershipChange.segment":
+		if e.ComplexityRoot.SegmentMembershipChange.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentMembershipChange.Segment(childComplexity), true
+	case "SegmentMembershipChange.seq":
+		if e.ComplexityRoot.SegmentMembershipChange.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentMembershipChange.Seq(childComplexity), true
+	case "SegmentMembershipChange.size":
+		if e.ComplexityRoot.SegmentMembershipChange.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentMembershipChange.Size(childComplexity), true
+
 	case "SegmentMembershipConnection.edges":
 		if e.ComplexityRoot.SegmentMembershipConnection.Edges == nil {
 			break
@@ -1370,6 +2641,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SegmentMembershipEdge.Node(childComplexity), true
+
+	case "SegmentOverlap.a":
+		if e.ComplexityRoot.SegmentOverlap.A == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentOverlap.A(childComplexity), true
+	case "SegmentOverlap.b":
+		if e.ComplexityRoot.SegmentOverlap.B == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentOverlap.B(childComplexity), true
+	case "SegmentOverlap.intersection":
+		if e.ComplexityRoot.SegmentOverlap.Intersection == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentOverlap.Intersection(childComplexity), true
+	case "SegmentOverlap.jaccard":
+		if e.ComplexityRoot.SegmentOverlap.Jaccard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentOverlap.Jaccard(childComplexity), true
 
 	case "SegmentPreview.entering":
 		if e.ComplexityRoot.SegmentPreview.Entering == nil {
@@ -1408,6 +2704,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SegmentRun.DurationMs(childComplexity), true
+	case "SegmentRun.entered":
+		if e.ComplexityRoot.SegmentRun.Entered == nil {
+			break
+		}
+
+		args, err := ec.field_SegmentRun_entered_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SegmentRun.Entered(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int)), true
 	case "SegmentRun.enteredCount":
 		if e.ComplexityRoot.SegmentRun.EnteredCount == nil {
 			break
@@ -1420,6 +2727,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SegmentRun.Error(childComplexity), true
+	case "SegmentRun.exited":
+		if e.ComplexityRoot.SegmentRun.Exited == nil {
+			break
+		}
+
+		args, err := ec.field_SegmentRun_exited_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SegmentRun.Exited(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int)), true
 	case "SegmentRun.exitedCount":
 		if e.ComplexityRoot.SegmentRun.ExitedCount == nil {
 			break
@@ -1563,6 +2881,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SegmentTemplate.RuleText(childComplexity), true
 
+	case "SegmentTransition.from":
+		if e.ComplexityRoot.SegmentTransition.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentTransition.From(childComplexity), true
+	case "SegmentTransition.to":
+		if e.ComplexityRoot.SegmentTransition.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentTransition.To(childComplexity), true
+	case "SegmentTransition.users":
+		if e.ComplexityRoot.SegmentTransition.Users == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentTransition.Users(childComplexity), true
+
 	case "SubmitFeedbackPayload.id":
 		if e.ComplexityRoot.SubmitFeedbackPayload.ID == nil {
 			break
@@ -1582,6 +2919,35 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SubmitSurveyResponsePayload.ID(childComplexity), true
+
+	case "Subscription.segmentMembershipChanged":
+		if e.ComplexityRoot.Subscription.SegmentMembershipChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_segmentMembershipChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.SegmentMembershipChanged(childComplexity, args["segmentId"].(int), args["afterSeq"].(*int)), true
+	case "Subscription.segmentRunUpdated":
+		if e.ComplexityRoot.Subscription.SegmentRunUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_segmentRunUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.SegmentRunUpdated(childComplexity, args["runId"].(int)), true
+	case "Subscription.segmentsChanged":
+		if e.ComplexityRoot.Subscription.SegmentsChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.SegmentsChanged(childComplexity), true
 
 	case "Survey.createdAt":
 		if e.ComplexityRoot.Survey.CreatedAt == nil {
@@ -2008,11 +3374,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateAPIKeyInput", ec.unmarshalInputCreateAPIKeyInput),
 			graphql.NewInputUnmarshaler("CreateSegmentInput", ec.unmarshalInputCreateSegmentInput),
 			graphql.NewInputUnmarshaler("CreateSurveyInput", ec.unmarshalInputCreateSurveyInput),
+			graphql.NewInputUnmarshaler("DiscoveryRunOrder", ec.unmarshalInputDiscoveryRunOrder),
+			graphql.NewInputUnmarshaler("DiscoveryRunWhereInput", ec.unmarshalInputDiscoveryRunWhereInput),
 			graphql.NewInputUnmarshaler("EventConditionInput", ec.unmarshalInputEventConditionInput),
 			graphql.NewInputUnmarshaler("EventContextInput", ec.unmarshalInputEventContextInput),
 			graphql.NewInputUnmarshaler("EventInput", ec.unmarshalInputEventInput),
 			graphql.NewInputUnmarshaler("EventOrder", ec.unmarshalInputEventOrder),
 			graphql.NewInputUnmarshaler("EventWhereInput", ec.unmarshalInputEventWhereInput),
+			graphql.NewInputUnmarshaler("FeedbackChangeOrder", ec.unmarshalInputFeedbackChangeOrder),
+			graphql.NewInputUnmarshaler("FeedbackChangeWhereInput", ec.unmarshalInputFeedbackChangeWhereInput),
 			graphql.NewInputUnmarshaler("FeedbackConditionInput", ec.unmarshalInputFeedbackConditionInput),
 			graphql.NewInputUnmarshaler("FeedbackInput", ec.unmarshalInputFeedbackInput),
 			graphql.NewInputUnmarshaler("FeedbackOrder", ec.unmarshalInputFeedbackOrder),
@@ -2097,6 +3467,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -2123,6 +3510,260 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../../schema/analytics.graphql", Input: `# Analytics: engagement, the power-user curve, lifecycle, retention, segment
+# overlap and transitions, feature usage, feedback summaries and feedback by
+# segment. Days, weeks (Monday to Sunday) and months are calendar ones of the
+# project's time zone. A user is active on a day with at least one of the
+# project's active events that day (every usage event unless the project
+# lists its active events); identify, alias and group calls are never
+# activity. Every field with a segmentId counts only that segment's current
+# members.
+
+"A calendar day, ` + "`" + `YYYY-MM-DD` + "`" + `, in the project's time zone."
+scalar Date @goModel(model: "github.com/pulse-analytics/pulse/graph/scalar.Date")
+
+"The size of a bucket: a calendar day, week (Monday to Sunday) or month."
+enum AnalyticsInterval { DAY WEEK MONTH }
+
+"""
+How many users were active, bucket by bucket, and how sticky the product is.
+DAU is the users active on a day; the MAU of a day is the users active in the
+30 days ending on it; stickiness is the average DAU over the average MAU of
+the same days (0 when nobody was active).
+"""
+type Engagement @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.Engagement") {
+  buckets: [EngagementBucket!]!
+  "Over every day of the buckets."
+  averageDailyActiveUsers: Float!
+  averageMonthlyActiveUsers: Float!
+  stickiness: Float!
+}
+
+type EngagementBucket @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.EngagementBucket") {
+  start: Date!
+  "The bucket's last day; the last bucket ends on ` + "`" + `to` + "`" + `."
+  end: Date!
+  "Users active on at least one day of the bucket."
+  activeUsers: Int!
+  averageDailyActiveUsers: Float!
+  averageMonthlyActiveUsers: Float!
+  stickiness: Float!
+}
+
+"One bar of the power-user curve: the users active on exactly activeDays days of the window."
+type PowerUserBar @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.PowerUserBar") {
+  activeDays: Int!
+  users: Int!
+}
+
+"""
+The active users of a bucket by where they are in their life with the
+product. First seen is the day of the user's first usage event.
+"""
+type LifecycleBucket @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.LifecycleBucket") {
+  start: Date!
+  end: Date!
+  "Active in the bucket and first seen in it."
+  new: Int!
+  "Active in the bucket and in the previous one."
+  returning: Int!
+  "Active in the bucket, not in the previous one, first seen before the bucket: they came back."
+  resurrecting: Int!
+  "Active in the previous bucket, not in this one: they left (a count, not negative)."
+  dormant: Int!
+}
+
+"The users first seen in one bucket, and how many of them were active in each bucket since."
+type RetentionCohort @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.RetentionCohort") {
+  start: Date!
+  end: Date!
+  users: Int!
+  "Period 0 (the cohort's own bucket) and each later bucket begun by ` + "`" + `to` + "`" + `, in order."
+  periods: [RetentionPeriod!]!
+}
+
+type RetentionPeriod @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.RetentionPeriod") {
+  "Buckets after the cohort's."
+  period: Int!
+  start: Date!
+  activeUsers: Int!
+  "activeUsers over the cohort's users (0..1; 0 for an empty cohort)."
+  share: Float!
+}
+
+"How much the current members of two segments overlap."
+type SegmentOverlap @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.Overlap") {
+  a: Segment!
+  b: Segment!
+  "Users in both."
+  intersection: Int!
+  "Intersection over union (0..1); 0 when both are empty."
+  jaccard: Float!
+}
+
+"One cell of a transition matrix: users in ` + "`" + `from` + "`" + ` at the first instant and in ` + "`" + `to` + "`" + ` at the second."
+type SegmentTransition @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.Transition") {
+  "Null: in none of the segments compared."
+  from: Segment
+  "Null: in none of the segments compared."
+  to: Segment
+  users: Int!
+}
+
+"What a segment's members do compared with every user, event name by event name."
+type FeatureUsage @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.FeatureUsage") {
+  "Members with at least one event in the range."
+  segmentUsers: Int!
+  "Users with at least one event in the range."
+  allUsers: Int!
+  "By segmentUsers, then allUsers, then name."
+  events: [FeatureUsageEvent!]!
+}
+
+type FeatureUsageEvent @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.FeatureUse") {
+  name: String!
+  "Members who sent the event at least once, and their share of FeatureUsage.segmentUsers."
+  segmentUsers: Int!
+  segmentShare: Float!
+  "Users who sent the event at least once, and their share of FeatureUsage.allUsers."
+  allUsers: Int!
+  allShare: Float!
+  "segmentShare over allShare: above 1 the segment uses it more than users at large. Null when no member was active."
+  lift: Float
+}
+
+"""
+What users said over a range of days. NPS is the percentage of promoters
+(9-10) minus that of detractors (0-6) among the users who gave a score in
+feedback in the range, each by their latest score there (as the npsCategory
+segment rule).
+"""
+type FeedbackSummary @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.FeedbackSummary") {
+  "Feedback given in the range."
+  responses: Int!
+  "-100..100; null when nobody gave a score."
+  nps: Float
+  npsRespondents: Int!
+  promoters: Int!
+  passives: Int!
+  detractors: Int!
+  "Mean rating (1-5) of the feedback that has one; null when none has."
+  averageRating: Float
+  ratings: Int!
+  "Mean answer (1-5) to the CSAT questions of surveys submitted in the range; null when none."
+  averageCsat: Float
+  csatAnswers: Int!
+  "Every kind, zeros included."
+  byKind: [FeedbackKindCount!]!
+  "Every status, zeros included."
+  byStatus: [FeedbackStatusCount!]!
+  "Every sentiment, zeros included; feedback not scored is in none."
+  bySentiment: [FeedbackSentimentCount!]!
+  "The most used tags, by count then tag."
+  topTags: [FeedbackTagCount!]!
+}
+
+type FeedbackKindCount @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.KindCount") {
+  kind: FeedbackKind!
+  count: Int!
+}
+
+type FeedbackStatusCount @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.StatusCount") {
+  status: FeedbackStatus!
+  count: Int!
+}
+
+type FeedbackSentimentCount @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.SentimentCount") {
+  sentiment: FeedbackSentiment!
+  count: Int!
+}
+
+type FeedbackTagCount @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.TagCount") {
+  tag: String!
+  count: Int!
+}
+
+"Several segments' feedback side by side, with all users as the baseline."
+type FeedbackBySegment @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.FeedbackBySegment") {
+  "In the order asked."
+  segments: [SegmentFeedback!]!
+  allUsers: SegmentFeedback!
+}
+
+"The feedback of one segment's current members (or of all users) over a range of days."
+type SegmentFeedback @goModel(model: "github.com/pulse-analytics/pulse/internal/analytics.SegmentFeedback") {
+  "Null for all users."
+  segment: Segment
+  "Users active on at least one day of the range."
+  activeUsers: Int!
+  "Feedback given in the range, and the same by kind (every kind listed)."
+  responses: Int!
+  byKind: [FeedbackKindCount!]!
+  """
+  BUG feedback per 100 active users; null when nobody was active. Feedback
+  is not activity: a user may report a bug without being active.
+  """
+  bugReportsPer100ActiveUsers: Float
+  nps: Float
+  npsRespondents: Int!
+}
+
+extend type Query {
+  """
+  Active users and stickiness per bucket, from the bucket holding ` + "`" + `from` + "`" + ` to
+  ` + "`" + `to` + "`" + ` (the last bucket ends on ` + "`" + `to` + "`" + `); at most 366 buckets.
+  """
+  engagement(from: Date!, to: Date!, interval: AnalyticsInterval! = DAY, segmentId: ID): Engagement! @hasRole(role: READ)
+  """
+  The power-user curve (L7, L28, ...): users by how many of the ` + "`" + `days` + "`" + ` days
+  ending on ` + "`" + `to` + "`" + ` (default today) they were active, one bar per count from 1
+  to ` + "`" + `days` + "`" + ` (1 to 90), zeros included.
+  """
+  powerUserCurve(days: Int! = 28, to: Date, segmentId: ID): [PowerUserBar!]! @hasRole(role: READ)
+  """
+  New, returning, resurrecting and dormant users per bucket, from the bucket
+  holding ` + "`" + `from` + "`" + ` to ` + "`" + `to` + "`" + `; at most 366 buckets. The first bucket's previous
+  one is the whole bucket before it.
+  """
+  lifecycle(from: Date!, to: Date!, interval: AnalyticsInterval! = WEEK, segmentId: ID): [LifecycleBucket!]! @hasRole(role: READ)
+  """
+  Cohorts of users by the bucket they were first seen in, and the share of
+  each active in every later bucket: the bucket holding ` + "`" + `to` + "`" + ` (default today)
+  and the ` + "`" + `periods` + "`" + ` (1 to 90) buckets before it, oldest first.
+  """
+  retention(cohortInterval: AnalyticsInterval! = WEEK, periods: Int! = 8, to: Date, segmentId: ID): [RetentionCohort!]! @hasRole(role: READ)
+  """
+  The overlap of every pair of 2 to 20 segments' current members, in list
+  order: the first with each later one, then the second, ...
+  """
+  segmentOverlap(segmentIds: [ID!]!): [SegmentOverlap!]! @hasRole(role: READ)
+  """
+  How users moved between 1 to 20 segments from one instant to a later one,
+  from the membership history: every cell of the matrix, "none" (null) last,
+  except none to none. A user in several of the segments at an instant
+  counts in the first of them in the list: list them from the most to the
+  least specific.
+  """
+  segmentTransitions(segmentIds: [ID!]!, from: Time!, to: Time!): [SegmentTransition!]! @hasRole(role: READ)
+  """
+  The events a segment's members send on the days from ` + "`" + `from` + "`" + ` to ` + "`" + `to` + "`" + `,
+  compared with every user: the top ` + "`" + `limit` + "`" + ` (1 to 100). Reads raw events.
+  """
+  featureUsage(segmentId: ID!, from: Date!, to: Date!, limit: Int! = 20): FeatureUsage! @hasRole(role: READ)
+  """
+  Feedback and CSAT answers given on the days from ` + "`" + `from` + "`" + ` to ` + "`" + `to` + "`" + `: counts by
+  kind, status and sentiment, NPS, average rating and CSAT, and the top
+  ` + "`" + `topTags` + "`" + ` (1 to 100) tags.
+  """
+  feedbackSummary(segmentId: ID, from: Date!, to: Date!, topTags: Int! = 10): FeedbackSummary! @hasRole(role: READ)
+  """
+  The feedback of 1 to 20 segments and of all users on the days from ` + "`" + `from` + "`" + `
+  to ` + "`" + `to` + "`" + `, side by side: active users, feedback by kind, bug reports per 100
+  active users, NPS.
+  """
+  feedbackBySegment(segmentIds: [ID!]!, from: Date!, to: Date!): FeedbackBySegment! @hasRole(role: READ)
+}
+`, BuiltIn: false},
 	{Name: "../../schema/apikey.graphql", Input: `"""
 A newly created API key. The secret is shown once, here, and never again:
 only its hash is stored.
@@ -2149,6 +3790,79 @@ extend type Mutation {
   createAPIKey(input: CreateAPIKeyInput!): CreatedAPIKey! @hasRole(role: ADMIN)
   "Revokes a key: it stops working at once. A key cannot revoke itself."
   revokeAPIKey(id: ID!): APIKey! @hasRole(role: ADMIN)
+}
+`, BuiltIn: false},
+	{Name: "../../schema/discovery.graphql", Input: `# Segment discovery: cluster the active users by behaviour and turn a
+# cluster into a segment.
+
+"One group of users who behave alike, found by discoverSegments."
+type DiscoveredCluster {
+  "The cluster's position in its run, largest first; pass it to createSegmentFromCluster."
+  index: Int!
+  "How many users are in the cluster."
+  size: Int!
+  "size over the users clustered."
+  share: Float!
+  "The average behaviour of the cluster's users."
+  centre: ClusterCentre!
+  "The centre in words, e.g. \"active 6 of 7 days, 91% mobile, NPS 9\"."
+  description: String!
+  "A segment rule approximating the cluster, in the shape of RuleInput."
+  suggestedRule: JSON!
+  suggestedRuleText: String!
+  "How many users the suggested rule selected when the run ended."
+  suggestedSize: Int!
+  "The share of the rule's users that are in the cluster (0..1)."
+  precision: Float!
+  "The share of the cluster's users that the rule selects (0..1)."
+  recall: Float!
+}
+
+"The average behaviour of a cluster's users over the run's window."
+type ClusterCentre {
+  "Days since the users were last seen."
+  recencyDays: Float!
+  "Usage events in the window."
+  events: Float!
+  "Calendar days with activity in the window (project time zone)."
+  activeDays: Float!
+  "Distinct event names used in the window: the breadth of features used."
+  distinctEvents: Float!
+  "The share of the users' events in the window that were on MOBILE (0..1)."
+  mobileShare: Float!
+  "The mean latest NPS score of the users who gave one in the window."
+  nps: Float
+  "The share of the cluster's users with an NPS score in the window."
+  npsShare: Float!
+}
+
+"The silhouette (-1..1, higher is better separated) of a clustering into k clusters."
+type DiscoveryKScore {
+  k: Int!
+  silhouette: Float!
+}
+
+extend type Query {
+  "A discovery run, by id."
+  discoveryRun(id: ID!): DiscoveryRun @hasRole(role: READ)
+}
+
+extend type Mutation {
+  """
+  Queues a segment discovery and returns its run (PENDING). The job measures
+  each user active in the last withinDays days (recency, events, active
+  days, distinct events, mobile share, latest NPS), standardises the
+  measures and clusters the users with k-means++; without k, it tries k = 2
+  to 8 and keeps the best silhouette. The same data and seed give the same
+  clusters. Poll discoveryRun(id) until status is COMPLETED.
+  """
+  discoverSegments(k: Int, withinDays: Int = 28, seed: Int = 1): DiscoveryRun! @hasRole(role: ADMIN)
+  """
+  Saves a cluster of a COMPLETED run as a segment: DYNAMIC takes the
+  cluster's suggested rule (and is computed by a job, like any new segment);
+  STATIC takes the cluster's users as its members, as one run.
+  """
+  createSegmentFromCluster(runId: ID!, cluster: Int!, name: String!, kind: SegmentKind = DYNAMIC): Segment! @hasRole(role: ADMIN)
 }
 `, BuiltIn: false},
 	{Name: "../../schema/ent.graphql", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -2293,6 +4007,291 @@ Define a Relay Cursor type:
 https://relay.dev/graphql/connections.htm#sec-Cursor
 """
 scalar Cursor
+type DiscoveryRun implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  status: DiscoveryRunStatus!
+  """
+  the number of clusters asked for; null: chosen by silhouette over 2..8
+  """
+  requestedK: Int
+  """
+  the window, in days up to now, the behaviour is measured over
+  """
+  withinDays: Int!
+  """
+  the seed of k-means++: the same data and seed give the same clusters
+  """
+  seed: Int!
+  """
+  the River job that executes the run
+  """
+  jobId: Int
+  startedAt: Time
+  finishedAt: Time
+  error: String
+  """
+  the number of clusters found
+  """
+  k: Int
+  """
+  how many users were clustered: those active in the window
+  """
+  users: Int
+  """
+  mean silhouette of the clustering (-1..1, higher is better separated), on a sample when users are many
+  """
+  silhouette: Float
+  """
+  the silhouette of every k tried when k was chosen
+  """
+  kScores: [DiscoveryKScore!]
+  """
+  the clusters, largest first
+  """
+  clusters: [DiscoveredCluster!]
+}
+"""
+A connection to a list of items.
+"""
+type DiscoveryRunConnection {
+  """
+  A list of edges.
+  """
+  edges: [DiscoveryRunEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type DiscoveryRunEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: DiscoveryRun
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for DiscoveryRun connections
+"""
+input DiscoveryRunOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order DiscoveryRuns.
+  """
+  field: DiscoveryRunOrderField!
+}
+"""
+Properties by which DiscoveryRun connections can be ordered.
+"""
+enum DiscoveryRunOrderField {
+  CREATED_AT
+  UPDATED_AT
+  STATUS
+}
+"""
+DiscoveryRunStatus is enum for the field status
+"""
+enum DiscoveryRunStatus @goModel(model: "github.com/pulse-analytics/pulse/ent/discoveryrun.Status") {
+  PENDING
+  RUNNING
+  COMPLETED
+  FAILED
+}
+"""
+DiscoveryRunWhereInput is used for filtering DiscoveryRun objects.
+Input was generated by ent.
+"""
+input DiscoveryRunWhereInput {
+  not: DiscoveryRunWhereInput
+  and: [DiscoveryRunWhereInput!]
+  or: [DiscoveryRunWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  status field predicates
+  """
+  status: DiscoveryRunStatus
+  statusNEQ: DiscoveryRunStatus
+  statusIn: [DiscoveryRunStatus!]
+  statusNotIn: [DiscoveryRunStatus!]
+  """
+  requested_k field predicates
+  """
+  requestedK: Int
+  requestedKNEQ: Int
+  requestedKIn: [Int!]
+  requestedKNotIn: [Int!]
+  requestedKGT: Int
+  requestedKGTE: Int
+  requestedKLT: Int
+  requestedKLTE: Int
+  requestedKIsNil: Boolean
+  requestedKNotNil: Boolean
+  """
+  within_days field predicates
+  """
+  withinDays: Int
+  withinDaysNEQ: Int
+  withinDaysIn: [Int!]
+  withinDaysNotIn: [Int!]
+  withinDaysGT: Int
+  withinDaysGTE: Int
+  withinDaysLT: Int
+  withinDaysLTE: Int
+  """
+  seed field predicates
+  """
+  seed: Int
+  seedNEQ: Int
+  seedIn: [Int!]
+  seedNotIn: [Int!]
+  seedGT: Int
+  seedGTE: Int
+  seedLT: Int
+  seedLTE: Int
+  """
+  job_id field predicates
+  """
+  jobID: Int
+  jobIDNEQ: Int
+  jobIDIn: [Int!]
+  jobIDNotIn: [Int!]
+  jobIDGT: Int
+  jobIDGTE: Int
+  jobIDLT: Int
+  jobIDLTE: Int
+  jobIDIsNil: Boolean
+  jobIDNotNil: Boolean
+  """
+  started_at field predicates
+  """
+  startedAt: Time
+  startedAtNEQ: Time
+  startedAtIn: [Time!]
+  startedAtNotIn: [Time!]
+  startedAtGT: Time
+  startedAtGTE: Time
+  startedAtLT: Time
+  startedAtLTE: Time
+  startedAtIsNil: Boolean
+  startedAtNotNil: Boolean
+  """
+  finished_at field predicates
+  """
+  finishedAt: Time
+  finishedAtNEQ: Time
+  finishedAtIn: [Time!]
+  finishedAtNotIn: [Time!]
+  finishedAtGT: Time
+  finishedAtGTE: Time
+  finishedAtLT: Time
+  finishedAtLTE: Time
+  finishedAtIsNil: Boolean
+  finishedAtNotNil: Boolean
+  """
+  error field predicates
+  """
+  error: String
+  errorNEQ: String
+  errorIn: [String!]
+  errorNotIn: [String!]
+  errorGT: String
+  errorGTE: String
+  errorLT: String
+  errorLTE: String
+  errorContains: String
+  errorHasPrefix: String
+  errorHasSuffix: String
+  errorIsNil: Boolean
+  errorNotNil: Boolean
+  errorEqualFold: String
+  errorContainsFold: String
+  """
+  k field predicates
+  """
+  k: Int
+  kNEQ: Int
+  kIn: [Int!]
+  kNotIn: [Int!]
+  kGT: Int
+  kGTE: Int
+  kLT: Int
+  kLTE: Int
+  kIsNil: Boolean
+  kNotNil: Boolean
+  """
+  users field predicates
+  """
+  users: Int
+  usersNEQ: Int
+  usersIn: [Int!]
+  usersNotIn: [Int!]
+  usersGT: Int
+  usersGTE: Int
+  usersLT: Int
+  usersLTE: Int
+  usersIsNil: Boolean
+  usersNotNil: Boolean
+  """
+  silhouette field predicates
+  """
+  silhouette: Float
+  silhouetteNEQ: Float
+  silhouetteIn: [Float!]
+  silhouetteNotIn: [Float!]
+  silhouetteGT: Float
+  silhouetteGTE: Float
+  silhouetteLT: Float
+  silhouetteLTE: Float
+  silhouetteIsNil: Boolean
+  silhouetteNotNil: Boolean
+}
 type Event implements Node {
   id: ID!
   name: String!
@@ -2471,10 +4470,209 @@ type Feedback implements Node {
   sentiment: FeedbackSentiment
   status: FeedbackStatus!
   """
+  who on the team handles the feedback: a name or an email
+  """
+  assignee: String
+  """
   when the user gave the feedback
   """
   timestamp: Time!
   user: User!
+  history(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for FeedbackChanges returned from the connection.
+    """
+    orderBy: FeedbackChangeOrder
+
+    """
+    Filtering options for FeedbackChanges returned from the connection.
+    """
+    where: FeedbackChangeWhereInput
+  ): FeedbackChangeConnection!
+}
+type FeedbackChange implements Node {
+  id: ID!
+  """
+  what changed; a NOTE adds an internal note
+  """
+  kind: FeedbackChangeKind!
+  """
+  the value before: a status name, a list of tags, an assignee; null for notes and unset values
+  """
+  oldValue: JSON
+  """
+  the value after; the text of a note
+  """
+  newValue: JSON
+  """
+  the API key that made the change; null for internal callers
+  """
+  actorKeyId: ID
+  """
+  the prefix of that key, kept so the history still reads after the key is revoked
+  """
+  actorKeyPrefix: String
+  createdAt: Time!
+  feedback: Feedback!
+}
+"""
+A connection to a list of items.
+"""
+type FeedbackChangeConnection {
+  """
+  A list of edges.
+  """
+  edges: [FeedbackChangeEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type FeedbackChangeEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: FeedbackChange
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+FeedbackChangeKind is enum for the field kind
+"""
+enum FeedbackChangeKind @goModel(model: "github.com/pulse-analytics/pulse/ent/feedbackchange.Kind") {
+  STATUS
+  TAGS
+  ASSIGNEE
+  NOTE
+}
+"""
+Ordering options for FeedbackChange connections
+"""
+input FeedbackChangeOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order FeedbackChanges.
+  """
+  field: FeedbackChangeOrderField!
+}
+"""
+Properties by which FeedbackChange connections can be ordered.
+"""
+enum FeedbackChangeOrderField {
+  CREATED_AT
+}
+"""
+FeedbackChangeWhereInput is used for filtering FeedbackChange objects.
+Input was generated by ent.
+"""
+input FeedbackChangeWhereInput {
+  not: FeedbackChangeWhereInput
+  and: [FeedbackChangeWhereInput!]
+  or: [FeedbackChangeWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  feedback_id field predicates
+  """
+  feedbackID: ID
+  feedbackIDNEQ: ID
+  feedbackIDIn: [ID!]
+  feedbackIDNotIn: [ID!]
+  """
+  kind field predicates
+  """
+  kind: FeedbackChangeKind
+  kindNEQ: FeedbackChangeKind
+  kindIn: [FeedbackChangeKind!]
+  kindNotIn: [FeedbackChangeKind!]
+  """
+  actor_key_id field predicates
+  """
+  actorKeyID: ID
+  actorKeyIDNEQ: ID
+  actorKeyIDIn: [ID!]
+  actorKeyIDNotIn: [ID!]
+  actorKeyIDGT: ID
+  actorKeyIDGTE: ID
+  actorKeyIDLT: ID
+  actorKeyIDLTE: ID
+  actorKeyIDIsNil: Boolean
+  actorKeyIDNotNil: Boolean
+  """
+  actor_key_prefix field predicates
+  """
+  actorKeyPrefix: String
+  actorKeyPrefixNEQ: String
+  actorKeyPrefixIn: [String!]
+  actorKeyPrefixNotIn: [String!]
+  actorKeyPrefixGT: String
+  actorKeyPrefixGTE: String
+  actorKeyPrefixLT: String
+  actorKeyPrefixLTE: String
+  actorKeyPrefixContains: String
+  actorKeyPrefixHasPrefix: String
+  actorKeyPrefixHasSuffix: String
+  actorKeyPrefixIsNil: Boolean
+  actorKeyPrefixNotNil: Boolean
+  actorKeyPrefixEqualFold: String
+  actorKeyPrefixContainsFold: String
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  feedback edge predicates
+  """
+  hasFeedback: Boolean
+  hasFeedbackWith: [FeedbackWhereInput!]
 }
 """
 A connection to a list of items.
@@ -2538,6 +4736,7 @@ enum FeedbackOrderField {
   UPDATED_AT
   KIND
   STATUS
+  ASSIGNEE
   TIMESTAMP
 }
 """
@@ -2688,6 +4887,24 @@ input FeedbackWhereInput {
   statusIn: [FeedbackStatus!]
   statusNotIn: [FeedbackStatus!]
   """
+  assignee field predicates
+  """
+  assignee: String
+  assigneeNEQ: String
+  assigneeIn: [String!]
+  assigneeNotIn: [String!]
+  assigneeGT: String
+  assigneeGTE: String
+  assigneeLT: String
+  assigneeLTE: String
+  assigneeContains: String
+  assigneeHasPrefix: String
+  assigneeHasSuffix: String
+  assigneeIsNil: Boolean
+  assigneeNotNil: Boolean
+  assigneeEqualFold: String
+  assigneeContainsFold: String
+  """
   timestamp field predicates
   """
   timestamp: Time
@@ -2703,6 +4920,11 @@ input FeedbackWhereInput {
   """
   hasUser: Boolean
   hasUserWith: [UserWhereInput!]
+  """
+  history edge predicates
+  """
+  hasHistory: Boolean
+  hasHistoryWith: [FeedbackChangeWhereInput!]
 }
 """
 An object with an ID.
@@ -2876,6 +5098,37 @@ type Query {
     """
     ids: [ID!]!
   ): [Node]!
+  discoveryRuns(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for DiscoveryRuns returned from the connection.
+    """
+    orderBy: DiscoveryRunOrder
+
+    """
+    Filtering options for DiscoveryRuns returned from the connection.
+    """
+    where: DiscoveryRunWhereInput
+  ): DiscoveryRunConnection! @hasRole(role: READ)
   events(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -4481,8 +6734,51 @@ input UserWhereInput {
 }
 
 extend type Mutation {
-  "Moves feedback through its workflow and edits its tags."
+  """
+  Moves feedback through its workflow: status, tags, assignee, internal
+  notes. Every change is recorded in the feedback's history.
+  """
   updateFeedback(id: ID!, input: UpdateFeedbackInput!): Feedback! @hasRole(role: ADMIN)
+}
+`, BuiltIn: false},
+	{Name: "../../schema/feedback_workflow.graphql", Input: `# Feedback workflow (assignee, internal notes, history of every change) and
+# the surveys an SDK should show a user.
+
+extend input UpdateFeedbackInput {
+  "Assigns the feedback to someone on the team: a name or an email (at most 200 bytes)."
+  assignee: String
+  "Removes the assignee."
+  clearAssignee: Boolean
+  "Adds an internal note (at most 10,000 characters) to the feedback's history."
+  note: String
+}
+
+"A survey as an SDK needs it to ask a user: its questions and nothing more."
+type EligibleSurvey {
+  id: ID!
+  name: String!
+  "In order."
+  questions: [EligibleSurveyQuestion!]!
+}
+
+"One question of an EligibleSurvey; answer it with submitSurveyResponse."
+type EligibleSurveyQuestion {
+  id: ID!
+  kind: SurveyQuestionKind!
+  prompt: String!
+  "The options of SINGLE_CHOICE and MULTI_CHOICE questions."
+  choices: [String!]
+  required: Boolean!
+}
+
+extend type Query {
+  """
+  The surveys to show a user now: ACTIVE surveys that target no segment or a
+  segment the user is currently a member of, and that the user has not
+  answered yet. userId is the external id (the SDK's userId); an unknown user
+  gets the untargeted surveys. INGEST keys may call it, so SDKs can.
+  """
+  eligibleSurveys(userId: String!): [EligibleSurvey!]! @hasRole(role: INGEST)
 }
 `, BuiltIn: false},
 	{Name: "../../schema/ingest.graphql", Input: `"""
@@ -4662,6 +6958,53 @@ extend type Mutation {
   input.answers[1].score.
   """
   submitSurveyResponse(input: SurveyResponseInput!): SubmitSurveyResponsePayload! @hasRole(role: INGEST)
+}
+`, BuiltIn: false},
+	{Name: "../../schema/live.graphql", Input: `"""
+One committed recomputation of a segment, as pushed to subscribers: the
+counts are exact; ` + "`" + `entered` + "`" + ` and ` + "`" + `exited` + "`" + ` carry the first 1,000 users of each
+side inline, and ` + "`" + `run.entered` + "`" + ` / ` + "`" + `run.exited` + "`" + ` page through all of them.
+"""
+type SegmentMembershipChange {
+  segment: Segment!
+  run: SegmentRun!
+  "The run's per-segment sequence number: strictly increasing, no gaps between committed runs."
+  seq: Int!
+  "The segment's size after the run."
+  size: Int!
+  enteredCount: Int!
+  exitedCount: Int!
+  "The first 1,000 users who entered (ordered by user id)."
+  entered: [User!]!
+  "The first 1,000 users who left (ordered by user id)."
+  exited: [User!]!
+  committedAt: Time!
+}
+
+type Subscription {
+  """
+  Every committed run of one segment, in seq order. With ` + "`" + `afterSeq` + "`" + `, the
+  committed runs after it are replayed from the database first, then the
+  stream continues live with no gap and no duplicate.
+  """
+  segmentMembershipChanged(segmentId: ID!, afterSeq: Int): SegmentMembershipChange! @hasRole(role: READ)
+  "Every committed run of any segment of the project (for dashboard tiles)."
+  segmentsChanged: SegmentMembershipChange! @hasRole(role: READ)
+  """
+  The run's state as it moves PENDING → RUNNING → COMPLETED or FAILED (and
+  back to RUNNING when a failed attempt is retried): the current state first,
+  then each change, read when it is announced (a state already superseded by
+  then is delivered as its successor). Ends after COMPLETED, or after FAILED
+  on the last attempt.
+  """
+  segmentRunUpdated(runId: ID!): SegmentRun! @hasRole(role: READ)
+}
+
+extend type SegmentRun {
+  "The users who entered the segment in this run, by user id."
+  entered(after: Cursor, first: Int): UserConnection!
+  "The users who left the segment in this run, by user id."
+  exited(after: Cursor, first: Int): UserConnection!
 }
 `, BuiltIn: false},
 	{Name: "../../schema/pulse.graphql", Input: `"""
@@ -5030,6 +7373,26 @@ func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type APIKey", field.Name)
 }
 
+func (ec *executionContext) childFields_ClusterCentre(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "recencyDays":
+		return ec.fieldContext_ClusterCentre_recencyDays(ctx, field)
+	case "events":
+		return ec.fieldContext_ClusterCentre_events(ctx, field)
+	case "activeDays":
+		return ec.fieldContext_ClusterCentre_activeDays(ctx, field)
+	case "distinctEvents":
+		return ec.fieldContext_ClusterCentre_distinctEvents(ctx, field)
+	case "mobileShare":
+		return ec.fieldContext_ClusterCentre_mobileShare(ctx, field)
+	case "nps":
+		return ec.fieldContext_ClusterCentre_nps(ctx, field)
+	case "npsShare":
+		return ec.fieldContext_ClusterCentre_npsShare(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClusterCentre", field.Name)
+}
+
 func (ec *executionContext) childFields_CreatedAPIKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "apiKey":
@@ -5038,6 +7401,162 @@ func (ec *executionContext) childFields_CreatedAPIKey(ctx context.Context, field
 		return ec.fieldContext_CreatedAPIKey_secret(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreatedAPIKey", field.Name)
+}
+
+func (ec *executionContext) childFields_DiscoveredCluster(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_DiscoveredCluster_index(ctx, field)
+	case "size":
+		return ec.fieldContext_DiscoveredCluster_size(ctx, field)
+	case "share":
+		return ec.fieldContext_DiscoveredCluster_share(ctx, field)
+	case "centre":
+		return ec.fieldContext_DiscoveredCluster_centre(ctx, field)
+	case "description":
+		return ec.fieldContext_DiscoveredCluster_description(ctx, field)
+	case "suggestedRule":
+		return ec.fieldContext_DiscoveredCluster_suggestedRule(ctx, field)
+	case "suggestedRuleText":
+		return ec.fieldContext_DiscoveredCluster_suggestedRuleText(ctx, field)
+	case "suggestedSize":
+		return ec.fieldContext_DiscoveredCluster_suggestedSize(ctx, field)
+	case "precision":
+		return ec.fieldContext_DiscoveredCluster_precision(ctx, field)
+	case "recall":
+		return ec.fieldContext_DiscoveredCluster_recall(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscoveredCluster", field.Name)
+}
+
+func (ec *executionContext) childFields_DiscoveryKScore(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "k":
+		return ec.fieldContext_DiscoveryKScore_k(ctx, field)
+	case "silhouette":
+		return ec.fieldContext_DiscoveryKScore_silhouette(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscoveryKScore", field.Name)
+}
+
+func (ec *executionContext) childFields_DiscoveryRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DiscoveryRun_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_DiscoveryRun_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_DiscoveryRun_updatedAt(ctx, field)
+	case "status":
+		return ec.fieldContext_DiscoveryRun_status(ctx, field)
+	case "requestedK":
+		return ec.fieldContext_DiscoveryRun_requestedK(ctx, field)
+	case "withinDays":
+		return ec.fieldContext_DiscoveryRun_withinDays(ctx, field)
+	case "seed":
+		return ec.fieldContext_DiscoveryRun_seed(ctx, field)
+	case "jobId":
+		return ec.fieldContext_DiscoveryRun_jobId(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_DiscoveryRun_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_DiscoveryRun_finishedAt(ctx, field)
+	case "error":
+		return ec.fieldContext_DiscoveryRun_error(ctx, field)
+	case "k":
+		return ec.fieldContext_DiscoveryRun_k(ctx, field)
+	case "users":
+		return ec.fieldContext_DiscoveryRun_users(ctx, field)
+	case "silhouette":
+		return ec.fieldContext_DiscoveryRun_silhouette(ctx, field)
+	case "kScores":
+		return ec.fieldContext_DiscoveryRun_kScores(ctx, field)
+	case "clusters":
+		return ec.fieldContext_DiscoveryRun_clusters(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscoveryRun", field.Name)
+}
+
+func (ec *executionContext) childFields_DiscoveryRunConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_DiscoveryRunConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_DiscoveryRunConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_DiscoveryRunConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscoveryRunConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_DiscoveryRunEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_DiscoveryRunEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_DiscoveryRunEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscoveryRunEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_EligibleSurvey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_EligibleSurvey_id(ctx, field)
+	case "name":
+		return ec.fieldContext_EligibleSurvey_name(ctx, field)
+	case "questions":
+		return ec.fieldContext_EligibleSurvey_questions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EligibleSurvey", field.Name)
+}
+
+func (ec *executionContext) childFields_EligibleSurveyQuestion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_EligibleSurveyQuestion_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_EligibleSurveyQuestion_kind(ctx, field)
+	case "prompt":
+		return ec.fieldContext_EligibleSurveyQuestion_prompt(ctx, field)
+	case "choices":
+		return ec.fieldContext_EligibleSurveyQuestion_choices(ctx, field)
+	case "required":
+		return ec.fieldContext_EligibleSurveyQuestion_required(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EligibleSurveyQuestion", field.Name)
+}
+
+func (ec *executionContext) childFields_Engagement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "buckets":
+		return ec.fieldContext_Engagement_buckets(ctx, field)
+	case "averageDailyActiveUsers":
+		return ec.fieldContext_Engagement_averageDailyActiveUsers(ctx, field)
+	case "averageMonthlyActiveUsers":
+		return ec.fieldContext_Engagement_averageMonthlyActiveUsers(ctx, field)
+	case "stickiness":
+		return ec.fieldContext_Engagement_stickiness(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Engagement", field.Name)
+}
+
+func (ec *executionContext) childFields_EngagementBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_EngagementBucket_start(ctx, field)
+	case "end":
+		return ec.fieldContext_EngagementBucket_end(ctx, field)
+	case "activeUsers":
+		return ec.fieldContext_EngagementBucket_activeUsers(ctx, field)
+	case "averageDailyActiveUsers":
+		return ec.fieldContext_EngagementBucket_averageDailyActiveUsers(ctx, field)
+	case "averageMonthlyActiveUsers":
+		return ec.fieldContext_EngagementBucket_averageMonthlyActiveUsers(ctx, field)
+	case "stickiness":
+		return ec.fieldContext_EngagementBucket_stickiness(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EngagementBucket", field.Name)
 }
 
 func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5084,6 +7603,36 @@ func (ec *executionContext) childFields_EventEdge(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type EventEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_FeatureUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segmentUsers":
+		return ec.fieldContext_FeatureUsage_segmentUsers(ctx, field)
+	case "allUsers":
+		return ec.fieldContext_FeatureUsage_allUsers(ctx, field)
+	case "events":
+		return ec.fieldContext_FeatureUsage_events(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeatureUsage", field.Name)
+}
+
+func (ec *executionContext) childFields_FeatureUsageEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_FeatureUsageEvent_name(ctx, field)
+	case "segmentUsers":
+		return ec.fieldContext_FeatureUsageEvent_segmentUsers(ctx, field)
+	case "segmentShare":
+		return ec.fieldContext_FeatureUsageEvent_segmentShare(ctx, field)
+	case "allUsers":
+		return ec.fieldContext_FeatureUsageEvent_allUsers(ctx, field)
+	case "allShare":
+		return ec.fieldContext_FeatureUsageEvent_allShare(ctx, field)
+	case "lift":
+		return ec.fieldContext_FeatureUsageEvent_lift(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeatureUsageEvent", field.Name)
+}
+
 func (ec *executionContext) childFields_Feedback(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5108,12 +7657,70 @@ func (ec *executionContext) childFields_Feedback(ctx context.Context, field grap
 		return ec.fieldContext_Feedback_sentiment(ctx, field)
 	case "status":
 		return ec.fieldContext_Feedback_status(ctx, field)
+	case "assignee":
+		return ec.fieldContext_Feedback_assignee(ctx, field)
 	case "timestamp":
 		return ec.fieldContext_Feedback_timestamp(ctx, field)
 	case "user":
 		return ec.fieldContext_Feedback_user(ctx, field)
+	case "history":
+		return ec.fieldContext_Feedback_history(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Feedback", field.Name)
+}
+
+func (ec *executionContext) childFields_FeedbackBySegment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segments":
+		return ec.fieldContext_FeedbackBySegment_segments(ctx, field)
+	case "allUsers":
+		return ec.fieldContext_FeedbackBySegment_allUsers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeedbackBySegment", field.Name)
+}
+
+func (ec *executionContext) childFields_FeedbackChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_FeedbackChange_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_FeedbackChange_kind(ctx, field)
+	case "oldValue":
+		return ec.fieldContext_FeedbackChange_oldValue(ctx, field)
+	case "newValue":
+		return ec.fieldContext_FeedbackChange_newValue(ctx, field)
+	case "actorKeyId":
+		return ec.fieldContext_FeedbackChange_actorKeyId(ctx, field)
+	case "actorKeyPrefix":
+		return ec.fieldContext_FeedbackChange_actorKeyPrefix(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_FeedbackChange_createdAt(ctx, field)
+	case "feedback":
+		return ec.fieldContext_FeedbackChange_feedback(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeedbackChange", field.Name)
+}
+
+func (ec *executionContext) childFields_FeedbackChangeConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_FeedbackChangeConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_FeedbackChangeConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_FeedbackChangeConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeedbackChangeConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_FeedbackChangeEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_FeedbackChangeEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_FeedbackChangeEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeedbackChangeEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_FeedbackConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5136,6 +7743,80 @@ func (ec *executionContext) childFields_FeedbackEdge(ctx context.Context, field 
 		return ec.fieldContext_FeedbackEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FeedbackEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_FeedbackKindCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_FeedbackKindCount_kind(ctx, field)
+	case "count":
+		return ec.fieldContext_FeedbackKindCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeedbackKindCount", field.Name)
+}
+
+func (ec *executionContext) childFields_FeedbackSentimentCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sentiment":
+		return ec.fieldContext_FeedbackSentimentCount_sentiment(ctx, field)
+	case "count":
+		return ec.fieldContext_FeedbackSentimentCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeedbackSentimentCount", field.Name)
+}
+
+func (ec *executionContext) childFields_FeedbackStatusCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_FeedbackStatusCount_status(ctx, field)
+	case "count":
+		return ec.fieldContext_FeedbackStatusCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeedbackStatusCount", field.Name)
+}
+
+func (ec *executionContext) childFields_FeedbackSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "responses":
+		return ec.fieldContext_FeedbackSummary_responses(ctx, field)
+	case "nps":
+		return ec.fieldContext_FeedbackSummary_nps(ctx, field)
+	case "npsRespondents":
+		return ec.fieldContext_FeedbackSummary_npsRespondents(ctx, field)
+	case "promoters":
+		return ec.fieldContext_FeedbackSummary_promoters(ctx, field)
+	case "passives":
+		return ec.fieldContext_FeedbackSummary_passives(ctx, field)
+	case "detractors":
+		return ec.fieldContext_FeedbackSummary_detractors(ctx, field)
+	case "averageRating":
+		return ec.fieldContext_FeedbackSummary_averageRating(ctx, field)
+	case "ratings":
+		return ec.fieldContext_FeedbackSummary_ratings(ctx, field)
+	case "averageCsat":
+		return ec.fieldContext_FeedbackSummary_averageCsat(ctx, field)
+	case "csatAnswers":
+		return ec.fieldContext_FeedbackSummary_csatAnswers(ctx, field)
+	case "byKind":
+		return ec.fieldContext_FeedbackSummary_byKind(ctx, field)
+	case "byStatus":
+		return ec.fieldContext_FeedbackSummary_byStatus(ctx, field)
+	case "bySentiment":
+		return ec.fieldContext_FeedbackSummary_bySentiment(ctx, field)
+	case "topTags":
+		return ec.fieldContext_FeedbackSummary_topTags(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeedbackSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_FeedbackTagCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "tag":
+		return ec.fieldContext_FeedbackTagCount_tag(ctx, field)
+	case "count":
+		return ec.fieldContext_FeedbackTagCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeedbackTagCount", field.Name)
 }
 
 func (ec *executionContext) childFields_IngestRejection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5164,6 +7845,24 @@ func (ec *executionContext) childFields_IngestResult(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type IngestResult", field.Name)
 }
 
+func (ec *executionContext) childFields_LifecycleBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_LifecycleBucket_start(ctx, field)
+	case "end":
+		return ec.fieldContext_LifecycleBucket_end(ctx, field)
+	case "new":
+		return ec.fieldContext_LifecycleBucket_new(ctx, field)
+	case "returning":
+		return ec.fieldContext_LifecycleBucket_returning(ctx, field)
+	case "resurrecting":
+		return ec.fieldContext_LifecycleBucket_resurrecting(ctx, field)
+	case "dormant":
+		return ec.fieldContext_LifecycleBucket_dormant(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LifecycleBucket", field.Name)
+}
+
 func (ec *executionContext) childFields_MembershipExplanation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "member":
@@ -5190,6 +7889,16 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PowerUserBar(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "activeDays":
+		return ec.fieldContext_PowerUserBar_activeDays(ctx, field)
+	case "users":
+		return ec.fieldContext_PowerUserBar_users(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PowerUserBar", field.Name)
+}
+
 func (ec *executionContext) childFields_Project(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5206,6 +7915,34 @@ func (ec *executionContext) childFields_Project(ctx context.Context, field graph
 		return ec.fieldContext_Project_activeEvents(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Project", field.Name)
+}
+
+func (ec *executionContext) childFields_RetentionCohort(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_RetentionCohort_start(ctx, field)
+	case "end":
+		return ec.fieldContext_RetentionCohort_end(ctx, field)
+	case "users":
+		return ec.fieldContext_RetentionCohort_users(ctx, field)
+	case "periods":
+		return ec.fieldContext_RetentionCohort_periods(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RetentionCohort", field.Name)
+}
+
+func (ec *executionContext) childFields_RetentionPeriod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "period":
+		return ec.fieldContext_RetentionPeriod_period(ctx, field)
+	case "start":
+		return ec.fieldContext_RetentionPeriod_start(ctx, field)
+	case "activeUsers":
+		return ec.fieldContext_RetentionPeriod_activeUsers(ctx, field)
+	case "share":
+		return ec.fieldContext_RetentionPeriod_share(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RetentionPeriod", field.Name)
 }
 
 func (ec *executionContext) childFields_RuleExplanation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5292,6 +8029,26 @@ func (ec *executionContext) childFields_SegmentEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type SegmentEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_SegmentFeedback(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segment":
+		return ec.fieldContext_SegmentFeedback_segment(ctx, field)
+	case "activeUsers":
+		return ec.fieldContext_SegmentFeedback_activeUsers(ctx, field)
+	case "responses":
+		return ec.fieldContext_SegmentFeedback_responses(ctx, field)
+	case "byKind":
+		return ec.fieldContext_SegmentFeedback_byKind(ctx, field)
+	case "bugReportsPer100ActiveUsers":
+		return ec.fieldContext_SegmentFeedback_bugReportsPer100ActiveUsers(ctx, field)
+	case "nps":
+		return ec.fieldContext_SegmentFeedback_nps(ctx, field)
+	case "npsRespondents":
+		return ec.fieldContext_SegmentFeedback_npsRespondents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentFeedback", field.Name)
+}
+
 func (ec *executionContext) childFields_SegmentMembership(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5310,6 +8067,30 @@ func (ec *executionContext) childFields_SegmentMembership(ctx context.Context, f
 		return ec.fieldContext_SegmentMembership_user(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SegmentMembership", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentMembershipChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segment":
+		return ec.fieldContext_SegmentMembershipChange_segment(ctx, field)
+	case "run":
+		return ec.fieldContext_SegmentMembershipChange_run(ctx, field)
+	case "seq":
+		return ec.fieldContext_SegmentMembershipChange_seq(ctx, field)
+	case "size":
+		return ec.fieldContext_SegmentMembershipChange_size(ctx, field)
+	case "enteredCount":
+		return ec.fieldContext_SegmentMembershipChange_enteredCount(ctx, field)
+	case "exitedCount":
+		return ec.fieldContext_SegmentMembershipChange_exitedCount(ctx, field)
+	case "entered":
+		return ec.fieldContext_SegmentMembershipChange_entered(ctx, field)
+	case "exited":
+		return ec.fieldContext_SegmentMembershipChange_exited(ctx, field)
+	case "committedAt":
+		return ec.fieldContext_SegmentMembershipChange_committedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentMembershipChange", field.Name)
 }
 
 func (ec *executionContext) childFields_SegmentMembershipConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5332,6 +8113,20 @@ func (ec *executionContext) childFields_SegmentMembershipEdge(ctx context.Contex
 		return ec.fieldContext_SegmentMembershipEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SegmentMembershipEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentOverlap(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "a":
+		return ec.fieldContext_SegmentOverlap_a(ctx, field)
+	case "b":
+		return ec.fieldContext_SegmentOverlap_b(ctx, field)
+	case "intersection":
+		return ec.fieldContext_SegmentOverlap_intersection(ctx, field)
+	case "jaccard":
+		return ec.fieldContext_SegmentOverlap_jaccard(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentOverlap", field.Name)
 }
 
 func (ec *executionContext) childFields_SegmentPreview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5378,6 +8173,10 @@ func (ec *executionContext) childFields_SegmentRun(ctx context.Context, field gr
 		return ec.fieldContext_SegmentRun_seq(ctx, field)
 	case "segment":
 		return ec.fieldContext_SegmentRun_segment(ctx, field)
+	case "entered":
+		return ec.fieldContext_SegmentRun_entered(ctx, field)
+	case "exited":
+		return ec.fieldContext_SegmentRun_exited(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SegmentRun", field.Name)
 }
@@ -5430,6 +8229,18 @@ func (ec *executionContext) childFields_SegmentTemplate(ctx context.Context, fie
 		return ec.fieldContext_SegmentTemplate_ruleText(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SegmentTemplate", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentTransition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_SegmentTransition_from(ctx, field)
+	case "to":
+		return ec.fieldContext_SegmentTransition_to(ctx, field)
+	case "users":
+		return ec.fieldContext_SegmentTransition_users(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentTransition", field.Name)
 }
 
 func (ec *executionContext) childFields_SubmitFeedbackPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -12,9 +12,10 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/pulse-analytics/pulse/ent"
+	"github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/graph/model"
 	"github.com/pulse-analytics/pulse/internal/ingest"
-	"github.com/pulse-analytics/pulse/internal/segment"
+	segment1 "github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -26,6 +27,8 @@ type MutationResolver interface {
 	ArchiveSegment(ctx context.Context, id int) (*ent.Segment, error)
 	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreatedAPIKey, error)
 	RevokeAPIKey(ctx context.Context, id int) (*ent.APIKey, error)
+	DiscoverSegments(ctx context.Context, k *int, withinDays *int, seed *int) (*ent.DiscoveryRun, error)
+	CreateSegmentFromCluster(ctx context.Context, runID int, cluster int, name string, kind *segment.Kind) (*ent.Segment, error)
 	UpdateFeedback(ctx context.Context, id int, input model.UpdateFeedbackInput) (*ent.Feedback, error)
 	Track(ctx context.Context, input model.TrackInput) (*ingest.Result, error)
 	Identify(ctx context.Context, input model.IdentifyInput) (*ingest.Result, error)
@@ -94,6 +97,44 @@ func (ec *executionContext) field_Mutation_createAPIKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createSegmentFromCluster_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "runId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["runId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "cluster",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cluster"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (*segment.Kind, error) {
+			return ec.unmarshalOSegmentKind2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋsegmentᚐKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createSegment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -119,6 +160,36 @@ func (ec *executionContext) field_Mutation_createSurvey_args(ctx context.Context
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_discoverSegments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "k",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["k"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "withinDays",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["withinDays"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "seed",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["seed"] = arg2
 	return args, nil
 }
 
@@ -694,6 +765,130 @@ func (ec *executionContext) fieldContext_Mutation_revokeAPIKey(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_revokeAPIKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_discoverSegments(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_discoverSegments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DiscoverSegments(ctx, fc.Args["k"].(*int), fc.Args["withinDays"].(*int), fc.Args["seed"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋtenantᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *ent.DiscoveryRun
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.DiscoveryRun
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.DiscoveryRun) graphql.Marshaler {
+			return ec.marshalNDiscoveryRun2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚐDiscoveryRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_discoverSegments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DiscoveryRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_discoverSegments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createSegmentFromCluster(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSegmentFromCluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSegmentFromCluster(ctx, fc.Args["runId"].(int), fc.Args["cluster"].(int), fc.Args["name"].(string), fc.Args["kind"].(*segment.Kind))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋtenantᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *ent.Segment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Segment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Segment) graphql.Marshaler {
+			return ec.marshalNSegment2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚐSegment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSegmentFromCluster(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Segment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSegmentFromCluster_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -1845,8 +2040,8 @@ func (ec *executionContext) fieldContext_SegmentTemplate_ruleText(_ context.Cont
 
 // region    **************************** input.gotpl *****************************
 
-func (ec *executionContext) unmarshalInputActivityConditionInput(ctx context.Context, obj any) (segment.ActivityCondition, error) {
-	var it segment.ActivityCondition
+func (ec *executionContext) unmarshalInputActivityConditionInput(ctx context.Context, obj any) (segment1.ActivityCondition, error) {
+	var it segment1.ActivityCondition
 	if obj == nil {
 		return it, nil
 	}
@@ -1888,14 +2083,14 @@ func (ec *executionContext) unmarshalInputActivityConditionInput(ctx context.Con
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalActivityConditionInput(ctx context.Context, raw any) (segment.ActivityCondition, error) {
-	var out segment.ActivityCondition
+func UnmarshalActivityConditionInput(ctx context.Context, raw any) (segment1.ActivityCondition, error) {
+	var out segment1.ActivityCondition
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ActivityConditionInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCountInput(ctx context.Context, obj any) (segment.Count, error) {
-	var it segment.Count
+func (ec *executionContext) unmarshalInputCountInput(ctx context.Context, obj any) (segment1.Count, error) {
+	var it segment1.Count
 	if obj == nil {
 		return it, nil
 	}
@@ -1937,8 +2132,8 @@ func (ec *executionContext) unmarshalInputCountInput(ctx context.Context, obj an
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCountInput(ctx context.Context, raw any) (segment.Count, error) {
-	var out segment.Count
+func UnmarshalCountInput(ctx context.Context, raw any) (segment1.Count, error) {
+	var out segment1.Count
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CountInput", raw, &out)
 	return out, err
 }
@@ -2024,8 +2219,8 @@ func UnmarshalCreateSegmentInput(ctx context.Context, raw any) (model.CreateSegm
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputEventConditionInput(ctx context.Context, obj any) (segment.EventCondition, error) {
-	var it segment.EventCondition
+func (ec *executionContext) unmarshalInputEventConditionInput(ctx context.Context, obj any) (segment1.EventCondition, error) {
+	var it segment1.EventCondition
 	if obj == nil {
 		return it, nil
 	}
@@ -2081,14 +2276,14 @@ func (ec *executionContext) unmarshalInputEventConditionInput(ctx context.Contex
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalEventConditionInput(ctx context.Context, raw any) (segment.EventCondition, error) {
-	var out segment.EventCondition
+func UnmarshalEventConditionInput(ctx context.Context, raw any) (segment1.EventCondition, error) {
+	var out segment1.EventCondition
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventConditionInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputFeedbackConditionInput(ctx context.Context, obj any) (segment.FeedbackCondition, error) {
-	var it segment.FeedbackCondition
+func (ec *executionContext) unmarshalInputFeedbackConditionInput(ctx context.Context, obj any) (segment1.FeedbackCondition, error) {
+	var it segment1.FeedbackCondition
 	if obj == nil {
 		return it, nil
 	}
@@ -2158,14 +2353,14 @@ func (ec *executionContext) unmarshalInputFeedbackConditionInput(ctx context.Con
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalFeedbackConditionInput(ctx context.Context, raw any) (segment.FeedbackCondition, error) {
-	var out segment.FeedbackCondition
+func UnmarshalFeedbackConditionInput(ctx context.Context, raw any) (segment1.FeedbackCondition, error) {
+	var out segment1.FeedbackCondition
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "FeedbackConditionInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputFirstSeenConditionInput(ctx context.Context, obj any) (segment.FirstSeenCondition, error) {
-	var it segment.FirstSeenCondition
+func (ec *executionContext) unmarshalInputFirstSeenConditionInput(ctx context.Context, obj any) (segment1.FirstSeenCondition, error) {
+	var it segment1.FirstSeenCondition
 	if obj == nil {
 		return it, nil
 	}
@@ -2200,14 +2395,14 @@ func (ec *executionContext) unmarshalInputFirstSeenConditionInput(ctx context.Co
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalFirstSeenConditionInput(ctx context.Context, raw any) (segment.FirstSeenCondition, error) {
-	var out segment.FirstSeenCondition
+func UnmarshalFirstSeenConditionInput(ctx context.Context, raw any) (segment1.FirstSeenCondition, error) {
+	var out segment1.FirstSeenCondition
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "FirstSeenConditionInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputLastSeenConditionInput(ctx context.Context, obj any) (segment.LastSeenCondition, error) {
-	var it segment.LastSeenCondition
+func (ec *executionContext) unmarshalInputLastSeenConditionInput(ctx context.Context, obj any) (segment1.LastSeenCondition, error) {
+	var it segment1.LastSeenCondition
 	if obj == nil {
 		return it, nil
 	}
@@ -2249,14 +2444,14 @@ func (ec *executionContext) unmarshalInputLastSeenConditionInput(ctx context.Con
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalLastSeenConditionInput(ctx context.Context, raw any) (segment.LastSeenCondition, error) {
-	var out segment.LastSeenCondition
+func UnmarshalLastSeenConditionInput(ctx context.Context, raw any) (segment1.LastSeenCondition, error) {
+	var out segment1.LastSeenCondition
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "LastSeenConditionInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputPlatformConditionInput(ctx context.Context, obj any) (segment.PlatformCondition, error) {
-	var it segment.PlatformCondition
+func (ec *executionContext) unmarshalInputPlatformConditionInput(ctx context.Context, obj any) (segment1.PlatformCondition, error) {
+	var it segment1.PlatformCondition
 	if obj == nil {
 		return it, nil
 	}
@@ -2305,14 +2500,14 @@ func (ec *executionContext) unmarshalInputPlatformConditionInput(ctx context.Con
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalPlatformConditionInput(ctx context.Context, raw any) (segment.PlatformCondition, error) {
-	var out segment.PlatformCondition
+func UnmarshalPlatformConditionInput(ctx context.Context, raw any) (segment1.PlatformCondition, error) {
+	var out segment1.PlatformCondition
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PlatformConditionInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputPropertyFilterInput(ctx context.Context, obj any) (segment.PropertyFilter, error) {
-	var it segment.PropertyFilter
+func (ec *executionContext) unmarshalInputPropertyFilterInput(ctx context.Context, obj any) (segment1.PropertyFilter, error) {
+	var it segment1.PropertyFilter
 	if obj == nil {
 		return it, nil
 	}
@@ -2368,14 +2563,14 @@ func (ec *executionContext) unmarshalInputPropertyFilterInput(ctx context.Contex
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalPropertyFilterInput(ctx context.Context, raw any) (segment.PropertyFilter, error) {
-	var out segment.PropertyFilter
+func UnmarshalPropertyFilterInput(ctx context.Context, raw any) (segment1.PropertyFilter, error) {
+	var out segment1.PropertyFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PropertyFilterInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRuleInput(ctx context.Context, obj any) (segment.Rule, error) {
-	var it segment.Rule
+func (ec *executionContext) unmarshalInputRuleInput(ctx context.Context, obj any) (segment1.Rule, error) {
+	var it segment1.Rule
 	if obj == nil {
 		return it, nil
 	}
@@ -2487,14 +2682,14 @@ func (ec *executionContext) unmarshalInputRuleInput(ctx context.Context, obj any
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRuleInput(ctx context.Context, raw any) (segment.Rule, error) {
-	var out segment.Rule
+func UnmarshalRuleInput(ctx context.Context, raw any) (segment1.Rule, error) {
+	var out segment1.Rule
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RuleInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputSurveyConditionInput(ctx context.Context, obj any) (segment.SurveyCondition, error) {
-	var it segment.SurveyCondition
+func (ec *executionContext) unmarshalInputSurveyConditionInput(ctx context.Context, obj any) (segment1.SurveyCondition, error) {
+	var it segment1.SurveyCondition
 	if obj == nil {
 		return it, nil
 	}
@@ -2557,14 +2752,14 @@ func (ec *executionContext) unmarshalInputSurveyConditionInput(ctx context.Conte
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalSurveyConditionInput(ctx context.Context, raw any) (segment.SurveyCondition, error) {
-	var out segment.SurveyCondition
+func UnmarshalSurveyConditionInput(ctx context.Context, raw any) (segment1.SurveyCondition, error) {
+	var out segment1.SurveyCondition
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SurveyConditionInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputTraitConditionInput(ctx context.Context, obj any) (segment.TraitCondition, error) {
-	var it segment.TraitCondition
+func (ec *executionContext) unmarshalInputTraitConditionInput(ctx context.Context, obj any) (segment1.TraitCondition, error) {
+	var it segment1.TraitCondition
 	if obj == nil {
 		return it, nil
 	}
@@ -2620,8 +2815,8 @@ func (ec *executionContext) unmarshalInputTraitConditionInput(ctx context.Contex
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalTraitConditionInput(ctx context.Context, raw any) (segment.TraitCondition, error) {
-	var out segment.TraitCondition
+func UnmarshalTraitConditionInput(ctx context.Context, raw any) (segment1.TraitCondition, error) {
+	var out segment1.TraitCondition
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "TraitConditionInput", raw, &out)
 	return out, err
 }
@@ -2790,6 +2985,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeAPIKey":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeAPIKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "discoverSegments":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_discoverSegments(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createSegmentFromCluster":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSegmentFromCluster(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -3096,17 +3305,17 @@ func (ec *executionContext) _SegmentTemplate(ctx context.Context, sel ast.Select
 
 // region    ***************************** type.gotpl *****************************
 
-func (ec *executionContext) unmarshalNCompareOp2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐCompareOp(ctx context.Context, v any) (segment.CompareOp, error) {
-	var res segment.CompareOp
+func (ec *executionContext) unmarshalNCompareOp2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐCompareOp(ctx context.Context, v any) (segment1.CompareOp, error) {
+	var res segment1.CompareOp
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCompareOp2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐCompareOp(ctx context.Context, sel ast.SelectionSet, v segment.CompareOp) graphql.Marshaler {
+func (ec *executionContext) marshalNCompareOp2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐCompareOp(ctx context.Context, sel ast.SelectionSet, v segment1.CompareOp) graphql.Marshaler {
 	return v
 }
 
-func (ec *executionContext) unmarshalNCountInput2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐCount(ctx context.Context, v any) (segment.Count, error) {
+func (ec *executionContext) unmarshalNCountInput2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐCount(ctx context.Context, v any) (segment1.Count, error) {
 	res, err := ec.unmarshalInputCountInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -3124,7 +3333,7 @@ func (ec *executionContext) marshalNMembershipExplanation2ᚖgithubᚗcomᚋpuls
 	return ec._MembershipExplanation(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNPropertyFilterInput2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐPropertyFilter(ctx context.Context, v any) (segment.PropertyFilter, error) {
+func (ec *executionContext) unmarshalNPropertyFilterInput2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐPropertyFilter(ctx context.Context, v any) (segment1.PropertyFilter, error) {
 	res, err := ec.unmarshalInputPropertyFilterInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -3153,12 +3362,12 @@ func (ec *executionContext) marshalNRuleExplanation2ᚖgithubᚗcomᚋpulseᚑan
 	return ec._RuleExplanation(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRuleInput2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐRule(ctx context.Context, v any) (segment.Rule, error) {
+func (ec *executionContext) unmarshalNRuleInput2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐRule(ctx context.Context, v any) (segment1.Rule, error) {
 	res, err := ec.unmarshalInputRuleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNRuleInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐRule(ctx context.Context, v any) (*segment.Rule, error) {
+func (ec *executionContext) unmarshalNRuleInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐRule(ctx context.Context, v any) (*segment1.Rule, error) {
 	res, err := ec.unmarshalInputRuleInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -3234,17 +3443,17 @@ func (ec *executionContext) unmarshalNUpdateSegmentInput2githubᚗcomᚋpulseᚑ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNValueOp2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐValueOp(ctx context.Context, v any) (segment.ValueOp, error) {
-	var res segment.ValueOp
+func (ec *executionContext) unmarshalNValueOp2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐValueOp(ctx context.Context, v any) (segment1.ValueOp, error) {
+	var res segment1.ValueOp
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNValueOp2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐValueOp(ctx context.Context, sel ast.SelectionSet, v segment.ValueOp) graphql.Marshaler {
+func (ec *executionContext) marshalNValueOp2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐValueOp(ctx context.Context, sel ast.SelectionSet, v segment1.ValueOp) graphql.Marshaler {
 	return v
 }
 
-func (ec *executionContext) unmarshalOActivityConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐActivityCondition(ctx context.Context, v any) (*segment.ActivityCondition, error) {
+func (ec *executionContext) unmarshalOActivityConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐActivityCondition(ctx context.Context, v any) (*segment1.ActivityCondition, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -3252,7 +3461,7 @@ func (ec *executionContext) unmarshalOActivityConditionInput2ᚖgithubᚗcomᚋp
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOCountInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐCount(ctx context.Context, v any) (*segment.Count, error) {
+func (ec *executionContext) unmarshalOCountInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐCount(ctx context.Context, v any) (*segment1.Count, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -3260,7 +3469,7 @@ func (ec *executionContext) unmarshalOCountInput2ᚖgithubᚗcomᚋpulseᚑanaly
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOEventConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐEventCondition(ctx context.Context, v any) (*segment.EventCondition, error) {
+func (ec *executionContext) unmarshalOEventConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐEventCondition(ctx context.Context, v any) (*segment1.EventCondition, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -3268,7 +3477,7 @@ func (ec *executionContext) unmarshalOEventConditionInput2ᚖgithubᚗcomᚋpuls
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOFeedbackConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐFeedbackCondition(ctx context.Context, v any) (*segment.FeedbackCondition, error) {
+func (ec *executionContext) unmarshalOFeedbackConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐFeedbackCondition(ctx context.Context, v any) (*segment1.FeedbackCondition, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -3276,7 +3485,7 @@ func (ec *executionContext) unmarshalOFeedbackConditionInput2ᚖgithubᚗcomᚋp
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOFirstSeenConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐFirstSeenCondition(ctx context.Context, v any) (*segment.FirstSeenCondition, error) {
+func (ec *executionContext) unmarshalOFirstSeenConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐFirstSeenCondition(ctx context.Context, v any) (*segment1.FirstSeenCondition, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -3284,7 +3493,7 @@ func (ec *executionContext) unmarshalOFirstSeenConditionInput2ᚖgithubᚗcomᚋ
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOLastSeenConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐLastSeenCondition(ctx context.Context, v any) (*segment.LastSeenCondition, error) {
+func (ec *executionContext) unmarshalOLastSeenConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐLastSeenCondition(ctx context.Context, v any) (*segment1.LastSeenCondition, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -3292,23 +3501,23 @@ func (ec *executionContext) unmarshalOLastSeenConditionInput2ᚖgithubᚗcomᚋp
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalONpsCategory2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐNpsCategory(ctx context.Context, v any) (*segment.NpsCategory, error) {
+func (ec *executionContext) unmarshalONpsCategory2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐNpsCategory(ctx context.Context, v any) (*segment1.NpsCategory, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(segment.NpsCategory)
+	var res = new(segment1.NpsCategory)
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalONpsCategory2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐNpsCategory(ctx context.Context, sel ast.SelectionSet, v *segment.NpsCategory) graphql.Marshaler {
+func (ec *executionContext) marshalONpsCategory2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐNpsCategory(ctx context.Context, sel ast.SelectionSet, v *segment1.NpsCategory) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return v
 }
 
-func (ec *executionContext) unmarshalOPlatformConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐPlatformCondition(ctx context.Context, v any) (*segment.PlatformCondition, error) {
+func (ec *executionContext) unmarshalOPlatformConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐPlatformCondition(ctx context.Context, v any) (*segment1.PlatformCondition, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -3316,13 +3525,13 @@ func (ec *executionContext) unmarshalOPlatformConditionInput2ᚖgithubᚗcomᚋp
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOPropertyFilterInput2ᚕgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐPropertyFilterᚄ(ctx context.Context, v any) ([]segment.PropertyFilter, error) {
+func (ec *executionContext) unmarshalOPropertyFilterInput2ᚕgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐPropertyFilterᚄ(ctx context.Context, v any) ([]segment1.PropertyFilter, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]segment.PropertyFilter, len(vSlice))
+	res := make([]segment1.PropertyFilter, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNPropertyFilterInput2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐPropertyFilter(ctx, vSlice[i])
@@ -3333,13 +3542,13 @@ func (ec *executionContext) unmarshalOPropertyFilterInput2ᚕgithubᚗcomᚋpuls
 	return res, nil
 }
 
-func (ec *executionContext) unmarshalORuleInput2ᚕᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐRuleᚄ(ctx context.Context, v any) ([]*segment.Rule, error) {
+func (ec *executionContext) unmarshalORuleInput2ᚕᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐRuleᚄ(ctx context.Context, v any) ([]*segment1.Rule, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]*segment.Rule, len(vSlice))
+	res := make([]*segment1.Rule, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNRuleInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐRule(ctx, vSlice[i])
@@ -3350,7 +3559,7 @@ func (ec *executionContext) unmarshalORuleInput2ᚕᚖgithubᚗcomᚋpulseᚑana
 	return res, nil
 }
 
-func (ec *executionContext) unmarshalORuleInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐRule(ctx context.Context, v any) (*segment.Rule, error) {
+func (ec *executionContext) unmarshalORuleInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐRule(ctx context.Context, v any) (*segment1.Rule, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -3374,7 +3583,7 @@ func (ec *executionContext) marshalOSegmentTemplateKey2ᚖgithubᚗcomᚋpulse�
 	return v
 }
 
-func (ec *executionContext) unmarshalOSurveyConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐSurveyCondition(ctx context.Context, v any) (*segment.SurveyCondition, error) {
+func (ec *executionContext) unmarshalOSurveyConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐSurveyCondition(ctx context.Context, v any) (*segment1.SurveyCondition, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -3382,7 +3591,7 @@ func (ec *executionContext) unmarshalOSurveyConditionInput2ᚖgithubᚗcomᚋpul
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOTraitConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐTraitCondition(ctx context.Context, v any) (*segment.TraitCondition, error) {
+func (ec *executionContext) unmarshalOTraitConditionInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐTraitCondition(ctx context.Context, v any) (*segment1.TraitCondition, error) {
 	if v == nil {
 		return nil, nil
 	}

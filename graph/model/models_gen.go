@@ -53,6 +53,24 @@ type CreatedAPIKey struct {
 	Secret string `json:"secret"`
 }
 
+// A survey as an SDK needs it to ask a user: its questions and nothing more.
+type EligibleSurvey struct {
+	ID   int    `json:"id"`
+	Name string `json:"name"`
+	// In order.
+	Questions []*EligibleSurveyQuestion `json:"questions"`
+}
+
+// One question of an EligibleSurvey; answer it with submitSurveyResponse.
+type EligibleSurveyQuestion struct {
+	ID     int                 `json:"id"`
+	Kind   surveyquestion.Kind `json:"kind"`
+	Prompt string              `json:"prompt"`
+	// The options of SINGLE_CHOICE and MULTI_CHOICE questions.
+	Choices  []string `json:"choices,omitempty"`
+	Required bool     `json:"required"`
+}
+
 // What the SDK knows about the device; Pulse derives the event's platform
 // from it (see the README, "Platform classification").
 type EventContextInput struct {
@@ -178,6 +196,9 @@ type SubmitSurveyResponsePayload struct {
 	ID int `json:"id"`
 }
 
+type Subscription struct {
+}
+
 // The answer to one question. Set the field the question's kind takes: score
 // for NPS (0-10), CSAT and RATING (1-5), choices for SINGLE_CHOICE (exactly
 // one) and MULTI_CHOICE (one or more, distinct), text for TEXT.
@@ -230,6 +251,12 @@ type UpdateFeedbackInput struct {
 	AddTags []string `json:"addTags,omitempty"`
 	// Tags to remove from the current ones.
 	RemoveTags []string `json:"removeTags,omitempty"`
+	// Assigns the feedback to someone on the team: a name or an email (at most 200 bytes).
+	Assignee *string `json:"assignee,omitempty"`
+	// Removes the assignee.
+	ClearAssignee *bool `json:"clearAssignee,omitempty"`
+	// Adds an internal note (at most 10,000 characters) to the feedback's history.
+	Note *string `json:"note,omitempty"`
 }
 
 type UpdateSegmentInput struct {
@@ -254,6 +281,64 @@ type UpdateSurveyInput struct {
 type Viewer struct {
 	Project *ent.Project `json:"project"`
 	Role    tenant.Role  `json:"role"`
+}
+
+// The size of a bucket: a calendar day, week (Monday to Sunday) or month.
+type AnalyticsInterval string
+
+const (
+	AnalyticsIntervalDay   AnalyticsInterval = "DAY"
+	AnalyticsIntervalWeek  AnalyticsInterval = "WEEK"
+	AnalyticsIntervalMonth AnalyticsInterval = "MONTH"
+)
+
+var AllAnalyticsInterval = []AnalyticsInterval{
+	AnalyticsIntervalDay,
+	AnalyticsIntervalWeek,
+	AnalyticsIntervalMonth,
+}
+
+func (e AnalyticsInterval) IsValid() bool {
+	switch e {
+	case AnalyticsIntervalDay, AnalyticsIntervalWeek, AnalyticsIntervalMonth:
+		return true
+	}
+	return false
+}
+
+func (e AnalyticsInterval) String() string {
+	return string(e)
+}
+
+func (e *AnalyticsInterval) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AnalyticsInterval(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AnalyticsInterval", str)
+	}
+	return nil
+}
+
+func (e AnalyticsInterval) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AnalyticsInterval) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AnalyticsInterval) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type MessageType string
