@@ -33,7 +33,7 @@ var (
 	_ graphql.ResponseInterceptor  = liveRenderer{}
 )
 
-func (liveRenderer) ExtensionName() string                  { return "LiveRenderer" }
+func (liveRenderer) ExtensionName() string                   { return "LiveRenderer" }
 func (liveRenderer) Validate(graphql.ExecutableSchema) error { return nil }
 
 // renderSlot links one subscription's resolver to its responses.

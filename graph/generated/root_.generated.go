@@ -7013,7 +7013,7 @@ Any JSON value: traits, event properties, a stored segment rule.
 scalar JSON
 
 "An RFC 3339 timestamp."
-scalar Time
+scalar Time @goModel(model: "github.com/pulse-analytics/pulse/graph/scalar.Time")
 
 
 """
