@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/lib/pq"
 
 	"github.com/pulse-analytics/pulse/internal/segment"
 )
@@ -15,61 +18,129 @@ type result struct {
 	Duration              time.Duration
 }
 
-// applyDiff replaces the segment's current members with the rule's, inside
-// tx: users who left get their open interval closed and their current row
-// removed; users who entered get both opened. The segment row is locked
-// first, so runs of one segment never interleave.
-func applyDiff(ctx context.Context, tx *sql.Tx, a Args, q segment.Query, static bool, at time.Time) (result, error) {
-	var res result
-	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM segments WHERE id = $1 FOR UPDATE`, a.SegmentID); err != nil {
-		return res, fmt.Errorf("lock segment %d: %w", a.SegmentID, err)
+// querier is what evaluating a member set needs: the pool or a transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// memberIDs runs a member query (one returning user ids) into one array.
+func memberIDs(ctx context.Context, db querier, q segment.Query) ([]int64, error) {
+	var ids pq.Int64Array
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(array_agg(id), '{}') FROM (`+q.SQL+`) m(id)`, q.Args...).Scan(&ids); err != nil {
+		return nil, err
 	}
-	if static {
-		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM segment_members WHERE segment_id = $1`, a.SegmentID).Scan(&res.Size)
-		return res, err
+	return ids, nil
+}
+
+// evaluate computes the members of a rule in a read-only transaction of its
+// own, before the run's write transaction. A statement that writes
+// (INSERT ... SELECT) never gets a parallel plan; a plain SELECT does, and
+// the rule's scans are most of a recompute. The rule never reads the
+// segment's own members (validation rejects cycles through inSegment), so
+// evaluating it before taking the segment's lock changes nothing.
+func evaluate(ctx context.Context, db *sql.DB, q segment.Query) ([]int64, error) {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("begin evaluation: %w", err)
 	}
+	defer func() { _ = tx.Rollback() }()
 	// A rule aggregates per user over every user of the project; with the
 	// default work_mem those aggregates spill to disk on large projects.
-	if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '128MB'`); err != nil {
-		return res, fmt.Errorf("tune recompute: %w", err)
+	// JIT compiling the rule's expressions, in the leader and again in each
+	// parallel worker, costs more than it saves on a scan of this size
+	// (measured with pulse bench segments).
+	if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '128MB'; SET LOCAL jit = off`); err != nil {
+		return nil, fmt.Errorf("tune evaluation: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE new_members (id bigint PRIMARY KEY) ON COMMIT DROP`); err != nil {
-		return res, fmt.Errorf("stage members: %w", err)
+	ids, err := memberIDs(ctx, tx, q)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO new_members `+q.SQL, q.Args...); err != nil {
-		return res, fmt.Errorf("evaluate rule of segment %d: %w", a.SegmentID, err)
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("end evaluation: %w", err)
+	}
+	return ids, nil
+}
+
+// lockSegment takes the segment's row lock, so runs of one segment (and
+// static membership changes) never interleave.
+func lockSegment(ctx context.Context, tx *sql.Tx, segmentID int) error {
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM segments WHERE id = $1 FOR UPDATE`, segmentID); err != nil {
+		return fmt.Errorf("lock segment %d: %w", segmentID, err)
+	}
+	return nil
+}
+
+// applyDiff makes the segment's current members exactly members, inside tx
+// and under the segment's lock. The current members are read once (a range
+// of segment_members_pkey) and both sets compared sorted, so the writes are
+// only the changes, all in one set-wise statement: users who left get their
+// current row removed and their open interval closed
+// (segmentmembership_segment_id_user_id), users who entered get both
+// opened. A run that changes nothing writes nothing.
+//
+// The membership tables have no foreign keys: a check per written row cost
+// more than the rest of the write. One KEY SHARE lock of the entering users
+// stands in for them, set-wise: a user deleted since the rule was evaluated
+// does not enter, and one entering cannot be deleted (a merge locks the user
+// it deletes FOR UPDATE, then removes its memberships) until this commits.
+func applyDiff(ctx context.Context, tx *sql.Tx, a Args, members []int64, at time.Time) (result, error) {
+	var current pq.Int64Array
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(array_agg(user_id), '{}') FROM segment_members WHERE segment_id = $1`,
+		a.SegmentID).Scan(&current); err != nil {
+		return result{}, fmt.Errorf("current members of segment %d: %w", a.SegmentID, err)
+	}
+	entered, exited := diffSorted(sorted(members), sorted(current))
+	res := result{Size: len(members), Exited: len(exited)}
+	if len(entered) == 0 && len(exited) == 0 {
+		return res, nil
 	}
 	err := tx.QueryRowContext(ctx, `
-		WITH exited AS (
-			DELETE FROM segment_members sm WHERE sm.segment_id = $1
-			AND NOT EXISTS (SELECT 1 FROM new_members n WHERE n.id = sm.user_id)
-			RETURNING user_id
+		WITH gone AS (
+			DELETE FROM segment_members WHERE segment_id = $1 AND user_id = ANY($4::bigint[])
 		), closed AS (
-			UPDATE segment_memberships m SET exited_at = $2, exited_run_id = $3
-			FROM exited e WHERE m.segment_id = $1 AND m.user_id = e.user_id AND m.exited_at IS NULL
-		)
-		SELECT count(*) FROM exited`, a.SegmentID, at, a.RunID).Scan(&res.Exited)
-	if err != nil {
-		return res, fmt.Errorf("remove leavers of segment %d: %w", a.SegmentID, err)
-	}
-	err = tx.QueryRowContext(ctx, `
-		WITH entered AS (
-			INSERT INTO segment_members (segment_id, user_id, entered_at)
-			SELECT $1, id, $2 FROM new_members
-			ON CONFLICT (segment_id, user_id) DO NOTHING
-			RETURNING user_id
+			UPDATE segment_memberships SET exited_at = $2, exited_run_id = $3
+			WHERE segment_id = $1 AND user_id = ANY($4::bigint[]) AND exited_at IS NULL
+		), entered AS (
+			SELECT id FROM users WHERE project_id = $6 AND id = ANY($5::bigint[]) FOR KEY SHARE
+		), came AS (
+			INSERT INTO segment_members (segment_id, user_id, entered_at) SELECT $1, id, $2 FROM entered
 		), opened AS (
 			INSERT INTO segment_memberships (project_id, segment_id, user_id, entered_at, entered_run_id)
-			SELECT $4, $1, user_id, $2, $3 FROM entered
+			SELECT $6, $1, id, $2, $3 FROM entered
 		)
-		SELECT count(*) FROM entered`, a.SegmentID, at, a.RunID, a.ProjectID).Scan(&res.Entered)
+		SELECT count(*) FROM entered`,
+		a.SegmentID, at, a.RunID, pq.Array(exited), pq.Array(entered), a.ProjectID).Scan(&res.Entered)
 	if err != nil {
-		return res, fmt.Errorf("add entrants of segment %d: %w", a.SegmentID, err)
+		return res, fmt.Errorf("write membership diff of segment %d: %w", a.SegmentID, err)
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM new_members`).Scan(&res.Size); err != nil {
-		return res, fmt.Errorf("size of segment %d: %w", a.SegmentID, err)
-	}
+	res.Size -= len(entered) - res.Entered
 	return res, nil
+}
+
+func sorted(ids []int64) []int64 {
+	slices.Sort(ids)
+	return ids
+}
+
+// diffSorted returns the ids only in next (entered) and only in current
+// (exited); both are sorted and without duplicates.
+func diffSorted(next, current []int64) (entered, exited []int64) {
+	i, j := 0, 0
+	for i < len(next) && j < len(current) {
+		switch {
+		case next[i] < current[j]:
+			entered = append(entered, next[i])
+			i++
+		case next[i] > current[j]:
+			exited = append(exited, current[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return append(entered, next[i:]...), append(exited, current[j:]...)
 }
 
 // finish completes the run with the next sequence number of its segment,
@@ -91,7 +162,7 @@ func finish(ctx context.Context, tx *sql.Tx, a Args, res result) error {
 		a.SegmentID, res.Size); err != nil {
 		return fmt.Errorf("update segment %d: %w", a.SegmentID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, notification(a, seq)); err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, notification(a, "COMPLETED", seq, false)); err != nil {
 		return fmt.Errorf("announce run %d: %w", a.RunID, err)
 	}
 	return nil

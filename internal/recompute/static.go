@@ -24,6 +24,36 @@ func ChangeStatic(ctx context.Context, db *sql.DB, projectID, segmentID int, ext
 	if len(externalIDs) == 0 || len(externalIDs) > MaxStaticChange {
 		return 0, invalid.Field("externalIds", "give between 1 and %d external ids", MaxStaticChange)
 	}
+	return staticRun(ctx, db, projectID, segmentID, func(tx *sql.Tx) (segment.Query, error) {
+		userIDs, err := usersByExternalID(ctx, tx, projectID, externalIDs)
+		if err != nil {
+			return segment.Query{}, err
+		}
+		members := `SELECT user_id FROM segment_members WHERE segment_id = $1 UNION SELECT unnest($2::bigint[])`
+		if remove {
+			members = `SELECT user_id FROM segment_members WHERE segment_id = $1 AND user_id <> ALL($2::bigint[])`
+		}
+		return segment.Query{SQL: members, Args: []any{segmentID, pq.Array(userIDs)}}, nil
+	})
+}
+
+// AddStaticUsers adds users by id to a STATIC segment, as one committed run
+// like ChangeStatic. It is for lists Pulse made itself (a discovered
+// cluster), so it has no size limit and takes users without an external
+// id; ids that are not users of the project are ignored.
+func AddStaticUsers(ctx context.Context, db *sql.DB, projectID, segmentID int, userIDs []int64) (int, error) {
+	return staticRun(ctx, db, projectID, segmentID, func(*sql.Tx) (segment.Query, error) {
+		return segment.Query{
+			SQL: `SELECT user_id FROM segment_members WHERE segment_id = $1
+				UNION SELECT id FROM users WHERE project_id = $3 AND id = ANY($2::bigint[])`,
+			Args: []any{segmentID, pq.Array(userIDs), projectID},
+		}, nil
+	})
+}
+
+// staticRun locks a STATIC segment of the project and makes the users that
+// members selects (in the same transaction) its members, as one run.
+func staticRun(ctx context.Context, db *sql.DB, projectID, segmentID int, members func(*sql.Tx) (segment.Query, error)) (int, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
@@ -41,7 +71,7 @@ func ChangeStatic(ctx context.Context, db *sql.DB, projectID, segmentID int, ext
 	if kind != "STATIC" {
 		return 0, invalid.Field("id", "segment %d is DYNAMIC: its rule decides its members", segmentID)
 	}
-	userIDs, err := usersByExternalID(ctx, tx, projectID, externalIDs)
+	q, err := members(tx)
 	if err != nil {
 		return 0, err
 	}
@@ -51,13 +81,15 @@ func ChangeStatic(ctx context.Context, db *sql.DB, projectID, segmentID int, ext
 		VALUES ($1, $2, 'MANUAL', 'RUNNING', now(), now(), 0, 0) RETURNING id`, projectID, segmentID).Scan(&runID); err != nil {
 		return 0, fmt.Errorf("create run: %w", err)
 	}
-	members := `SELECT user_id FROM segment_members WHERE segment_id = $1 UNION SELECT unnest($2::bigint[])`
-	if remove {
-		members = `SELECT user_id FROM segment_members WHERE segment_id = $1 AND user_id <> ALL($2::bigint[])`
-	}
 	a := Args{SegmentID: segmentID, ProjectID: projectID, RunID: runID}
 	started := time.Now()
-	res, err := applyDiff(ctx, tx, a, segment.Query{SQL: members, Args: []any{segmentID, pq.Array(userIDs)}}, false, time.Now().UTC())
+	// The segment row is locked (FOR UPDATE above): the members read here
+	// are the ones the diff is written against.
+	target, err := memberIDs(ctx, tx, q)
+	if err != nil {
+		return 0, fmt.Errorf("members of segment %d: %w", segmentID, err)
+	}
+	res, err := applyDiff(ctx, tx, a, target, time.Now().UTC())
 	if err != nil {
 		return 0, err
 	}

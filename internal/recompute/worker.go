@@ -21,12 +21,17 @@ const NotifyChannel = "pulse_segment_runs"
 // project, or is archived.
 var ErrNoSegment = errors.New("no such active segment")
 
-// Notification is the pg_notify payload of a committed run.
+// Notification is the pg_notify payload announcing a run's new state:
+// RUNNING when a worker starts it, FAILED when an attempt fails (Final when
+// no retry follows), COMPLETED when it commits, with its Seq. It names the
+// run; listeners load what they need, so payloads stay small.
 type Notification struct {
-	ProjectID int `json:"project_id"`
-	SegmentID int `json:"segment_id"`
-	RunID     int `json:"run_id"`
-	Seq       int `json:"seq"`
+	ProjectID int    `json:"project_id"`
+	SegmentID int    `json:"segment_id"`
+	RunID     int    `json:"run_id"`
+	Status    string `json:"status"`
+	Seq       int    `json:"seq,omitempty"`
+	Final     bool   `json:"final,omitempty"`
 }
 
 // Worker runs recompute_segment jobs.
@@ -50,18 +55,25 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if err == nil || errors.Is(err, ErrNoSegment) {
 		return err
 	}
-	if markErr := w.fail(context.WithoutCancel(ctx), job.Args, err); markErr != nil {
+	final := job.Attempt >= job.MaxAttempts
+	if markErr := w.fail(context.WithoutCancel(ctx), job.Args, err, final); markErr != nil {
 		return errors.Join(err, markErr)
 	}
 	return err
 }
 
 // Recompute computes the members of one segment and writes the difference.
+// The rule is evaluated first, read-only; the write transaction then locks
+// the segment, writes the diff against its current members and completes
+// the run.
 func (w *Worker) Recompute(ctx context.Context, a Args) error {
 	started := w.now().UTC()
+	// The run is announced RUNNING before the segment row is touched: a
+	// run waiting for another holder of that row is already seen running.
 	if _, err := w.db.ExecContext(ctx, `
-		UPDATE segment_runs SET status = 'RUNNING', started_at = $2, error = NULL WHERE id = $1 AND project_id = $3;
-		`, a.RunID, started, a.ProjectID); err != nil {
+		WITH run AS (UPDATE segment_runs SET status = 'RUNNING', started_at = $2, error = NULL WHERE id = $1 AND project_id = $3)
+		SELECT pg_notify($4, $5)`,
+		a.RunID, started, a.ProjectID, NotifyChannel, notification(a, "RUNNING", 0, false)); err != nil {
 		return fmt.Errorf("start run %d: %w", a.RunID, err)
 	}
 	if _, err := w.db.ExecContext(ctx, `UPDATE segments SET status = 'COMPUTING' WHERE id = $1 AND project_id = $2`, a.SegmentID, a.ProjectID); err != nil {
@@ -71,12 +83,29 @@ func (w *Worker) Recompute(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
+	var members []int64
+	if !static {
+		if members, err = evaluate(ctx, w.db, q); err != nil {
+			return fmt.Errorf("evaluate rule of segment %d: %w", a.SegmentID, err)
+		}
+	}
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin recompute: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	res, err := applyDiff(ctx, tx, a, q, static, w.now().UTC())
+	if err := lockSegment(ctx, tx, a.SegmentID); err != nil {
+		return err
+	}
+	var res result
+	if static {
+		// A STATIC segment's members change only by mutation.
+		if err = tx.QueryRowContext(ctx, `SELECT count(*) FROM segment_members WHERE segment_id = $1`, a.SegmentID).Scan(&res.Size); err != nil {
+			err = fmt.Errorf("size of segment %d: %w", a.SegmentID, err)
+		}
+	} else {
+		res, err = applyDiff(ctx, tx, a, members, w.now().UTC())
+	}
 	if err != nil {
 		return err
 	}
@@ -127,18 +156,19 @@ func (w *Worker) compile(ctx context.Context, a Args) (segment.Query, bool, erro
 
 // fail records a failed attempt on the run and the segment, outside the
 // rolled-back transaction.
-func (w *Worker) fail(ctx context.Context, a Args, cause error) error {
+func (w *Worker) fail(ctx context.Context, a Args, cause error, final bool) error {
 	_, err := w.db.ExecContext(ctx, `
-		WITH run AS (UPDATE segment_runs SET status = 'FAILED', error = $3, finished_at = now() WHERE id = $2 AND project_id = $4)
-		UPDATE segments SET status = 'FAILED', last_error = $3 WHERE id = $1 AND project_id = $4`,
-		a.SegmentID, a.RunID, cause.Error(), a.ProjectID)
+		WITH run AS (UPDATE segment_runs SET status = 'FAILED', error = $3, finished_at = now() WHERE id = $2 AND project_id = $4),
+		seg AS (UPDATE segments SET status = 'FAILED', last_error = $3 WHERE id = $1 AND project_id = $4)
+		SELECT pg_notify($5, $6)`,
+		a.SegmentID, a.RunID, cause.Error(), a.ProjectID, NotifyChannel, notification(a, "FAILED", 0, final))
 	if err != nil {
 		return fmt.Errorf("record failure of run %d: %w", a.RunID, err)
 	}
 	return nil
 }
 
-func notification(a Args, seq int) string {
-	b, _ := json.Marshal(Notification{ProjectID: a.ProjectID, SegmentID: a.SegmentID, RunID: a.RunID, Seq: seq})
+func notification(a Args, status string, seq int, final bool) string {
+	b, _ := json.Marshal(Notification{ProjectID: a.ProjectID, SegmentID: a.SegmentID, RunID: a.RunID, Status: status, Seq: seq, Final: final})
 	return string(b)
 }

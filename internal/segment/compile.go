@@ -30,7 +30,11 @@ type Query struct {
 // share one scan of the events window with FILTERed aggregates, activity
 // leaves one scan of user_daily_activities, feedback leaves one scan of
 // feedbacks; every user of the project is evaluated, so a user without
-// events has count 0.
+// events has count 0. When the rule cannot hold for a user without rows in
+// a scan, that scan is inner-joined and keeps, in its HAVING, only the users
+// whose aggregates can still match: the joins then carry the candidates,
+// not every user of the project. An events scan whose counts are all of
+// named events reads only those names (event_project_id_name_timestamp).
 func Compile(r *Rule, env Env) (Query, error) {
 	if err := Validate(r); err != nil {
 		return Query{}, err
@@ -38,50 +42,53 @@ func Compile(r *Rule, env Env) (Query, error) {
 	if env.Location == nil {
 		env.Location = time.UTC
 	}
-	c := &compiler{env: env}
+	c := &compiler{env: env, windows: map[int64]string{}}
 	c.arg(env.ProjectID) // $1
-	where, err := c.node(r)
+	root, err := c.node(r)
 	if err != nil {
 		return Query{}, err
 	}
+	scans := c.scans()
+	joined := func(s source, i int) string { return "COALESCE(" + scans[s].alias + "." + scans[s].column(i) + ", 0)" }
+	aggregate := func(s source, i int) string { return scans[s].aggs[i] }
+	var ctes, joins []string
+	for _, s := range []source{fromEvents, fromActivity, fromFeedback} {
+		sc := scans[s]
+		if sc == nil {
+			continue
+		}
+		join, having := "LEFT JOIN", ""
+		if root.zeroIn(s) == isFalse {
+			join = "JOIN"
+			switch cond, constant := root.relax(s, true, aggregate); constant {
+			case unknown:
+				having = " HAVING " + cond
+			case isFalse:
+				having = " HAVING false"
+			}
+		}
+		ctes = append(ctes, sc.cte(having))
+		joins = append(joins, " "+join+" "+sc.alias+" ON "+sc.alias+".user_id = u.id")
+	}
 	var sql strings.Builder
-	var ctes []string
-	if len(c.events) > 0 {
-		ctes = append(ctes, c.eventsCTE())
-	}
-	if len(c.activity) > 0 {
-		ctes = append(ctes, "act AS (SELECT user_id, "+strings.Join(c.activity, ", ")+
-			" FROM user_daily_activities WHERE project_id = $1 AND day >= "+c.arg(c.earliestDay)+"::date GROUP BY user_id)")
-	}
-	if len(c.feedback) > 0 {
-		ctes = append(ctes, "fb AS (SELECT user_id, "+strings.Join(c.feedback, ", ")+
-			" FROM feedbacks WHERE project_id = $1 GROUP BY user_id)")
-	}
 	if len(ctes) > 0 {
 		sql.WriteString("WITH " + strings.Join(ctes, ",\n") + "\n")
 	}
-	sql.WriteString("SELECT u.id FROM users u")
-	if len(c.events) > 0 {
-		sql.WriteString(" LEFT JOIN ev ON ev.user_id = u.id")
-	}
-	if len(c.activity) > 0 {
-		sql.WriteString(" LEFT JOIN act ON act.user_id = u.id")
-	}
-	if len(c.feedback) > 0 {
-		sql.WriteString(" LEFT JOIN fb ON fb.user_id = u.id")
-	}
-	sql.WriteString("\nWHERE u.project_id = $1 AND (" + where + ")")
+	sql.WriteString("SELECT u.id FROM users u" + strings.Join(joins, ""))
+	sql.WriteString("\nWHERE u.project_id = $1 AND (" + root.renderWith(joined) + ")")
 	return Query{SQL: sql.String(), Args: c.args}, nil
 }
 
 type compiler struct {
 	env  Env
 	args []any
-	// Aggregate columns of the shared scans, and their earliest windows.
-	events, activity, feedback []string
-	eventsAll                  bool // some event leaf has no window
-	earliestEvent              time.Time
-	earliestDay                string
+	// Columns of the shared per-user scans, rendered once the whole rule
+	// is known (a column whose window is the scan's needs no filter for it).
+	events   []eventColumn
+	activity []string // first day of each activity window
+	feedback []string // filter of each feedback count
+	// windows binds each distinct window start once.
+	windows map[int64]string
 }
 
 // arg binds v and returns its placeholder.
@@ -90,50 +97,52 @@ func (c *compiler) arg(v any) string {
 	return "$" + strconv.Itoa(len(c.args))
 }
 
-func (c *compiler) node(r *Rule) (string, error) {
+func (c *compiler) node(r *Rule) (*cond, error) {
 	switch {
 	case r.And != nil:
-		return c.list(r.And, " AND ")
+		children, err := c.list(r.And)
+		return &cond{and: children}, err
 	case r.Or != nil:
-		return c.list(r.Or, " OR ")
+		children, err := c.list(r.Or)
+		return &cond{or: children}, err
 	case r.Not != nil:
 		inner, err := c.node(r.Not)
-		return "NOT (" + inner + ")", err
+		return &cond{not: inner}, err
 	case r.InSegment != nil:
-		return "EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = " + c.arg(*r.InSegment) +
-			" AND sm.user_id = u.id)", nil
+		return userLeaf("EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = " + c.arg(*r.InSegment) +
+			" AND sm.user_id = u.id)"), nil
 	case r.Trait != nil:
-		return c.value("u.traits", r.Trait.Key, r.Trait.Op, r.Trait.Value, r.Trait.Values), nil
+		return userLeaf(c.value("u.traits", r.Trait.Key, r.Trait.Op, r.Trait.Value, r.Trait.Values)), nil
 	case r.Event != nil:
 		return c.event(r.Event), nil
 	case r.Activity != nil:
 		return c.activityDays(r.Activity), nil
 	case r.FirstSeen != nil:
-		return "COALESCE(u.first_seen_at >= " + c.arg(c.since(r.FirstSeen.WithinDays)) + ", false)", nil
+		return userLeaf("COALESCE(u.first_seen_at >= " + c.arg(c.since(r.FirstSeen.WithinDays)) + ", false)"), nil
 	case r.LastSeen != nil && r.LastSeen.WithinDays != nil:
-		return "COALESCE(u.last_seen_at >= " + c.arg(c.since(*r.LastSeen.WithinDays)) + ", false)", nil
+		return userLeaf("COALESCE(u.last_seen_at >= " + c.arg(c.since(*r.LastSeen.WithinDays)) + ", false)"), nil
 	case r.LastSeen != nil:
-		return "COALESCE(u.last_seen_at < " + c.arg(c.since(*r.LastSeen.MoreThanDaysAgo)) + ", false)", nil
+		return userLeaf("COALESCE(u.last_seen_at < " + c.arg(c.since(*r.LastSeen.MoreThanDaysAgo)) + ", false)"), nil
 	case r.Platform != nil:
 		return c.platform(r.Platform), nil
 	case r.Feedback != nil:
 		return c.feedbackLeaf(r.Feedback), nil
 	case r.Survey != nil:
-		return c.survey(r.Survey), nil
+		return userLeaf(c.survey(r.Survey)), nil
 	}
-	return "", fmt.Errorf("compile rule: empty node")
+	return nil, fmt.Errorf("compile rule: empty node")
 }
 
-func (c *compiler) list(rules []*Rule, sep string) (string, error) {
-	parts := make([]string, len(rules))
+func (c *compiler) list(rules []*Rule) ([]*cond, error) {
+	children := make([]*cond, len(rules))
 	for i, child := range rules {
-		p, err := c.node(child)
+		n, err := c.node(child)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		parts[i] = "(" + p + ")"
+		children[i] = n
 	}
-	return strings.Join(parts, sep), nil
+	return children, nil
 }
 
 // since is the start of a window of days ending now.
@@ -141,9 +150,22 @@ func (c *compiler) since(days int) time.Time {
 	return c.env.Now.Add(-time.Duration(days) * 24 * time.Hour)
 }
 
-// compare renders "expr op $value" for a count.
-func (c *compiler) compare(expr string, cnt Count) string {
-	return expr + " " + sqlOp(cnt.Op) + " " + c.arg(cnt.Value)
+// window binds the start of a window, once per distinct start.
+func (c *compiler) window(start time.Time) string {
+	key := start.UnixNano()
+	if p, ok := c.windows[key]; ok {
+		return p
+	}
+	p := c.arg(start)
+	c.windows[key] = p
+	return p
+}
+
+// countLeaf is a leaf comparing one aggregate column with a count.
+func (c *compiler) countLeaf(s source, col int, cnt Count) *cond {
+	op, value := sqlOp(cnt.Op), c.arg(cnt.Value)
+	return &cond{source: s, cols: []int{col}, zero: compareInt(0, cnt),
+		render: func(cols []string) string { return cols[0] + " " + op + " " + value }}
 }
 
 func sqlOp(op CompareOp) string {
@@ -162,65 +184,41 @@ func sqlOp(op CompareOp) string {
 	return "<="
 }
 
-// eventColumn adds an aggregate over the shared events scan and returns its
-// reference.
-func (c *compiler) eventColumn(filter string, windowStart *time.Time) string {
-	name := fmt.Sprintf("e%d", len(c.events))
-	if windowStart == nil {
-		c.eventsAll = true
-	} else if c.earliestEvent.IsZero() || windowStart.Before(c.earliestEvent) {
-		c.earliestEvent = *windowStart
+func (c *compiler) event(e *EventCondition) *cond {
+	name := e.Name
+	filter := []string{"e.name = " + c.arg(name)}
+	for _, f := range e.Where {
+		filter = append(filter, c.value("e.properties", f.Property, f.Op, f.Value, f.Values))
 	}
-	c.events = append(c.events, "count(*) FILTER (WHERE "+filter+") AS "+name)
-	return "COALESCE(ev." + name + ", 0)"
-}
-
-func (c *compiler) eventsCTE() string {
-	where := "project_id = $1"
-	if !c.eventsAll {
-		where += " AND timestamp >= " + c.arg(c.earliestEvent)
-	}
-	return "ev AS (SELECT user_id, " + strings.Join(c.events, ", ") + " FROM events e WHERE " + where + " GROUP BY user_id)"
-}
-
-func (c *compiler) event(e *EventCondition) string {
-	filter := "e.name = " + c.arg(e.Name)
 	var start *time.Time
 	if e.WithinDays != nil {
 		s := c.since(*e.WithinDays)
 		start = &s
-		filter += " AND e.timestamp >= " + c.arg(s)
-	}
-	for _, f := range e.Where {
-		filter += " AND " + c.value("e.properties", f.Property, f.Op, f.Value, f.Values)
 	}
 	count := Count{Op: OpGTE, Value: 1}
 	if e.Count != nil {
 		count = *e.Count
 	}
-	return c.compare(c.eventColumn(filter, start), count)
+	return c.countLeaf(fromEvents, c.eventColumn(eventColumn{filter: filter, start: start, name: &name}), count)
 }
 
-func (c *compiler) platform(p *PlatformCondition) string {
+func (c *compiler) platform(p *PlatformCondition) *cond {
 	s := c.since(p.WithinDays)
-	window := "e.timestamp >= " + c.arg(s)
-	total := c.eventColumn(window, &s)
-	on := c.eventColumn(window+" AND e.platform = "+c.arg(string(p.Platform)), &s)
+	total := c.eventColumn(eventColumn{start: &s})
+	on := c.eventColumn(eventColumn{filter: []string{"e.platform = " + c.arg(string(p.Platform))}, start: &s})
+	share := c.arg(p.MinShare)
 	// A share needs at least one event in its window.
-	return total + " > 0 AND " + on + "::float8 >= " + c.arg(p.MinShare) + "::float8 * " + total
+	return &cond{source: fromEvents, cols: []int{total, on}, zero: false, render: func(cols []string) string {
+		return cols[0] + " > 0 AND " + cols[1] + "::float8 >= " + share + "::float8 * " + cols[0]
+	}}
 }
 
 // activityDays counts distinct active days among today and the N-1 days
 // before it, in the project's time zone; daily rows exist only for days
 // with activity.
-func (c *compiler) activityDays(a *ActivityCondition) string {
-	first := FirstActiveDay(c.env.Now, c.env.Location, a.WithinDays)
-	if c.earliestDay == "" || first < c.earliestDay {
-		c.earliestDay = first
-	}
-	name := fmt.Sprintf("a%d", len(c.activity))
-	c.activity = append(c.activity, "count(*) FILTER (WHERE day >= "+c.arg(first)+"::date AND events > 0) AS "+name)
-	return c.compare("COALESCE(act."+name+", 0)", a.ActiveDays)
+func (c *compiler) activityDays(a *ActivityCondition) *cond {
+	c.activity = append(c.activity, FirstActiveDay(c.env.Now, c.env.Location, a.WithinDays))
+	return c.countLeaf(fromActivity, len(c.activity)-1, a.ActiveDays)
 }
 
 // FirstActiveDay is the first calendar day (YYYY-MM-DD) of an activity

@@ -1,27 +1,27 @@
 package segment
 
 import (
-	"fmt"
-	"github.com/lib/pq"
 	"strings"
 	"time"
+
+	"github.com/lib/pq"
 )
 
 // feedbackLeaf counts the user's feedback matching every filter set; with
 // npsCategory it also needs the user's latest NPS score in the window to be
 // in that category.
-func (c *compiler) feedbackLeaf(f *FeedbackCondition) string {
+func (c *compiler) feedbackLeaf(f *FeedbackCondition) *cond {
 	var start *time.Time
 	if f.WithinDays != nil {
 		s := c.since(*f.WithinDays)
 		start = &s
 	}
-	var parts []string
+	var nps *cond
 	if f.NpsCategory != nil {
-		parts = append(parts, c.latestNPS(*f.NpsCategory, start))
-	}
-	if f.NpsCategory != nil && f.Count == nil && f.Kind == nil && f.Sentiment == nil && f.Rating == nil {
-		return parts[0]
+		nps = userLeaf(c.latestNPS(*f.NpsCategory, start))
+		if f.Count == nil && f.Kind == nil && f.Sentiment == nil && f.Rating == nil {
+			return nps
+		}
 	}
 	filters := []string{"true"}
 	if start != nil {
@@ -36,13 +36,16 @@ func (c *compiler) feedbackLeaf(f *FeedbackCondition) string {
 	if f.Rating != nil {
 		filters = append(filters, "rating "+sqlOp(f.Rating.Op)+" "+c.arg(f.Rating.Value))
 	}
-	name := fmt.Sprintf("f%d", len(c.feedback))
-	c.feedback = append(c.feedback, "count(*) FILTER (WHERE "+strings.Join(filters, " AND ")+") AS "+name)
+	c.feedback = append(c.feedback, strings.Join(filters, " AND "))
 	count := Count{Op: OpGTE, Value: 1}
 	if f.Count != nil {
 		count = *f.Count
 	}
-	return strings.Join(append(parts, c.compare("COALESCE(fb."+name+", 0)", count)), " AND ")
+	leaf := c.countLeaf(fromFeedback, len(c.feedback)-1, count)
+	if nps == nil {
+		return leaf
+	}
+	return &cond{and: []*cond{nps, leaf}}
 }
 
 // latestNPS checks the category of the user's latest NPS score (in the
