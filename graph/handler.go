@@ -93,7 +93,10 @@ func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Serve
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: opts.KeepAlive,
 		InitFunc:              websocketInit(keys),
-		Implementation:        newSocketImplementation(),
+		// graphql-transport-ws closes a socket that never sends
+		// connection_init with 4408 after this.
+		InitTimeout:    10 * time.Second,
+		Implementation: newSocketImplementation(),
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.SSE{})

@@ -144,11 +144,12 @@ func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enq
 // ends subscriptions and waits up to timeout for requests in flight.
 func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, timeout time.Duration, logger *slog.Logger) error {
 	// Hijacked WebSocket connections are not tracked by Shutdown; they end
-	// when this base context is cancelled.
+	// when this base context is cancelled, and are waited for below.
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
+	var sockets hijacked
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           sockets.track(h),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 	}
@@ -171,6 +172,7 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, timeout tim
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	sockets.wait(shutdownCtx)
 	logger.Info("stopped")
 	return nil
 }
