@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/httplog"
-	"github.com/pulse-analytics/pulse/internal/tenant"
 )
 
 // Sink stores normalised messages; *Writer implements it.
@@ -148,7 +146,11 @@ func readBody(w http.ResponseWriter, r *http.Request, what string, limit int64, 
 	case encoding != "" && encoding != "identity":
 		return nil, badRequest("BAD_ENCODING", "Content-Encoding %q is not supported; send gzip or an uncompressed body", encoding)
 	}
-	data, err := io.ReadAll(body)
+	var sizeHint int64
+	if !compressed && r.ContentLength > 0 {
+		sizeHint = r.ContentLength
+	}
+	data, err := readAll(body, sizeHint)
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
@@ -163,45 +165,13 @@ func readBody(w http.ResponseWriter, r *http.Request, what string, limit int64, 
 	return data, nil
 }
 
-// requestKey is the API key of a request: the HTTP Basic-auth user (the
-// Segment convention; SDKs that encode the key without the colon are
-// accepted too), else the key found in the body, else a Bearer token.
-func requestKey(r *http.Request, bodyKey string) string {
-	header := strings.TrimSpace(r.Header.Get("Authorization"))
-	scheme, value, _ := strings.Cut(header, " ")
-	if strings.EqualFold(scheme, "Basic") {
-		if decoded, err := base64.StdEncoding.DecodeString(strings.TrimSpace(value)); err == nil {
-			user, _, _ := strings.Cut(string(decoded), ":")
-			if user != "" {
-				return user
-			}
-		}
-	}
-	if bodyKey != "" {
-		return bodyKey
-	}
-	if token, ok := auth.BearerToken(header); ok {
-		return token
-	}
-	return ""
-}
-
-// authenticate scopes ctx to the project of key, which must allow INGEST.
-func (h *handler) authenticate(ctx context.Context, key, howToSend string) (context.Context, *apiError) {
-	if key == "" {
-		return nil, &apiError{http.StatusUnauthorized, "UNAUTHENTICATED", "no API key: " + howToSend}
-	}
-	scope, err := h.keys.Authenticate(ctx, key)
-	switch {
-	case errors.Is(err, auth.ErrUnauthenticated):
-		return nil, &apiError{http.StatusUnauthorized, "UNAUTHENTICATED", "unknown or revoked API key"}
-	case err != nil:
-		httplog.Logger(ctx, h.logger).Error("authenticate ingest key", "error", err)
-		return nil, &apiError{http.StatusInternalServerError, "INTERNAL", "internal error; retry later"}
-	case !scope.Role.Allows(tenant.RoleIngest):
-		return nil, &apiError{http.StatusForbidden, "FORBIDDEN", fmt.Sprintf("a %s key cannot ingest", scope.Role)}
-	}
-	return tenant.NewContext(ctx, scope), nil
+// readAll reads r to the end into one buffer of sizeHint bytes (plus room
+// to see the end) when the size is known: io.ReadAll would grow its buffer
+// by doubling, allocating about twice a large body.
+func readAll(r io.Reader, sizeHint int64) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, sizeHint+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
 
 // parsedBatch is what an API parsed from a request: the messages to store,

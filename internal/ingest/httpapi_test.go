@@ -239,6 +239,7 @@ func TestHTTPAuthentication(t *testing.T) {
 		{"basic auth without the colon", call{path: "/v1/track", body: track, header: map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(ingestKey))}}, ""},
 		{"writeKey in the body", call{path: "/v1/track", body: withKey(`{"userId":"ann","event":"export","writeKey":"KEY"}`, ingestKey)}, ""},
 		{"writeKey in a batch", call{path: "/v1/batch", body: withKey(`{"batch":[{"type":"track","userId":"ann","event":"export"}],"writeKey":"KEY"}`, ingestKey)}, ""},
+		{"writeKey in a batch's message", call{path: "/v1/batch", body: withKey(`{"batch":[{"type":"track","userId":"ann","event":"export","writeKey":"KEY"}]}`, ingestKey)}, ""},
 		{"bearer token", call{path: "/v1/track", body: track, header: map[string]string{"Authorization": "Bearer " + ingestKey}}, ""},
 		{"posthog api_key", call{path: "/capture/", body: withKey(`{"api_key":"KEY","event":"export","distinct_id":"ann"}`, ingestKey)}, ""},
 		{"posthog properties.token", call{path: "/e/", body: withKey(`[{"event":"export","properties":{"distinct_id":"ann","token":"KEY"}}]`, ingestKey)}, ""},
@@ -260,10 +261,21 @@ func TestHTTPAuthentication(t *testing.T) {
 			require.Equal(t, 1, r.Accepted, r.Raw)
 		})
 	}
-	require.Len(t, b.sink.messages(), 9, "only authenticated requests are stored")
+	require.Len(t, b.sink.messages(), 10, "only authenticated requests are stored")
 	for _, scope := range b.sink.scopes {
 		require.Equal(t, b.project.Project.ID, scope.ProjectID, "the key decides the project")
 	}
+}
+
+// TestHTTPBadBodyBeforeBadKey: the key in the header is looked up while the
+// body is parsed, but a malformed body is still answered first.
+func TestHTTPBadBodyBeforeBadKey(t *testing.T) {
+	t.Parallel()
+	b := setupHTTP(t)
+	r := b.do(t, call{path: "/v1/batch", body: `{"batch": [`, basicKey: "pk_ingest_unknown"})
+	require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+	r = b.do(t, call{path: "/v1/batch", body: `{"batch": []}`, basicKey: "pk_ingest_unknown"})
+	require.Equal(t, http.StatusUnauthorized, r.Status, r.Raw)
 }
 
 func TestHTTPLimits(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 // resolver maps the external and anonymous ids of a batch to user ids inside
 // the batch's transaction, creating users on first sight.
 type resolver struct {
-	tx        *sql.Tx
+	tx        dbtx
 	projectID int
 	byExtID   map[string]int
 	byAnonID  map[string]int
@@ -25,7 +25,7 @@ type resolver struct {
 	merged bool
 }
 
-func newResolver(tx *sql.Tx, projectID int) *resolver {
+func newResolver(tx dbtx, projectID int) *resolver {
 	return &resolver{tx: tx, projectID: projectID, byExtID: map[string]int{}, byAnonID: map[string]int{}, anonymous: map[int]bool{}}
 }
 
@@ -40,25 +40,15 @@ func (r *resolver) upsertKnown(ctx context.Context, externalIDs []string) error 
 	if len(ids) == 0 {
 		return nil
 	}
-	// Most users exist: look them up first (an index probe each), then
-	// insert only the new ones. Users a concurrent batch creates meanwhile
-	// are neither inserted nor returned by the insert; the last lookup, a
-	// new snapshot, finds them.
-	if err := r.scanUsers(ctx, selectUsersByExternalID, ids); err != nil {
+	// One statement finds the known users (an index probe each) and
+	// creates the others. Users a concurrent batch creates meanwhile are
+	// neither found (older snapshot) nor created (the conflict); a second
+	// lookup, with a new snapshot, finds them.
+	if err := r.scanUsers(ctx, findOrCreateUsersByExternalID, ids); err != nil {
 		return err
 	}
 	missing := r.missing(ids)
 	if len(missing) == 0 {
-		return nil
-	}
-	if err := r.scanUsers(ctx, `
-		INSERT INTO users (project_id, external_id, created_at, updated_at, event_count)
-		SELECT $1, x, now(), now(), 0 FROM unnest($2::text[]) AS x ORDER BY x
-		ON CONFLICT (project_id, external_id) DO NOTHING
-		RETURNING id, external_id`, missing); err != nil {
-		return err
-	}
-	if missing = r.missing(missing); len(missing) == 0 {
 		return nil
 	}
 	if err := r.scanUsers(ctx, selectUsersByExternalID, missing); err != nil {
@@ -77,6 +67,48 @@ func (r *resolver) upsertKnown(ctx context.Context, externalIDs []string) error 
 const selectUsersByExternalID = `
 	SELECT u.id, u.external_id FROM unnest($2::text[]) AS x,
 	LATERAL (SELECT id, external_id FROM users WHERE project_id = $1 AND external_id = x LIMIT 1) u`
+
+// findOrCreateUsersByExternalID returns the users of external ids, creating
+// the ones not found, in one round trip. It inserts them sorted so that
+// concurrent batches take the unique index's locks in one order.
+const findOrCreateUsersByExternalID = `
+	WITH found AS (` + selectUsersByExternalID + `
+	), created AS (
+		INSERT INTO users (project_id, external_id, created_at, updated_at, event_count)
+		SELECT $1, x, now(), now(), 0 FROM unnest($2::text[]) AS x
+		WHERE NOT EXISTS (SELECT FROM found WHERE found.external_id = x)
+		ORDER BY x
+		ON CONFLICT (project_id, external_id) DO NOTHING
+		RETURNING id, external_id)
+	SELECT id, external_id FROM found
+	UNION ALL
+	SELECT id, external_id FROM created`
+
+// selectAnonymous finds the users of anonymous ids on the unique
+// (project_id, anonymous_id) index of identities; the project's identities
+// point at the project's users, found by primary key.
+const selectAnonymous = `
+	SELECT i.anonymous_id, i.user_id, u.external_id IS NULL
+	FROM unnest($2::text[]) AS x,
+	LATERAL (SELECT anonymous_id, user_id FROM identities WHERE project_id = $1 AND anonymous_id = x LIMIT 1) i
+	JOIN users u ON u.id = i.user_id`
+
+// insertIdentity links an anonymous id to a user unless it is linked
+// already, and returns the user it is linked to either way.
+const insertIdentity = `
+	WITH ins AS (
+		INSERT INTO identities (project_id, anonymous_id, user_id, created_at)
+		VALUES ($1, $2, $3, now())
+		ON CONFLICT (project_id, anonymous_id) DO NOTHING
+		RETURNING user_id)
+	SELECT user_id FROM ins
+	UNION ALL
+	SELECT user_id FROM identities WHERE project_id = $1 AND anonymous_id = $2
+	LIMIT 1`
+
+const insertAnonymousUser = `
+	INSERT INTO users (project_id, created_at, updated_at, event_count)
+	VALUES ($1, now(), now(), 0) RETURNING id`
 
 func (r *resolver) missing(ids []string) []string {
 	var out []string
@@ -111,11 +143,7 @@ func (r *resolver) lookupAnonymous(ctx context.Context, anonymousIDs []string) e
 	if len(ids) == 0 {
 		return nil
 	}
-	rows, err := r.tx.QueryContext(ctx, `
-		SELECT i.anonymous_id, i.user_id, u.external_id IS NULL
-		FROM unnest($2::text[]) AS x,
-		LATERAL (SELECT anonymous_id, user_id FROM identities WHERE project_id = $1 AND anonymous_id = x LIMIT 1) i
-		JOIN users u ON u.id = i.user_id`, r.projectID, pq.Array(ids))
+	rows, err := r.tx.QueryContext(ctx, selectAnonymous, r.projectID, pq.Array(ids))
 	if err != nil {
 		return fmt.Errorf("look up anonymous ids: %w", err)
 	}
@@ -140,16 +168,7 @@ func (r *resolver) lookupAnonymous(ctx context.Context, anonymousIDs []string) e
 // concurrent batch linked it first.
 func (r *resolver) link(ctx context.Context, anon string, id int) (int, error) {
 	var owner int
-	err := r.tx.QueryRowContext(ctx, `
-		WITH ins AS (
-			INSERT INTO identities (project_id, anonymous_id, user_id, created_at)
-			VALUES ($1, $2, $3, now())
-			ON CONFLICT (project_id, anonymous_id) DO NOTHING
-			RETURNING user_id)
-		SELECT user_id FROM ins
-		UNION ALL
-		SELECT user_id FROM identities WHERE project_id = $1 AND anonymous_id = $2
-		LIMIT 1`, r.projectID, anon, id).Scan(&owner)
+	err := r.tx.QueryRowContext(ctx, insertIdentity, r.projectID, anon, id).Scan(&owner)
 	if err != nil {
 		return 0, fmt.Errorf("link anonymous id: %w", staleIfMissingUser(err))
 	}
@@ -164,9 +183,7 @@ func (r *resolver) anonymousUser(ctx context.Context, anon string) (int, error) 
 		return id, nil
 	}
 	var id int
-	if err := r.tx.QueryRowContext(ctx, `
-		INSERT INTO users (project_id, created_at, updated_at, event_count)
-		VALUES ($1, now(), now(), 0) RETURNING id`, r.projectID).Scan(&id); err != nil {
+	if err := r.tx.QueryRowContext(ctx, insertAnonymousUser, r.projectID).Scan(&id); err != nil {
 		return 0, fmt.Errorf("create anonymous user: %w", err)
 	}
 	owner, err := r.link(ctx, anon, id)
@@ -175,7 +192,7 @@ func (r *resolver) anonymousUser(ctx context.Context, anon string) (int, error) 
 	}
 	if owner != id {
 		// A concurrent batch saw this visitor first: use its user.
-		if _, err := r.tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
+		if _, err := r.tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1 AND project_id = $2`, id, r.projectID); err != nil {
 			return 0, fmt.Errorf("drop duplicate anonymous user: %w", err)
 		}
 		return owner, nil
@@ -206,13 +223,14 @@ func (r *resolver) identify(ctx context.Context, anon string, known int) error {
 
 func (r *resolver) isAnonymous(ctx context.Context, id int) bool {
 	var anonymous bool
-	_ = r.tx.QueryRowContext(ctx, `SELECT external_id IS NULL FROM users WHERE id = $1`, id).Scan(&anonymous)
+	_ = r.tx.QueryRowContext(ctx, `SELECT external_id IS NULL FROM users WHERE id = $1 AND project_id = $2`, id, r.projectID).Scan(&anonymous)
 	return anonymous
 }
 
 // merge moves everything of user from into user into and deletes from: its
 // events, daily activity, feedback, survey responses and identities; counts,
-// first/last seen and traits are combined (into's traits win).
+// first/last seen and traits are combined (into's traits win); its segment
+// memberships are deleted with it.
 func (r *resolver) merge(ctx context.Context, from, into int) error {
 	from64, into64, project := int64(from), int64(into), int64(r.projectID)
 	both := []any{from64, into64, project}
@@ -242,6 +260,10 @@ func (r *resolver) merge(ctx context.Context, from, into int) error {
 		   traits = COALESCE(f.traits, '{}'::jsonb) || COALESCE(k.traits, '{}'::jsonb),
 		   updated_at = now()
 		 FROM users f WHERE k.id = $2 AND f.id = $1 AND k.project_id = $3 AND f.project_id = $3`, both},
+		// Segment memberships have no foreign keys to cascade: the next
+		// recompute puts into where the rules say.
+		{`DELETE FROM segment_members WHERE user_id = $1 AND segment_id IN (SELECT id FROM segments WHERE project_id = $2)`, only},
+		{`DELETE FROM segment_memberships WHERE user_id = $1 AND project_id = $2`, only},
 		{`DELETE FROM users WHERE id = $1 AND project_id = $2`, only},
 	}
 	r.merged = true

@@ -1,8 +1,6 @@
 package ingest
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -58,6 +56,7 @@ func (h *handler) segment(w http.ResponseWriter, r *http.Request) {
 	if isBatch {
 		limit, what = MaxBatchBytes, "batch body"
 	}
+	early := h.lookUpEarly(r)
 	body, apiErr := readBody(w, r, what, limit, false)
 	if apiErr != nil {
 		writeError(w, apiErr)
@@ -74,7 +73,7 @@ func (h *handler) segment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr)
 		return
 	}
-	ctx, apiErr := h.authenticate(r.Context(), key, segmentKeyHelp)
+	ctx, apiErr := h.authenticateKey(r, early, key, segmentKeyHelp)
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -89,31 +88,36 @@ func (h *handler) segment(w http.ResponseWriter, r *http.Request) {
 
 // parseSegmentCall parses the body of a single call; the path gives its type.
 func parseSegmentCall(r *http.Request, body []byte, typ Type) (*parsedBatch, string, *apiError) {
-	var fields map[string]any
-	if err := decodeJSON(body, &fields); err != nil {
-		return nil, "", malformed(err)
+	if apiErr := checkJSONObject(body); apiErr != nil {
+		return nil, "", apiErr
 	}
-	if fields == nil {
-		return nil, "", badRequest("MALFORMED_JSON", "the body must be a JSON object, not null")
-	}
-	key := requestKey(r, text(fields["writeKey"]))
+	fields, _ := readSegmentFields(body)
+	key := requestKey(r, textValue(fields.writeKey))
 	parsed := &parsedBatch{}
 	m, field, err := segmentMessage(fields, typ, segmentDefaults{}, key)
 	if err != nil {
-		parsed.reject(0, text(fields["messageId"]), field, "%v", err)
+		parsed.reject(0, textValue(fields.messageID), field, "%v", err)
 	} else {
 		parsed.add(0, m)
 	}
 	return parsed, key, nil
 }
 
-// segmentEnvelope is a batch request: the messages, and the context and
-// sentAt that apply to each message lacking its own.
-type segmentEnvelope struct {
-	Batch    *[]json.RawMessage `json:"batch"`
-	Context  any                `json:"context"`
-	SentAt   any                `json:"sentAt"`
-	WriteKey any                `json:"writeKey"`
+// checkJSONObject refuses a body that is not valid JSON or not an object,
+// saying why as a JSON decoder would.
+func checkJSONObject(body []byte) *apiError {
+	if !validJSON(body) {
+		var v any
+		return malformed(decodeJSON(body, &v))
+	}
+	switch kind := jsonKind(body); kind {
+	case "object":
+		return nil
+	case "null":
+		return badRequest("MALFORMED_JSON", "the body must be a JSON object, not null")
+	default:
+		return badRequest("MALFORMED_JSON", "the body must be a JSON object, not a JSON %s", kind)
+	}
 }
 
 // segmentDefaults are a batch's values for messages that lack their own.
@@ -122,49 +126,42 @@ type segmentDefaults struct {
 	sentAt  time.Time
 }
 
+// segmentEnvelope is a batch request: the messages, and the context and
+// sentAt that apply to each message lacking its own; raw JSON values.
+type segmentEnvelope struct {
+	batch, context, sentAt, writeKey []byte
+	items                            []batchItem
+}
+
 func parseSegmentBatch(r *http.Request, body []byte, _ Type) (*parsedBatch, string, *apiError) {
-	var env segmentEnvelope
-	if err := decodeJSON(body, &env); err != nil {
-		return nil, "", malformed(err)
+	env, apiErr := parseSegmentEnvelope(body)
+	if apiErr != nil {
+		return nil, "", apiErr
 	}
-	if env.Batch == nil {
-		return nil, "", badRequest("BAD_REQUEST", `the body has no "batch" array of messages`)
-	}
-	items := *env.Batch
-	if len(items) > MaxBatchSize {
-		return nil, "", badRequest("BATCH_TOO_LARGE", "the batch has %d messages; the limit is %d", len(items), MaxBatchSize)
-	}
-	sentAt, err := parseTimestamp(env.SentAt)
+	sentAt, err := timestampValue(env.sentAt)
 	if err != nil {
 		return nil, "", badRequest("BAD_REQUEST", "sentAt %v", err)
 	}
-	batchContext, ok := object(env.Context)
+	batchContext, ok := readContext(env.context)
 	if !ok {
 		return nil, "", badRequest("BAD_REQUEST", "context must be a JSON object")
 	}
-	defaults := segmentDefaults{context: segmentContext(batchContext), sentAt: sentAt}
-
-	messages := make([]map[string]any, len(items))
-	bodyKey := text(env.WriteKey)
-	for i, raw := range items {
-		// Each element is valid JSON already; an object decodes, anything
-		// else is rejected below.
-		messages[i] = decodeMessage(raw)
-		if bodyKey == "" {
-			bodyKey = text(messages[i]["writeKey"])
-		}
+	defaults := segmentDefaults{context: batchContext, sentAt: sentAt}
+	bodyKey := textValue(env.writeKey)
+	for i := 0; bodyKey == "" && i < len(env.items); i++ {
+		bodyKey = textValue(env.items[i].fields.writeKey)
 	}
 	key := requestKey(r, bodyKey)
-	parsed := &parsedBatch{}
-	for i, fields := range messages {
-		messageID := text(fields["messageId"])
+	parsed := &parsedBatch{msgs: make([]Message, 0, len(env.items)), origins: make([]int, 0, len(env.items))}
+	for i, item := range env.items {
+		messageID := textValue(item.fields.messageID)
 		switch {
-		case fields == nil:
+		case !item.isMessage:
 			parsed.reject(i, "", "message", "must be a JSON object")
-		case len(items[i]) > MaxMessageBytes:
-			parsed.reject(i, messageID, "message", "is %d bytes; the limit is %d", len(items[i]), MaxMessageBytes)
+		case len(item.raw) > MaxMessageBytes:
+			parsed.reject(i, messageID, "message", "is %d bytes; the limit is %d", len(item.raw), MaxMessageBytes)
 		default:
-			m, field, err := segmentMessage(fields, "", defaults, key)
+			m, field, err := segmentMessage(item.fields, "", defaults, key)
 			if err != nil {
 				parsed.reject(i, messageID, field, "%v", err)
 				continue
@@ -175,96 +172,71 @@ func parseSegmentBatch(r *http.Request, body []byte, _ Type) (*parsedBatch, stri
 	return parsed, key, nil
 }
 
-// segmentMessage normalises one Segment message. typ is the type the
-// endpoint implies, "" in a batch (the message's "type" then says). It
-// returns the offending field with an error for an invalid message.
-func segmentMessage(fields map[string]any, typ Type, defaults segmentDefaults, requestKey string) (Message, string, error) {
-	m := Message{Type: typ}
-	if typ == "" {
-		t, ok := fields["type"].(string)
-		if !ok {
-			return m, "type", errors.New("is required: one of track, page, screen, identify, group or alias")
-		}
-		m.Type = Type(strings.ToLower(strings.TrimSpace(t)))
-	}
-	if key := text(fields["writeKey"]); key != "" && key != requestKey {
-		return m, "writeKey", errors.New("differs from the key of the request; send one project's messages per request")
-	}
-	for _, id := range []struct {
-		name string
-		dst  *string
-	}{
-		{"userId", &m.UserID}, {"anonymousId", &m.AnonymousID}, {"previousId", &m.PreviousID},
-		{"groupId", &m.GroupID}, {"messageId", &m.MessageID},
-	} {
-		v, ok := idString(fields[id.name])
-		if !ok {
-			return m, id.name, errors.New("must be a string")
-		}
-		*id.dst = v
-	}
-	for _, name := range []struct {
-		name string
-		dst  *string
-	}{{"event", &m.Event}, {"name", &m.Name}} {
-		v, ok := fields[name.name].(string)
-		if !ok && fields[name.name] != nil {
-			return m, name.name, errors.New("must be a string")
-		}
-		*name.dst = v
-	}
-	var ok bool
-	if raw, isRaw := fields["properties"].(rawProperties); isRaw {
-		if !isObject(raw) {
-			return m, "properties", errors.New("must be a JSON object")
-		}
-		m.RawProperties = raw
-	} else if m.Properties, ok = object(plainJSON(fields["properties"])); !ok {
-		return m, "properties", errors.New("must be a JSON object")
-	}
-	if m.Traits, ok = object(plainJSON(fields["traits"])); !ok {
-		return m, "traits", errors.New("must be a JSON object")
-	}
-	ctx, ok := object(fields["context"])
-	if !ok {
-		return m, "context", errors.New("must be a JSON object")
-	}
-	m.Context = mergeContext(segmentContext(ctx), defaults.context)
-	var err error
-	if m.Timestamp, err = parseTimestamp(fields["timestamp"]); err != nil {
-		return m, "timestamp", err
-	}
-	if m.SentAt, err = parseTimestamp(fields["sentAt"]); err != nil {
-		return m, "sentAt", err
-	}
-	if m.SentAt.IsZero() {
-		m.SentAt = defaults.sentAt
-	}
-	return m, "", nil
+// batchItem is one element of a batch's array, its members picked.
+type batchItem struct {
+	raw       []byte
+	fields    segmentFields
+	isMessage bool // an object
 }
 
-// segmentContext reads what Pulse uses of a Segment context object.
-func segmentContext(ctx map[string]any) Context {
-	return Context{
-		DeviceType: text(lookup(ctx, "device", "type")),
-		OSName:     text(lookup(ctx, "os", "name")),
-		UserAgent:  text(lookup(ctx, "userAgent")),
+// parseSegmentEnvelope validates a batch body and picks it apart in one
+// walk, the messages' members with it. It refuses the body whole, as a
+// JSON decoder would, when it is malformed, not an object, or without a
+// batch array of at most MaxBatchSize messages.
+func parseSegmentEnvelope(body []byte) (segmentEnvelope, *apiError) {
+	var env segmentEnvelope
+	if !validJSON(body) {
+		var v any
+		return env, malformed(decodeJSON(body, &v))
 	}
+	// SDKs' messages are a few hundred bytes: room for one per 384 bytes
+	// saves growing the slice by copies, most of the time.
+	env.items = make([]batchItem, 0, min(len(body)/384+1, MaxBatchSize+1))
+	isObject := scanMembers(body, func(key, rest []byte) int {
+		if string(key) == "batch" {
+			env.batch, env.items = scanBatch(rest, env.items[:0])
+			return len(env.batch)
+		}
+		value := rest[:valueEnd(rest, 0)]
+		switch string(key) {
+		case "context":
+			env.context = value
+		case "sentAt":
+			env.sentAt = value
+		case "writeKey":
+			env.writeKey = value
+		}
+		return len(value)
+	}) >= 0
+	switch kind := jsonKind(body); {
+	case !isObject && kind != "null":
+		return env, badRequest("MALFORMED_JSON", "the body must be a JSON object, not a JSON %s", kind)
+	case isNull(env.batch):
+		return env, badRequest("BAD_REQUEST", `the body has no "batch" array of messages`)
+	case jsonKind(env.batch) != "array":
+		return env, badRequest("MALFORMED_JSON", "batch must not be a JSON %s", jsonKind(env.batch))
+	case len(env.items) > MaxBatchSize:
+		return env, badRequest("BATCH_TOO_LARGE", "the batch has %d messages; the limit is %d", len(env.items), MaxBatchSize)
+	}
+	return env, nil
 }
 
-// mergeContext fills what own lacks from defaults, field by field, as
-// Segment merges a batch's context into each message's.
-func mergeContext(own, defaults Context) Context {
-	if own.DeviceType == "" {
-		own.DeviceType = defaults.DeviceType
+// scanBatch reads the batch value at the start of rest: it returns the
+// value and, when it is an array, its items appended to items.
+func scanBatch(rest []byte, items []batchItem) ([]byte, []batchItem) {
+	n := scanElements(rest, func(element []byte) int {
+		fields, n := readSegmentFields(element)
+		isMessage := n >= 0
+		if !isMessage {
+			n = valueEnd(element, 0)
+		}
+		items = append(items, batchItem{raw: element[:n], fields: fields, isMessage: isMessage})
+		return n
+	})
+	if n < 0 {
+		n = valueEnd(rest, 0)
 	}
-	if own.OSName == "" {
-		own.OSName = defaults.OSName
-	}
-	if own.UserAgent == "" {
-		own.UserAgent = defaults.UserAgent
-	}
-	return own
+	return rest[:n], items
 }
 
 // timestampLayouts are the ISO 8601 forms accepted, tried in order. A
@@ -295,37 +267,15 @@ func parseTimestamp(v any) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("must be an ISO 8601 string such as %q", "2024-03-01T12:00:00.000Z")
 	}
 	s = strings.TrimSpace(s)
+	// What SDKs send (JavaScript's toISOString, Go's RFC 3339) takes
+	// time.Parse's fast path for RFC 3339; the layouts below cover the rest.
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
 	for _, layout := range timestampLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), nil
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not an ISO 8601 timestamp such as %q", s, "2024-03-01T12:00:00.000Z")
-}
-
-// rawProperties marks a message's properties left undecoded by
-// decodeMessage: they go to the database as the client wrote them.
-type rawProperties []byte
-
-// decodeMessage decodes one message of a batch, except its properties,
-// which are kept as raw JSON (they are most of the bytes and Pulse only
-// stores them). It returns nil for anything but a JSON object.
-func decodeMessage(raw json.RawMessage) map[string]any {
-	var parts map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &parts); err != nil || parts == nil {
-		return nil
-	}
-	fields := make(map[string]any, len(parts))
-	for k, v := range parts {
-		if k == "properties" {
-			fields[k] = rawProperties(v)
-			continue
-		}
-		var value any
-		if err := decodeJSON(v, &value); err != nil {
-			return nil
-		}
-		fields[k] = value
-	}
-	return fields
 }

@@ -24,9 +24,9 @@ type prepared struct {
 }
 
 // prepare validates m and corrects its clock; receivedAt is when Pulse got it.
-func prepare(index int, m Message, receivedAt time.Time) (*prepared, *Rejection) {
-	reject := func(field, format string, args ...any) (*prepared, *Rejection) {
-		return nil, &Rejection{Index: index, MessageID: m.MessageID, Field: field, Reason: fmt.Sprintf(format, args...)}
+func prepare(index int, m Message, receivedAt time.Time) (prepared, *Rejection) {
+	reject := func(field, format string, args ...any) (prepared, *Rejection) {
+		return prepared{}, &Rejection{Index: index, MessageID: m.MessageID, Field: field, Reason: fmt.Sprintf(format, args...)}
 	}
 	switch m.Type {
 	case TypeTrack, TypePage, TypeScreen, TypeIdentify, TypeGroup, TypeAlias:
@@ -34,9 +34,11 @@ func prepare(index int, m Message, receivedAt time.Time) (*prepared, *Rejection)
 		return reject("type", "unknown type %q (want track, page, screen, identify, group or alias)", m.Type)
 	}
 	m.UserID, m.AnonymousID = strings.TrimSpace(m.UserID), strings.TrimSpace(m.AnonymousID)
-	for field, v := range map[string]string{"userId": m.UserID, "anonymousId": m.AnonymousID, "previousId": m.PreviousID, "messageId": m.MessageID, "groupId": m.GroupID} {
-		if len(v) > maxIDLength {
-			return reject(field, "longer than %d characters", maxIDLength)
+	for _, id := range [...]struct{ field, value string }{
+		{"userId", m.UserID}, {"anonymousId", m.AnonymousID}, {"previousId", m.PreviousID}, {"messageId", m.MessageID}, {"groupId", m.GroupID},
+	} {
+		if len(id.value) > maxIDLength {
+			return reject(id.field, "longer than %d characters", maxIDLength)
 		}
 	}
 	switch {
@@ -58,7 +60,7 @@ func prepare(index int, m Message, receivedAt time.Time) (*prepared, *Rejection)
 	if len(properties) > MaxMessageBytes {
 		return reject("properties", "%d bytes; a message is at most %d", len(properties), MaxMessageBytes)
 	}
-	p := &prepared{Message: m, index: index, properties: properties, traits: m.Traits}
+	p := prepared{Message: m, index: index, properties: properties, traits: m.Traits}
 	p.at = correctClock(m.Timestamp, m.SentAt, receivedAt)
 	if p.at.After(receivedAt.Add(maxFutureSkew)) {
 		return reject("timestamp", "%s is more than %s in the future", m.Timestamp.Format(time.RFC3339), maxFutureSkew)

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"maps"
 	"sort"
 	"time"
 
@@ -20,13 +20,17 @@ import (
 // (users' counts and first/last seen, daily activity) commit together or not
 // at all, so a client's retry after a failure is safe (message ids dedup).
 type Writer struct {
-	db    *sql.DB
-	now   func() time.Time
-	users *userCache
+	db       *sql.DB
+	now      func() time.Time
+	users    *userCache
+	settings *settingsCache
+	stmts    *statements
 }
 
 // NewWriter returns a Writer over db.
-func NewWriter(db *sql.DB) *Writer { return &Writer{db: db, now: time.Now, users: newUserCache()} }
+func NewWriter(db *sql.DB) *Writer {
+	return &Writer{db: db, now: time.Now, users: newUserCache(), settings: newSettingsCache(), stmts: newStatements(db)}
+}
 
 // Write validates msgs, stores the valid ones for the project in ctx, and
 // reports the rest as rejected: one bad message does not cost the others.
@@ -42,8 +46,12 @@ func (w *Writer) Write(ctx context.Context, msgs []Message) (Result, error) {
 	}
 	receivedAt := w.now().UTC()
 	var res Result
+	// One array holds the batch's messages (never reallocated: its
+	// capacity is the batch's), so a batch is a few allocations, not one
+	// per message.
+	valid := make([]prepared, 0, len(msgs))
 	batch := make([]*prepared, 0, len(msgs))
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(msgs))
 	for i, m := range msgs {
 		p, rej := prepare(i, m, receivedAt)
 		if rej != nil {
@@ -55,16 +63,16 @@ func (w *Writer) Write(ctx context.Context, msgs []Message) (Result, error) {
 			continue
 		}
 		seen[p.MessageID] = true
-		batch = append(batch, p)
+		valid = append(valid, p)
+		batch = append(batch, &valid[len(valid)-1])
 	}
 	if len(batch) == 0 {
 		return res, nil
 	}
-	stored, duplicates, err := w.store(ctx, scope.ProjectID, batch, receivedAt, true)
-	if errors.Is(err, errStaleUser) {
-		w.users.forget(scope.ProjectID)
-		stored, duplicates, err = w.store(ctx, scope.ProjectID, batch, receivedAt, false)
+	if err := w.stmts.prepare(ctx); err != nil {
+		return Result{}, err
 	}
+	stored, duplicates, err := w.storeRetrying(ctx, scope.ProjectID, batch, receivedAt)
 	if err != nil {
 		return Result{}, err
 	}
@@ -73,16 +81,59 @@ func (w *Writer) Write(ctx context.Context, msgs []Message) (Result, error) {
 	return res, nil
 }
 
-// store writes batch in one transaction; useCache lets known users resolve
-// from memory.
-func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time, useCache bool) (stored, duplicates int, err error) {
-	tx, err := w.db.BeginTx(ctx, nil)
+// storeOptions say how one attempt at a batch goes.
+type storeOptions struct {
+	// useCache resolves known users from memory.
+	useCache bool
+	// skipKnown inserts the events skipping message ids the project has,
+	// instead of COPYing them all.
+	skipKnown bool
+}
+
+// maxSettingsRetries bounds how often a batch is written again because the
+// project's settings changed under it.
+const maxSettingsRetries = 3
+
+// storeRetrying stores batch, first the fast way: users and settings from
+// memory and the events COPYed. A remembered user that no longer exists
+// makes it try again without the user cache; settings changed since they
+// were remembered, again with the new ones; a message id the project has (a
+// client's retry), again skipping known ids. Each attempt is a whole
+// transaction, so a failed one leaves nothing behind.
+func (w *Writer) storeRetrying(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time) (accepted, duplicates int, err error) {
+	opts := storeOptions{useCache: true}
+	for settingsRetries := 0; ; {
+		accepted, duplicates, err = w.store(ctx, projectID, batch, receivedAt, opts)
+		switch {
+		case errors.Is(err, errStaleUser) && opts.useCache:
+			w.users.forget(projectID)
+			opts.useCache = false
+		case errors.Is(err, errStaleSettings) && settingsRetries < maxSettingsRetries:
+			w.settings.forget(projectID)
+			settingsRetries++
+		case errors.Is(err, errKnownMessage) && !opts.skipKnown:
+			opts.skipKnown = true
+		default:
+			return accepted, duplicates, err
+		}
+	}
+}
+
+// store writes batch in one transaction.
+func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time, opts storeOptions) (accepted, duplicates int, err error) {
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("connect: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
+	sqlTx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, 0, fmt.Errorf("begin batch: %w", err)
 	}
-	defer func() { _ = tx.Rollback() }()
+	defer func() { _ = sqlTx.Rollback() }()
+	tx := dbtx{Tx: sqlTx, conn: conn, stmts: w.stmts}
 
-	settings, err := loadSettings(ctx, tx, projectID)
+	settings, err := w.settings.get(ctx, tx, projectID)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -90,21 +141,25 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 	// identify in the same batch lands on the identified user.
 	sort.SliceStable(batch, func(i, j int) bool { return batch[i].at.Before(batch[j].at) })
 	r := newResolver(tx, projectID)
-	if useCache {
+	if opts.useCache {
 		r.cache = w.users
 	}
 	userOf, err := resolveUsers(ctx, r, batch)
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := applyProfiles(ctx, tx, r, batch); err != nil {
-		return 0, 0, err
-	}
-	inserted, usage, err := insertEvents(ctx, tx, projectID, settings, batch, userOf, receivedAt)
+	traits, err := profileTraits(ctx, r, batch)
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := tx.Commit(); err != nil {
+	stored, usage, err := insertEvents(ctx, tx, projectID, batch, userOf, receivedAt, opts.skipKnown)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := rollUp(ctx, tx, projectID, settings, deltas(stored, settings), traits); err != nil {
+		return 0, 0, err
+	}
+	if err := sqlTx.Commit(); err != nil {
 		return 0, 0, fmt.Errorf("commit batch: %w", err)
 	}
 	if r.merged {
@@ -113,43 +168,7 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 		w.users.remember(projectID, r.byExtID)
 	}
 	profiles := len(batch) - usage
-	return inserted + profiles, usage - inserted, nil
-}
-
-// settings are the project's rules for rollups.
-type settings struct {
-	location *time.Location  // calendar days are counted here
-	active   map[string]bool // nil: every usage event is activity
-}
-
-func (s settings) isActive(name string) bool { return s.active == nil || s.active[name] }
-
-func loadSettings(ctx context.Context, tx *sql.Tx, projectID int) (settings, error) {
-	var (
-		s        settings
-		timezone string
-		active   []byte
-	)
-	err := tx.QueryRowContext(ctx, `SELECT timezone, active_events FROM projects WHERE id = $1`, projectID).Scan(&timezone, &active)
-	if err != nil {
-		return s, fmt.Errorf("load project %d: %w", projectID, err)
-	}
-	if s.location, err = time.LoadLocation(timezone); err != nil {
-		return s, fmt.Errorf("project %d time zone %q: %w", projectID, timezone, err)
-	}
-	var names []string
-	if len(active) > 0 {
-		if err := json.Unmarshal(active, &names); err != nil {
-			return s, fmt.Errorf("project %d active events: %w", projectID, err)
-		}
-	}
-	if len(names) > 0 {
-		s.active = make(map[string]bool, len(names))
-		for _, n := range names {
-			s.active[n] = true
-		}
-	}
-	return s, nil
+	return len(stored) + profiles, usage - len(stored), nil
 }
 
 // resolveUsers maps every message to its user id, creating users and
@@ -194,10 +213,11 @@ func resolveUsers(ctx context.Context, r *resolver, batch []*prepared) (func(*pr
 	return userOf, nil
 }
 
-// applyProfiles merges identify traits (later calls win) and group ids into
-// the users' traits. Profiles never move first/last seen or counts.
-func applyProfiles(ctx context.Context, tx *sql.Tx, r *resolver, batch []*prepared) error {
-	traits := map[int]map[string]any{}
+// profileTraits merges the identify traits (later calls win) and group ids
+// of a batch per user, as JSON objects for rollUp to merge into the users'
+// traits. Profiles never move first/last seen or counts.
+func profileTraits(ctx context.Context, r *resolver, batch []*prepared) (map[int64]string, error) {
+	traits := map[int64]map[string]any{}
 	for _, p := range batch {
 		var update map[string]any
 		switch p.Type {
@@ -215,53 +235,23 @@ func applyProfiles(ctx context.Context, tx *sql.Tx, r *resolver, batch []*prepar
 		if p.UserID == "" {
 			var err error
 			if id, err = r.anonymousUser(ctx, p.AnonymousID); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		if traits[id] == nil {
-			traits[id] = map[string]any{}
+		if traits[int64(id)] == nil {
+			traits[int64(id)] = map[string]any{}
 		}
-		for k, v := range update {
-			traits[id][k] = v
-		}
+		maps.Copy(traits[int64(id)], update)
 	}
-	if len(traits) == 0 {
-		return nil
-	}
-	ids := make([]int64, 0, len(traits))
-	for id := range traits {
-		ids = append(ids, int64(id))
-	}
-	slices.Sort(ids)
-	docs := make([]string, len(ids))
-	for i, id := range ids {
-		b, err := json.Marshal(traits[int(id)])
+	docs := make(map[int64]string, len(traits))
+	for id, t := range traits {
+		b, err := json.Marshal(t)
 		if err != nil {
-			return fmt.Errorf("encode traits: %w", err)
+			return nil, fmt.Errorf("encode traits: %w", err)
 		}
-		docs[i] = string(b)
+		docs[id] = string(b)
 	}
-	res, err := tx.ExecContext(ctx, `
-		UPDATE users u SET traits = COALESCE(u.traits, '{}'::jsonb) || v.traits, updated_at = now()
-		FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::jsonb[]) AS traits) v
-		WHERE u.id = v.id AND u.project_id = $3`, pq.Array(ids), pq.Array(docs), r.projectID)
-	if err != nil {
-		return fmt.Errorf("merge traits: %w", staleIfMissingUser(err))
-	}
-	return expectRows(res, len(ids))
-}
-
-// expectRows returns errStaleUser when an update of n users touched fewer:
-// one of them no longer exists.
-func expectRows(res sql.Result, n int) error {
-	affected, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("rows affected: %w", err)
-	}
-	if int(affected) != n {
-		return errStaleUser
-	}
-	return nil
+	return docs, nil
 }
 
 // staleIfMissingUser turns a foreign-key violation (a row pointing at a user

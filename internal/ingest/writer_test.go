@@ -86,8 +86,11 @@ func TestWriteTrackAndRetry(t *testing.T) {
 		{Type: ingest.TypePage, UserID: "ann", Name: "Pricing", MessageID: "m4", Timestamp: day.Add(3 * time.Hour),
 			Context: ingest.Context{UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"}},
 	}
+	before := time.Now()
 	res := b.write(t, msgs...)
 	require.Equal(t, ingest.Result{Accepted: 4}, res)
+	require.Equal(t, 4, b.count(t, `SELECT count(*) FROM events WHERE project_id = $1 AND received_at BETWEEN $2 AND $3`,
+		before.Add(-time.Millisecond), time.Now()), "received_at is the time of the write")
 
 	ann := b.user(t, "ann")
 	require.Equal(t, 3, ann.EventCount)
@@ -256,6 +259,28 @@ func TestDaysFollowProjectTimezone(t *testing.T) {
 	require.Equal(t, 2, b.user(t, "ann").EventCount, "every usage event counts for the user")
 }
 
+// TestSettingsChangeBetweenBatches: the writer remembers a project's time
+// zone and active events; a change is seen by the next batch all the same.
+func TestSettingsChangeBetweenBatches(t *testing.T) {
+	t.Parallel()
+	b := setupWriter(t)
+	// 03:00 UTC on June 2nd is 23:00 on June 1st in New York.
+	at := time.Date(2026, 6, 2, 3, 0, 0, 0, time.UTC)
+	b.write(t, track("ann", "export", "st1", at), track("ann", "login", "st2", at))
+	_, err := b.db.Exec(`UPDATE projects SET timezone = 'America/New_York', active_events = '["export"]' WHERE id = $1`, b.projectID)
+	require.NoError(t, err)
+	b.write(t, track("bob", "export", "st3", at), track("bob", "login", "st4", at))
+
+	days := func(user string) string {
+		var got string
+		require.NoError(t, b.db.QueryRow(`SELECT string_agg(day::text || '=' || events, ',') FROM user_daily_activities
+			WHERE project_id = $1 AND user_id = $2`, b.projectID, b.user(t, user).ID).Scan(&got))
+		return got
+	}
+	require.Equal(t, "2026-06-02=2", days("ann"), "UTC, every event active")
+	require.Equal(t, "2026-06-01=1", days("bob"), "New York, only exports active")
+}
+
 // TestRollupsMatchRecount ingests a random workload in random batches, with
 // retries and identity merges, and recounts every rollup from raw events.
 func TestRollupsMatchRecount(t *testing.T) {
@@ -332,4 +357,71 @@ func TestStaleRememberedUser(t *testing.T) {
 	require.Equal(t, 1, b.user(t, "ann").EventCount, "ann is a new user again after being aliased away")
 	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM events e JOIN users u ON u.id = e.user_id WHERE e.project_id = $1`),
 		"no event points at a deleted user")
+}
+
+// TestRetryWithNewMessages: a batch holding both stored and new messages (a
+// client's retry merged with what it queued since) stores only the new ones
+// and counts only them: the COPY refuses the known id, and the batch is
+// written again skipping known ids, in a new transaction.
+func TestRetryWithNewMessages(t *testing.T) {
+	t.Parallel()
+	b := setupWriter(t)
+	at := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
+	require.Equal(t, ingest.Result{Accepted: 2}, b.write(t, track("ann", "export", "r1", at), track("bob", "export", "r2", at)))
+
+	res := b.write(t, track("ann", "export", "r2", at), track("ann", "export", "r3", at.Add(time.Minute)),
+		track("cat", "login", "r4", at.Add(2*time.Minute)))
+	require.Equal(t, ingest.Result{Accepted: 2, Duplicates: 1}, res)
+
+	require.Equal(t, 2, b.user(t, "ann").EventCount)
+	require.Equal(t, at.Add(time.Minute), b.user(t, "ann").LastSeen.Time.UTC())
+	require.Equal(t, 1, b.user(t, "bob").EventCount, "r2 is bob's, however the retry names it")
+	require.Equal(t, 1, b.user(t, "cat").EventCount)
+	require.Equal(t, 4, b.count(t, `SELECT count(*) FROM events WHERE project_id = $1`))
+	require.Equal(t, 4, b.count(t, `SELECT sum(events) FROM user_daily_activities WHERE project_id = $1`))
+}
+
+// TestConcurrentBatchesShareUsers writes distinct batches over the same
+// users and days at once, each listing the users in its own order, with
+// identify calls among the tracks: they queue on the users' rows rather
+// than deadlock, and every count adds up.
+func TestConcurrentBatchesShareUsers(t *testing.T) {
+	t.Parallel()
+	b := setupWriter(t)
+	day := time.Now().UTC().Add(-24 * time.Hour).Truncate(24 * time.Hour)
+	const writers, users, perBatch = 6, 30, 60
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 3))
+			for batch := range 5 {
+				msgs := make([]ingest.Message, perBatch, perBatch+1)
+				for i := range msgs {
+					user := fmt.Sprintf("shared-%d", rng.IntN(users))
+					msgs[i] = track(user, "export", fmt.Sprintf("c-%d-%d-%d", w, batch, i), day.Add(time.Duration(rng.IntN(48))*time.Hour))
+				}
+				msgs = append(msgs, ingest.Message{Type: ingest.TypeIdentify, UserID: fmt.Sprintf("shared-%d", rng.IntN(users)),
+					MessageID: fmt.Sprintf("c-%d-%d-identify", w, batch), Traits: map[string]any{"writer": w}})
+				if _, err := b.writer.Write(b.ctx, msgs); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	const total = writers * 5 * perBatch
+	require.Equal(t, total, b.count(t, `SELECT count(*) FROM events WHERE project_id = $1`))
+	require.Equal(t, total, b.count(t, `SELECT sum(event_count) FROM users WHERE project_id = $1`))
+	require.Equal(t, total, b.count(t, `SELECT sum(events) FROM user_daily_activities WHERE project_id = $1`))
+	require.Zero(t, b.count(t, `
+		SELECT count(*) FROM users u JOIN (SELECT user_id, count(*) n FROM events WHERE project_id = $1 GROUP BY 1) e ON e.user_id = u.id
+		WHERE u.project_id = $1 AND u.event_count <> e.n`))
+	require.Positive(t, b.count(t, `SELECT count(*) FROM users WHERE project_id = $1 AND traits ? 'writer'`))
 }
