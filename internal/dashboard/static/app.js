@@ -9,7 +9,7 @@
   const $ = (id) => document.getElementById(id);
   const KEY = "pulse.key";
 
-  const state = { readKey: null, adminKey: null, segments: new Map(), stopLive: null, requestedRuns: new Set(), unchanged: 0 };
+  const state = { readKey: null, adminKey: null, segments: new Map(), stopLive: null, requestedRuns: new Set(), quietRuns: new Map(), unchanged: 0 };
 
   const DASHBOARD = `query Dashboard($since: Time) {
     viewer { role project { id name } }
@@ -175,8 +175,17 @@
     button.disabled = true;
     try {
       const data = await query(state.adminKey, RECOMPUTE, { id: seg.id });
-      state.requestedRuns.add(data.recomputeSegment.id);
-      seg.tile.dataset.pendingRun = data.recomputeSegment.id;
+      const runID = data.recomputeSegment.id;
+      seg.tile.dataset.pendingRun = runID;
+      // The run may have committed, and reached the page, before this
+      // answer did: list it now.
+      const early = state.quietRuns.get(runID);
+      if (early) {
+        state.quietRuns.delete(runID);
+        addFeedEntry(early, true);
+      } else {
+        state.requestedRuns.add(runID);
+      }
       button.textContent = "Queued";
     } catch (err) {
       showError(err);
@@ -208,8 +217,10 @@
 
   // addFeedEntry lists a run that moved someone, or one this page asked
   // for; runs that changed nothing are only counted.
-  function addFeedEntry(c) {
-    if (c.enteredCount + c.exitedCount === 0 && !state.requestedRuns.delete(c.run.id)) {
+  function addFeedEntry(c, requested) {
+    if (c.enteredCount + c.exitedCount === 0 && !requested && !state.requestedRuns.delete(c.run.id)) {
+      state.quietRuns.set(c.run.id, c);
+      if (state.quietRuns.size > 50) state.quietRuns.delete(state.quietRuns.keys().next().value);
       state.unchanged++;
       $("feed-empty").textContent = state.unchanged + " run(s) changed nobody since the page opened.";
       $("feed-empty").hidden = false;
