@@ -60,7 +60,6 @@ func endSubscription(ctx context.Context) live.OnEnd {
 		}
 		transport.AddSubscriptionError(ctx, &gqlerror.Error{
 			Message:    msg,
-			Path:       nil,
 			Extensions: map[string]any{"code": code},
 		})
 	}
