@@ -105,21 +105,39 @@ func (k *Keys) List(ctx context.Context, includeRevoked bool) ([]*ent.APIKey, er
 
 // Authenticate returns the scope of secret, or ErrUnauthenticated. It reads
 // across projects: the key decides the project.
+//
+// Every request authenticates, so this is one plain statement rather than
+// an ent query: building the query cost more CPU than PostgreSQL spent
+// running it.
 func (k *Keys) Authenticate(ctx context.Context, secret string) (tenant.Scope, error) {
 	if secret == "" {
 		return tenant.Scope{}, ErrUnauthenticated
 	}
-	key, err := k.client.APIKey.Query().
-		Where(apikey.Hash(hash(secret)), apikey.RevokedAtIsNil()).
-		Only(tenant.Bypass(ctx))
-	if ent.IsNotFound(err) {
-		return tenant.Scope{}, ErrUnauthenticated
-	}
+	var (
+		scope tenant.Scope
+		role  string
+	)
+	rows, err := k.client.QueryContext(ctx, selectLiveKey, hash(secret))
 	if err != nil {
 		return tenant.Scope{}, fmt.Errorf("look up key: %w", err)
 	}
-	return tenant.Scope{ProjectID: key.ProjectID, Role: tenant.Role(key.Role), KeyID: key.ID}, nil
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return tenant.Scope{}, fmt.Errorf("look up key: %w", err)
+		}
+		return tenant.Scope{}, ErrUnauthenticated
+	}
+	if err := rows.Scan(&scope.KeyID, &scope.ProjectID, &role); err != nil {
+		return tenant.Scope{}, fmt.Errorf("look up key: %w", err)
+	}
+	scope.Role = tenant.Role(role)
+	return scope, nil
 }
+
+// selectLiveKey finds an unrevoked key by the hash of its secret, on the
+// unique hash index.
+const selectLiveKey = `SELECT id, project_id, role FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`
 
 // Require returns ErrUnauthenticated or ErrForbidden unless ctx carries a
 // scope of at least role.
