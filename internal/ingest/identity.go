@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -106,6 +107,8 @@ const insertIdentity = `
 	SELECT user_id FROM identities WHERE project_id = $1 AND anonymous_id = $2
 	LIMIT 1`
 
+const selectIdentityOwner = `SELECT user_id FROM identities WHERE project_id = $1 AND anonymous_id = $2`
+
 const insertAnonymousUser = `
 	INSERT INTO users (project_id, created_at, updated_at, event_count)
 	VALUES ($1, now(), now(), 0) RETURNING id`
@@ -169,6 +172,12 @@ func (r *resolver) lookupAnonymous(ctx context.Context, anonymousIDs []string) e
 func (r *resolver) link(ctx context.Context, anon string, id int) (int, error) {
 	var owner int
 	err := r.tx.QueryRowContext(ctx, insertIdentity, r.projectID, anon, id).Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		// A concurrent batch linked anon and committed while the insert
+		// waited for it: the statement's snapshot, older, cannot see that
+		// link; a new statement's can.
+		err = r.tx.QueryRowContext(ctx, selectIdentityOwner, r.projectID, anon).Scan(&owner)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("link anonymous id: %w", staleIfMissingUser(err))
 	}

@@ -91,20 +91,27 @@ type storeOptions struct {
 }
 
 // maxSettingsRetries bounds how often a batch is written again because the
-// project's settings changed under it.
-const maxSettingsRetries = 3
+// project's settings changed under it; maxDeadlockRetries, because
+// PostgreSQL chose it as the victim of a deadlock.
+const (
+	maxSettingsRetries = 3
+	maxDeadlockRetries = 3
+)
 
 // storeRetrying stores batch, first the fast way: users and settings from
 // memory and the events COPYed. A remembered user that no longer exists
 // makes it try again without the user cache; settings changed since they
 // were remembered, again with the new ones; a message id the project has (a
-// client's retry), again skipping known ids. Each attempt is a whole
-// transaction, so a failed one leaves nothing behind.
+// client's retry), again skipping known ids; a deadlock with another
+// batch, again as it was. Each attempt is a whole transaction, so a failed
+// one leaves nothing behind.
 func (w *Writer) storeRetrying(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time) (accepted, duplicates int, err error) {
 	opts := storeOptions{useCache: true}
-	for settingsRetries := 0; ; {
+	for settingsRetries, deadlockRetries := 0, 0; ; {
 		accepted, duplicates, err = w.store(ctx, projectID, batch, receivedAt, opts)
 		switch {
+		case isDeadlock(err) && deadlockRetries < maxDeadlockRetries:
+			deadlockRetries++
 		case errors.Is(err, errStaleUser) && opts.useCache:
 			w.users.forget(projectID)
 			opts.useCache = false
@@ -252,6 +259,13 @@ func profileTraits(ctx context.Context, r *resolver, batch []*prepared) (map[int
 		docs[id] = string(b)
 	}
 	return docs, nil
+}
+
+// isDeadlock reports whether PostgreSQL aborted the transaction to break a
+// deadlock.
+func isDeadlock(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "40P01"
 }
 
 // staleIfMissingUser turns a foreign-key violation (a row pointing at a user

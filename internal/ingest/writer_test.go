@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -424,4 +425,65 @@ func TestConcurrentBatchesShareUsers(t *testing.T) {
 		SELECT count(*) FROM users u JOIN (SELECT user_id, count(*) n FROM events WHERE project_id = $1 GROUP BY 1) e ON e.user_id = u.id
 		WHERE u.project_id = $1 AND u.event_count <> e.n`))
 	require.Positive(t, b.count(t, `SELECT count(*) FROM users WHERE project_id = $1 AND traits ? 'writer'`))
+}
+
+// TestDeadlockVictimIsRetried: a batch that PostgreSQL aborts to break a
+// deadlock is written again and loses nothing. Another transaction holds
+// bob's row and, once the batch holds ann's and waits for bob's, asks for
+// ann's: a cycle. A backend looks for a cycle once, deadlock_timeout after
+// it starts to wait: the batch's connections look after half a second,
+// when the cycle is there, and that transaction only after 30 s, so the
+// batch is the victim.
+func TestDeadlockVictimIsRetried(t *testing.T) {
+	t.Parallel()
+	b := setupWriter(t)
+	u, err := url.Parse(pgtest.DSN(t))
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("deadlock_timeout", "500ms") // lib/pq sends unknown parameters as settings
+	u.RawQuery = q.Encode()
+	writerDB, err := sql.Open("postgres", u.String())
+	require.NoError(t, err)
+	defer writerDB.Close()
+	b.writer = ingest.NewWriter(writerDB)
+	at := time.Now().Add(-time.Hour)
+	b.write(t, track("ann", "export", "d1", at), track("bob", "export", "d2", at))
+	ann, bob := b.user(t, "ann").ID, b.user(t, "bob").ID
+	require.Less(t, ann, bob, "the batch locks ann first")
+
+	ctx := context.Background()
+	holder, err := b.db.Conn(ctx)
+	require.NoError(t, err)
+	defer holder.Close()
+	tx, err := holder.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback() }()
+	var holderPID int
+	require.NoError(t, tx.QueryRow(`SELECT pg_backend_pid()`).Scan(&holderPID))
+	_, err = tx.Exec(`SET LOCAL deadlock_timeout = '30s'`)
+	require.NoError(t, err)
+	_, err = tx.Exec(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, bob)
+	require.NoError(t, err)
+
+	written := make(chan error, 1)
+	go func() {
+		_, err := b.writer.Write(b.ctx, []ingest.Message{track("ann", "export", "d3", at), track("bob", "export", "d4", at)})
+		written <- err
+	}()
+	// The batch holds ann and waits for bob once a backend is blocked by
+	// the holder (it waits only on the users' rows).
+	require.Eventually(t, func() bool {
+		var waiting bool
+		require.NoError(t, b.db.QueryRow(`SELECT EXISTS (SELECT FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)))`,
+			holderPID).Scan(&waiting))
+		return waiting
+	}, 10*time.Second, 5*time.Millisecond)
+	_, err = tx.Exec(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, ann)
+	require.NoError(t, err, "the batch, not this transaction, is the deadlock's victim")
+	require.NoError(t, tx.Commit())
+
+	require.NoError(t, <-written)
+	require.Equal(t, 2, b.user(t, "ann").EventCount)
+	require.Equal(t, 2, b.user(t, "bob").EventCount)
+	require.Equal(t, 4, b.count(t, `SELECT sum(events) FROM user_daily_activities WHERE project_id = $1`))
 }
