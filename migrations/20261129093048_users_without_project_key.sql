@@ -1,0 +1,2 @@
+-- Modify "users" table
+ALTER TABLE "users" DROP CONSTRAINT "users_projects_users";
