@@ -36,9 +36,10 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var (
 		cfg                      config
 		events, users, batch, nc int
+		rounds                   int
 		cpuProfile               string
 	)
-	fs := newFlagSet("bench ingest", "pulse bench ingest [--events 500000] [--users 50000] [--batch 500] [--clients 2] [--cpuprofile FILE]",
+	fs := newFlagSet("bench ingest", "pulse bench ingest [--events 500000] [--users 50000] [--batch 500] [--clients 2] [--rounds 3] [--cpuprofile FILE]",
 		`Measures ingestion against floors measured in the same run. Generates a
 realistic workload over 60 days: sessions of a few events minutes apart on
 the user's usual device, users with skewed activity, about 200 bytes of
@@ -47,8 +48,11 @@ loopback port and sends the events through the Segment /v1/batch API from
 concurrent clients, each waiting for its previous batch. Then it COPYs the
 same rows over as many connections into an index-free table (the bare floor)
 and into a table LIKE events INCLUDING ALL (the storage floor: events'
-indexes). It prints events/s for all three, "bare ratio: Y" (Pulse / bare
-floor) and, last, "ratio: X" (Pulse / storage floor).
+indexes). That is one round; each round starts from empty tables and a
+freshly started Pulse. It prints each round's figures, then the medians
+over the rounds: events/s for all three, the machine's busy CPU time per
+event of each, "bare ratio: Y" (Pulse / bare floor) and, last, "ratio: X"
+(Pulse / storage floor).
 
 It works in its own database, the --database-url database name with
 "_bench" appended, which it drops and recreates first.`, stderr)
@@ -57,36 +61,60 @@ It works in its own database, the --database-url database name with
 	fs.IntVar(&users, "users", 50_000, "distinct users")
 	fs.IntVar(&batch, "batch", 500, "events per /v1/batch call")
 	fs.IntVar(&nc, "clients", 2, "concurrent clients (and COPY connections for the floors)")
-	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the /v1/batch phase to this file (go tool pprof reads it)")
+	fs.IntVar(&rounds, "rounds", 3, "rounds to take the medians of")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the first round's /v1/batch phase to this file (go tool pprof reads it)")
 	if err := cfg.parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if events < 1 || users < 1 || batch < 1 || nc < 1 {
-		return fmt.Errorf("%w: --events, --users, --batch and --clients must be positive", errUsage)
+	if events < 1 || users < 1 || batch < 1 || nc < 1 || rounds < 1 {
+		return fmt.Errorf("%w: --events, --users, --batch, --clients and --rounds must be positive", errUsage)
 	}
 	db, project, logger, err := benchProject(ctx, &cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	run := bench.IngestConfig{Events: bench.Workload(events, users, 60, time.Now(), 1), BatchSize: batch, Clients: nc}
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return fmt.Errorf("create CPU profile: %w", err)
-		}
-		defer f.Close()
-		run.CPUProfile = f
+	// Only the encoded bodies are kept: the server runs in this process,
+	// and half a million generated events (maps) left live would make
+	// every garbage collection of Pulse's heap mark them too.
+	batches, err := bench.EncodeBatches(bench.Workload(events, users, 60, time.Now(), 1), batch)
+	if err != nil {
+		return err
 	}
-	return runIngestBench(ctx, db, project, cfg, logger, stdout, run)
+	run := bench.IngestConfig{Batches: batches, Events: events, Clients: nc,
+		WriteKey: project.Ingest.Secret, ProjectID: project.Project.ID, DB: db}
+	var reports []bench.IngestReport
+	for round := 1; round <= rounds; round++ {
+		run.CPUProfile = nil
+		if cpuProfile != "" && round == 1 {
+			f, err := os.Create(cpuProfile)
+			if err != nil {
+				return fmt.Errorf("create CPU profile: %w", err)
+			}
+			defer f.Close()
+			run.CPUProfile = f
+		}
+		report, err := ingestRound(ctx, db, cfg, logger, run)
+		if err != nil {
+			return fmt.Errorf("round %d: %w", round, err)
+		}
+		report.PrintRound(stdout, round)
+		reports = append(reports, report)
+	}
+	bench.PrintSummary(stdout, reports)
+	return nil
 }
 
-// runIngestBench serves Pulse on a loopback port and runs the ingest
-// benchmark of run against it.
-func runIngestBench(ctx context.Context, db *sql.DB, project *auth.NewProject, cfg config, logger *slog.Logger, stdout io.Writer, run bench.IngestConfig) error {
+// ingestRound empties the tables ingest writes, serves a fresh Pulse (empty
+// caches) on a loopback port and runs one round of the ingest benchmark
+// against it.
+func ingestRound(ctx context.Context, db *sql.DB, cfg config, logger *slog.Logger, run bench.IngestConfig) (bench.IngestReport, error) {
+	if _, err := db.ExecContext(ctx, `TRUNCATE events, user_daily_activities, identities, users CASCADE`); err != nil {
+		return bench.IngestReport{}, fmt.Errorf("empty the ingest tables: %w", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return bench.IngestReport{}, fmt.Errorf("listen: %w", err)
 	}
 	serveCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -95,19 +123,12 @@ func runIngestBench(ctx context.Context, db *sql.DB, project *auth.NewProject, c
 		done <- serveHTTP(serveCtx, ln, newMux(db, cfg, logger, nil, webOptions{}), 5*time.Second, logger)
 	}()
 	run.BaseURL = "http://" + ln.Addr().String()
-	run.WriteKey = project.Ingest.Secret
-	run.ProjectID = project.Project.ID
-	run.DB = db
 	report, err := bench.RunIngest(ctx, run)
 	stop()
 	if serveErr := <-done; err == nil && serveErr != nil {
 		err = serveErr
 	}
-	if err != nil {
-		return err
-	}
-	report.Print(stdout)
-	return nil
+	return report, err
 }
 
 // freshBenchDatabase drops and recreates the "_bench" sibling of dsn's

@@ -4,19 +4,22 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/lib/pq"
 )
 
-// IngestConfig is one run of the ingest benchmark against a running server.
+// IngestConfig is one round of the ingest benchmark against a running
+// server.
 type IngestConfig struct {
 	// BaseURL is the server, e.g. http://127.0.0.1:43121.
 	BaseURL string
@@ -24,21 +27,25 @@ type IngestConfig struct {
 	WriteKey  string
 	ProjectID int
 	// DB is the server's database, for the COPY floors.
-	DB        *sql.DB
-	Events    []Event
-	BatchSize int
-	Clients   int
+	DB *sql.DB
+	// Batches are /v1/batch bodies (EncodeBatches), Events events in all.
+	Batches [][]byte
+	Events  int
+	Clients int
 	// CPUProfile, when set, receives a CPU profile of the process while
 	// the events go through Pulse (server and clients alike).
 	CPUProfile io.Writer
 }
 
-// IngestReport is what one run measured, in events per second.
+// IngestReport is what one round measured, in events per second, and the
+// machine's busy CPU time per event of each phase (zero when unknown).
 type IngestReport struct {
 	Events       int
 	Pulse        float64
 	BareFloor    float64
 	StorageFloor float64
+
+	PulseCPU, BareFloorCPU, StorageFloorCPU time.Duration
 }
 
 // BareRatio is Pulse's throughput over the index-free COPY floor.
@@ -47,35 +54,61 @@ func (r IngestReport) BareRatio() float64 { return r.Pulse / r.BareFloor }
 // Ratio is Pulse's throughput over the COPY floor with events' indexes.
 func (r IngestReport) Ratio() float64 { return r.Pulse / r.StorageFloor }
 
-// Print writes the report; the last line is the ratio.
-func (r IngestReport) Print(w io.Writer) {
-	fmt.Fprintf(w, "events:                               %d\n", r.Events)
-	fmt.Fprintf(w, "pulse (/v1/batch, HTTP + rollups):    %.0f events/s\n", r.Pulse)
-	fmt.Fprintf(w, "bare floor (COPY, no indexes):        %.0f events/s\n", r.BareFloor)
-	fmt.Fprintf(w, "storage floor (COPY, events indexes): %.0f events/s\n", r.StorageFloor)
-	fmt.Fprintf(w, "bare ratio: %.2f\n", r.BareRatio())
-	fmt.Fprintf(w, "ratio: %.2f\n", r.Ratio())
+// PrintRound writes one round's figures on one line.
+func (r IngestReport) PrintRound(w io.Writer, round int) {
+	fmt.Fprintf(w, "round %d: pulse %.0f events/s, bare floor %.0f, storage floor %.0f; CPU per event %.1f / %.1f / %.1f µs; bare ratio %.2f, ratio %.2f\n",
+		round, r.Pulse, r.BareFloor, r.StorageFloor, micros(r.PulseCPU), micros(r.BareFloorCPU), micros(r.StorageFloorCPU), r.BareRatio(), r.Ratio())
 }
 
-// RunIngest sends the events through /v1/batch from concurrent clients, then
-// loads the same rows with raw COPY into an index-free table and into a copy
-// of events with its indexes, and reports all three rates.
-func RunIngest(ctx context.Context, cfg IngestConfig) (IngestReport, error) {
-	report := IngestReport{Events: len(cfg.Events)}
-	payloads, err := segmentBatches(cfg.Events, cfg.BatchSize)
-	// The server runs in this process: the generated events (maps, half a
-	// million of them) would stay live and make every garbage collection
-	// of Pulse's heap mark them too. Only the encoded bodies are needed.
-	cfg.Events = nil
-	if err != nil {
-		return report, err
+// PrintSummary writes the medians of the rounds; the last line is the
+// ratio. Each median is taken on its own, ratios over the rounds' ratios.
+func PrintSummary(w io.Writer, rounds []IngestReport) {
+	pick := func(f func(IngestReport) float64) float64 {
+		values := make([]float64, len(rounds))
+		for i, r := range rounds {
+			values[i] = f(r)
+		}
+		return median(values)
 	}
+	fmt.Fprintf(w, "events:                               %d (median of %d rounds below)\n", rounds[0].Events, len(rounds))
+	fmt.Fprintf(w, "pulse (/v1/batch, HTTP + rollups):    %.0f events/s\n", pick(func(r IngestReport) float64 { return r.Pulse }))
+	fmt.Fprintf(w, "bare floor (COPY, no indexes):        %.0f events/s\n", pick(func(r IngestReport) float64 { return r.BareFloor }))
+	fmt.Fprintf(w, "storage floor (COPY, events indexes): %.0f events/s\n", pick(func(r IngestReport) float64 { return r.StorageFloor }))
+	if rounds[0].PulseCPU > 0 {
+		fmt.Fprintf(w, "machine CPU per event: pulse %.1f µs, bare floor %.1f µs, storage floor %.1f µs\n",
+			pick(func(r IngestReport) float64 { return micros(r.PulseCPU) }),
+			pick(func(r IngestReport) float64 { return micros(r.BareFloorCPU) }),
+			pick(func(r IngestReport) float64 { return micros(r.StorageFloorCPU) }))
+	}
+	fmt.Fprintf(w, "bare ratio: %.2f\n", pick(IngestReport.BareRatio))
+	fmt.Fprintf(w, "ratio: %.2f\n", pick(IngestReport.Ratio))
+}
+
+func median(values []float64) float64 {
+	slices.Sort(values)
+	n := len(values)
+	if n%2 == 1 {
+		return values[n/2]
+	}
+	return (values[n/2-1] + values[n/2]) / 2
+}
+
+// RunIngest sends the batches through /v1/batch from concurrent clients,
+// then loads the rows Pulse stored with raw COPY into an index-free table
+// and into a copy of events with its indexes, and reports all three rates.
+func RunIngest(ctx context.Context, cfg IngestConfig) (IngestReport, error) {
+	report := IngestReport{Events: cfg.Events}
 	if cfg.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
 			return report, fmt.Errorf("start CPU profile: %w", err)
 		}
 	}
-	elapsed, err := post(ctx, cfg, payloads)
+	var elapsed time.Duration
+	busy, err := busyDuring(func() (err error) {
+		elapsed, err = post(ctx, cfg)
+		return err
+	})
+	report.PulseCPU = busy / time.Duration(report.Events)
 	if cfg.CPUProfile != nil {
 		pprof.StopCPUProfile()
 	}
@@ -94,22 +127,25 @@ func RunIngest(ctx context.Context, cfg IngestConfig) (IngestReport, error) {
 	for _, floor := range []struct {
 		ddl  string
 		rate *float64
+		cpu  *time.Duration
 	}{
-		{`CREATE TABLE bench_floor (LIKE events INCLUDING DEFAULTS INCLUDING IDENTITY)`, &report.BareFloor},
-		{`CREATE TABLE bench_floor (LIKE events INCLUDING ALL)`, &report.StorageFloor},
+		{`CREATE TABLE bench_floor (LIKE events INCLUDING DEFAULTS INCLUDING IDENTITY)`, &report.BareFloor, &report.BareFloorCPU},
+		{`CREATE TABLE bench_floor (LIKE events INCLUDING ALL)`, &report.StorageFloor, &report.StorageFloorCPU},
 	} {
-		d, err := copyFloor(ctx, cfg.DB, floor.ddl, rows, cfg.Clients)
+		d, busy, err := copyFloor(ctx, cfg.DB, floor.ddl, rows, cfg.Clients)
 		if err != nil {
 			return report, err
 		}
 		*floor.rate = float64(len(rows)) / d.Seconds()
+		*floor.cpu = busy / time.Duration(len(rows))
 	}
 	return report, nil
 }
 
-// segmentBatches encodes the events as Segment /v1/batch bodies, before the
-// clock starts: encoding is the SDK's work, not Pulse's.
-func segmentBatches(events []Event, size int) ([][]byte, error) {
+// EncodeBatches encodes the events as Segment /v1/batch bodies of size
+// messages, before any clock starts: encoding is the SDK's work, not
+// Pulse's.
+func EncodeBatches(events []Event, size int) ([][]byte, error) {
 	type message struct {
 		Type       string         `json:"type"`
 		UserID     string         `json:"userId"`
@@ -142,11 +178,12 @@ func segmentBatches(events []Event, size int) ([][]byte, error) {
 
 // post sends the bodies from cfg.Clients concurrent clients, each waiting
 // for its previous batch like an SDK's flush loop, and times the whole.
-func post(ctx context.Context, cfg IngestConfig, payloads [][]byte) (time.Duration, error) {
+func post(ctx context.Context, cfg IngestConfig) (time.Duration, error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Clients}}
+	defer client.CloseIdleConnections()
 	return timeParallel(cfg.Clients, func(c int) error {
-		for i := c; i < len(payloads); i += cfg.Clients {
-			if err := postOne(ctx, client, cfg, payloads[i]); err != nil {
+		for i := c; i < len(cfg.Batches); i += cfg.Clients {
+			if err := postOne(ctx, client, cfg, cfg.Batches[i]); err != nil {
 				return err
 			}
 		}
@@ -207,43 +244,66 @@ func storedRows(ctx context.Context, db *sql.DB, projectID int) ([]row, error) {
 }
 
 // copyFloor creates the floor table with ddl, COPYs rows into it over
-// clients connections, times that, and drops the table.
-func copyFloor(ctx context.Context, db *sql.DB, ddl string, rows []row, clients int) (time.Duration, error) {
+// clients connections, times that and the machine's busy time, and drops
+// the table.
+func copyFloor(ctx context.Context, db *sql.DB, ddl string, rows []row, clients int) (elapsed, busy time.Duration, err error) {
 	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS bench_floor`); err != nil {
-		return 0, fmt.Errorf("drop floor table: %w", err)
+		return 0, 0, fmt.Errorf("drop floor table: %w", err)
 	}
 	if _, err := db.ExecContext(ctx, ddl); err != nil {
-		return 0, fmt.Errorf("create floor table: %w", err)
+		return 0, 0, fmt.Errorf("create floor table: %w", err)
 	}
 	defer func() { _, _ = db.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS bench_floor`) }()
-	return timeParallel(clients, func(c int) error {
-		return copyRows(ctx, db, rows[c*len(rows)/clients:(c+1)*len(rows)/clients])
+	busy, err = busyDuring(func() (err error) {
+		elapsed, err = timeParallel(clients, func(c int) error {
+			return copyRows(ctx, db, rows[c*len(rows)/clients:(c+1)*len(rows)/clients])
+		})
+		return err
 	})
+	return elapsed, busy, err
 }
 
+// copyRows COPYs rows in one transaction the way Pulse's writer does,
+// through lib/pq's COPY statement at the driver level, so the floor pays
+// no more per row on the client than Pulse does.
 func copyRows(ctx context.Context, db *sql.DB, rows []row) error {
-	tx, err := db.BeginTx(ctx, nil)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin copy: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("bench_floor", floorColumns...))
-	if err != nil {
-		return fmt.Errorf("copy: %w", err)
-	}
-	for _, r := range rows {
-		if _, err := stmt.ExecContext(ctx, r...); err != nil {
-			return fmt.Errorf("copy row: %w", err)
+	err = conn.Raw(func(driverConn any) error {
+		stmt, err := driverConn.(driver.Conn).Prepare(pq.CopyIn("bench_floor", floorColumns...))
+		if err != nil {
+			return fmt.Errorf("copy: %w", err)
 		}
-	}
-	if _, err := stmt.ExecContext(ctx); err != nil {
-		return fmt.Errorf("copy: %w", err)
-	}
-	if err := stmt.Close(); err != nil {
-		return fmt.Errorf("copy: %w", err)
+		defer func() { _ = stmt.Close() }()
+		values := make([]driver.Value, len(floorColumns))
+		for _, r := range rows {
+			for i, v := range r {
+				values[i] = v
+			}
+			if _, err := stmt.Exec(values); err != nil {
+				return fmt.Errorf("copy row: %w", err)
+			}
+		}
+		if _, err := stmt.Exec(nil); err != nil {
+			return fmt.Errorf("copy: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return tx.Commit()
 }
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 // timeParallel runs fn(0..n-1) concurrently and returns how long all took,
 // or the first error.
