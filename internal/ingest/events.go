@@ -78,12 +78,11 @@ func copyEvents(tx dbtx, projectID int, receivedAt time.Time, rows []eventRow) e
 			return fmt.Errorf("copy events: %w", err)
 		}
 		defer func() { _ = stmt.Close() }()
-		// Every row has the same time of receipt: format it once, as lib/pq
-		// would have for each row.
-		received := string(pq.FormatTimestamp(receivedAt))
+		// Every row has the same time of receipt: format it once.
+		received := timestampText(receivedAt)
 		row := make([]driver.Value, len(eventColumns))
 		for _, r := range rows {
-			row[0], row[1], row[2], row[3] = int64(projectID), r.userID, r.name, r.at
+			row[0], row[1], row[2], row[3] = int64(projectID), r.userID, r.name, timestampText(r.at)
 			row[4], row[5], row[6], row[7] = received, r.properties, r.platform, r.messageID
 			// lib/pq encodes the row into its buffer before returning,
 			// so the slice is reused. Its COPY statement has Exec, not
@@ -128,7 +127,7 @@ func insertSkippingKnown(ctx context.Context, tx dbtx, projectID int, receivedAt
 		names, ats, props, platforms, messageIDs = make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
 	)
 	for i, r := range rows {
-		users[i], names[i], ats[i], props[i], platforms[i], messageIDs[i] = r.userID, r.name, r.at.UTC().Format(time.RFC3339Nano), r.properties, r.platform, r.messageID
+		users[i], names[i], ats[i], props[i], platforms[i], messageIDs[i] = r.userID, r.name, timestampText(r.at), r.properties, r.platform, r.messageID
 	}
 	result, err := tx.QueryContext(ctx, insertEventsSkippingKnown,
 		projectID, receivedAt, pq.Array(users), pq.Array(names), pq.Array(ats), pq.Array(props), pq.Array(platforms), pq.Array(messageIDs))

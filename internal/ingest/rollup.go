@@ -126,8 +126,8 @@ func rollUp(ctx context.Context, tx dbtx, projectID int, s settings, days []dayD
 	for i, u := range users {
 		ids[i], counts[i] = u.id, u.events
 		if u.events > 0 {
-			firsts[i] = sql.NullString{String: u.firstAt.UTC().Format(time.RFC3339Nano), Valid: true}
-			lasts[i] = sql.NullString{String: u.lastAt.UTC().Format(time.RFC3339Nano), Valid: true}
+			firsts[i] = sql.NullString{String: timestampText(u.firstAt), Valid: true}
+			lasts[i] = sql.NullString{String: timestampText(u.lastAt), Valid: true}
 		}
 		docs[i] = sql.NullString{String: u.traits, Valid: u.traits != ""}
 	}
