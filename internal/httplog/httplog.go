@@ -3,13 +3,10 @@
 package httplog
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 )
@@ -44,12 +41,12 @@ func Middleware(logger *slog.Logger) func(http.Handler) http.Handler {
 			}
 			w.Header().Set(HeaderRequestID, id)
 			l := logger.With("request_id", id)
-			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+			rec := NewStatusRecorder(w)
 			next.ServeHTTP(rec, r.WithContext(WithLogger(r.Context(), l)))
 			l.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
-				slog.Int("status", rec.status),
+				slog.Int("status", rec.Status),
 				slog.Duration("duration", time.Since(start)))
 		})
 	}
@@ -72,38 +69,3 @@ func newID() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
-
-// statusRecorder remembers the status code for the access log. It forwards
-// Flush and Unwrap so SSE and WebSocket upgrades keep working through it.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-var _ http.Flusher = (*statusRecorder)(nil)
-
-// Hijack lets WebSocket upgrades take over the connection.
-func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	h, ok := r.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, fmt.Errorf("response writer %T cannot hijack", r.ResponseWriter)
-	}
-	r.status = http.StatusSwitchingProtocols
-	return h.Hijack()
-}
-
-var _ http.Hijacker = (*statusRecorder)(nil)
