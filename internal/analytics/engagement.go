@@ -76,14 +76,8 @@ type dayCounts struct {
 // segment.
 func (s *Service) Engagement(ctx context.Context, from, to time.Time, interval Interval, segmentID *int) (*Engagement, error) {
 	from, to = civil(from), civil(to)
-	if err := interval.check("interval"); err != nil {
-		return nil, err
-	}
-	buckets, err := interval.buckets(from, to)
+	buckets, err := s.bucketsOf(ctx, from, to, interval, segmentID)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.segment(ctx, "segmentId", segmentID); err != nil {
 		return nil, err
 	}
 	first := buckets[0].start

@@ -57,14 +57,8 @@ GROUP BY ` + keys + `, ` + fmt.Sprint(masks+1)
 // members of a segment. Buckets with nobody are present, with zeros.
 func (s *Service) Lifecycle(ctx context.Context, from, to time.Time, interval Interval, segmentID *int) ([]LifecycleBucket, error) {
 	from, to = civil(from), civil(to)
-	if err := interval.check("interval"); err != nil {
-		return nil, err
-	}
-	buckets, err := interval.buckets(from, to)
+	buckets, err := s.bucketsOf(ctx, from, to, interval, segmentID)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.segment(ctx, "segmentId", segmentID); err != nil {
 		return nil, err
 	}
 	out := make([]LifecycleBucket, len(buckets))

@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"context"
 	"time"
 
 	"github.com/pulse-analytics/pulse/internal/invalid"
@@ -70,6 +71,20 @@ func (i Interval) check(field string) error {
 // range may end early, on the range's last day.
 type bucket struct {
 	start, end time.Time
+}
+
+// bucketsOf checks the interval and the optional segment of a bucketed
+// analytic, as the API names them, and returns its buckets from the one
+// holding from up to to.
+func (s *Service) bucketsOf(ctx context.Context, from, to time.Time, interval Interval, segmentID *int) ([]bucket, error) {
+	if err := interval.check("interval"); err != nil {
+		return nil, err
+	}
+	buckets, err := interval.buckets(from, to)
+	if err != nil {
+		return nil, err
+	}
+	return buckets, s.segment(ctx, "segmentId", segmentID)
 }
 
 // buckets returns the whole buckets from the one holding from up to to,
