@@ -95,17 +95,12 @@ const selectAnonymous = `
 	JOIN users u ON u.id = i.user_id`
 
 // insertIdentity links an anonymous id to a user unless it is linked
-// already, and returns the user it is linked to either way.
+// already; it returns no row when it is (link then reads the owner).
 const insertIdentity = `
-	WITH ins AS (
-		INSERT INTO identities (project_id, anonymous_id, user_id, created_at)
-		VALUES ($1, $2, $3, now())
-		ON CONFLICT (project_id, anonymous_id) DO NOTHING
-		RETURNING user_id)
-	SELECT user_id FROM ins
-	UNION ALL
-	SELECT user_id FROM identities WHERE project_id = $1 AND anonymous_id = $2
-	LIMIT 1`
+	INSERT INTO identities (project_id, anonymous_id, user_id, created_at)
+	VALUES ($1, $2, $3, now())
+	ON CONFLICT (project_id, anonymous_id) DO NOTHING
+	RETURNING user_id`
 
 const selectIdentityOwner = `SELECT user_id FROM identities WHERE project_id = $1 AND anonymous_id = $2`
 
@@ -173,9 +168,9 @@ func (r *resolver) link(ctx context.Context, anon string, id int) (int, error) {
 	var owner int
 	err := r.tx.QueryRowContext(ctx, insertIdentity, r.projectID, anon, id).Scan(&owner)
 	if errors.Is(err, sql.ErrNoRows) {
-		// A concurrent batch linked anon and committed while the insert
-		// waited for it: the statement's snapshot, older, cannot see that
-		// link; a new statement's can.
+		// Linked already, possibly by a concurrent batch that committed
+		// while the insert waited for it: a snapshot older than that
+		// commit (the insert's) cannot see the link, a new statement's can.
 		err = r.tx.QueryRowContext(ctx, selectIdentityOwner, r.projectID, anon).Scan(&owner)
 	}
 	if err != nil {
