@@ -36,13 +36,12 @@ type LifecycleBucket struct {
 // (0 before the bucket before the first, NULL never seen). $5 is the time
 // zone.
 func lifecycleSQL(masks int) string {
-	aggregates, keys := maskColumns(masks)
+	aggregates, keys := maskColumns(masks, "width_bucket(d.day, $3::date[]) - 1")
 	return `
 SELECT ` + keys + `, width_bucket((u.first_seen_at AT TIME ZONE $5)::date, $3::date[]), count(*)::int
 FROM (
 	SELECT d.user_id, ` + aggregates + `
 	FROM user_daily_activities d
-	JOIN (` + itemBits("cardinality($3::date[])") + `) n ON n.number = width_bucket(d.day, $3::date[])
 	WHERE d.project_id = $1 AND d.day BETWEEN $2::date AND $4::date AND d.events > 0
 	  AND ` + inSegment("d.user_id", "$6") + `
 	GROUP BY d.user_id

@@ -20,25 +20,20 @@ const bitsPerMask = 64
 // maskCount is how many masks items items need.
 func maskCount(items int) int { return max(1, (items+bitsPerMask-1)/bitsPerMask) }
 
-// itemBits is SQL for a table of the items numbered 1 to the count in
-// param: their number and their mask and bit in it. Joined on number, it
-// gives each row its bit without computing it per row.
-func itemBits(param string) string {
-	return fmt.Sprintf(`SELECT i AS number, ((i - 1) / %[1]d)::int AS mask, 1::bigint << ((i - 1) %% %[1]d)::int AS bit
-		FROM generate_series(1, %[2]s) AS i`, bitsPerMask, param)
-}
-
-// maskColumns are the aggregates folding the bits of the joined items
-// (alias n, from itemBits) into masks m0, m1, ..., and the masks' names.
-func maskColumns(masks int) (aggregates, keys string) {
+// maskColumns are the aggregates folding each row's item, whose 0-based
+// number is the SQL expression index, into masks m0, m1, ..., and the
+// masks' names. The bit is computed on the row: cheaper than joining a
+// table of the items' bits.
+func maskColumns(masks int, index string) (aggregates, keys string) {
 	if masks == 1 {
 		// The usual case needs no per-row filter.
-		return "bit_or(n.bit) AS m0", "m0"
+		return fmt.Sprintf("bit_or(1::bigint << (%s)) AS m0", index), "m0"
 	}
 	cols := make([]string, masks)
 	names := make([]string, masks)
 	for m := range masks {
-		cols[m] = fmt.Sprintf("coalesce(bit_or(n.bit) FILTER (WHERE n.mask = %d), 0) AS m%d", m, m)
+		cols[m] = fmt.Sprintf("coalesce(bit_or(1::bigint << ((%[1]s) %% %[2]d)) FILTER (WHERE (%[1]s) / %[2]d = %[3]d), 0) AS m%[3]d",
+			index, bitsPerMask, m)
 		names[m] = fmt.Sprintf("m%d", m)
 	}
 	return strings.Join(cols, ", "), strings.Join(names, ", ")

@@ -39,7 +39,7 @@ type RetentionPeriod struct {
 // masks (item i is cohort bucket i, see masks.go), and counts users per
 // cohort and combination of masks. $7 is the time zone.
 func retentionSQL(masks int) string {
-	aggregates, _ := maskColumns(masks)
+	aggregates, _ := maskColumns(masks, "width_bucket(d.day, $4::date[]) - 1")
 	keys := outerMasks("a", masks)
 	return `
 SELECT c.number, ` + keys + `, count(*)::int
@@ -52,7 +52,6 @@ FROM (
 LEFT JOIN (
 	SELECT d.user_id, ` + aggregates + `
 	FROM user_daily_activities d
-	JOIN (` + itemBits("cardinality($4::date[])") + `) n ON n.number = width_bucket(d.day, $4::date[])
 	WHERE d.project_id = $1 AND d.day BETWEEN $5::date AND $6::date AND d.events > 0
 	GROUP BY d.user_id
 ) a ON a.user_id = c.id

@@ -52,30 +52,12 @@ SELECT name FROM names WHERE name IS NOT NULL`
 // $2, see masks.go) into masks, and counts the users, and the members of
 // segment $5 among them, per combination of masks.
 func featureMasksSQL(masks int) string {
-	if masks == 1 {
-		// Up to 64 names (the usual case), a name's bit is its position
-		// in $2: cheaper per event than joining the names table.
-		return `
-SELECT m0, count(*)::int, count(s.user_id)::int
-FROM (
-	SELECT e.user_id, bit_or(1::bigint << (array_position($2::text[], e.name::text) - 1)) AS m0
-	FROM events e
-	WHERE e.project_id = $1 AND e.timestamp >= $3 AND e.timestamp < $4
-	GROUP BY e.user_id
-) per_user
-LEFT JOIN segment_members s ON s.segment_id = $5 AND s.user_id = per_user.user_id
-GROUP BY m0`
-	}
-	aggregates, keys := maskColumns(masks)
+	aggregates, keys := maskColumns(masks, "array_position($2::text[], e.name::text) - 1")
 	return `
 SELECT ` + keys + `, count(*)::int, count(s.user_id)::int
 FROM (
 	SELECT e.user_id, ` + aggregates + `
 	FROM events e
-	JOIN (
-		SELECT ($2::text[])[b.number] AS name, b.mask, b.bit
-		FROM (` + itemBits("cardinality($2::text[])") + `) b
-	) n ON n.name = e.name
 	WHERE e.project_id = $1 AND e.timestamp >= $3 AND e.timestamp < $4
 	GROUP BY e.user_id
 ) per_user
