@@ -74,7 +74,6 @@ func (h *handler) judge(ctx context.Context, scope tenant.Scope, err error) (con
 // its outcome is only judged after the body parsed, so a malformed body is
 // still answered 400 first.
 type earlyLookup struct {
-	key   string
 	done  chan struct{}
 	scope tenant.Scope
 	err   error
@@ -86,7 +85,7 @@ func (h *handler) lookUpEarly(r *http.Request) *earlyLookup {
 	if key == "" {
 		return nil
 	}
-	early := &earlyLookup{key: key, done: make(chan struct{})}
+	early := &earlyLookup{done: make(chan struct{})}
 	go func() {
 		defer close(early.done)
 		early.scope, early.err = h.keys.Authenticate(r.Context(), key)
@@ -95,9 +94,9 @@ func (h *handler) lookUpEarly(r *http.Request) *earlyLookup {
 }
 
 // authenticateKey scopes r's context to the project of key, using the
-// early lookup when it was of that key.
+// early lookup when there was one: a Basic-auth key is the request's key.
 func (h *handler) authenticateKey(r *http.Request, early *earlyLookup, key, howToSend string) (context.Context, *apiError) {
-	if early == nil || early.key != key {
+	if early == nil {
 		return h.authenticate(r.Context(), key, howToSend)
 	}
 	<-early.done

@@ -102,8 +102,7 @@ func copyEvents(tx dbtx, projectID int, receivedAt time.Time, rows []eventRow) e
 // knownIfUnique turns a unique violation, which COPY into events only
 // meets on (project_id, message_id), into errKnownMessage.
 func knownIfUnique(err error) error {
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
+	if sqlState(err) == "23505" {
 		return errKnownMessage
 	}
 	return err

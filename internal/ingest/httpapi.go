@@ -259,7 +259,7 @@ func malformed(err error) *apiError {
 	case errors.As(err, &wrongType) && wrongType.Field != "":
 		return badRequest("MALFORMED_JSON", "%s must not be a JSON %s", wrongType.Field, wrongType.Value)
 	case errors.As(err, &wrongType):
-		return badRequest("MALFORMED_JSON", "the body must be a JSON object, not a JSON %s", wrongType.Value)
+		return notAnObject(wrongType.Value)
 	}
 	return badRequest("MALFORMED_JSON", "malformed JSON: %v", err)
 }

@@ -202,13 +202,10 @@ func timestampValue(raw []byte) (time.Time, error) {
 	}
 	s, ok := jsonString(raw)
 	if !ok {
-		return parseTimestamp(rawJSON(raw))
+		return parseTimestamp(raw) // not a string: refused as one
 	}
 	return parseTimestamp(s)
 }
-
-// rawJSON is a JSON value left undecoded.
-type rawJSON []byte
 
 // jsonKind names the kind of the valid JSON value in raw, as encoding/json
 // names them in its errors.

@@ -98,12 +98,17 @@ func userDeltas(days []dayDelta, traits map[int64]string) []userDelta {
 		u.firstAt = earlier(u.firstAt, d.firstAt)
 		u.lastAt = later(u.lastAt, d.lastAt)
 	}
+	byID := func(u userDelta, id int64) int { return cmp.Compare(u.id, id) }
+	withUsage := len(users)
 	for id, doc := range traits {
-		i, found := slices.BinarySearchFunc(users, id, func(u userDelta, id int64) int { return cmp.Compare(u.id, id) })
-		if !found {
-			users = slices.Insert(users, i, userDelta{id: id})
+		if i, found := slices.BinarySearchFunc(users[:withUsage], id, byID); found {
+			users[i].traits = doc
+		} else {
+			users = append(users, userDelta{id: id, traits: doc})
 		}
-		users[i].traits = doc
+	}
+	if len(users) > withUsage {
+		slices.SortFunc(users, func(a, b userDelta) int { return cmp.Compare(a.id, b.id) })
 	}
 	return users
 }
@@ -111,7 +116,8 @@ func userDeltas(days []dayDelta, traits map[int64]string) []userDelta {
 // rollUp writes what the batch changes of its users (traits, counts,
 // first/last seen) and of their days, with one statement. It runs last, so
 // the users' rows stay locked only for this short step and the commit.
-func rollUp(ctx context.Context, tx dbtx, projectID int, s settings, days []dayDelta, traits map[int64]string) error {
+func rollUp(ctx context.Context, tx dbtx, projectID int, s settings, stored []eventRow, traits map[int64]string) error {
+	days := deltas(stored, s)
 	users := userDeltas(days, traits)
 	if len(users) == 0 {
 		return nil

@@ -106,9 +106,8 @@ func parseSegmentCall(r *http.Request, body []byte, typ Type) (*parsedBatch, str
 // checkJSONObject refuses a body that is not valid JSON or not an object,
 // saying why as a JSON decoder would.
 func checkJSONObject(body []byte) *apiError {
-	if !validJSON(body) {
-		var v any
-		return malformed(decodeJSON(body, &v))
+	if apiErr := malformedBody(body); apiErr != nil {
+		return apiErr
 	}
 	switch kind := jsonKind(body); kind {
 	case "object":
@@ -116,8 +115,23 @@ func checkJSONObject(body []byte) *apiError {
 	case "null":
 		return badRequest("MALFORMED_JSON", "the body must be a JSON object, not null")
 	default:
-		return badRequest("MALFORMED_JSON", "the body must be a JSON object, not a JSON %s", kind)
+		return notAnObject(kind)
 	}
+}
+
+// malformedBody refuses a body that is not valid JSON, saying why as a
+// JSON decoder would; nil for valid JSON.
+func malformedBody(body []byte) *apiError {
+	if validJSON(body) {
+		return nil
+	}
+	var v any
+	return malformed(decodeJSON(body, &v))
+}
+
+// notAnObject refuses a valid JSON body of another kind than object.
+func notAnObject(kind string) *apiError {
+	return badRequest("MALFORMED_JSON", "the body must be a JSON object, not a JSON %s", kind)
 }
 
 // segmentDefaults are a batch's values for messages that lack their own.
@@ -185,9 +199,8 @@ type batchItem struct {
 // batch array of at most MaxBatchSize messages.
 func parseSegmentEnvelope(body []byte) (segmentEnvelope, *apiError) {
 	var env segmentEnvelope
-	if !validJSON(body) {
-		var v any
-		return env, malformed(decodeJSON(body, &v))
+	if apiErr := malformedBody(body); apiErr != nil {
+		return env, apiErr
 	}
 	// SDKs' messages are a few hundred bytes: room for one per 384 bytes
 	// saves growing the slice by copies, most of the time.
@@ -210,7 +223,7 @@ func parseSegmentEnvelope(body []byte) (segmentEnvelope, *apiError) {
 	}) >= 0
 	switch kind := jsonKind(body); {
 	case !isObject && kind != "null":
-		return env, badRequest("MALFORMED_JSON", "the body must be a JSON object, not a JSON %s", kind)
+		return env, notAnObject(kind)
 	case isNull(env.batch):
 		return env, badRequest("BAD_REQUEST", `the body has no "batch" array of messages`)
 	case jsonKind(env.batch) != "array":

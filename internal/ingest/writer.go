@@ -163,7 +163,7 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := rollUp(ctx, tx, projectID, settings, deltas(stored, settings), traits); err != nil {
+	if err := rollUp(ctx, tx, projectID, settings, stored, traits); err != nil {
 		return 0, 0, err
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -261,18 +261,23 @@ func profileTraits(ctx context.Context, r *resolver, batch []*prepared) (map[int
 	return docs, nil
 }
 
+// sqlState is PostgreSQL's error code in err, "" when there is none.
+func sqlState(err error) pq.ErrorCode {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return pqErr.Code
+	}
+	return ""
+}
+
 // isDeadlock reports whether PostgreSQL aborted the transaction to break a
 // deadlock.
-func isDeadlock(err error) bool {
-	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && pqErr.Code == "40P01"
-}
+func isDeadlock(err error) bool { return sqlState(err) == "40P01" }
 
 // staleIfMissingUser turns a foreign-key violation (a row pointing at a user
 // that is gone) into errStaleUser.
 func staleIfMissingUser(err error) error {
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "23503" {
+	if sqlState(err) == "23503" {
 		return errStaleUser
 	}
 	return err
