@@ -8,14 +8,15 @@ import (
 
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/pulse-analytics/pulse/internal/warnlog"
 )
 
 // riverMigrator returns River's migrator for db. River's warnings go to
 // logger; its step-by-step Info lines do not, as Up logs the versions itself
 // in the same shape as Pulse's.
 func riverMigrator(db *sql.DB, logger *slog.Logger) (*rivermigrate.Migrator[*sql.Tx], error) {
-	quiet := slog.New(minLevel{Handler: logger.Handler(), level: slog.LevelWarn})
-	migrator, err := rivermigrate.New(riverdatabasesql.New(db), &rivermigrate.Config{Logger: quiet})
+	migrator, err := rivermigrate.New(riverdatabasesql.New(db), &rivermigrate.Config{Logger: warnlog.New(logger)})
 	if err != nil {
 		return nil, fmt.Errorf("create river migrator: %w", err)
 	}
@@ -52,22 +53,4 @@ func (m *migrator) pendingRiver(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("list pending river migrations: %w", err)
 	}
 	return len(res.Versions), nil
-}
-
-// minLevel passes on the records of its Handler at level and above.
-type minLevel struct {
-	slog.Handler
-	level slog.Level
-}
-
-func (h minLevel) Enabled(ctx context.Context, level slog.Level) bool {
-	return level >= h.level && h.Handler.Enabled(ctx, level)
-}
-
-func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return minLevel{Handler: h.Handler.WithAttrs(attrs), level: h.level}
-}
-
-func (h minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{Handler: h.Handler.WithGroup(name), level: h.level}
 }

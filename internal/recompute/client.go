@@ -12,6 +12,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/internal/discovery"
+	"github.com/pulse-analytics/pulse/internal/warnlog"
 )
 
 // Config configures the River client of a Pulse process.
@@ -38,7 +39,7 @@ func NewClient(db *sql.DB, cfg Config) (*river.Client[*sql.Tx], error) {
 	if cfg.SchedulePeriod == 0 {
 		cfg.SchedulePeriod = time.Minute
 	}
-	riverCfg := &river.Config{Logger: quietRiver(cfg.Logger)}
+	riverCfg := &river.Config{Logger: warnlog.New(cfg.Logger)}
 	if cfg.Work {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, NewWorker(db))
@@ -110,28 +111,4 @@ func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) e
 		}
 	}
 	return nil
-}
-
-// quietRiver passes River's warnings and errors to logger and drops its
-// informational lines (queue statistics every few seconds), which are noise
-// in a Pulse log.
-func quietRiver(logger *slog.Logger) *slog.Logger {
-	if logger == nil {
-		return nil
-	}
-	return slog.New(warnAndAbove{logger.Handler()})
-}
-
-type warnAndAbove struct{ slog.Handler }
-
-func (h warnAndAbove) Enabled(ctx context.Context, level slog.Level) bool {
-	return level >= slog.LevelWarn && h.Handler.Enabled(ctx, level)
-}
-
-func (h warnAndAbove) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return warnAndAbove{h.Handler.WithAttrs(attrs)}
-}
-
-func (h warnAndAbove) WithGroup(name string) slog.Handler {
-	return warnAndAbove{h.Handler.WithGroup(name)}
 }
