@@ -217,7 +217,7 @@ func postOne(ctx context.Context, client *http.Client, cfg IngestConfig, body []
 }
 
 // row is one events row as COPY takes it.
-type row []any
+type row []driver.Value
 
 var floorColumns = []string{"project_id", "user_id", "name", "timestamp", "received_at", "properties", "platform", "message_id"}
 
@@ -283,12 +283,8 @@ func copyRows(ctx context.Context, db *sql.DB, rows []row) error {
 			return fmt.Errorf("copy: %w", err)
 		}
 		defer func() { _ = stmt.Close() }()
-		values := make([]driver.Value, len(floorColumns))
 		for _, r := range rows {
-			for i, v := range r {
-				values[i] = v
-			}
-			if _, err := stmt.Exec(values); err != nil {
+			if _, err := stmt.Exec(r); err != nil {
 				return fmt.Errorf("copy row: %w", err)
 			}
 		}

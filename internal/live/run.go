@@ -28,12 +28,12 @@ func (h *Hub) SubscribeRun(ctx context.Context, projectID, runID int, onEnd OnEn
 	go func() {
 		defer close(out)
 		defer h.removeRun(sub)
-		stream.end(pumpRun(ctx, sub, current, out, h.cfg.Buffer), onEnd)
+		stream.end(pumpRun(ctx, sub, current, out), onEnd)
 	}()
 	return stream, nil
 }
 
-func pumpRun(ctx context.Context, sub *runSub, current *RunState, out chan<- *RunState, buffer int) error {
+func pumpRun(ctx context.Context, sub *runSub, current *RunState, out chan<- *RunState) error {
 	sent := current
 	if err := sendRun(ctx, sub, out, current); err != nil {
 		return err
@@ -43,14 +43,14 @@ func pumpRun(ctx context.Context, sub *runSub, current *RunState, out chan<- *Ru
 		case <-ctx.Done():
 			return nil
 		case <-sub.kicked:
-			return endedRun(ctx, sub.reason, buffer)
+			return endedRun(ctx, sub, sub.reason)
 		case st := <-sub.inbox:
 			// States read before the first one may arrive after it.
 			if !newer(st, sent) {
 				continue
 			}
 			if err := sendRun(ctx, sub, out, st); err != nil {
-				return endedRun(ctx, err, buffer)
+				return endedRun(ctx, sub, err)
 			}
 			sent = st
 		}
@@ -69,12 +69,12 @@ func sendRun(ctx context.Context, sub *runSub, out chan<- *RunState, st *RunStat
 	}
 }
 
-func endedRun(ctx context.Context, err error, buffer int) error {
+func endedRun(ctx context.Context, sub *runSub, err error) error {
 	if ctx.Err() != nil {
 		return nil
 	}
 	if errors.Is(err, ErrSlowConsumer) {
-		return &SlowConsumerError{Buffer: buffer}
+		return &SlowConsumerError{Buffer: cap(sub.inbox)}
 	}
 	return err
 }
