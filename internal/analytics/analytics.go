@@ -19,6 +19,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/pulse-analytics/pulse/ent"
@@ -31,6 +32,9 @@ type Service struct {
 	db     *sql.DB
 	client *ent.Client
 	now    func() time.Time
+	// zones keeps each time zone loaded (name → *time.Location):
+	// time.LoadLocation reads and parses the zone file on every call.
+	zones sync.Map
 }
 
 // New returns a Service over db and its ent client.
@@ -61,26 +65,42 @@ func (s *Service) read(ctx context.Context, fn func(*snapshot) error) error {
 		return fmt.Errorf("begin snapshot: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	// The analytics aggregate per user and day: with the default work_mem
-	// those aggregates and sorts spill to disk on large projects. Their
-	// statements run well under a second, and their row estimates (rollups
-	// joined to rollups) are often high, which would make PostgreSQL spend
-	// longer compiling them with JIT than running them.
-	if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '64MB'; SET LOCAL jit = off`); err != nil {
-		return fmt.Errorf("configure snapshot: %w", err)
-	}
 	snap := &snapshot{tx: tx, projectID: scope.ProjectID}
-	err = tx.QueryRowContext(ctx, `SELECT timezone FROM projects WHERE id = $1`, scope.ProjectID).Scan(&snap.timezone)
+	var workMem, jit string // as set
+	err = tx.QueryRowContext(ctx, openSnapshot, scope.ProjectID).Scan(&snap.timezone, &workMem, &jit)
 	if err != nil {
 		return fmt.Errorf("load project %d: %w", scope.ProjectID, err)
 	}
-	if snap.location, err = time.LoadLocation(snap.timezone); err != nil {
+	if snap.location, err = s.zone(snap.timezone); err != nil {
 		return fmt.Errorf("project %d time zone %q: %w", scope.ProjectID, snap.timezone, err)
 	}
 	if err := fn(snap); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// openSnapshot configures the snapshot's transaction and reads the
+// project's time zone, in one round trip. The analytics aggregate per user
+// and day: with the default work_mem those aggregates and sorts spill to
+// disk on large projects. Their statements run well under a second, and
+// their row estimates (rollups joined to rollups) are often high, which
+// would make PostgreSQL spend longer compiling them with JIT than running
+// them.
+const openSnapshot = `SELECT timezone, set_config('work_mem', '64MB', true), set_config('jit', 'off', true)
+	FROM projects WHERE id = $1`
+
+// zone is the time zone name, loaded once.
+func (s *Service) zone(name string) (*time.Location, error) {
+	if loc, ok := s.zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	s.zones.Store(name, loc)
+	return loc, nil
 }
 
 // today is the current calendar day in the project's time zone.

@@ -15,11 +15,11 @@ func (s *Service) segment(ctx context.Context, field string, id *int) error {
 	if id == nil {
 		return nil
 	}
-	found, err := s.load(ctx, []int{*id})
+	exists, err := s.client.Segment.Query().Where(entsegment.ID(*id)).Exist(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("load segment %d: %w", *id, err)
 	}
-	if found[*id] == nil {
+	if !exists {
 		return invalid.Field(field, "segment %d not found", *id)
 	}
 	return nil
