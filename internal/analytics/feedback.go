@@ -93,13 +93,7 @@ LIMIT $5`
 // feedbackScoresSQL is the NPS categories of the users' latest scores and
 // the CSAT answers of surveys submitted from $2 to $3.
 var feedbackScoresSQL = `
-WITH latest AS (
-	SELECT DISTINCT ON (f.user_id) f.nps_score AS score
-	FROM feedbacks f
-	WHERE f.project_id = $1 AND f.timestamp >= $2 AND f.timestamp < $3 AND f.nps_score IS NOT NULL
-	  AND ` + inSegment("f.user_id", "$4") + `
-	ORDER BY f.user_id, f.timestamp DESC, f.id DESC
-),
+WITH latest AS (` + latestNPS(inSegment("f.user_id", "$4")) + `),
 csat AS (
 	SELECT (a->>'score')::int AS score
 	FROM survey_responses r
@@ -108,11 +102,28 @@ csat AS (
 	WHERE r.project_id = $1 AND r.submitted_at >= $2 AND r.submitted_at < $3 AND a ? 'score'
 	  AND ` + inSegment("r.user_id", "$4") + `
 )
-SELECT (SELECT count(*) FILTER (WHERE score >= 9) FROM latest)::int,
-	(SELECT count(*) FILTER (WHERE score BETWEEN 7 AND 8) FROM latest)::int,
-	(SELECT count(*) FILTER (WHERE score <= 6) FROM latest)::int,
+SELECT ` + npsCategories("count(*)") + `,
 	(SELECT count(*) FROM csat)::int,
-	(SELECT avg(score) FROM csat)::float8`
+	(SELECT avg(score) FROM csat)::float8
+FROM latest`
+
+// latestNPS is SQL for each user's latest NPS score (user_id, score) in
+// the feedback given from $2 to $3 and meeting the condition where.
+func latestNPS(where string) string {
+	return `
+	SELECT DISTINCT ON (f.user_id) f.user_id, f.nps_score AS score
+	FROM feedbacks f
+	WHERE f.project_id = $1 AND f.timestamp >= $2 AND f.timestamp < $3 AND f.nps_score IS NOT NULL AND ` + where + `
+	ORDER BY f.user_id, f.timestamp DESC, f.id DESC`
+}
+
+// npsCategories are the promoters (9–10), passives (7–8) and detractors
+// (0–6) among scores, each counted with the aggregate count.
+func npsCategories(count string) string {
+	return count + ` FILTER (WHERE score >= 9)::int, ` +
+		count + ` FILTER (WHERE score BETWEEN 7 AND 8)::int, ` +
+		count + ` FILTER (WHERE score <= 6)::int`
+}
 
 // FeedbackSummary summarises the feedback and CSAT answers given on the
 // days from to to (project time zone), optionally by the current members

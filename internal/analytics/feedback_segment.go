@@ -61,16 +61,8 @@ WHERE f.project_id = $1 AND f.timestamp >= $2 AND f.timestamp < $3
 GROUP BY GROUPING SETS ((m.segment_id, f.kind), (f.kind))`
 
 	segmentNPSSQL = `
-SELECT GROUPING(m.segment_id), m.segment_id,
-	count(DISTINCT l.user_id) FILTER (WHERE l.score >= 9)::int,
-	count(DISTINCT l.user_id) FILTER (WHERE l.score BETWEEN 7 AND 8)::int,
-	count(DISTINCT l.user_id) FILTER (WHERE l.score <= 6)::int
-FROM (
-	SELECT DISTINCT ON (f.user_id) f.user_id, f.nps_score AS score
-	FROM feedbacks f
-	WHERE f.project_id = $1 AND f.timestamp >= $2 AND f.timestamp < $3 AND f.nps_score IS NOT NULL
-	ORDER BY f.user_id, f.timestamp DESC, f.id DESC
-) l
+SELECT GROUPING(m.segment_id), m.segment_id, ` + npsCategories("count(DISTINCT l.user_id)") + `
+FROM (` + latestNPS("true") + `) l
 LEFT JOIN segment_members m ON m.user_id = l.user_id AND m.segment_id = ANY($4::bigint[])
 GROUP BY GROUPING SETS ((m.segment_id), ())`
 )
