@@ -113,6 +113,12 @@ func (snap *snapshot) midnight(day time.Time) time.Time {
 	return time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, snap.location)
 }
 
+// span is the instants from the start of day from to the end of day to
+// (the start of the next), in the project's time zone.
+func (snap *snapshot) span(from, to time.Time) (start, end time.Time) {
+	return snap.midnight(from), snap.midnight(to.AddDate(0, 0, 1))
+}
+
 // inSegment is a condition restricting the user id column col to the
 // current members of the segment whose id is the bind parameter param, or
 // nothing when the parameter is NULL. Both are constants of this package,

@@ -129,8 +129,8 @@ func npsCategories(count string) string {
 // days from to to (project time zone), optionally by the current members
 // of a segment; topTags (1 to MaxRows) bounds TopTags.
 func (s *Service) FeedbackSummary(ctx context.Context, segmentID *int, from, to time.Time, topTags int) (*FeedbackSummary, error) {
-	from, to = civil(from), civil(to)
-	if err := checkDays(from, to); err != nil {
+	from, to, err := civilRange(from, to)
+	if err != nil {
 		return nil, err
 	}
 	if topTags < 1 || topTags > MaxRows {
@@ -140,8 +140,8 @@ func (s *Service) FeedbackSummary(ctx context.Context, segmentID *int, from, to 
 		return nil, err
 	}
 	out := &FeedbackSummary{TopTags: []TagCount{}}
-	err := s.read(ctx, func(snap *snapshot) error {
-		start, end := snap.midnight(from), snap.midnight(to.AddDate(0, 0, 1))
+	err = s.read(ctx, func(snap *snapshot) error {
+		start, end := snap.span(from, to)
 		if err := summaryCounts(ctx, snap, out, start, end, segmentID); err != nil {
 			return err
 		}

@@ -79,8 +79,8 @@ type segmentTally struct {
 // to MaxSegments, distinct) and of all users on the days from to to
 // (project time zone).
 func (s *Service) FeedbackBySegment(ctx context.Context, segmentIDs []int, from, to time.Time) (*FeedbackBySegment, error) {
-	from, to = civil(from), civil(to)
-	if err := checkDays(from, to); err != nil {
+	from, to, err := civilRange(from, to)
+	if err != nil {
 		return nil, err
 	}
 	segments, err := s.segmentList(ctx, "segmentIds", segmentIDs, 1)
@@ -94,7 +94,7 @@ func (s *Service) FeedbackBySegment(ctx context.Context, segmentIDs []int, from,
 	}
 	err = s.read(ctx, func(snap *snapshot) error {
 		list := pq.Array(ids(segments))
-		start, end := snap.midnight(from), snap.midnight(to.AddDate(0, 0, 1))
+		start, end := snap.span(from, to)
 		if err := tallyActive(ctx, snap, tallies, date(from), date(to), list); err != nil {
 			return err
 		}

@@ -109,6 +109,13 @@ func (i Interval) buckets(from, to time.Time) ([]bucket, error) {
 	return out, nil
 }
 
+// civilRange is the calendar days of from and to (civil), refused when
+// from is after to.
+func civilRange(from, to time.Time) (time.Time, time.Time, error) {
+	from, to = civil(from), civil(to)
+	return from, to, checkDays(from, to)
+}
+
 // checkDays refuses a range whose from is after its to.
 func checkDays(from, to time.Time) error {
 	if from.After(to) {

@@ -69,8 +69,8 @@ GROUP BY ` + keys
 // zone) by how many of the segment's current members sent them (then by
 // all users, then by name) and keeps the first limit (1 to MaxRows).
 func (s *Service) FeatureUsage(ctx context.Context, segmentID int, from, to time.Time, limit int) (*FeatureUsage, error) {
-	from, to = civil(from), civil(to)
-	if err := checkDays(from, to); err != nil {
+	from, to, err := civilRange(from, to)
+	if err != nil {
 		return nil, err
 	}
 	if limit < 1 || limit > MaxRows {
@@ -80,7 +80,7 @@ func (s *Service) FeatureUsage(ctx context.Context, segmentID int, from, to time
 		return nil, err
 	}
 	out := &FeatureUsage{Events: []FeatureUse{}}
-	err := s.read(ctx, func(snap *snapshot) error {
+	err = s.read(ctx, func(snap *snapshot) error {
 		names, err := eventNames(ctx, snap)
 		if err != nil || len(names) == 0 {
 			return err
@@ -89,7 +89,8 @@ func (s *Service) FeatureUsage(ctx context.Context, segmentID int, from, to time
 		for i, name := range names {
 			uses[i].Name = name
 		}
-		if err := sumMasks(ctx, snap, out, uses, segmentID, snap.midnight(from), snap.midnight(to.AddDate(0, 0, 1))); err != nil {
+		start, end := snap.span(from, to)
+		if err := sumMasks(ctx, snap, out, uses, segmentID, start, end); err != nil {
 			return err
 		}
 		for _, u := range uses {
