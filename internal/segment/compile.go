@@ -42,7 +42,7 @@ func Compile(r *Rule, env Env) (Query, error) {
 	if env.Location == nil {
 		env.Location = time.UTC
 	}
-	c := &compiler{env: env, windows: map[int64]string{}}
+	c := &compiler{env: env, bound: map[any]string{}}
 	c.arg(env.ProjectID) // $1
 	root, err := c.node(r)
 	if err != nil {
@@ -86,9 +86,9 @@ type compiler struct {
 	// is known (a column whose window is the scan's needs no filter for it).
 	events   []eventColumn
 	activity []string // first day of each activity window
-	feedback []string // filter of each feedback count
-	// windows binds each distinct window start once.
-	windows map[int64]string
+	feedback [][]string // conditions of each feedback count
+	// bound is the placeholder of each value bound once (bindOnce).
+	bound map[any]string
 }
 
 // arg binds v and returns its placeholder.
@@ -151,13 +151,16 @@ func (c *compiler) since(days int) time.Time {
 }
 
 // window binds the start of a window, once per distinct start.
-func (c *compiler) window(start time.Time) string {
-	key := start.UnixNano()
-	if p, ok := c.windows[key]; ok {
+func (c *compiler) window(start time.Time) string { return c.bindOnce(start.UnixNano(), start) }
+
+// bindOnce binds value the first time key is seen and returns its
+// placeholder every time, so a value the scans share is one parameter.
+func (c *compiler) bindOnce(key, value any) string {
+	if p, ok := c.bound[key]; ok {
 		return p
 	}
-	p := c.arg(start)
-	c.windows[key] = p
+	p := c.arg(value)
+	c.bound[key] = p
 	return p
 }
 

@@ -23,7 +23,7 @@ func (c *compiler) feedbackLeaf(f *FeedbackCondition) *cond {
 			return nps
 		}
 	}
-	filters := []string{"true"}
+	var filters []string
 	if start != nil {
 		filters = append(filters, "timestamp >= "+c.arg(*start))
 	}
@@ -36,7 +36,7 @@ func (c *compiler) feedbackLeaf(f *FeedbackCondition) *cond {
 	if f.Rating != nil {
 		filters = append(filters, "rating "+sqlOp(f.Rating.Op)+" "+c.arg(f.Rating.Value))
 	}
-	c.feedback = append(c.feedback, strings.Join(filters, " AND "))
+	c.feedback = append(c.feedback, filters)
 	count := Count{Op: OpGTE, Value: 1}
 	if f.Count != nil {
 		count = *f.Count

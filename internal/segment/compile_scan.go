@@ -60,8 +60,8 @@ func (c *compiler) scans() map[source]*scan {
 	}
 	if len(c.feedback) > 0 {
 		aggs := make([]string, len(c.feedback))
-		for i, f := range c.feedback {
-			aggs[i] = "count(*) FILTER (WHERE " + f + ")"
+		for i, conds := range c.feedback {
+			aggs[i] = count(conds)
 		}
 		scans[fromFeedback] = &scan{alias: "fb", prefix: "f", aggs: aggs,
 			from: "feedbacks WHERE project_id = $1 GROUP BY user_id"}
@@ -119,14 +119,7 @@ func (c *compiler) activityScan() *scan {
 	for _, first := range c.activity {
 		earliest = min(earliest, first)
 	}
-	days := map[string]string{}
-	bind := func(day string) string {
-		if p, ok := days[day]; ok {
-			return p
-		}
-		days[day] = c.arg(day) + "::date"
-		return days[day]
-	}
+	bind := func(day string) string { return c.bindOnce(day, day) + "::date" }
 	from := "user_daily_activities WHERE project_id = $1 AND day >= " + bind(earliest) + " AND events > 0 GROUP BY user_id"
 	aggs := make([]string, len(c.activity))
 	for i, first := range c.activity {
