@@ -18,20 +18,6 @@ type result struct {
 	Duration              time.Duration
 }
 
-// querier is what evaluating a member set needs: the pool or a transaction.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// memberIDs runs a member query (one returning user ids) into one array.
-func memberIDs(ctx context.Context, db querier, q segment.Query) ([]int64, error) {
-	var ids pq.Int64Array
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(array_agg(id), '{}') FROM (`+q.SQL+`) m(id)`, q.Args...).Scan(&ids); err != nil {
-		return nil, err
-	}
-	return ids, nil
-}
-
 // evaluate computes the members of a rule in a read-only transaction of its
 // own, before the run's write transaction. A statement that writes
 // (INSERT ... SELECT) never gets a parallel plan; a plain SELECT does, and
@@ -52,8 +38,8 @@ func evaluate(ctx context.Context, db *sql.DB, q segment.Query) ([]int64, error)
 	if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '128MB'; SET LOCAL jit = off`); err != nil {
 		return nil, fmt.Errorf("tune evaluation: %w", err)
 	}
-	ids, err := memberIDs(ctx, tx, q)
-	if err != nil {
+	var ids pq.Int64Array
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(array_agg(id), '{}') FROM (`+q.SQL+`) m(id)`, q.Args...).Scan(&ids); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -85,12 +71,26 @@ func lockSegment(ctx context.Context, tx *sql.Tx, segmentID int) error {
 // does not enter, and one entering cannot be deleted (a merge locks the user
 // it deletes FOR UPDATE, then removes its memberships) until this commits.
 func applyDiff(ctx context.Context, tx *sql.Tx, a Args, members []int64, at time.Time) (result, error) {
+	current, err := currentMembers(ctx, tx, a.SegmentID)
+	if err != nil {
+		return result{}, err
+	}
+	return writeDiff(ctx, tx, a, members, current, at)
+}
+
+// currentMembers are the segment's members, sorted.
+func currentMembers(ctx context.Context, tx *sql.Tx, segmentID int) ([]int64, error) {
 	var current pq.Int64Array
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(array_agg(user_id), '{}') FROM segment_members WHERE segment_id = $1`,
-		a.SegmentID).Scan(&current); err != nil {
-		return result{}, fmt.Errorf("current members of segment %d: %w", a.SegmentID, err)
+		segmentID).Scan(&current); err != nil {
+		return nil, fmt.Errorf("current members of segment %d: %w", segmentID, err)
 	}
-	entered, exited := diffSorted(sorted(members), sorted(current))
+	return sorted(current), nil
+}
+
+// writeDiff is applyDiff once the current members (sorted) are read.
+func writeDiff(ctx context.Context, tx *sql.Tx, a Args, members, current []int64, at time.Time) (result, error) {
+	entered, exited := diffSorted(sorted(members), current)
 	res := result{Size: len(members), Exited: len(exited)}
 	if len(entered) == 0 && len(exited) == 0 {
 		return res, nil

@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/lib/pq"
 
 	"github.com/pulse-analytics/pulse/internal/invalid"
-	"github.com/pulse-analytics/pulse/internal/segment"
 )
 
 // MaxStaticChange bounds the external ids of one static membership change.
@@ -24,36 +24,44 @@ func ChangeStatic(ctx context.Context, db *sql.DB, projectID, segmentID int, ext
 	if len(externalIDs) == 0 || len(externalIDs) > MaxStaticChange {
 		return 0, invalid.Field("externalIds", "give between 1 and %d external ids", MaxStaticChange)
 	}
-	return staticRun(ctx, db, projectID, segmentID, func(tx *sql.Tx) (segment.Query, error) {
+	return staticRun(ctx, db, projectID, segmentID, func(tx *sql.Tx, current []int64) ([]int64, error) {
 		userIDs, err := usersByExternalID(ctx, tx, projectID, externalIDs)
 		if err != nil {
-			return segment.Query{}, err
+			return nil, err
 		}
-		members := `SELECT user_id FROM segment_members WHERE segment_id = $1 UNION SELECT unnest($2::bigint[])`
 		if remove {
-			members = `SELECT user_id FROM segment_members WHERE segment_id = $1 AND user_id <> ALL($2::bigint[])`
+			slices.Sort(userIDs)
+			return slices.DeleteFunc(current, func(id int64) bool {
+				_, found := slices.BinarySearch(userIDs, id)
+				return found
+			}), nil
 		}
-		return segment.Query{SQL: members, Args: []any{segmentID, pq.Array(userIDs)}}, nil
+		return union(current, userIDs), nil
 	})
 }
 
 // AddStaticUsers adds users by id to a STATIC segment, as one committed run
 // like ChangeStatic. It is for lists Pulse made itself (a discovered
 // cluster), so it has no size limit and takes users without an external
-// id; ids that are not users of the project are ignored.
+// id; ids that are not users of the project are ignored (the diff enters
+// only users of the project).
 func AddStaticUsers(ctx context.Context, db *sql.DB, projectID, segmentID int, userIDs []int64) (int, error) {
-	return staticRun(ctx, db, projectID, segmentID, func(*sql.Tx) (segment.Query, error) {
-		return segment.Query{
-			SQL: `SELECT user_id FROM segment_members WHERE segment_id = $1
-				UNION SELECT id FROM users WHERE project_id = $3 AND id = ANY($2::bigint[])`,
-			Args: []any{segmentID, pq.Array(userIDs), projectID},
-		}, nil
+	return staticRun(ctx, db, projectID, segmentID, func(_ *sql.Tx, current []int64) ([]int64, error) {
+		return union(current, userIDs), nil
 	})
 }
 
+// union is the ids of both, sorted, each once.
+func union(a, b []int64) []int64 {
+	ids := slices.Concat(a, b)
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
 // staticRun locks a STATIC segment of the project and makes the users that
-// members selects (in the same transaction) its members, as one run.
-func staticRun(ctx context.Context, db *sql.DB, projectID, segmentID int, members func(*sql.Tx) (segment.Query, error)) (int, error) {
+// target returns, given the current members (sorted; in the same
+// transaction), its members, as one run.
+func staticRun(ctx context.Context, db *sql.DB, projectID, segmentID int, target func(tx *sql.Tx, current []int64) ([]int64, error)) (int, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
@@ -71,10 +79,6 @@ func staticRun(ctx context.Context, db *sql.DB, projectID, segmentID int, member
 	if kind != "STATIC" {
 		return 0, invalid.Field("id", "segment %d is DYNAMIC: its rule decides its members", segmentID)
 	}
-	q, err := members(tx)
-	if err != nil {
-		return 0, err
-	}
 	var runID int
 	if err := tx.QueryRowContext(ctx, `
 		INSERT INTO segment_runs (project_id, segment_id, trigger, status, created_at, started_at, entered_count, exited_count)
@@ -85,11 +89,15 @@ func staticRun(ctx context.Context, db *sql.DB, projectID, segmentID int, member
 	started := time.Now()
 	// The segment row is locked (FOR UPDATE above): the members read here
 	// are the ones the diff is written against.
-	target, err := memberIDs(ctx, tx, q)
+	current, err := currentMembers(ctx, tx, segmentID)
 	if err != nil {
-		return 0, fmt.Errorf("members of segment %d: %w", segmentID, err)
+		return 0, err
 	}
-	res, err := applyDiff(ctx, tx, a, target, time.Now().UTC())
+	members, err := target(tx, slices.Clone(current))
+	if err != nil {
+		return 0, err
+	}
+	res, err := writeDiff(ctx, tx, a, members, current, time.Now().UTC())
 	if err != nil {
 		return 0, err
 	}
