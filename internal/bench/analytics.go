@@ -169,11 +169,7 @@ func templateSegments(ctx context.Context, cfg AnalyticsConfig) ([]int, error) {
 		if err != nil {
 			return nil, err
 		}
-		runID, err := newRun(ctx, cfg.DB, cfg.ProjectID, id)
-		if err != nil {
-			return nil, err
-		}
-		if err := worker.Recompute(ctx, recompute.Args{SegmentID: id, ProjectID: cfg.ProjectID, RunID: runID}); err != nil {
+		if _, err := recomputeOnce(ctx, cfg.DB, worker, cfg.ProjectID, id); err != nil {
 			return nil, fmt.Errorf("compute segment %s: %w", key, err)
 		}
 		ids = append(ids, id)
