@@ -133,6 +133,14 @@ func (d dailyCounts) at(day time.Time) *dayCounts {
 	return d[day]
 }
 
+// of returns the counts of day, zero when it has none, without adding it.
+func (d dailyCounts) of(day time.Time) dayCounts {
+	if c := d[civil(day)]; c != nil {
+		return *c
+	}
+	return dayCounts{}
+}
+
 // engagement walks the days in order, keeping the MAU as a running sum
 // (users join it on an active day and leave it on their leaving day), and
 // sums each bucket's days.
@@ -144,7 +152,7 @@ func engagement(buckets []bucket, lookback time.Time, counts dailyCounts) *Engag
 	for _, b := range buckets {
 		var dau, monthly, active int
 		for ; !day.After(b.end); day = day.AddDate(0, 0, 1) {
-			c := counts.at(day)
+			c := counts.of(day)
 			mau += c.dau - c.leaving
 			if day.Before(b.start) {
 				continue

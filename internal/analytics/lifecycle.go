@@ -65,7 +65,7 @@ func (s *Service) Lifecycle(ctx context.Context, from, to time.Time, interval In
 		out[i] = LifecycleBucket{Start: b.start, End: b.end}
 	}
 	// Items: 1 is the bucket before the first, 2 the first, ...
-	numbered := append([]string{date(interval.start(buckets[0].start.AddDate(0, 0, -1)))}, starts(buckets)...)
+	numbered := append([]string{date(interval.prev(buckets[0].start))}, starts(buckets)...)
 	masks := maskCount(len(numbered))
 	err = s.read(ctx, func(snap *snapshot) error {
 		rows, err := snap.tx.QueryContext(ctx, lifecycleSQL(masks), snap.projectID, numbered[0], pq.Array(numbered), date(to),

@@ -58,6 +58,9 @@ func (i Interval) next(start time.Time) time.Time {
 	return start.AddDate(0, 0, 1)
 }
 
+// prev is the start of the bucket before the one starting on start.
+func (i Interval) prev(start time.Time) time.Time { return i.start(start.AddDate(0, 0, -1)) }
+
 // check validates i as the input field.
 func (i Interval) check(field string) error {
 	switch i {

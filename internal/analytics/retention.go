@@ -79,17 +79,18 @@ func (s *Service) Retention(ctx context.Context, interval Interval, periods int,
 		if to != nil {
 			last = civil(*to)
 		}
-		cohortStarts := []time.Time{interval.start(last)}
+		first := interval.start(last)
 		for range periods {
-			cohortStarts = append([]time.Time{interval.start(cohortStarts[0].AddDate(0, 0, -1))}, cohortStarts...)
+			first = interval.prev(first)
 		}
-		cohorts = newCohorts(interval, cohortStarts, last)
-		numbered := make([]string, len(cohortStarts))
-		for i, start := range cohortStarts {
-			numbered[i] = date(start)
+		buckets, err := interval.buckets(first, last)
+		if err != nil {
+			return err
 		}
+		cohorts = newCohorts(buckets)
+		numbered := starts(buckets)
 		rows, err := snap.tx.QueryContext(ctx, retentionSQL(maskCount(len(numbered))), snap.projectID,
-			snap.midnight(cohortStarts[0]), snap.midnight(last.AddDate(0, 0, 1)), pq.Array(numbered),
+			snap.midnight(first), snap.midnight(last.AddDate(0, 0, 1)), pq.Array(numbered),
 			numbered[0], date(last), snap.timezone, segmentID)
 		if err != nil {
 			return fmt.Errorf("retention: %w", err)
@@ -103,18 +104,14 @@ func (s *Service) Retention(ctx context.Context, interval Interval, periods int,
 	return cohorts, nil
 }
 
-// newCohorts lays out the empty triangle: cohort i has periods 0 to
-// len(starts)-1-i.
-func newCohorts(interval Interval, starts []time.Time, last time.Time) []RetentionCohort {
-	cohorts := make([]RetentionCohort, len(starts))
-	for i, start := range starts {
-		end := interval.next(start).AddDate(0, 0, -1)
-		if end.After(last) {
-			end = last
-		}
-		c := RetentionCohort{Start: start, End: end, Periods: make([]RetentionPeriod, len(starts)-i)}
+// newCohorts lays out the empty triangle, a cohort per bucket: cohort i
+// has periods 0 to len(buckets)-1-i.
+func newCohorts(buckets []bucket) []RetentionCohort {
+	cohorts := make([]RetentionCohort, len(buckets))
+	for i, b := range buckets {
+		c := RetentionCohort{Start: b.start, End: b.end, Periods: make([]RetentionPeriod, len(buckets)-i)}
 		for k := range c.Periods {
-			c.Periods[k] = RetentionPeriod{Period: k, Start: starts[i+k]}
+			c.Periods[k] = RetentionPeriod{Period: k, Start: buckets[i+k].start}
 		}
 		cohorts[i] = c
 	}
