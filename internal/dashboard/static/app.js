@@ -177,14 +177,13 @@
       const data = await query(state.adminKey, RECOMPUTE, { id: seg.id });
       const runID = data.recomputeSegment.id;
       seg.tile.dataset.pendingRun = runID;
+      state.requestedRuns.add(runID);
       // The run may have committed, and reached the page, before this
       // answer did: list it now.
       const early = state.quietRuns.get(runID);
       if (early) {
         state.quietRuns.delete(runID);
-        addFeedEntry(early, true);
-      } else {
-        state.requestedRuns.add(runID);
+        addFeedEntry(early);
       }
       button.textContent = "Queued";
     } catch (err) {
@@ -217,8 +216,8 @@
 
   // addFeedEntry lists a run that moved someone, or one this page asked
   // for; runs that changed nothing are only counted.
-  function addFeedEntry(c, requested) {
-    if (c.enteredCount + c.exitedCount === 0 && !requested && !state.requestedRuns.delete(c.run.id)) {
+  function addFeedEntry(c) {
+    if (c.enteredCount + c.exitedCount === 0 && !state.requestedRuns.delete(c.run.id)) {
       state.quietRuns.set(c.run.id, c);
       if (state.quietRuns.size > 50) state.quietRuns.delete(state.quietRuns.keys().next().value);
       state.unchanged++;
