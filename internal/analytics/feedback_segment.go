@@ -95,13 +95,20 @@ func (s *Service) FeedbackBySegment(ctx context.Context, segmentIDs []int, from,
 	err = s.read(ctx, func(snap *snapshot) error {
 		list := pq.Array(ids(segments))
 		start, end := snap.span(from, to)
-		if err := tallyActive(ctx, snap, tallies, date(from), date(to), list); err != nil {
+		var active, n, promoters, passives, detractors int
+		var kind string
+		if err := tally(ctx, snap, tallies, "active users by segment", segmentActiveSQL, []any{date(from), date(to), list},
+			[]any{&active}, func(t *segmentTally) { t.active = active }); err != nil {
 			return err
 		}
-		if err := tallyKinds(ctx, snap, tallies, start, end, list); err != nil {
+		if err := tally(ctx, snap, tallies, "feedback by segment", segmentKindsSQL, []any{start, end, list},
+			[]any{&kind, &n}, func(t *segmentTally) { t.kinds[kind] = n }); err != nil {
 			return err
 		}
-		return tallyNPS(ctx, snap, tallies, start, end, list)
+		return tally(ctx, snap, tallies, "NPS by segment", segmentNPSSQL, []any{start, end, list},
+			[]any{&promoters, &passives, &detractors}, func(t *segmentTally) {
+				t.promoters, t.passives, t.detractors = promoters, passives, detractors
+			})
 	})
 	if err != nil {
 		return nil, err
@@ -126,66 +133,27 @@ func group(tallies map[int64]*segmentTally, overAll int, segmentID sql.NullInt64
 	return tallies[segmentID.Int64]
 }
 
-func tallyActive(ctx context.Context, snap *snapshot, tallies map[int64]*segmentTally, args ...any) error {
-	rows, err := snap.tx.QueryContext(ctx, segmentActiveSQL, append([]any{snap.projectID}, args...)...)
+// tally runs query, whose rows are a group (GROUPING of the segment id,
+// the segment id) and then the values scanned into values, and calls apply
+// with each group's tally while the row's values are in place.
+func tally(ctx context.Context, snap *snapshot, tallies map[int64]*segmentTally, what, query string, args []any,
+	values []any, apply func(*segmentTally)) error {
+	rows, err := snap.tx.QueryContext(ctx, query, append([]any{snap.projectID}, args...)...)
 	if err != nil {
-		return fmt.Errorf("active users by segment: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
+	var (
+		overAll   int
+		segmentID sql.NullInt64
+	)
+	dest := append([]any{&overAll, &segmentID}, values...)
 	for rows.Next() {
-		var (
-			overAll, active int
-			segmentID       sql.NullInt64
-		)
-		if err := rows.Scan(&overAll, &segmentID, &active); err != nil {
-			return fmt.Errorf("active users by segment: %w", err)
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		if t := group(tallies, overAll, segmentID); t != nil {
-			t.active = active
-		}
-	}
-	return rows.Err()
-}
-
-func tallyKinds(ctx context.Context, snap *snapshot, tallies map[int64]*segmentTally, args ...any) error {
-	rows, err := snap.tx.QueryContext(ctx, segmentKindsSQL, append([]any{snap.projectID}, args...)...)
-	if err != nil {
-		return fmt.Errorf("feedback by segment: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			overAll, n int
-			segmentID  sql.NullInt64
-			kind       string
-		)
-		if err := rows.Scan(&overAll, &segmentID, &kind, &n); err != nil {
-			return fmt.Errorf("feedback by segment: %w", err)
-		}
-		if t := group(tallies, overAll, segmentID); t != nil {
-			t.kinds[kind] = n
-		}
-	}
-	return rows.Err()
-}
-
-func tallyNPS(ctx context.Context, snap *snapshot, tallies map[int64]*segmentTally, args ...any) error {
-	rows, err := snap.tx.QueryContext(ctx, segmentNPSSQL, append([]any{snap.projectID}, args...)...)
-	if err != nil {
-		return fmt.Errorf("NPS by segment: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			overAll                         int
-			segmentID                       sql.NullInt64
-			promoters, passives, detractors int
-		)
-		if err := rows.Scan(&overAll, &segmentID, &promoters, &passives, &detractors); err != nil {
-			return fmt.Errorf("NPS by segment: %w", err)
-		}
-		if t := group(tallies, overAll, segmentID); t != nil {
-			t.promoters, t.passives, t.detractors = promoters, passives, detractors
+			apply(t)
 		}
 	}
 	return rows.Err()

@@ -85,7 +85,7 @@ type compiler struct {
 	// Columns of the shared per-user scans, rendered once the whole rule
 	// is known (a column whose window is the scan's needs no filter for it).
 	events   []eventColumn
-	activity []string // first day of each activity window
+	activity []string   // first day of each activity window
 	feedback [][]string // conditions of each feedback count
 	// bound is the placeholder of each value bound once (bindOnce).
 	bound map[any]string
