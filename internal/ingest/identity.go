@@ -24,6 +24,8 @@ type resolver struct {
 	cache *userCache
 	// merged says a user was merged away: remembered ids may be stale.
 	merged bool
+	// created are the external ids this batch created users for.
+	created []string
 }
 
 func newResolver(tx dbtx, projectID int) *resolver {
@@ -62,12 +64,19 @@ func (r *resolver) upsertKnown(ctx context.Context, externalIDs []string) error 
 }
 
 // selectUsersByExternalID probes the unique (project_id, external_id)
-// index once per id. The LIMIT keeps the planner from flattening the lateral
-// subquery into a join, which on a young table with stale statistics becomes
-// a scan of every user of the project per batch.
+// index once per id. An id that is no user's but that an alias tied to a
+// known user (see alias) is that user's, found on identities' unique index
+// only when the first probe finds nothing. The LIMITs keep the planner from
+// flattening the lateral subquery into a join, which on a young table with
+// stale statistics becomes a scan of every user of the project per batch.
 const selectUsersByExternalID = `
-	SELECT u.id, u.external_id FROM unnest($2::text[]) AS x,
-	LATERAL (SELECT id, external_id FROM users WHERE project_id = $1 AND external_id = x LIMIT 1) u`
+	SELECT u.id, x AS external_id, false AS created FROM unnest($2::text[]) AS x,
+	LATERAL (
+		(SELECT id FROM users WHERE project_id = $1 AND external_id = x LIMIT 1)
+		UNION ALL
+		(SELECT i.user_id FROM identities i JOIN users o ON o.id = i.user_id
+		 WHERE i.project_id = $1 AND i.anonymous_id = x AND o.external_id IS NOT NULL LIMIT 1)
+		LIMIT 1) u`
 
 // findOrCreateUsersByExternalID returns the users of external ids, creating
 // the ones not found, in one round trip. It inserts them sorted so that
@@ -81,9 +90,9 @@ const findOrCreateUsersByExternalID = `
 		ORDER BY x
 		ON CONFLICT (project_id, external_id) DO NOTHING
 		RETURNING id, external_id)
-	SELECT id, external_id FROM found
+	SELECT id, external_id, created FROM found
 	UNION ALL
-	SELECT id, external_id FROM created`
+	SELECT id, external_id, true FROM created`
 
 // selectAnonymous finds the users of anonymous ids on the unique
 // (project_id, anonymous_id) index of identities; the project's identities
@@ -127,10 +136,14 @@ func (r *resolver) scanUsers(ctx context.Context, query string, ids []string) er
 	for rows.Next() {
 		var id int
 		var ext string
-		if err := rows.Scan(&id, &ext); err != nil {
+		var created bool
+		if err := rows.Scan(&id, &ext, &created); err != nil {
 			return fmt.Errorf("resolve users: %w", err)
 		}
 		r.byExtID[ext] = id
+		if created {
+			r.created = append(r.created, ext)
+		}
 	}
 	return rows.Err()
 }
@@ -291,28 +304,34 @@ func (r *resolver) merge(ctx context.Context, from, into int) error {
 }
 
 // alias merges the user known as previous (an anonymous id, or another
-// external id) into the user of userID.
+// external id) into the user of userID, and keeps previous as a name of
+// that user: later messages under it, as user or anonymous id, land on
+// into. An external id is resolved by upsertKnown like any other, so an
+// alias that comes before any message under previous (SDKs flush batches
+// concurrently) creates a user for it and merges that. Creating it is what
+// orders the alias against a concurrent batch creating the same user: the
+// unique index makes one wait for the other. If the alias commits first,
+// the other batch's rollup finds that a user it created is now an alias
+// (see rollUpUsersAndDays) and the batch is written again, resolving it.
 func (r *resolver) alias(ctx context.Context, previous string, into int) error {
-	if from, ok := r.byAnonID[previous]; ok {
-		if from != into {
-			return r.merge(ctx, from, into)
-		}
+	from, anonymous := r.byAnonID[previous]
+	if !anonymous {
+		from = r.byExtID[previous] // found or created by upsertKnown
+	}
+	if from == into {
 		return nil
 	}
-	var from int
-	err := r.tx.QueryRowContext(ctx, `SELECT id FROM users WHERE project_id = $1 AND external_id = $2`, r.projectID, previous).Scan(&from)
-	switch {
-	case err == sql.ErrNoRows:
-		// Nothing known under previous yet: remember it, so that later
-		// events under it land on the user.
-		_, err := r.link(ctx, previous, into)
+	if err := r.merge(ctx, from, into); err != nil {
 		return err
-	case err != nil:
-		return fmt.Errorf("look up alias %q: %w", previous, err)
-	case from == into:
-		return nil
 	}
-	return r.merge(ctx, from, into)
+	if anonymous {
+		return nil // the merge moved its identity to into
+	}
+	// A user this batch created for previous is one it made an alias
+	// itself, not a concurrent batch.
+	r.created = slices.DeleteFunc(r.created, func(id string) bool { return id == previous })
+	_, err := r.link(ctx, previous, into)
+	return err
 }
 
 func uniqueSorted(ids []string) []string {

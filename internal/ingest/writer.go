@@ -92,10 +92,12 @@ type storeOptions struct {
 
 // maxSettingsRetries bounds how often a batch is written again because the
 // project's settings changed under it; maxDeadlockRetries, because
-// PostgreSQL chose it as the victim of a deadlock.
+// PostgreSQL chose it as the victim of a deadlock; maxAliasRetries, because
+// a concurrent alias claimed a user it created.
 const (
 	maxSettingsRetries = 3
 	maxDeadlockRetries = 3
+	maxAliasRetries    = 3
 )
 
 // storeRetrying stores batch, first the fast way: users and settings from
@@ -103,15 +105,17 @@ const (
 // makes it try again without the user cache; settings changed since they
 // were remembered, again with the new ones; a message id the project has (a
 // client's retry), again skipping known ids; a deadlock with another
-// batch, again as it was. Each attempt is a whole transaction, so a failed
+// batch, or a user it created becoming an alias, again as it was. Each attempt is a whole transaction, so a failed
 // one leaves nothing behind.
 func (w *Writer) storeRetrying(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time) (accepted, duplicates int, err error) {
 	opts := storeOptions{useCache: true}
-	for settingsRetries, deadlockRetries := 0, 0; ; {
+	for settingsRetries, deadlockRetries, aliasRetries := 0, 0, 0; ; {
 		accepted, duplicates, err = w.store(ctx, projectID, batch, receivedAt, opts)
 		switch {
 		case isDeadlock(err) && deadlockRetries < maxDeadlockRetries:
 			deadlockRetries++
+		case errors.Is(err, errAliasedMeanwhile) && aliasRetries < maxAliasRetries:
+			aliasRetries++
 		case errors.Is(err, errStaleUser) && opts.useCache:
 			w.users.forget(projectID)
 			opts.useCache = false
@@ -163,7 +167,7 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := rollUp(ctx, tx, projectID, settings, stored, traits); err != nil {
+	if err := rollUp(ctx, tx, projectID, settings, stored, traits, r.created); err != nil {
 		return 0, 0, err
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -181,7 +185,7 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 // resolveUsers maps every message to its user id, creating users and
 // identities as needed and merging anonymous histories on identification.
 func resolveUsers(ctx context.Context, r *resolver, batch []*prepared) (func(*prepared) (int, error), error) {
-	var externalIDs, anonymousIDs []string
+	var externalIDs, anonymousIDs, previousIDs []string
 	for _, p := range batch {
 		if p.UserID != "" {
 			externalIDs = append(externalIDs, p.UserID)
@@ -190,13 +194,20 @@ func resolveUsers(ctx context.Context, r *resolver, batch []*prepared) (func(*pr
 			anonymousIDs = append(anonymousIDs, p.AnonymousID)
 		}
 		if p.Type == TypeAlias {
-			anonymousIDs = append(anonymousIDs, p.PreviousID)
+			previousIDs = append(previousIDs, p.PreviousID)
+		}
+	}
+	if err := r.lookupAnonymous(ctx, append(anonymousIDs, previousIDs...)); err != nil {
+		return nil, err
+	}
+	// An alias's previous id that is no anonymous id is a user's (see
+	// alias).
+	for _, id := range previousIDs {
+		if _, anonymous := r.byAnonID[id]; !anonymous {
+			externalIDs = append(externalIDs, id)
 		}
 	}
 	if err := r.upsertKnown(ctx, externalIDs); err != nil {
-		return nil, err
-	}
-	if err := r.lookupAnonymous(ctx, anonymousIDs); err != nil {
 		return nil, err
 	}
 	for _, p := range batch {

@@ -239,10 +239,68 @@ func TestAliasMergesKnownUsers(t *testing.T) {
 	require.Equal(t, 2, b.user(t, "new-id").EventCount)
 	require.Zero(t, b.count(t, `SELECT count(*) FROM users WHERE project_id = $1 AND external_id = 'old-id'`))
 
-	// An alias from an id never seen remembers it for later anonymous events.
+	// The merged id stays new-id's: a late message under it is not a new user.
+	b.write(t, track("old-id", "export", "o2", at.Add(2*time.Minute)))
+	require.Equal(t, 3, b.user(t, "new-id").EventCount)
+	require.Zero(t, b.count(t, `SELECT count(*) FROM users WHERE project_id = $1 AND external_id = 'old-id'`))
+
+	// An alias from an id never seen (SDKs send batches concurrently, so it
+	// may come first) remembers it for later messages, anonymous or not.
 	b.write(t, ingest.Message{Type: ingest.TypeAlias, UserID: "new-id", PreviousID: "device-9", MessageID: "al2"})
 	b.write(t, ingest.Message{Type: ingest.TypeTrack, AnonymousID: "device-9", Event: "x", MessageID: "d1", Timestamp: at})
-	require.Equal(t, 3, b.user(t, "new-id").EventCount)
+	b.write(t, ingest.Message{Type: ingest.TypeAlias, UserID: "new-id", PreviousID: "legacy-7", MessageID: "al3"})
+	b.write(t, track("legacy-7", "login", "l1", at))
+	require.Equal(t, 5, b.user(t, "new-id").EventCount)
+	require.Zero(t, b.count(t, `SELECT count(*) FROM users WHERE project_id = $1 AND external_id IN ('device-9', 'legacy-7')`))
+
+	// An anonymous visitor's id is not a known user's name: a userId equal
+	// to it is a known user of its own, until an identify or alias says so.
+	b.write(t, ingest.Message{Type: ingest.TypeTrack, AnonymousID: "visitor-3", Event: "x", MessageID: "v1", Timestamp: at})
+	b.write(t, track("visitor-3", "login", "v2", at))
+	require.Equal(t, 1, b.user(t, "visitor-3").EventCount)
+}
+
+// TestAliasRacesFirstMessages: SDKs flush batches concurrently, so an alias
+// can be written while the first messages under its previous id are. Each
+// pair starts together, from two writers (two processes); whatever the
+// interleaving, the previous id ends up a name of the aliased user, never a
+// user of its own.
+func TestAliasRacesFirstMessages(t *testing.T) {
+	t.Parallel()
+	b := setupWriter(t)
+	other := ingest.NewWriter(b.db)
+	at := time.Now().Add(-time.Hour)
+	const pairs = 30
+	for i := range pairs {
+		b.write(t, track(fmt.Sprintf("main-%d", i), "signup", fmt.Sprintf("m-%d", i), at))
+	}
+	errs := make([]error, 2*pairs)
+	var wg sync.WaitGroup
+	for i := range pairs {
+		start := make(chan struct{})
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[2*i] = b.writer.Write(b.ctx, []ingest.Message{track(fmt.Sprintf("prev-%d", i), "login", fmt.Sprintf("p-%d", i), at)})
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[2*i+1] = other.Write(b.ctx, []ingest.Message{{Type: ingest.TypeAlias, UserID: fmt.Sprintf("main-%d", i),
+				PreviousID: fmt.Sprintf("prev-%d", i), MessageID: fmt.Sprintf("a-%d", i)}})
+		}()
+		close(start)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	require.Zero(t, b.count(t, `SELECT count(*) FROM users WHERE project_id = $1 AND external_id LIKE 'prev-%'`),
+		"no previous id is a user of its own")
+	for i := range pairs {
+		require.Equal(t, 2, b.user(t, fmt.Sprintf("main-%d", i)).EventCount, "main-%d has its previous id's event", i)
+	}
 }
 
 func TestDaysFollowProjectTimezone(t *testing.T) {
@@ -342,7 +400,7 @@ func TestWriteNeedsAScope(t *testing.T) {
 
 // TestStaleRememberedUser: a writer remembers ann's user id; another process
 // merges ann away (alias). The next batch for ann through the first writer
-// finds its memory stale, retries, and loses nothing.
+// finds its memory stale, retries, and lands on anna.
 func TestStaleRememberedUser(t *testing.T) {
 	t.Parallel()
 	b := setupWriter(t)
@@ -354,8 +412,8 @@ func TestStaleRememberedUser(t *testing.T) {
 
 	res := b.write(t, track("ann", "export", "s3", at.Add(time.Minute)))
 	require.Equal(t, 1, res.Accepted)
-	require.Equal(t, 1, b.user(t, "anna").EventCount, "the merged history")
-	require.Equal(t, 1, b.user(t, "ann").EventCount, "ann is a new user again after being aliased away")
+	require.Equal(t, 2, b.user(t, "anna").EventCount, "the merged history and the new event: ann is a name of anna's")
+	require.Zero(t, b.count(t, `SELECT count(*) FROM users WHERE project_id = $1 AND external_id = 'ann'`))
 	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM events e JOIN users u ON u.id = e.user_id WHERE e.project_id = $1`),
 		"no event points at a deleted user")
 }
