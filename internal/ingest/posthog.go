@@ -36,10 +36,12 @@ type posthogResponse struct {
 //
 //   - $identify → identify of distinct_id, traits from $set_once overlaid
 //     by $set (top level or in properties), anonymousId $anon_distinct_id;
+//   - $set (the SDKs' setPersonProperties) → identify with those traits
+//     only: it is a profile update, not usage;
 //   - $pageview → page named by $current_url (else $pathname); $screen →
 //     screen named by $screen_name; $create_alias → alias of
 //     properties.alias into distinct_id; any other event → track;
-//   - an event other than $identify that carries $set or $set_once also
+//   - any other event that carries $set or $set_once also
 //     gives an identify with those traits (message id uuid + ":$set").
 //
 // distinct_id is anonymous when $is_identified is false (posthog-js and
@@ -255,6 +257,9 @@ func posthogMessages(fields map[string]any, sentAt time.Time, key string, now ti
 		if m.AnonymousID == distinctID {
 			m.AnonymousID = ""
 		}
+		return []Message{m}, "", nil
+	case "$set":
+		m.Type, m.Traits, m.Properties = TypeIdentify, traits, nil
 		return []Message{m}, "", nil
 	case "$create_alias":
 		m.Type, m.UserID, m.AnonymousID, m.Properties = TypeAlias, distinctID, "", nil

@@ -117,6 +117,22 @@ func TestPostHogCapture(t *testing.T) {
 			},
 		},
 		{
+			name: "setPersonProperties is a profile update, not usage",
+			path: "/batch/",
+			body: `{"api_key": "KEY", "batch": [
+			  {"event": "$set", "distinct_id": "ann", "uuid": "s-1", "timestamp": "2024-05-01T10:00:00Z",
+			   "properties": {"$set": {"seats": 5}, "$set_once": {"first_seats": 1}, "$lib": "posthog-node"}},
+			  {"event": "$set", "distinct_id": "dev-1", "uuid": "s-2", "timestamp": "2024-05-01T10:00:01Z",
+			   "properties": {"$device_id": "dev-1", "$is_identified": false, "$set": {"theme": "dark"}}}
+			]}`,
+			want: []ingest.Message{
+				{Type: ingest.TypeIdentify, UserID: "ann", MessageID: "s-1",
+					Traits: map[string]any{"seats": 5, "first_seats": 1}, Timestamp: ts("2024-05-01T10:00:00Z")},
+				{Type: ingest.TypeIdentify, AnonymousID: "dev-1", MessageID: "s-2",
+					Traits: map[string]any{"theme": "dark"}, Timestamp: ts("2024-05-01T10:00:01Z")},
+			},
+		},
+		{
 			name:   "sendBeacon base64 form",
 			path:   "/e/?compression=base64&beacon=1&_=1714557605000",
 			header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
