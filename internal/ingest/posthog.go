@@ -38,6 +38,10 @@ type posthogResponse struct {
 //     by $set (top level or in properties), anonymousId $anon_distinct_id;
 //   - $set (the SDKs' setPersonProperties) → identify with those traits
 //     only: it is a profile update, not usage;
+//   - $groupidentify of a person (posthog-js's group()) → group with
+//     groupId $group_key; of the group itself (the server SDKs' distinct_id
+//     "$<type>_<key>") it is rejected: Pulse keeps a person's group as the
+//     groupId trait and stores no group properties;
 //   - $pageview → page named by $current_url (else $pathname); $screen →
 //     screen named by $screen_name; $create_alias → alias of
 //     properties.alias into distinct_id; any other event → track;
@@ -260,6 +264,17 @@ func posthogMessages(fields map[string]any, sentAt time.Time, key string, now ti
 		return []Message{m}, "", nil
 	case "$set":
 		m.Type, m.Traits, m.Properties = TypeIdentify, traits, nil
+		return []Message{m}, "", nil
+	case "$groupidentify":
+		groupKey, _ := idString(props["$group_key"])
+		if groupKey == "" {
+			return nil, "properties.$group_key", errors.New("$groupidentify needs the group's key")
+		}
+		if distinctID == "$"+text(props["$group_type"])+"_"+groupKey {
+			return nil, "distinct_id", errors.New("names the group " + strconv.Quote(groupKey) + ", not a person: Pulse stores no group properties; " +
+				"a person's group is set by $groupidentify with the person's distinct_id")
+		}
+		m.Type, m.GroupID, m.Properties = TypeGroup, groupKey, nil
 		return []Message{m}, "", nil
 	case "$create_alias":
 		m.Type, m.UserID, m.AnonymousID, m.Properties = TypeAlias, distinctID, "", nil

@@ -133,6 +133,15 @@ func TestPostHogCapture(t *testing.T) {
 			},
 		},
 		{
+			name: "posthog-js group() of the person",
+			path: "/e/",
+			body: `{"event": "$groupidentify", "distinct_id": "ann", "uuid": "g-1", "timestamp": "2024-05-01T10:00:00Z", "token": "KEY",
+			  "properties": {"$group_type": "company", "$group_key": "acme", "$group_set": {"name": "Acme"}, "$device_id": "dev-1"}}`,
+			want: []ingest.Message{
+				{Type: ingest.TypeGroup, UserID: "ann", AnonymousID: "dev-1", GroupID: "acme", MessageID: "g-1", Timestamp: ts("2024-05-01T10:00:00Z")},
+			},
+		},
+		{
 			name:   "sendBeacon base64 form",
 			path:   "/e/?compression=base64&beacon=1&_=1714557605000",
 			header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
@@ -220,7 +229,10 @@ func TestPostHogRejections(t *testing.T) {
 	  {"event": "` + sinkRejects + `", "distinct_id": "ann", "uuid": "r-5", "$set": {"plan": "pro"}},
 	  {"event": "$create_alias", "distinct_id": "ann", "uuid": "r-6", "properties": {}},
 	  [1],
-	  {"event": "ok", "distinct_id": "bob", "uuid": "r-8"}
+	  {"event": "ok", "distinct_id": "bob", "uuid": "r-8"},
+	  {"event": "$groupidentify", "distinct_id": "$company_acme", "uuid": "r-9",
+	   "properties": {"$group_type": "company", "$group_key": "acme", "$group_set": {"name": "Acme"}}},
+	  {"event": "$groupidentify", "distinct_id": "ann", "uuid": "r-10", "properties": {"$group_type": "company"}}
 	]}`
 	r := b.do(t, call{path: "/batch/", body: withKey(body, b.project.Ingest.Secret)})
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
@@ -233,6 +245,9 @@ func TestPostHogRejections(t *testing.T) {
 		{Index: 5, MessageID: "r-5", Field: "event", Reason: "refused by the test sink"},
 		{Index: 6, MessageID: "r-6", Field: "properties.alias", Reason: "$create_alias needs the alias to merge"},
 		{Index: 7, Field: "event", Reason: "must be a JSON object"},
+		{Index: 9, MessageID: "r-9", Field: "distinct_id", Reason: `names the group "acme", not a person: Pulse stores no group properties; ` +
+			"a person's group is set by $groupidentify with the person's distinct_id"},
+		{Index: 10, MessageID: "r-10", Field: "properties.$group_key", Reason: "$groupidentify needs the group's key"},
 	}, r.Rejected)
 	require.Equal(t, 3, r.Accepted, "r-0, the $set of r-5 and r-8")
 	var ids []string
