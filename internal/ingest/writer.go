@@ -105,8 +105,8 @@ const (
 // makes it try again without the user cache; settings changed since they
 // were remembered, again with the new ones; a message id the project has (a
 // client's retry), again skipping known ids; a deadlock with another
-// batch, or a user it created becoming an alias, again as it was. Each attempt is a whole transaction, so a failed
-// one leaves nothing behind.
+// batch, or a user it created becoming an alias, again as it was. Each
+// attempt is a whole transaction, so a failed one leaves nothing behind.
 func (w *Writer) storeRetrying(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time) (accepted, duplicates int, err error) {
 	opts := storeOptions{useCache: true}
 	for settingsRetries, deadlockRetries, aliasRetries := 0, 0, 0; ; {
