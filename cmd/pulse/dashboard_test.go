@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,11 +11,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pulse-analytics/pulse/internal/browsertest"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
 )
-
-// chromiumPath is Debian's chromium, which .ci/run installs.
-const chromiumPath = "/usr/bin/chromium"
 
 // TestDashboardInChromium starts "pulse serve --demo", opens the dashboard
 // in a real headless Chromium, checks that it shows the demo's segments
@@ -24,9 +21,6 @@ const chromiumPath = "/usr/bin/chromium"
 // that run to arrive in the live feed over graphql-transport-ws.
 func TestDashboardInChromium(t *testing.T) {
 	t.Parallel()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("this test drives Chromium at %s, which is missing: apt-get install -y chromium (.ci/run installs it)", chromiumPath)
-	}
 	dsn := pgtest.DSN(t)
 	addr := freeAddr(t)
 	serveCtx, stopServe := context.WithCancel(context.Background())
@@ -43,7 +37,7 @@ func TestDashboardInChromium(t *testing.T) {
 		require.NoError(t, <-done)
 	})
 
-	browser := newBrowser(t)
+	browser := browsertest.New(t)
 	ctx, cancel := context.WithTimeout(browser, 2*time.Minute)
 	defer cancel()
 	const dormant = `.tile[data-segment-name="Dormant"]`
@@ -78,23 +72,4 @@ func TestDashboardInChromium(t *testing.T) {
 
 	// The page's subscription is the one this process serves.
 	require.Equal(t, 1.0, scrapeMetrics(t, base+"/metrics")["pulse_live_subscribers"])
-}
-
-// newBrowser starts a headless Chromium for the test.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-	})
-	return ctx
 }

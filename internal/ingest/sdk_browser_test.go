@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pulse-analytics/pulse/internal/browsertest"
 	"github.com/pulse-analytics/pulse/internal/ingest"
 )
 
@@ -30,9 +31,6 @@ import (
 // Besides what Pulse stored, the tests check that the SDKs reported no
 // error, that the page logged none, and that the browser asked no other
 // host for anything (a CDN, the SDK vendor's API).
-
-// chromiumPath is Debian's chromium, which .ci/run installs.
-const chromiumPath = "/usr/bin/chromium"
 
 // sdkPagePath is where the page is served: analytics.js reports it as the
 // page view's path.
@@ -97,29 +95,6 @@ func serveSDKPage(t *testing.T) *httptest.Server {
 	server := httptest.NewServer(mux)
 	t.Cleanup(server.Close)
 	return server
-}
-
-// newBrowser starts a headless Chromium for the test (as cmd/pulse's
-// dashboard test does), failing rather than skipping when it is missing.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("this test drives Chromium at %s, which is missing: apt-get install -y chromium (.ci/run installs it)", chromiumPath)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-	})
-	return ctx
 }
 
 // sdkPage is the page open in a browser of its own, with what the browser
@@ -235,7 +210,7 @@ func TestBrowserAnalyticsJS(t *testing.T) {
 	t.Parallel()
 	p := setupSDKPulse(t)
 	// The first action starts the browser and ties it to this context.
-	ctx, cancel := context.WithTimeout(newBrowser(t), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(browsertest.New(t), 2*time.Minute)
 	defer cancel()
 	page := openSDKPage(t, ctx, p)
 	got := runInPage[struct {
@@ -294,7 +269,7 @@ func TestBrowserPostHogJS(t *testing.T) {
 	t.Parallel()
 	p := setupSDKPulse(t)
 	// The first action starts the browser and ties it to this context.
-	ctx, cancel := context.WithTimeout(newBrowser(t), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(browsertest.New(t), 2*time.Minute)
 	defer cancel()
 	page := openSDKPage(t, ctx, p)
 	got := runInPage[struct {
