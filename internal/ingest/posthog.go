@@ -91,9 +91,15 @@ func (h *handler) posthog(w http.ResponseWriter, r *http.Request) {
 }
 
 // posthogForm unwraps posthog-js's form encoding, data=<JSON or base64 of
-// JSON>; other bodies are returned as they are.
+// JSON>; other bodies are returned as they are. A JSON body labelled as a
+// form (curl -d sends every body so) is JSON.
 func posthogForm(r *http.Request, body []byte, base64Encoded bool) ([]byte, *apiError) {
-	isForm := strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") || bytes.HasPrefix(body, []byte("data="))
+	looksJSON := func(b []byte) bool {
+		b = bytes.TrimSpace(b)
+		return bytes.HasPrefix(b, []byte("{")) || bytes.HasPrefix(b, []byte("["))
+	}
+	formType := strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
+	isForm := bytes.HasPrefix(body, []byte("data=")) || formType && !looksJSON(body)
 	if isForm {
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
@@ -102,8 +108,7 @@ func posthogForm(r *http.Request, body []byte, base64Encoded bool) ([]byte, *api
 		body = []byte(form.Get("data"))
 	}
 	trimmed := bytes.TrimSpace(body)
-	looksJSON := bytes.HasPrefix(trimmed, []byte("{")) || bytes.HasPrefix(trimmed, []byte("["))
-	if looksJSON || !isForm && !base64Encoded {
+	if looksJSON(trimmed) || !isForm && !base64Encoded {
 		return body, nil
 	}
 	decoded, err := base64.StdEncoding.DecodeString(string(trimmed))

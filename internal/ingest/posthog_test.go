@@ -154,6 +154,14 @@ func TestPostHogCapture(t *testing.T) {
 				Properties: map[string]any{"$pathname": "/pricing"}, Timestamp: ts("2024-05-01T10:05:00Z"), SentAt: jsSentAt}},
 		},
 		{
+			name:   "JSON that curl -d labels as a form",
+			path:   "/capture/",
+			header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			body:   `{"api_key": "KEY", "event": "exported", "distinct_id": "ann", "uuid": "c-1", "timestamp": "2024-05-01T10:00:00Z"}`,
+			want: []ingest.Message{{Type: ingest.TypeTrack, UserID: "ann", Event: "exported", MessageID: "c-1",
+				Properties: map[string]any{}, Timestamp: ts("2024-05-01T10:00:00Z")}},
+		},
+		{
 			name: "pageview named by its path",
 			path: "/batch",
 			body: `{"api_key": "KEY", "batch": [{"event": "$pageview", "distinct_id": "ann", "uuid": "p-1",
