@@ -90,6 +90,31 @@ func TestSubmitCreatesUserAndStoresFeedback(t *testing.T) {
 	require.Equal(t, 1, users)
 }
 
+// TestSubmitUnderAnAlias: an id an alias made a name of a known user is
+// that user's for feedback too; another project's alias of the same id is
+// not.
+func TestSubmitUnderAnAlias(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ann, err := b.client.User.Create().SetExternalID("ann").Save(b.ctx)
+	require.NoError(t, err)
+	require.NoError(t, b.client.Identity.Create().SetAnonymousID("ann-legacy").SetUserID(ann.ID).Exec(b.ctx))
+	other := newProject(t, b.client, t.Name()+" (other)")
+	bob, err := b.client.User.Create().SetExternalID("bob").Save(other)
+	require.NoError(t, err)
+	require.NoError(t, b.client.Identity.Create().SetAnonymousID("shared").SetUserID(bob.ID).Exec(other))
+
+	fb, err := b.store.Submit(b.ctx, feedback.Submission{UserID: "ann-legacy", Kind: entfeedback.KindPRAISE, Text: "Love it"})
+	require.NoError(t, err)
+	require.Equal(t, ann.ID, fb.UserID)
+	fb, err = b.store.Submit(b.ctx, feedback.Submission{UserID: "shared", Kind: entfeedback.KindPRAISE, Text: "Love it"})
+	require.NoError(t, err)
+	require.NotEqual(t, bob.ID, fb.UserID, "another project's alias")
+	created, err := b.client.User.Get(b.ctx, fb.UserID)
+	require.NoError(t, err)
+	require.Equal(t, "shared", *created.ExternalID)
+}
+
 func TestSubmitLeavesActivityAlone(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -10,10 +10,6 @@ import (
 // with the project's cache dropped.
 var errStaleUser = errors.New("a remembered user no longer exists")
 
-// errAliasedMeanwhile: a user the batch created was made an alias of
-// another by a concurrent batch.
-var errAliasedMeanwhile = errors.New("a user the batch created became an alias meanwhile")
-
 // maxCachedUsers bounds the memory of a userCache (about 100 bytes each).
 const maxCachedUsers = 1 << 20
 

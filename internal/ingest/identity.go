@@ -24,7 +24,8 @@ type resolver struct {
 	cache *userCache
 	// merged says a user was merged away: remembered ids may be stale.
 	merged bool
-	// created are the external ids this batch created users for.
+	// created are the external ids the last find-or-create created users
+	// for, until claimedMeanwhile checks them.
 	created []string
 }
 
@@ -50,6 +51,9 @@ func (r *resolver) upsertKnown(ctx context.Context, externalIDs []string) error 
 	if err := r.scanUsers(ctx, findOrCreateUsersByExternalID, ids); err != nil {
 		return err
 	}
+	if err := r.claimedMeanwhile(ctx); err != nil {
+		return err
+	}
 	missing := r.missing(ids)
 	if len(missing) == 0 {
 		return nil
@@ -59,6 +63,52 @@ func (r *resolver) upsertKnown(ctx context.Context, externalIDs []string) error 
 	}
 	if missing = r.missing(missing); len(missing) > 0 {
 		return fmt.Errorf("resolve user %q: not found after insert", missing[0])
+	}
+	return nil
+}
+
+// selectAliasedMeanwhile finds, of the external ids a batch just created
+// users for, those an alias made a name of a known user meanwhile: an alias
+// creates the user of its previous id too (see alias), so a batch that
+// created the same user had to wait for the alias's transaction on the
+// unique index, and this new statement sees what it committed. One probe of
+// identities' unique index per id.
+const selectAliasedMeanwhile = `
+	SELECT x, a.user_id FROM unnest($2::text[]) AS x,
+	LATERAL (SELECT i.user_id FROM identities i JOIN users o ON o.id = i.user_id
+		WHERE i.project_id = $1 AND i.anonymous_id = x AND o.external_id IS NOT NULL LIMIT 1) a`
+
+// claimedMeanwhile gives the users this batch created, that an alias has
+// meanwhile made names of known users, to those users: the batch's own new
+// rows are deleted. It runs before the batch links any id itself, so what
+// it finds is another batch's.
+func (r *resolver) claimedMeanwhile(ctx context.Context) error {
+	if len(r.created) == 0 {
+		return nil
+	}
+	owners := map[string]int{}
+	rows, err := r.tx.QueryContext(ctx, selectAliasedMeanwhile, r.projectID, pq.Array(r.created))
+	if err != nil {
+		return fmt.Errorf("check new users against aliases: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ext string
+		var owner int
+		if err := rows.Scan(&ext, &owner); err != nil {
+			return fmt.Errorf("check new users against aliases: %w", err)
+		}
+		owners[ext] = owner
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("check new users against aliases: %w", err)
+	}
+	r.created = r.created[:0]
+	for ext, owner := range owners {
+		if _, err := r.tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1 AND project_id = $2`, r.byExtID[ext], r.projectID); err != nil {
+			return fmt.Errorf("drop a user an alias claimed: %w", err)
+		}
+		r.byExtID[ext] = owner
 	}
 	return nil
 }
@@ -270,6 +320,10 @@ func (r *resolver) merge(ctx context.Context, from, into int) error {
 		{`UPDATE feedbacks SET user_id = $2 WHERE user_id = $1 AND project_id = $3`, both},
 		{`UPDATE survey_responses SET user_id = $2 WHERE user_id = $1 AND project_id = $3`, both},
 		{`UPDATE identities SET user_id = $2 WHERE user_id = $1 AND project_id = $3`, both},
+		// from's external id stays a name of into, as an alias's previous id.
+		{`INSERT INTO identities (project_id, anonymous_id, user_id, created_at)
+		 SELECT project_id, external_id, $2, now() FROM users WHERE id = $1 AND project_id = $3 AND external_id IS NOT NULL
+		 ON CONFLICT (project_id, anonymous_id) DO UPDATE SET user_id = excluded.user_id`, both},
 		{`UPDATE users k SET
 		   event_count = k.event_count + f.event_count,
 		   first_seen_at = LEAST(k.first_seen_at, f.first_seen_at),
@@ -284,9 +338,15 @@ func (r *resolver) merge(ctx context.Context, from, into int) error {
 		{`DELETE FROM users WHERE id = $1 AND project_id = $2`, only},
 	}
 	r.merged = true
-	for _, step := range steps {
-		if _, err := r.tx.ExecContext(ctx, step.query, step.args...); err != nil {
+	for i, step := range steps {
+		res, err := r.tx.ExecContext(ctx, step.query, step.args...)
+		if err != nil {
 			return fmt.Errorf("merge user %d into %d: %w", from, into, staleIfMissingUser(err))
+		}
+		// Both users must be there to lock: a remembered id may be of a
+		// user merged away since, and every step would then do nothing.
+		if locked, _ := res.RowsAffected(); i == 0 && locked != 2 {
+			return errStaleUser
 		}
 	}
 	for anon, id := range r.byAnonID {
@@ -310,28 +370,32 @@ func (r *resolver) merge(ctx context.Context, from, into int) error {
 // alias that comes before any message under previous (SDKs flush batches
 // concurrently) creates a user for it and merges that. Creating it is what
 // orders the alias against a concurrent batch creating the same user: the
-// unique index makes one wait for the other. If the alias commits first,
-// the other batch's rollup finds that a user it created is now an alias
-// (see rollUpUsersAndDays) and the batch is written again, resolving it.
+// unique index makes one wait for the other, and the one that waited sees
+// the other's result (see claimedMeanwhile). previous is linked before any
+// merge locks a user's row: the link may wait for a concurrent batch that
+// linked previous to an anonymous user, whose history is then merged too.
 func (r *resolver) alias(ctx context.Context, previous string, into int) error {
 	from, anonymous := r.byAnonID[previous]
-	if !anonymous {
-		from = r.byExtID[previous] // found or created by upsertKnown
+	if anonymous {
+		if from == into {
+			return nil
+		}
+		return r.merge(ctx, from, into) // its identity moves to into
 	}
+	from = r.byExtID[previous] // found or created by upsertKnown
 	if from == into {
 		return nil
 	}
-	if err := r.merge(ctx, from, into); err != nil {
+	owner, err := r.link(ctx, previous, into)
+	if err != nil {
 		return err
 	}
-	if anonymous {
-		return nil // the merge moved its identity to into
+	if owner != into && owner != from {
+		if err := r.merge(ctx, owner, into); err != nil {
+			return err
+		}
 	}
-	// A user this batch created for previous is one it made an alias
-	// itself, not a concurrent batch.
-	r.created = slices.DeleteFunc(r.created, func(id string) bool { return id == previous })
-	_, err := r.link(ctx, previous, into)
-	return err
+	return r.merge(ctx, from, into)
 }
 
 func uniqueSorted(ids []string) []string {

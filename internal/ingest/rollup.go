@@ -116,7 +116,7 @@ func userDeltas(days []dayDelta, traits map[int64]string) []userDelta {
 // rollUp writes what the batch changes of its users (traits, counts,
 // first/last seen) and of their days, with one statement. It runs last, so
 // the users' rows stay locked only for this short step and the commit.
-func rollUp(ctx context.Context, tx dbtx, projectID int, s settings, stored []eventRow, traits map[int64]string, created []string) error {
+func rollUp(ctx context.Context, tx dbtx, projectID int, s settings, stored []eventRow, traits map[int64]string) error {
 	days := deltas(stored, s)
 	users := userDeltas(days, traits)
 	if len(users) == 0 {
@@ -150,7 +150,6 @@ func rollUp(ctx context.Context, tx dbtx, projectID int, s settings, stored []ev
 	var (
 		movedUsers      int
 		settingsCurrent sql.NullBool
-		aliased         bool
 		activeEvents    any // NULL unless the project has them
 	)
 	if s.activeEvents != nil {
@@ -159,8 +158,8 @@ func rollUp(ctx context.Context, tx dbtx, projectID int, s settings, stored []ev
 	err := tx.QueryRowContext(ctx, rollUpUsersAndDays, projectID,
 		pq.Array(ids), pq.Array(counts), pq.Array(firsts), pq.Array(lasts), pq.Array(docs),
 		pq.Array(dUsers), pq.Array(dDays), pq.Array(dEvents), pq.Array(dMobile), pq.Array(dTab), pq.Array(dDesk),
-		s.timezone, activeEvents, pq.Array(append([]string{}, created...))).
-		Scan(&movedUsers, &settingsCurrent, &aliased)
+		s.timezone, activeEvents).
+		Scan(&movedUsers, &settingsCurrent)
 	switch {
 	case err != nil:
 		return fmt.Errorf("roll up users and daily activity: %w", err)
@@ -168,20 +167,14 @@ func rollUp(ctx context.Context, tx dbtx, projectID int, s settings, stored []ev
 		return errStaleSettings
 	case movedUsers != len(users):
 		return errStaleUser
-	case aliased:
-		return errAliasedMeanwhile
 	}
 	return nil
 }
 
 // rollUpUsersAndDays applies a batch's changes to its users and to their
 // days in one statement: one plan and one round trip per batch. It returns
-// how many users it updated, whether the project's settings are still the
-// time zone and active events ($13, $14) the days were computed with, and
-// whether an external id the batch created a user for ($15) has meanwhile
-// become an alias of a known user: a concurrent alias that committed while
-// the batch waited to create the same user (see resolver.alias). Being a
-// new statement, it sees that commit.
+// how many users it updated, and whether the project's settings are still
+// the time zone and active events ($13, $14) the days were computed with.
 //
 // Deadlocks: concurrent batches share users (sessions cross batch
 // boundaries, heavy users are in most batches), so every batch must lock
@@ -224,6 +217,4 @@ const rollUpUsersAndDays = `
 			desktop_events = user_daily_activities.desktop_events + excluded.desktop_events
 	)
 	SELECT (SELECT count(*) FROM moved_users),
-		(SELECT timezone = $13 AND active_events IS NOT DISTINCT FROM $14::jsonb FROM projects WHERE id = $1),
-		EXISTS (SELECT FROM identities i JOIN users o ON o.id = i.user_id
-			WHERE i.project_id = $1 AND i.anonymous_id = ANY($15::text[]) AND o.external_id IS NOT NULL)`
+		(SELECT timezone = $13 AND active_events IS NOT DISTINCT FROM $14::jsonb FROM projects WHERE id = $1)`

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pulse-analytics/pulse/ent"
+	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 )
@@ -25,6 +26,16 @@ func FindOrCreateUser(ctx context.Context, tx *ent.Tx, externalID string) (int, 
 	}
 	if !ent.IsNotFound(err) {
 		return 0, fmt.Errorf("look up user %q: %w", externalID, err)
+	}
+	// An id an alias made a name of a known user is that user's, as for
+	// events (see selectUsersByExternalID).
+	id, err = tx.Identity.Query().Where(identity.AnonymousID(externalID), identity.HasUserWith(user.ExternalIDNotNil())).
+		QueryUser().OnlyID(ctx)
+	if err == nil {
+		return id, nil
+	}
+	if !ent.IsNotFound(err) {
+		return 0, fmt.Errorf("look up alias %q: %w", externalID, err)
 	}
 	id, err = tx.User.Create().
 		SetExternalID(externalID).

@@ -92,12 +92,10 @@ type storeOptions struct {
 
 // maxSettingsRetries bounds how often a batch is written again because the
 // project's settings changed under it; maxDeadlockRetries, because
-// PostgreSQL chose it as the victim of a deadlock; maxAliasRetries, because
-// a concurrent alias claimed a user it created.
+// PostgreSQL chose it as the victim of a deadlock.
 const (
 	maxSettingsRetries = 3
 	maxDeadlockRetries = 3
-	maxAliasRetries    = 3
 )
 
 // storeRetrying stores batch, first the fast way: users and settings from
@@ -105,17 +103,15 @@ const (
 // makes it try again without the user cache; settings changed since they
 // were remembered, again with the new ones; a message id the project has (a
 // client's retry), again skipping known ids; a deadlock with another
-// batch, or a user it created becoming an alias, again as it was. Each
-// attempt is a whole transaction, so a failed one leaves nothing behind.
+// batch, again as it was. Each attempt is a whole transaction, so a failed
+// one leaves nothing behind.
 func (w *Writer) storeRetrying(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time) (accepted, duplicates int, err error) {
 	opts := storeOptions{useCache: true}
-	for settingsRetries, deadlockRetries, aliasRetries := 0, 0, 0; ; {
+	for settingsRetries, deadlockRetries := 0, 0; ; {
 		accepted, duplicates, err = w.store(ctx, projectID, batch, receivedAt, opts)
 		switch {
 		case isDeadlock(err) && deadlockRetries < maxDeadlockRetries:
 			deadlockRetries++
-		case errors.Is(err, errAliasedMeanwhile) && aliasRetries < maxAliasRetries:
-			aliasRetries++
 		case errors.Is(err, errStaleUser) && opts.useCache:
 			w.users.forget(projectID)
 			opts.useCache = false
@@ -167,7 +163,7 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := rollUp(ctx, tx, projectID, settings, stored, traits, r.created); err != nil {
+	if err := rollUp(ctx, tx, projectID, settings, stored, traits); err != nil {
 		return 0, 0, err
 	}
 	if err := sqlTx.Commit(); err != nil {
