@@ -268,3 +268,20 @@ func sdkLines[T fmt.Stringer](items []T) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// requireOnlyCalls checks that every exchange with Pulse was accepted and
+// was call ("POST /v1/batch"): the one a server SDK documents.
+func (p *sdkPulse) requireOnlyCalls(t *testing.T, call string) {
+	t.Helper()
+	for _, e := range p.wire.requireAllAccepted(t) {
+		require.Equal(t, call, e.Method+" "+e.URI, "%s", e)
+	}
+}
+
+// requireOwnedBy checks that every event is the user's.
+func requireOwnedBy(t *testing.T, events []sdkEvent, externalID string) {
+	t.Helper()
+	for _, e := range events {
+		require.Equal(t, externalID, e.User, "every event ends up %s's: %v", externalID, e)
+	}
+}
