@@ -24,7 +24,7 @@ type statements struct {
 // preparedQueries are the queries statements prepares; any other query runs
 // unprepared.
 var preparedQueries = []string{
-	selectSettings, selectUsersByExternalID, findOrCreateUsersByExternalID, selectAnonymous, insertIdentity,
+	selectSettings, selectUsersByExternalID, findOrCreateUsersByExternalID, selectAliasedMeanwhile, selectAnonymous, insertIdentity,
 	insertAnonymousUser, insertEventsSkippingKnown, rollUpUsersAndDays,
 }
 
