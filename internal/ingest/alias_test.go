@@ -13,22 +13,30 @@ import (
 
 // The tests in this file put concurrent batches in a chosen order: a test
 // transaction holds a user's row, so that a batch stops on it, and the
-// next batch starts only once PostgreSQL shows the first waiting on a lock.
+// next batch starts only once PostgreSQL shows the first waiting behind it.
 
 func aliasOf(previous, user, messageID string) ingest.Message {
 	return ingest.Message{Type: ingest.TypeAlias, UserID: user, PreviousID: previous, MessageID: messageID}
 }
 
+// rowHold is a test transaction holding rows that batches wait for.
+type rowHold struct {
+	*sql.Tx
+	pid int // its backend's
+}
+
 // holdUser locks a user's row FOR SHARE until the returned transaction
 // ends: batches that lock it for an update or a merge wait.
-func (b *writerBundle) holdUser(t *testing.T, externalID string) *sql.Tx {
+func (b *writerBundle) holdUser(t *testing.T, externalID string) *rowHold {
 	t.Helper()
 	tx, err := b.db.Begin()
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tx.Rollback() })
+	h := &rowHold{Tx: tx}
+	require.NoError(t, tx.QueryRow(`SELECT pg_backend_pid()`).Scan(&h.pid))
 	_, err = tx.Exec(`SELECT 1 FROM users WHERE id = $1 FOR SHARE`, b.user(t, externalID).ID)
 	require.NoError(t, err)
-	return tx
+	return h
 }
 
 // writeAsync writes a batch with a writer of its own (another process),
@@ -43,20 +51,25 @@ func (b *writerBundle) writeAsync(msgs ...ingest.Message) <-chan error {
 	return done
 }
 
-// waitForLockWaits waits until n of the database's sessions wait on a
-// lock.
-func (b *writerBundle) waitForLockWaits(t *testing.T, n int) {
+// waitBehind waits until n sessions wait on a lock that h holds, directly
+// or behind one another. Other tests share the database, so only the waits
+// h causes count.
+func (b *writerBundle) waitBehind(t *testing.T, h *rowHold, n int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
 		var waiting int
-		require.NoError(t, b.db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting))
+		require.NoError(t, b.db.QueryRowContext(ctx, `
+			WITH RECURSIVE behind(pid) AS (
+				SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))
+				UNION
+				SELECT a.pid FROM pg_stat_activity a JOIN behind ON behind.pid = ANY(pg_blocking_pids(a.pid))
+			) SELECT count(*) FROM behind`, h.pid).Scan(&waiting))
 		if waiting >= n {
 			return
 		}
-		require.NoError(t, ctx.Err(), "waiting for %d sessions to wait on a lock; %d do", n, waiting)
+		require.NoError(t, ctx.Err(), "waiting for %d sessions to wait behind the test's locks; %d do", n, waiting)
 	}
 }
 
@@ -76,9 +89,9 @@ func TestAliasCommitsWhileBatchCreatesSameUser(t *testing.T) {
 	b.write(t, track("A", "signup", "a0", at))
 	hold := b.holdUser(t, "A")
 	alias := b.writeAsync(aliasOf("X", "A", "al"))
-	b.waitForLockWaits(t, 1) // the alias created X and waits to merge it into A
+	b.waitBehind(t, hold, 1) // the alias created X and waits to merge it into A
 	identify := b.writeAsync(ingest.Message{Type: ingest.TypeIdentify, UserID: "X", AnonymousID: "Z", MessageID: "id", Timestamp: at})
-	b.waitForLockWaits(t, 2) // the identify waits on the alias's X
+	b.waitBehind(t, hold, 2) // the identify waits on the alias's X
 	require.NoError(t, hold.Commit())
 	require.NoError(t, <-alias)
 	require.NoError(t, <-identify)
@@ -99,9 +112,9 @@ func TestAliasWaitsForAnonymousLink(t *testing.T) {
 	hold := b.holdUser(t, "B")
 	visit := b.writeAsync(ingest.Message{Type: ingest.TypeTrack, AnonymousID: "X", Event: "view", MessageID: "v1", Timestamp: at},
 		track("B", "view", "b1", at))
-	b.waitForLockWaits(t, 1) // the visit linked X and waits to roll up B
+	b.waitBehind(t, hold, 1) // the visit linked X and waits to roll up B
 	alias := b.writeAsync(aliasOf("X", "A", "al"))
-	b.waitForLockWaits(t, 2) // the alias waits on the visit's link of X
+	b.waitBehind(t, hold, 2) // the alias waits on the visit's link of X
 	require.NoError(t, hold.Commit())
 	require.NoError(t, <-visit)
 	require.NoError(t, <-alias)

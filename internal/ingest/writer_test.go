@@ -530,12 +530,7 @@ func TestDeadlockVictimIsRetried(t *testing.T) {
 	}()
 	// The batch holds ann and waits for bob once a backend is blocked by
 	// the holder (it waits only on the users' rows).
-	require.Eventually(t, func() bool {
-		var waiting bool
-		require.NoError(t, b.db.QueryRow(`SELECT EXISTS (SELECT FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)))`,
-			holderPID).Scan(&waiting))
-		return waiting
-	}, 10*time.Second, 5*time.Millisecond)
+	b.waitBehind(t, &rowHold{Tx: tx, pid: holderPID}, 1)
 	_, err = tx.Exec(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, ann)
 	require.NoError(t, err, "the batch, not this transaction, is the deadlock's victim")
 	require.NoError(t, tx.Commit())
