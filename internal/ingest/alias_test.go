@@ -161,3 +161,20 @@ func TestMergedUsersKeepTheirNames(t *testing.T) {
 	require.Equal(t, 3, b.user(t, "D").EventCount)
 	require.Zero(t, b.usersNamed(t, "C"))
 }
+
+// TestAliasOfAnIDUsedBothWays: an id seen as a visitor's anonymous id and
+// as a userId names two users; an alias of it merges both.
+func TestAliasOfAnIDUsedBothWays(t *testing.T) {
+	t.Parallel()
+	b := setupWriter(t)
+	at := time.Now().Add(-time.Hour)
+	b.write(t, track("A", "signup", "a0", at))
+	b.write(t, ingest.Message{Type: ingest.TypeTrack, AnonymousID: "v", Event: "view", MessageID: "v1", Timestamp: at})
+	b.write(t, track("v", "login", "v2", at))
+	b.write(t, aliasOf("v", "A", "al"))
+	require.Equal(t, 3, b.user(t, "A").EventCount)
+	b.write(t, track("v", "login", "v3", at))
+	require.Equal(t, 4, b.user(t, "A").EventCount)
+	require.Zero(t, b.usersNamed(t, "v"))
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM users WHERE project_id = $1`))
+}

@@ -377,10 +377,21 @@ func (r *resolver) merge(ctx context.Context, from, into int) error {
 func (r *resolver) alias(ctx context.Context, previous string, into int) error {
 	from, anonymous := r.byAnonID[previous]
 	if anonymous {
-		if from == into {
-			return nil
+		if from != into {
+			if err := r.merge(ctx, from, into); err != nil { // its identity moves to into
+				return err
+			}
 		}
-		return r.merge(ctx, from, into) // its identity moves to into
+		// The id may also be a known user's, seen as a userId too.
+		var known int
+		err := r.tx.QueryRowContext(ctx, `SELECT id FROM users WHERE project_id = $1 AND external_id = $2`, r.projectID, previous).Scan(&known)
+		switch {
+		case errors.Is(err, sql.ErrNoRows) || err == nil && known == into:
+			return nil
+		case err != nil:
+			return fmt.Errorf("look up user %q: %w", previous, err)
+		}
+		return r.merge(ctx, known, into)
 	}
 	from = r.byExtID[previous] // found or created by upsertKnown
 	if from == into {
