@@ -74,9 +74,13 @@ func (r *resolver) upsertKnown(ctx context.Context, externalIDs []string) error 
 // unique index, and this new statement sees what it committed. One probe of
 // identities' unique index per id.
 const selectAliasedMeanwhile = `
-	SELECT x, a.user_id FROM unnest($2::text[]) AS x,
-	LATERAL (SELECT i.user_id FROM identities i JOIN users o ON o.id = i.user_id
-		WHERE i.project_id = $1 AND i.anonymous_id = x AND o.external_id IS NOT NULL LIMIT 1) a`
+	SELECT x, a.user_id FROM unnest($2::text[]) AS x, LATERAL (` + aliasOwner + `) a`
+
+// aliasOwner is the known user that id x names through identities (an
+// alias's previous id, a merged user's external id): one probe of
+// identities' unique index.
+const aliasOwner = `SELECT i.user_id FROM identities i JOIN users o ON o.id = i.user_id
+	WHERE i.project_id = $1 AND i.anonymous_id = x AND o.external_id IS NOT NULL LIMIT 1`
 
 // claimedMeanwhile gives the users this batch created, that an alias has
 // meanwhile made names of known users, to those users: the batch's own new
@@ -124,8 +128,7 @@ const selectUsersByExternalID = `
 	LATERAL (
 		(SELECT id FROM users WHERE project_id = $1 AND external_id = x LIMIT 1)
 		UNION ALL
-		(SELECT i.user_id FROM identities i JOIN users o ON o.id = i.user_id
-		 WHERE i.project_id = $1 AND i.anonymous_id = x AND o.external_id IS NOT NULL LIMIT 1)
+		(` + aliasOwner + `)
 		LIMIT 1) u`
 
 // findOrCreateUsersByExternalID returns the users of external ids, creating
@@ -166,6 +169,14 @@ const selectIdentityOwner = `SELECT user_id FROM identities WHERE project_id = $
 const insertAnonymousUser = `
 	INSERT INTO users (project_id, created_at, updated_at, event_count)
 	VALUES ($1, now(), now(), 0) RETURNING id`
+
+// lookupKnown finds the users of these external ids, creating none.
+func (r *resolver) lookupKnown(ctx context.Context, externalIDs []string) error {
+	if len(externalIDs) == 0 {
+		return nil
+	}
+	return r.scanUsers(ctx, selectUsersByExternalID, uniqueSorted(externalIDs))
+}
 
 func (r *resolver) missing(ids []string) []string {
 	var out []string
@@ -302,11 +313,20 @@ func (r *resolver) merge(ctx context.Context, from, into int) error {
 	from64, into64, project := int64(from), int64(into), int64(r.projectID)
 	both := []any{from64, into64, project}
 	only := []any{from64, project}
+	r.merged = true
+	// Both users must be there to lock: a remembered id may be of a user
+	// merged away since, and every step would then do nothing.
+	res, err := r.tx.ExecContext(ctx, `SELECT id FROM users WHERE id = ANY(ARRAY[$1, $2]::bigint[]) AND project_id = $3 ORDER BY id FOR UPDATE`, both...)
+	if err != nil {
+		return fmt.Errorf("merge user %d into %d: %w", from, into, err)
+	}
+	if locked, _ := res.RowsAffected(); locked != 2 {
+		return errStaleUser
+	}
 	steps := []struct {
 		query string
 		args  []any
 	}{
-		{`SELECT id FROM users WHERE id = ANY(ARRAY[$1, $2]::bigint[]) AND project_id = $3 ORDER BY id FOR UPDATE`, both},
 		{`UPDATE events SET user_id = $2 WHERE project_id = $3 AND user_id = $1`, both},
 		{`INSERT INTO user_daily_activities (project_id, user_id, day, events, mobile_events, tablet_events, desktop_events)
 		 SELECT project_id, $2, day, events, mobile_events, tablet_events, desktop_events
@@ -337,16 +357,9 @@ func (r *resolver) merge(ctx context.Context, from, into int) error {
 		{`DELETE FROM segment_memberships WHERE user_id = $1 AND project_id = $2`, only},
 		{`DELETE FROM users WHERE id = $1 AND project_id = $2`, only},
 	}
-	r.merged = true
-	for i, step := range steps {
-		res, err := r.tx.ExecContext(ctx, step.query, step.args...)
-		if err != nil {
+	for _, step := range steps {
+		if _, err := r.tx.ExecContext(ctx, step.query, step.args...); err != nil {
 			return fmt.Errorf("merge user %d into %d: %w", from, into, staleIfMissingUser(err))
-		}
-		// Both users must be there to lock: a remembered id may be of a
-		// user merged away since, and every step would then do nothing.
-		if locked, _ := res.RowsAffected(); i == 0 && locked != 2 {
-			return errStaleUser
 		}
 	}
 	for anon, id := range r.byAnonID {
@@ -382,16 +395,12 @@ func (r *resolver) alias(ctx context.Context, previous string, into int) error {
 				return err
 			}
 		}
-		// The id may also be a known user's, seen as a userId too.
-		var known int
-		err := r.tx.QueryRowContext(ctx, `SELECT id FROM users WHERE project_id = $1 AND external_id = $2`, r.projectID, previous).Scan(&known)
-		switch {
-		case errors.Is(err, sql.ErrNoRows) || err == nil && known == into:
-			return nil
-		case err != nil:
-			return fmt.Errorf("look up user %q: %w", previous, err)
+		// The id may also be a known user's, seen as a userId too (looked
+		// up by resolveUsers).
+		if known, ok := r.byExtID[previous]; ok && known != into {
+			return r.merge(ctx, known, into)
 		}
-		return r.merge(ctx, known, into)
+		return nil
 	}
 	from = r.byExtID[previous] // found or created by upsertKnown
 	if from == into {

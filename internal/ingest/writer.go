@@ -196,14 +196,20 @@ func resolveUsers(ctx context.Context, r *resolver, batch []*prepared) (func(*pr
 	if err := r.lookupAnonymous(ctx, append(anonymousIDs, previousIDs...)); err != nil {
 		return nil, err
 	}
-	// An alias's previous id that is no anonymous id is a user's (see
-	// alias).
+	// An alias's previous id that is no anonymous id is a user's, found or
+	// created; one that is may be a known user's too (see alias).
+	var anonymousPrevious []string
 	for _, id := range previousIDs {
-		if _, anonymous := r.byAnonID[id]; !anonymous {
+		if _, anonymous := r.byAnonID[id]; anonymous {
+			anonymousPrevious = append(anonymousPrevious, id)
+		} else {
 			externalIDs = append(externalIDs, id)
 		}
 	}
 	if err := r.upsertKnown(ctx, externalIDs); err != nil {
+		return nil, err
+	}
+	if err := r.lookupKnown(ctx, anonymousPrevious); err != nil {
 		return nil, err
 	}
 	for _, p := range batch {
