@@ -110,10 +110,14 @@ type sdkPage struct {
 	requests []string // every URL the page requested, in order
 }
 
-// openSDKPage opens the page in the browser of ctx, a chromedp context,
-// and returns once the page has loaded, the SDKs with it.
-func openSDKPage(t *testing.T, ctx context.Context, p *sdkPulse) *sdkPage {
+// openSDKPage opens the page in a headless Chromium of the test's own,
+// given two minutes, and returns once the page has loaded, the SDKs with
+// it.
+func openSDKPage(t *testing.T, p *sdkPulse) *sdkPage {
 	t.Helper()
+	// The first action starts the browser and ties it to this context.
+	ctx, cancel := context.WithTimeout(browsertest.New(t), 2*time.Minute)
+	t.Cleanup(cancel)
 	server := serveSDKPage(t)
 	page := &sdkPage{ctx: ctx, origin: server.URL, pulse: p.server.URL}
 	// Both subscribe before the page loads, so nothing is missed. The
@@ -209,10 +213,7 @@ func requireFromPage(t *testing.T, exchanges []wireExchange, page *sdkPage) {
 func TestBrowserAnalyticsJS(t *testing.T) {
 	t.Parallel()
 	p := setupSDKPulse(t)
-	// The first action starts the browser and ties it to this context.
-	ctx, cancel := context.WithTimeout(browsertest.New(t), 2*time.Minute)
-	defer cancel()
-	page := openSDKPage(t, ctx, p)
+	page := openSDKPage(t, p)
 	got := runInPage[struct {
 		AnonymousID string `json:"anonymousId"`
 	}](t, page, "runAnalyticsJS", p)
@@ -268,10 +269,7 @@ func TestBrowserAnalyticsJS(t *testing.T) {
 func TestBrowserPostHogJS(t *testing.T) {
 	t.Parallel()
 	p := setupSDKPulse(t)
-	// The first action starts the browser and ties it to this context.
-	ctx, cancel := context.WithTimeout(browsertest.New(t), 2*time.Minute)
-	defer cancel()
-	page := openSDKPage(t, ctx, p)
+	page := openSDKPage(t, p)
 	got := runInPage[struct {
 		DeviceID string `json:"deviceId"`
 	}](t, page, "runPostHogJS", p)
@@ -279,7 +277,7 @@ func TestBrowserPostHogJS(t *testing.T) {
 
 	traits := map[string]any{"email": "ann@example.com", "plan": "pro", "first_plan": "pro", "seats": 5.0}
 	identities := map[string]string{got.DeviceID: "phjs-ann", "phjs-crm-7": "phjs-ann"}
-	wait, cancelWait := context.WithTimeout(ctx, time.Minute)
+	wait, cancelWait := context.WithTimeout(page.ctx, time.Minute)
 	defer cancelWait()
 	p.waitFor(t, wait, "posthog-js's batches", func(events []sdkEvent, users map[string]sdkUser, ids map[string]string) bool {
 		for _, name := range []string{ingest.PageEventName, "signup started", "report exported"} {
