@@ -18,6 +18,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/database"
+	"github.com/pulse-analytics/pulse/internal/httplog"
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
 )
@@ -74,12 +75,12 @@ func (e wireExchange) String() string {
 
 func (l *wireLog) record(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &wireWriter{ResponseWriter: w, status: http.StatusOK}
+		rec := &wireWriter{StatusRecorder: httplog.NewStatusRecorder(w)}
 		next.ServeHTTP(rec, r)
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		l.exchanges = append(l.exchanges, wireExchange{Method: r.Method, URI: r.RequestURI, Origin: r.Header.Get("Origin"),
-			ContentType: r.Header.Get("Content-Type"), Status: rec.status, Body: rec.body.String()})
+			ContentType: r.Header.Get("Content-Type"), Status: rec.Status, Body: rec.body.String()})
 	})
 }
 
@@ -109,20 +110,15 @@ func (l *wireLog) requireAllAccepted(t *testing.T) []wireExchange {
 	return exchanges
 }
 
+// wireWriter keeps the answer's body besides its status.
 type wireWriter struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (w *wireWriter) WriteHeader(status int) {
-	w.status = status
-	w.ResponseWriter.WriteHeader(status)
+	*httplog.StatusRecorder
+	body bytes.Buffer
 }
 
 func (w *wireWriter) Write(b []byte) (int, error) {
 	w.body.Write(b)
-	return w.ResponseWriter.Write(b)
+	return w.StatusRecorder.Write(b)
 }
 
 // sdkEvent is a row of events, with its user's external id ("" for an
