@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -55,6 +56,7 @@ func TestDocs(t *testing.T) {
 		require.NoError(t, err, "the documentation's examples need %s (Debian: apt-get install -y %s)", tool, tool)
 	}
 	docs := loadDocs(t)
+	requireUniqueMessageIDs(t, docs)
 	server := serverCommand(t, docs)
 	dsn := pgtest.DSN(t)
 	base := startDocServer(t, server, dsn)
@@ -110,6 +112,32 @@ func loadDocs(t *testing.T) []doc {
 		docs = append(docs, doc{name: rel, blocks: blocks})
 	}
 	return docs
+}
+
+// messageIDPattern finds the message ids of Segment JSON and of GraphQL
+// ingestion.
+var messageIDPattern = regexp.MustCompile(`"messageId"\s*:\s*"([^"]+)"|idempotencyKey:\s*"([^"]+)"`)
+
+// requireUniqueMessageIDs fails when two documents send the same message
+// id: the second would silently be a duplicate, stored nothing, and show
+// what the first did. Within a document a repeated id shows deduplication.
+func requireUniqueMessageIDs(t *testing.T, docs []doc) {
+	t.Helper()
+	firstIn := map[string]string{}
+	for _, d := range docs {
+		for _, b := range d.blocks {
+			for _, m := range messageIDPattern.FindAllStringSubmatch(b.Body, -1) {
+				id := m[1] + m[2]
+				if where, ok := firstIn[id]; ok && !strings.HasPrefix(where, d.name+":") {
+					t.Errorf("%s: message id %q is already sent by %s", b.Where(), id, where)
+					continue
+				}
+				if _, ok := firstIn[id]; !ok {
+					firstIn[id] = b.Where()
+				}
+			}
+		}
+	}
 }
 
 // serverCommand returns the arguments of README.md's run command, the one
