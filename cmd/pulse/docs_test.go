@@ -57,6 +57,9 @@ func TestDocs(t *testing.T) {
 	}
 	docs := loadDocs(t)
 	requireUniqueMessageIDs(t, docs)
+	if t.Failed() {
+		return
+	}
 	server := serverCommand(t, docs)
 	dsn := pgtest.DSN(t)
 	base := startDocServer(t, server, dsn)
