@@ -91,6 +91,37 @@ func TestDocs(t *testing.T) {
 	}
 }
 
+// TestDocLinks checks that every relative link of README.md and docs/*.md
+// leads to a file of the repository and, for a Markdown file, to one of its
+// headings.
+func TestDocLinks(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join("..", "..")
+	for _, d := range loadDocs(t) {
+		src, err := os.ReadFile(filepath.Join(root, d.name))
+		require.NoError(t, err)
+		for _, link := range doctest.Links(string(src)) {
+			target := d.name
+			if link.Path != "" {
+				target = filepath.Join(filepath.Dir(d.name), link.Path)
+			}
+			where := fmt.Sprintf("%s:%d", d.name, link.Line)
+			if _, err := os.Stat(filepath.Join(root, target)); err != nil {
+				t.Errorf("%s: the link to %s leads nowhere: %v", where, link.Path, err)
+				continue
+			}
+			if link.Anchor == "" || !strings.HasSuffix(target, ".md") {
+				continue
+			}
+			md, err := os.ReadFile(filepath.Join(root, target))
+			require.NoError(t, err)
+			if !doctest.Anchors(string(md))[link.Anchor] {
+				t.Errorf("%s: %s has no heading #%s", where, target, link.Anchor)
+			}
+		}
+	}
+}
+
 type doc struct {
 	name   string
 	blocks []doctest.Block

@@ -97,3 +97,15 @@ func TestLookup(t *testing.T) {
 	_, err = Lookup(data, "createSurvey.name")
 	require.ErrorContains(t, err, `no field "name"`)
 }
+
+func TestLinksAndAnchors(t *testing.T) {
+	t.Parallel()
+	doc := "# Pulse\n\n## 1. Ingestion (`internal/ingest`)\n\n## PostHog's capture API\n\n## Notes\n\n## Notes\n\n" +
+		"See [API](docs/API.md#subscriptions), [here](#notes), [site](https://example.com/x) and [mail](mailto:a@b.c).\n" +
+		block("md", "[not a link](nowhere.md)")
+	require.Equal(t, []Link{{Line: 11, Path: "docs/API.md", Anchor: "subscriptions"}, {Line: 11, Anchor: "notes"}}, Links(doc))
+	anchors := Anchors(doc)
+	for _, a := range []string{"pulse", "1-ingestion-internalingest", "posthogs-capture-api", "notes", "notes-1"} {
+		require.True(t, anchors[a], "anchor %s in %v", a, anchors)
+	}
+}
