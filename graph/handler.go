@@ -107,6 +107,7 @@ func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Serve
 	srv.SetParserTokenLimit(opts.Limits.MaxTokens)
 	srv.Use(extension.Introspection{})
 	srv.Use(queryLimits{Limits: opts.Limits, cache: documents})
+	srv.Use(argumentText{})
 	srv.Use(liveRenderer{})
 	for _, ext := range opts.Extensions {
 		srv.Use(ext)
