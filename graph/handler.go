@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -100,8 +99,7 @@ func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Serve
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.SSE{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{})
 	documents := lru.New[*ast.QueryDocument](1000)
 	srv.SetQueryCache(documents)
 	srv.SetParserTokenLimit(opts.Limits.MaxTokens)
@@ -211,9 +209,7 @@ func writeTooLarge(w http.ResponseWriter, max int64) {
 }
 
 func writeError(w http.ResponseWriter, status int, message, code string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(graphql.Response{Errors: gqlerror.List{{
+	writeResponse(w, mediaJSON, status, errorsOnly{Errors: gqlerror.List{{
 		Message:    message,
 		Extensions: map[string]any{"code": code},
 	}}})
