@@ -49,6 +49,12 @@ type Options struct {
 	// Ingest, when set, stores what track, identify and ingestEvents
 	// receive (e.g. a writer wrapped to count messages); default: a Writer.
 	Ingest ingest.Sink
+	// Keys authenticates requests; default: keys read through the
+	// handler's client. Keys over the ingestion pool (with Ingest writing
+	// to it) keep the track, identify and ingestEvents mutations off the
+	// pool the other resolvers use, so reads that exhaust it never hold up
+	// ingestion.
+	Keys *auth.Keys
 	// Extensions are added to gqlgen's server (e.g. metrics).
 	Extensions []graphql.HandlerExtension
 }
@@ -56,10 +62,14 @@ type Options struct {
 // NewHandler returns the /graphql endpoint: POST and GET (GraphQL over HTTP),
 // WebSocket (graphql-transport-ws and legacy graphql-ws), SSE, and GraphiQL
 // for a browser. Requests are authenticated by Bearer key; WebSocket
-// connections by the key in the connection_init payload.
+// connections by the key in the connection_init payload. The resolvers
+// use db and client, except ingestion's (see Options.Ingest and Keys).
 func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 	opts = opts.withDefaults()
-	keys := auth.NewKeys(client)
+	keys := opts.Keys
+	if keys == nil {
+		keys = auth.NewKeys(client)
+	}
 	resolver := NewResolver(db, client)
 	resolver.recompute = opts.Recompute
 	if opts.Recompute != nil {

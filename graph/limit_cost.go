@@ -9,10 +9,10 @@ import (
 // fieldCosts are the fields that cost more than one row to resolve, by
 // "Type.field", in the units of Limits.MaxComplexity. Each scans a
 // project's events, memberships or feedback: with the default limit of
-// 50,000, one operation may ask for ten previews, or twenty-five analytics,
+// 50,000, one operation may ask for twelve previews, or twenty-four analytics,
 // not a thousand aliases of them.
 var fieldCosts = map[string]int{
-	"Query.previewSegment":    5000,
+	"Query.previewSegment":    4000,
 	"Query.explainMembership": 500,
 
 	"Query.engagement":         2000,
