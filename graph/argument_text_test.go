@@ -2,12 +2,17 @@ package graph_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 	"github.com/stretchr/testify/require"
 )
 
@@ -62,6 +67,16 @@ func TestArgumentTextPostgreSQLCannotStore(t *testing.T) {
 			[]any{"createSurvey"}, "input.questions[0].prompt"},
 		{"addSegmentMembers id", p.Admin, `mutation { addSegmentMembers(id: 1, externalIds: ["ann", "\u0000"]) { id } }`, nil,
 			[]any{"addSegmentMembers"}, "externalIds[1]"},
+		{"submitSurveyResponse answer", p.Ingest, `mutation { submitSurveyResponse(input: {surveyId: 1, userId: "ann", answers: [{questionId: 1, choices: ["a\u0000"]}]}) { id } }`, nil,
+			[]any{"submitSurveyResponse"}, "input.answers[0].choices[0]"},
+		{"updateSegment description", p.Admin, `mutation { updateSegment(id: 1, input: {description: "\u0000"}) { id } }`, nil,
+			[]any{"updateSegment"}, "input.description"},
+		{"updateFeedback note", p.Admin, `mutation { updateFeedback(id: 1, input: {note: "n\u0000"}) { id } }`, nil,
+			[]any{"updateFeedback"}, "input.note"},
+		{"explainMembership user", p.Read, `{ explainMembership(segmentId: 1, userId: "\u0000") { member } }`, nil,
+			[]any{"explainMembership"}, "userId"},
+		{"createSegmentFromCluster name", p.Admin, `mutation { createSegmentFromCluster(runId: 1, cluster: 0, name: "c\u0000") { id } }`, nil,
+			[]any{"createSegmentFromCluster"}, "name"},
 		{"createAPIKey name", p.Admin, `mutation { createAPIKey(input: {role: READ, name: "k\u0000"}) { secret } }`, nil,
 			[]any{"createAPIKey"}, "input.name"},
 	}
@@ -153,4 +168,36 @@ func TestArgumentTextNotUTF8(t *testing.T) {
 		require.Equal(t, "a\uFFFDb", event.Name)
 		require.Equal(t, map[string]any{"note": "\uFFFD!"}, event.Properties)
 	})
+}
+
+// TestArgumentTextOverWebSocket: a subscription's arguments are checked
+// like any operation's; gqlgen sends the refusal as the operation's one
+// result, then completes it.
+func TestArgumentTextOverWebSocket(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	wsURL := "ws" + strings.TrimPrefix(b.server.URL, "http") + "/graphql"
+	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	require.NoError(t, err)
+	defer conn.CloseNow()
+	require.NoError(t, wsjson.Write(ctx, conn, map[string]any{
+		"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + b.project.Read},
+	}))
+	require.Equal(t, "connection_ack", readMessage(ctx, t, conn)["type"])
+	require.NoError(t, wsjson.Write(ctx, conn, map[string]any{
+		"id": "1", "type": "subscribe",
+		"payload": map[string]any{"query": `subscription($id: ID!) { segmentRunUpdated(runId: $id) { id } }`, "variables": map[string]any{"id": "1\x00"}},
+	}))
+	msg := readMessage(ctx, t, conn)
+	require.Equal(t, "next", msg["type"], "message: %v", msg)
+	raw, err := json.Marshal(msg["payload"])
+	require.NoError(t, err)
+	var res gqlResponse
+	require.NoError(t, json.Unmarshal(raw, &res))
+	require.Len(t, res.Errors, 1)
+	require.Equal(t, "BAD_USER_INPUT", res.code())
+	require.Equal(t, "runId", res.Errors[0].Extensions["field"])
+	require.Equal(t, "complete", readMessage(ctx, t, conn)["type"])
 }
