@@ -24,14 +24,11 @@ func (l queryLimits) MutateOperationParameters(ctx context.Context, params *grap
 	}
 	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: params.Query}, l.MaxTokens)
 	if err != nil {
+		// Only the token limit is answered here; a syntax error is reported
+		// by gqlgen's own parse, with its code.
 		var gqlErr *gqlerror.Error
-		if errors.As(err, &gqlErr) {
-			// A syntax error is reported by gqlgen's own parse, with its
-			// code; only the token limit is answered here.
-			if gqlErr.Message == tokenLimitMessage(l.MaxTokens) {
-				return documentLimitError("the document has more than %d tokens", l.MaxTokens)
-			}
-			return nil
+		if errors.As(err, &gqlErr) && gqlErr.Message == tokenLimitMessage(l.MaxTokens) {
+			return documentLimitError("the document has more than %d tokens", l.MaxTokens)
 		}
 		return nil
 	}
