@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +49,12 @@ type Options struct {
 	// Ingest, when set, stores what track, identify and ingestEvents
 	// receive (e.g. a writer wrapped to count messages); default: a Writer.
 	Ingest ingest.Sink
+	// Keys authenticates requests; default: keys read through the
+	// handler's client. Keys over the ingestion pool (with Ingest writing
+	// to it) keep the track, identify and ingestEvents mutations off the
+	// pool the other resolvers use, so reads that exhaust it never hold up
+	// ingestion.
+	Keys *auth.Keys
 	// Extensions are added to gqlgen's server (e.g. metrics).
 	Extensions []graphql.HandlerExtension
 }
@@ -57,10 +62,14 @@ type Options struct {
 // NewHandler returns the /graphql endpoint: POST and GET (GraphQL over HTTP),
 // WebSocket (graphql-transport-ws and legacy graphql-ws), SSE, and GraphiQL
 // for a browser. Requests are authenticated by Bearer key; WebSocket
-// connections by the key in the connection_init payload.
+// connections by the key in the connection_init payload. The resolvers
+// use db and client, except ingestion's (see Options.Ingest and Keys).
 func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 	opts = opts.withDefaults()
-	keys := auth.NewKeys(client)
+	keys := opts.Keys
+	if keys == nil {
+		keys = auth.NewKeys(client)
+	}
 	resolver := NewResolver(db, client)
 	resolver.recompute = opts.Recompute
 	if opts.Recompute != nil {
@@ -100,11 +109,13 @@ func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Serve
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.SSE{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.AddTransport(httpTransport{})
+	documents := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(documents)
+	srv.SetParserTokenLimit(opts.Limits.MaxTokens)
 	srv.Use(extension.Introspection{})
-	srv.Use(queryLimits{opts.Limits})
+	srv.Use(queryLimits{Limits: opts.Limits, cache: documents})
+	srv.Use(argumentText{})
 	srv.Use(liveRenderer{})
 	for _, ext := range opts.Extensions {
 		srv.Use(ext)
@@ -118,9 +129,7 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Limits == (Limits{}) {
-		o.Limits = DefaultLimits
-	}
+	o.Limits = o.Limits.withDefaults()
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -210,9 +219,7 @@ func writeTooLarge(w http.ResponseWriter, max int64) {
 }
 
 func writeError(w http.ResponseWriter, status int, message, code string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(graphql.Response{Errors: gqlerror.List{{
+	writeResponse(w, mediaJSON, status, errorsOnly{Errors: gqlerror.List{{
 		Message:    message,
 		Extensions: map[string]any{"code": code},
 	}}})

@@ -31,7 +31,10 @@ type config struct {
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 	Limits          graph.Limits
-	NoWorkers       bool
+	// GraphQLDBMaxConns bounds the connections of GraphQL resolvers other
+	// than ingestion's (which share the main pool).
+	GraphQLDBMaxConns int
+	NoWorkers         bool
 
 	// envErrs collects environment variables that did not parse; commands
 	// refuse to start with them rather than silently use a default.
@@ -59,9 +62,17 @@ func (c *config) registerServe(fs *flag.FlagSet) {
 	fs.IntVar(&c.Limits.MaxDepth, "max-query-depth", int(c.envInt64("PULSE_MAX_QUERY_DEPTH", int64(graph.DefaultLimits.MaxDepth))),
 		"deepest GraphQL field nesting (env PULSE_MAX_QUERY_DEPTH)")
 	fs.IntVar(&c.Limits.MaxComplexity, "max-query-complexity", int(c.envInt64("PULSE_MAX_QUERY_COMPLEXITY", int64(graph.DefaultLimits.MaxComplexity))),
-		"largest estimated number of fields one query may resolve (env PULSE_MAX_QUERY_COMPLEXITY)")
+		"largest estimated cost of one operation: fields times page sizes, previews, explanations and analytics costing more (env PULSE_MAX_QUERY_COMPLEXITY)")
 	fs.IntVar(&c.Limits.MaxPageSize, "max-page-size", int(c.envInt64("PULSE_MAX_PAGE_SIZE", int64(graph.DefaultLimits.MaxPageSize))),
 		"largest first/last of a connection (env PULSE_MAX_PAGE_SIZE)")
+	fs.IntVar(&c.Limits.MaxTokens, "max-query-tokens", int(c.envInt64("PULSE_MAX_QUERY_TOKENS", int64(graph.DefaultLimits.MaxTokens))),
+		"most lexical tokens in one GraphQL document (env PULSE_MAX_QUERY_TOKENS)")
+	fs.IntVar(&c.Limits.MaxSelections, "max-query-selections", int(c.envInt64("PULSE_MAX_QUERY_SELECTIONS", int64(graph.DefaultLimits.MaxSelections))),
+		"most fields, aliases and fragment spreads written in one GraphQL document (env PULSE_MAX_QUERY_SELECTIONS)")
+	fs.IntVar(&c.Limits.MaxFragments, "max-query-fragments", int(c.envInt64("PULSE_MAX_QUERY_FRAGMENTS", int64(graph.DefaultLimits.MaxFragments))),
+		"most fragment definitions in one GraphQL document (env PULSE_MAX_QUERY_FRAGMENTS)")
+	fs.IntVar(&c.GraphQLDBMaxConns, "graphql-db-max-conns", int(c.envInt64("PULSE_GRAPHQL_DB_MAX_CONNS", database.DefaultGraphQLMaxConns)),
+		"database connections of GraphQL reads and non-ingest mutations, apart from ingestion's (env PULSE_GRAPHQL_DB_MAX_CONNS)")
 	fs.BoolVar(&c.NoWorkers, "no-workers", c.envBool("PULSE_NO_WORKERS"),
 		"serve the API only; jobs are left to \"pulse worker\" processes (env PULSE_NO_WORKERS)")
 }
@@ -92,6 +103,10 @@ func (c *config) logAttrs() []any {
 		"max_query_depth", c.Limits.MaxDepth,
 		"max_query_complexity", c.Limits.MaxComplexity,
 		"max_page_size", c.Limits.MaxPageSize,
+		"max_query_tokens", c.Limits.MaxTokens,
+		"max_query_selections", c.Limits.MaxSelections,
+		"max_query_fragments", c.Limits.MaxFragments,
+		"graphql_db_max_conns", c.GraphQLDBMaxConns,
 		"shutdown_timeout", c.ShutdownTimeout,
 		"no_workers", c.NoWorkers,
 	}

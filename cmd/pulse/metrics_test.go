@@ -52,7 +52,7 @@ func TestMetricsAndJobsUI(t *testing.T) {
 	for range 2 {
 		require.Equal(t, 200, post("/graphql", out.Keys.Read, `{"query":"query Who { viewer { role } }","operationName":"Who"}`))
 	}
-	post("/graphql", out.Keys.Read, `{"query":"query Broken { viewer { "}`)
+	require.Equal(t, 200, post("/graphql", out.Keys.Read, `{"query":"query Broken { viewer { "}`), "application/json answers 200 for a parse failure")
 	require.Equal(t, 200, post("/graphql", out.Keys.Read, `{"query":"mutation Recompute { recomputeSegment(id: 1) { id } }"}`))
 	require.Equal(t, 200, post("/v1/batch", out.Keys.Ingest, `{"batch":[
 		{"type":"track","userId":"ann","event":"export","messageId":"m1"},
@@ -70,7 +70,7 @@ func TestMetricsAndJobsUI(t *testing.T) {
 	require.Equal(t, 1.0, s[`pulse_ingest_messages_total{outcome="duplicate"}`])
 	require.Equal(t, 1.0, s[`pulse_ingest_messages_total{outcome="rejected"}`])
 	require.Equal(t, 2.0, s[`pulse_http_requests_total{code="200",handler="/v1/{call}",method="POST"}`])
-	require.Equal(t, 3.0, s[`pulse_http_requests_total{code="200",handler="/graphql",method="POST"}`])
+	require.Equal(t, 4.0, s[`pulse_http_requests_total{code="200",handler="/graphql",method="POST"}`])
 	require.Contains(t, s, `pulse_live_subscribers`)
 	require.Contains(t, s, `pulse_live_listener_reconnects_total`)
 	require.Contains(t, s, `go_goroutines`)

@@ -63,6 +63,10 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 		return err
 	}
 	web := webOptions{metrics: metrics.New(prometheus.NewRegistry())}
+	if web.graphqlDB, err = database.OpenPool(ctx, cfg.DatabaseURL, cfg.GraphQLDBMaxConns); err != nil {
+		return err
+	}
+	defer web.graphqlDB.Close()
 	defer metrics.WatchJobs(ctx, web.metrics, jobs)()
 	if !cfg.NoWorkers {
 		if err := jobs.Start(ctx); err != nil {
@@ -120,7 +124,13 @@ func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enq
 	mux := http.NewServeMux()
 	// One writer for every ingestion path: its cache of known users is shared.
 	writer := web.sink(ingest.NewWriter(db))
-	mux.Handle("/graphql", graph.NewHandler(db, client, graph.Options{
+	// Ingestion keeps the main pool; the other resolvers get their own.
+	graphqlDB := db
+	if web.graphqlDB != nil {
+		graphqlDB = web.graphqlDB
+	}
+	mux.Handle("/graphql", graph.NewHandler(graphqlDB, database.NewClient(graphqlDB), graph.Options{
+		Keys:         auth.NewKeys(client),
 		Logger:       logger,
 		Limits:       cfg.Limits,
 		MaxBodyBytes: cfg.MaxBodyBytes,

@@ -26,6 +26,9 @@ type webOptions struct {
 	metrics   *metrics.Metrics // /metrics and the instrumentation; nil: none
 	jobsUI    http.Handler     // /riverui/; nil: not mounted
 	dashboard http.Handler     // /; nil: not mounted
+	// graphqlDB is the pool of GraphQL resolvers other than ingestion's;
+	// nil: the main pool.
+	graphqlDB *sql.DB
 }
 
 // newJobsUI returns River's UI over jobs for ADMIN keys.
