@@ -12,6 +12,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/graph"
 	"github.com/pulse-analytics/pulse/internal/database"
+	"github.com/pulse-analytics/pulse/internal/jobui"
 )
 
 // defaultDatabaseURL is a local PostgreSQL with trust auth; the database is
@@ -32,6 +33,9 @@ type config struct {
 	MaxBodyBytes    int64
 	Limits          graph.Limits
 	NoWorkers       bool
+	// OperatorToken opens River's UI at /riverui/; empty: the UI is not
+	// mounted.
+	OperatorToken string
 
 	// envErrs collects environment variables that did not parse; commands
 	// refuse to start with them rather than silently use a default.
@@ -64,6 +68,8 @@ func (c *config) registerServe(fs *flag.FlagSet) {
 		"largest first/last of a connection (env PULSE_MAX_PAGE_SIZE)")
 	fs.BoolVar(&c.NoWorkers, "no-workers", c.envBool("PULSE_NO_WORKERS"),
 		"serve the API only; jobs are left to \"pulse worker\" processes (env PULSE_NO_WORKERS)")
+	fs.StringVar(&c.OperatorToken, "operator-token", env("PULSE_OPERATOR_TOKEN", ""),
+		"secret of at least 16 characters that opens River's UI at /riverui/ (Basic auth password or Bearer); no project key opens it; empty: the UI is not served. Prefer the environment variable, which ps does not show (env PULSE_OPERATOR_TOKEN)")
 }
 
 // logger builds the process logger from the config.
@@ -94,7 +100,16 @@ func (c *config) logAttrs() []any {
 		"max_page_size", c.Limits.MaxPageSize,
 		"shutdown_timeout", c.ShutdownTimeout,
 		"no_workers", c.NoWorkers,
+		"operator_token", maskSecret(c.OperatorToken),
 	}
+}
+
+// maskSecret shows whether a secret is set, never the secret.
+func maskSecret(secret string) string {
+	if secret == "" {
+		return "off"
+	}
+	return "set (masked)"
 }
 
 func env(key, fallback string) string {
@@ -155,6 +170,11 @@ func (c *config) parse(fs *flag.FlagSet, args []string) error {
 	}
 	if err := errors.Join(c.envErrs...); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if c.OperatorToken != "" {
+		if err := jobui.CheckToken(c.OperatorToken); err != nil {
+			return fmt.Errorf("%w: --operator-token (PULSE_OPERATOR_TOKEN): %w", errUsage, err)
+		}
 	}
 	return nil
 }

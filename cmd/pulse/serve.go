@@ -31,7 +31,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		`Runs the Pulse API: GraphQL at /graphql (POST, GET, WebSocket, SSE;
 GraphiQL in a browser), Segment's HTTP Tracking API at /v1/*, PostHog's
 capture API at /batch/, /capture/ and /e/, the live dashboard at /,
-Prometheus metrics at /metrics, River's UI at /riverui/ (ADMIN key), and
+Prometheus metrics at /metrics, River's UI at /riverui/ (with --operator-token), and
 /healthz and /readyz. With --demo, the first start creates and seeds a demo
 project whose segments keep changing, and prints its keys.
 Creates the database when it is missing and applies migrations first, under
@@ -80,7 +80,7 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 		return fmt.Errorf("start live updates: %w", err)
 	}
 
-	if web.jobsUI, err = newJobsUI(ctx, db, jobs, logger); err != nil {
+	if web.jobsUI, err = newJobsUI(ctx, jobs, cfg.OperatorToken, logger); err != nil {
 		return err
 	}
 	enqueuer := recompute.NewEnqueuer(db, jobs)
