@@ -55,7 +55,7 @@ func (c *config) registerDatabase(fs *flag.FlagSet) {
 // registerServe binds the settings of pulse serve to fs.
 func (c *config) registerServe(fs *flag.FlagSet) {
 	c.registerDatabase(fs)
-	fs.StringVar(&c.Addr, "addr", env("PULSE_ADDR", ":8080"), "address to listen on (env PULSE_ADDR)")
+	fs.StringVar(&c.Addr, "addr", env("PULSE_ADDR", ":8080"), "address to listen on; with --demo and no address given, "+demoAddr+" (env PULSE_ADDR)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.envDuration("PULSE_SHUTDOWN_TIMEOUT", defaultShutdownTimeout),
 		"how long SIGTERM waits for requests in flight (env PULSE_SHUTDOWN_TIMEOUT)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.envInt64("PULSE_MAX_BODY_BYTES", graph.DefaultMaxBodyBytes),

@@ -27,7 +27,7 @@ import (
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	var cfg config
-	fs := newFlagSet("serve", "pulse serve [--addr :8080] [--database-url URL] [--no-workers]",
+	fs := newFlagSet("serve", "pulse serve [--addr :8080] [--database-url URL] [--no-workers] [--demo]",
 		`Runs the Pulse API: GraphQL at /graphql (POST, GET, WebSocket, SSE;
 GraphiQL in a browser), Segment's HTTP Tracking API at /v1/*, PostHog's
 capture API at /batch/, /capture/ and /e/, the live dashboard at /,
@@ -47,6 +47,7 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 	if err := cfg.parse(fs, args); err != nil {
 		return err
 	}
+	demoOpts.defaultAddr(fs, &cfg)
 	logger, err := cfg.logger(stderr)
 	if err != nil {
 		return err
@@ -84,16 +85,18 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 		return err
 	}
 	enqueuer := recompute.NewEnqueuer(db, jobs)
-	demoRun, err := setUpDashboard(ctx, db, &web, enqueuer, demoOpts, cfg.DatabaseURL, logger)
-	if err != nil {
-		return err
-	}
+	// Listening first tells the demo whether it may hand out its keys.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	demoRun, err := setUpDashboard(ctx, db, &web, enqueuer, demoOpts, ln.Addr(), cfg.DatabaseURL, logger)
+	if err != nil {
+		_ = ln.Close() // the error that matters is the demo's
+		return err
+	}
 	if demoRun != nil {
-		printDemoBanner(stderr, demoRun, ln.Addr())
+		printDemoBanner(stderr, demoRun, ln.Addr(), demoOpts.sharesKeys(ln.Addr()))
 		go demoRun.Run(ctx)
 	}
 	return serveHTTP(ctx, ln, newMux(db, cfg, logger, enqueuer, web), cfg.ShutdownTimeout, logger)
