@@ -16,6 +16,7 @@ import (
 	"github.com/pulse-analytics/pulse/graph"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/database"
+	"github.com/pulse-analytics/pulse/internal/graphiql"
 	"github.com/pulse-analytics/pulse/internal/health"
 	"github.com/pulse-analytics/pulse/internal/httplog"
 	"github.com/pulse-analytics/pulse/internal/ingest"
@@ -137,6 +138,7 @@ func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enq
 	for _, path := range []string{"/v1/", "/batch", "/batch/", "/capture", "/capture/", "/e", "/e/", "/i/v0/e", "/i/v0/e/"} {
 		mux.Handle(path, ingestAPI)
 	}
+	mux.Handle(graphiql.Prefix, graphiql.Assets()) // the files of GraphiQL at GET /graphql
 	mux.Handle("GET /healthz", health.Live())
 	mux.Handle("GET /readyz", health.Ready(db))
 	web.mount(mux)
