@@ -68,7 +68,9 @@ func (c *config) registerServe(fs *flag.FlagSet) {
 		"largest first/last of a connection (env PULSE_MAX_PAGE_SIZE)")
 	fs.BoolVar(&c.NoWorkers, "no-workers", c.envBool("PULSE_NO_WORKERS"),
 		"serve the API only; jobs are left to \"pulse worker\" processes (env PULSE_NO_WORKERS)")
-	fs.StringVar(&c.OperatorToken, "operator-token", env("PULSE_OPERATOR_TOKEN", ""),
+	// The environment is read after parsing (in parse), so --help never
+	// prints the token as the flag's default.
+	fs.StringVar(&c.OperatorToken, "operator-token", "",
 		"secret of at least 16 characters that opens River's UI at /riverui/ (Basic auth password or Bearer); no project key opens it; empty: the UI is not served. Prefer the environment variable, which ps does not show (env PULSE_OPERATOR_TOKEN)")
 }
 
@@ -170,6 +172,9 @@ func (c *config) parse(fs *flag.FlagSet, args []string) error {
 	}
 	if err := errors.Join(c.envErrs...); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.Lookup("operator-token") != nil && c.OperatorToken == "" {
+		c.OperatorToken = env("PULSE_OPERATOR_TOKEN", "")
 	}
 	if c.OperatorToken != "" {
 		if err := jobui.CheckToken(c.OperatorToken); err != nil {

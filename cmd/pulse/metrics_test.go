@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net/http"
 	"strconv"
@@ -185,4 +186,18 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestOperatorTokenFromTheEnvironment reads the token from
+// PULSE_OPERATOR_TOKEN, and checks --help does not print it as a default.
+func TestOperatorTokenFromTheEnvironment(t *testing.T) {
+	const token = "from-the-environment-0123"
+	t.Setenv("PULSE_OPERATOR_TOKEN", token)
+	require.Equal(t, token, parseServeFlags(t).OperatorToken)
+	require.Equal(t, "on-the-command-line-4567", parseServeFlags(t, "--operator-token", "on-the-command-line-4567").OperatorToken)
+
+	var stderr bytes.Buffer
+	require.ErrorIs(t, run(context.Background(), []string{"serve", "--help"}, io.Discard, &stderr), flag.ErrHelp)
+	require.Contains(t, stderr.String(), "-operator-token")
+	require.NotContains(t, stderr.String(), token)
 }
