@@ -17,7 +17,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/pulse-analytics/pulse/graph/generated"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/discovery"
+	"github.com/pulse-analytics/pulse/internal/graphiql"
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/recompute"
@@ -81,11 +81,12 @@ func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 	resolver.live = opts.Live
 	srv := newServer(resolver, keys, opts)
 
-	graphiql := playground.Handler("Pulse GraphiQL", "/graphql")
+	// The page's files are served by graphiql.Assets at graphiql.Prefix.
+	ide := graphiql.Page("/graphql")
 	api := keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, withSocketSlot(srv)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wantsGraphiQL(r) {
-			graphiql.ServeHTTP(w, r)
+			ide.ServeHTTP(w, r)
 			return
 		}
 		api.ServeHTTP(w, r)
