@@ -19,6 +19,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/health"
 	"github.com/pulse-analytics/pulse/internal/httplog"
 	"github.com/pulse-analytics/pulse/internal/ingest"
+	"github.com/pulse-analytics/pulse/internal/jobs"
 	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/metrics"
 	"github.com/pulse-analytics/pulse/internal/migrate"
@@ -58,20 +59,20 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 	}
 	defer db.Close()
 
-	jobs, err := recompute.NewClient(db, recompute.Config{Work: !cfg.NoWorkers, Logger: logger})
+	client, err := jobs.NewClient(db, jobs.Config{Work: !cfg.NoWorkers, Logger: logger})
 	if err != nil {
 		return err
 	}
 	web := webOptions{metrics: metrics.New(prometheus.NewRegistry())}
-	defer metrics.WatchJobs(ctx, web.metrics, jobs)()
+	defer metrics.WatchJobs(ctx, web.metrics, client.River)()
 	if !cfg.NoWorkers {
-		if err := jobs.Start(ctx); err != nil {
+		if err := client.Start(ctx); err != nil {
 			return fmt.Errorf("start jobs: %w", err)
 		}
 		defer func() {
 			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 			defer cancel()
-			_ = jobs.Stop(stopCtx)
+			_ = client.Stop(stopCtx)
 		}()
 	}
 	web.live = live.NewHub(db, database.NewClient(db), live.Config{DSN: cfg.DatabaseURL, Logger: logger,
@@ -80,10 +81,10 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 		return fmt.Errorf("start live updates: %w", err)
 	}
 
-	if web.jobsUI, err = newJobsUI(ctx, db, jobs, logger); err != nil {
+	if web.jobsUI, err = newJobsUI(ctx, db, client.River, logger); err != nil {
 		return err
 	}
-	enqueuer := recompute.NewEnqueuer(db, jobs)
+	enqueuer := recompute.NewEnqueuer(db, client.River)
 	demoRun, err := setUpDashboard(ctx, db, &web, enqueuer, demoOpts, cfg.DatabaseURL, logger)
 	if err != nil {
 		return err

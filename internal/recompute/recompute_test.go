@@ -16,6 +16,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/database"
 	"github.com/pulse-analytics/pulse/internal/ingest"
+	"github.com/pulse-analytics/pulse/internal/jobs"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/tenant"
@@ -35,9 +36,11 @@ func riverClient(t *testing.T) *river.Client[*sql.Tx] {
 	t.Helper()
 	clientOnce.Do(func() {
 		db := pgtest.DB(t)
-		client, clientErr = recompute.NewClient(db, recompute.Config{Work: true, PollInterval: 20 * time.Millisecond, SchedulePeriod: -1})
+		var c *jobs.Client
+		c, clientErr = jobs.NewClient(db, jobs.Config{Work: true, PollInterval: 20 * time.Millisecond,
+			SchedulePeriod: -1, ReconcilePeriod: 200 * time.Millisecond, RescueInterval: 200 * time.Millisecond})
 		if clientErr == nil {
-			clientErr = client.Start(context.Background())
+			client, clientErr = c.River, c.Start(context.Background())
 		}
 	})
 	require.NoError(t, clientErr)
@@ -219,9 +222,9 @@ func TestConcurrentRequestsMakeOneJob(t *testing.T) {
 	b := setup(t)
 	seg := b.segment(t, `{"event":{"name":"export"}}`)
 	// Insert-only client: the jobs wait, nobody works them here.
-	inserter, err := recompute.NewClient(b.db, recompute.Config{})
+	inserter, err := jobs.NewClient(b.db, jobs.Config{})
 	require.NoError(t, err)
-	enqueuer := recompute.NewEnqueuer(b.db, inserter)
+	enqueuer := recompute.NewEnqueuer(b.db, inserter.River)
 
 	ids := make([]int, 4)
 	errs := make([]error, 4)
