@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -75,6 +76,9 @@ type pulseProcess struct {
 	*process
 	stdin  io.WriteCloser
 	faults chan string
+	// passes receives a value for each rescue pass that found nothing
+	// (logged at debug level).
+	passes chan struct{}
 }
 
 // start runs `pulse serve` on the cluster with env added to the
@@ -90,7 +94,7 @@ func (c *cluster) start(t *testing.T, env []string, flags ...string) *pulseProce
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	p := &pulseProcess{process: &process{cmd: cmd, base: "http://" + addr, exited: make(chan error, 1)},
-		stdin: stdin, faults: make(chan string, 16)}
+		stdin: stdin, faults: make(chan string, 16), passes: make(chan struct{}, 64)}
 	scanned := make(chan struct{})
 	go func() {
 		defer close(scanned)
@@ -99,6 +103,13 @@ func (c *cluster) start(t *testing.T, env []string, flags ...string) *pulseProce
 			line := lines.Text()
 			if strings.HasPrefix(line, "pulse-fault: ") {
 				p.faults <- line
+				continue
+			}
+			if strings.Contains(line, "no job of a dead process") {
+				select {
+				case p.passes <- struct{}{}:
+				default:
+				}
 				continue
 			}
 			fmt.Fprintln(os.Stderr, line)
@@ -146,6 +157,15 @@ func (p *pulseProcess) release(t *testing.T) {
 	t.Helper()
 	_, err := io.WriteString(p.stdin, "\n")
 	require.NoError(t, err)
+}
+
+// buildFaultPulse compiles pulse with its fault points (-tags pulsefault).
+func buildFaultPulse(t *testing.T) string {
+	t.Helper()
+	binary := filepath.Join(t.TempDir(), "pulse")
+	out, err := exec.Command("go", "build", "-tags", "pulsefault", "-o", binary, ".").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return binary
 }
 
 // dynamicSegment creates a dynamic segment of users whose trait "on" is
