@@ -66,8 +66,8 @@ func (e *Enqueuer) Enqueue(ctx context.Context, projectID, segmentID int, trigge
 	} else if res.Job.State != rivertype.JobStateRunning {
 		// The waiting job already has its run: drop ours, answer with that.
 		return e.runOfJob(ctx, tx, res.Job.ID, projectID)
-	} else if followUp, err := followUpRun(ctx, tx, segmentID); err != nil || followUp != 0 {
-		return followUp, err
+	} else if followUp, err := followUpRun(ctx, tx, segmentID, runID); err != nil || followUp != 0 {
+		return followUp, err // ours is dropped
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit enqueue: %w", err)
@@ -97,12 +97,12 @@ func (e *Enqueuer) runOfJob(ctx context.Context, tx *sql.Tx, jobID int64, projec
 }
 
 // followUpRun is the follow-up already waiting for the segment's running
-// job (the oldest PENDING run without a job), or 0. The caller holds the
-// segment's lock.
-func followUpRun(ctx context.Context, tx *sql.Tx, segmentID int) (int, error) {
+// job (the oldest PENDING run without a job), other than run except, or 0.
+// The caller holds the segment's lock.
+func followUpRun(ctx context.Context, tx *sql.Tx, segmentID, except int) (int, error) {
 	var id int
-	err := tx.QueryRowContext(ctx, `SELECT id FROM segment_runs WHERE segment_id = $1 AND status = 'PENDING' AND job_id IS NULL
-		ORDER BY id LIMIT 1`, segmentID).Scan(&id)
+	err := tx.QueryRowContext(ctx, `SELECT id FROM segment_runs WHERE segment_id = $1 AND status = 'PENDING' AND job_id IS NULL AND id <> $2
+		ORDER BY id LIMIT 1`, segmentID, except).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -116,7 +116,7 @@ func followUpRun(ctx context.Context, tx *sql.Tx, segmentID int) (int, error) {
 // transaction that completes the segment's running job, under the
 // segment's lock.
 func adoptFollowUp(ctx context.Context, tx *sql.Tx, client *river.Client[*sql.Tx], a Args) error {
-	followUp, err := followUpRun(ctx, tx, a.SegmentID)
+	followUp, err := followUpRun(ctx, tx, a.SegmentID, a.RunID)
 	if err != nil || followUp == 0 {
 		return err
 	}
