@@ -19,6 +19,7 @@ import (
 	_ "github.com/pulse-analytics/pulse/ent/runtime"
 	"github.com/pulse-analytics/pulse/graph"
 	"github.com/pulse-analytics/pulse/internal/auth"
+	"github.com/pulse-analytics/pulse/internal/jobs"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/tenant"
@@ -63,9 +64,9 @@ func setupWith(t *testing.T, opts graph.Options) *testBundle {
 	if opts.Recompute == nil {
 		// Insert-only: runs are queued and stay PENDING; the recompute
 		// package tests the workers.
-		jobs, err := recompute.NewClient(db, recompute.Config{})
+		inserter, err := jobs.NewClient(db, jobs.Config{})
 		require.NoError(t, err)
-		opts.Recompute = recompute.NewEnqueuer(db, jobs)
+		opts.Recompute = recompute.NewEnqueuer(db, inserter.River)
 	}
 	h := graph.NewHandler(db, client, opts)
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

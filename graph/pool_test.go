@@ -18,6 +18,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/database"
 	"github.com/pulse-analytics/pulse/internal/ingest"
+	"github.com/pulse-analytics/pulse/internal/jobs"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 )
@@ -36,10 +37,10 @@ func setupPools(t *testing.T, readConns int, shared bool) (*testBundle, *sql.DB)
 	if shared {
 		ingestPool = readDB
 	}
-	jobs, err := recompute.NewClient(ingestDB, recompute.Config{})
+	inserter, err := jobs.NewClient(ingestDB, jobs.Config{})
 	require.NoError(t, err)
 	h := graph.NewHandler(readDB, database.NewClient(readDB), graph.Options{
-		Recompute: recompute.NewEnqueuer(ingestDB, jobs),
+		Recompute: recompute.NewEnqueuer(ingestDB, inserter.River),
 		Ingest:    ingest.NewWriter(ingestPool),
 		Keys:      auth.NewKeys(database.NewClient(ingestPool)),
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/health"
 	"github.com/pulse-analytics/pulse/internal/httplog"
 	"github.com/pulse-analytics/pulse/internal/ingest"
+	"github.com/pulse-analytics/pulse/internal/jobs"
 	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/metrics"
 	"github.com/pulse-analytics/pulse/internal/migrate"
@@ -60,7 +61,7 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 	}
 	defer db.Close()
 
-	jobs, err := recompute.NewClient(db, recompute.Config{Work: !cfg.NoWorkers, Logger: logger})
+	client, err := jobs.NewClient(db, jobs.Config{Work: !cfg.NoWorkers, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -69,15 +70,15 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 		return err
 	}
 	defer web.graphqlDB.Close()
-	defer metrics.WatchJobs(ctx, web.metrics, jobs)()
+	defer metrics.WatchJobs(ctx, web.metrics, client.River)()
 	if !cfg.NoWorkers {
-		if err := jobs.Start(ctx); err != nil {
+		if err := client.Start(ctx); err != nil {
 			return fmt.Errorf("start jobs: %w", err)
 		}
 		defer func() {
 			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 			defer cancel()
-			_ = jobs.Stop(stopCtx)
+			_ = client.Stop(stopCtx)
 		}()
 	}
 	web.live = live.NewHub(db, database.NewClient(db), live.Config{DSN: cfg.DatabaseURL, Logger: logger,
@@ -86,10 +87,10 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 		return fmt.Errorf("start live updates: %w", err)
 	}
 
-	if web.jobsUI, err = newJobsUI(ctx, jobs, cfg.OperatorToken, logger); err != nil {
+	if web.jobsUI, err = newJobsUI(ctx, client.River, cfg.OperatorToken, logger); err != nil {
 		return err
 	}
-	enqueuer := recompute.NewEnqueuer(db, jobs)
+	enqueuer := recompute.NewEnqueuer(db, client.River)
 	// Listening first tells the demo whether it may hand out its keys.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/pulse-analytics/pulse/internal/recompute"
+	"github.com/pulse-analytics/pulse/internal/jobs"
 )
 
 func worker(ctx context.Context, args []string, stderr io.Writer) error {
@@ -32,11 +32,11 @@ SIGTERM or SIGINT stops it after the jobs in flight.`, stderr)
 		return err
 	}
 	defer db.Close()
-	jobs, err := recompute.NewClient(db, recompute.Config{Work: true, Logger: logger})
+	client, err := jobs.NewClient(db, jobs.Config{Work: true, Logger: logger})
 	if err != nil {
 		return err
 	}
-	if err := jobs.Start(ctx); err != nil {
+	if err := client.Start(ctx); err != nil {
 		return fmt.Errorf("start jobs: %w", err)
 	}
 	logger.Info("pulse worker is running")
@@ -44,7 +44,7 @@ SIGTERM or SIGINT stops it after the jobs in flight.`, stderr)
 	logger.Info("stopping worker", "timeout", cfg.ShutdownTimeout)
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := jobs.Stop(stopCtx); err != nil {
+	if err := client.Stop(stopCtx); err != nil {
 		return fmt.Errorf("stop jobs: %w", err)
 	}
 	logger.Info("stopped")

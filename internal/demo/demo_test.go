@@ -15,6 +15,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/database"
 	"github.com/pulse-analytics/pulse/internal/demo"
 	"github.com/pulse-analytics/pulse/internal/ingest"
+	"github.com/pulse-analytics/pulse/internal/jobs"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/segment"
@@ -32,10 +33,10 @@ type bundle struct {
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	db := pgtest.DB(t)
-	jobs, err := recompute.NewClient(db, recompute.Config{}) // inserts only: runs stay PENDING
+	inserter, err := jobs.NewClient(db, jobs.Config{}) // inserts only: runs stay PENDING
 	require.NoError(t, err)
 	return &bundle{
-		db: db, client: database.NewClient(db), enqueuer: recompute.NewEnqueuer(db, jobs),
+		db: db, client: database.NewClient(db), enqueuer: recompute.NewEnqueuer(db, inserter.River),
 		cfg: demo.Config{ProjectName: "demo " + t.Name(), Users: 60, Days: 45, KeysFile: filepath.Join(t.TempDir(), "demo-keys.json")},
 	}
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/internal/discovery"
 	"github.com/pulse-analytics/pulse/internal/invalid"
+	"github.com/pulse-analytics/pulse/internal/jobs"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
-	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
 
@@ -32,9 +32,10 @@ var (
 func riverClient(t *testing.T) *river.Client[*sql.Tx] {
 	t.Helper()
 	clientOnce.Do(func() {
-		client, clientErr = recompute.NewClient(pgtest.DB(t), recompute.Config{Work: true, PollInterval: 20 * time.Millisecond, SchedulePeriod: -1})
+		var c *jobs.Client
+		c, clientErr = jobs.NewClient(pgtest.DB(t), jobs.Config{Work: true, PollInterval: 20 * time.Millisecond, SchedulePeriod: -1, ReconcilePeriod: -1})
 		if clientErr == nil {
-			clientErr = client.Start(context.Background())
+			client, clientErr = c.River, c.Start(context.Background())
 		}
 	})
 	require.NoError(t, clientErr)

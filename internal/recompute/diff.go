@@ -145,14 +145,16 @@ func diffSorted(next, current []int64) (entered, exited []int64) {
 
 // finish completes the run with the next sequence number of its segment,
 // updates the segment, and announces the run; all inside tx, so the
-// announcement is delivered only if the run commits.
+// announcement is delivered only if the run commits. A committed run is
+// immutable: completing it twice is an error (the caller holds the
+// segment's lock and checked it first).
 func finish(ctx context.Context, tx *sql.Tx, a Args, res result) error {
 	var seq int
 	err := tx.QueryRowContext(ctx, `
 		UPDATE segment_runs SET status = 'COMPLETED', finished_at = now(), error = NULL,
 			entered_count = $2, exited_count = $3, size_after = $4, duration_ms = $5,
 			seq = (SELECT COALESCE(max(seq), 0) + 1 FROM segment_runs WHERE segment_id = $6)
-		WHERE id = $1 RETURNING seq`,
+		WHERE id = $1 AND status <> 'COMPLETED' RETURNING seq`,
 		a.RunID, res.Entered, res.Exited, res.Size, res.Duration.Milliseconds(), a.SegmentID).Scan(&seq)
 	if err != nil {
 		return fmt.Errorf("complete run %d: %w", a.RunID, err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pulse-analytics/pulse/internal/segment"
 )
@@ -47,33 +49,64 @@ func NewWorker(db *sql.DB) *Worker { return &Worker{db: db, now: time.Now} }
 // Timeout bounds one recompute.
 func (w *Worker) Timeout(*river.Job[Args]) time.Duration { return Timeout }
 
-// Work recomputes the segment. On failure the previous membership stays as
-// it was, the run and the segment are marked FAILED with the error, and
-// River retries with backoff.
+// Work recomputes the segment. The job is completed in the run's own write
+// transaction, so job and run never disagree: once the run is committed, a
+// new request queues a new run, and a job re-executed after a crash finds
+// its run committed and does nothing. On failure the previous membership
+// stays as it was, the run and the segment are marked FAILED with the
+// error, and River retries with backoff.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
-	err := w.Recompute(ctx, job.Args)
-	if err == nil || errors.Is(err, ErrNoSegment) {
-		return err
+	err := w.recompute(ctx, job.Args, func(ctx context.Context, tx *sql.Tx) error { return completeJob(ctx, tx, job) })
+	if err == nil {
+		return nil
 	}
-	final := job.Attempt >= job.MaxAttempts
+	final := job.Attempt >= job.MaxAttempts || errors.Is(err, ErrNoSegment)
 	if markErr := w.fail(context.WithoutCancel(ctx), job.Args, err, final); markErr != nil {
 		return errors.Join(err, markErr)
+	}
+	if errors.Is(err, ErrNoSegment) {
+		return river.JobCancel(err) // archived or deleted: nothing to retry
 	}
 	return err
 }
 
-// Recompute computes the members of one segment and writes the difference.
-// The rule is evaluated first, read-only; the write transaction then locks
-// the segment, writes the diff against its current members and completes
-// the run.
+// Recompute computes the members of one segment and writes the difference,
+// outside River (benchmarks, tests): the run is completed without a job.
 func (w *Worker) Recompute(ctx context.Context, a Args) error {
+	return w.recompute(ctx, a, nil)
+}
+
+// completeJob marks job completed in tx and queues the segment's follow-up
+// run, if a request came while this one ran.
+func completeJob(ctx context.Context, tx *sql.Tx, job *river.Job[Args]) error {
+	_, err := river.JobCompleteTx[*riverdatabasesql.Driver](ctx, tx, job)
+	if err != nil && !errors.Is(err, rivertype.ErrNotFound) {
+		// A job deleted while it ran (River's UI) leaves its run to
+		// complete all the same.
+		return fmt.Errorf("complete job %d: %w", job.ID, err)
+	}
+	return adoptFollowUp(ctx, tx, river.ClientFromContext[*sql.Tx](ctx), job.Args)
+}
+
+// recompute runs a. The rule is evaluated first, read-only; the write
+// transaction then locks the segment, writes the diff against its current
+// members, completes the run and, with complete, its job. A run already
+// committed is never touched again: complete alone is done.
+func (w *Worker) recompute(ctx context.Context, a Args, complete func(context.Context, *sql.Tx) error) error {
 	started := w.now().UTC()
 	// The run is announced RUNNING before the segment row is touched: a
 	// run waiting for another holder of that row is already seen running.
-	if _, err := w.db.ExecContext(ctx, `
-		WITH run AS (UPDATE segment_runs SET status = 'RUNNING', started_at = $2, error = NULL WHERE id = $1 AND project_id = $3)
-		SELECT pg_notify($4, $5)`,
-		a.RunID, started, a.ProjectID, NotifyChannel, notification(a, "RUNNING", 0, false)); err != nil {
+	var startedRun, notified any
+	err := w.db.QueryRowContext(ctx, `
+		WITH run AS (
+			UPDATE segment_runs SET status = 'RUNNING', started_at = $2, error = NULL
+			WHERE id = $1 AND project_id = $3 AND status <> 'COMPLETED' RETURNING id
+		) SELECT id, pg_notify($4, $5) FROM run`,
+		a.RunID, started, a.ProjectID, NotifyChannel, notification(a, "RUNNING", 0, false)).Scan(&startedRun, &notified)
+	if errors.Is(err, sql.ErrNoRows) {
+		return w.completeOnly(ctx, a, complete) // committed already (or gone)
+	}
+	if err != nil {
 		return fmt.Errorf("start run %d: %w", a.RunID, err)
 	}
 	if _, err := w.db.ExecContext(ctx, `UPDATE segments SET status = 'COMPUTING' WHERE id = $1 AND project_id = $2`, a.SegmentID, a.ProjectID); err != nil {
@@ -89,15 +122,39 @@ func (w *Worker) Recompute(ctx context.Context, a Args) error {
 			return fmt.Errorf("evaluate rule of segment %d: %w", a.SegmentID, err)
 		}
 	}
+	faultPoint(ctx, "evaluated", a)
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin recompute: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := lockSegment(ctx, tx, a.SegmentID); err != nil {
+	committed, err := lockRun(ctx, tx, a)
+	if err != nil {
 		return err
 	}
+	if !committed {
+		if err := w.write(ctx, tx, a, static, members, started); err != nil {
+			return err
+		}
+	}
+	if complete != nil {
+		if err := complete(ctx, tx); err != nil {
+			return err
+		}
+	}
+	faultPoint(ctx, "written", a)
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit recompute of segment %d: %w", a.SegmentID, err)
+	}
+	faultPoint(ctx, "committed", a)
+	return nil
+}
+
+// write writes the run's diff and completes the run, in tx under the
+// segment's lock.
+func (w *Worker) write(ctx context.Context, tx *sql.Tx, a Args, static bool, members []int64, started time.Time) error {
 	var res result
+	var err error
 	if static {
 		// A STATIC segment's members change only by mutation.
 		if err = tx.QueryRowContext(ctx, `SELECT count(*) FROM segment_members WHERE segment_id = $1`, a.SegmentID).Scan(&res.Size); err != nil {
@@ -110,13 +167,46 @@ func (w *Worker) Recompute(ctx context.Context, a Args) error {
 		return err
 	}
 	res.Duration = w.now().Sub(started)
-	if err := finish(ctx, tx, a, res); err != nil {
+	return finish(ctx, tx, a, res)
+}
+
+// completeOnly completes the job of a run committed by an earlier attempt.
+func (w *Worker) completeOnly(ctx context.Context, a Args, complete func(context.Context, *sql.Tx) error) error {
+	if complete == nil {
+		return nil
+	}
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin completion of run %d: %w", a.RunID, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := lockSegment(ctx, tx, a.SegmentID); err != nil {
+		return err
+	}
+	if err := complete(ctx, tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit recompute of segment %d: %w", a.SegmentID, err)
+		return fmt.Errorf("commit completion of run %d: %w", a.RunID, err)
 	}
 	return nil
+}
+
+// lockRun takes the segment's lock, then reads whether the run committed
+// meanwhile (another execution of the same job got the lock first).
+func lockRun(ctx context.Context, tx *sql.Tx, a Args) (committed bool, err error) {
+	if err := lockSegment(ctx, tx, a.SegmentID); err != nil {
+		return false, err
+	}
+	var status string
+	err = tx.QueryRowContext(ctx, `SELECT status FROM segment_runs WHERE id = $1 AND project_id = $2 FOR UPDATE`, a.RunID, a.ProjectID).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("run %d: %w", a.RunID, ErrNoSegment)
+	}
+	if err != nil {
+		return false, fmt.Errorf("lock run %d: %w", a.RunID, err)
+	}
+	return status == "COMPLETED", nil
 }
 
 // compile loads the segment and its project's calendar and compiles the
@@ -155,12 +245,16 @@ func (w *Worker) compile(ctx context.Context, a Args) (segment.Query, bool, erro
 }
 
 // fail records a failed attempt on the run and the segment, outside the
-// rolled-back transaction.
+// rolled-back transaction; a run that committed (a commit whose answer was
+// lost) stays as it is.
 func (w *Worker) fail(ctx context.Context, a Args, cause error, final bool) error {
 	_, err := w.db.ExecContext(ctx, `
-		WITH run AS (UPDATE segment_runs SET status = 'FAILED', error = $3, finished_at = now() WHERE id = $2 AND project_id = $4),
-		seg AS (UPDATE segments SET status = 'FAILED', last_error = $3 WHERE id = $1 AND project_id = $4)
-		SELECT pg_notify($5, $6)`,
+		WITH run AS (
+			UPDATE segment_runs SET status = 'FAILED', error = $3, finished_at = now()
+			WHERE id = $2 AND project_id = $4 AND status <> 'COMPLETED' RETURNING id
+		), seg AS (
+			UPDATE segments SET status = 'FAILED', last_error = $3 WHERE id = $1 AND project_id = $4 AND EXISTS (SELECT 1 FROM run)
+		) SELECT pg_notify($5, $6) FROM run`,
 		a.SegmentID, a.RunID, cause.Error(), a.ProjectID, NotifyChannel, notification(a, "FAILED", 0, final))
 	if err != nil {
 		return fmt.Errorf("record failure of run %d: %w", a.RunID, err)

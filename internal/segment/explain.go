@@ -153,22 +153,34 @@ func loadEvents(ctx context.Context, db *sql.DB, projectID, userID int, d *Datas
 		if err := rows.Scan(&ev.Name, &ev.At, &ev.Platform, &props); err != nil {
 			return fmt.Errorf("load events: %w", err)
 		}
-		_ = json.Unmarshal(props, &ev.Properties)
+		if err := json.Unmarshal(props, &ev.Properties); err != nil {
+			return fmt.Errorf("properties of a %q event: %w", ev.Name, err)
+		}
 		d.Events = append(d.Events, ev)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load events: %w", err)
+	}
+	return nil
 }
 
 func loadFeedbackAndResponses(ctx context.Context, db *sql.DB, projectID, userID int, d *Dataset) error {
+	if err := loadFeedback(ctx, db, projectID, userID, d); err != nil {
+		return err
+	}
+	return loadResponses(ctx, db, projectID, userID, d)
+}
+
+func loadFeedback(ctx context.Context, db *sql.DB, projectID, userID int, d *Dataset) error {
 	rows, err := db.QueryContext(ctx, `SELECT id, kind, COALESCE(sentiment, ''), rating, nps_score, timestamp FROM feedbacks WHERE project_id = $1 AND user_id = $2`, projectID, userID)
 	if err != nil {
 		return fmt.Errorf("load feedback: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		f := RefFeedback{UserID: userID}
 		var rating, nps sql.NullInt64
 		if err := rows.Scan(&f.ID, &f.Kind, &f.Sentiment, &rating, &nps, &f.At); err != nil {
-			rows.Close()
 			return fmt.Errorf("load feedback: %w", err)
 		}
 		if rating.Valid {
@@ -179,8 +191,14 @@ func loadFeedbackAndResponses(ctx context.Context, db *sql.DB, projectID, userID
 		}
 		d.Feedback = append(d.Feedback, f)
 	}
-	rows.Close()
-	rows, err = db.QueryContext(ctx, `SELECT id, survey_id, submitted_at, answers FROM survey_responses WHERE project_id = $1 AND user_id = $2`, projectID, userID)
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load feedback: %w", err)
+	}
+	return nil
+}
+
+func loadResponses(ctx context.Context, db *sql.DB, projectID, userID int, d *Dataset) error {
+	rows, err := db.QueryContext(ctx, `SELECT id, survey_id, submitted_at, answers FROM survey_responses WHERE project_id = $1 AND user_id = $2`, projectID, userID)
 	if err != nil {
 		return fmt.Errorf("load responses: %w", err)
 	}
@@ -192,9 +210,14 @@ func loadFeedbackAndResponses(ctx context.Context, db *sql.DB, projectID, userID
 			return fmt.Errorf("load responses: %w", err)
 		}
 		var parsed []schematype.SurveyAnswer
-		_ = json.Unmarshal(answers, &parsed)
+		if err := json.Unmarshal(answers, &parsed); err != nil {
+			return fmt.Errorf("answers of survey response %d: %w", r.ID, err)
+		}
 		r.Answers = parsed
 		d.Responses = append(d.Responses, r)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load responses: %w", err)
+	}
+	return nil
 }

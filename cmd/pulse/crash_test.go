@@ -1,0 +1,129 @@
+package main
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// pausedRun starts a worker that stops at the fault point, creates a
+// segment through it and waits until its first run is there; it returns
+// the worker and the run.
+func pausedRun(t *testing.T, c *cluster, point string) (*pulseProcess, int) {
+	t.Helper()
+	worker := c.start(t, []string{"PULSE_FAULT_PAUSE=" + point})
+	c.users(t, 300)
+	segment := c.dynamicSegment(t, worker, "on")
+	line := worker.fault(t)
+	require.Contains(t, line, "at="+point)
+	var run int
+	require.NoError(t, c.db.QueryRow(`SELECT id FROM segment_runs WHERE segment_id = $1`, segment).Scan(&run))
+	require.Contains(t, line, "run="+itoa(run))
+	return worker, run
+}
+
+// TestKillAfterCommitLeavesTheRunAlone kills a worker right after its run
+// committed, before the worker returned: the job was completed in that
+// commit, so no process runs it again, and the run keeps its seq and the
+// counts of the intervals it wrote.
+func TestKillAfterCommitLeavesTheRunAlone(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, buildFaultPulse(t))
+	worker, run := pausedRun(t, c, "committed")
+	worker.kill(t)
+	var jobState string
+	require.NoError(t, c.db.QueryRow(`SELECT j.state FROM segment_runs r JOIN river_job j ON j.id = r.job_id WHERE r.id = $1`, run).Scan(&jobState))
+	require.Equal(t, "completed", jobState, "the job completed with its run")
+	type snapshot struct{ seq, entered, size int }
+	read := func() (s snapshot) {
+		require.NoError(t, c.db.QueryRow(`SELECT seq, entered_count, size_after FROM segment_runs WHERE id = $1`, run).Scan(&s.seq, &s.entered, &s.size))
+		return s
+	}
+	before := read()
+	require.Equal(t, 1, before.seq)
+
+	// A new process finds nothing to rescue; a new request makes a new run.
+	next := c.start(t, nil)
+	c.shuffle(t)
+	second := c.recompute(t, next, segmentOf(t, c, run))
+	require.NotEqual(t, run, second)
+	c.waitRun(t, second, "COMPLETED", 60*time.Second)
+	require.Equal(t, before, read(), "the committed run is not rewritten")
+	c.checkRuns(t)
+}
+
+// TestKillMidRunIsRetriedByALiveProcess kills a worker while its run is
+// RUNNING (rule evaluated; or diff written, not committed): another worker,
+// alive all along, retries it within 60 s, with no restart.
+func TestKillMidRunIsRetriedByALiveProcess(t *testing.T) {
+	t.Parallel()
+	binary := buildFaultPulse(t)
+	for _, point := range []string{"evaluated", "written"} {
+		t.Run(point, func(t *testing.T) {
+			t.Parallel()
+			c := newCluster(t, binary)
+			worker, run := pausedRun(t, c, point)
+			c.start(t, nil)
+			require.Equal(t, "RUNNING", c.runStatus(t, run))
+			killed := worker.kill(t)
+			done := c.waitRun(t, run, "COMPLETED", 60*time.Second)
+			t.Logf("killed at %s: run retried and completed by the live process %s after the kill", point, done.Sub(killed).Round(time.Millisecond))
+			c.checkRuns(t)
+		})
+	}
+}
+
+// TestKillMidRunIsRetriedByTheNextProcess: the only worker is killed mid-run;
+// a worker started afterwards retries the run at once.
+func TestKillMidRunIsRetriedByTheNextProcess(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, buildFaultPulse(t))
+	worker, run := pausedRun(t, c, "evaluated")
+	killed := worker.kill(t)
+	c.start(t, nil)
+	done := c.waitRun(t, run, "COMPLETED", 60*time.Second)
+	t.Logf("run retried and completed by a process started after the kill %s after the kill", done.Sub(killed).Round(time.Millisecond))
+	c.checkRuns(t)
+}
+
+// TestLongRunOfALiveProcessRunsOnce: a run paused in a live worker is left
+// to it by the other worker's rescue passes, however many, and completes
+// in one attempt.
+func TestLongRunOfALiveProcessRunsOnce(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, buildFaultPulse(t))
+	worker, run := pausedRun(t, c, "evaluated")
+	other := c.start(t, nil, "--log-level", "debug")
+	for range 3 {
+		select {
+		case <-other.passes:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the other worker made no rescue pass")
+		}
+	}
+	var attempt int
+	var attemptedBy string
+	require.NoError(t, c.db.QueryRow(`SELECT j.attempt, array_to_string(j.attempted_by, ',') FROM segment_runs r JOIN river_job j ON j.id = r.job_id
+		WHERE r.id = $1 AND j.state = 'running'`, run).Scan(&attempt, &attemptedBy))
+	require.Equal(t, 1, attempt)
+	require.NotContains(t, attemptedBy, ",", "one process took the job")
+	worker.release(t)
+	c.waitRun(t, run, "COMPLETED", 60*time.Second)
+	var errors int
+	require.NoError(t, c.db.QueryRow(`SELECT j.attempt, COALESCE(cardinality(j.errors), 0) FROM segment_runs r JOIN river_job j ON j.id = r.job_id
+		WHERE r.id = $1`, run).Scan(&attempt, &errors))
+	require.Equal(t, 1, attempt)
+	require.Zero(t, errors)
+	c.checkRuns(t)
+}
+
+func segmentOf(t *testing.T, c *cluster, run int) int {
+	t.Helper()
+	var segment int
+	require.NoError(t, c.db.QueryRow(`SELECT segment_id FROM segment_runs WHERE id = $1`, run).Scan(&segment))
+	return segment
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,124 @@
+// Package jobs assembles the River client of a Pulse process from the
+// workers and periodic jobs each package contributes, and keeps the jobs
+// of dead processes moving: a job whose process died is retried within
+// seconds, one whose process is alive is never taken from it.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+
+	"github.com/pulse-analytics/pulse/internal/discovery"
+	"github.com/pulse-analytics/pulse/internal/recompute"
+	"github.com/pulse-analytics/pulse/internal/warnlog"
+)
+
+// Config configures the River client of a Pulse process.
+type Config struct {
+	// Work makes the client execute jobs; without it, it only inserts them
+	// (an API-only process).
+	Work bool
+	// Workers is how many jobs run at once (default 4).
+	Workers int
+	// SchedulePeriod is how often due segments are enqueued (default a
+	// minute); negative turns the scheduler off.
+	SchedulePeriod time.Duration
+	// ReconcilePeriod is how often runs whose job vanished are re-queued
+	// (default 15 s); negative turns it off.
+	ReconcilePeriod time.Duration
+	// PollInterval is how often idle workers look for jobs (River's
+	// default: a second).
+	PollInterval time.Duration
+	// RescueInterval is how often the jobs of dead processes are looked
+	// for (default 5 s).
+	RescueInterval time.Duration
+	Logger         *slog.Logger
+}
+
+// stuckMargin bounds River's own rescue of a job still running past its
+// timeout: River rescues a job once it has run both its kind's timeout and
+// this long. A job whose process died is rescued far sooner, by liveness.
+const stuckMargin = 2 * time.Minute
+
+// Client is the River client of a Pulse process, with the liveness of a
+// working process: Start and Stop both.
+type Client struct {
+	// River inserts jobs (and, when working, runs them).
+	River    *river.Client[*sql.Tx]
+	liveness *liveness
+}
+
+// NewClient returns the River client of a Pulse process: recompute's and
+// discovery's workers and periodic jobs when cfg.Work is set.
+func NewClient(db *sql.DB, cfg Config) (*Client, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	riverCfg := &river.Config{Logger: warnlog.New(cfg.Logger)}
+	c := &Client{}
+	if cfg.Work {
+		id, err := newClientID()
+		if err != nil {
+			return nil, err
+		}
+		riverCfg.ID = id
+		riverCfg.RescueStuckJobsAfter = stuckMargin
+		workers := river.NewWorkers()
+		recompute.AddWorkers(workers, db)
+		river.AddWorker(workers, discovery.NewWorker(db))
+		riverCfg.Workers = workers
+		riverCfg.PeriodicJobs = recompute.PeriodicJobs(recompute.Periods{Schedule: cfg.SchedulePeriod, Reconcile: cfg.ReconcilePeriod})
+		if cfg.Workers <= 0 {
+			cfg.Workers = 4
+		}
+		riverCfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		riverCfg.FetchPollInterval = cfg.PollInterval
+		if cfg.PollInterval > 0 && cfg.PollInterval < river.FetchCooldownDefault {
+			riverCfg.FetchCooldown = cfg.PollInterval
+		}
+		c.liveness = newLiveness(db, id, cfg.RescueInterval, cfg.Logger)
+	}
+	client, err := river.NewClient(riverdatabasesql.New(db), riverCfg)
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	c.River = client
+	return c, nil
+}
+
+// Start takes the process's liveness lock, then starts working jobs. It
+// must be called only on a client made with Config.Work.
+func (c *Client) Start(ctx context.Context) error {
+	if c.liveness == nil {
+		return errors.New("start jobs: the client only inserts")
+	}
+	if err := c.liveness.Start(ctx); err != nil {
+		return err
+	}
+	if err := c.River.Start(ctx); err != nil {
+		c.liveness.Stop()
+		return fmt.Errorf("start river: %w", err)
+	}
+	return nil
+}
+
+// Stop waits for the jobs in flight (until ctx ends), then releases the
+// liveness lock: the jobs still running are then rescued by other
+// processes.
+func (c *Client) Stop(ctx context.Context) error {
+	err := c.River.Stop(ctx)
+	if c.liveness != nil {
+		c.liveness.Stop()
+	}
+	if err != nil {
+		return fmt.Errorf("stop river: %w", err)
+	}
+	return nil
+}
