@@ -702,10 +702,8 @@ func (ec *executionContext) field_Query_feedbackBySegment_argsSegmentIds(
 func (ec *executionContext) field_Query_feedbackSummary_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "segmentId",
-		func(ctx context.Context, v any) (*int, error) {
-			return ec.unmarshalOID2ᚖint(ctx, v)
-		})
+
+	arg0, err := ec.field_Query_feedbackSummary_argsSegmentID(ctx, rawArgs)
 	if err != nil {
 		return nil, err
 	}
@@ -735,6 +733,54 @@ func (ec *executionContext) field_Query_feedbackSummary_args(ctx context.Context
 	}
 	args["topTags"] = arg3
 	return args, nil
+}
+
+func (ec *executionContext) field_Query_feedbackSummary_argsSegmentID(
+	ctx context.Context,
+	rawArgs map[string]any,
+) (*int, error) {
+	if _, ok := rawArgs["segmentId"]; !ok {
+		var zeroVal *int
+		return zeroVal, nil
+	}
+
+	ctx = graphql.WithPathContext(ctx, graphql.NewPathWithField("segmentId"))
+	directive0 := func(ctx context.Context) (any, error) {
+		tmp, ok := rawArgs["segmentId"]
+		if !ok {
+			var zeroVal *int
+			return zeroVal, nil
+		}
+		return ec.unmarshalOID2ᚖint(ctx, tmp)
+	}
+
+	directive1 := func(ctx context.Context) (any, error) {
+		typeArg, err := ec.unmarshalNString2string(ctx, "Segment")
+		if err != nil {
+			var zeroVal *int
+			return zeroVal, err
+		}
+		if ec.Directives.IdOf == nil {
+			var zeroVal *int
+			return zeroVal, errors.New("directive idOf is not implemented")
+		}
+		return ec.Directives.IdOf(ctx, rawArgs, directive0, typeArg)
+	}
+
+	tmp, err := directive1(ctx)
+	if err != nil {
+		var zeroVal *int
+		return zeroVal, graphql.ErrorOnPath(ctx, err)
+	}
+	if data, ok := tmp.(*int); ok {
+		return data, nil
+	} else if tmp == nil {
+		var zeroVal *int
+		return zeroVal, nil
+	} else {
+		var zeroVal *int
+		return zeroVal, graphql.ErrorOnPath(ctx, fmt.Errorf(`unexpected type %T from directive, should be *int`, tmp))
+	}
 }
 
 func (ec *executionContext) field_Query_feedbacks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {

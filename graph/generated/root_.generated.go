@@ -3776,7 +3776,7 @@ extend type Query {
   kind, status and sentiment, NPS, average rating and CSAT, and the top
   ` + "`" + `topTags` + "`" + ` (1 to 100) tags.
   """
-  feedbackSummary(segmentId: ID, from: Date!, to: Date!, topTags: Int! = 10): FeedbackSummary! @hasRole(role: READ)
+  feedbackSummary(segmentId: ID @idOf(type: "Segment"), from: Date!, to: Date!, topTags: Int! = 10): FeedbackSummary! @hasRole(role: READ)
   """
   The feedback of 1 to 20 segments and of all users on the days from ` + "`" + `from` + "`" + `
   to ` + "`" + `to` + "`" + `, side by side: active users, feedback by kind, bug reports per 100
