@@ -332,3 +332,24 @@ func (h *errorRecorder) all() []string {
 	defer h.mu.Unlock()
 	return append([]string(nil), h.records...)
 }
+
+// TestMalformedCursor refuses a cursor the API did not write as bad input
+// naming the argument, at the root and in a nested connection.
+func TestMalformedCursor(t *testing.T) {
+	t.Parallel()
+	logs := &errorRecorder{}
+	b := setupWith(t, graph.Options{Logger: slog.New(logs)})
+	seed(t, b, b.project, "c", 2)
+	for query, wantPath := range map[string][]any{
+		`{ users(first: 1, after: "zzz") { totalCount } }`: {"users", "after"},
+		`{ segments(first: 1) { edges { node { members(first: 1, before: "bm90IGEgY3Vyc29y") { totalCount } } } } }`: {
+			"segments", "edges", "node", "members", "before"},
+	} {
+		_, res := b.do(t, b.project.Read, query, nil)
+		require.Equal(t, "BAD_USER_INPUT", res.code(), "%s: %+v %v", query, res.Errors, logs.all())
+		require.Equal(t, wantPath, res.Errors[0].Path, query)
+		require.Equal(t, wantPath[len(wantPath)-1], res.Errors[0].Extensions["field"], query)
+		require.Contains(t, res.Errors[0].Message, "cursor", query)
+	}
+	require.Empty(t, logs.all())
+}

@@ -21,7 +21,8 @@ func newExecutableSchema(resolver *Resolver) graphql.ExecutableSchema {
 	}
 }
 
-// loadingSchema gives each response its own batch loaders (see loader.go).
+// loadingSchema checks the operation's cursors (see cursor.go) and gives
+// each response its own batch loaders (see loader.go).
 // Per response rather than per operation: each event of a subscription is
 // a response, and must not see the data cached for an earlier one.
 type loadingSchema struct {
@@ -33,6 +34,11 @@ var _ graphql.ExecutableSchema = loadingSchema{}
 
 // Exec implements graphql.ExecutableSchema.
 func (s loadingSchema) Exec(ctx context.Context) graphql.ResponseHandler {
+	if err := checkCursors(ctx, graphql.GetOperationContext(ctx)); err != nil {
+		// The executor answers with the errors added here and runs nothing.
+		graphql.AddError(ctx, err)
+		return graphql.OneShot(&graphql.Response{})
+	}
 	next := s.ExecutableSchema.Exec(ctx)
 	return func(ctx context.Context) *graphql.Response {
 		return next(withLoaders(ctx, s.client))

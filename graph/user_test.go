@@ -99,6 +99,12 @@ func TestUserWhereExternalID(t *testing.T) {
 	b.requireData(t, b.project.Read, `{ users(first: 10, where: {externalIdHasPrefix: "w-", externalIdNEQ: "w-0"}, orderBy: [{field: EXTERNAL_ID}]) {
 	  edges { node { externalId } } } }`, nil, `{"users":{"edges":[{"node":{"externalId":"w-1"}},{"node":{"externalId":"w-2"}}]}}`)
 
+	// Whatever names a user, feedback and survey responses among them, is
+	// filtered by the user's external id through hasUserWith.
+	b.requireData(t, b.project.Read, `{ feedbacks(first: 10, where: {hasUserWith: [{externalId: "w-2"}]}) {
+	  totalCount edges { node { user { externalId } } } } }`, nil,
+		`{"feedbacks":{"totalCount":1,"edges":[{"node":{"user":{"externalId":"w-2"}}}]}}`)
+
 	var out struct {
 		Type struct {
 			InputFields []struct {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -99,4 +100,23 @@ func InputPath(ctx context.Context) string {
 		}
 	}
 	return b.String()
+}
+
+// MarshalCursor writes a connection cursor as entgql does.
+func MarshalCursor(c entgql.Cursor[int]) graphql.ContextMarshaler {
+	return graphql.ContextWriterFunc(func(_ context.Context, w io.Writer) error {
+		c.MarshalGQL(w)
+		return nil
+	})
+}
+
+// UnmarshalCursor reads a connection cursor as entgql does, but a cursor
+// the API did not write ("after: \"zzz\"") is bad input naming the
+// argument, like a malformed ID, rather than an internal error.
+func UnmarshalCursor(ctx context.Context, v any) (entgql.Cursor[int], error) {
+	var c entgql.Cursor[int]
+	if err := c.UnmarshalGQL(v); err != nil {
+		return c, invalid.Field(InputPath(ctx), "a cursor is an edge's cursor or a pageInfo cursor as the API returns it; got %s", describe(v))
+	}
+	return c, nil
 }
