@@ -150,3 +150,6 @@ func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // gid formats an ent id as a GraphQL ID.
 func gid(id int) string { return strconv.Itoa(id) }
+
+// jsonDecode decodes a response body.
+func jsonDecode(res *http.Response, v any) error { return json.NewDecoder(res.Body).Decode(v) }

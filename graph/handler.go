@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,13 +17,13 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/discovery"
+	"github.com/pulse-analytics/pulse/internal/graphiql"
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/recompute"
@@ -49,6 +48,12 @@ type Options struct {
 	// Ingest, when set, stores what track, identify and ingestEvents
 	// receive (e.g. a writer wrapped to count messages); default: a Writer.
 	Ingest ingest.Sink
+	// Keys authenticates requests; default: keys read through the
+	// handler's client. Keys over the ingestion pool (with Ingest writing
+	// to it) keep the track, identify and ingestEvents mutations off the
+	// pool the other resolvers use, so reads that exhaust it never hold up
+	// ingestion.
+	Keys *auth.Keys
 	// Extensions are added to gqlgen's server (e.g. metrics).
 	Extensions []graphql.HandlerExtension
 }
@@ -56,10 +61,14 @@ type Options struct {
 // NewHandler returns the /graphql endpoint: POST and GET (GraphQL over HTTP),
 // WebSocket (graphql-transport-ws and legacy graphql-ws), SSE, and GraphiQL
 // for a browser. Requests are authenticated by Bearer key; WebSocket
-// connections by the key in the connection_init payload.
+// connections by the key in the connection_init payload. The resolvers
+// use db and client, except ingestion's (see Options.Ingest and Keys).
 func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 	opts = opts.withDefaults()
-	keys := auth.NewKeys(client)
+	keys := opts.Keys
+	if keys == nil {
+		keys = auth.NewKeys(client)
+	}
 	resolver := NewResolver(db, client)
 	resolver.recompute = opts.Recompute
 	if opts.Recompute != nil {
@@ -71,11 +80,12 @@ func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 	resolver.live = opts.Live
 	srv := newServer(resolver, keys, opts)
 
-	graphiql := playground.Handler("Pulse GraphiQL", "/graphql")
+	// The page's files are served by graphiql.Assets at graphiql.Prefix.
+	ide := graphiql.Page("/graphql")
 	api := keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, withSocketSlot(srv)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wantsGraphiQL(r) {
-			graphiql.ServeHTTP(w, r)
+			ide.ServeHTTP(w, r)
 			return
 		}
 		api.ServeHTTP(w, r)
@@ -96,11 +106,13 @@ func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Serve
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.SSE{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.AddTransport(httpTransport{})
+	documents := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(documents)
+	srv.SetParserTokenLimit(opts.Limits.MaxTokens)
 	srv.Use(extension.Introspection{})
-	srv.Use(queryLimits{opts.Limits})
+	srv.Use(queryLimits{Limits: opts.Limits, cache: documents})
+	srv.Use(argumentText{})
 	srv.Use(liveRenderer{})
 	for _, ext := range opts.Extensions {
 		srv.Use(ext)
@@ -114,9 +126,7 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Limits == (Limits{}) {
-		o.Limits = DefaultLimits
-	}
+	o.Limits = o.Limits.withDefaults()
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -206,9 +216,7 @@ func writeTooLarge(w http.ResponseWriter, max int64) {
 }
 
 func writeError(w http.ResponseWriter, status int, message, code string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(graphql.Response{Errors: gqlerror.List{{
+	writeResponse(w, mediaJSON, status, errorsOnly{Errors: gqlerror.List{{
 		Message:    message,
 		Extensions: map[string]any{"code": code},
 	}}})

@@ -3,37 +3,77 @@ package graph
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// Limits bound what one GraphQL operation may ask for.
+// Limits bound what one GraphQL operation may ask for. A zero field takes
+// its value from DefaultLimits.
 type Limits struct {
 	// MaxDepth is the deepest field nesting allowed (introspection excluded).
 	MaxDepth int
-	// MaxComplexity bounds the estimated number of fields resolved: every
-	// field costs 1, and a connection's selection counts once per requested
-	// item (its first or last argument).
+	// MaxComplexity bounds the estimated cost of an operation: every field
+	// costs 1 (expensive fields more, see fieldCosts), and a connection's
+	// selection counts once per requested item (its first or last argument).
 	MaxComplexity int
 	// MaxPageSize bounds first and last on every connection. A connection
 	// whose items are selected must say first or last: Pulse never truncates
 	// a list silently.
 	MaxPageSize int
+
+	// The document limits below are checked on the parsed document before
+	// gqlparser validates it: validation (overlapping fields in particular)
+	// grows with the square of the selections, and runs for requests
+	// without a key too.
+
+	// MaxTokens bounds the lexical tokens of a document.
+	MaxTokens int
+	// MaxSelections bounds the fields (aliases included), fragment spreads
+	// and inline fragments written in a document.
+	MaxSelections int
+	// MaxFragments bounds the fragment definitions of a document.
+	MaxFragments int
 }
 
 // DefaultLimits are generous for dashboards and tight enough that one
-// request cannot ask for millions of rows.
-var DefaultLimits = Limits{MaxDepth: 12, MaxComplexity: 50_000, MaxPageSize: 1000}
+// request cannot ask for millions of rows, nor make validation expensive.
+var DefaultLimits = Limits{
+	MaxDepth: 12, MaxComplexity: 50_000, MaxPageSize: 1000,
+	MaxTokens: 10_000, MaxSelections: 1000, MaxFragments: 100,
+}
 
-// queryLimits enforces Limits before an operation executes.
-type queryLimits struct{ Limits }
+// withDefaults fills every zero limit from DefaultLimits.
+func (l Limits) withDefaults() Limits {
+	fill := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	fill(&l.MaxDepth, DefaultLimits.MaxDepth)
+	fill(&l.MaxComplexity, DefaultLimits.MaxComplexity)
+	fill(&l.MaxPageSize, DefaultLimits.MaxPageSize)
+	fill(&l.MaxTokens, DefaultLimits.MaxTokens)
+	fill(&l.MaxSelections, DefaultLimits.MaxSelections)
+	fill(&l.MaxFragments, DefaultLimits.MaxFragments)
+	return l
+}
+
+// queryLimits enforces Limits: the document's size before it is validated
+// (MutateOperationParameters), its depth and cost before any resolver runs
+// (MutateOperationContext).
+type queryLimits struct {
+	Limits
+	// cache is gqlgen's cache of validated documents: a document found
+	// there passed the document limits before.
+	cache graphql.Cache[*ast.QueryDocument]
+}
 
 var (
-	_ graphql.HandlerExtension        = queryLimits{}
-	_ graphql.OperationContextMutator = queryLimits{}
+	_ graphql.HandlerExtension          = queryLimits{}
+	_ graphql.OperationParameterMutator = queryLimits{}
+	_ graphql.OperationContextMutator   = queryLimits{}
 )
 
 func (queryLimits) ExtensionName() string                          { return "QueryLimits" }
@@ -45,21 +85,32 @@ func (l queryLimits) MutateOperationContext(_ context.Context, oc *graphql.Opera
 	if oc.Operation == nil {
 		return nil
 	}
-	m := measurer{limits: l.Limits, vars: oc.Variables}
+	m := measurer{limits: l.Limits, vars: oc.Variables, fragments: map[fragmentAtDepth]int{}}
 	cost := m.selection(oc.Operation.SelectionSet, 1, ast.Path{})
 	if m.err != nil {
 		return m.err
 	}
 	if cost > l.MaxComplexity {
-		return limitError(nil, "query complexity %d exceeds the limit of %d: ask for fewer items (smaller first/last) or fewer fields", cost, l.MaxComplexity)
+		return m.complexityError(nil)
 	}
 	return nil
 }
 
+// measurer computes the depth and cost of an operation. A fragment's cost
+// at a depth is computed once (fragmentAtDepth), so fragments that spread
+// others several times cost linear work, not exponential; and the walk
+// stops at the first limit passed.
 type measurer struct {
-	limits Limits
-	vars   map[string]any
-	err    *gqlerror.Error
+	limits    Limits
+	vars      map[string]any
+	fragments map[fragmentAtDepth]int
+	items     map[string]bool // selectsItems of a fragment, by name
+	err       *gqlerror.Error
+}
+
+type fragmentAtDepth struct {
+	name  string
+	depth int
 }
 
 func (m *measurer) selection(set ast.SelectionSet, depth int, path ast.Path) int {
@@ -74,16 +125,28 @@ func (m *measurer) selection(set ast.SelectionSet, depth int, path ast.Path) int
 		case *ast.InlineFragment:
 			cost += m.selection(s.SelectionSet, depth, path)
 		case *ast.FragmentSpread:
-			if s.Definition != nil {
-				cost += m.selection(s.Definition.SelectionSet, depth, path)
-			}
+			cost += m.spread(s, depth, path)
 		}
+		cost = m.bound(cost, path)
 	}
 	return cost
 }
 
+func (m *measurer) spread(s *ast.FragmentSpread, depth int, path ast.Path) int {
+	if s.Definition == nil {
+		return 0
+	}
+	key := fragmentAtDepth{s.Name, depth}
+	if cost, ok := m.fragments[key]; ok {
+		return cost
+	}
+	cost := m.selection(s.Definition.SelectionSet, depth, path)
+	m.fragments[key] = cost
+	return cost
+}
+
 func (m *measurer) field(f *ast.Field, depth int, path ast.Path) int {
-	if strings.HasPrefix(f.Name, "__") {
+	if isIntrospection(f.Name) {
 		return 1 // introspection is bounded by the schema itself
 	}
 	if depth > m.limits.MaxDepth {
@@ -91,7 +154,7 @@ func (m *measurer) field(f *ast.Field, depth int, path ast.Path) int {
 		return 0
 	}
 	multiplier := 1
-	if f.Definition != nil && strings.HasSuffix(f.Definition.Type.Name(), "Connection") {
+	if f.Definition != nil && isConnection(f.Definition.Type) {
 		multiplier = m.pageSize(f, path)
 	}
 	if f.Definition != nil && f.Name == "nodes" && f.Definition.Type.Elem != nil {
@@ -99,7 +162,27 @@ func (m *measurer) field(f *ast.Field, depth int, path ast.Path) int {
 			multiplier = max(len(ids), 1)
 		}
 	}
-	return 1 + multiplier*m.selection(f.SelectionSet, depth+1, path)
+	if m.err != nil {
+		return 0
+	}
+	children := m.selection(f.SelectionSet, depth+1, path)
+	return m.bound(fieldCost(f)+multiplier*children, path)
+}
+
+// bound stops the walk once cost passes the limit; the cost it returns
+// never exceeds the limit by more than one, so products cannot overflow.
+func (m *measurer) bound(cost int, path ast.Path) int {
+	if cost <= m.limits.MaxComplexity {
+		return cost
+	}
+	if m.err == nil {
+		m.err = m.complexityError(path)
+	}
+	return m.limits.MaxComplexity + 1
+}
+
+func (m *measurer) complexityError(path ast.Path) *gqlerror.Error {
+	return limitError(path, "query complexity exceeds the limit of %d: ask for fewer items (smaller first/last), fewer fields or fewer expensive fields (previews, explanations, analytics)", m.limits.MaxComplexity)
 }
 
 // pageSize is first or last of a connection field, checked against the limit.
@@ -119,7 +202,7 @@ func (m *measurer) pageSize(f *ast.Field, path ast.Path) int {
 		size = max(size, n)
 	}
 	if !given {
-		if selectsItems(f.SelectionSet) {
+		if m.selectsItems(f.SelectionSet) {
 			m.err = limitError(path, "set first or last (at most %d) to list %s", m.limits.MaxPageSize, f.Name)
 		}
 		return 1
@@ -129,7 +212,7 @@ func (m *measurer) pageSize(f *ast.Field, path ast.Path) int {
 
 // selectsItems reports whether a connection selection reads edges or nodes
 // (totalCount and pageInfo alone need no page).
-func selectsItems(set ast.SelectionSet) bool {
+func (m *measurer) selectsItems(set ast.SelectionSet) bool {
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
@@ -137,16 +220,28 @@ func selectsItems(set ast.SelectionSet) bool {
 				return true
 			}
 		case *ast.InlineFragment:
-			if selectsItems(s.SelectionSet) {
+			if m.selectsItems(s.SelectionSet) {
 				return true
 			}
 		case *ast.FragmentSpread:
-			if s.Definition != nil && selectsItems(s.Definition.SelectionSet) {
+			if s.Definition != nil && m.fragmentSelectsItems(s.Definition) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+func (m *measurer) fragmentSelectsItems(def *ast.FragmentDefinition) bool {
+	if m.items == nil {
+		m.items = map[string]bool{}
+	}
+	if selects, ok := m.items[def.Name]; ok {
+		return selects
+	}
+	selects := m.selectsItems(def.SelectionSet)
+	m.items[def.Name] = selects
+	return selects
 }
 
 func asInt(v any) (int, bool) {

@@ -37,8 +37,15 @@ func TestHTTPTransports(t *testing.T) {
 		{"POST graphql-response", http.MethodPost, "{ viewer { role } }", "application/graphql-response+json", 200, "application/graphql-response+json", `"role":"READ"`, ""},
 		{"parse error, graphql-response", http.MethodPost, "{ viewer { role }", "application/graphql-response+json", 400, "application/graphql-response+json", "", "GRAPHQL_PARSE_FAILED"},
 		{"validation error, graphql-response", http.MethodPost, "{ nope }", "application/graphql-response+json", 400, "application/graphql-response+json", "", "GRAPHQL_VALIDATION_FAILED"},
-		{"validation error, json", http.MethodPost, "{ nope }", "application/json", 422, "application/json", "", "GRAPHQL_VALIDATION_FAILED"},
-		{"mutation over GET is refused", http.MethodGet, `mutation { archiveSegment(id: 1) { id } }`, "application/json", 406, "application/json", "", ""},
+		{"validation error, json", http.MethodPost, "{ nope }", "application/json", 200, "application/json", "", "GRAPHQL_VALIDATION_FAILED"},
+		{"parse error, json", http.MethodPost, "{ viewer { role }", "application/json", 200, "application/json", "", "GRAPHQL_PARSE_FAILED"},
+		{"limit, graphql-response", http.MethodPost, "{ users(first: 100000) { edges { node { id } } } }", "application/graphql-response+json", 400, "application/graphql-response+json", "", "BAD_USER_INPUT"},
+		{"both accepted, graphql-response preferred", http.MethodPost, "{ viewer { role } }", "application/json, application/graphql-response+json", 200, "application/graphql-response+json", `"role":"READ"`, ""},
+		{"quality decides", http.MethodPost, "{ viewer { role } }", "application/graphql-response+json;q=0.5, application/json", 200, "application/json", `"role":"READ"`, ""},
+		{"any type is json", http.MethodGet, "{ viewer { role } }", "*/*", 200, "application/json", `"role":"READ"`, ""},
+		{"nothing acceptable", http.MethodPost, "{ viewer { role } }", "text/xml", 406, "application/json", "", "BAD_USER_INPUT"},
+		{"mutation over GET is refused", http.MethodGet, `mutation { archiveSegment(id: 1) { id } }`, "application/json", 405, "application/json", "", "BAD_USER_INPUT"},
+		{"mutation over GET is refused, graphql-response", http.MethodGet, `mutation { track(input: {userId: "a", event: "e"}) { accepted } }`, "application/graphql-response+json", 405, "application/graphql-response+json", "must be sent with POST", "BAD_USER_INPUT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,12 +71,55 @@ func TestHTTPTransports(t *testing.T) {
 			require.Contains(t, res.Header.Get("Content-Type"), tt.wantType)
 			require.Contains(t, string(raw), tt.wantInBody)
 			if tt.wantCodeStr != "" {
-				var out gqlResponse
+				var out map[string]json.RawMessage
 				require.NoError(t, json.Unmarshal(raw, &out))
-				require.Equal(t, tt.wantCodeStr, out.code())
+				require.NotContains(t, out, "data", "an operation that did not run has no data entry")
+				var errs gqlResponse
+				require.NoError(t, json.Unmarshal(raw, &errs))
+				require.Equal(t, tt.wantCodeStr, errs.code())
+			}
+			if tt.wantStatus == http.StatusMethodNotAllowed {
+				require.Equal(t, "POST", res.Header.Get("Allow"))
 			}
 		})
 	}
+
+	t.Run("malformed requests are 400", func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range []struct{ contentType, body string }{
+			{"application/json", `{"query": "{ viewer { role } }"`},
+			{"application/json", `["{ viewer { role } }"]`},
+			{"application/json", `{"query": 1}`},
+			{"application/json", `{"query": "{ viewer { role } }", "variables": "x"}`},
+			{"application/json", `{}`},
+		} {
+			req, err := http.NewRequest(http.MethodPost, b.server.URL+"/graphql", strings.NewReader(tc.body))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", tc.contentType)
+			req.Header.Set("Accept", "application/graphql-response+json")
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			var out gqlResponse
+			require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
+			res.Body.Close()
+			require.Equal(t, http.StatusBadRequest, res.StatusCode, "body %s", tc.body)
+			require.Equal(t, "BAD_USER_INPUT", out.code())
+		}
+	})
+
+	t.Run("a body that is not JSON is 415", func(t *testing.T) {
+		t.Parallel()
+		req, err := http.NewRequest(http.MethodPost, b.server.URL+"/graphql", strings.NewReader("{ viewer { role } }"))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "text/plain")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		var out gqlResponse
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
+		require.Equal(t, http.StatusUnsupportedMediaType, res.StatusCode)
+		require.Contains(t, out.Errors[0].Message, "send application/json")
+	})
 
 	t.Run("GraphiQL for a browser", func(t *testing.T) {
 		t.Parallel()

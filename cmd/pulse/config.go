@@ -12,6 +12,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/graph"
 	"github.com/pulse-analytics/pulse/internal/database"
+	"github.com/pulse-analytics/pulse/internal/jobui"
 )
 
 // defaultDatabaseURL is a local PostgreSQL with trust auth; the database is
@@ -31,7 +32,13 @@ type config struct {
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 	Limits          graph.Limits
-	NoWorkers       bool
+	// GraphQLDBMaxConns bounds the connections of GraphQL resolvers other
+	// than ingestion's (which share the main pool).
+	GraphQLDBMaxConns int
+	NoWorkers         bool
+	// OperatorToken opens River's UI at /riverui/; empty: the UI is not
+	// mounted.
+	OperatorToken string
 
 	// envErrs collects environment variables that did not parse; commands
 	// refuse to start with them rather than silently use a default.
@@ -51,7 +58,7 @@ func (c *config) registerDatabase(fs *flag.FlagSet) {
 // registerServe binds the settings of pulse serve to fs.
 func (c *config) registerServe(fs *flag.FlagSet) {
 	c.registerDatabase(fs)
-	fs.StringVar(&c.Addr, "addr", env("PULSE_ADDR", ":8080"), "address to listen on (env PULSE_ADDR)")
+	fs.StringVar(&c.Addr, "addr", env("PULSE_ADDR", ":8080"), "address to listen on; with --demo and no address given, "+demoAddr+" (env PULSE_ADDR)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.envDuration("PULSE_SHUTDOWN_TIMEOUT", defaultShutdownTimeout),
 		"how long SIGTERM waits for requests in flight (env PULSE_SHUTDOWN_TIMEOUT)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.envInt64("PULSE_MAX_BODY_BYTES", graph.DefaultMaxBodyBytes),
@@ -59,11 +66,23 @@ func (c *config) registerServe(fs *flag.FlagSet) {
 	fs.IntVar(&c.Limits.MaxDepth, "max-query-depth", int(c.envInt64("PULSE_MAX_QUERY_DEPTH", int64(graph.DefaultLimits.MaxDepth))),
 		"deepest GraphQL field nesting (env PULSE_MAX_QUERY_DEPTH)")
 	fs.IntVar(&c.Limits.MaxComplexity, "max-query-complexity", int(c.envInt64("PULSE_MAX_QUERY_COMPLEXITY", int64(graph.DefaultLimits.MaxComplexity))),
-		"largest estimated number of fields one query may resolve (env PULSE_MAX_QUERY_COMPLEXITY)")
+		"largest estimated cost of one operation: fields times page sizes, previews, explanations and analytics costing more (env PULSE_MAX_QUERY_COMPLEXITY)")
 	fs.IntVar(&c.Limits.MaxPageSize, "max-page-size", int(c.envInt64("PULSE_MAX_PAGE_SIZE", int64(graph.DefaultLimits.MaxPageSize))),
 		"largest first/last of a connection (env PULSE_MAX_PAGE_SIZE)")
+	fs.IntVar(&c.Limits.MaxTokens, "max-query-tokens", int(c.envInt64("PULSE_MAX_QUERY_TOKENS", int64(graph.DefaultLimits.MaxTokens))),
+		"most lexical tokens in one GraphQL document (env PULSE_MAX_QUERY_TOKENS)")
+	fs.IntVar(&c.Limits.MaxSelections, "max-query-selections", int(c.envInt64("PULSE_MAX_QUERY_SELECTIONS", int64(graph.DefaultLimits.MaxSelections))),
+		"most fields, aliases and fragment spreads written in one GraphQL document (env PULSE_MAX_QUERY_SELECTIONS)")
+	fs.IntVar(&c.Limits.MaxFragments, "max-query-fragments", int(c.envInt64("PULSE_MAX_QUERY_FRAGMENTS", int64(graph.DefaultLimits.MaxFragments))),
+		"most fragment definitions in one GraphQL document (env PULSE_MAX_QUERY_FRAGMENTS)")
+	fs.IntVar(&c.GraphQLDBMaxConns, "graphql-db-max-conns", int(c.envInt64("PULSE_GRAPHQL_DB_MAX_CONNS", database.DefaultGraphQLMaxConns)),
+		"database connections of GraphQL reads and non-ingest mutations, apart from ingestion's (env PULSE_GRAPHQL_DB_MAX_CONNS)")
 	fs.BoolVar(&c.NoWorkers, "no-workers", c.envBool("PULSE_NO_WORKERS"),
 		"serve the API only; jobs are left to \"pulse worker\" processes (env PULSE_NO_WORKERS)")
+	// The environment is read after parsing (in parse), so --help never
+	// prints the token as the flag's default.
+	fs.StringVar(&c.OperatorToken, "operator-token", "",
+		"secret of at least 16 characters that opens River's UI at /riverui/ (Basic auth password or Bearer); no project key opens it; empty: the UI is not served. Prefer the environment variable, which ps does not show (env PULSE_OPERATOR_TOKEN)")
 }
 
 // logger builds the process logger from the config.
@@ -92,9 +111,22 @@ func (c *config) logAttrs() []any {
 		"max_query_depth", c.Limits.MaxDepth,
 		"max_query_complexity", c.Limits.MaxComplexity,
 		"max_page_size", c.Limits.MaxPageSize,
+		"max_query_tokens", c.Limits.MaxTokens,
+		"max_query_selections", c.Limits.MaxSelections,
+		"max_query_fragments", c.Limits.MaxFragments,
+		"graphql_db_max_conns", c.GraphQLDBMaxConns,
 		"shutdown_timeout", c.ShutdownTimeout,
 		"no_workers", c.NoWorkers,
+		"operator_token", maskSecret(c.OperatorToken),
 	}
+}
+
+// maskSecret shows whether a secret is set, never the secret.
+func maskSecret(secret string) string {
+	if secret == "" {
+		return "off"
+	}
+	return "set (masked)"
 }
 
 func env(key, fallback string) string {
@@ -155,6 +187,14 @@ func (c *config) parse(fs *flag.FlagSet, args []string) error {
 	}
 	if err := errors.Join(c.envErrs...); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.Lookup("operator-token") != nil && c.OperatorToken == "" {
+		c.OperatorToken = env("PULSE_OPERATOR_TOKEN", "")
+	}
+	if c.OperatorToken != "" {
+		if err := jobui.CheckToken(c.OperatorToken); err != nil {
+			return fmt.Errorf("%w: --operator-token (PULSE_OPERATOR_TOKEN): %w", errUsage, err)
+		}
 	}
 	return nil
 }

@@ -18,7 +18,8 @@ import (
 // TestDashboardInChromium starts "pulse serve --demo", opens the dashboard
 // in a real headless Chromium, checks that it shows the demo's segments
 // without asking for a key, clicks a tile's recompute button and waits for
-// that run to arrive in the live feed over graphql-transport-ws.
+// that run to arrive in the live feed over graphql-transport-ws, then opens
+// GraphiQL from the dashboard's link, which needs no key either.
 func TestDashboardInChromium(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.DSN(t)
@@ -72,4 +73,11 @@ func TestDashboardInChromium(t *testing.T) {
 
 	// The page's subscription is the one this process serves.
 	require.Equal(t, 1.0, scrapeMetrics(t, base+"/metrics")["pulse_live_subscribers"])
+
+	// GraphiQL, opened from the dashboard, has the demo's key already.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(`header a[href="/graphql"]`),
+		chromedp.WaitVisible(`.graphiql-container .graphiql-execute-button`),
+		chromedp.Poll[chromedp.Void](`document.getElementById("who").textContent === "Pulse demo · ADMIN"`),
+	))
 }

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,7 +19,7 @@ import (
 )
 
 // TestMetricsAndJobsUI sends some traffic to a real server, scrapes
-// /metrics and checks the counts, and checks River's UI asks for an ADMIN key.
+// /metrics and checks the counts, and checks River's UI is not served without an operator token.
 func TestMetricsAndJobsUI(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.DSN(t)
@@ -52,7 +54,7 @@ func TestMetricsAndJobsUI(t *testing.T) {
 	for range 2 {
 		require.Equal(t, 200, post("/graphql", out.Keys.Read, `{"query":"query Who { viewer { role } }","operationName":"Who"}`))
 	}
-	post("/graphql", out.Keys.Read, `{"query":"query Broken { viewer { "}`)
+	require.Equal(t, 200, post("/graphql", out.Keys.Read, `{"query":"query Broken { viewer { "}`), "application/json answers 200 for a parse failure")
 	require.Equal(t, 200, post("/graphql", out.Keys.Read, `{"query":"mutation Recompute { recomputeSegment(id: 17179869185) { id } }"}`))
 	require.Equal(t, 200, post("/v1/batch", out.Keys.Ingest, `{"batch":[
 		{"type":"track","userId":"ann","event":"export","messageId":"m1"},
@@ -70,30 +72,80 @@ func TestMetricsAndJobsUI(t *testing.T) {
 	require.Equal(t, 1.0, s[`pulse_ingest_messages_total{outcome="duplicate"}`])
 	require.Equal(t, 1.0, s[`pulse_ingest_messages_total{outcome="rejected"}`])
 	require.Equal(t, 2.0, s[`pulse_http_requests_total{code="200",handler="/v1/{call}",method="POST"}`])
-	require.Equal(t, 3.0, s[`pulse_http_requests_total{code="200",handler="/graphql",method="POST"}`])
+	require.Equal(t, 4.0, s[`pulse_http_requests_total{code="200",handler="/graphql",method="POST"}`])
 	require.Contains(t, s, `pulse_live_subscribers`)
 	require.Contains(t, s, `pulse_live_listener_reconnects_total`)
 	require.Contains(t, s, `go_goroutines`)
 
-	ui := func(user, password string) int {
-		req, err := http.NewRequest(http.MethodGet, base+"/riverui/api/queues", nil)
-		require.NoError(t, err)
-		if user != "" || password != "" {
-			req.SetBasicAuth(user, password)
-		}
-		res, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		res.Body.Close()
-		if res.StatusCode == http.StatusUnauthorized {
-			require.Contains(t, res.Header.Get("WWW-Authenticate"), "Basic")
-		}
-		return res.StatusCode
+	// Without an operator token River's UI is not served at all: no
+	// project's key opens it.
+	for _, path := range []string{"/riverui", "/riverui/", "/riverui/api/queues"} {
+		require.Equal(t, http.StatusNotFound, jobsUIStatus(t, base+path, out.Keys.Admin, ""), path)
 	}
-	require.Equal(t, http.StatusUnauthorized, ui("", ""))
-	require.Equal(t, http.StatusUnauthorized, ui("", "pk_admin_wrong"))
-	require.Equal(t, http.StatusForbidden, ui("", out.Keys.Read))
-	require.Equal(t, http.StatusOK, ui("", out.Keys.Admin))
-	require.Equal(t, http.StatusOK, ui(out.Keys.Admin, ""), "the key as the user name works too")
+}
+
+// TestJobsUIWantsTheOperatorToken serves with --operator-token and checks
+// that River's UI opens with the token only, not with a project's ADMIN key,
+// and that the printed configuration masks the token.
+func TestJobsUIWantsTheOperatorToken(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.DSN(t)
+	addr := freeAddr(t)
+	const token = "operator-3f9d2c7a81b64e05"
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var logs syncBuffer
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--database-url", dsn, "--log-level", "info",
+			"--operator-token", token}, io.Discard, &logs)
+	}()
+	base := "http://" + addr
+	waitReady(t, base+"/readyz", done)
+	t.Cleanup(func() {
+		stop()
+		require.NoError(t, <-done)
+	})
+	var created bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"project", "create", "--name", "Tenant", "--database-url", dsn}, &created, io.Discard))
+	var out projectCreated
+	require.NoError(t, json.Unmarshal(created.Bytes(), &out))
+
+	queues := base + "/riverui/api/queues"
+	require.Equal(t, http.StatusUnauthorized, jobsUIStatus(t, queues, "", ""))
+	require.Equal(t, http.StatusUnauthorized, jobsUIStatus(t, queues, "", out.Keys.Admin), "a tenant's ADMIN key")
+	require.Equal(t, http.StatusUnauthorized, jobsUIStatus(t, queues, out.Keys.Admin, ""), "a tenant's ADMIN key as the user name")
+	require.Equal(t, http.StatusUnauthorized, jobsUIStatus(t, queues, "", "operator-wrong-token-000"))
+	require.Equal(t, http.StatusOK, jobsUIStatus(t, queues, "", token))
+	require.Equal(t, http.StatusOK, jobsUIStatus(t, base+"/riverui/", "ops", token), "the page a browser opens")
+
+	require.Contains(t, logs.String(), "operator_token=\"set (masked)\"")
+	require.NotContains(t, logs.String(), token)
+}
+
+func TestWeakOperatorTokenIsRefused(t *testing.T) {
+	t.Parallel()
+	err := run(context.Background(), []string{"serve", "--operator-token", "secret"}, io.Discard, io.Discard)
+	require.ErrorIs(t, err, errUsage)
+	require.ErrorContains(t, err, "--operator-token (PULSE_OPERATOR_TOKEN): weak operator token: it has 6 characters, at least 16")
+}
+
+// jobsUIStatus GETs url with Basic auth (when user or password is set) and
+// returns the status; a 401 must carry a Basic challenge.
+func jobsUIStatus(t *testing.T, url, user, password string) int {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	if user != "" || password != "" {
+		req.SetBasicAuth(user, password)
+	}
+	res, err := client.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	if res.StatusCode == http.StatusUnauthorized {
+		require.Contains(t, res.Header.Get("WWW-Authenticate"), "Basic")
+	}
+	return res.StatusCode
 }
 
 // scrapeMetrics returns every sample of the endpoint by its series.
@@ -116,4 +168,36 @@ func scrapeMetrics(t *testing.T, url string) map[string]float64 {
 		samples[line[:i]] = v
 	}
 	return samples
+}
+
+// syncBuffer is a bytes.Buffer the server may log to while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestOperatorTokenFromTheEnvironment reads the token from
+// PULSE_OPERATOR_TOKEN, and checks --help does not print it as a default.
+func TestOperatorTokenFromTheEnvironment(t *testing.T) {
+	const token = "from-the-environment-0123"
+	t.Setenv("PULSE_OPERATOR_TOKEN", token)
+	require.Equal(t, token, parseServeFlags(t).OperatorToken)
+	require.Equal(t, "on-the-command-line-4567", parseServeFlags(t, "--operator-token", "on-the-command-line-4567").OperatorToken)
+
+	var stderr bytes.Buffer
+	require.ErrorIs(t, run(context.Background(), []string{"serve", "--help"}, io.Discard, &stderr), flag.ErrHelp)
+	require.Contains(t, stderr.String(), "-operator-token")
+	require.NotContains(t, stderr.String(), token)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/pulse-analytics/pulse/graph"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/database"
+	"github.com/pulse-analytics/pulse/internal/graphiql"
 	"github.com/pulse-analytics/pulse/internal/health"
 	"github.com/pulse-analytics/pulse/internal/httplog"
 	"github.com/pulse-analytics/pulse/internal/ingest"
@@ -27,11 +28,11 @@ import (
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	var cfg config
-	fs := newFlagSet("serve", "pulse serve [--addr :8080] [--database-url URL] [--no-workers]",
+	fs := newFlagSet("serve", "pulse serve [--addr :8080] [--database-url URL] [--no-workers] [--demo]",
 		`Runs the Pulse API: GraphQL at /graphql (POST, GET, WebSocket, SSE;
 GraphiQL in a browser), Segment's HTTP Tracking API at /v1/*, PostHog's
 capture API at /batch/, /capture/ and /e/, the live dashboard at /,
-Prometheus metrics at /metrics, River's UI at /riverui/ (ADMIN key), and
+Prometheus metrics at /metrics, River's UI at /riverui/ (with --operator-token), and
 /healthz and /readyz. With --demo, the first start creates and seeds a demo
 project whose segments keep changing, and prints its keys.
 Creates the database when it is missing and applies migrations first, under
@@ -47,6 +48,7 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 	if err := cfg.parse(fs, args); err != nil {
 		return err
 	}
+	demoOpts.defaultAddr(fs, &cfg)
 	logger, err := cfg.logger(stderr)
 	if err != nil {
 		return err
@@ -63,6 +65,10 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 		return err
 	}
 	web := webOptions{metrics: metrics.New(prometheus.NewRegistry())}
+	if web.graphqlDB, err = database.OpenPool(ctx, cfg.DatabaseURL, cfg.GraphQLDBMaxConns); err != nil {
+		return err
+	}
+	defer web.graphqlDB.Close()
 	defer metrics.WatchJobs(ctx, web.metrics, jobs)()
 	if !cfg.NoWorkers {
 		if err := jobs.Start(ctx); err != nil {
@@ -80,20 +86,22 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 		return fmt.Errorf("start live updates: %w", err)
 	}
 
-	if web.jobsUI, err = newJobsUI(ctx, db, jobs, logger); err != nil {
+	if web.jobsUI, err = newJobsUI(ctx, jobs, cfg.OperatorToken, logger); err != nil {
 		return err
 	}
 	enqueuer := recompute.NewEnqueuer(db, jobs)
-	demoRun, err := setUpDashboard(ctx, db, &web, enqueuer, demoOpts, cfg.DatabaseURL, logger)
-	if err != nil {
-		return err
-	}
+	// Listening first tells the demo whether it may hand out its keys.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	demoRun, err := setUpDashboard(ctx, db, &web, enqueuer, demoOpts, ln.Addr(), cfg.DatabaseURL, logger)
+	if err != nil {
+		_ = ln.Close() // the error that matters is the demo's
+		return err
+	}
 	if demoRun != nil {
-		printDemoBanner(stderr, demoRun, ln.Addr())
+		printDemoBanner(stderr, demoRun, ln.Addr(), demoOpts.sharesKeys(ln.Addr()))
 		go demoRun.Run(ctx)
 	}
 	return serveHTTP(ctx, ln, newMux(db, cfg, logger, enqueuer, web), cfg.ShutdownTimeout, logger)
@@ -120,7 +128,13 @@ func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enq
 	mux := http.NewServeMux()
 	// One writer for every ingestion path: its cache of known users is shared.
 	writer := web.sink(ingest.NewWriter(db))
-	mux.Handle("/graphql", graph.NewHandler(db, client, graph.Options{
+	// Ingestion keeps the main pool; the other resolvers get their own.
+	graphqlDB := db
+	if web.graphqlDB != nil {
+		graphqlDB = web.graphqlDB
+	}
+	mux.Handle("/graphql", graph.NewHandler(graphqlDB, database.NewClient(graphqlDB), graph.Options{
+		Keys:         auth.NewKeys(client),
 		Logger:       logger,
 		Limits:       cfg.Limits,
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -134,6 +148,7 @@ func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enq
 	for _, path := range []string{"/v1/", "/batch", "/batch/", "/capture", "/capture/", "/e", "/e/", "/i/v0/e", "/i/v0/e/"} {
 		mux.Handle(path, ingestAPI)
 	}
+	mux.Handle(graphiql.Prefix, graphiql.Assets()) // the files of GraphiQL at GET /graphql
 	mux.Handle("GET /healthz", health.Live())
 	mux.Handle("GET /readyz", health.Ready(db))
 	web.mount(mux)

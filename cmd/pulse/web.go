@@ -9,8 +9,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/riverqueue/river"
 
-	"github.com/pulse-analytics/pulse/internal/auth"
-	"github.com/pulse-analytics/pulse/internal/database"
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/jobui"
 	"github.com/pulse-analytics/pulse/internal/live"
@@ -26,11 +24,18 @@ type webOptions struct {
 	metrics   *metrics.Metrics // /metrics and the instrumentation; nil: none
 	jobsUI    http.Handler     // /riverui/; nil: not mounted
 	dashboard http.Handler     // /; nil: not mounted
+	// graphqlDB is the pool of GraphQL resolvers other than ingestion's;
+	// nil: the main pool.
+	graphqlDB *sql.DB
 }
 
-// newJobsUI returns River's UI over jobs for ADMIN keys.
-func newJobsUI(ctx context.Context, db *sql.DB, jobs *river.Client[*sql.Tx], logger *slog.Logger) (http.Handler, error) {
-	return jobui.New(ctx, jobs, auth.NewKeys(database.NewClient(db)), logger)
+// newJobsUI returns River's UI over jobs for the operator token, or nil
+// (not mounted) without a token.
+func newJobsUI(ctx context.Context, jobs *river.Client[*sql.Tx], operatorToken string, logger *slog.Logger) (http.Handler, error) {
+	if operatorToken == "" {
+		return nil, nil
+	}
+	return jobui.New(ctx, jobs, operatorToken, logger)
 }
 
 // sink wraps an ingestion sink so its messages are counted.

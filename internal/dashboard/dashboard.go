@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 )
 
@@ -26,10 +25,15 @@ type Keys struct {
 
 // Options configure the dashboard.
 type Options struct {
-	// DemoKeys, when set, are handed to pages opened from this machine
-	// (a loopback address, no proxy headers) so the demo needs no typing.
-	// Any other visitor is asked for a key, as without DemoKeys.
-	DemoKeys *Keys
+	// Demo marks the page as the demo's: it tells a visitor asked for a
+	// key where the demo prints its keys.
+	Demo bool
+	// SharedKeys, when set, are handed to every page, so the demo needs no
+	// typing. Who may see them is decided by where the server listens
+	// (see cmd/pulse), never by the request: peer addresses and forwarding
+	// headers are what a proxy makes them. Without SharedKeys every
+	// visitor is asked for a key.
+	SharedKeys *Keys
 	// HistoryWindowSeconds is how far back the size sparklines reach
 	// (default a day; the demo, recomputing every few seconds, uses less).
 	HistoryWindowSeconds int
@@ -66,10 +70,7 @@ func New(opts Options) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /dashboard/", withHeaders(assets))
 	mux.Handle("GET /{$}", withHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cfg := pageConfig{Demo: opts.DemoKeys != nil, HistoryWindowSeconds: opts.HistoryWindowSeconds}
-		if opts.DemoKeys != nil && local(r) {
-			cfg.Keys = opts.DemoKeys
-		}
+		cfg := pageConfig{Demo: opts.Demo, Keys: opts.SharedKeys, HistoryWindowSeconds: opts.HistoryWindowSeconds}
 		// json.Marshal escapes <, > and &, so the JSON cannot end the
 		// script element it is placed in.
 		raw, err := json.Marshal(cfg)
@@ -94,19 +95,4 @@ func withHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		next.ServeHTTP(w, r)
 	})
-}
-
-// local reports whether r comes straight from this machine: a loopback peer
-// and no proxy headers (a reverse proxy on the same host would otherwise
-// make every visitor look local).
-func local(r *http.Request) bool {
-	if r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" || r.Header.Get("X-Real-Ip") != "" {
-		return false
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -34,34 +34,43 @@ func pageConfig(t *testing.T, h http.Handler, remoteAddr string, headers map[str
 	return cfg
 }
 
-func TestDemoKeysOnlyForThisMachine(t *testing.T) {
+// TestSharedKeysIgnoreTheRequest checks that the page gets the shared keys
+// or not by the options alone: no peer address or forwarding header (which
+// a proxy on the same host makes whatever it likes) changes the answer.
+func TestSharedKeysIgnoreTheRequest(t *testing.T) {
 	t.Parallel()
 	keys := &dashboard.Keys{Read: "pk_read_x", Admin: "pk_admin_</script><script>alert(1)"}
-	demo, err := dashboard.New(dashboard.Options{DemoKeys: keys})
+	shared, err := dashboard.New(dashboard.Options{Demo: true, SharedKeys: keys})
 	require.NoError(t, err)
-
-	cfg := pageConfig(t, demo, "127.0.0.1:5000", nil)
-	require.Equal(t, map[string]any{"read": keys.Read, "admin": keys.Admin}, cfg["keys"], "escaped JSON survives the round trip")
-	require.Equal(t, true, cfg["demo"])
-	require.NotNil(t, pageConfig(t, demo, "[::1]:5000", nil)["keys"])
+	asking, err := dashboard.New(dashboard.Options{Demo: true})
+	require.NoError(t, err)
 
 	for name, tc := range map[string]struct {
 		addr    string
 		headers map[string]string
 	}{
-		"another machine":         {addr: "192.0.2.10:5000"},
-		"a proxy on this machine": {addr: "127.0.0.1:5000", headers: map[string]string{"X-Forwarded-For": "192.0.2.10"}},
-		"a Forwarded header":      {addr: "127.0.0.1:5000", headers: map[string]string{"Forwarded": "for=192.0.2.10"}},
-		"an unparsable peer":      {addr: "somewhere"},
+		"this machine":         {addr: "127.0.0.1:5000"},
+		"this machine over v6": {addr: "[::1]:5000"},
+		"another machine":      {addr: "192.0.2.10:5000"},
+		"X-Forwarded-For":      {addr: "127.0.0.1:5000", headers: map[string]string{"X-Forwarded-For": "192.0.2.10"}},
+		"Forwarded":            {addr: "127.0.0.1:5000", headers: map[string]string{"Forwarded": "for=192.0.2.10"}},
+		"True-Client-IP":       {addr: "127.0.0.1:5000", headers: map[string]string{"True-Client-IP": "192.0.2.10"}},
+		"CF-Connecting-IP":     {addr: "127.0.0.1:5000", headers: map[string]string{"CF-Connecting-IP": "192.0.2.10"}},
+		"Via":                  {addr: "127.0.0.1:5000", headers: map[string]string{"Via": "1.1 proxy"}},
+		"an unparsable peer":   {addr: "somewhere"},
 	} {
-		cfg := pageConfig(t, demo, tc.addr, tc.headers)
-		require.Nil(t, cfg["keys"], name)
+		cfg := pageConfig(t, shared, tc.addr, tc.headers)
+		require.Equal(t, map[string]any{"read": keys.Read, "admin": keys.Admin}, cfg["keys"], "%s: escaped JSON survives the round trip", name)
 		require.Equal(t, true, cfg["demo"], name)
+
+		cfg = pageConfig(t, asking, tc.addr, tc.headers)
+		require.Nil(t, cfg["keys"], name)
+		require.Equal(t, true, cfg["demo"], "%s: the page says where the demo's keys are", name)
 	}
 
 	plain, err := dashboard.New(dashboard.Options{})
 	require.NoError(t, err)
-	cfg = pageConfig(t, plain, "127.0.0.1:5000", nil)
+	cfg := pageConfig(t, plain, "127.0.0.1:5000", nil)
 	require.Nil(t, cfg["keys"], "without the demo the page asks for a key")
 	require.Equal(t, false, cfg["demo"])
 	require.Equal(t, float64(86400), cfg["historyWindowSeconds"])

@@ -19,14 +19,32 @@ import (
 	_ "github.com/pulse-analytics/pulse/ent/runtime"
 )
 
-// Open connects to dsn and checks the connection.
+// DefaultMaxConns bounds the main pool: ingestion (/v1/*, PostHog capture,
+// the track, identify and ingestEvents mutations), jobs and live updates.
+const DefaultMaxConns = 20
+
+// DefaultGraphQLMaxConns bounds the pool of the other GraphQL resolvers, so
+// that heavy reads wait for each other, never for ingestion's connections.
+const DefaultGraphQLMaxConns = 10
+
+// Open connects to dsn with the main pool's size and checks the connection.
 func Open(ctx context.Context, dsn string) (*sql.DB, error) {
+	return OpenPool(ctx, dsn, DefaultMaxConns)
+}
+
+// OpenPool connects to dsn with at most maxConns connections open at once
+// and checks the connection. Callers waiting for a connection queue in
+// database/sql until one is free or their context ends.
+func OpenPool(ctx context.Context, dsn string, maxConns int) (*sql.DB, error) {
+	if maxConns < 1 {
+		return nil, fmt.Errorf("open database %s: a pool needs at least one connection, not %d", Redact(dsn), maxConns)
+	}
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", Redact(dsn), err)
 	}
-	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(10)
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(max(maxConns/2, 1))
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

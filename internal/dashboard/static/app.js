@@ -38,6 +38,8 @@
     if (config.keys) {
       state.readKey = config.keys.read;
       state.adminKey = config.keys.admin;
+      // GraphiQL, opened from this tab, finds the key where the login keeps it.
+      sessionStorage.setItem(KEY, config.keys.admin);
     } else {
       const saved = sessionStorage.getItem(KEY);
       if (!saved) return showLogin();
@@ -50,6 +52,7 @@
     $("app").hidden = true;
     $("login").hidden = false;
     $("login-error").textContent = message || "";
+    $("demo-hint").hidden = !config.demo;
     $("live-status").hidden = true;
   }
 
