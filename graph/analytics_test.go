@@ -345,7 +345,7 @@ func TestAnalyticsErrors(t *testing.T) {
 		{`{ powerUserCurve(days: 0) { users } }`, "days"},
 		{`{ retention(periods: 91) { users } }`, "periods"},
 		{`{ segmentOverlap(segmentIds: []) { jaccard } }`, "segmentIds"},
-		{`{ segmentTransitions(segmentIds: ["1"], from: "2026-03-09T00:00:00Z", to: "2026-03-04T00:00:00Z") { users } }`, "from"},
+		{`{ segmentTransitions(segmentIds: ["` + unknownID(t, "segments") + `"], from: "2026-03-09T00:00:00Z", to: "2026-03-04T00:00:00Z") { users } }`, "from"},
 		{`{ feedbackSummary(from: "2026-03-01", to: "2026-03-31", topTags: 0) { responses } }`, "topTags"},
 	} {
 		_, res := b.do(t, b.project.Read, tc.query, nil)

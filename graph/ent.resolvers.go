@@ -83,8 +83,12 @@ func (r *Resolver) Segment() generated.SegmentResolver { return &segmentResolver
 // SegmentRun returns generated.SegmentRunResolver implementation.
 func (r *Resolver) SegmentRun() generated.SegmentRunResolver { return &segmentRunResolver{r} }
 
+// User returns generated.UserResolver implementation.
+func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
+
 type (
 	queryResolver      struct{ *Resolver }
 	segmentResolver    struct{ *Resolver }
 	segmentRunResolver struct{ *Resolver }
+	userResolver       struct{ *Resolver }
 )

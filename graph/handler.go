@@ -21,7 +21,6 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/pulse-analytics/pulse/ent"
-	"github.com/pulse-analytics/pulse/graph/generated"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/discovery"
 	"github.com/pulse-analytics/pulse/internal/graphiql"
@@ -96,10 +95,7 @@ func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 // newServer assembles gqlgen's server: transports, caches, limits, the
 // error presenter and panic recovery.
 func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Server {
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{
-		Resolvers:  resolver,
-		Directives: generated.DirectiveRoot{HasRole: hasRole},
-	}))
+	srv := handler.New(newExecutableSchema(resolver))
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: opts.KeepAlive,
 		InitFunc:              websocketInit(keys),

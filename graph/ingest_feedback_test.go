@@ -260,8 +260,8 @@ func TestSubmitSurveyResponseValidation(t *testing.T) {
 		{"closed survey", closed.ID, []any{map[string]any{"questionId": closed.NPS, "score": 8}}, "input.surveyId",
 			fmt.Sprintf("survey %s is CLOSED; only ACTIVE surveys take responses", closed.ID)},
 		{"no answers", sv.ID, []any{}, "input.answers", "at least one answer"},
-		{"unknown question", sv.ID, []any{nps, map[string]any{"questionId": "1", "score": 1}},
-			"input.answers[1].questionId", "question 1 is not a question of survey " + sv.ID},
+		{"unknown question", sv.ID, []any{nps, map[string]any{"questionId": unknownID(t, "survey_questions"), "score": 1}},
+			"input.answers[1].questionId", "question " + unknownID(t, "survey_questions") + " is not a question of survey " + sv.ID},
 		{"question of another survey", sv.ID, []any{nps, map[string]any{"questionId": closed.Text, "text": "hi"}},
 			"input.answers[1].questionId", "question " + closed.Text + " is not a question of survey " + sv.ID},
 		{"answered twice", sv.ID, []any{nps, nps}, "input.answers[1].questionId", "already answered by input.answers[0]"},
@@ -309,7 +309,7 @@ func TestSubmitSurveyResponseNotFound(t *testing.T) {
 	b := setup(t)
 	other := b.newProject(t, t.Name()+" other")
 	foreign := createSurveyFixture(t, b, other, "ACTIVE")
-	for _, id := range []string{foreign.ID, "999999999"} {
+	for _, id := range []string{foreign.ID, unknownID(t, "surveys")} {
 		_, res := b.do(t, b.project.Ingest, submitResponse, map[string]any{"input": map[string]any{
 			"surveyId": id, "userId": "u", "answers": []any{map[string]any{"questionId": foreign.NPS, "score": 9}}}})
 		require.Equal(t, "NOT_FOUND", res.code(), "survey %s: %+v", id, res.Errors)

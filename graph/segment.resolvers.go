@@ -116,8 +116,12 @@ func (r *queryResolver) SegmentTemplates(ctx context.Context) ([]*model.SegmentT
 }
 
 // ExplainMembership is the resolver for the explainMembership field.
-func (r *queryResolver) ExplainMembership(ctx context.Context, segmentID int, userID int) (*model.MembershipExplanation, error) {
-	m, err := segment.ExplainMembership(ctx, r.db, r.client, segmentID, userID)
+func (r *queryResolver) ExplainMembership(ctx context.Context, segmentID int, userID *int, externalID *string) (*model.MembershipExplanation, error) {
+	id, err := r.namedUserID(ctx, userID, externalID, "userId", "externalId")
+	if err != nil {
+		return nil, err
+	}
+	m, err := segment.ExplainMembership(ctx, r.db, r.client, segmentID, id)
 	if err != nil {
 		return nil, err
 	}

@@ -86,10 +86,10 @@ func TestSegmentValidation(t *testing.T) {
 			"BAD_USER_INPUT", "input.rule.trait.values", "at least one value"},
 		{"object as a trait value", map[string]any{"name": "x", "rule": map[string]any{"trait": map[string]any{"key": "plan", "op": "EQ", "value": map[string]any{"a": 1}}}},
 			"BAD_USER_INPUT", "input.rule.trait.value", "string, number or boolean"},
-		{"unknown segment", map[string]any{"name": "x", "rule": map[string]any{"inSegment": "999999"}},
-			"NOT_FOUND", "", "segment 999999 not found"},
+		{"unknown segment", map[string]any{"name": "x", "rule": map[string]any{"inSegment": unknownID(t, "segments")}},
+			"NOT_FOUND", "", "segment " + unknownID(t, "segments") + " not found"},
 		{"question of another survey", map[string]any{"name": "x", "rule": map[string]any{"survey": map[string]any{
-			"surveyId": gid(other.Survey.ID), "questionId": "12345", "score": map[string]any{"op": "GTE", "value": 9}}}},
+			"surveyId": gid(other.Survey.ID), "questionId": unknownID(t, "survey_questions"), "score": map[string]any{"op": "GTE", "value": 9}}}},
 			"NOT_FOUND", "", "is not a question of survey"},
 		{"refresh too often", map[string]any{"name": "x", "refreshIntervalSeconds": 5, "rule": map[string]any{"firstSeen": map[string]any{"withinDays": 14}}},
 			"BAD_USER_INPUT", "input.refreshIntervalSeconds", "between 60"},

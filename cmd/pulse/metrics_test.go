@@ -55,7 +55,7 @@ func TestMetricsAndJobsUI(t *testing.T) {
 		require.Equal(t, 200, post("/graphql", out.Keys.Read, `{"query":"query Who { viewer { role } }","operationName":"Who"}`))
 	}
 	require.Equal(t, 200, post("/graphql", out.Keys.Read, `{"query":"query Broken { viewer { "}`), "application/json answers 200 for a parse failure")
-	require.Equal(t, 200, post("/graphql", out.Keys.Read, `{"query":"mutation Recompute { recomputeSegment(id: 1) { id } }"}`))
+	require.Equal(t, 200, post("/graphql", out.Keys.Read, `{"query":"mutation Recompute { recomputeSegment(id: 17179869185) { id } }"}`))
 	require.Equal(t, 200, post("/v1/batch", out.Keys.Ingest, `{"batch":[
 		{"type":"track","userId":"ann","event":"export","messageId":"m1"},
 		{"type":"track","userId":"ann","event":"export","messageId":"m2"},

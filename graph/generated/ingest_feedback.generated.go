@@ -4,6 +4,8 @@ package generated
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -212,11 +214,31 @@ func (ec *executionContext) unmarshalInputSurveyAnswerInput(ctx context.Context,
 		switch k {
 		case "questionId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("questionId"))
-			data, err := ec.unmarshalNID2int(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalNID2int(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				typeArg, err := ec.unmarshalNString2string(ctx, "SurveyQuestion")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.IdOf == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive idOf is not implemented")
+				}
+				return ec.Directives.IdOf(ctx, obj, directive0, typeArg)
 			}
-			it.QuestionID = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(int); ok {
+				it.QuestionID = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be int`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "score":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("score"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
@@ -275,11 +297,31 @@ func (ec *executionContext) unmarshalInputSurveyResponseInput(ctx context.Contex
 		switch k {
 		case "surveyId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("surveyId"))
-			data, err := ec.unmarshalNID2int(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalNID2int(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				typeArg, err := ec.unmarshalNString2string(ctx, "Survey")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.IdOf == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive idOf is not implemented")
+				}
+				return ec.Directives.IdOf(ctx, obj, directive0, typeArg)
 			}
-			it.SurveyID = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(int); ok {
+				it.SurveyID = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be int`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "userId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userId"))
 			data, err := ec.unmarshalNString2string(ctx, v)

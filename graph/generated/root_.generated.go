@@ -33,10 +33,12 @@ type ResolverRoot interface {
 	Segment() SegmentResolver
 	SegmentRun() SegmentRunResolver
 	Subscription() SubscriptionResolver
+	User() UserResolver
 }
 
 type DirectiveRoot struct {
 	HasRole func(ctx context.Context, obj any, next graphql.Resolver, role tenant.Role) (res any, err error)
+	IdOf    func(ctx context.Context, obj any, next graphql.Resolver, typeArg string) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -351,7 +353,7 @@ type ComplexityRoot struct {
 		EligibleSurveys    func(childComplexity int, userID string) int
 		Engagement         func(childComplexity int, from time.Time, to time.Time, interval model.AnalyticsInterval, segmentID *int) int
 		Events             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EventOrder, where *ent.EventWhereInput) int
-		ExplainMembership  func(childComplexity int, segmentID int, userID int) int
+		ExplainMembership  func(childComplexity int, segmentID int, userID *int, externalID *string) int
 		FeatureUsage       func(childComplexity int, segmentID int, from time.Time, to time.Time, limit int) int
 		FeedbackBySegment  func(childComplexity int, segmentIds []int, from time.Time, to time.Time) int
 		FeedbackSummary    func(childComplexity int, segmentID *int, from time.Time, to time.Time, topTags int) int
@@ -367,6 +369,7 @@ type ComplexityRoot struct {
 		SegmentTransitions func(childComplexity int, segmentIds []int, from time.Time, to time.Time) int
 		Segments           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.SegmentOrder, where *ent.SegmentWhereInput, includeArchived *bool) int
 		Surveys            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SurveyOrder, where *ent.SurveyWhereInput) int
+		User               func(childComplexity int, externalID string) int
 		Users              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
 		Viewer             func(childComplexity int) int
 	}
@@ -608,6 +611,7 @@ type ComplexityRoot struct {
 	}
 
 	User struct {
+		AnonymousIds    func(childComplexity int) int
 		CreatedAt       func(childComplexity int) int
 		EventCount      func(childComplexity int) int
 		Events          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EventOrder, where *ent.EventWhereInput) int
@@ -2030,7 +2034,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.ExplainMembership(childComplexity, args["segmentId"].(int), args["userId"].(int)), true
+		return e.ComplexityRoot.Query.ExplainMembership(childComplexity, args["segmentId"].(int), args["userId"].(*int), args["externalId"].(*string)), true
 	case "Query.featureUsage":
 		if e.ComplexityRoot.Query.FeatureUsage == nil {
 			break
@@ -2192,6 +2196,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Surveys(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.SurveyOrder), args["where"].(*ent.SurveyWhereInput)), true
+	case "Query.user":
+		if e.ComplexityRoot.Query.User == nil {
+			break
+		}
+
+		args, err := ec.field_Query_user_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.User(childComplexity, args["externalId"].(string)), true
 	case "Query.users":
 		if e.ComplexityRoot.Query.Users == nil {
 			break
@@ -3166,6 +3181,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SurveyResponseEdge.Node(childComplexity), true
 
+	case "User.anonymousIds":
+		if e.ComplexityRoot.User.AnonymousIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.AnonymousIds(childComplexity), true
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -3713,30 +3734,30 @@ extend type Query {
   Active users and stickiness per bucket, from the bucket holding ` + "`" + `from` + "`" + ` to
   ` + "`" + `to` + "`" + ` (the last bucket ends on ` + "`" + `to` + "`" + `); at most 366 buckets.
   """
-  engagement(from: Date!, to: Date!, interval: AnalyticsInterval! = DAY, segmentId: ID): Engagement! @hasRole(role: READ)
+  engagement(from: Date!, to: Date!, interval: AnalyticsInterval! = DAY, segmentId: ID @idOf(type: "Segment")): Engagement! @hasRole(role: READ)
   """
   The power-user curve (L7, L28, ...): users by how many of the ` + "`" + `days` + "`" + ` days
   ending on ` + "`" + `to` + "`" + ` (default today) they were active, one bar per count from 1
   to ` + "`" + `days` + "`" + ` (1 to 90), zeros included.
   """
-  powerUserCurve(days: Int! = 28, to: Date, segmentId: ID): [PowerUserBar!]! @hasRole(role: READ)
+  powerUserCurve(days: Int! = 28, to: Date, segmentId: ID @idOf(type: "Segment")): [PowerUserBar!]! @hasRole(role: READ)
   """
   New, returning, resurrecting and dormant users per bucket, from the bucket
   holding ` + "`" + `from` + "`" + ` to ` + "`" + `to` + "`" + `; at most 366 buckets. The first bucket's previous
   one is the whole bucket before it.
   """
-  lifecycle(from: Date!, to: Date!, interval: AnalyticsInterval! = WEEK, segmentId: ID): [LifecycleBucket!]! @hasRole(role: READ)
+  lifecycle(from: Date!, to: Date!, interval: AnalyticsInterval! = WEEK, segmentId: ID @idOf(type: "Segment")): [LifecycleBucket!]! @hasRole(role: READ)
   """
   Cohorts of users by the bucket they were first seen in, and the share of
   each active in every later bucket: the bucket holding ` + "`" + `to` + "`" + ` (default today)
   and the ` + "`" + `periods` + "`" + ` (1 to 90) buckets before it, oldest first.
   """
-  retention(cohortInterval: AnalyticsInterval! = WEEK, periods: Int! = 8, to: Date, segmentId: ID): [RetentionCohort!]! @hasRole(role: READ)
+  retention(cohortInterval: AnalyticsInterval! = WEEK, periods: Int! = 8, to: Date, segmentId: ID @idOf(type: "Segment")): [RetentionCohort!]! @hasRole(role: READ)
   """
   The overlap of every pair of 2 to 20 segments' current members, in list
   order: the first with each later one, then the second, ...
   """
-  segmentOverlap(segmentIds: [ID!]!): [SegmentOverlap!]! @hasRole(role: READ)
+  segmentOverlap(segmentIds: [ID!]! @idOf(type: "Segment")): [SegmentOverlap!]! @hasRole(role: READ)
   """
   How users moved between 1 to 20 segments from one instant to a later one,
   from the membership history: every cell of the matrix, "none" (null) last,
@@ -3744,24 +3765,24 @@ extend type Query {
   counts in the first of them in the list: list them from the most to the
   least specific.
   """
-  segmentTransitions(segmentIds: [ID!]!, from: Time!, to: Time!): [SegmentTransition!]! @hasRole(role: READ)
+  segmentTransitions(segmentIds: [ID!]! @idOf(type: "Segment"), from: Time!, to: Time!): [SegmentTransition!]! @hasRole(role: READ)
   """
   The events a segment's members send on the days from ` + "`" + `from` + "`" + ` to ` + "`" + `to` + "`" + `,
   compared with every user: the top ` + "`" + `limit` + "`" + ` (1 to 100). Reads raw events.
   """
-  featureUsage(segmentId: ID!, from: Date!, to: Date!, limit: Int! = 20): FeatureUsage! @hasRole(role: READ)
+  featureUsage(segmentId: ID! @idOf(type: "Segment"), from: Date!, to: Date!, limit: Int! = 20): FeatureUsage! @hasRole(role: READ)
   """
   Feedback and CSAT answers given on the days from ` + "`" + `from` + "`" + ` to ` + "`" + `to` + "`" + `: counts by
   kind, status and sentiment, NPS, average rating and CSAT, and the top
   ` + "`" + `topTags` + "`" + ` (1 to 100) tags.
   """
-  feedbackSummary(segmentId: ID, from: Date!, to: Date!, topTags: Int! = 10): FeedbackSummary! @hasRole(role: READ)
+  feedbackSummary(segmentId: ID @idOf(type: "Segment"), from: Date!, to: Date!, topTags: Int! = 10): FeedbackSummary! @hasRole(role: READ)
   """
   The feedback of 1 to 20 segments and of all users on the days from ` + "`" + `from` + "`" + `
   to ` + "`" + `to` + "`" + `, side by side: active users, feedback by kind, bug reports per 100
   active users, NPS.
   """
-  feedbackBySegment(segmentIds: [ID!]!, from: Date!, to: Date!): FeedbackBySegment! @hasRole(role: READ)
+  feedbackBySegment(segmentIds: [ID!]! @idOf(type: "Segment"), from: Date!, to: Date!): FeedbackBySegment! @hasRole(role: READ)
 }
 `, BuiltIn: false},
 	{Name: "../../schema/apikey.graphql", Input: `"""
@@ -3789,7 +3810,7 @@ extend type Mutation {
   "Creates an API key of the caller's project."
   createAPIKey(input: CreateAPIKeyInput!): CreatedAPIKey! @hasRole(role: ADMIN)
   "Revokes a key: it stops working at once. A key cannot revoke itself."
-  revokeAPIKey(id: ID!): APIKey! @hasRole(role: ADMIN)
+  revokeAPIKey(id: ID! @idOf(type: "APIKey")): APIKey! @hasRole(role: ADMIN)
 }
 `, BuiltIn: false},
 	{Name: "../../schema/discovery.graphql", Input: `# Segment discovery: cluster the active users by behaviour and turn a
@@ -3844,7 +3865,7 @@ type DiscoveryKScore {
 
 extend type Query {
   "A discovery run, by id."
-  discoveryRun(id: ID!): DiscoveryRun @hasRole(role: READ)
+  discoveryRun(id: ID! @idOf(type: "DiscoveryRun")): DiscoveryRun @hasRole(role: READ)
 }
 
 extend type Mutation {
@@ -3862,7 +3883,7 @@ extend type Mutation {
   cluster's suggested rule (and is computed by a job, like any new segment);
   STATIC takes the cluster's users as its members, as one run.
   """
-  createSegmentFromCluster(runId: ID!, cluster: Int!, name: String!, kind: SegmentKind = DYNAMIC): Segment! @hasRole(role: ADMIN)
+  createSegmentFromCluster(runId: ID! @idOf(type: "DiscoveryRun"), cluster: Int!, name: String!, kind: SegmentKind = DYNAMIC): Segment! @hasRole(role: ADMIN)
 }
 `, BuiltIn: false},
 	{Name: "../../schema/ent.graphql", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -6644,21 +6665,21 @@ input UserWhereInput {
   """
   external_id field predicates
   """
-  externalID: String
-  externalIDNEQ: String
-  externalIDIn: [String!]
-  externalIDNotIn: [String!]
-  externalIDGT: String
-  externalIDGTE: String
-  externalIDLT: String
-  externalIDLTE: String
-  externalIDContains: String
-  externalIDHasPrefix: String
-  externalIDHasSuffix: String
-  externalIDIsNil: Boolean
-  externalIDNotNil: Boolean
-  externalIDEqualFold: String
-  externalIDContainsFold: String
+  externalId: String
+  externalIdNEQ: String
+  externalIdIn: [String!]
+  externalIdNotIn: [String!]
+  externalIdGT: String
+  externalIdGTE: String
+  externalIdLT: String
+  externalIdLTE: String
+  externalIdContains: String
+  externalIdHasPrefix: String
+  externalIdHasSuffix: String
+  externalIdIsNil: Boolean
+  externalIdNotNil: Boolean
+  externalIdEqualFold: String
+  externalIdContainsFold: String
   """
   first_seen_at field predicates
   """
@@ -6721,6 +6742,21 @@ input UserWhereInput {
   """
   hasSegments: Boolean
   hasSegmentsWith: [SegmentWhereInput!]
+  externalID: String @deprecated(reason: "Use externalId.")
+  externalIDNEQ: String @deprecated(reason: "Use externalIdNEQ.")
+  externalIDIn: [String!] @deprecated(reason: "Use externalIdIn.")
+  externalIDNotIn: [String!] @deprecated(reason: "Use externalIdNotIn.")
+  externalIDGT: String @deprecated(reason: "Use externalIdGT.")
+  externalIDGTE: String @deprecated(reason: "Use externalIdGTE.")
+  externalIDLT: String @deprecated(reason: "Use externalIdLT.")
+  externalIDLTE: String @deprecated(reason: "Use externalIdLTE.")
+  externalIDContains: String @deprecated(reason: "Use externalIdContains.")
+  externalIDHasPrefix: String @deprecated(reason: "Use externalIdHasPrefix.")
+  externalIDHasSuffix: String @deprecated(reason: "Use externalIdHasSuffix.")
+  externalIDIsNil: Boolean @deprecated(reason: "Use externalIdIsNil.")
+  externalIDNotNil: Boolean @deprecated(reason: "Use externalIdNotNil.")
+  externalIDEqualFold: String @deprecated(reason: "Use externalIdEqualFold.")
+  externalIDContainsFold: String @deprecated(reason: "Use externalIdContainsFold.")
 }
 `, BuiltIn: false},
 	{Name: "../../schema/feedback.graphql", Input: `input UpdateFeedbackInput {
@@ -6738,7 +6774,7 @@ extend type Mutation {
   Moves feedback through its workflow: status, tags, assignee, internal
   notes. Every change is recorded in the feedback's history.
   """
-  updateFeedback(id: ID!, input: UpdateFeedbackInput!): Feedback! @hasRole(role: ADMIN)
+  updateFeedback(id: ID! @idOf(type: "Feedback"), input: UpdateFeedbackInput!): Feedback! @hasRole(role: ADMIN)
 }
 `, BuiltIn: false},
 	{Name: "../../schema/feedback_workflow.graphql", Input: `# Feedback workflow (assignee, internal notes, history of every change) and
@@ -6908,7 +6944,7 @@ for NPS (0-10), CSAT and RATING (1-5), choices for SINGLE_CHOICE (exactly
 one) and MULTI_CHOICE (one or more, distinct), text for TEXT.
 """
 input SurveyAnswerInput {
-  questionId: ID!
+  questionId: ID! @idOf(type: "SurveyQuestion")
   score: Int
   "Options of the question; matched ignoring case and surrounding spaces."
   choices: [String!]
@@ -6920,7 +6956,7 @@ One user's answers to an ACTIVE survey. A user may answer again: every
 response is kept, and survey rules read the user's latest one.
 """
 input SurveyResponseInput {
-  surveyId: ID!
+  surveyId: ID! @idOf(type: "Survey")
   "The user's external id; an unknown one creates the user."
   userId: String!
   answers: [SurveyAnswerInput!]!
@@ -6987,7 +7023,7 @@ type Subscription {
   committed runs after it are replayed from the database first, then the
   stream continues live with no gap and no duplicate.
   """
-  segmentMembershipChanged(segmentId: ID!, afterSeq: Int): SegmentMembershipChange! @hasRole(role: READ)
+  segmentMembershipChanged(segmentId: ID! @idOf(type: "Segment"), afterSeq: Int): SegmentMembershipChange! @hasRole(role: READ)
   "Every committed run of any segment of the project (for dashboard tiles)."
   segmentsChanged: SegmentMembershipChange! @hasRole(role: READ)
   """
@@ -6997,7 +7033,7 @@ type Subscription {
   then is delivered as its successor). Ends after COMPLETED, or after FAILED
   on the last attempt.
   """
-  segmentRunUpdated(runId: ID!): SegmentRun! @hasRole(role: READ)
+  segmentRunUpdated(runId: ID! @idOf(type: "SegmentRun")): SegmentRun! @hasRole(role: READ)
 }
 
 extend type SegmentRun {
@@ -7021,6 +7057,13 @@ Restricts a field to API keys of at least the given role. Roles are ordered
 INGEST < READ < ADMIN.
 """
 directive @hasRole(role: Role!) on FIELD_DEFINITION
+
+"""
+The ID is the id of a node of the named type. A well-formed id of another
+type is BAD_USER_INPUT naming the argument, as a malformed one is: it can
+never name what the field wants.
+"""
+directive @idOf(type: String!) on ARGUMENT_DEFINITION | INPUT_FIELD_DEFINITION
 
 """
 The power of an API key; a stronger role can do everything a weaker one can.
@@ -7072,7 +7115,7 @@ input RuleInput @oneOf {
   "The rule does not hold."
   not: RuleInput
   "The user is currently a member of this segment."
-  inSegment: ID
+  inSegment: ID @idOf(type: "Segment")
   trait: TraitConditionInput
   event: EventConditionInput
   activity: ActivityConditionInput
@@ -7151,8 +7194,8 @@ input FeedbackConditionInput {
 }
 
 input SurveyConditionInput {
-  surveyId: ID!
-  questionId: ID
+  surveyId: ID! @idOf(type: "Survey")
+  questionId: ID @idOf(type: "SurveyQuestion")
   answerIn: [String!]
   score: CountInput
   withinDays: Int
@@ -7181,9 +7224,9 @@ input UpdateSegmentInput {
 
 type Mutation {
   createSegment(input: CreateSegmentInput!): Segment! @hasRole(role: ADMIN)
-  updateSegment(id: ID!, input: UpdateSegmentInput!): Segment! @hasRole(role: ADMIN)
+  updateSegment(id: ID! @idOf(type: "Segment"), input: UpdateSegmentInput!): Segment! @hasRole(role: ADMIN)
   "Archives a segment: it is no longer recomputed and is hidden from ` + "`" + `segments` + "`" + ` unless asked for."
-  archiveSegment(id: ID!): Segment! @hasRole(role: ADMIN)
+  archiveSegment(id: ID! @idOf(type: "Segment")): Segment! @hasRole(role: ADMIN)
 }
 
 extend type Query {
@@ -7226,7 +7269,7 @@ extend type Query {
   Evaluates a rule against the project's data now, without saving anything;
   with segmentId, also counts who would enter and leave that segment.
   """
-  previewSegment(rule: RuleInput!, segmentId: ID): SegmentPreview! @hasRole(role: READ)
+  previewSegment(rule: RuleInput!, segmentId: ID @idOf(type: "Segment")): SegmentPreview! @hasRole(role: READ)
 }
 
 extend type Mutation {
@@ -7235,7 +7278,7 @@ extend type Mutation {
   the River job id). While a run of the segment is waiting or running, that
   run is returned instead of queueing another.
   """
-  recomputeSegment(id: ID!): SegmentRun! @hasRole(role: ADMIN)
+  recomputeSegment(id: ID! @idOf(type: "Segment")): SegmentRun! @hasRole(role: ADMIN)
   "Queues a recomputation of every active segment of the project."
   recomputeAllSegments: [SegmentRun!]! @hasRole(role: ADMIN)
 }
@@ -7284,9 +7327,9 @@ extend type Query {
 
 extend type Mutation {
   "Adds users (by external id) to a STATIC segment, as one run."
-  addSegmentMembers(id: ID!, externalIds: [String!]!): SegmentRun! @hasRole(role: ADMIN)
+  addSegmentMembers(id: ID! @idOf(type: "Segment"), externalIds: [String!]!): SegmentRun! @hasRole(role: ADMIN)
   "Removes users (by external id) from a STATIC segment, as one run."
-  removeSegmentMembers(id: ID!, externalIds: [String!]!): SegmentRun! @hasRole(role: ADMIN)
+  removeSegmentMembers(id: ID! @idOf(type: "Segment"), externalIds: [String!]!): SegmentRun! @hasRole(role: ADMIN)
 }
 
 "Whether one node of a segment's rule holds for a user, and why."
@@ -7309,8 +7352,12 @@ type MembershipExplanation {
 }
 
 extend type Query {
-  "Why a user is (or is not) in a DYNAMIC segment: every node of its rule evaluated for the user."
-  explainMembership(segmentId: ID!, userId: ID!): MembershipExplanation! @hasRole(role: READ)
+  """
+  Why a user is (or is not) in a DYNAMIC segment: every node of its rule
+  evaluated for the user. Name the user by exactly one of userId (the User's
+  id) and externalId (the SDK's userId); an unknown one is NOT_FOUND.
+  """
+  explainMembership(segmentId: ID! @idOf(type: "Segment"), userId: ID @idOf(type: "User"), externalId: String): MembershipExplanation! @hasRole(role: READ)
 }
 `, BuiltIn: false},
 	{Name: "../../schema/survey.graphql", Input: `input SurveyQuestionInput {
@@ -7325,14 +7372,14 @@ input CreateSurveyInput {
   name: String!
   status: SurveyStatus = DRAFT
   "Only members of this segment are asked."
-  targetSegmentId: ID
+  targetSegmentId: ID @idOf(type: "Segment")
   questions: [SurveyQuestionInput!]!
 }
 
 input UpdateSurveyInput {
   name: String
   status: SurveyStatus
-  targetSegmentId: ID
+  targetSegmentId: ID @idOf(type: "Segment")
   clearTargetSegment: Boolean
   """
   Replaces all questions, in order. Refused once the survey has responses,
@@ -7343,7 +7390,26 @@ input UpdateSurveyInput {
 
 extend type Mutation {
   createSurvey(input: CreateSurveyInput!): Survey! @hasRole(role: ADMIN)
-  updateSurvey(id: ID!, input: UpdateSurveyInput!): Survey! @hasRole(role: ADMIN)
+  updateSurvey(id: ID! @idOf(type: "Survey"), input: UpdateSurveyInput!): Survey! @hasRole(role: ADMIN)
+}
+`, BuiltIn: false},
+	{Name: "../../schema/user.graphql", Input: `# Users by the ids the product knows: the SDK's userId (external id) and the
+# anonymous ids an SDK sent before the user was identified.
+
+extend type Query {
+  """
+  The user of the caller's project with this external id (the SDK's userId),
+  or null when there is none.
+  """
+  user(externalId: String!): User @hasRole(role: READ)
+}
+
+extend type User {
+  """
+  The anonymous ids (SDK anonymousIds, and aliases' previousIds) that resolve
+  to this user, in the order they were first seen.
+  """
+  anonymousIds: [String!]!
 }
 `, BuiltIn: false},
 }
@@ -8405,6 +8471,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_memberships(ctx, field)
 	case "segments":
 		return ec.fieldContext_User_segments(ctx, field)
+	case "anonymousIds":
+		return ec.fieldContext_User_anonymousIds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }

@@ -4,6 +4,8 @@ package generated
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/pulse-analytics/pulse/graph/model"
@@ -61,11 +63,33 @@ func (ec *executionContext) unmarshalInputCreateSurveyInput(ctx context.Context,
 			it.Status = data
 		case "targetSegmentId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetSegmentId"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖint(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				typeArg, err := ec.unmarshalNString2string(ctx, "Segment")
+				if err != nil {
+					var zeroVal *int
+					return zeroVal, err
+				}
+				if ec.Directives.IdOf == nil {
+					var zeroVal *int
+					return zeroVal, errors.New("directive idOf is not implemented")
+				}
+				return ec.Directives.IdOf(ctx, obj, directive0, typeArg)
 			}
-			it.TargetSegmentID = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*int); ok {
+				it.TargetSegmentID = data
+			} else if tmp == nil {
+				it.TargetSegmentID = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *int`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "questions":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("questions"))
 			data, err := ec.unmarshalNSurveyQuestionInput2ᚕᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐSurveyQuestionInputᚄ(ctx, v)
@@ -191,11 +215,33 @@ func (ec *executionContext) unmarshalInputUpdateSurveyInput(ctx context.Context,
 			it.Status = data
 		case "targetSegmentId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetSegmentId"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖint(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				typeArg, err := ec.unmarshalNString2string(ctx, "Segment")
+				if err != nil {
+					var zeroVal *int
+					return zeroVal, err
+				}
+				if ec.Directives.IdOf == nil {
+					var zeroVal *int
+					return zeroVal, errors.New("directive idOf is not implemented")
+				}
+				return ec.Directives.IdOf(ctx, obj, directive0, typeArg)
 			}
-			it.TargetSegmentID = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*int); ok {
+				it.TargetSegmentID = data
+			} else if tmp == nil {
+				it.TargetSegmentID = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *int`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "clearTargetSegment":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearTargetSegment"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
