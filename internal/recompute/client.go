@@ -84,26 +84,10 @@ type scheduleWorker struct {
 // computation is older than its refresh interval. Segments with a job
 // already waiting or running are left to it (the job is unique).
 func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) error {
-	rows, err := w.db.QueryContext(ctx, `
-		SELECT project_id, id FROM segments
-		WHERE archived_at IS NULL AND kind = 'DYNAMIC'
-		AND (last_computed_at IS NULL OR last_computed_at + refresh_interval_seconds * interval '1 second' <= now())
-		AND NOT EXISTS (SELECT 1 FROM segment_runs r WHERE r.segment_id = segments.id AND r.status IN ('PENDING', 'RUNNING'))
-		ORDER BY id`)
+	list, err := w.dueSegments(ctx)
 	if err != nil {
-		return fmt.Errorf("find due segments: %w", err)
+		return err
 	}
-	type due struct{ project, segment int }
-	var list []due
-	for rows.Next() {
-		var d due
-		if err := rows.Scan(&d.project, &d.segment); err != nil {
-			rows.Close()
-			return fmt.Errorf("find due segments: %w", err)
-		}
-		list = append(list, d)
-	}
-	rows.Close()
 	enqueuer := NewEnqueuer(w.db, river.ClientFromContext[*sql.Tx](ctx))
 	for _, d := range list {
 		if _, err := enqueuer.Enqueue(ctx, d.project, d.segment, segmentrun.TriggerSCHEDULE); err != nil {
@@ -111,4 +95,34 @@ func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) e
 		}
 	}
 	return nil
+}
+
+// dueSegment is an active dynamic segment due for a SCHEDULE run.
+type dueSegment struct{ project, segment int }
+
+// dueSegments lists the segments Work enqueues, read in full before the
+// first enqueue so that the query's connection is back in the pool.
+func (w *scheduleWorker) dueSegments(ctx context.Context) ([]dueSegment, error) {
+	rows, err := w.db.QueryContext(ctx, `
+		SELECT project_id, id FROM segments
+		WHERE archived_at IS NULL AND kind = 'DYNAMIC'
+		AND (last_computed_at IS NULL OR last_computed_at + refresh_interval_seconds * interval '1 second' <= now())
+		AND NOT EXISTS (SELECT 1 FROM segment_runs r WHERE r.segment_id = segments.id AND r.status IN ('PENDING', 'RUNNING'))
+		ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("find due segments: %w", err)
+	}
+	defer rows.Close()
+	var list []dueSegment
+	for rows.Next() {
+		var d dueSegment
+		if err := rows.Scan(&d.project, &d.segment); err != nil {
+			return nil, fmt.Errorf("find due segments: %w", err)
+		}
+		list = append(list, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find due segments: %w", err)
+	}
+	return list, nil
 }

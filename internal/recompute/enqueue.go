@@ -3,6 +3,7 @@ package recompute
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/riverqueue/river"
@@ -36,7 +37,7 @@ func (e *Enqueuer) Enqueue(ctx context.Context, projectID, segmentID int, trigge
 		SELECT project_id, id, $3, 'PENDING', now(), 0, 0 FROM segments
 		WHERE id = $2 AND project_id = $1 AND archived_at IS NULL
 		RETURNING id`, projectID, segmentID, string(trigger)).Scan(&runID)
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("enqueue segment %d: %w", segmentID, ErrNoSegment)
 	}
 	if err != nil {

@@ -160,15 +160,22 @@ func loadEvents(ctx context.Context, db *sql.DB, projectID, userID int, d *Datas
 }
 
 func loadFeedbackAndResponses(ctx context.Context, db *sql.DB, projectID, userID int, d *Dataset) error {
+	if err := loadFeedback(ctx, db, projectID, userID, d); err != nil {
+		return err
+	}
+	return loadResponses(ctx, db, projectID, userID, d)
+}
+
+func loadFeedback(ctx context.Context, db *sql.DB, projectID, userID int, d *Dataset) error {
 	rows, err := db.QueryContext(ctx, `SELECT id, kind, COALESCE(sentiment, ''), rating, nps_score, timestamp FROM feedbacks WHERE project_id = $1 AND user_id = $2`, projectID, userID)
 	if err != nil {
 		return fmt.Errorf("load feedback: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		f := RefFeedback{UserID: userID}
 		var rating, nps sql.NullInt64
 		if err := rows.Scan(&f.ID, &f.Kind, &f.Sentiment, &rating, &nps, &f.At); err != nil {
-			rows.Close()
 			return fmt.Errorf("load feedback: %w", err)
 		}
 		if rating.Valid {
@@ -179,8 +186,14 @@ func loadFeedbackAndResponses(ctx context.Context, db *sql.DB, projectID, userID
 		}
 		d.Feedback = append(d.Feedback, f)
 	}
-	rows.Close()
-	rows, err = db.QueryContext(ctx, `SELECT id, survey_id, submitted_at, answers FROM survey_responses WHERE project_id = $1 AND user_id = $2`, projectID, userID)
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load feedback: %w", err)
+	}
+	return nil
+}
+
+func loadResponses(ctx context.Context, db *sql.DB, projectID, userID int, d *Dataset) error {
+	rows, err := db.QueryContext(ctx, `SELECT id, survey_id, submitted_at, answers FROM survey_responses WHERE project_id = $1 AND user_id = $2`, projectID, userID)
 	if err != nil {
 		return fmt.Errorf("load responses: %w", err)
 	}
