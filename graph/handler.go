@@ -152,8 +152,8 @@ func wantsGraphiQL(r *http.Request) bool {
 func websocketInit(keys *auth.Keys) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		refuse := func(reason string) (context.Context, *transport.InitPayload, error) {
-			ctx = transport.WithWebsocketCloseCode(transport.AppendCloseReason(ctx, reason), closeForbidden)
-			return ctx, nil, errors.New(reason)
+			refused := transport.WithWebsocketCloseCode(transport.AppendCloseReason(ctx, reason), closeForbidden)
+			return refused, nil, errors.New(reason)
 		}
 		secret := payload.GetString("apiKey")
 		if bearer, ok := auth.BearerToken(payload.Authorization()); ok {

@@ -91,7 +91,7 @@ func TestSubmitFeedback(t *testing.T) {
 	require.Equal(t, second.SubmitFeedback.ID, got[1].ID)
 	require.Equal(t, "OTHER", got[1].Kind)
 	require.Equal(t, 3, *got[1].NpsScore)
-	require.Equal(t, "", got[1].Text)
+	require.Empty(t, got[1].Text)
 	require.Equal(t, "NEGATIVE", got[1].Sentiment)
 	require.WithinDuration(t, time.Now(), got[1].Timestamp, time.Minute)
 

@@ -86,15 +86,22 @@ It works in its own database, the --database-url database name with
 	var reports []bench.IngestReport
 	for round := 1; round <= rounds; round++ {
 		run.CPUProfile = nil
+		var profile *os.File
 		if cpuProfile != "" && round == 1 {
 			f, err := os.Create(cpuProfile)
 			if err != nil {
 				return fmt.Errorf("create CPU profile: %w", err)
 			}
-			defer f.Close()
-			run.CPUProfile = f
+			profile, run.CPUProfile = f, f
 		}
 		report, err := ingestRound(ctx, db, cfg, logger, run)
+		if profile != nil {
+			// The profile is written when the round stops it; a failed Close
+			// can mean a truncated file.
+			if closeErr := profile.Close(); closeErr != nil && err == nil {
+				err = fmt.Errorf("write CPU profile: %w", closeErr)
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("round %d: %w", round, err)
 		}

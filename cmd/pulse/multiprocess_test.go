@@ -51,7 +51,7 @@ func TestProcessesShareLiveUpdates(t *testing.T) {
 	var segment struct {
 		Data struct{ CreateSegment struct{ ID string } }
 	}
-	json.Unmarshal(graphqlPost(t, apiA.base, project.Keys.Admin, `mutation { createSegment(input: {name: "pro", kind: STATIC}) { id } }`, nil), &segment)
+	require.NoError(t, json.Unmarshal(graphqlPost(t, apiA.base, project.Keys.Admin, `mutation { createSegment(input: {name: "pro", kind: STATIC}) { id } }`, nil), &segment))
 	segmentID := segment.Data.CreateSegment.ID
 	require.NotEmpty(t, segmentID)
 
@@ -82,11 +82,11 @@ func TestProcessesShareLiveUpdates(t *testing.T) {
 	var dynamic struct {
 		Data struct{ CreateSegment struct{ ID string } }
 	}
-	json.Unmarshal(graphqlPost(t, apiB.base, project.Keys.Admin,
-		`mutation { createSegment(input: {name: "pros", rule: {trait: {key: "plan", op: EQ, value: "pro"}}}) { id } }`, nil), &dynamic)
+	require.NoError(t, json.Unmarshal(graphqlPost(t, apiB.base, project.Keys.Admin,
+		`mutation { createSegment(input: {name: "pros", rule: {trait: {key: "plan", op: EQ, value: "pro"}}}) { id } }`, nil), &dynamic))
 	subDynamic := subscribe(t, apiA.base, project.Keys.Read, dynamic.Data.CreateSegment.ID)
-	json.Unmarshal(graphqlPost(t, apiB.base, project.Keys.Admin, `mutation($id: ID!) { recomputeSegment(id: $id) { id } }`,
-		map[string]any{"id": dynamic.Data.CreateSegment.ID}), &recompute)
+	require.NoError(t, json.Unmarshal(graphqlPost(t, apiB.base, project.Keys.Admin, `mutation($id: ID!) { recomputeSegment(id: $id) { id } }`,
+		map[string]any{"id": dynamic.Data.CreateSegment.ID}), &recompute))
 	msg := readNext(t, subDynamic)
 	require.Contains(t, msg, `"size":2`)
 

@@ -3,7 +3,6 @@ package analytics_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"testing"
 	"time"
 
@@ -127,9 +126,9 @@ func at(t *testing.T, s string) time.Time {
 func requireField(t *testing.T, err error, field string) {
 	t.Helper()
 	var bad *invalid.Error
-	require.True(t, errors.As(err, &bad), "want bad input on %s, got %v", field, err)
+	require.ErrorAs(t, err, &bad, "want bad input on %s, got %v", field, err)
 	require.Equal(t, field, bad.Field, "error: %v", err)
-	require.False(t, errors.Is(err, invalid.ErrNotFound), "bad input, not NOT_FOUND: %v", err)
+	require.NotErrorIs(t, err, invalid.ErrNotFound, "bad input, not NOT_FOUND: %v", err)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -141,17 +141,32 @@ func dialSubscriber(ctx context.Context, base, key string, segmentID int) (*webs
 		return nil, err
 	}
 	conn.SetReadLimit(16 << 20)
-	if err := wsjson.Write(dialCtx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"apiKey": key}}); err != nil {
+	if err := subscribe(dialCtx, conn, key, segmentID); err != nil {
+		_ = conn.CloseNow() // the subscription failed: the error above is the one to report
 		return nil, err
 	}
-	var ack map[string]any
-	if err := wsjson.Read(dialCtx, conn, &ack); err != nil || ack["type"] != "connection_ack" {
-		return nil, fmt.Errorf("connection_init: %v %v", ack, err)
+	return conn, nil
+}
+
+// subscribe opens a graphql-transport-ws session on conn and subscribes to
+// the segment's membership changes.
+func subscribe(ctx context.Context, conn *websocket.Conn, key string, segmentID int) error {
+	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"apiKey": key}}); err != nil {
+		return fmt.Errorf("connection_init: %w", err)
 	}
-	err = wsjson.Write(dialCtx, conn, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
+	var ack map[string]any
+	if err := wsjson.Read(ctx, conn, &ack); err != nil {
+		return fmt.Errorf("connection_init: %w", err)
+	}
+	if ack["type"] != "connection_ack" {
+		return fmt.Errorf("connection_init: answered %v", ack)
+	}
+	if err := wsjson.Write(ctx, conn, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
 		"query": liveSubscription, "variables": map[string]any{"id": segmentID},
-	}})
-	return conn, err
+	}}); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	return nil
 }
 
 // receive records the receipt time of every run a subscriber gets.
@@ -168,10 +183,11 @@ func receive(ctx context.Context, conn *websocket.Conn, subscriber int, r *recei
 				Errors json.RawMessage `json:"errors"`
 			} `json:"payload"`
 		}
-		if err := wsjson.Read(ctx, conn, &msg); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		err := wsjson.Read(ctx, conn, &msg)
+		if ctx.Err() != nil {
+			return nil //nolint:nilerr // the benchmark is over: the read was cut short on purpose
+		}
+		if err != nil {
 			return err
 		}
 		if msg.Type != "next" {

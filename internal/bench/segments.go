@@ -238,25 +238,17 @@ func load(ctx context.Context, cfg SegmentsConfig) error {
 		SELECT $1, 'user-' || lpad(g::text, 6, '0'), now(), now(), 0 FROM generate_series(0, $2 - 1) g`, cfg.ProjectID, cfg.Users); err != nil {
 		return fmt.Errorf("load users: %w", err)
 	}
-	ids := map[string]int64{}
-	rows, err := tx.QueryContext(ctx, `SELECT id, external_id FROM users WHERE project_id = $1`, cfg.ProjectID)
+	ids, err := userIDs(ctx, tx, cfg.ProjectID)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var id int64
-		var ext string
-		if err := rows.Scan(&id, &ext); err != nil {
-			rows.Close()
-			return err
-		}
-		ids[ext] = id
-	}
-	rows.Close()
 	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("events", "project_id", "user_id", "name", "timestamp", "received_at", "properties", "platform", "message_id"))
 	if err != nil {
 		return err
 	}
+	// On an early return; the Close below reports the COPY's outcome (a
+	// second Close does nothing).
+	defer func() { _ = stmt.Close() }()
 	now := time.Now()
 	for i, e := range Workload(cfg.Events, cfg.Users, 60, now, 2) {
 		props, _ := json.Marshal(e.Properties)
@@ -295,4 +287,26 @@ func load(ctx context.Context, cfg SegmentsConfig) error {
 	}
 	_, err = cfg.DB.ExecContext(ctx, `ANALYZE users; ANALYZE events; ANALYZE user_daily_activities`)
 	return err
+}
+
+// userIDs maps the external ids of the project's users to their ids.
+func userIDs(ctx context.Context, tx *sql.Tx, projectID int) (map[string]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, external_id FROM users WHERE project_id = $1`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("load user ids: %w", err)
+	}
+	defer rows.Close()
+	ids := map[string]int64{}
+	for rows.Next() {
+		var id int64
+		var ext string
+		if err := rows.Scan(&id, &ext); err != nil {
+			return nil, fmt.Errorf("load user ids: %w", err)
+		}
+		ids[ext] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load user ids: %w", err)
+	}
+	return ids, nil
 }

@@ -59,7 +59,7 @@ func loadKeys(ctx context.Context, keys *auth.Keys, path string, projectID int) 
 	}
 	var f keyFile
 	if err := json.Unmarshal(raw, &f); err != nil || f.ProjectID != projectID {
-		return Keys{}, false, nil
+		return Keys{}, false, nil //nolint:nilerr // a file that does not parse is stale: new keys replace it
 	}
 	for role, secret := range f.Keys.byRole() {
 		scope, err := keys.Authenticate(ctx, secret)

@@ -1,7 +1,6 @@
 package discovery_test
 
 import (
-	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -97,7 +96,7 @@ func TestDiscoverNeedsEnoughUsers(t *testing.T) {
 	require.ErrorIs(t, err, discovery.ErrTooFewUsers)
 	require.ErrorContains(t, err, "2 users were active in the last 28 days; clustering needs at least 3")
 	_, err = discovery.Discover(p.ctx, p.db, discovery.Params{ProjectID: p.id, WithinDays: 28, K: 2, Seed: 1, Now: now})
-	require.True(t, errors.Is(err, discovery.ErrTooFewUsers))
+	require.ErrorIs(t, err, discovery.ErrTooFewUsers)
 }
 
 type schematypeScore = schematype.DiscoveryKScore

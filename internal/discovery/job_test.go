@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -178,7 +177,7 @@ func TestEnqueueValidation(t *testing.T) {
 			t.Parallel()
 			_, err := b.enqueuer.Enqueue(b.ctx, b.id, tt.req)
 			var inputErr *invalid.Error
-			require.True(t, errors.As(err, &inputErr), "error %v", err)
+			require.ErrorAs(t, err, &inputErr, "error %v", err)
 			require.Equal(t, tt.field, inputErr.Field)
 		})
 	}

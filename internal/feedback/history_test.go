@@ -3,7 +3,6 @@ package feedback_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -145,7 +144,7 @@ func TestUpdateValidation(t *testing.T) {
 			t.Parallel()
 			_, err := b.store.Update(b.admin, b.feedback.ID, tt.change)
 			var inputErr *invalid.Error
-			require.True(t, errors.As(err, &inputErr), "error %v", err)
+			require.ErrorAs(t, err, &inputErr, "error %v", err)
 			require.Equal(t, tt.wantField, inputErr.Field)
 			require.Contains(t, inputErr.Message, tt.wantMsg)
 		})

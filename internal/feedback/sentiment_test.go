@@ -38,7 +38,7 @@ func TestTextScore(t *testing.T) {
 		{"slightly slow", -1},
 		// "but" shifts the weight to what follows it, within its sentence.
 		{"nice idea but it keeps crashing", 1.5 - 3},
-		{"Nice idea. But it crashes.", 3 - 3},
+		{"Nice idea. But it crashes.", 3 - 3}, //nolint:gocritic,staticcheck // each sentence's score, cancelling out
 		// "like" that asks or compares is not liking.
 		{"I would like a dark mode", 0},
 		{"I'd like to export to CSV", 0},

@@ -2,7 +2,6 @@ package feedback_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -202,7 +201,7 @@ func TestSubmitValidation(t *testing.T) {
 			t.Parallel()
 			_, err := b.store.Submit(b.ctx, tt.in)
 			var inputErr *invalid.Error
-			require.True(t, errors.As(err, &inputErr), "error %v", err)
+			require.ErrorAs(t, err, &inputErr, "error %v", err)
 			require.Equal(t, tt.wantField, inputErr.Field)
 			require.Contains(t, inputErr.Message, tt.wantMsg)
 		})

@@ -110,7 +110,7 @@ func checkElements(t *testing.T, data []byte) {
 		requireLength(t, data, func(raw []byte, fn func(_, rest []byte) int) int {
 			return scanElements(raw, func(rest []byte) int { return fn(nil, rest) })
 		})
-		require.Equal(t, len(want), len(got), "%s", data)
+		require.Len(t, got, len(want), "%s", data)
 		for i := range want {
 			require.Equal(t, string(want[i]), string(got[i]), "%s", data)
 		}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ func benchmarkBody() []byte {
 // side's largest cost per event.
 func BenchmarkParseSegmentBatch(b *testing.B) {
 	body := benchmarkBody()
-	r := httptest.NewRequest("POST", "/v1/batch", nil)
+	r := httptest.NewRequest(http.MethodPost, "/v1/batch", nil)
 	r.SetBasicAuth("key", "")
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()

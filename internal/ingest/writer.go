@@ -275,10 +275,10 @@ func profileTraits(ctx context.Context, r *resolver, batch []*prepared) (map[int
 }
 
 // sqlState is PostgreSQL's error code in err, "" when there is none.
-func sqlState(err error) pq.ErrorCode {
+func sqlState(err error) string {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
-		return pqErr.Code
+		return string(pqErr.Code)
 	}
 	return ""
 }

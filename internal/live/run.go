@@ -71,7 +71,7 @@ func sendRun(ctx context.Context, sub *runSub, out chan<- *RunState, st *RunStat
 
 func endedRun(ctx context.Context, sub *runSub, err error) error {
 	if ctx.Err() != nil {
-		return nil
+		return nil //nolint:nilerr // the subscriber went away: not an error of the stream
 	}
 	if errors.Is(err, ErrSlowConsumer) {
 		return &SlowConsumerError{Buffer: cap(sub.inbox)}

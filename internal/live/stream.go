@@ -120,7 +120,7 @@ func (p *changePump) send(ctx context.Context, c *Change) error {
 // the subscriber went away, where to resume when it was too slow.
 func (p *changePump) ended(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
-		return nil
+		return nil //nolint:nilerr // the subscriber went away: not an error of the stream
 	}
 	if errors.Is(err, ErrSlowConsumer) {
 		return &SlowConsumerError{Buffer: p.hub.cfg.Buffer, AfterSeq: p.last}

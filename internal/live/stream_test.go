@@ -2,7 +2,6 @@ package live_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -143,7 +142,7 @@ func TestSlowConsumerIsDroppedWithWhereToResume(t *testing.T) {
 	var slow *live.SlowConsumerError
 	select {
 	case err := <-ended:
-		require.True(t, errors.As(err, &slow), "ended with %v", err)
+		require.ErrorAs(t, err, &slow, "ended with %v", err)
 	case <-time.After(waitFor):
 		t.Fatal("the slow subscriber was not dropped")
 	}

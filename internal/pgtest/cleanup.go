@@ -43,22 +43,38 @@ func reapAbandoned(ctx context.Context, admin *sql.DB) {
 	if _, err := os.Stat("/proc/self"); err != nil {
 		return // no procfs to ask about pids
 	}
-	rows, err := admin.QueryContext(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`,
-		packagePrefix+hostTag()+"_")
+	abandoned, err := abandonedDatabases(ctx, admin)
 	if err != nil {
-		return
+		return // best effort: the next run reaps them
 	}
-	var abandoned []string
-	for rows.Next() {
-		var name string
-		if rows.Scan(&name) == nil && ownerGone(name) {
-			abandoned = append(abandoned, name)
-		}
-	}
-	_ = rows.Close()
 	for _, name := range abandoned {
 		_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name))
 	}
+}
+
+// abandonedDatabases lists this host's package databases whose creating
+// process has exited.
+func abandonedDatabases(ctx context.Context, admin *sql.DB) ([]string, error) {
+	rows, err := admin.QueryContext(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`,
+		packagePrefix+hostTag()+"_")
+	if err != nil {
+		return nil, fmt.Errorf("list package databases: %w", err)
+	}
+	defer rows.Close()
+	var abandoned []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("list package databases: %w", err)
+		}
+		if ownerGone(name) {
+			abandoned = append(abandoned, name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list package databases: %w", err)
+	}
+	return abandoned, nil
 }
 
 // ownerGone reports whether the process that created the database name is

@@ -119,6 +119,7 @@ func (b *bundle) members(t *testing.T, segmentID int) []string {
 		require.NoError(t, rows.Scan(&s))
 		out = append(out, s)
 	}
+	require.NoError(t, rows.Err())
 	return out
 }
 

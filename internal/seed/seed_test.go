@@ -138,6 +138,7 @@ func TestPersonasLandInTheirSegments(t *testing.T) {
 			require.NoError(t, rows.Scan(&id))
 			out[id] = true
 		}
+		require.NoError(t, rows.Err())
 		return out
 	}
 	all := func(segment map[string]bool, persona seed.Persona) {

@@ -116,6 +116,7 @@ func (w *world) loadUsersAndEvents(t *testing.T) {
 		require.NoError(t, json.Unmarshal(traits, &u.Traits))
 		w.data.Users = append(w.data.Users, u)
 	}
+	require.NoError(t, rows.Err())
 	require.NoError(t, rows.Close())
 	rows, err = w.db.Query(`SELECT user_id, name, timestamp, platform, properties FROM events WHERE project_id = $1`, w.env.ProjectID)
 	require.NoError(t, err)
@@ -126,6 +127,7 @@ func (w *world) loadUsersAndEvents(t *testing.T) {
 		require.NoError(t, json.Unmarshal(props, &e.Properties))
 		w.data.Events = append(w.data.Events, e)
 	}
+	require.NoError(t, rows.Err())
 	require.NoError(t, rows.Close())
 }
 

@@ -83,6 +83,7 @@ func newCraftedWorld(t *testing.T) *craftedWorld {
 		require.NoError(t, rows.Scan(&ext, &id))
 		w.users[ext] = id
 	}
+	require.NoError(t, rows.Err())
 	require.NoError(t, rows.Close())
 
 	feedbackAt := func(user string, ago time.Duration, kind feedback.Kind, nps, rating *int) {

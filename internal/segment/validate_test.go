@@ -1,7 +1,6 @@
 package segment_test
 
 import (
-	"errors"
 	"fmt"
 	"testing"
 
@@ -63,7 +62,7 @@ func TestValidate(t *testing.T) {
 				return
 			}
 			var verr *segment.ValidationError
-			require.True(t, errors.As(err, &verr), "got %v", err)
+			require.ErrorAs(t, err, &verr, "got %v", err)
 			require.Equal(t, tt.wantPath, verr.Field)
 			require.Contains(t, verr.Message, tt.wantInMsg)
 		})
@@ -93,7 +92,7 @@ func TestDecodeRejectsWrongTypes(t *testing.T) {
 	_, err := segment.Decode([]byte(`{"firstSeen":{"withinDays":"soon"}}`))
 	require.Error(t, err)
 	var inputErr *invalid.Error
-	require.False(t, errors.As(err, &inputErr), "syntax errors are not field errors")
+	require.NotErrorAs(t, err, &inputErr, "syntax errors are not field errors")
 }
 
 func TestReferences(t *testing.T) {

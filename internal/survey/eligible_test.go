@@ -2,7 +2,6 @@ package survey_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -113,7 +112,7 @@ func TestEligibleSurveysValidation(t *testing.T) {
 	for _, userID := range []string{"", "  ", strings.Repeat("u", survey.MaxUserIDBytes+1)} {
 		_, err := b.store.Eligible(b.ctx, userID)
 		var inputErr *invalid.Error
-		require.True(t, errors.As(err, &inputErr), "error %v", err)
+		require.ErrorAs(t, err, &inputErr, "error %v", err)
 		require.Equal(t, "userId", inputErr.Field)
 	}
 }

@@ -2,7 +2,6 @@ package survey_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -154,7 +153,7 @@ func TestSubmitResponseNotFound(t *testing.T) {
 			Answers: []survey.Answer{{QuestionID: b.q[surveyquestion.KindNPS], Score: ptr(9)}}})
 		require.ErrorIs(t, err, invalid.ErrNotFound)
 		var inputErr *invalid.Error
-		require.True(t, errors.As(err, &inputErr))
+		require.ErrorAs(t, err, &inputErr)
 		require.Equal(t, "input.surveyId", inputErr.Field)
 		require.Equal(t, fmt.Sprintf("survey %d not found", id), inputErr.Message)
 	}
@@ -238,7 +237,7 @@ func TestSubmitResponseValidation(t *testing.T) {
 			_, err := b.store.SubmitResponse(b.ctx, survey.Response{SurveyID: surveyID, UserID: tt.userID,
 				Answers: tt.answers, Timestamp: tt.timestamp})
 			var inputErr *invalid.Error
-			require.True(t, errors.As(err, &inputErr), "error %v", err)
+			require.ErrorAs(t, err, &inputErr, "error %v", err)
 			require.NotErrorIs(t, err, invalid.ErrNotFound)
 			require.Equal(t, tt.wantField, inputErr.Field)
 			require.Contains(t, inputErr.Message, tt.wantMsg)
