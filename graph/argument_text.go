@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ func (w *textWalker) selection(set ast.SelectionSet, path ast.Path) {
 		}
 		switch s := sel.(type) {
 		case *ast.Field:
-			fieldPath := append(path[:len(path):len(path)], ast.PathName(s.Alias))
+			fieldPath := append(slices.Clip(path), ast.PathName(s.Alias))
 			w.arguments(s.Arguments, fieldPath, "")
 			w.directives(s.Directives, fieldPath)
 			w.selection(s.SelectionSet, fieldPath)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -117,22 +118,40 @@ func (r gqlResponse) code() string {
 // HTTP status and decoded body.
 func (b *testBundle) do(t *testing.T, key, query string, vars map[string]any) (int, gqlResponse) {
 	t.Helper()
+	status, out, err := b.send(key, query, vars)
+	require.NoError(t, err)
+	return status, out
+}
+
+// send is do for goroutines other than the test's, which must not assert:
+// it returns what went wrong instead.
+func (b *testBundle) send(key, query string, vars map[string]any) (int, gqlResponse, error) {
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	require.NoError(t, err)
+	if err != nil {
+		return 0, gqlResponse{}, err
+	}
 	req, err := http.NewRequest(http.MethodPost, b.server.URL+"/graphql", bytes.NewReader(body))
-	require.NoError(t, err)
+	if err != nil {
+		return 0, gqlResponse{}, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return 0, gqlResponse{}, err
+	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
+	if err != nil {
+		return 0, gqlResponse{}, err
+	}
 	var out gqlResponse
-	require.NoError(t, json.Unmarshal(raw, &out), "body: %s", raw)
-	return res.StatusCode, out
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return res.StatusCode, out, fmt.Errorf("decode %s: %w", raw, err)
+	}
+	return res.StatusCode, out, nil
 }
 
 // query runs an operation that must succeed and decodes its data into dst.

@@ -187,10 +187,10 @@ func literal(t *testing.T, schema *ast.Schema, typ *ast.Type, directives ast.Dir
 		return value
 	}
 	def := schema.Types[typ.NamedType]
-	switch {
-	case def.Kind == ast.Enum:
+	switch def.Kind {
+	case ast.Enum:
 		return def.EnumValues[0].Name
-	case def.Kind == ast.InputObject:
+	case ast.InputObject:
 		return objectLiteral(t, schema, def, target, value)
 	}
 	switch typ.NamedType {

@@ -130,7 +130,8 @@ func (p *pulseProcess) kill(t *testing.T) time.Time {
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
 	killed := time.Now()
 	select {
-	case <-p.exited:
+	case exitErr := <-p.exited:
+		require.Error(t, exitErr, "a killed process exits with SIGKILL's status")
 	case <-time.After(10 * time.Second):
 		t.Fatal("a killed process did not exit")
 	}

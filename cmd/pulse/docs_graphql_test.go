@@ -144,8 +144,11 @@ func firstSubscriptionMessage(sh *docShell, query string, vars map[string]any, k
 		return nil, fmt.Errorf("connection_init: %w", err)
 	}
 	var ack struct{ Type string }
-	if err := wsjson.Read(ctx, conn, &ack); err != nil || ack.Type != "connection_ack" {
-		return nil, fmt.Errorf("no connection_ack (%v): %q", err, ack.Type)
+	if err := wsjson.Read(ctx, conn, &ack); err != nil {
+		return nil, fmt.Errorf("read connection_ack: %w", err)
+	}
+	if ack.Type != "connection_ack" {
+		return nil, fmt.Errorf("no connection_ack: got %q", ack.Type)
 	}
 	if err := wsjson.Write(ctx, conn, map[string]any{"id": "1", "type": "subscribe",
 		"payload": map[string]any{"query": query, "variables": vars}}); err != nil {

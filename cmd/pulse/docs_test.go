@@ -30,7 +30,9 @@ import (
 // compiling it again.
 const runPulseEnv = "PULSE_DOCTEST_RUN_PULSE"
 
-func init() {
+// runAsPulse, called first by TestMain, runs the pulse command instead of
+// the tests when the documents' "go run ./cmd/pulse" invoked this binary.
+func runAsPulse() {
 	if os.Getenv(runPulseEnv) != "1" {
 		return
 	}

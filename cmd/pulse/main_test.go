@@ -18,7 +18,10 @@ import (
 	"github.com/pulse-analytics/pulse/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	runAsPulse()
+	pgtest.Main(m)
+}
 
 func TestUsage(t *testing.T) {
 	t.Parallel()

@@ -52,8 +52,11 @@ func MatchOutput(expected []string, actual string) error {
 				last = err // the closest miss says more than a non-JSON line
 			}
 		}
+		if !found && last != nil {
+			return fmt.Errorf("no output line matches %s (last mismatch: %w)\noutput:\n%s", want, last, actual)
+		}
 		if !found {
-			return fmt.Errorf("no output line matches %s (last mismatch: %v)\noutput:\n%s", want, last, actual)
+			return fmt.Errorf("no output line matches %s\noutput:\n%s", want, actual)
 		}
 	}
 	return nil
