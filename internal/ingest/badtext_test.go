@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -170,4 +172,69 @@ func TestWriteBadTextRejected(t *testing.T) {
 		{Index: 5, MessageID: "m5", Field: "properties", Reason: nul},
 	}, res.Rejected)
 	require.Equal(t, 1, res.Accepted)
+}
+
+// TestNumbersOutOfRangeRejected: numbers that are valid JSON but out of
+// the range jsonb stores are rejected alone, in properties and traits, over
+// both APIs.
+func TestNumbersOutOfRangeRejected(t *testing.T) {
+	t.Parallel()
+	b := setupStored(t)
+	reason := "is a number out of the range that can be stored (at most 131072 digits before the decimal point and 16383 after)"
+	tinyFraction := "0." + strings.Repeat("0", 16383) + "1"
+	segment := `{"batch": [
+	  {"type": "track", "userId": "ann", "event": "ok", "messageId": "s-ok-0", "properties": {"big": 1e131071, "small": 1e-16383, "zero": 0e999999, "t": true, "f": false}},
+	  {"type": "track", "userId": "ann", "event": "e", "messageId": "s-1", "properties": {"n": 1e1000000}},
+	  {"type": "track", "userId": "ann", "event": "e", "messageId": "s-2", "properties": {"a": [1E131072]}},
+	  {"type": "identify", "userId": "ann", "messageId": "s-3", "traits": {"n": -1e1000000}},
+	  {"type": "track", "userId": "ann", "event": "e", "messageId": "s-4", "properties": {"n": ` + tinyFraction + `}},
+	  {"type": "track", "userId": "ann", "event": "1e1000000", "messageId": "s-ok-5", "properties": {"s": "1e1000000"}}
+	]}`
+	r := b.do(t, call{path: "/v1/batch", body: segment, basicKey: b.project.Ingest.Secret})
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	require.Equal(t, []ingest.Rejection{
+		{Index: 1, MessageID: "s-1", Field: "properties.n", Reason: reason},
+		{Index: 2, MessageID: "s-2", Field: "properties.a[0]", Reason: reason},
+		{Index: 3, MessageID: "s-3", Field: "traits.n", Reason: reason},
+		{Index: 4, MessageID: "s-4", Field: "properties.n", Reason: reason},
+	}, r.Rejected, r.Raw)
+	require.Equal(t, 2, r.Accepted, r.Raw)
+
+	posthog := withKey(`{"api_key": "KEY", "batch": [
+	  {"event": "ok", "distinct_id": "ann", "uuid": "p-ok-0", "properties": {"n": 1e308}},
+	  {"event": "e", "distinct_id": "ann", "uuid": "p-1", "properties": {"n": 1e1000000}},
+	  {"event": "e", "distinct_id": "ann", "uuid": "p-2", "$set": {"n": [1e400000]}}
+	]}`, b.project.Ingest.Secret)
+	r = b.do(t, call{path: "/batch/", body: posthog})
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	require.Equal(t, []ingest.Rejection{
+		{Index: 1, MessageID: "p-1", Field: "properties.n", Reason: reason},
+		{Index: 2, MessageID: "p-2:$set", Field: "$set.n[0]", Reason: reason},
+	}, r.Rejected, r.Raw)
+	require.Equal(t, []string{"p-2", "p-ok-0", "s-ok-0", "s-ok-5"}, b.storedIDs(t), "an event with $set is two messages: the event is stored")
+}
+
+// TestWriteIsolatesRefusedMessages: should PostgreSQL refuse a message
+// all the same (here raw properties that are not JSON, which only a caller
+// of the Writer can give), the batch is stored but that message, which is
+// rejected with PostgreSQL's reason.
+func TestWriteIsolatesRefusedMessages(t *testing.T) {
+	t.Parallel()
+	b := setupWriter(t)
+	var msgs []ingest.Message
+	for i := range 10 {
+		msgs = append(msgs, ingest.Message{Type: ingest.TypeTrack, UserID: fmt.Sprintf("user-%d", i%3), Event: "e", MessageID: fmt.Sprintf("m%d", i)})
+	}
+	msgs[3].RawProperties = []byte(`{"a": tru}`)
+	msgs[8].RawProperties = []byte(`{"a": 1`)
+	res := b.write(t, msgs...)
+	require.Equal(t, 8, res.Accepted)
+	require.Len(t, res.Rejected, 2)
+	for i, index := range []int{3, 8} {
+		require.Equal(t, index, res.Rejected[i].Index)
+		require.Equal(t, "message", res.Rejected[i].Field)
+		require.Contains(t, res.Rejected[i].Reason, "cannot be stored: invalid input syntax for type json")
+	}
+	require.Equal(t, 8, b.count(t, `SELECT count(*) FROM events WHERE project_id = $1`))
+	require.Equal(t, 8, b.user(t, "user-0").EventCount+b.user(t, "user-1").EventCount+b.user(t, "user-2").EventCount)
 }

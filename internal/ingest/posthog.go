@@ -396,6 +396,9 @@ func posthogField(field string) string {
 	case "type":
 		return "event"
 	}
+	if rest, ok := strings.CutPrefix(field, "traits"); ok {
+		return "$set" + rest // traits are $set_once overlaid by $set
+	}
 	return field
 }
 

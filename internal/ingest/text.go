@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -163,12 +164,17 @@ func stringFault(s string) string {
 	return ""
 }
 
-// valueFault finds a string that cannot be stored in a decoded JSON value,
-// keys included: the path below v and the reason, or reason "".
+// valueFault finds a string (keys included) or a number that cannot be
+// stored in a decoded JSON value: the path below v and the reason, or
+// reason "".
 func valueFault(v any, path string) (string, string) {
 	switch v := v.(type) {
 	case string:
 		return path, stringFault(v)
+	case json.Number:
+		if numberFault([]byte(v)) {
+			return path, reasonNumber
+		}
 	case map[string]any:
 		for k, x := range v {
 			if reason := stringFault(k); reason != "" {

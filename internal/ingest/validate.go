@@ -74,9 +74,10 @@ func prepare(index int, m Message, receivedAt time.Time) (prepared, *Rejection) 
 	return p, nil
 }
 
-// messageTextFault finds a text of m that PostgreSQL cannot store (see
-// textFault): the field and the reason, or reason "". The HTTP APIs have
-// checked their raw messages already; this covers every other caller.
+// messageTextFault finds a text (see textFault) or a number (see
+// numberFault) of m that PostgreSQL cannot store: the field and the
+// reason, or reason "". The HTTP APIs have checked the texts of their raw
+// messages already; this covers numbers and every other caller.
 func messageTextFault(m Message) (field, reason string) {
 	for _, s := range [...]struct{ field, value string }{
 		{"userId", m.UserID}, {"anonymousId", m.AnonymousID}, {"previousId", m.PreviousID}, {"groupId", m.GroupID},
@@ -89,6 +90,11 @@ func messageTextFault(m Message) (field, reason string) {
 	if m.RawProperties != nil {
 		if offset, reason := textFault(m.RawProperties); offset >= 0 {
 			return "properties", reason
+		}
+		if mayHoldBadNumber(m.RawProperties) && validJSON(m.RawProperties) {
+			if field, ok := numberPath(m.RawProperties, "properties"); ok {
+				return field, reasonNumber
+			}
 		}
 	} else if field, reason := valueFault(m.Properties, "properties"); reason != "" {
 		return field, reason
