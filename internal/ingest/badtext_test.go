@@ -28,7 +28,7 @@ type storedBundle struct {
 	db *sql.DB
 }
 
-func setupStored(t *testing.T) *storedBundle {
+func setupStored(t testing.TB) *storedBundle {
 	t.Helper()
 	db := pgtest.DB(t)
 	client := database.NewClient(db)
