@@ -154,7 +154,18 @@ func (b *parsedBatch) rejectBadText(index int, messageID string, raw []byte) boo
 }
 
 // stringFault is the reason s cannot be stored as text, "" when it can.
+// Ids and names are short and nearly always ASCII: one loop over the bytes
+// costs less than a search and a validation would.
 func stringFault(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
+			return nonASCIIFault(s)
+		}
+	}
+	return ""
+}
+
+func nonASCIIFault(s string) string {
 	switch {
 	case strings.IndexByte(s, 0) >= 0:
 		return reasonNUL
