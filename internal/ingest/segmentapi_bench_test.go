@@ -62,7 +62,7 @@ func BenchmarkTextAndNumberChecks(b *testing.B) {
 			}
 		}
 		for _, m := range parsed.msgs {
-			if _, reason := messageTextFault(m); reason != "" {
+			if _, reason := unstorable(m); reason != "" {
 				b.Fatal(reason)
 			}
 		}

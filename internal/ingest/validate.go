@@ -53,7 +53,7 @@ func prepare(index int, m Message, receivedAt time.Time) (prepared, *Rejection) 
 	case len(m.Event) > maxNameLength || len(m.Name) > maxNameLength:
 		return reject("event", "event and page names are at most %d characters", maxNameLength)
 	}
-	if field, reason := messageTextFault(m); reason != "" {
+	if field, reason := unstorable(m); reason != "" {
 		return reject(field, "%s", reason)
 	}
 	properties, err := storedProperties(m)
@@ -74,11 +74,11 @@ func prepare(index int, m Message, receivedAt time.Time) (prepared, *Rejection) 
 	return p, nil
 }
 
-// messageTextFault finds a text (see textFault) or a number (see
+// unstorable finds a text (see textFault) or a number (see
 // numberFault) of m that PostgreSQL cannot store: the field and the
 // reason, or reason "". The HTTP APIs have checked the texts of their raw
 // messages already; this covers numbers and every other caller.
-func messageTextFault(m Message) (field, reason string) {
+func unstorable(m Message) (field, reason string) {
 	for _, s := range [...]struct{ field, value string }{
 		{"userId", m.UserID}, {"anonymousId", m.AnonymousID}, {"previousId", m.PreviousID}, {"groupId", m.GroupID},
 		{"messageId", m.MessageID}, {"event", m.Event}, {"name", m.Name},
