@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 )
 
@@ -37,7 +38,7 @@ func numberFault(lit []byte) bool {
 	if len(fraction)-exponent > maxNumericFractionDigits {
 		return true
 	}
-	digits := append(integer[:len(integer):len(integer)], fraction...)
+	digits := slices.Concat(integer, fraction)
 	first := bytes.IndexFunc(digits, func(r rune) bool { return r != '0' })
 	if first < 0 {
 		return false // zero

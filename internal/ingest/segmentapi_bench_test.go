@@ -47,7 +47,7 @@ func BenchmarkParseSegmentBatch(b *testing.B) {
 // Writer's checks of each parsed message.
 func BenchmarkTextAndNumberChecks(b *testing.B) {
 	body := benchmarkBody()
-	r := httptest.NewRequest("POST", "/v1/batch", nil)
+	r := httptest.NewRequest(http.MethodPost, "/v1/batch", nil)
 	r.SetBasicAuth("key", "")
 	parsed, _, apiErr := parseSegmentBatch(r, body, "")
 	if apiErr != nil {
