@@ -17,6 +17,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/graph"
 	"github.com/pulse-analytics/pulse/graph/generated"
+	"github.com/pulse-analytics/pulse/graph/scalar"
 )
 
 // idTables are the tables of the types @idOf names (GraphQL type → table).
@@ -47,7 +48,7 @@ type idCase struct {
 	wantType  string
 }
 
-func (c idCase) String() string { return c.field.Name + "." + inputPath(c.target) }
+func (c idCase) String() string { return c.field.Name + "." + scalar.FormatPath(c.target) }
 
 // TestIDArguments puts a malformed id, and a well-formed id of another type,
 // at every ID position of every root field's arguments (arguments, list
@@ -88,7 +89,7 @@ func TestIDArguments(t *testing.T) {
 			res := b.post(t, c.operation, query)
 			require.Equal(t, "BAD_USER_INPUT", res.code(), "%s (%s): %s\n%+v", c, kind, query, res.Errors)
 			e := res.Errors[0]
-			field := inputPath(c.target)
+			field := scalar.FormatPath(c.target)
 			require.Equal(t, field, e.Extensions["field"], "%s (%s)", c, kind)
 			require.Contains(t, e.Message, field, "%s (%s): the message names the argument", c, kind)
 			wantPath := append([]any{c.field.Name}, pathJSON(c.target)...)
@@ -238,23 +239,6 @@ func objectLiteral(t *testing.T, schema *ast.Schema, def *ast.Definition, target
 		}
 	}
 	return "{" + strings.Join(fields, ", ") + "}"
-}
-
-// inputPath formats a path from an argument as invalid.Error does.
-func inputPath(path ast.Path) string {
-	var b strings.Builder
-	for _, elem := range path {
-		switch elem := elem.(type) {
-		case ast.PathIndex:
-			fmt.Fprintf(&b, "[%d]", int(elem))
-		case ast.PathName:
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(string(elem))
-		}
-	}
-	return b.String()
 }
 
 // pathJSON is path as it decodes from a response's errors[].path.

@@ -473,6 +473,14 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{SegmentRunsColumns[14], SegmentRunsColumns[4]},
 			},
+			{
+				Name:    "segmentrun_unfinished",
+				Unique:  false,
+				Columns: []*schema.Column{SegmentRunsColumns[14]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "status IN ('PENDING', 'RUNNING')",
+				},
+			},
 		},
 	}
 	// SurveysColumns holds the columns for the "surveys" table.

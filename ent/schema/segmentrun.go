@@ -66,6 +66,12 @@ func (SegmentRun) Indexes() []ent.Index {
 			Annotations(entsql.IndexWhere("seq IS NOT NULL")),
 		// segment.runs, newest first.
 		index.Fields("segment_id", "created_at"),
+		// Runs not yet finished, few among all the runs ever made: the
+		// periodic reconciler reads them all, the scheduler and follow-up
+		// lookups those of one segment.
+		index.Fields("segment_id").
+			Annotations(entsql.IndexWhere("status IN ('PENDING', 'RUNNING')")).
+			StorageKey("segmentrun_unfinished"),
 	}
 }
 

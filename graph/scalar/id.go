@@ -87,6 +87,12 @@ func InputPath(ctx context.Context) string {
 			path = path[len(prefix):]
 		}
 	}
+	return FormatPath(path)
+}
+
+// FormatPath writes an input path in the form invalid.Error uses:
+// names joined by dots, list indexes in brackets.
+func FormatPath(path ast.Path) string {
 	var b strings.Builder
 	for _, elem := range path {
 		switch elem := elem.(type) {

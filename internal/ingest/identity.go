@@ -291,7 +291,13 @@ func (r *resolver) identify(ctx context.Context, anon string, known int) error {
 			return err
 		}
 		current = owner
-		r.anonymous[owner] = r.anonymous[owner] || r.isAnonymous(ctx, owner)
+		if !r.anonymous[owner] {
+			anonymous, err := r.isAnonymous(ctx, owner)
+			if err != nil {
+				return err
+			}
+			r.anonymous[owner] = anonymous
+		}
 	}
 	if current == known || !r.anonymous[current] {
 		return nil
@@ -299,10 +305,19 @@ func (r *resolver) identify(ctx context.Context, anon string, known int) error {
 	return r.merge(ctx, current, known)
 }
 
-func (r *resolver) isAnonymous(ctx context.Context, id int) bool {
+// isAnonymous reports whether user id has no external id yet. A user that
+// is gone was merged away by a concurrent batch since its id was read: the
+// batch is tried again (errStaleUser), as for any stale user.
+func (r *resolver) isAnonymous(ctx context.Context, id int) (bool, error) {
 	var anonymous bool
-	_ = r.tx.QueryRowContext(ctx, `SELECT external_id IS NULL FROM users WHERE id = $1 AND project_id = $2`, id, r.projectID).Scan(&anonymous)
-	return anonymous
+	err := r.tx.QueryRowContext(ctx, `SELECT external_id IS NULL FROM users WHERE id = $1 AND project_id = $2`, id, r.projectID).Scan(&anonymous)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, errStaleUser
+	case err != nil:
+		return false, fmt.Errorf("read user %d: %w", id, err)
+	}
+	return anonymous, nil
 }
 
 // merge moves everything of user from into user into and deletes from: its

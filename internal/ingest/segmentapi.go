@@ -94,6 +94,9 @@ func parseSegmentCall(r *http.Request, body []byte, typ Type) (*parsedBatch, str
 	fields, _ := readSegmentFields(body)
 	key := requestKey(r, textValue(fields.writeKey))
 	parsed := &parsedBatch{}
+	if parsed.rejectBadText(0, textValue(fields.messageID), body) {
+		return parsed, key, nil
+	}
 	m, field, err := segmentMessage(fields, typ, segmentDefaults{}, key)
 	if err != nil {
 		parsed.reject(0, textValue(fields.messageID), field, "%v", err)
@@ -144,7 +147,11 @@ type segmentDefaults struct {
 // sentAt that apply to each message lacking its own; raw JSON values.
 type segmentEnvelope struct {
 	batch, context, sentAt, writeKey []byte
-	items                            []batchItem
+	// items are the batch's first MaxBatchSize+1 elements; count is how
+	// many it has (a batch over the limit is refused, so the rest are
+	// counted, not kept).
+	items []batchItem
+	count int
 }
 
 func parseSegmentBatch(r *http.Request, body []byte, _ Type) (*parsedBatch, string, *apiError) {
@@ -174,6 +181,7 @@ func parseSegmentBatch(r *http.Request, body []byte, _ Type) (*parsedBatch, stri
 			parsed.reject(i, "", "message", "must be a JSON object")
 		case len(item.raw) > MaxMessageBytes:
 			parsed.reject(i, messageID, "message", "is %d bytes; the limit is %d", len(item.raw), MaxMessageBytes)
+		case parsed.rejectBadText(i, messageID, item.raw):
 		default:
 			m, field, err := segmentMessage(item.fields, "", defaults, key)
 			if err != nil {
@@ -207,7 +215,7 @@ func parseSegmentEnvelope(body []byte) (segmentEnvelope, *apiError) {
 	env.items = make([]batchItem, 0, min(len(body)/384+1, MaxBatchSize+1))
 	isObject := scanMembers(body, func(key, rest []byte) int {
 		if string(key) == "batch" {
-			env.batch, env.items = scanBatch(rest, env.items[:0])
+			env.batch, env.items, env.count = scanBatch(rest, env.items[:0])
 			return len(env.batch)
 		}
 		value := rest[:valueEnd(rest, 0)]
@@ -228,16 +236,31 @@ func parseSegmentEnvelope(body []byte) (segmentEnvelope, *apiError) {
 		return env, badRequest("BAD_REQUEST", `the body has no "batch" array of messages`)
 	case jsonKind(env.batch) != "array":
 		return env, badRequest("MALFORMED_JSON", "batch must not be a JSON %s", jsonKind(env.batch))
-	case len(env.items) > MaxBatchSize:
-		return env, badRequest("BATCH_TOO_LARGE", "the batch has %d messages; the limit is %d", len(env.items), MaxBatchSize)
+	case env.count > MaxBatchSize:
+		return env, badRequest("BATCH_TOO_LARGE", "the batch has %d messages; the limit is %d", env.count, MaxBatchSize)
+	}
+	for _, member := range [...]struct {
+		name string
+		raw  []byte
+	}{{"context", env.context}, {"sentAt", env.sentAt}, {"writeKey", env.writeKey}} {
+		if offset, reason := textFault(member.raw); offset >= 0 {
+			return env, badRequest("BAD_TEXT", "%s %s", member.name, reason)
+		}
 	}
 	return env, nil
 }
 
 // scanBatch reads the batch value at the start of rest: it returns the
-// value and, when it is an array, its items appended to items.
-func scanBatch(rest []byte, items []batchItem) ([]byte, []batchItem) {
+// value and, when it is an array, its first MaxBatchSize+1 items appended
+// to items, and its length. Elements past the limit are only measured:
+// 500 KB of "{}," is 170,000 of them, and keeping each would cost a
+// hundred times the body.
+func scanBatch(rest []byte, items []batchItem) ([]byte, []batchItem, int) {
+	count := 0
 	n := scanElements(rest, func(element []byte) int {
+		if count++; count > MaxBatchSize+1 {
+			return valueEnd(element, 0)
+		}
 		fields, n := readSegmentFields(element)
 		isMessage := n >= 0
 		if !isMessage {
@@ -249,7 +272,7 @@ func scanBatch(rest []byte, items []batchItem) ([]byte, []batchItem) {
 	if n < 0 {
 		n = valueEnd(rest, 0)
 	}
-	return rest[:n], items
+	return rest[:n], items, count
 }
 
 // timestampLayouts are the ISO 8601 forms accepted, tried in order. A

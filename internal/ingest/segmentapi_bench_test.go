@@ -41,3 +41,31 @@ func BenchmarkParseSegmentBatch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTextAndNumberChecks measures what checking a batch's texts
+// and numbers adds to parsing it: textFault over each message and the
+// Writer's checks of each parsed message.
+func BenchmarkTextAndNumberChecks(b *testing.B) {
+	body := benchmarkBody()
+	r := httptest.NewRequest("POST", "/v1/batch", nil)
+	r.SetBasicAuth("key", "")
+	parsed, _, apiErr := parseSegmentBatch(r, body, "")
+	if apiErr != nil {
+		b.Fatal(apiErr)
+	}
+	env, _ := parseSegmentEnvelope(body)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, item := range env.items {
+			if offset, _ := textFault(item.raw); offset >= 0 {
+				b.Fatal("fault")
+			}
+		}
+		for _, m := range parsed.msgs {
+			if _, reason := unstorable(m); reason != "" {
+				b.Fatal(reason)
+			}
+		}
+	}
+}

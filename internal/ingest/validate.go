@@ -53,6 +53,9 @@ func prepare(index int, m Message, receivedAt time.Time) (prepared, *Rejection) 
 	case len(m.Event) > maxNameLength || len(m.Name) > maxNameLength:
 		return reject("event", "event and page names are at most %d characters", maxNameLength)
 	}
+	if field, reason := unstorable(m); reason != "" {
+		return reject(field, "%s", reason)
+	}
 	properties, err := storedProperties(m)
 	if err != nil {
 		return reject("properties", "%v", err)
@@ -69,6 +72,34 @@ func prepare(index int, m Message, receivedAt time.Time) (prepared, *Rejection) 
 		p.MessageID = deriveMessageID(m, properties)
 	}
 	return p, nil
+}
+
+// unstorable finds a text (see textFault) or a number (see
+// numberFault) of m that PostgreSQL cannot store: the field and the
+// reason, or reason "". The HTTP APIs have checked the texts of their raw
+// messages already; this covers numbers and every other caller.
+func unstorable(m Message) (field, reason string) {
+	for _, s := range [...]struct{ field, value string }{
+		{"userId", m.UserID}, {"anonymousId", m.AnonymousID}, {"previousId", m.PreviousID}, {"groupId", m.GroupID},
+		{"messageId", m.MessageID}, {"event", m.Event}, {"name", m.Name},
+	} {
+		if reason := stringFault(s.value); reason != "" {
+			return s.field, reason
+		}
+	}
+	if m.RawProperties != nil {
+		if offset, reason := textFault(m.RawProperties); offset >= 0 {
+			return "properties", reason
+		}
+		if mayHoldBadNumber(m.RawProperties) && validJSON(m.RawProperties) {
+			if field, ok := numberPath(m.RawProperties, "properties"); ok {
+				return field, reasonNumber
+			}
+		}
+	} else if field, reason := valueFault(m.Properties, "properties"); reason != "" {
+		return field, reason
+	}
+	return valueFault(m.Traits, "traits")
 }
 
 // correctClock applies Segment's clock-skew correction: the client's clock

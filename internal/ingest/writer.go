@@ -72,7 +72,13 @@ func (w *Writer) Write(ctx context.Context, msgs []Message) (Result, error) {
 	if err := w.stmts.prepare(ctx); err != nil {
 		return Result{}, err
 	}
-	stored, duplicates, err := w.storeRetrying(ctx, scope.ProjectID, batch, receivedAt)
+	store := func(part []*prepared) (int, int, error) {
+		return w.storeRetrying(ctx, scope.ProjectID, part, receivedAt)
+	}
+	stored, duplicates, err := store(batch)
+	if refusedValue(err) {
+		err = isolate(batch, err, store, &res)
+	}
 	if err != nil {
 		return Result{}, err
 	}
