@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,7 +23,8 @@ import (
 // functions the earlier blocks left (as one terminal session would keep
 // them), stands in for "go run ./cmd/pulse", and makes curl fail on an
 // HTTP error or a GraphQL response with errors, which a reader would see
-// in the output. On exit it saves the session for the next block.
+// in the output; in a block marked status CODE (DOC_CURL_STATUS), on any
+// status but CODE instead. On exit it saves the session for the next block.
 const docPrelude = `set -euo pipefail
 cd "$DOC_DIR"
 if [ -f "$DOC_DIR/.state" ]; then source "$DOC_DIR/.state"; fi
@@ -35,6 +39,7 @@ go() {
 }
 curl() {
   local a
+  if [ -n "${DOC_CURL_STATUS:-}" ]; then doc_curl_status "$@"; return; fi
   for a in "$@"; do
     case "$a" in -N|--no-buffer|-[!-]*N*) command curl --fail-with-body "$@"; return;; esac
   done
@@ -44,6 +49,19 @@ curl() {
   if [ "$rc" -ne 0 ]; then echo "doc test: curl exited with $rc" >&2; return "$rc"; fi
   if printf '%s' "$out" | jq -e 'type == "object" and has("errors")' >/dev/null 2>&1; then
     echo "doc test: the GraphQL response has errors" >&2
+    return 1
+  fi
+}
+# In a block marked status CODE, every curl answers HTTP CODE; its body is
+# the example's output, errors included.
+doc_curl_status() {
+  local out rc=0 status
+  out=$(command curl -D "$DOC_DIR/.curl-headers" "$@") || rc=$?
+  printf '%s\n' "$out"
+  if [ "$rc" -ne 0 ]; then echo "doc test: curl exited with $rc" >&2; return "$rc"; fi
+  status=$(grep -a '^HTTP/' "$DOC_DIR/.curl-headers" | tail -n 1 | cut -d ' ' -f 2)
+  if [ "$status" != "$DOC_CURL_STATUS" ]; then
+    echo "doc test: curl got HTTP $status; the block is marked <!-- doc: status $DOC_CURL_STATUS -->" >&2
     return 1
   fi
 }
@@ -72,7 +90,7 @@ type docShell struct {
 	vars map[string]string // the session's variables, for GraphQL blocks
 }
 
-func newDocShell(t *testing.T, base, dsn string) *docShell {
+func newDocShell(t *testing.T, base, dsn, operatorToken string) *docShell {
 	t.Helper()
 	self, err := os.Executable()
 	require.NoError(t, err)
@@ -87,6 +105,9 @@ func newDocShell(t *testing.T, base, dsn string) *docShell {
 			"DOC_DIR=" + dir, "DOC_PULSE=" + self,
 			// The README's default database is the user's; the test's is fresh.
 			"PULSE_DATABASE_URL=" + dsn,
+			// OPERATIONS.md restarts the server with an operator token, as
+			// the test's server was started.
+			"PULSE_OPERATOR_TOKEN=" + operatorToken,
 		},
 	}
 }
@@ -96,6 +117,9 @@ func (s *docShell) command(ctx context.Context, b doctest.Block) *exec.Cmd {
 	script := strings.ReplaceAll(b.Body, "localhost:8080", s.host)
 	cmd := exec.CommandContext(ctx, "bash", "-c", `source "$DOC_DIR/.prelude"`+"\n"+script)
 	cmd.Dir, cmd.Env = s.dir, s.env
+	if b.Mark == doctest.MarkStatus {
+		cmd.Env = append(slices.Clip(s.env), fmt.Sprintf("DOC_CURL_STATUS=%d", b.Status))
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	return cmd
@@ -106,14 +130,21 @@ func (s *docShell) command(ctx context.Context, b doctest.Block) *exec.Cmd {
 func (s *docShell) runBlock(t *testing.T, b doctest.Block) {
 	t.Helper()
 	want := doctest.ExpectedOutput(b.Body)
+	headers := filepath.Join(s.dir, ".curl-headers")
 	attempt := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), docDeadline)
 		defer cancel()
 		var stdout, stderr bytes.Buffer
 		cmd := s.command(ctx, b)
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := os.Remove(headers); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: %w", b.Where(), err)
+		}
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("%s: %w\nstdout:\n%s\nstderr:\n%s", b.Where(), err, stdout.String(), stderr.String())
+		}
+		if _, err := os.Stat(headers); b.Mark == doctest.MarkStatus && err != nil {
+			return fmt.Errorf("%s: the block is marked status %d but runs no curl", b.Where(), b.Status)
 		}
 		s.loadVars(t)
 		if err := doctest.MatchOutput(want, stdout.String()); err != nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -64,8 +66,9 @@ func TestDocs(t *testing.T) {
 	}
 	server := serverCommand(t, docs)
 	dsn := pgtest.DSN(t)
-	base := startDocServer(t, server, dsn)
-	sh := newDocShell(t, base, dsn)
+	token := newOperatorToken(t)
+	base := startDocServer(t, server, dsn, token)
+	sh := newDocShell(t, base, dsn, token)
 	for _, doc := range docs {
 		if t.Failed() {
 			return // later documents build on earlier ones
@@ -208,13 +211,26 @@ func serverCommand(t *testing.T, docs []doc) []string {
 	return args
 }
 
+// newOperatorToken returns a random operator token, the one of the
+// server OPERATIONS.md opens River's UI on.
+func newOperatorToken(t *testing.T) string {
+	t.Helper()
+	random := make([]byte, 16)
+	_, err := rand.Read(random)
+	require.NoError(t, err)
+	return hex.EncodeToString(random)
+}
+
 // startDocServer runs the README's command in-process, on a free port of
-// the loopback interface and the test's database, and returns its URL.
-// The demo is kept small so the test stays fast.
-func startDocServer(t *testing.T, args []string, dsn string) string {
+// the loopback interface and the test's database, with River's UI behind
+// operatorToken, and returns its URL. The demo is kept small so the test
+// stays fast.
+func startDocServer(t *testing.T, args []string, dsn, operatorToken string) string {
 	t.Helper()
 	addr := freeAddr(t)
-	args = append(args, "--addr", addr, "--database-url", dsn, "--log-level", "warn")
+	// The flag, not PULSE_OPERATOR_TOKEN: the environment of this process
+	// is shared with the package's other tests.
+	args = append(args, "--addr", addr, "--database-url", dsn, "--log-level", "warn", "--operator-token", operatorToken)
 	for _, a := range args {
 		if a == "--demo" {
 			args = append(args, "--demo-users", "40", "--demo-keys-file", filepath.Join(t.TempDir(), "demo-keys.json"))

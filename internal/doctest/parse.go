@@ -12,6 +12,8 @@
 //	                           expected output must arrive before the document ends
 //	<!-- doc: retry -->        run again until its expected output matches (a
 //	                           result computed by a background job)
+//	<!-- doc: status CODE -->  an example of an HTTP error: every curl of the
+//	                           shell block must answer status CODE
 //
 // A GraphQL block names the role whose key sends it in its info string,
 // with its variables and captures (see GraphQLSpec). A ```json response
@@ -22,6 +24,7 @@ import (
 	"bufio"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -51,6 +54,7 @@ const (
 	MarkServer     Mark = "server"
 	MarkBackground Mark = "background"
 	MarkRetry      Mark = "retry"
+	MarkStatus     Mark = "status"
 )
 
 // Block is one fenced code block.
@@ -64,6 +68,9 @@ type Block struct {
 	Mark Mark
 	// Reason is why a skipped block is not run.
 	Reason string
+	// Status is the HTTP status every curl of a block marked status must
+	// answer (an example of an error); 0 otherwise.
+	Status int
 	// Expect is the response a following ```json response block shows.
 	Expect string
 }
@@ -108,6 +115,9 @@ func Parse(file, markdown string) ([]Block, error) {
 					return nil, err
 				}
 				if b.Kind == Response {
+					if blocks[lastRun].Kind == Shell {
+						return nil, fmt.Errorf("%s: a shell block shows its output in comments (# {...}), not in a ```json response block, which would never be checked", b.Where())
+					}
 					blocks[lastRun].Expect = b.Body
 					lastRun = -1
 				}
@@ -123,11 +133,12 @@ func Parse(file, markdown string) ([]Block, error) {
 			continue
 		}
 		if m := markLine.FindStringSubmatch(line); m != nil {
-			mark, reason, err := parseMark(m[1])
+			mark, err := parseMark(m[1])
 			if err != nil {
 				return nil, fmt.Errorf("%s:%d: %w", file, lineNo, err)
 			}
-			pending = &Block{Mark: mark, Reason: reason, Line: lineNo}
+			mark.Line = lineNo
+			pending = mark
 			continue
 		}
 		if m := fence.FindStringSubmatch(line); m != nil {
@@ -137,7 +148,7 @@ func Parse(file, markdown string) ([]Block, error) {
 				open.Lang, open.Info = strings.ToLower(words[0]), words[1:]
 			}
 			if pending != nil {
-				open.Mark, open.Reason = pending.Mark, pending.Reason
+				open.Mark, open.Reason, open.Status = pending.Mark, pending.Reason, pending.Status
 				pending = nil
 			}
 			closer = strings.TrimSpace(m[2])
@@ -163,22 +174,29 @@ func Parse(file, markdown string) ([]Block, error) {
 	return blocks, nil
 }
 
-func parseMark(text string) (Mark, string, error) {
+// parseMark reads a mark's text into the block it will apply to.
+func parseMark(text string) (*Block, error) {
 	word, rest, _ := strings.Cut(text, " ")
 	rest = strings.TrimSpace(rest)
 	switch m := Mark(word); m {
 	case MarkSkip:
 		if rest == "" {
-			return "", "", fmt.Errorf("<!-- doc: skip --> needs a reason: <!-- doc: skip why it cannot run -->")
+			return nil, fmt.Errorf("<!-- doc: skip --> needs a reason: <!-- doc: skip why it cannot run -->")
 		}
-		return m, rest, nil
+		return &Block{Mark: m, Reason: rest}, nil
+	case MarkStatus:
+		code, err := strconv.Atoi(rest)
+		if err != nil || code < 300 || code > 599 {
+			return nil, fmt.Errorf("<!-- doc: status %s -->: want the HTTP error status every curl of the block answers, 300 to 599", rest)
+		}
+		return &Block{Mark: m, Status: code}, nil
 	case MarkServer, MarkBackground, MarkRetry:
 		if rest != "" {
-			return "", "", fmt.Errorf("<!-- doc: %s --> takes no argument, got %q", m, rest)
+			return nil, fmt.Errorf("<!-- doc: %s --> takes no argument, got %q", m, rest)
 		}
-		return m, "", nil
+		return &Block{Mark: m}, nil
 	}
-	return "", "", fmt.Errorf("unknown mark <!-- doc: %s -->: want skip REASON, server, background or retry", text)
+	return nil, fmt.Errorf("unknown mark <!-- doc: %s -->: want skip REASON, server, background, retry or status CODE", text)
 }
 
 // classify decides what the test does with b, refusing blocks that would
@@ -211,8 +229,8 @@ func classify(b Block, lastRun int) (Block, error) {
 		return b, nil
 	}
 	if b.Kind == GraphQL {
-		if b.Mark == MarkServer || b.Mark == MarkBackground {
-			return b, fmt.Errorf("%s: <!-- doc: %s --> is for shell blocks", b.Where(), b.Mark)
+		if b.Mark == MarkServer || b.Mark == MarkBackground || b.Mark == MarkStatus {
+			return b, fmt.Errorf("%s: <!-- doc: %s --> is for shell blocks (a GraphQL block shows an error with error=CODE)", b.Where(), b.Mark)
 		}
 		if _, err := ParseGraphQLSpec(b.Info); err != nil {
 			return b, fmt.Errorf("%s: %w", b.Where(), err)

@@ -34,6 +34,15 @@ func TestParseKinds(t *testing.T) {
 	require.Equal(t, Inert, blocks[5].Kind)
 }
 
+func TestParseStatus(t *testing.T) {
+	t.Parallel()
+	blocks, err := Parse("X.md", "<!-- doc: status 405 -->\n"+block("sh", "curl -s x"))
+	require.NoError(t, err)
+	require.Len(t, blocks, 1)
+	require.Equal(t, MarkStatus, blocks[0].Mark)
+	require.Equal(t, 405, blocks[0].Status)
+}
+
 // TestParseRefusesUnrunExamples: an example that would escape the test is
 // an error, not a silent skip.
 func TestParseRefusesUnrunExamples(t *testing.T) {
@@ -56,6 +65,10 @@ func TestParseRefusesUnrunExamples(t *testing.T) {
 		{"a shell block with info words", block("sh admin", "echo hi"), "takes no info words"},
 		{"a detached response", block("sh", "echo hi") + "Prose.\n\n" + block("json response", "{}"), "must follow the block it answers"},
 		{"an unterminated block", "```sh\necho hi\n", "unterminated"},
+		{"a response to a shell block", block("sh", "echo hi") + block("json response", "{}"), "shows its output in comments"},
+		{"status without a code", "<!-- doc: status -->\n" + block("sh", "curl -s x"), "want the HTTP error status"},
+		{"status with a success code", "<!-- doc: status 200 -->\n" + block("sh", "curl -s x"), "want the HTTP error status"},
+		{"status on a GraphQL block", "<!-- doc: status 400 -->\n" + block("graphql read", "{ viewer { role } }"), "is for shell blocks"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
