@@ -59,9 +59,11 @@ func (d demoFlags) defaultAddr(fs *flag.FlagSet, c *config) {
 // looked at: a proxy on this machine makes their peer and headers what it
 // likes.
 func (d demoFlags) sharesKeys(addr net.Addr) bool {
-	if d.shareKeys {
-		return true
-	}
+	return d.shareKeys || isLoopback(addr)
+}
+
+// isLoopback is whether the server listens on a loopback address only.
+func isLoopback(addr net.Addr) bool {
 	tcp, ok := addr.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
 }
@@ -105,6 +107,10 @@ func printDemoBanner(w io.Writer, d *demo.Demo, addr net.Addr, shared bool) {
 	access := "The dashboard opens without a key: this server listens on a loopback\n" +
 		"  address, which only this machine reaches (a proxy in front of it would\n" +
 		"  pass the keys on to its visitors)."
+	if shared && !isLoopback(addr) {
+		access = "The dashboard opens without a key for anyone who reaches this server:\n" +
+			"  --demo-share-keys hands the demo's keys to every page."
+	}
 	if !shared {
 		access = "This server listens beyond loopback, so the dashboard asks for a key:\n" +
 			"  paste the READ key (or ADMIN, to recompute). To skip the prompt, listen\n" +

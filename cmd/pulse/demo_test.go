@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pulse-analytics/pulse/internal/demo"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
 )
 
@@ -137,5 +139,28 @@ func TestDemoSharesKeysOnLoopbackListeners(t *testing.T) {
 		{addr: &net.TCPAddr{IP: net.IPv4(192, 0, 2, 10), Port: 8080}, flag: true, shared: true},
 	} {
 		require.Equal(t, tc.shared, demoFlags{shareKeys: tc.flag}.sharesKeys(tc.addr), "%v, --demo-share-keys=%v", tc.addr, tc.flag)
+	}
+}
+
+func TestDemoBannerSaysWhoGetsTheKeys(t *testing.T) {
+	t.Parallel()
+	loopback := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
+	anywhere := &net.TCPAddr{IP: net.IPv4zero, Port: 8080}
+	for _, c := range []struct {
+		name   string
+		addr   net.Addr
+		shared bool
+		want   string
+	}{
+		{"loopback", loopback, true, "only this machine reaches"},
+		{"beyond loopback", anywhere, false, "asks for a key"},
+		{"beyond loopback, shared", anywhere, true, "for anyone who reaches this server"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var out strings.Builder
+			printDemoBanner(&out, &demo.Demo{ProjectID: 1}, c.addr, c.shared)
+			require.Contains(t, out.String(), c.want)
+		})
 	}
 }
