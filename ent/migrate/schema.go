@@ -478,7 +478,7 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{SegmentRunsColumns[14]},
 				Annotation: &entsql.IndexAnnotation{
-					Where: "status IN ('PENDING', 'RUNNING')",
+					Where: "((status)::text = ANY ((ARRAY['PENDING'::character varying, 'RUNNING'::character varying])::text[]))",
 				},
 			},
 		},

@@ -70,7 +70,9 @@ func (SegmentRun) Indexes() []ent.Index {
 		// periodic reconciler reads them all, the scheduler and follow-up
 		// lookups those of one segment.
 		index.Fields("segment_id").
-			Annotations(entsql.IndexWhere("status IN ('PENDING', 'RUNNING')")).
+			// PostgreSQL's own spelling of status IN ('PENDING', 'RUNNING'),
+			// so the migration generator finds the index unchanged.
+			Annotations(entsql.IndexWhere("((status)::text = ANY ((ARRAY['PENDING'::character varying, 'RUNNING'::character varying])::text[]))")).
 			StorageKey("segmentrun_unfinished"),
 	}
 }
