@@ -33,17 +33,28 @@ type process struct {
 // cache on.
 func newProcess(t *testing.T, name string, listen bool, maxKeys int) *process {
 	t.Helper()
+	listenDSN := ""
+	if listen {
+		listenDSN = pgtest.DSN(t)
+	}
+	return newProcessListening(t, name, listenDSN, maxKeys)
+}
+
+// newProcessListening is newProcess with the listener connecting to
+// listenDSN (none if empty).
+func newProcessListening(t *testing.T, name, listenDSN string, maxKeys int) *process {
+	t.Helper()
 	db, err := database.Open(context.Background(), pgtest.DSN(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	statements := &atomic.Int64{}
 	drv := dialect.DebugWithContext(entsql.OpenDB(dialect.Postgres, db), func(context.Context, ...any) { statements.Add(1) })
 	p := &process{keys: auth.NewKeys(ent.NewClient(ent.Driver(drv))), statements: statements}
-	if listen {
+	if listenDSN != "" {
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)
 		p.appName = fmt.Sprintf("auth_test_%s_%d", name, time.Now().UnixNano())
-		require.NoError(t, p.keys.Listen(ctx, auth.ListenConfig{DSN: pgtest.DSN(t), MaxKeys: maxKeys, ApplicationName: p.appName}))
+		require.NoError(t, p.keys.Listen(ctx, auth.ListenConfig{DSN: listenDSN, MaxKeys: maxKeys, ApplicationName: p.appName}))
 	}
 	return p
 }
