@@ -87,6 +87,11 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 		return fmt.Errorf("start live updates: %w", err)
 	}
 
+	web.keys = auth.NewKeys(database.NewClient(db))
+	if err := web.keys.Listen(ctx, auth.ListenConfig{DSN: cfg.DatabaseURL, Logger: logger}); err != nil {
+		return fmt.Errorf("start key cache: %w", err)
+	}
+
 	if web.jobsUI, err = newJobsUI(ctx, client.River, cfg.OperatorToken, logger); err != nil {
 		return err
 	}
@@ -126,6 +131,10 @@ func openMigrated(ctx context.Context, dsn string, logger *slog.Logger) (*sql.DB
 
 func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enqueuer, web webOptions) http.Handler {
 	client := database.NewClient(db)
+	keys := web.keys
+	if keys == nil {
+		keys = auth.NewKeys(client)
+	}
 	mux := http.NewServeMux()
 	// One writer for every ingestion path: its cache of known users is shared.
 	writer := web.sink(ingest.NewWriter(db))
@@ -135,7 +144,7 @@ func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enq
 		graphqlDB = web.graphqlDB
 	}
 	mux.Handle("/graphql", graph.NewHandler(graphqlDB, database.NewClient(graphqlDB), graph.Options{
-		Keys:         auth.NewKeys(client),
+		Keys:         keys,
 		Logger:       logger,
 		Limits:       cfg.Limits,
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -145,7 +154,7 @@ func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enq
 		Extensions:   web.graphqlExtensions(),
 	}))
 	// Segment HTTP Tracking API and PostHog capture, for SDKs as they are.
-	ingestAPI := ingest.NewHTTPHandler(auth.NewKeys(client), writer, logger)
+	ingestAPI := ingest.NewHTTPHandler(keys, writer, logger)
 	for _, path := range []string{"/v1/", "/batch", "/batch/", "/capture", "/capture/", "/e", "/e/", "/i/v0/e", "/i/v0/e/"} {
 		mux.Handle(path, ingestAPI)
 	}

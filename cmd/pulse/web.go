@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/riverqueue/river"
 
+	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/jobui"
 	"github.com/pulse-analytics/pulse/internal/live"
@@ -27,6 +28,8 @@ type webOptions struct {
 	// graphqlDB is the pool of GraphQL resolvers other than ingestion's;
 	// nil: the main pool.
 	graphqlDB *sql.DB
+	// keys authenticates every API; nil: uncached keys over the main pool.
+	keys *auth.Keys
 }
 
 // newJobsUI returns River's UI over jobs for the operator token, or nil

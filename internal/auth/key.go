@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pulse-analytics/pulse/ent"
@@ -34,6 +35,9 @@ const keyPrefixLen = 4
 // Keys issues, looks up and revokes API keys.
 type Keys struct {
 	client *ent.Client
+	// cache is set while Listen hears revocations; without it every
+	// lookup is a query.
+	cache atomic.Pointer[cache]
 }
 
 // NewKeys returns Keys over client.
@@ -83,11 +87,37 @@ func (k *Keys) Revoke(ctx context.Context, id int) (*ent.APIKey, error) {
 	if key.RevokedAt != nil {
 		return key, nil
 	}
-	key, err = key.Update().SetRevokedAt(time.Now()).Save(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("revoke key %d: %w", id, err)
+	return k.revoke(ctx, key)
+}
+
+// revoke marks key revoked and notifies RevokeChannel in the same
+// transaction, so every process evicts it exactly when it stops being live
+// in the database.
+func (k *Keys) revoke(ctx context.Context, key *ent.APIKey) (*ent.APIKey, error) {
+	tx, err := k.client.Tx(ctx)
+	client := k.client
+	switch {
+	case errors.Is(err, ent.ErrTxStarted):
+		tx = nil // k.client already runs in the caller's transaction
+	case err != nil:
+		return nil, fmt.Errorf("revoke key %d: begin: %w", key.ID, err)
+	default:
+		defer func() { _ = tx.Rollback() }()
+		client = tx.Client()
 	}
-	return key, nil
+	revoked, err := client.APIKey.UpdateOne(key).SetRevokedAt(time.Now()).Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("revoke key %d: %w", key.ID, err)
+	}
+	if _, err := client.ExecContext(ctx, `SELECT pg_notify($1, $2)`, RevokeChannel, key.Hash); err != nil {
+		return nil, fmt.Errorf("revoke key %d: notify: %w", key.ID, err)
+	}
+	if tx != nil {
+		if err := tx.Commit(); err != nil {
+			return nil, fmt.Errorf("revoke key %d: commit: %w", key.ID, err)
+		}
+	}
+	return revoked, nil
 }
 
 // List returns the keys of the project of ctx, newest first.
@@ -106,18 +136,44 @@ func (k *Keys) List(ctx context.Context, includeRevoked bool) ([]*ent.APIKey, er
 // Authenticate returns the scope of secret, or ErrUnauthenticated. It reads
 // across projects: the key decides the project.
 //
-// Every request authenticates, so this is one plain statement rather than
-// an ent query: building the query cost more CPU than PostgreSQL spent
-// running it.
+// While Listen runs, answers come from memory after the first lookup of a
+// secret; a secret that cannot be a key is refused without any lookup.
 func (k *Keys) Authenticate(ctx context.Context, secret string) (tenant.Scope, error) {
-	if secret == "" {
+	if !wellFormed(secret) {
 		return tenant.Scope{}, ErrUnauthenticated
 	}
+	h := hash(secret)
+	c := k.cache.Load()
+	if c == nil {
+		return k.lookup(ctx, h)
+	}
+	now := time.Now()
+	scope, found, hit, gen := c.get(h, now)
+	if hit {
+		if !found {
+			return tenant.Scope{}, ErrUnauthenticated
+		}
+		return scope, nil
+	}
+	scope, err := k.lookup(ctx, h)
+	switch {
+	case err == nil:
+		c.put(h, scope, true, gen, now)
+	case errors.Is(err, ErrUnauthenticated):
+		c.put(h, scope, false, gen, now)
+	}
+	return scope, err
+}
+
+// lookup finds the live key of hash. It is one plain statement rather than
+// an ent query: building the query cost more CPU than PostgreSQL spent
+// running it.
+func (k *Keys) lookup(ctx context.Context, hash string) (tenant.Scope, error) {
 	var (
 		scope tenant.Scope
 		role  string
 	)
-	rows, err := k.client.QueryContext(ctx, selectLiveKey, hash(secret))
+	rows, err := k.client.QueryContext(ctx, selectLiveKey, hash)
 	if err != nil {
 		return tenant.Scope{}, fmt.Errorf("look up key: %w", err)
 	}
@@ -152,14 +208,32 @@ func Require(ctx context.Context, role tenant.Role) error {
 	return nil
 }
 
+// secretBytes is the randomness of a key.
+const secretBytes = 32
+
 // newSecret returns "pk_<role>_<43 random base64url characters>": 256 bits,
 // with the role readable so a leaked key's blast radius is obvious.
 func newSecret(role tenant.Role) (string, error) {
-	b := make([]byte, 32)
+	b := make([]byte, secretBytes)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("generate key: %w", err)
 	}
 	return secretPrefix(role) + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// wellFormed reports whether secret has the shape newSecret gives keys, so
+// garbage costs neither a query nor a cache entry.
+func wellFormed(secret string) bool {
+	for _, role := range []tenant.Role{tenant.RoleIngest, tenant.RoleRead, tenant.RoleAdmin} {
+		if rest, ok := strings.CutPrefix(secret, secretPrefix(role)); ok {
+			return len(rest) == base64.RawURLEncoding.EncodedLen(secretBytes) && !strings.ContainsFunc(rest, notBase64URL)
+		}
+	}
+	return false
+}
+
+func notBase64URL(r rune) bool {
+	return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' && r != '_'
 }
 
 func secretPrefix(role tenant.Role) string { return "pk_" + strings.ToLower(string(role)) + "_" }
