@@ -22,21 +22,8 @@ import (
 // GraphiQL from the dashboard's link, which needs no key either.
 func TestDashboardInChromium(t *testing.T) {
 	t.Parallel()
-	dsn := pgtest.DSN(t)
-	addr := freeAddr(t)
-	serveCtx, stopServe := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(serveCtx, []string{"serve", "--demo", "--demo-users", "120",
-			"--demo-keys-file", filepath.Join(t.TempDir(), "demo-keys.json"),
-			"--addr", addr, "--database-url", dsn, "--log-level", "warn"}, io.Discard, io.Discard)
-	}()
-	base := "http://" + addr
-	waitReady(t, base+"/readyz", done)
-	t.Cleanup(func() {
-		stopServe()
-		require.NoError(t, <-done)
-	})
+	base := serveInProcess(t, pgtest.DSN(t), io.Discard, "--demo", "--demo-users", "120",
+		"--demo-keys-file", filepath.Join(t.TempDir(), "demo-keys.json"), "--log-level", "warn")
 
 	browser := browsertest.New(t)
 	ctx, cancel := context.WithTimeout(browser, 2*time.Minute)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,22 +27,9 @@ import (
 func TestGraphiQLInChromium(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.DSN(t)
-	addr := freeAddr(t)
-	serveCtx, stopServe := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(serveCtx, []string{"serve", "--addr", addr, "--database-url", dsn, "--log-level", "warn"}, io.Discard, io.Discard)
-	}()
-	base := "http://" + addr
-	waitReady(t, base+"/readyz", done)
-	t.Cleanup(func() {
-		stopServe()
-		require.NoError(t, <-done)
-	})
-	var created bytes.Buffer
-	require.NoError(t, run(context.Background(), []string{"project", "create", "--name", "GraphiQL project", "--database-url", dsn}, &created, io.Discard))
-	var project projectCreated
-	require.NoError(t, json.Unmarshal(created.Bytes(), &project))
+	base := serveInProcess(t, dsn, io.Discard, "--log-level", "warn")
+	socketBase := "ws://" + strings.TrimPrefix(base, "http://")
+	project := createProject(t, dsn, "GraphiQL project")
 	var segment struct {
 		Data struct{ CreateSegment struct{ ID, Name string } }
 	}
@@ -120,11 +106,11 @@ func TestGraphiQLInChromium(t *testing.T) {
 	mu.Unlock()
 	require.NotEmpty(t, seen)
 	for _, url := range seen {
-		local := strings.HasPrefix(url, base+"/") || strings.HasPrefix(url, "ws://"+addr+"/") || strings.HasPrefix(url, "data:")
+		local := strings.HasPrefix(url, base+"/") || strings.HasPrefix(url, socketBase+"/") || strings.HasPrefix(url, "data:")
 		require.True(t, local, "the page asked for %s, outside %s; all requests: %v", url, base, seen)
 	}
 	require.Contains(t, seen, base+"/graphiql/graphiql.min.js")
-	require.Contains(t, seen, "ws://"+addr+"/graphql")
+	require.Contains(t, seen, socketBase+"/graphql")
 	requireQuietConsole(t, ctx, console)
 }
 

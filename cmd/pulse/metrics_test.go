@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"io"
 	"net/http"
@@ -23,22 +22,8 @@ import (
 func TestMetricsAndJobsUI(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.DSN(t)
-	addr := freeAddr(t)
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", addr, "--database-url", dsn, "--log-level", "warn"}, io.Discard, io.Discard)
-	}()
-	base := "http://" + addr
-	waitReady(t, base+"/readyz", done)
-	t.Cleanup(func() {
-		stop()
-		require.NoError(t, <-done)
-	})
-	var created bytes.Buffer
-	require.NoError(t, run(context.Background(), []string{"project", "create", "--name", "Metrics", "--database-url", dsn}, &created, io.Discard))
-	var out projectCreated
-	require.NoError(t, json.Unmarshal(created.Bytes(), &out))
+	base := serveInProcess(t, dsn, io.Discard, "--log-level", "warn")
+	out := createProject(t, dsn, "Metrics")
 
 	post := func(path, key, body string) int {
 		req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
@@ -90,25 +75,10 @@ func TestMetricsAndJobsUI(t *testing.T) {
 func TestJobsUIWantsTheOperatorToken(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.DSN(t)
-	addr := freeAddr(t)
 	const token = "operator-3f9d2c7a81b64e05"
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	var logs syncBuffer
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", addr, "--database-url", dsn, "--log-level", "info",
-			"--operator-token", token}, io.Discard, &logs)
-	}()
-	base := "http://" + addr
-	waitReady(t, base+"/readyz", done)
-	t.Cleanup(func() {
-		stop()
-		require.NoError(t, <-done)
-	})
-	var created bytes.Buffer
-	require.NoError(t, run(context.Background(), []string{"project", "create", "--name", "Tenant", "--database-url", dsn}, &created, io.Discard))
-	var out projectCreated
-	require.NoError(t, json.Unmarshal(created.Bytes(), &out))
+	base := serveInProcess(t, dsn, &logs, "--log-level", "info", "--operator-token", token)
+	out := createProject(t, dsn, "Tenant")
 
 	queues := base + "/riverui/api/queues"
 	require.Equal(t, http.StatusUnauthorized, jobsUIStatus(t, queues, "", ""))
