@@ -23,6 +23,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/segment"
+	"github.com/pulse-analytics/pulse/ent/segmentdirtyuser"
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
@@ -56,6 +57,8 @@ type Client struct {
 	Project *ProjectClient
 	// Segment is the client for interacting with the Segment builders.
 	Segment *SegmentClient
+	// SegmentDirtyUser is the client for interacting with the SegmentDirtyUser builders.
+	SegmentDirtyUser *SegmentDirtyUserClient
 	// SegmentMember is the client for interacting with the SegmentMember builders.
 	SegmentMember *SegmentMemberClient
 	// SegmentMembership is the client for interacting with the SegmentMembership builders.
@@ -91,6 +94,7 @@ func (c *Client) init() {
 	c.Identity = NewIdentityClient(c.config)
 	c.Project = NewProjectClient(c.config)
 	c.Segment = NewSegmentClient(c.config)
+	c.SegmentDirtyUser = NewSegmentDirtyUserClient(c.config)
 	c.SegmentMember = NewSegmentMemberClient(c.config)
 	c.SegmentMembership = NewSegmentMembershipClient(c.config)
 	c.SegmentRun = NewSegmentRunClient(c.config)
@@ -199,6 +203,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Identity:          NewIdentityClient(cfg),
 		Project:           NewProjectClient(cfg),
 		Segment:           NewSegmentClient(cfg),
+		SegmentDirtyUser:  NewSegmentDirtyUserClient(cfg),
 		SegmentMember:     NewSegmentMemberClient(cfg),
 		SegmentMembership: NewSegmentMembershipClient(cfg),
 		SegmentRun:        NewSegmentRunClient(cfg),
@@ -234,6 +239,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Identity:          NewIdentityClient(cfg),
 		Project:           NewProjectClient(cfg),
 		Segment:           NewSegmentClient(cfg),
+		SegmentDirtyUser:  NewSegmentDirtyUserClient(cfg),
 		SegmentMember:     NewSegmentMemberClient(cfg),
 		SegmentMembership: NewSegmentMembershipClient(cfg),
 		SegmentRun:        NewSegmentRunClient(cfg),
@@ -272,8 +278,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.DiscoveryRun, c.Event, c.Feedback, c.FeedbackChange, c.Identity,
-		c.Project, c.Segment, c.SegmentMember, c.SegmentMembership, c.SegmentRun,
-		c.Survey, c.SurveyQuestion, c.SurveyResponse, c.User, c.UserDailyActivity,
+		c.Project, c.Segment, c.SegmentDirtyUser, c.SegmentMember, c.SegmentMembership,
+		c.SegmentRun, c.Survey, c.SurveyQuestion, c.SurveyResponse, c.User,
+		c.UserDailyActivity,
 	} {
 		n.Use(hooks...)
 	}
@@ -284,8 +291,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.DiscoveryRun, c.Event, c.Feedback, c.FeedbackChange, c.Identity,
-		c.Project, c.Segment, c.SegmentMember, c.SegmentMembership, c.SegmentRun,
-		c.Survey, c.SurveyQuestion, c.SurveyResponse, c.User, c.UserDailyActivity,
+		c.Project, c.Segment, c.SegmentDirtyUser, c.SegmentMember, c.SegmentMembership,
+		c.SegmentRun, c.Survey, c.SurveyQuestion, c.SurveyResponse, c.User,
+		c.UserDailyActivity,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -310,6 +318,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Project.mutate(ctx, m)
 	case *SegmentMutation:
 		return c.Segment.mutate(ctx, m)
+	case *SegmentDirtyUserMutation:
+		return c.SegmentDirtyUser.mutate(ctx, m)
 	case *SegmentMemberMutation:
 		return c.SegmentMember.mutate(ctx, m)
 	case *SegmentMembershipMutation:
@@ -1907,6 +1917,141 @@ func (c *SegmentClient) mutate(ctx context.Context, m *SegmentMutation) (Value, 
 	}
 }
 
+// SegmentDirtyUserClient is a client for the SegmentDirtyUser schema.
+type SegmentDirtyUserClient struct {
+	config
+}
+
+// NewSegmentDirtyUserClient returns a client for the SegmentDirtyUser from the given config.
+func NewSegmentDirtyUserClient(c config) *SegmentDirtyUserClient {
+	return &SegmentDirtyUserClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `segmentdirtyuser.Hooks(f(g(h())))`.
+func (c *SegmentDirtyUserClient) Use(hooks ...Hook) {
+	c.hooks.SegmentDirtyUser = append(c.hooks.SegmentDirtyUser, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `segmentdirtyuser.Intercept(f(g(h())))`.
+func (c *SegmentDirtyUserClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SegmentDirtyUser = append(c.inters.SegmentDirtyUser, interceptors...)
+}
+
+// Create returns a builder for creating a SegmentDirtyUser entity.
+func (c *SegmentDirtyUserClient) Create() *SegmentDirtyUserCreate {
+	mutation := newSegmentDirtyUserMutation(c.config, OpCreate)
+	return &SegmentDirtyUserCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SegmentDirtyUser entities.
+func (c *SegmentDirtyUserClient) CreateBulk(builders ...*SegmentDirtyUserCreate) *SegmentDirtyUserCreateBulk {
+	return &SegmentDirtyUserCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SegmentDirtyUserClient) MapCreateBulk(slice any, setFunc func(*SegmentDirtyUserCreate, int)) *SegmentDirtyUserCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SegmentDirtyUserCreateBulk{err: fmt.Errorf("calling to SegmentDirtyUserClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SegmentDirtyUserCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SegmentDirtyUserCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SegmentDirtyUser.
+func (c *SegmentDirtyUserClient) Update() *SegmentDirtyUserUpdate {
+	mutation := newSegmentDirtyUserMutation(c.config, OpUpdate)
+	return &SegmentDirtyUserUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SegmentDirtyUserClient) UpdateOne(_m *SegmentDirtyUser) *SegmentDirtyUserUpdateOne {
+	mutation := newSegmentDirtyUserMutation(c.config, OpUpdateOne, withSegmentDirtyUser(_m))
+	return &SegmentDirtyUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SegmentDirtyUserClient) UpdateOneID(id int) *SegmentDirtyUserUpdateOne {
+	mutation := newSegmentDirtyUserMutation(c.config, OpUpdateOne, withSegmentDirtyUserID(id))
+	return &SegmentDirtyUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SegmentDirtyUser.
+func (c *SegmentDirtyUserClient) Delete() *SegmentDirtyUserDelete {
+	mutation := newSegmentDirtyUserMutation(c.config, OpDelete)
+	return &SegmentDirtyUserDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SegmentDirtyUserClient) DeleteOne(_m *SegmentDirtyUser) *SegmentDirtyUserDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SegmentDirtyUserClient) DeleteOneID(id int) *SegmentDirtyUserDeleteOne {
+	builder := c.Delete().Where(segmentdirtyuser.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SegmentDirtyUserDeleteOne{builder}
+}
+
+// Query returns a query builder for SegmentDirtyUser.
+func (c *SegmentDirtyUserClient) Query() *SegmentDirtyUserQuery {
+	return &SegmentDirtyUserQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSegmentDirtyUser},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SegmentDirtyUser entity by its id.
+func (c *SegmentDirtyUserClient) Get(ctx context.Context, id int) (*SegmentDirtyUser, error) {
+	return c.Query().Where(segmentdirtyuser.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SegmentDirtyUserClient) GetX(ctx context.Context, id int) *SegmentDirtyUser {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *SegmentDirtyUserClient) Hooks() []Hook {
+	hooks := c.hooks.SegmentDirtyUser
+	return append(hooks[:len(hooks):len(hooks)], segmentdirtyuser.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SegmentDirtyUserClient) Interceptors() []Interceptor {
+	inters := c.inters.SegmentDirtyUser
+	return append(inters[:len(inters):len(inters)], segmentdirtyuser.Interceptors[:]...)
+}
+
+func (c *SegmentDirtyUserClient) mutate(ctx context.Context, m *SegmentDirtyUserMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SegmentDirtyUserCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SegmentDirtyUserUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SegmentDirtyUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SegmentDirtyUserDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SegmentDirtyUser mutation op: %q", m.Op())
+	}
+}
+
 // SegmentMemberClient is a client for the SegmentMember schema.
 type SegmentMemberClient struct {
 	config
@@ -3372,13 +3517,14 @@ func (c *UserDailyActivityClient) mutate(ctx context.Context, m *UserDailyActivi
 type (
 	hooks struct {
 		APIKey, DiscoveryRun, Event, Feedback, FeedbackChange, Identity, Project,
-		Segment, SegmentMember, SegmentMembership, SegmentRun, Survey, SurveyQuestion,
-		SurveyResponse, User, UserDailyActivity []ent.Hook
+		Segment, SegmentDirtyUser, SegmentMember, SegmentMembership, SegmentRun,
+		Survey, SurveyQuestion, SurveyResponse, User, UserDailyActivity []ent.Hook
 	}
 	inters struct {
 		APIKey, DiscoveryRun, Event, Feedback, FeedbackChange, Identity, Project,
-		Segment, SegmentMember, SegmentMembership, SegmentRun, Survey, SurveyQuestion,
-		SurveyResponse, User, UserDailyActivity []ent.Interceptor
+		Segment, SegmentDirtyUser, SegmentMember, SegmentMembership, SegmentRun,
+		Survey, SurveyQuestion, SurveyResponse, User,
+		UserDailyActivity []ent.Interceptor
 	}
 )
 

@@ -20,6 +20,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/segment"
+	"github.com/pulse-analytics/pulse/ent/segmentdirtyuser"
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
@@ -96,6 +97,7 @@ func checkColumn(t, c string) error {
 			identity.Table:          identity.ValidColumn,
 			project.Table:           project.ValidColumn,
 			segment.Table:           segment.ValidColumn,
+			segmentdirtyuser.Table:  segmentdirtyuser.ValidColumn,
 			segmentmember.Table:     segmentmember.ValidColumn,
 			segmentmembership.Table: segmentmembership.ValidColumn,
 			segmentrun.Table:        segmentrun.ValidColumn,

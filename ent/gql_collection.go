@@ -851,6 +851,11 @@ func (_q *ProjectQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, project.FieldActiveEvents)
 				fieldSeen[project.FieldActiveEvents] = struct{}{}
 			}
+		case "realtime":
+			if _, ok := fieldSeen[project.FieldRealtime]; !ok {
+				selectedFields = append(selectedFields, project.FieldRealtime)
+				fieldSeen[project.FieldRealtime] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:
@@ -1271,6 +1276,11 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, segment.FieldArchivedAt)
 				fieldSeen[segment.FieldArchivedAt] = struct{}{}
 			}
+		case "realtime":
+			if _, ok := fieldSeen[segment.FieldRealtime]; !ok {
+				selectedFields = append(selectedFields, segment.FieldRealtime)
+				fieldSeen[segment.FieldRealtime] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:
@@ -1564,6 +1574,11 @@ func (_q *SegmentRunQuery) collectField(ctx context.Context, oneNode bool, opCtx
 			if _, ok := fieldSeen[segmentrun.FieldError]; !ok {
 				selectedFields = append(selectedFields, segmentrun.FieldError)
 				fieldSeen[segmentrun.FieldError] = struct{}{}
+			}
+		case "drift":
+			if _, ok := fieldSeen[segmentrun.FieldDrift]; !ok {
+				selectedFields = append(selectedFields, segmentrun.FieldDrift)
+				fieldSeen[segmentrun.FieldDrift] = struct{}{}
 			}
 		case "seq":
 			if _, ok := fieldSeen[segmentrun.FieldSeq]; !ok {

@@ -2364,6 +2364,10 @@ type ProjectWhereInput struct {
 	TimezoneHasSuffix    *string  `json:"timezoneHasSuffix,omitempty"`
 	TimezoneEqualFold    *string  `json:"timezoneEqualFold,omitempty"`
 	TimezoneContainsFold *string  `json:"timezoneContainsFold,omitempty"`
+
+	// "realtime" field predicates.
+	Realtime    *bool `json:"realtime,omitempty"`
+	RealtimeNEQ *bool `json:"realtimeNEQ,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -2587,6 +2591,12 @@ func (i *ProjectWhereInput) P() (predicate.Project, error) {
 	if i.TimezoneContainsFold != nil {
 		predicates = append(predicates, project.TimezoneContainsFold(*i.TimezoneContainsFold))
 	}
+	if i.Realtime != nil {
+		predicates = append(predicates, project.RealtimeEQ(*i.Realtime))
+	}
+	if i.RealtimeNEQ != nil {
+		predicates = append(predicates, project.RealtimeNEQ(*i.RealtimeNEQ))
+	}
 
 	switch len(predicates) {
 	case 0:
@@ -2747,6 +2757,10 @@ type SegmentWhereInput struct {
 	ArchivedAtLTE    *time.Time  `json:"archivedAtLTE,omitempty"`
 	ArchivedAtIsNil  bool        `json:"archivedAtIsNil,omitempty"`
 	ArchivedAtNotNil bool        `json:"archivedAtNotNil,omitempty"`
+
+	// "realtime" field predicates.
+	Realtime    *bool `json:"realtime,omitempty"`
+	RealtimeNEQ *bool `json:"realtimeNEQ,omitempty"`
 
 	// "members" edge predicates.
 	HasMembers     *bool             `json:"hasMembers,omitempty"`
@@ -3182,6 +3196,12 @@ func (i *SegmentWhereInput) P() (predicate.Segment, error) {
 	}
 	if i.ArchivedAtNotNil {
 		predicates = append(predicates, segment.ArchivedAtNotNil())
+	}
+	if i.Realtime != nil {
+		predicates = append(predicates, segment.RealtimeEQ(*i.Realtime))
+	}
+	if i.RealtimeNEQ != nil {
+		predicates = append(predicates, segment.RealtimeNEQ(*i.RealtimeNEQ))
 	}
 
 	if i.HasMembers != nil {
@@ -3754,6 +3774,18 @@ type SegmentRunWhereInput struct {
 	ErrorEqualFold    *string  `json:"errorEqualFold,omitempty"`
 	ErrorContainsFold *string  `json:"errorContainsFold,omitempty"`
 
+	// "drift" field predicates.
+	Drift       *int  `json:"drift,omitempty"`
+	DriftNEQ    *int  `json:"driftNEQ,omitempty"`
+	DriftIn     []int `json:"driftIn,omitempty"`
+	DriftNotIn  []int `json:"driftNotIn,omitempty"`
+	DriftGT     *int  `json:"driftGT,omitempty"`
+	DriftGTE    *int  `json:"driftGTE,omitempty"`
+	DriftLT     *int  `json:"driftLT,omitempty"`
+	DriftLTE    *int  `json:"driftLTE,omitempty"`
+	DriftIsNil  bool  `json:"driftIsNil,omitempty"`
+	DriftNotNil bool  `json:"driftNotNil,omitempty"`
+
 	// "seq" field predicates.
 	Seq       *int  `json:"seq,omitempty"`
 	SeqNEQ    *int  `json:"seqNEQ,omitempty"`
@@ -4168,6 +4200,36 @@ func (i *SegmentRunWhereInput) P() (predicate.SegmentRun, error) {
 	}
 	if i.ErrorContainsFold != nil {
 		predicates = append(predicates, segmentrun.ErrorContainsFold(*i.ErrorContainsFold))
+	}
+	if i.Drift != nil {
+		predicates = append(predicates, segmentrun.DriftEQ(*i.Drift))
+	}
+	if i.DriftNEQ != nil {
+		predicates = append(predicates, segmentrun.DriftNEQ(*i.DriftNEQ))
+	}
+	if len(i.DriftIn) > 0 {
+		predicates = append(predicates, segmentrun.DriftIn(i.DriftIn...))
+	}
+	if len(i.DriftNotIn) > 0 {
+		predicates = append(predicates, segmentrun.DriftNotIn(i.DriftNotIn...))
+	}
+	if i.DriftGT != nil {
+		predicates = append(predicates, segmentrun.DriftGT(*i.DriftGT))
+	}
+	if i.DriftGTE != nil {
+		predicates = append(predicates, segmentrun.DriftGTE(*i.DriftGTE))
+	}
+	if i.DriftLT != nil {
+		predicates = append(predicates, segmentrun.DriftLT(*i.DriftLT))
+	}
+	if i.DriftLTE != nil {
+		predicates = append(predicates, segmentrun.DriftLTE(*i.DriftLTE))
+	}
+	if i.DriftIsNil {
+		predicates = append(predicates, segmentrun.DriftIsNil())
+	}
+	if i.DriftNotNil {
+		predicates = append(predicates, segmentrun.DriftNotNil())
 	}
 	if i.Seq != nil {
 		predicates = append(predicates, segmentrun.SeqEQ(*i.Seq))

@@ -22,6 +22,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/schema/schematype"
 	"github.com/pulse-analytics/pulse/ent/segment"
+	"github.com/pulse-analytics/pulse/ent/segmentdirtyuser"
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
@@ -49,6 +50,7 @@ const (
 	TypeIdentity          = "Identity"
 	TypeProject           = "Project"
 	TypeSegment           = "Segment"
+	TypeSegmentDirtyUser  = "SegmentDirtyUser"
 	TypeSegmentMember     = "SegmentMember"
 	TypeSegmentMembership = "SegmentMembership"
 	TypeSegmentRun        = "SegmentRun"
@@ -6373,6 +6375,7 @@ type ProjectMutation struct {
 	timezone                   *string
 	active_events              *[]string
 	appendactive_events        []string
+	realtime                   *bool
 	clearedFields              map[string]struct{}
 	api_keys                   map[int]struct{}
 	removedapi_keys            map[int]struct{}
@@ -6726,6 +6729,42 @@ func (m *ProjectMutation) ResetActiveEvents() {
 	m.active_events = nil
 	m.appendactive_events = nil
 	delete(m.clearedFields, project.FieldActiveEvents)
+}
+
+// SetRealtime sets the "realtime" field.
+func (m *ProjectMutation) SetRealtime(b bool) {
+	m.realtime = &b
+}
+
+// Realtime returns the value of the "realtime" field in the mutation.
+func (m *ProjectMutation) Realtime() (r bool, exists bool) {
+	v := m.realtime
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRealtime returns the old "realtime" field's value of the Project entity.
+// If the Project object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProjectMutation) OldRealtime(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRealtime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRealtime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRealtime: %w", err)
+	}
+	return oldValue.Realtime, nil
+}
+
+// ResetRealtime resets all changes to the "realtime" field.
+func (m *ProjectMutation) ResetRealtime() {
+	m.realtime = nil
 }
 
 // AddAPIKeyIDs adds the "api_keys" edge to the APIKey entity by ids.
@@ -7518,7 +7557,7 @@ func (m *ProjectMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ProjectMutation) Fields() []string {
-	fields := make([]string, 0, 5)
+	fields := make([]string, 0, 6)
 	if m.created_at != nil {
 		fields = append(fields, project.FieldCreatedAt)
 	}
@@ -7533,6 +7572,9 @@ func (m *ProjectMutation) Fields() []string {
 	}
 	if m.active_events != nil {
 		fields = append(fields, project.FieldActiveEvents)
+	}
+	if m.realtime != nil {
+		fields = append(fields, project.FieldRealtime)
 	}
 	return fields
 }
@@ -7552,6 +7594,8 @@ func (m *ProjectMutation) Field(name string) (ent.Value, bool) {
 		return m.Timezone()
 	case project.FieldActiveEvents:
 		return m.ActiveEvents()
+	case project.FieldRealtime:
+		return m.Realtime()
 	}
 	return nil, false
 }
@@ -7571,6 +7615,8 @@ func (m *ProjectMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldTimezone(ctx)
 	case project.FieldActiveEvents:
 		return m.OldActiveEvents(ctx)
+	case project.FieldRealtime:
+		return m.OldRealtime(ctx)
 	}
 	return nil, fmt.Errorf("unknown Project field %s", name)
 }
@@ -7614,6 +7660,13 @@ func (m *ProjectMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetActiveEvents(v)
+		return nil
+	case project.FieldRealtime:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRealtime(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Project field %s", name)
@@ -7687,6 +7740,9 @@ func (m *ProjectMutation) ResetField(name string) error {
 		return nil
 	case project.FieldActiveEvents:
 		m.ResetActiveEvents()
+		return nil
+	case project.FieldRealtime:
+		m.ResetRealtime()
 		return nil
 	}
 	return fmt.Errorf("unknown Project field %s", name)
@@ -8137,6 +8193,10 @@ type SegmentMutation struct {
 	definition_version          *int
 	adddefinition_version       *int
 	archived_at                 *time.Time
+	realtime                    *bool
+	realtime_sources            *[]string
+	appendrealtime_sources      []string
+	swept_at                    *time.Time
 	clearedFields               map[string]struct{}
 	project                     *int
 	clearedproject              bool
@@ -8887,6 +8947,156 @@ func (m *SegmentMutation) ResetArchivedAt() {
 	delete(m.clearedFields, segment.FieldArchivedAt)
 }
 
+// SetRealtime sets the "realtime" field.
+func (m *SegmentMutation) SetRealtime(b bool) {
+	m.realtime = &b
+}
+
+// Realtime returns the value of the "realtime" field in the mutation.
+func (m *SegmentMutation) Realtime() (r bool, exists bool) {
+	v := m.realtime
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRealtime returns the old "realtime" field's value of the Segment entity.
+// If the Segment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SegmentMutation) OldRealtime(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRealtime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRealtime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRealtime: %w", err)
+	}
+	return oldValue.Realtime, nil
+}
+
+// ResetRealtime resets all changes to the "realtime" field.
+func (m *SegmentMutation) ResetRealtime() {
+	m.realtime = nil
+}
+
+// SetRealtimeSources sets the "realtime_sources" field.
+func (m *SegmentMutation) SetRealtimeSources(s []string) {
+	m.realtime_sources = &s
+	m.appendrealtime_sources = nil
+}
+
+// RealtimeSources returns the value of the "realtime_sources" field in the mutation.
+func (m *SegmentMutation) RealtimeSources() (r []string, exists bool) {
+	v := m.realtime_sources
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRealtimeSources returns the old "realtime_sources" field's value of the Segment entity.
+// If the Segment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SegmentMutation) OldRealtimeSources(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRealtimeSources is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRealtimeSources requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRealtimeSources: %w", err)
+	}
+	return oldValue.RealtimeSources, nil
+}
+
+// AppendRealtimeSources adds s to the "realtime_sources" field.
+func (m *SegmentMutation) AppendRealtimeSources(s []string) {
+	m.appendrealtime_sources = append(m.appendrealtime_sources, s...)
+}
+
+// AppendedRealtimeSources returns the list of values that were appended to the "realtime_sources" field in this mutation.
+func (m *SegmentMutation) AppendedRealtimeSources() ([]string, bool) {
+	if len(m.appendrealtime_sources) == 0 {
+		return nil, false
+	}
+	return m.appendrealtime_sources, true
+}
+
+// ClearRealtimeSources clears the value of the "realtime_sources" field.
+func (m *SegmentMutation) ClearRealtimeSources() {
+	m.realtime_sources = nil
+	m.appendrealtime_sources = nil
+	m.clearedFields[segment.FieldRealtimeSources] = struct{}{}
+}
+
+// RealtimeSourcesCleared returns if the "realtime_sources" field was cleared in this mutation.
+func (m *SegmentMutation) RealtimeSourcesCleared() bool {
+	_, ok := m.clearedFields[segment.FieldRealtimeSources]
+	return ok
+}
+
+// ResetRealtimeSources resets all changes to the "realtime_sources" field.
+func (m *SegmentMutation) ResetRealtimeSources() {
+	m.realtime_sources = nil
+	m.appendrealtime_sources = nil
+	delete(m.clearedFields, segment.FieldRealtimeSources)
+}
+
+// SetSweptAt sets the "swept_at" field.
+func (m *SegmentMutation) SetSweptAt(t time.Time) {
+	m.swept_at = &t
+}
+
+// SweptAt returns the value of the "swept_at" field in the mutation.
+func (m *SegmentMutation) SweptAt() (r time.Time, exists bool) {
+	v := m.swept_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSweptAt returns the old "swept_at" field's value of the Segment entity.
+// If the Segment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SegmentMutation) OldSweptAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSweptAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSweptAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSweptAt: %w", err)
+	}
+	return oldValue.SweptAt, nil
+}
+
+// ClearSweptAt clears the value of the "swept_at" field.
+func (m *SegmentMutation) ClearSweptAt() {
+	m.swept_at = nil
+	m.clearedFields[segment.FieldSweptAt] = struct{}{}
+}
+
+// SweptAtCleared returns if the "swept_at" field was cleared in this mutation.
+func (m *SegmentMutation) SweptAtCleared() bool {
+	_, ok := m.clearedFields[segment.FieldSweptAt]
+	return ok
+}
+
+// ResetSweptAt resets all changes to the "swept_at" field.
+func (m *SegmentMutation) ResetSweptAt() {
+	m.swept_at = nil
+	delete(m.clearedFields, segment.FieldSweptAt)
+}
+
 // ClearProject clears the "project" edge to the Project entity.
 func (m *SegmentMutation) ClearProject() {
 	m.clearedproject = true
@@ -9164,7 +9374,7 @@ func (m *SegmentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *SegmentMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 17)
 	if m.project != nil {
 		fields = append(fields, segment.FieldProjectID)
 	}
@@ -9207,6 +9417,15 @@ func (m *SegmentMutation) Fields() []string {
 	if m.archived_at != nil {
 		fields = append(fields, segment.FieldArchivedAt)
 	}
+	if m.realtime != nil {
+		fields = append(fields, segment.FieldRealtime)
+	}
+	if m.realtime_sources != nil {
+		fields = append(fields, segment.FieldRealtimeSources)
+	}
+	if m.swept_at != nil {
+		fields = append(fields, segment.FieldSweptAt)
+	}
 	return fields
 }
 
@@ -9243,6 +9462,12 @@ func (m *SegmentMutation) Field(name string) (ent.Value, bool) {
 		return m.DefinitionVersion()
 	case segment.FieldArchivedAt:
 		return m.ArchivedAt()
+	case segment.FieldRealtime:
+		return m.Realtime()
+	case segment.FieldRealtimeSources:
+		return m.RealtimeSources()
+	case segment.FieldSweptAt:
+		return m.SweptAt()
 	}
 	return nil, false
 }
@@ -9280,6 +9505,12 @@ func (m *SegmentMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldDefinitionVersion(ctx)
 	case segment.FieldArchivedAt:
 		return m.OldArchivedAt(ctx)
+	case segment.FieldRealtime:
+		return m.OldRealtime(ctx)
+	case segment.FieldRealtimeSources:
+		return m.OldRealtimeSources(ctx)
+	case segment.FieldSweptAt:
+		return m.OldSweptAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Segment field %s", name)
 }
@@ -9387,6 +9618,27 @@ func (m *SegmentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetArchivedAt(v)
 		return nil
+	case segment.FieldRealtime:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRealtime(v)
+		return nil
+	case segment.FieldRealtimeSources:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRealtimeSources(v)
+		return nil
+	case segment.FieldSweptAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSweptAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Segment field %s", name)
 }
@@ -9468,6 +9720,12 @@ func (m *SegmentMutation) ClearedFields() []string {
 	if m.FieldCleared(segment.FieldArchivedAt) {
 		fields = append(fields, segment.FieldArchivedAt)
 	}
+	if m.FieldCleared(segment.FieldRealtimeSources) {
+		fields = append(fields, segment.FieldRealtimeSources)
+	}
+	if m.FieldCleared(segment.FieldSweptAt) {
+		fields = append(fields, segment.FieldSweptAt)
+	}
 	return fields
 }
 
@@ -9493,6 +9751,12 @@ func (m *SegmentMutation) ClearField(name string) error {
 		return nil
 	case segment.FieldArchivedAt:
 		m.ClearArchivedAt()
+		return nil
+	case segment.FieldRealtimeSources:
+		m.ClearRealtimeSources()
+		return nil
+	case segment.FieldSweptAt:
+		m.ClearSweptAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Segment nullable field %s", name)
@@ -9543,6 +9807,15 @@ func (m *SegmentMutation) ResetField(name string) error {
 		return nil
 	case segment.FieldArchivedAt:
 		m.ResetArchivedAt()
+		return nil
+	case segment.FieldRealtime:
+		m.ResetRealtime()
+		return nil
+	case segment.FieldRealtimeSources:
+		m.ResetRealtimeSources()
+		return nil
+	case segment.FieldSweptAt:
+		m.ResetSweptAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Segment field %s", name)
@@ -9726,6 +9999,596 @@ func (m *SegmentMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Segment edge %s", name)
+}
+
+// SegmentDirtyUserMutation represents an operation that mutates the SegmentDirtyUser nodes in the graph.
+type SegmentDirtyUserMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	project_id    *int
+	addproject_id *int
+	segment_id    *int
+	addsegment_id *int
+	user_id       *int
+	adduser_id    *int
+	marked_at     *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*SegmentDirtyUser, error)
+	predicates    []predicate.SegmentDirtyUser
+}
+
+var _ ent.Mutation = (*SegmentDirtyUserMutation)(nil)
+
+// segmentdirtyuserOption allows management of the mutation configuration using functional options.
+type segmentdirtyuserOption func(*SegmentDirtyUserMutation)
+
+// newSegmentDirtyUserMutation creates new mutation for the SegmentDirtyUser entity.
+func newSegmentDirtyUserMutation(c config, op Op, opts ...segmentdirtyuserOption) *SegmentDirtyUserMutation {
+	m := &SegmentDirtyUserMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSegmentDirtyUser,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSegmentDirtyUserID sets the ID field of the mutation.
+func withSegmentDirtyUserID(id int) segmentdirtyuserOption {
+	return func(m *SegmentDirtyUserMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SegmentDirtyUser
+		)
+		m.oldValue = func(ctx context.Context) (*SegmentDirtyUser, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SegmentDirtyUser.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSegmentDirtyUser sets the old SegmentDirtyUser of the mutation.
+func withSegmentDirtyUser(node *SegmentDirtyUser) segmentdirtyuserOption {
+	return func(m *SegmentDirtyUserMutation) {
+		m.oldValue = func(context.Context) (*SegmentDirtyUser, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SegmentDirtyUserMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SegmentDirtyUserMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SegmentDirtyUserMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SegmentDirtyUserMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SegmentDirtyUser.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetProjectID sets the "project_id" field.
+func (m *SegmentDirtyUserMutation) SetProjectID(i int) {
+	m.project_id = &i
+	m.addproject_id = nil
+}
+
+// ProjectID returns the value of the "project_id" field in the mutation.
+func (m *SegmentDirtyUserMutation) ProjectID() (r int, exists bool) {
+	v := m.project_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProjectID returns the old "project_id" field's value of the SegmentDirtyUser entity.
+// If the SegmentDirtyUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SegmentDirtyUserMutation) OldProjectID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProjectID: %w", err)
+	}
+	return oldValue.ProjectID, nil
+}
+
+// AddProjectID adds i to the "project_id" field.
+func (m *SegmentDirtyUserMutation) AddProjectID(i int) {
+	if m.addproject_id != nil {
+		*m.addproject_id += i
+	} else {
+		m.addproject_id = &i
+	}
+}
+
+// AddedProjectID returns the value that was added to the "project_id" field in this mutation.
+func (m *SegmentDirtyUserMutation) AddedProjectID() (r int, exists bool) {
+	v := m.addproject_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProjectID resets all changes to the "project_id" field.
+func (m *SegmentDirtyUserMutation) ResetProjectID() {
+	m.project_id = nil
+	m.addproject_id = nil
+}
+
+// SetSegmentID sets the "segment_id" field.
+func (m *SegmentDirtyUserMutation) SetSegmentID(i int) {
+	m.segment_id = &i
+	m.addsegment_id = nil
+}
+
+// SegmentID returns the value of the "segment_id" field in the mutation.
+func (m *SegmentDirtyUserMutation) SegmentID() (r int, exists bool) {
+	v := m.segment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSegmentID returns the old "segment_id" field's value of the SegmentDirtyUser entity.
+// If the SegmentDirtyUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SegmentDirtyUserMutation) OldSegmentID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSegmentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSegmentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSegmentID: %w", err)
+	}
+	return oldValue.SegmentID, nil
+}
+
+// AddSegmentID adds i to the "segment_id" field.
+func (m *SegmentDirtyUserMutation) AddSegmentID(i int) {
+	if m.addsegment_id != nil {
+		*m.addsegment_id += i
+	} else {
+		m.addsegment_id = &i
+	}
+}
+
+// AddedSegmentID returns the value that was added to the "segment_id" field in this mutation.
+func (m *SegmentDirtyUserMutation) AddedSegmentID() (r int, exists bool) {
+	v := m.addsegment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSegmentID resets all changes to the "segment_id" field.
+func (m *SegmentDirtyUserMutation) ResetSegmentID() {
+	m.segment_id = nil
+	m.addsegment_id = nil
+}
+
+// SetUserID sets the "user_id" field.
+func (m *SegmentDirtyUserMutation) SetUserID(i int) {
+	m.user_id = &i
+	m.adduser_id = nil
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *SegmentDirtyUserMutation) UserID() (r int, exists bool) {
+	v := m.user_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the SegmentDirtyUser entity.
+// If the SegmentDirtyUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SegmentDirtyUserMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// AddUserID adds i to the "user_id" field.
+func (m *SegmentDirtyUserMutation) AddUserID(i int) {
+	if m.adduser_id != nil {
+		*m.adduser_id += i
+	} else {
+		m.adduser_id = &i
+	}
+}
+
+// AddedUserID returns the value that was added to the "user_id" field in this mutation.
+func (m *SegmentDirtyUserMutation) AddedUserID() (r int, exists bool) {
+	v := m.adduser_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *SegmentDirtyUserMutation) ResetUserID() {
+	m.user_id = nil
+	m.adduser_id = nil
+}
+
+// SetMarkedAt sets the "marked_at" field.
+func (m *SegmentDirtyUserMutation) SetMarkedAt(t time.Time) {
+	m.marked_at = &t
+}
+
+// MarkedAt returns the value of the "marked_at" field in the mutation.
+func (m *SegmentDirtyUserMutation) MarkedAt() (r time.Time, exists bool) {
+	v := m.marked_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMarkedAt returns the old "marked_at" field's value of the SegmentDirtyUser entity.
+// If the SegmentDirtyUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SegmentDirtyUserMutation) OldMarkedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMarkedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMarkedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMarkedAt: %w", err)
+	}
+	return oldValue.MarkedAt, nil
+}
+
+// ResetMarkedAt resets all changes to the "marked_at" field.
+func (m *SegmentDirtyUserMutation) ResetMarkedAt() {
+	m.marked_at = nil
+}
+
+// Where appends a list predicates to the SegmentDirtyUserMutation builder.
+func (m *SegmentDirtyUserMutation) Where(ps ...predicate.SegmentDirtyUser) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SegmentDirtyUserMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SegmentDirtyUserMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SegmentDirtyUser, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SegmentDirtyUserMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SegmentDirtyUserMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SegmentDirtyUser).
+func (m *SegmentDirtyUserMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SegmentDirtyUserMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.project_id != nil {
+		fields = append(fields, segmentdirtyuser.FieldProjectID)
+	}
+	if m.segment_id != nil {
+		fields = append(fields, segmentdirtyuser.FieldSegmentID)
+	}
+	if m.user_id != nil {
+		fields = append(fields, segmentdirtyuser.FieldUserID)
+	}
+	if m.marked_at != nil {
+		fields = append(fields, segmentdirtyuser.FieldMarkedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SegmentDirtyUserMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case segmentdirtyuser.FieldProjectID:
+		return m.ProjectID()
+	case segmentdirtyuser.FieldSegmentID:
+		return m.SegmentID()
+	case segmentdirtyuser.FieldUserID:
+		return m.UserID()
+	case segmentdirtyuser.FieldMarkedAt:
+		return m.MarkedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SegmentDirtyUserMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case segmentdirtyuser.FieldProjectID:
+		return m.OldProjectID(ctx)
+	case segmentdirtyuser.FieldSegmentID:
+		return m.OldSegmentID(ctx)
+	case segmentdirtyuser.FieldUserID:
+		return m.OldUserID(ctx)
+	case segmentdirtyuser.FieldMarkedAt:
+		return m.OldMarkedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown SegmentDirtyUser field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SegmentDirtyUserMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case segmentdirtyuser.FieldProjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProjectID(v)
+		return nil
+	case segmentdirtyuser.FieldSegmentID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSegmentID(v)
+		return nil
+	case segmentdirtyuser.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case segmentdirtyuser.FieldMarkedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMarkedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SegmentDirtyUser field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SegmentDirtyUserMutation) AddedFields() []string {
+	var fields []string
+	if m.addproject_id != nil {
+		fields = append(fields, segmentdirtyuser.FieldProjectID)
+	}
+	if m.addsegment_id != nil {
+		fields = append(fields, segmentdirtyuser.FieldSegmentID)
+	}
+	if m.adduser_id != nil {
+		fields = append(fields, segmentdirtyuser.FieldUserID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SegmentDirtyUserMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case segmentdirtyuser.FieldProjectID:
+		return m.AddedProjectID()
+	case segmentdirtyuser.FieldSegmentID:
+		return m.AddedSegmentID()
+	case segmentdirtyuser.FieldUserID:
+		return m.AddedUserID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SegmentDirtyUserMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case segmentdirtyuser.FieldProjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProjectID(v)
+		return nil
+	case segmentdirtyuser.FieldSegmentID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSegmentID(v)
+		return nil
+	case segmentdirtyuser.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUserID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SegmentDirtyUser numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SegmentDirtyUserMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SegmentDirtyUserMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SegmentDirtyUserMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown SegmentDirtyUser nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SegmentDirtyUserMutation) ResetField(name string) error {
+	switch name {
+	case segmentdirtyuser.FieldProjectID:
+		m.ResetProjectID()
+		return nil
+	case segmentdirtyuser.FieldSegmentID:
+		m.ResetSegmentID()
+		return nil
+	case segmentdirtyuser.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case segmentdirtyuser.FieldMarkedAt:
+		m.ResetMarkedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown SegmentDirtyUser field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SegmentDirtyUserMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SegmentDirtyUserMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SegmentDirtyUserMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SegmentDirtyUserMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SegmentDirtyUserMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SegmentDirtyUserMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SegmentDirtyUserMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown SegmentDirtyUser unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SegmentDirtyUserMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown SegmentDirtyUser edge %s", name)
 }
 
 // SegmentMemberMutation represents an operation that mutates the SegmentMember nodes in the graph.
@@ -11094,6 +11957,8 @@ type SegmentRunMutation struct {
 	duration_ms      *int
 	addduration_ms   *int
 	error            *string
+	drift            *int
+	adddrift         *int
 	seq              *int
 	addseq           *int
 	clearedFields    map[string]struct{}
@@ -11853,6 +12718,76 @@ func (m *SegmentRunMutation) ResetError() {
 	delete(m.clearedFields, segmentrun.FieldError)
 }
 
+// SetDrift sets the "drift" field.
+func (m *SegmentRunMutation) SetDrift(i int) {
+	m.drift = &i
+	m.adddrift = nil
+}
+
+// Drift returns the value of the "drift" field in the mutation.
+func (m *SegmentRunMutation) Drift() (r int, exists bool) {
+	v := m.drift
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDrift returns the old "drift" field's value of the SegmentRun entity.
+// If the SegmentRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SegmentRunMutation) OldDrift(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDrift is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDrift requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDrift: %w", err)
+	}
+	return oldValue.Drift, nil
+}
+
+// AddDrift adds i to the "drift" field.
+func (m *SegmentRunMutation) AddDrift(i int) {
+	if m.adddrift != nil {
+		*m.adddrift += i
+	} else {
+		m.adddrift = &i
+	}
+}
+
+// AddedDrift returns the value that was added to the "drift" field in this mutation.
+func (m *SegmentRunMutation) AddedDrift() (r int, exists bool) {
+	v := m.adddrift
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearDrift clears the value of the "drift" field.
+func (m *SegmentRunMutation) ClearDrift() {
+	m.drift = nil
+	m.adddrift = nil
+	m.clearedFields[segmentrun.FieldDrift] = struct{}{}
+}
+
+// DriftCleared returns if the "drift" field was cleared in this mutation.
+func (m *SegmentRunMutation) DriftCleared() bool {
+	_, ok := m.clearedFields[segmentrun.FieldDrift]
+	return ok
+}
+
+// ResetDrift resets all changes to the "drift" field.
+func (m *SegmentRunMutation) ResetDrift() {
+	m.drift = nil
+	m.adddrift = nil
+	delete(m.clearedFields, segmentrun.FieldDrift)
+}
+
 // SetSeq sets the "seq" field.
 func (m *SegmentRunMutation) SetSeq(i int) {
 	m.seq = &i
@@ -12011,7 +12946,7 @@ func (m *SegmentRunMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *SegmentRunMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 15)
 	if m.project != nil {
 		fields = append(fields, segmentrun.FieldProjectID)
 	}
@@ -12051,6 +12986,9 @@ func (m *SegmentRunMutation) Fields() []string {
 	if m.error != nil {
 		fields = append(fields, segmentrun.FieldError)
 	}
+	if m.drift != nil {
+		fields = append(fields, segmentrun.FieldDrift)
+	}
 	if m.seq != nil {
 		fields = append(fields, segmentrun.FieldSeq)
 	}
@@ -12088,6 +13026,8 @@ func (m *SegmentRunMutation) Field(name string) (ent.Value, bool) {
 		return m.DurationMs()
 	case segmentrun.FieldError:
 		return m.Error()
+	case segmentrun.FieldDrift:
+		return m.Drift()
 	case segmentrun.FieldSeq:
 		return m.Seq()
 	}
@@ -12125,6 +13065,8 @@ func (m *SegmentRunMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldDurationMs(ctx)
 	case segmentrun.FieldError:
 		return m.OldError(ctx)
+	case segmentrun.FieldDrift:
+		return m.OldDrift(ctx)
 	case segmentrun.FieldSeq:
 		return m.OldSeq(ctx)
 	}
@@ -12227,6 +13169,13 @@ func (m *SegmentRunMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetError(v)
 		return nil
+	case segmentrun.FieldDrift:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDrift(v)
+		return nil
 	case segmentrun.FieldSeq:
 		v, ok := value.(int)
 		if !ok {
@@ -12257,6 +13206,9 @@ func (m *SegmentRunMutation) AddedFields() []string {
 	if m.addduration_ms != nil {
 		fields = append(fields, segmentrun.FieldDurationMs)
 	}
+	if m.adddrift != nil {
+		fields = append(fields, segmentrun.FieldDrift)
+	}
 	if m.addseq != nil {
 		fields = append(fields, segmentrun.FieldSeq)
 	}
@@ -12278,6 +13230,8 @@ func (m *SegmentRunMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedSizeAfter()
 	case segmentrun.FieldDurationMs:
 		return m.AddedDurationMs()
+	case segmentrun.FieldDrift:
+		return m.AddedDrift()
 	case segmentrun.FieldSeq:
 		return m.AddedSeq()
 	}
@@ -12324,6 +13278,13 @@ func (m *SegmentRunMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddDurationMs(v)
 		return nil
+	case segmentrun.FieldDrift:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDrift(v)
+		return nil
 	case segmentrun.FieldSeq:
 		v, ok := value.(int)
 		if !ok {
@@ -12356,6 +13317,9 @@ func (m *SegmentRunMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(segmentrun.FieldError) {
 		fields = append(fields, segmentrun.FieldError)
+	}
+	if m.FieldCleared(segmentrun.FieldDrift) {
+		fields = append(fields, segmentrun.FieldDrift)
 	}
 	if m.FieldCleared(segmentrun.FieldSeq) {
 		fields = append(fields, segmentrun.FieldSeq)
@@ -12391,6 +13355,9 @@ func (m *SegmentRunMutation) ClearField(name string) error {
 		return nil
 	case segmentrun.FieldError:
 		m.ClearError()
+		return nil
+	case segmentrun.FieldDrift:
+		m.ClearDrift()
 		return nil
 	case segmentrun.FieldSeq:
 		m.ClearSeq()
@@ -12441,6 +13408,9 @@ func (m *SegmentRunMutation) ResetField(name string) error {
 		return nil
 	case segmentrun.FieldError:
 		m.ResetError()
+		return nil
+	case segmentrun.FieldDrift:
+		m.ResetDrift()
 		return nil
 	case segmentrun.FieldSeq:
 		m.ResetSeq()

@@ -28,6 +28,8 @@ type Project struct {
 	Timezone string `json:"timezone,omitempty"`
 	// event names that count as activity; empty means every usage event
 	ActiveEvents []string `json:"active_events,omitempty"`
+	// segments move as their data changes (incremental passes); off: only by scheduled full recomputes
+	Realtime bool `json:"realtime,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ProjectQuery when eager-loading is set.
 	Edges        ProjectEdges `json:"edges"`
@@ -217,6 +219,8 @@ func (*Project) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case project.FieldActiveEvents:
 			values[i] = new([]byte)
+		case project.FieldRealtime:
+			values[i] = new(sql.NullBool)
 		case project.FieldID:
 			values[i] = new(sql.NullInt64)
 		case project.FieldName, project.FieldTimezone:
@@ -275,6 +279,12 @@ func (_m *Project) assignValues(columns []string, values []any) error {
 				if err := json.Unmarshal(*value, &_m.ActiveEvents); err != nil {
 					return fmt.Errorf("unmarshal field active_events: %w", err)
 				}
+			}
+		case project.FieldRealtime:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field realtime", values[i])
+			} else if value.Valid {
+				_m.Realtime = value.Bool
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -396,6 +406,9 @@ func (_m *Project) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("active_events=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ActiveEvents))
+	builder.WriteString(", ")
+	builder.WriteString("realtime=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Realtime))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -90,6 +90,20 @@ func (_c *ProjectCreate) SetActiveEvents(v []string) *ProjectCreate {
 	return _c
 }
 
+// SetRealtime sets the "realtime" field.
+func (_c *ProjectCreate) SetRealtime(v bool) *ProjectCreate {
+	_c.mutation.SetRealtime(v)
+	return _c
+}
+
+// SetNillableRealtime sets the "realtime" field if the given value is not nil.
+func (_c *ProjectCreate) SetNillableRealtime(v *bool) *ProjectCreate {
+	if v != nil {
+		_c.SetRealtime(*v)
+	}
+	return _c
+}
+
 // AddAPIKeyIDs adds the "api_keys" edge to the APIKey entity by IDs.
 func (_c *ProjectCreate) AddAPIKeyIDs(ids ...int) *ProjectCreate {
 	_c.mutation.AddAPIKeyIDs(ids...)
@@ -355,6 +369,10 @@ func (_c *ProjectCreate) defaults() error {
 		v := project.DefaultTimezone
 		_c.mutation.SetTimezone(v)
 	}
+	if _, ok := _c.mutation.Realtime(); !ok {
+		v := project.DefaultRealtime
+		_c.mutation.SetRealtime(v)
+	}
 	return nil
 }
 
@@ -376,6 +394,9 @@ func (_c *ProjectCreate) check() error {
 	}
 	if _, ok := _c.mutation.Timezone(); !ok {
 		return &ValidationError{Name: "timezone", err: errors.New(`ent: missing required field "Project.timezone"`)}
+	}
+	if _, ok := _c.mutation.Realtime(); !ok {
+		return &ValidationError{Name: "realtime", err: errors.New(`ent: missing required field "Project.realtime"`)}
 	}
 	return nil
 }
@@ -423,6 +444,10 @@ func (_c *ProjectCreate) createSpec() (*Project, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ActiveEvents(); ok {
 		_spec.SetField(project.FieldActiveEvents, field.TypeJSON, value)
 		_node.ActiveEvents = value
+	}
+	if value, ok := _c.mutation.Realtime(); ok {
+		_spec.SetField(project.FieldRealtime, field.TypeBool, value)
+		_node.Realtime = value
 	}
 	if nodes := _c.mutation.APIKeysIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -754,6 +779,18 @@ func (u *ProjectUpsert) ClearActiveEvents() *ProjectUpsert {
 	return u
 }
 
+// SetRealtime sets the "realtime" field.
+func (u *ProjectUpsert) SetRealtime(v bool) *ProjectUpsert {
+	u.Set(project.FieldRealtime, v)
+	return u
+}
+
+// UpdateRealtime sets the "realtime" field to the value that was provided on create.
+func (u *ProjectUpsert) UpdateRealtime() *ProjectUpsert {
+	u.SetExcluded(project.FieldRealtime)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -859,6 +896,20 @@ func (u *ProjectUpsertOne) UpdateActiveEvents() *ProjectUpsertOne {
 func (u *ProjectUpsertOne) ClearActiveEvents() *ProjectUpsertOne {
 	return u.Update(func(s *ProjectUpsert) {
 		s.ClearActiveEvents()
+	})
+}
+
+// SetRealtime sets the "realtime" field.
+func (u *ProjectUpsertOne) SetRealtime(v bool) *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.SetRealtime(v)
+	})
+}
+
+// UpdateRealtime sets the "realtime" field to the value that was provided on create.
+func (u *ProjectUpsertOne) UpdateRealtime() *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.UpdateRealtime()
 	})
 }
 
@@ -1133,6 +1184,20 @@ func (u *ProjectUpsertBulk) UpdateActiveEvents() *ProjectUpsertBulk {
 func (u *ProjectUpsertBulk) ClearActiveEvents() *ProjectUpsertBulk {
 	return u.Update(func(s *ProjectUpsert) {
 		s.ClearActiveEvents()
+	})
+}
+
+// SetRealtime sets the "realtime" field.
+func (u *ProjectUpsertBulk) SetRealtime(v bool) *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.SetRealtime(v)
+	})
+}
+
+// UpdateRealtime sets the "realtime" field to the value that was provided on create.
+func (u *ProjectUpsertBulk) UpdateRealtime() *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.UpdateRealtime()
 	})
 }
 

@@ -96,6 +96,20 @@ func (_u *ProjectUpdate) ClearActiveEvents() *ProjectUpdate {
 	return _u
 }
 
+// SetRealtime sets the "realtime" field.
+func (_u *ProjectUpdate) SetRealtime(v bool) *ProjectUpdate {
+	_u.mutation.SetRealtime(v)
+	return _u
+}
+
+// SetNillableRealtime sets the "realtime" field if the given value is not nil.
+func (_u *ProjectUpdate) SetNillableRealtime(v *bool) *ProjectUpdate {
+	if v != nil {
+		_u.SetRealtime(*v)
+	}
+	return _u
+}
+
 // AddAPIKeyIDs adds the "api_keys" edge to the APIKey entity by IDs.
 func (_u *ProjectUpdate) AddAPIKeyIDs(ids ...int) *ProjectUpdate {
 	_u.mutation.AddAPIKeyIDs(ids...)
@@ -694,6 +708,9 @@ func (_u *ProjectUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.ActiveEventsCleared() {
 		_spec.ClearField(project.FieldActiveEvents, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Realtime(); ok {
+		_spec.SetField(project.FieldRealtime, field.TypeBool, value)
 	}
 	if _u.mutation.APIKeysCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1399,6 +1416,20 @@ func (_u *ProjectUpdateOne) ClearActiveEvents() *ProjectUpdateOne {
 	return _u
 }
 
+// SetRealtime sets the "realtime" field.
+func (_u *ProjectUpdateOne) SetRealtime(v bool) *ProjectUpdateOne {
+	_u.mutation.SetRealtime(v)
+	return _u
+}
+
+// SetNillableRealtime sets the "realtime" field if the given value is not nil.
+func (_u *ProjectUpdateOne) SetNillableRealtime(v *bool) *ProjectUpdateOne {
+	if v != nil {
+		_u.SetRealtime(*v)
+	}
+	return _u
+}
+
 // AddAPIKeyIDs adds the "api_keys" edge to the APIKey entity by IDs.
 func (_u *ProjectUpdateOne) AddAPIKeyIDs(ids ...int) *ProjectUpdateOne {
 	_u.mutation.AddAPIKeyIDs(ids...)
@@ -2027,6 +2058,9 @@ func (_u *ProjectUpdateOne) sqlSave(ctx context.Context) (_node *Project, err er
 	}
 	if _u.mutation.ActiveEventsCleared() {
 		_spec.ClearField(project.FieldActiveEvents, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Realtime(); ok {
+		_spec.SetField(project.FieldRealtime, field.TypeBool, value)
 	}
 	if _u.mutation.APIKeysCleared() {
 		edge := &sqlgraph.EdgeSpec{

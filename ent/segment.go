@@ -47,6 +47,12 @@ type Segment struct {
 	DefinitionVersion int `json:"definition_version,omitempty"`
 	// ArchivedAt holds the value of the "archived_at" field.
 	ArchivedAt *time.Time `json:"archived_at,omitempty"`
+	// the segment moves as its data changes; off: only by scheduled full recomputes
+	Realtime bool `json:"realtime,omitempty"`
+	// the changes that mark a user dirty for the segment (kind:name, see segment.Sources); empty unless realtime is in effect
+	RealtimeSources []string `json:"realtime_sources,omitempty"`
+	// the instant up to which windows passing time have been swept into dirty marks
+	SweptAt *time.Time `json:"swept_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the SegmentQuery when eager-loading is set.
 	Edges        SegmentEdges `json:"edges"`
@@ -141,13 +147,15 @@ func (*Segment) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case segment.FieldRule:
+		case segment.FieldRule, segment.FieldRealtimeSources:
 			values[i] = new([]byte)
+		case segment.FieldRealtime:
+			values[i] = new(sql.NullBool)
 		case segment.FieldID, segment.FieldProjectID, segment.FieldRefreshIntervalSeconds, segment.FieldSize, segment.FieldDefinitionVersion:
 			values[i] = new(sql.NullInt64)
 		case segment.FieldName, segment.FieldDescription, segment.FieldKind, segment.FieldStatus, segment.FieldLastError:
 			values[i] = new(sql.NullString)
-		case segment.FieldCreatedAt, segment.FieldUpdatedAt, segment.FieldLastComputedAt, segment.FieldArchivedAt:
+		case segment.FieldCreatedAt, segment.FieldUpdatedAt, segment.FieldLastComputedAt, segment.FieldArchivedAt, segment.FieldSweptAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -258,6 +266,27 @@ func (_m *Segment) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ArchivedAt = new(time.Time)
 				*_m.ArchivedAt = value.Time
+			}
+		case segment.FieldRealtime:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field realtime", values[i])
+			} else if value.Valid {
+				_m.Realtime = value.Bool
+			}
+		case segment.FieldRealtimeSources:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field realtime_sources", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.RealtimeSources); err != nil {
+					return fmt.Errorf("unmarshal field realtime_sources: %w", err)
+				}
+			}
+		case segment.FieldSweptAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field swept_at", values[i])
+			} else if value.Valid {
+				_m.SweptAt = new(time.Time)
+				*_m.SweptAt = value.Time
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -370,6 +399,17 @@ func (_m *Segment) String() string {
 	builder.WriteString(", ")
 	if v := _m.ArchivedAt; v != nil {
 		builder.WriteString("archived_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("realtime=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Realtime))
+	builder.WriteString(", ")
+	builder.WriteString("realtime_sources=")
+	builder.WriteString(fmt.Sprintf("%v", _m.RealtimeSources))
+	builder.WriteString(", ")
+	if v := _m.SweptAt; v != nil {
+		builder.WriteString("swept_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

@@ -200,6 +200,40 @@ func (_c *SegmentCreate) SetNillableArchivedAt(v *time.Time) *SegmentCreate {
 	return _c
 }
 
+// SetRealtime sets the "realtime" field.
+func (_c *SegmentCreate) SetRealtime(v bool) *SegmentCreate {
+	_c.mutation.SetRealtime(v)
+	return _c
+}
+
+// SetNillableRealtime sets the "realtime" field if the given value is not nil.
+func (_c *SegmentCreate) SetNillableRealtime(v *bool) *SegmentCreate {
+	if v != nil {
+		_c.SetRealtime(*v)
+	}
+	return _c
+}
+
+// SetRealtimeSources sets the "realtime_sources" field.
+func (_c *SegmentCreate) SetRealtimeSources(v []string) *SegmentCreate {
+	_c.mutation.SetRealtimeSources(v)
+	return _c
+}
+
+// SetSweptAt sets the "swept_at" field.
+func (_c *SegmentCreate) SetSweptAt(v time.Time) *SegmentCreate {
+	_c.mutation.SetSweptAt(v)
+	return _c
+}
+
+// SetNillableSweptAt sets the "swept_at" field if the given value is not nil.
+func (_c *SegmentCreate) SetNillableSweptAt(v *time.Time) *SegmentCreate {
+	if v != nil {
+		_c.SetSweptAt(*v)
+	}
+	return _c
+}
+
 // SetProject sets the "project" edge to the Project entity.
 func (_c *SegmentCreate) SetProject(v *Project) *SegmentCreate {
 	return _c.SetProjectID(v.ID)
@@ -340,6 +374,10 @@ func (_c *SegmentCreate) defaults() error {
 		v := segment.DefaultDefinitionVersion
 		_c.mutation.SetDefinitionVersion(v)
 	}
+	if _, ok := _c.mutation.Realtime(); !ok {
+		v := segment.DefaultRealtime
+		_c.mutation.SetRealtime(v)
+	}
 	return nil
 }
 
@@ -404,6 +442,9 @@ func (_c *SegmentCreate) check() error {
 		if err := segment.DefinitionVersionValidator(v); err != nil {
 			return &ValidationError{Name: "definition_version", err: fmt.Errorf(`ent: validator failed for field "Segment.definition_version": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.Realtime(); !ok {
+		return &ValidationError{Name: "realtime", err: errors.New(`ent: missing required field "Segment.realtime"`)}
 	}
 	if len(_c.mutation.ProjectIDs()) == 0 {
 		return &ValidationError{Name: "project", err: errors.New(`ent: missing required edge "Segment.project"`)}
@@ -486,6 +527,18 @@ func (_c *SegmentCreate) createSpec() (*Segment, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ArchivedAt(); ok {
 		_spec.SetField(segment.FieldArchivedAt, field.TypeTime, value)
 		_node.ArchivedAt = &value
+	}
+	if value, ok := _c.mutation.Realtime(); ok {
+		_spec.SetField(segment.FieldRealtime, field.TypeBool, value)
+		_node.Realtime = value
+	}
+	if value, ok := _c.mutation.RealtimeSources(); ok {
+		_spec.SetField(segment.FieldRealtimeSources, field.TypeJSON, value)
+		_node.RealtimeSources = value
+	}
+	if value, ok := _c.mutation.SweptAt(); ok {
+		_spec.SetField(segment.FieldSweptAt, field.TypeTime, value)
+		_node.SweptAt = &value
 	}
 	if nodes := _c.mutation.ProjectIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -798,6 +851,54 @@ func (u *SegmentUpsert) ClearArchivedAt() *SegmentUpsert {
 	return u
 }
 
+// SetRealtime sets the "realtime" field.
+func (u *SegmentUpsert) SetRealtime(v bool) *SegmentUpsert {
+	u.Set(segment.FieldRealtime, v)
+	return u
+}
+
+// UpdateRealtime sets the "realtime" field to the value that was provided on create.
+func (u *SegmentUpsert) UpdateRealtime() *SegmentUpsert {
+	u.SetExcluded(segment.FieldRealtime)
+	return u
+}
+
+// SetRealtimeSources sets the "realtime_sources" field.
+func (u *SegmentUpsert) SetRealtimeSources(v []string) *SegmentUpsert {
+	u.Set(segment.FieldRealtimeSources, v)
+	return u
+}
+
+// UpdateRealtimeSources sets the "realtime_sources" field to the value that was provided on create.
+func (u *SegmentUpsert) UpdateRealtimeSources() *SegmentUpsert {
+	u.SetExcluded(segment.FieldRealtimeSources)
+	return u
+}
+
+// ClearRealtimeSources clears the value of the "realtime_sources" field.
+func (u *SegmentUpsert) ClearRealtimeSources() *SegmentUpsert {
+	u.SetNull(segment.FieldRealtimeSources)
+	return u
+}
+
+// SetSweptAt sets the "swept_at" field.
+func (u *SegmentUpsert) SetSweptAt(v time.Time) *SegmentUpsert {
+	u.Set(segment.FieldSweptAt, v)
+	return u
+}
+
+// UpdateSweptAt sets the "swept_at" field to the value that was provided on create.
+func (u *SegmentUpsert) UpdateSweptAt() *SegmentUpsert {
+	u.SetExcluded(segment.FieldSweptAt)
+	return u
+}
+
+// ClearSweptAt clears the value of the "swept_at" field.
+func (u *SegmentUpsert) ClearSweptAt() *SegmentUpsert {
+	u.SetNull(segment.FieldSweptAt)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -1049,6 +1150,62 @@ func (u *SegmentUpsertOne) UpdateArchivedAt() *SegmentUpsertOne {
 func (u *SegmentUpsertOne) ClearArchivedAt() *SegmentUpsertOne {
 	return u.Update(func(s *SegmentUpsert) {
 		s.ClearArchivedAt()
+	})
+}
+
+// SetRealtime sets the "realtime" field.
+func (u *SegmentUpsertOne) SetRealtime(v bool) *SegmentUpsertOne {
+	return u.Update(func(s *SegmentUpsert) {
+		s.SetRealtime(v)
+	})
+}
+
+// UpdateRealtime sets the "realtime" field to the value that was provided on create.
+func (u *SegmentUpsertOne) UpdateRealtime() *SegmentUpsertOne {
+	return u.Update(func(s *SegmentUpsert) {
+		s.UpdateRealtime()
+	})
+}
+
+// SetRealtimeSources sets the "realtime_sources" field.
+func (u *SegmentUpsertOne) SetRealtimeSources(v []string) *SegmentUpsertOne {
+	return u.Update(func(s *SegmentUpsert) {
+		s.SetRealtimeSources(v)
+	})
+}
+
+// UpdateRealtimeSources sets the "realtime_sources" field to the value that was provided on create.
+func (u *SegmentUpsertOne) UpdateRealtimeSources() *SegmentUpsertOne {
+	return u.Update(func(s *SegmentUpsert) {
+		s.UpdateRealtimeSources()
+	})
+}
+
+// ClearRealtimeSources clears the value of the "realtime_sources" field.
+func (u *SegmentUpsertOne) ClearRealtimeSources() *SegmentUpsertOne {
+	return u.Update(func(s *SegmentUpsert) {
+		s.ClearRealtimeSources()
+	})
+}
+
+// SetSweptAt sets the "swept_at" field.
+func (u *SegmentUpsertOne) SetSweptAt(v time.Time) *SegmentUpsertOne {
+	return u.Update(func(s *SegmentUpsert) {
+		s.SetSweptAt(v)
+	})
+}
+
+// UpdateSweptAt sets the "swept_at" field to the value that was provided on create.
+func (u *SegmentUpsertOne) UpdateSweptAt() *SegmentUpsertOne {
+	return u.Update(func(s *SegmentUpsert) {
+		s.UpdateSweptAt()
+	})
+}
+
+// ClearSweptAt clears the value of the "swept_at" field.
+func (u *SegmentUpsertOne) ClearSweptAt() *SegmentUpsertOne {
+	return u.Update(func(s *SegmentUpsert) {
+		s.ClearSweptAt()
 	})
 }
 
@@ -1469,6 +1626,62 @@ func (u *SegmentUpsertBulk) UpdateArchivedAt() *SegmentUpsertBulk {
 func (u *SegmentUpsertBulk) ClearArchivedAt() *SegmentUpsertBulk {
 	return u.Update(func(s *SegmentUpsert) {
 		s.ClearArchivedAt()
+	})
+}
+
+// SetRealtime sets the "realtime" field.
+func (u *SegmentUpsertBulk) SetRealtime(v bool) *SegmentUpsertBulk {
+	return u.Update(func(s *SegmentUpsert) {
+		s.SetRealtime(v)
+	})
+}
+
+// UpdateRealtime sets the "realtime" field to the value that was provided on create.
+func (u *SegmentUpsertBulk) UpdateRealtime() *SegmentUpsertBulk {
+	return u.Update(func(s *SegmentUpsert) {
+		s.UpdateRealtime()
+	})
+}
+
+// SetRealtimeSources sets the "realtime_sources" field.
+func (u *SegmentUpsertBulk) SetRealtimeSources(v []string) *SegmentUpsertBulk {
+	return u.Update(func(s *SegmentUpsert) {
+		s.SetRealtimeSources(v)
+	})
+}
+
+// UpdateRealtimeSources sets the "realtime_sources" field to the value that was provided on create.
+func (u *SegmentUpsertBulk) UpdateRealtimeSources() *SegmentUpsertBulk {
+	return u.Update(func(s *SegmentUpsert) {
+		s.UpdateRealtimeSources()
+	})
+}
+
+// ClearRealtimeSources clears the value of the "realtime_sources" field.
+func (u *SegmentUpsertBulk) ClearRealtimeSources() *SegmentUpsertBulk {
+	return u.Update(func(s *SegmentUpsert) {
+		s.ClearRealtimeSources()
+	})
+}
+
+// SetSweptAt sets the "swept_at" field.
+func (u *SegmentUpsertBulk) SetSweptAt(v time.Time) *SegmentUpsertBulk {
+	return u.Update(func(s *SegmentUpsert) {
+		s.SetSweptAt(v)
+	})
+}
+
+// UpdateSweptAt sets the "swept_at" field to the value that was provided on create.
+func (u *SegmentUpsertBulk) UpdateSweptAt() *SegmentUpsertBulk {
+	return u.Update(func(s *SegmentUpsert) {
+		s.UpdateSweptAt()
+	})
+}
+
+// ClearSweptAt clears the value of the "swept_at" field.
+func (u *SegmentUpsertBulk) ClearSweptAt() *SegmentUpsertBulk {
+	return u.Update(func(s *SegmentUpsert) {
+		s.ClearSweptAt()
 	})
 }
 

@@ -224,6 +224,58 @@ func (_u *SegmentUpdate) ClearArchivedAt() *SegmentUpdate {
 	return _u
 }
 
+// SetRealtime sets the "realtime" field.
+func (_u *SegmentUpdate) SetRealtime(v bool) *SegmentUpdate {
+	_u.mutation.SetRealtime(v)
+	return _u
+}
+
+// SetNillableRealtime sets the "realtime" field if the given value is not nil.
+func (_u *SegmentUpdate) SetNillableRealtime(v *bool) *SegmentUpdate {
+	if v != nil {
+		_u.SetRealtime(*v)
+	}
+	return _u
+}
+
+// SetRealtimeSources sets the "realtime_sources" field.
+func (_u *SegmentUpdate) SetRealtimeSources(v []string) *SegmentUpdate {
+	_u.mutation.SetRealtimeSources(v)
+	return _u
+}
+
+// AppendRealtimeSources appends value to the "realtime_sources" field.
+func (_u *SegmentUpdate) AppendRealtimeSources(v []string) *SegmentUpdate {
+	_u.mutation.AppendRealtimeSources(v)
+	return _u
+}
+
+// ClearRealtimeSources clears the value of the "realtime_sources" field.
+func (_u *SegmentUpdate) ClearRealtimeSources() *SegmentUpdate {
+	_u.mutation.ClearRealtimeSources()
+	return _u
+}
+
+// SetSweptAt sets the "swept_at" field.
+func (_u *SegmentUpdate) SetSweptAt(v time.Time) *SegmentUpdate {
+	_u.mutation.SetSweptAt(v)
+	return _u
+}
+
+// SetNillableSweptAt sets the "swept_at" field if the given value is not nil.
+func (_u *SegmentUpdate) SetNillableSweptAt(v *time.Time) *SegmentUpdate {
+	if v != nil {
+		_u.SetSweptAt(*v)
+	}
+	return _u
+}
+
+// ClearSweptAt clears the value of the "swept_at" field.
+func (_u *SegmentUpdate) ClearSweptAt() *SegmentUpdate {
+	_u.mutation.ClearSweptAt()
+	return _u
+}
+
 // AddMemberIDs adds the "members" edge to the User entity by IDs.
 func (_u *SegmentUpdate) AddMemberIDs(ids ...int) *SegmentUpdate {
 	_u.mutation.AddMemberIDs(ids...)
@@ -524,6 +576,26 @@ func (_u *SegmentUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.ArchivedAtCleared() {
 		_spec.ClearField(segment.FieldArchivedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Realtime(); ok {
+		_spec.SetField(segment.FieldRealtime, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.RealtimeSources(); ok {
+		_spec.SetField(segment.FieldRealtimeSources, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedRealtimeSources(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, segment.FieldRealtimeSources, value)
+		})
+	}
+	if _u.mutation.RealtimeSourcesCleared() {
+		_spec.ClearField(segment.FieldRealtimeSources, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.SweptAt(); ok {
+		_spec.SetField(segment.FieldSweptAt, field.TypeTime, value)
+	}
+	if _u.mutation.SweptAtCleared() {
+		_spec.ClearField(segment.FieldSweptAt, field.TypeTime)
 	}
 	if _u.mutation.MembersCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -928,6 +1000,58 @@ func (_u *SegmentUpdateOne) ClearArchivedAt() *SegmentUpdateOne {
 	return _u
 }
 
+// SetRealtime sets the "realtime" field.
+func (_u *SegmentUpdateOne) SetRealtime(v bool) *SegmentUpdateOne {
+	_u.mutation.SetRealtime(v)
+	return _u
+}
+
+// SetNillableRealtime sets the "realtime" field if the given value is not nil.
+func (_u *SegmentUpdateOne) SetNillableRealtime(v *bool) *SegmentUpdateOne {
+	if v != nil {
+		_u.SetRealtime(*v)
+	}
+	return _u
+}
+
+// SetRealtimeSources sets the "realtime_sources" field.
+func (_u *SegmentUpdateOne) SetRealtimeSources(v []string) *SegmentUpdateOne {
+	_u.mutation.SetRealtimeSources(v)
+	return _u
+}
+
+// AppendRealtimeSources appends value to the "realtime_sources" field.
+func (_u *SegmentUpdateOne) AppendRealtimeSources(v []string) *SegmentUpdateOne {
+	_u.mutation.AppendRealtimeSources(v)
+	return _u
+}
+
+// ClearRealtimeSources clears the value of the "realtime_sources" field.
+func (_u *SegmentUpdateOne) ClearRealtimeSources() *SegmentUpdateOne {
+	_u.mutation.ClearRealtimeSources()
+	return _u
+}
+
+// SetSweptAt sets the "swept_at" field.
+func (_u *SegmentUpdateOne) SetSweptAt(v time.Time) *SegmentUpdateOne {
+	_u.mutation.SetSweptAt(v)
+	return _u
+}
+
+// SetNillableSweptAt sets the "swept_at" field if the given value is not nil.
+func (_u *SegmentUpdateOne) SetNillableSweptAt(v *time.Time) *SegmentUpdateOne {
+	if v != nil {
+		_u.SetSweptAt(*v)
+	}
+	return _u
+}
+
+// ClearSweptAt clears the value of the "swept_at" field.
+func (_u *SegmentUpdateOne) ClearSweptAt() *SegmentUpdateOne {
+	_u.mutation.ClearSweptAt()
+	return _u
+}
+
 // AddMemberIDs adds the "members" edge to the User entity by IDs.
 func (_u *SegmentUpdateOne) AddMemberIDs(ids ...int) *SegmentUpdateOne {
 	_u.mutation.AddMemberIDs(ids...)
@@ -1258,6 +1382,26 @@ func (_u *SegmentUpdateOne) sqlSave(ctx context.Context) (_node *Segment, err er
 	}
 	if _u.mutation.ArchivedAtCleared() {
 		_spec.ClearField(segment.FieldArchivedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Realtime(); ok {
+		_spec.SetField(segment.FieldRealtime, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.RealtimeSources(); ok {
+		_spec.SetField(segment.FieldRealtimeSources, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedRealtimeSources(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, segment.FieldRealtimeSources, value)
+		})
+	}
+	if _u.mutation.RealtimeSourcesCleared() {
+		_spec.ClearField(segment.FieldRealtimeSources, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.SweptAt(); ok {
+		_spec.SetField(segment.FieldSweptAt, field.TypeTime, value)
+	}
+	if _u.mutation.SweptAtCleared() {
+		_spec.ClearField(segment.FieldSweptAt, field.TypeTime)
 	}
 	if _u.mutation.MembersCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -45,6 +45,8 @@ type SegmentRun struct {
 	DurationMs *int `json:"duration_ms,omitempty"`
 	// Error holds the value of the "error" field.
 	Error *string `json:"error,omitempty"`
+	// full recomputes: how many users it moved that the incremental path had not
+	Drift *int `json:"drift,omitempty"`
 	// per-segment sequence of committed runs, set when the run commits
 	Seq *int `json:"seq,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -93,7 +95,7 @@ func (*SegmentRun) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case segmentrun.FieldID, segmentrun.FieldProjectID, segmentrun.FieldSegmentID, segmentrun.FieldJobID, segmentrun.FieldEnteredCount, segmentrun.FieldExitedCount, segmentrun.FieldSizeAfter, segmentrun.FieldDurationMs, segmentrun.FieldSeq:
+		case segmentrun.FieldID, segmentrun.FieldProjectID, segmentrun.FieldSegmentID, segmentrun.FieldJobID, segmentrun.FieldEnteredCount, segmentrun.FieldExitedCount, segmentrun.FieldSizeAfter, segmentrun.FieldDurationMs, segmentrun.FieldDrift, segmentrun.FieldSeq:
 			values[i] = new(sql.NullInt64)
 		case segmentrun.FieldTrigger, segmentrun.FieldStatus, segmentrun.FieldError:
 			values[i] = new(sql.NullString)
@@ -204,6 +206,13 @@ func (_m *SegmentRun) assignValues(columns []string, values []any) error {
 				_m.Error = new(string)
 				*_m.Error = value.String
 			}
+		case segmentrun.FieldDrift:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field drift", values[i])
+			} else if value.Valid {
+				_m.Drift = new(int)
+				*_m.Drift = int(value.Int64)
+			}
 		case segmentrun.FieldSeq:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field seq", values[i])
@@ -306,6 +315,11 @@ func (_m *SegmentRun) String() string {
 	if v := _m.Error; v != nil {
 		builder.WriteString("error=")
 		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.Drift; v != nil {
+		builder.WriteString("drift=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")
 	if v := _m.Seq; v != nil {

@@ -182,6 +182,20 @@ func (_c *SegmentRunCreate) SetNillableError(v *string) *SegmentRunCreate {
 	return _c
 }
 
+// SetDrift sets the "drift" field.
+func (_c *SegmentRunCreate) SetDrift(v int) *SegmentRunCreate {
+	_c.mutation.SetDrift(v)
+	return _c
+}
+
+// SetNillableDrift sets the "drift" field if the given value is not nil.
+func (_c *SegmentRunCreate) SetNillableDrift(v *int) *SegmentRunCreate {
+	if v != nil {
+		_c.SetDrift(*v)
+	}
+	return _c
+}
+
 // SetSeq sets the "seq" field.
 func (_c *SegmentRunCreate) SetSeq(v int) *SegmentRunCreate {
 	_c.mutation.SetSeq(v)
@@ -384,6 +398,10 @@ func (_c *SegmentRunCreate) createSpec() (*SegmentRun, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Error(); ok {
 		_spec.SetField(segmentrun.FieldError, field.TypeString, value)
 		_node.Error = &value
+	}
+	if value, ok := _c.mutation.Drift(); ok {
+		_spec.SetField(segmentrun.FieldDrift, field.TypeInt, value)
+		_node.Drift = &value
 	}
 	if value, ok := _c.mutation.Seq(); ok {
 		_spec.SetField(segmentrun.FieldSeq, field.TypeInt, value)
@@ -646,6 +664,30 @@ func (u *SegmentRunUpsert) UpdateError() *SegmentRunUpsert {
 // ClearError clears the value of the "error" field.
 func (u *SegmentRunUpsert) ClearError() *SegmentRunUpsert {
 	u.SetNull(segmentrun.FieldError)
+	return u
+}
+
+// SetDrift sets the "drift" field.
+func (u *SegmentRunUpsert) SetDrift(v int) *SegmentRunUpsert {
+	u.Set(segmentrun.FieldDrift, v)
+	return u
+}
+
+// UpdateDrift sets the "drift" field to the value that was provided on create.
+func (u *SegmentRunUpsert) UpdateDrift() *SegmentRunUpsert {
+	u.SetExcluded(segmentrun.FieldDrift)
+	return u
+}
+
+// AddDrift adds v to the "drift" field.
+func (u *SegmentRunUpsert) AddDrift(v int) *SegmentRunUpsert {
+	u.Add(segmentrun.FieldDrift, v)
+	return u
+}
+
+// ClearDrift clears the value of the "drift" field.
+func (u *SegmentRunUpsert) ClearDrift() *SegmentRunUpsert {
+	u.SetNull(segmentrun.FieldDrift)
 	return u
 }
 
@@ -927,6 +969,34 @@ func (u *SegmentRunUpsertOne) UpdateError() *SegmentRunUpsertOne {
 func (u *SegmentRunUpsertOne) ClearError() *SegmentRunUpsertOne {
 	return u.Update(func(s *SegmentRunUpsert) {
 		s.ClearError()
+	})
+}
+
+// SetDrift sets the "drift" field.
+func (u *SegmentRunUpsertOne) SetDrift(v int) *SegmentRunUpsertOne {
+	return u.Update(func(s *SegmentRunUpsert) {
+		s.SetDrift(v)
+	})
+}
+
+// AddDrift adds v to the "drift" field.
+func (u *SegmentRunUpsertOne) AddDrift(v int) *SegmentRunUpsertOne {
+	return u.Update(func(s *SegmentRunUpsert) {
+		s.AddDrift(v)
+	})
+}
+
+// UpdateDrift sets the "drift" field to the value that was provided on create.
+func (u *SegmentRunUpsertOne) UpdateDrift() *SegmentRunUpsertOne {
+	return u.Update(func(s *SegmentRunUpsert) {
+		s.UpdateDrift()
+	})
+}
+
+// ClearDrift clears the value of the "drift" field.
+func (u *SegmentRunUpsertOne) ClearDrift() *SegmentRunUpsertOne {
+	return u.Update(func(s *SegmentRunUpsert) {
+		s.ClearDrift()
 	})
 }
 
@@ -1378,6 +1448,34 @@ func (u *SegmentRunUpsertBulk) UpdateError() *SegmentRunUpsertBulk {
 func (u *SegmentRunUpsertBulk) ClearError() *SegmentRunUpsertBulk {
 	return u.Update(func(s *SegmentRunUpsert) {
 		s.ClearError()
+	})
+}
+
+// SetDrift sets the "drift" field.
+func (u *SegmentRunUpsertBulk) SetDrift(v int) *SegmentRunUpsertBulk {
+	return u.Update(func(s *SegmentRunUpsert) {
+		s.SetDrift(v)
+	})
+}
+
+// AddDrift adds v to the "drift" field.
+func (u *SegmentRunUpsertBulk) AddDrift(v int) *SegmentRunUpsertBulk {
+	return u.Update(func(s *SegmentRunUpsert) {
+		s.AddDrift(v)
+	})
+}
+
+// UpdateDrift sets the "drift" field to the value that was provided on create.
+func (u *SegmentRunUpsertBulk) UpdateDrift() *SegmentRunUpsertBulk {
+	return u.Update(func(s *SegmentRunUpsert) {
+		s.UpdateDrift()
+	})
+}
+
+// ClearDrift clears the value of the "drift" field.
+func (u *SegmentRunUpsertBulk) ClearDrift() *SegmentRunUpsertBulk {
+	return u.Update(func(s *SegmentRunUpsert) {
+		s.ClearDrift()
 	})
 }
 

@@ -226,6 +226,33 @@ func (_u *SegmentRunUpdate) ClearError() *SegmentRunUpdate {
 	return _u
 }
 
+// SetDrift sets the "drift" field.
+func (_u *SegmentRunUpdate) SetDrift(v int) *SegmentRunUpdate {
+	_u.mutation.ResetDrift()
+	_u.mutation.SetDrift(v)
+	return _u
+}
+
+// SetNillableDrift sets the "drift" field if the given value is not nil.
+func (_u *SegmentRunUpdate) SetNillableDrift(v *int) *SegmentRunUpdate {
+	if v != nil {
+		_u.SetDrift(*v)
+	}
+	return _u
+}
+
+// AddDrift adds value to the "drift" field.
+func (_u *SegmentRunUpdate) AddDrift(v int) *SegmentRunUpdate {
+	_u.mutation.AddDrift(v)
+	return _u
+}
+
+// ClearDrift clears the value of the "drift" field.
+func (_u *SegmentRunUpdate) ClearDrift() *SegmentRunUpdate {
+	_u.mutation.ClearDrift()
+	return _u
+}
+
 // SetSeq sets the "seq" field.
 func (_u *SegmentRunUpdate) SetSeq(v int) *SegmentRunUpdate {
 	_u.mutation.ResetSeq()
@@ -388,6 +415,15 @@ func (_u *SegmentRunUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	}
 	if _u.mutation.ErrorCleared() {
 		_spec.ClearField(segmentrun.FieldError, field.TypeString)
+	}
+	if value, ok := _u.mutation.Drift(); ok {
+		_spec.SetField(segmentrun.FieldDrift, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedDrift(); ok {
+		_spec.AddField(segmentrun.FieldDrift, field.TypeInt, value)
+	}
+	if _u.mutation.DriftCleared() {
+		_spec.ClearField(segmentrun.FieldDrift, field.TypeInt)
 	}
 	if value, ok := _u.mutation.Seq(); ok {
 		_spec.SetField(segmentrun.FieldSeq, field.TypeInt, value)
@@ -617,6 +653,33 @@ func (_u *SegmentRunUpdateOne) ClearError() *SegmentRunUpdateOne {
 	return _u
 }
 
+// SetDrift sets the "drift" field.
+func (_u *SegmentRunUpdateOne) SetDrift(v int) *SegmentRunUpdateOne {
+	_u.mutation.ResetDrift()
+	_u.mutation.SetDrift(v)
+	return _u
+}
+
+// SetNillableDrift sets the "drift" field if the given value is not nil.
+func (_u *SegmentRunUpdateOne) SetNillableDrift(v *int) *SegmentRunUpdateOne {
+	if v != nil {
+		_u.SetDrift(*v)
+	}
+	return _u
+}
+
+// AddDrift adds value to the "drift" field.
+func (_u *SegmentRunUpdateOne) AddDrift(v int) *SegmentRunUpdateOne {
+	_u.mutation.AddDrift(v)
+	return _u
+}
+
+// ClearDrift clears the value of the "drift" field.
+func (_u *SegmentRunUpdateOne) ClearDrift() *SegmentRunUpdateOne {
+	_u.mutation.ClearDrift()
+	return _u
+}
+
 // SetSeq sets the "seq" field.
 func (_u *SegmentRunUpdateOne) SetSeq(v int) *SegmentRunUpdateOne {
 	_u.mutation.ResetSeq()
@@ -809,6 +872,15 @@ func (_u *SegmentRunUpdateOne) sqlSave(ctx context.Context) (_node *SegmentRun, 
 	}
 	if _u.mutation.ErrorCleared() {
 		_spec.ClearField(segmentrun.FieldError, field.TypeString)
+	}
+	if value, ok := _u.mutation.Drift(); ok {
+		_spec.SetField(segmentrun.FieldDrift, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedDrift(); ok {
+		_spec.AddField(segmentrun.FieldDrift, field.TypeInt, value)
+	}
+	if _u.mutation.DriftCleared() {
+		_spec.ClearField(segmentrun.FieldDrift, field.TypeInt)
 	}
 	if value, ok := _u.mutation.Seq(); ok {
 		_spec.SetField(segmentrun.FieldSeq, field.TypeInt, value)

@@ -30,6 +30,8 @@ type Tx struct {
 	Project *ProjectClient
 	// Segment is the client for interacting with the Segment builders.
 	Segment *SegmentClient
+	// SegmentDirtyUser is the client for interacting with the SegmentDirtyUser builders.
+	SegmentDirtyUser *SegmentDirtyUserClient
 	// SegmentMember is the client for interacting with the SegmentMember builders.
 	SegmentMember *SegmentMemberClient
 	// SegmentMembership is the client for interacting with the SegmentMembership builders.
@@ -185,6 +187,7 @@ func (tx *Tx) init() {
 	tx.Identity = NewIdentityClient(tx.config)
 	tx.Project = NewProjectClient(tx.config)
 	tx.Segment = NewSegmentClient(tx.config)
+	tx.SegmentDirtyUser = NewSegmentDirtyUserClient(tx.config)
 	tx.SegmentMember = NewSegmentMemberClient(tx.config)
 	tx.SegmentMembership = NewSegmentMembershipClient(tx.config)
 	tx.SegmentRun = NewSegmentRunClient(tx.config)

@@ -105,6 +105,18 @@ func (f SegmentFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SegmentMutation", m)
 }
 
+// The SegmentDirtyUserFunc type is an adapter to allow the use of ordinary
+// function as SegmentDirtyUser mutator.
+type SegmentDirtyUserFunc func(context.Context, *ent.SegmentDirtyUserMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SegmentDirtyUserFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SegmentDirtyUserMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SegmentDirtyUserMutation", m)
+}
+
 // The SegmentMemberFunc type is an adapter to allow the use of ordinary
 // function as SegmentMember mutator.
 type SegmentMemberFunc func(context.Context, *ent.SegmentMemberMutation) (ent.Value, error)

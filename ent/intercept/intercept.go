@@ -17,6 +17,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/predicate"
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/segment"
+	"github.com/pulse-analytics/pulse/ent/segmentdirtyuser"
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
@@ -299,6 +300,33 @@ func (f TraverseSegment) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.SegmentQuery", q)
 }
 
+// The SegmentDirtyUserFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SegmentDirtyUserFunc func(context.Context, *ent.SegmentDirtyUserQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SegmentDirtyUserFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SegmentDirtyUserQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SegmentDirtyUserQuery", q)
+}
+
+// The TraverseSegmentDirtyUser type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSegmentDirtyUser func(context.Context, *ent.SegmentDirtyUserQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSegmentDirtyUser) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSegmentDirtyUser) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SegmentDirtyUserQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SegmentDirtyUserQuery", q)
+}
+
 // The SegmentMemberFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SegmentMemberFunc func(context.Context, *ent.SegmentMemberQuery) (ent.Value, error)
 
@@ -534,6 +562,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ProjectQuery, predicate.Project, project.OrderOption]{typ: ent.TypeProject, tq: q}, nil
 	case *ent.SegmentQuery:
 		return &query[*ent.SegmentQuery, predicate.Segment, segment.OrderOption]{typ: ent.TypeSegment, tq: q}, nil
+	case *ent.SegmentDirtyUserQuery:
+		return &query[*ent.SegmentDirtyUserQuery, predicate.SegmentDirtyUser, segmentdirtyuser.OrderOption]{typ: ent.TypeSegmentDirtyUser, tq: q}, nil
 	case *ent.SegmentMemberQuery:
 		return &query[*ent.SegmentMemberQuery, predicate.SegmentMember, segmentmember.OrderOption]{typ: ent.TypeSegmentMember, tq: q}, nil
 	case *ent.SegmentMembershipQuery:

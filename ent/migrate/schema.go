@@ -270,6 +270,7 @@ var (
 		{Name: "name", Type: field.TypeString, Size: 200},
 		{Name: "timezone", Type: field.TypeString, Default: "UTC"},
 		{Name: "active_events", Type: field.TypeJSON, Nullable: true},
+		{Name: "realtime", Type: field.TypeBool, Default: true},
 	}
 	// ProjectsTable holds the schema information for the "projects" table.
 	ProjectsTable = &schema.Table{
@@ -293,6 +294,9 @@ var (
 		{Name: "last_error", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "definition_version", Type: field.TypeInt, Default: 1},
 		{Name: "archived_at", Type: field.TypeTime, Nullable: true},
+		{Name: "realtime", Type: field.TypeBool, Default: true},
+		{Name: "realtime_sources", Type: field.TypeJSON, Nullable: true},
+		{Name: "swept_at", Type: field.TypeTime, Nullable: true},
 		{Name: "project_id", Type: field.TypeInt},
 	}
 	// SegmentsTable holds the schema information for the "segments" table.
@@ -303,7 +307,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "segments_projects_segments",
-				Columns:    []*schema.Column{SegmentsColumns[14]},
+				Columns:    []*schema.Column{SegmentsColumns[17]},
 				RefColumns: []*schema.Column{ProjectsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
@@ -312,7 +316,28 @@ var (
 			{
 				Name:    "segment_project_id_name",
 				Unique:  false,
-				Columns: []*schema.Column{SegmentsColumns[14], SegmentsColumns[3]},
+				Columns: []*schema.Column{SegmentsColumns[17], SegmentsColumns[3]},
+			},
+		},
+	}
+	// SegmentDirtyUsersColumns holds the columns for the "segment_dirty_users" table.
+	SegmentDirtyUsersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "project_id", Type: field.TypeInt},
+		{Name: "segment_id", Type: field.TypeInt},
+		{Name: "user_id", Type: field.TypeInt},
+		{Name: "marked_at", Type: field.TypeTime},
+	}
+	// SegmentDirtyUsersTable holds the schema information for the "segment_dirty_users" table.
+	SegmentDirtyUsersTable = &schema.Table{
+		Name:       "segment_dirty_users",
+		Columns:    SegmentDirtyUsersColumns,
+		PrimaryKey: []*schema.Column{SegmentDirtyUsersColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "segmentdirtyuser_segment_id_user_id",
+				Unique:  true,
+				Columns: []*schema.Column{SegmentDirtyUsersColumns[2], SegmentDirtyUsersColumns[3]},
 			},
 		},
 	}
@@ -436,6 +461,7 @@ var (
 		{Name: "size_after", Type: field.TypeInt, Nullable: true},
 		{Name: "duration_ms", Type: field.TypeInt, Nullable: true},
 		{Name: "error", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "drift", Type: field.TypeInt, Nullable: true},
 		{Name: "seq", Type: field.TypeInt, Nullable: true},
 		{Name: "project_id", Type: field.TypeInt},
 		{Name: "segment_id", Type: field.TypeInt},
@@ -448,13 +474,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "segment_runs_projects_segment_runs",
-				Columns:    []*schema.Column{SegmentRunsColumns[13]},
+				Columns:    []*schema.Column{SegmentRunsColumns[14]},
 				RefColumns: []*schema.Column{ProjectsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "segment_runs_segments_runs",
-				Columns:    []*schema.Column{SegmentRunsColumns[14]},
+				Columns:    []*schema.Column{SegmentRunsColumns[15]},
 				RefColumns: []*schema.Column{SegmentsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
@@ -463,7 +489,7 @@ var (
 			{
 				Name:    "segmentrun_segment_id_seq",
 				Unique:  true,
-				Columns: []*schema.Column{SegmentRunsColumns[14], SegmentRunsColumns[12]},
+				Columns: []*schema.Column{SegmentRunsColumns[15], SegmentRunsColumns[13]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "seq IS NOT NULL",
 				},
@@ -471,12 +497,12 @@ var (
 			{
 				Name:    "segmentrun_segment_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{SegmentRunsColumns[14], SegmentRunsColumns[4]},
+				Columns: []*schema.Column{SegmentRunsColumns[15], SegmentRunsColumns[4]},
 			},
 			{
 				Name:    "segmentrun_unfinished",
 				Unique:  false,
-				Columns: []*schema.Column{SegmentRunsColumns[14]},
+				Columns: []*schema.Column{SegmentRunsColumns[15]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "((status)::text = ANY ((ARRAY['PENDING'::character varying, 'RUNNING'::character varying])::text[]))",
 				},
@@ -686,6 +712,7 @@ var (
 		IdentitiesTable,
 		ProjectsTable,
 		SegmentsTable,
+		SegmentDirtyUsersTable,
 		SegmentMembersTable,
 		SegmentMembershipsTable,
 		SegmentRunsTable,
@@ -732,6 +759,10 @@ func init() {
 	SegmentsTable.ForeignKeys[0].RefTable = ProjectsTable
 	SegmentsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(17179869184),
+	}
+	SegmentDirtyUsersTable.Annotation = &entsql.Annotation{
+		Table:          "segment_dirty_users",
+		IncrementStart: func(i int) *int { return &i }(68719476736),
 	}
 	SegmentMembersTable.ForeignKeys[0].RefTable = SegmentsTable
 	SegmentMembersTable.ForeignKeys[1].RefTable = UsersTable

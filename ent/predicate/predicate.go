@@ -30,6 +30,9 @@ type Project func(*sql.Selector)
 // Segment is the predicate function for segment builders.
 type Segment func(*sql.Selector)
 
+// SegmentDirtyUser is the predicate function for segmentdirtyuser builders.
+type SegmentDirtyUser func(*sql.Selector)
+
 // SegmentMember is the predicate function for segmentmember builders.
 type SegmentMember func(*sql.Selector)
 

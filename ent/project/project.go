@@ -25,6 +25,8 @@ const (
 	FieldTimezone = "timezone"
 	// FieldActiveEvents holds the string denoting the active_events field in the database.
 	FieldActiveEvents = "active_events"
+	// FieldRealtime holds the string denoting the realtime field in the database.
+	FieldRealtime = "realtime"
 	// EdgeAPIKeys holds the string denoting the api_keys edge name in mutations.
 	EdgeAPIKeys = "api_keys"
 	// EdgeUsers holds the string denoting the users edge name in mutations.
@@ -163,6 +165,7 @@ var Columns = []string{
 	FieldName,
 	FieldTimezone,
 	FieldActiveEvents,
+	FieldRealtime,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -193,6 +196,8 @@ var (
 	NameValidator func(string) error
 	// DefaultTimezone holds the default value on creation for the "timezone" field.
 	DefaultTimezone string
+	// DefaultRealtime holds the default value on creation for the "realtime" field.
+	DefaultRealtime bool
 )
 
 // OrderOption defines the ordering options for the Project queries.
@@ -221,6 +226,11 @@ func ByName(opts ...sql.OrderTermOption) OrderOption {
 // ByTimezone orders the results by the timezone field.
 func ByTimezone(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTimezone, opts...).ToFunc()
+}
+
+// ByRealtime orders the results by the realtime field.
+func ByRealtime(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRealtime, opts...).ToFunc()
 }
 
 // ByAPIKeysCount orders the results by api_keys count.

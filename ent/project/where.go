@@ -75,6 +75,11 @@ func Timezone(v string) predicate.Project {
 	return predicate.Project(sql.FieldEQ(FieldTimezone, v))
 }
 
+// Realtime applies equality check predicate on the "realtime" field. It's identical to RealtimeEQ.
+func Realtime(v bool) predicate.Project {
+	return predicate.Project(sql.FieldEQ(FieldRealtime, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Project {
 	return predicate.Project(sql.FieldEQ(FieldCreatedAt, v))
@@ -293,6 +298,16 @@ func ActiveEventsIsNil() predicate.Project {
 // ActiveEventsNotNil applies the NotNil predicate on the "active_events" field.
 func ActiveEventsNotNil() predicate.Project {
 	return predicate.Project(sql.FieldNotNull(FieldActiveEvents))
+}
+
+// RealtimeEQ applies the EQ predicate on the "realtime" field.
+func RealtimeEQ(v bool) predicate.Project {
+	return predicate.Project(sql.FieldEQ(FieldRealtime, v))
+}
+
+// RealtimeNEQ applies the NEQ predicate on the "realtime" field.
+func RealtimeNEQ(v bool) predicate.Project {
+	return predicate.Project(sql.FieldNEQ(FieldRealtime, v))
 }
 
 // HasAPIKeys applies the HasEdge predicate on the "api_keys" edge.

@@ -14,6 +14,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/project"
 	"github.com/pulse-analytics/pulse/ent/schema"
 	"github.com/pulse-analytics/pulse/ent/segment"
+	"github.com/pulse-analytics/pulse/ent/segmentdirtyuser"
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
@@ -249,6 +250,10 @@ func init() {
 	projectDescTimezone := projectFields[1].Descriptor()
 	// project.DefaultTimezone holds the default value on creation for the timezone field.
 	project.DefaultTimezone = projectDescTimezone.Default.(string)
+	// projectDescRealtime is the schema descriptor for realtime field.
+	projectDescRealtime := projectFields[3].Descriptor()
+	// project.DefaultRealtime holds the default value on creation for the realtime field.
+	project.DefaultRealtime = projectDescRealtime.Default.(bool)
 	segmentMixin := schema.Segment{}.Mixin()
 	segmentMixinHooks0 := segmentMixin[0].Hooks()
 	segment.Hooks[0] = segmentMixinHooks0[0]
@@ -308,6 +313,21 @@ func init() {
 	segment.DefaultDefinitionVersion = segmentDescDefinitionVersion.Default.(int)
 	// segment.DefinitionVersionValidator is a validator for the "definition_version" field. It is called by the builders before save.
 	segment.DefinitionVersionValidator = segmentDescDefinitionVersion.Validators[0].(func(int) error)
+	// segmentDescRealtime is the schema descriptor for realtime field.
+	segmentDescRealtime := segmentFields[11].Descriptor()
+	// segment.DefaultRealtime holds the default value on creation for the realtime field.
+	segment.DefaultRealtime = segmentDescRealtime.Default.(bool)
+	segmentdirtyuserMixin := schema.SegmentDirtyUser{}.Mixin()
+	segmentdirtyuserMixinHooks0 := segmentdirtyuserMixin[0].Hooks()
+	segmentdirtyuser.Hooks[0] = segmentdirtyuserMixinHooks0[0]
+	segmentdirtyuserMixinInters0 := segmentdirtyuserMixin[0].Interceptors()
+	segmentdirtyuser.Interceptors[0] = segmentdirtyuserMixinInters0[0]
+	segmentdirtyuserFields := schema.SegmentDirtyUser{}.Fields()
+	_ = segmentdirtyuserFields
+	// segmentdirtyuserDescMarkedAt is the schema descriptor for marked_at field.
+	segmentdirtyuserDescMarkedAt := segmentdirtyuserFields[2].Descriptor()
+	// segmentdirtyuser.DefaultMarkedAt holds the default value on creation for the marked_at field.
+	segmentdirtyuser.DefaultMarkedAt = segmentdirtyuserDescMarkedAt.Default.(func() time.Time)
 	segmentmemberFields := schema.SegmentMember{}.Fields()
 	_ = segmentmemberFields
 	// segmentmemberDescEnteredAt is the schema descriptor for entered_at field.

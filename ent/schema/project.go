@@ -33,6 +33,8 @@ func (Project) Fields() []ent.Field {
 		field.Strings("active_events").
 			Optional().
 			Comment("event names that count as activity; empty means every usage event"),
+		field.Bool("realtime").Default(true).
+			Comment("segments move as their data changes (incremental passes); off: only by scheduled full recomputes"),
 	}
 }
 

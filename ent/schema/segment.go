@@ -43,6 +43,14 @@ func (Segment) Fields() []ent.Field {
 		field.Text("last_error").Optional().Nillable(),
 		field.Int("definition_version").Default(1).Positive(),
 		field.Time("archived_at").Optional().Nillable(),
+		field.Bool("realtime").Default(true).
+			Comment("the segment moves as its data changes; off: only by scheduled full recomputes"),
+		field.Strings("realtime_sources").Optional().
+			Annotations(entgql.Skip()).
+			Comment("the changes that mark a user dirty for the segment (kind:name, see segment.Sources); empty unless realtime is in effect"),
+		field.Time("swept_at").Optional().Nillable().
+			Annotations(entgql.Skip()).
+			Comment("the instant up to which windows passing time have been swept into dirty marks"),
 	}
 }
 

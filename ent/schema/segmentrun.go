@@ -43,6 +43,8 @@ func (SegmentRun) Fields() []ent.Field {
 		field.Int("size_after").Optional().Nillable(),
 		field.Int("duration_ms").Optional().Nillable(),
 		field.Text("error").Optional().Nillable(),
+		field.Int("drift").Optional().Nillable().
+			Comment("full recomputes: how many users it moved that the incremental path had not"),
 		field.Int("seq").Optional().Nillable().
 			Annotations(entgql.OrderField("SEQ")).
 			Comment("per-segment sequence of committed runs, set when the run commits"),

@@ -46,6 +46,12 @@ const (
 	FieldDefinitionVersion = "definition_version"
 	// FieldArchivedAt holds the string denoting the archived_at field in the database.
 	FieldArchivedAt = "archived_at"
+	// FieldRealtime holds the string denoting the realtime field in the database.
+	FieldRealtime = "realtime"
+	// FieldRealtimeSources holds the string denoting the realtime_sources field in the database.
+	FieldRealtimeSources = "realtime_sources"
+	// FieldSweptAt holds the string denoting the swept_at field in the database.
+	FieldSweptAt = "swept_at"
 	// EdgeProject holds the string denoting the project edge name in mutations.
 	EdgeProject = "project"
 	// EdgeMembers holds the string denoting the members edge name in mutations.
@@ -119,6 +125,9 @@ var Columns = []string{
 	FieldLastError,
 	FieldDefinitionVersion,
 	FieldArchivedAt,
+	FieldRealtime,
+	FieldRealtimeSources,
+	FieldSweptAt,
 }
 
 var (
@@ -167,6 +176,8 @@ var (
 	DefaultDefinitionVersion int
 	// DefinitionVersionValidator is a validator for the "definition_version" field. It is called by the builders before save.
 	DefinitionVersionValidator func(int) error
+	// DefaultRealtime holds the default value on creation for the "realtime" field.
+	DefaultRealtime bool
 )
 
 // Kind defines the type for the "kind" enum field.
@@ -294,6 +305,16 @@ func ByDefinitionVersion(opts ...sql.OrderTermOption) OrderOption {
 // ByArchivedAt orders the results by the archived_at field.
 func ByArchivedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldArchivedAt, opts...).ToFunc()
+}
+
+// ByRealtime orders the results by the realtime field.
+func ByRealtime(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRealtime, opts...).ToFunc()
+}
+
+// BySweptAt orders the results by the swept_at field.
+func BySweptAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSweptAt, opts...).ToFunc()
 }
 
 // ByProjectField orders the results by project field.

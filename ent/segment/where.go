@@ -110,6 +110,16 @@ func ArchivedAt(v time.Time) predicate.Segment {
 	return predicate.Segment(sql.FieldEQ(FieldArchivedAt, v))
 }
 
+// Realtime applies equality check predicate on the "realtime" field. It's identical to RealtimeEQ.
+func Realtime(v bool) predicate.Segment {
+	return predicate.Segment(sql.FieldEQ(FieldRealtime, v))
+}
+
+// SweptAt applies equality check predicate on the "swept_at" field. It's identical to SweptAtEQ.
+func SweptAt(v time.Time) predicate.Segment {
+	return predicate.Segment(sql.FieldEQ(FieldSweptAt, v))
+}
+
 // ProjectIDEQ applies the EQ predicate on the "project_id" field.
 func ProjectIDEQ(v int) predicate.Segment {
 	return predicate.Segment(sql.FieldEQ(FieldProjectID, v))
@@ -683,6 +693,76 @@ func ArchivedAtIsNil() predicate.Segment {
 // ArchivedAtNotNil applies the NotNil predicate on the "archived_at" field.
 func ArchivedAtNotNil() predicate.Segment {
 	return predicate.Segment(sql.FieldNotNull(FieldArchivedAt))
+}
+
+// RealtimeEQ applies the EQ predicate on the "realtime" field.
+func RealtimeEQ(v bool) predicate.Segment {
+	return predicate.Segment(sql.FieldEQ(FieldRealtime, v))
+}
+
+// RealtimeNEQ applies the NEQ predicate on the "realtime" field.
+func RealtimeNEQ(v bool) predicate.Segment {
+	return predicate.Segment(sql.FieldNEQ(FieldRealtime, v))
+}
+
+// RealtimeSourcesIsNil applies the IsNil predicate on the "realtime_sources" field.
+func RealtimeSourcesIsNil() predicate.Segment {
+	return predicate.Segment(sql.FieldIsNull(FieldRealtimeSources))
+}
+
+// RealtimeSourcesNotNil applies the NotNil predicate on the "realtime_sources" field.
+func RealtimeSourcesNotNil() predicate.Segment {
+	return predicate.Segment(sql.FieldNotNull(FieldRealtimeSources))
+}
+
+// SweptAtEQ applies the EQ predicate on the "swept_at" field.
+func SweptAtEQ(v time.Time) predicate.Segment {
+	return predicate.Segment(sql.FieldEQ(FieldSweptAt, v))
+}
+
+// SweptAtNEQ applies the NEQ predicate on the "swept_at" field.
+func SweptAtNEQ(v time.Time) predicate.Segment {
+	return predicate.Segment(sql.FieldNEQ(FieldSweptAt, v))
+}
+
+// SweptAtIn applies the In predicate on the "swept_at" field.
+func SweptAtIn(vs ...time.Time) predicate.Segment {
+	return predicate.Segment(sql.FieldIn(FieldSweptAt, vs...))
+}
+
+// SweptAtNotIn applies the NotIn predicate on the "swept_at" field.
+func SweptAtNotIn(vs ...time.Time) predicate.Segment {
+	return predicate.Segment(sql.FieldNotIn(FieldSweptAt, vs...))
+}
+
+// SweptAtGT applies the GT predicate on the "swept_at" field.
+func SweptAtGT(v time.Time) predicate.Segment {
+	return predicate.Segment(sql.FieldGT(FieldSweptAt, v))
+}
+
+// SweptAtGTE applies the GTE predicate on the "swept_at" field.
+func SweptAtGTE(v time.Time) predicate.Segment {
+	return predicate.Segment(sql.FieldGTE(FieldSweptAt, v))
+}
+
+// SweptAtLT applies the LT predicate on the "swept_at" field.
+func SweptAtLT(v time.Time) predicate.Segment {
+	return predicate.Segment(sql.FieldLT(FieldSweptAt, v))
+}
+
+// SweptAtLTE applies the LTE predicate on the "swept_at" field.
+func SweptAtLTE(v time.Time) predicate.Segment {
+	return predicate.Segment(sql.FieldLTE(FieldSweptAt, v))
+}
+
+// SweptAtIsNil applies the IsNil predicate on the "swept_at" field.
+func SweptAtIsNil() predicate.Segment {
+	return predicate.Segment(sql.FieldIsNull(FieldSweptAt))
+}
+
+// SweptAtNotNil applies the NotNil predicate on the "swept_at" field.
+func SweptAtNotNil() predicate.Segment {
+	return predicate.Segment(sql.FieldNotNull(FieldSweptAt))
 }
 
 // HasProject applies the HasEdge predicate on the "project" edge.

@@ -44,6 +44,8 @@ const (
 	FieldDurationMs = "duration_ms"
 	// FieldError holds the string denoting the error field in the database.
 	FieldError = "error"
+	// FieldDrift holds the string denoting the drift field in the database.
+	FieldDrift = "drift"
 	// FieldSeq holds the string denoting the seq field in the database.
 	FieldSeq = "seq"
 	// EdgeProject holds the string denoting the project edge name in mutations.
@@ -84,6 +86,7 @@ var Columns = []string{
 	FieldSizeAfter,
 	FieldDurationMs,
 	FieldError,
+	FieldDrift,
 	FieldSeq,
 }
 
@@ -241,6 +244,11 @@ func ByDurationMs(opts ...sql.OrderTermOption) OrderOption {
 // ByError orders the results by the error field.
 func ByError(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldError, opts...).ToFunc()
+}
+
+// ByDrift orders the results by the drift field.
+func ByDrift(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDrift, opts...).ToFunc()
 }
 
 // BySeq orders the results by the seq field.

@@ -110,6 +110,11 @@ func Error(v string) predicate.SegmentRun {
 	return predicate.SegmentRun(sql.FieldEQ(FieldError, v))
 }
 
+// Drift applies equality check predicate on the "drift" field. It's identical to DriftEQ.
+func Drift(v int) predicate.SegmentRun {
+	return predicate.SegmentRun(sql.FieldEQ(FieldDrift, v))
+}
+
 // Seq applies equality check predicate on the "seq" field. It's identical to SeqEQ.
 func Seq(v int) predicate.SegmentRun {
 	return predicate.SegmentRun(sql.FieldEQ(FieldSeq, v))
@@ -638,6 +643,56 @@ func ErrorEqualFold(v string) predicate.SegmentRun {
 // ErrorContainsFold applies the ContainsFold predicate on the "error" field.
 func ErrorContainsFold(v string) predicate.SegmentRun {
 	return predicate.SegmentRun(sql.FieldContainsFold(FieldError, v))
+}
+
+// DriftEQ applies the EQ predicate on the "drift" field.
+func DriftEQ(v int) predicate.SegmentRun {
+	return predicate.SegmentRun(sql.FieldEQ(FieldDrift, v))
+}
+
+// DriftNEQ applies the NEQ predicate on the "drift" field.
+func DriftNEQ(v int) predicate.SegmentRun {
+	return predicate.SegmentRun(sql.FieldNEQ(FieldDrift, v))
+}
+
+// DriftIn applies the In predicate on the "drift" field.
+func DriftIn(vs ...int) predicate.SegmentRun {
+	return predicate.SegmentRun(sql.FieldIn(FieldDrift, vs...))
+}
+
+// DriftNotIn applies the NotIn predicate on the "drift" field.
+func DriftNotIn(vs ...int) predicate.SegmentRun {
+	return predicate.SegmentRun(sql.FieldNotIn(FieldDrift, vs...))
+}
+
+// DriftGT applies the GT predicate on the "drift" field.
+func DriftGT(v int) predicate.SegmentRun {
+	return predicate.SegmentRun(sql.FieldGT(FieldDrift, v))
+}
+
+// DriftGTE applies the GTE predicate on the "drift" field.
+func DriftGTE(v int) predicate.SegmentRun {
+	return predicate.SegmentRun(sql.FieldGTE(FieldDrift, v))
+}
+
+// DriftLT applies the LT predicate on the "drift" field.
+func DriftLT(v int) predicate.SegmentRun {
+	return predicate.SegmentRun(sql.FieldLT(FieldDrift, v))
+}
+
+// DriftLTE applies the LTE predicate on the "drift" field.
+func DriftLTE(v int) predicate.SegmentRun {
+	return predicate.SegmentRun(sql.FieldLTE(FieldDrift, v))
+}
+
+// DriftIsNil applies the IsNil predicate on the "drift" field.
+func DriftIsNil() predicate.SegmentRun {
+	return predicate.SegmentRun(sql.FieldIsNull(FieldDrift))
+}
+
+// DriftNotNil applies the NotNil predicate on the "drift" field.
+func DriftNotNil() predicate.SegmentRun {
+	return predicate.SegmentRun(sql.FieldNotNull(FieldDrift))
 }
 
 // SeqEQ applies the EQ predicate on the "seq" field.

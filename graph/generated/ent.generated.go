@@ -4222,6 +4222,29 @@ func (ec *executionContext) fieldContext_Project_activeEvents(_ context.Context,
 	return graphql.NewScalarFieldContext("Project", field, false, false, "String")
 }
 
+func (ec *executionContext) _Project_realtime(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Project_realtime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Realtime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Project_realtime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Project", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6110,6 +6133,29 @@ func (ec *executionContext) fieldContext_Segment_archivedAt(_ context.Context, f
 	return graphql.NewScalarFieldContext("Segment", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Segment_realtime(ctx context.Context, field graphql.CollectedField, obj *ent.Segment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Segment_realtime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Realtime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Segment_realtime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Segment", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Segment_members(ctx context.Context, field graphql.CollectedField, obj *ent.Segment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7090,6 +7136,29 @@ func (ec *executionContext) _SegmentRun_error(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_SegmentRun_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SegmentRun", field, false, false, "String")
+}
+
+func (ec *executionContext) _SegmentRun_drift(ctx context.Context, field graphql.CollectedField, obj *ent.SegmentRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentRun_drift(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Drift, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentRun_drift(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentRun", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SegmentRun_seq(ctx context.Context, field graphql.CollectedField, obj *ent.SegmentRun) (ret graphql.Marshaler) {
@@ -12481,7 +12550,7 @@ func (ec *executionContext) unmarshalInputProjectWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "timezone", "timezoneNEQ", "timezoneIn", "timezoneNotIn", "timezoneGT", "timezoneGTE", "timezoneLT", "timezoneLTE", "timezoneContains", "timezoneHasPrefix", "timezoneHasSuffix", "timezoneEqualFold", "timezoneContainsFold"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "timezone", "timezoneNEQ", "timezoneIn", "timezoneNotIn", "timezoneGT", "timezoneGTE", "timezoneLT", "timezoneLTE", "timezoneContains", "timezoneHasPrefix", "timezoneHasSuffix", "timezoneEqualFold", "timezoneContainsFold", "realtime", "realtimeNEQ"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12859,6 +12928,20 @@ func (ec *executionContext) unmarshalInputProjectWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.TimezoneContainsFold = data
+		case "realtime":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("realtime"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Realtime = data
+		case "realtimeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("realtimeNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RealtimeNEQ = data
 		}
 	}
 	return it, nil
@@ -13508,7 +13591,7 @@ func (ec *executionContext) unmarshalInputSegmentRunWhereInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "segmentID", "segmentIDNEQ", "segmentIDIn", "segmentIDNotIn", "trigger", "triggerNEQ", "triggerIn", "triggerNotIn", "jobID", "jobIDNEQ", "jobIDIn", "jobIDNotIn", "jobIDGT", "jobIDGTE", "jobIDLT", "jobIDLTE", "jobIDIsNil", "jobIDNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "enteredCount", "enteredCountNEQ", "enteredCountIn", "enteredCountNotIn", "enteredCountGT", "enteredCountGTE", "enteredCountLT", "enteredCountLTE", "exitedCount", "exitedCountNEQ", "exitedCountIn", "exitedCountNotIn", "exitedCountGT", "exitedCountGTE", "exitedCountLT", "exitedCountLTE", "sizeAfter", "sizeAfterNEQ", "sizeAfterIn", "sizeAfterNotIn", "sizeAfterGT", "sizeAfterGTE", "sizeAfterLT", "sizeAfterLTE", "sizeAfterIsNil", "sizeAfterNotNil", "durationMs", "durationMsNEQ", "durationMsIn", "durationMsNotIn", "durationMsGT", "durationMsGTE", "durationMsLT", "durationMsLTE", "durationMsIsNil", "durationMsNotNil", "error", "errorNEQ", "errorIn", "errorNotIn", "errorGT", "errorGTE", "errorLT", "errorLTE", "errorContains", "errorHasPrefix", "errorHasSuffix", "errorIsNil", "errorNotNil", "errorEqualFold", "errorContainsFold", "seq", "seqNEQ", "seqIn", "seqNotIn", "seqGT", "seqGTE", "seqLT", "seqLTE", "seqIsNil", "seqNotNil", "hasSegment", "hasSegmentWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "segmentID", "segmentIDNEQ", "segmentIDIn", "segmentIDNotIn", "trigger", "triggerNEQ", "triggerIn", "triggerNotIn", "jobID", "jobIDNEQ", "jobIDIn", "jobIDNotIn", "jobIDGT", "jobIDGTE", "jobIDLT", "jobIDLTE", "jobIDIsNil", "jobIDNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "enteredCount", "enteredCountNEQ", "enteredCountIn", "enteredCountNotIn", "enteredCountGT", "enteredCountGTE", "enteredCountLT", "enteredCountLTE", "exitedCount", "exitedCountNEQ", "exitedCountIn", "exitedCountNotIn", "exitedCountGT", "exitedCountGTE", "exitedCountLT", "exitedCountLTE", "sizeAfter", "sizeAfterNEQ", "sizeAfterIn", "sizeAfterNotIn", "sizeAfterGT", "sizeAfterGTE", "sizeAfterLT", "sizeAfterLTE", "sizeAfterIsNil", "sizeAfterNotNil", "durationMs", "durationMsNEQ", "durationMsIn", "durationMsNotIn", "durationMsGT", "durationMsGTE", "durationMsLT", "durationMsLTE", "durationMsIsNil", "durationMsNotNil", "error", "errorNEQ", "errorIn", "errorNotIn", "errorGT", "errorGTE", "errorLT", "errorLTE", "errorContains", "errorHasPrefix", "errorHasSuffix", "errorIsNil", "errorNotNil", "errorEqualFold", "errorContainsFold", "drift", "driftNEQ", "driftIn", "driftNotIn", "driftGT", "driftGTE", "driftLT", "driftLTE", "driftIsNil", "driftNotNil", "seq", "seqNEQ", "seqIn", "seqNotIn", "seqGT", "seqGTE", "seqLT", "seqLTE", "seqIsNil", "seqNotNil", "hasSegment", "hasSegmentWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14299,6 +14382,76 @@ func (ec *executionContext) unmarshalInputSegmentRunWhereInput(ctx context.Conte
 				return it, err
 			}
 			it.ErrorContainsFold = data
+		case "drift":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("drift"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Drift = data
+		case "driftNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("driftNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DriftNEQ = data
+		case "driftIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("driftIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DriftIn = data
+		case "driftNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("driftNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DriftNotIn = data
+		case "driftGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("driftGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DriftGT = data
+		case "driftGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("driftGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DriftGTE = data
+		case "driftLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("driftLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DriftLT = data
+		case "driftLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("driftLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DriftLTE = data
+		case "driftIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("driftIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DriftIsNil = data
+		case "driftNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("driftNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DriftNotNil = data
 		case "seq":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seq"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
@@ -14411,7 +14564,7 @@ func (ec *executionContext) unmarshalInputSegmentWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "refreshIntervalSeconds", "refreshIntervalSecondsNEQ", "refreshIntervalSecondsIn", "refreshIntervalSecondsNotIn", "refreshIntervalSecondsGT", "refreshIntervalSecondsGTE", "refreshIntervalSecondsLT", "refreshIntervalSecondsLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "size", "sizeNEQ", "sizeIn", "sizeNotIn", "sizeGT", "sizeGTE", "sizeLT", "sizeLTE", "lastComputedAt", "lastComputedAtNEQ", "lastComputedAtIn", "lastComputedAtNotIn", "lastComputedAtGT", "lastComputedAtGTE", "lastComputedAtLT", "lastComputedAtLTE", "lastComputedAtIsNil", "lastComputedAtNotNil", "lastError", "lastErrorNEQ", "lastErrorIn", "lastErrorNotIn", "lastErrorGT", "lastErrorGTE", "lastErrorLT", "lastErrorLTE", "lastErrorContains", "lastErrorHasPrefix", "lastErrorHasSuffix", "lastErrorIsNil", "lastErrorNotNil", "lastErrorEqualFold", "lastErrorContainsFold", "definitionVersion", "definitionVersionNEQ", "definitionVersionIn", "definitionVersionNotIn", "definitionVersionGT", "definitionVersionGTE", "definitionVersionLT", "definitionVersionLTE", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "hasMembers", "hasMembersWith", "hasMemberships", "hasMembershipsWith", "hasRuns", "hasRunsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "refreshIntervalSeconds", "refreshIntervalSecondsNEQ", "refreshIntervalSecondsIn", "refreshIntervalSecondsNotIn", "refreshIntervalSecondsGT", "refreshIntervalSecondsGTE", "refreshIntervalSecondsLT", "refreshIntervalSecondsLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "size", "sizeNEQ", "sizeIn", "sizeNotIn", "sizeGT", "sizeGTE", "sizeLT", "sizeLTE", "lastComputedAt", "lastComputedAtNEQ", "lastComputedAtIn", "lastComputedAtNotIn", "lastComputedAtGT", "lastComputedAtGTE", "lastComputedAtLT", "lastComputedAtLTE", "lastComputedAtIsNil", "lastComputedAtNotNil", "lastError", "lastErrorNEQ", "lastErrorIn", "lastErrorNotIn", "lastErrorGT", "lastErrorGTE", "lastErrorLT", "lastErrorLTE", "lastErrorContains", "lastErrorHasPrefix", "lastErrorHasSuffix", "lastErrorIsNil", "lastErrorNotNil", "lastErrorEqualFold", "lastErrorContainsFold", "definitionVersion", "definitionVersionNEQ", "definitionVersionIn", "definitionVersionNotIn", "definitionVersionGT", "definitionVersionGTE", "definitionVersionLT", "definitionVersionLTE", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "realtime", "realtimeNEQ", "hasMembers", "hasMembersWith", "hasMemberships", "hasMembershipsWith", "hasRuns", "hasRunsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15258,6 +15411,20 @@ func (ec *executionContext) unmarshalInputSegmentWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.ArchivedAtNotNil = data
+		case "realtime":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("realtime"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Realtime = data
+		case "realtimeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("realtimeNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RealtimeNEQ = data
 		case "hasMembers":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasMembers"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -17812,6 +17979,11 @@ func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "realtime":
+			out.Values[i] = ec._Project_realtime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18108,6 +18280,11 @@ func (ec *executionContext) _Segment(ctx context.Context, sel ast.SelectionSet, 
 		case "archivedAt":
 			out.Values[i] = ec._Segment_archivedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "realtime":
+			out.Values[i] = ec._Segment_realtime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "members":
@@ -18458,6 +18635,11 @@ func (ec *executionContext) _SegmentRun(ctx context.Context, sel ast.SelectionSe
 			}
 		case "error":
 			out.Values[i] = ec._SegmentRun_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "drift":
+			out.Values[i] = ec._SegmentRun_drift(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -342,6 +342,7 @@ type ComplexityRoot struct {
 		CreatedAt    func(childComplexity int) int
 		ID           func(childComplexity int) int
 		Name         func(childComplexity int) int
+		Realtime     func(childComplexity int) int
 		Timezone     func(childComplexity int) int
 		UpdatedAt    func(childComplexity int) int
 	}
@@ -409,6 +410,7 @@ type ComplexityRoot struct {
 		MembersAt              func(childComplexity int, at time.Time, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
 		Memberships            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SegmentMembershipOrder, where *ent.SegmentMembershipWhereInput) int
 		Name                   func(childComplexity int) int
+		Realtime               func(childComplexity int) int
 		RefreshIntervalSeconds func(childComplexity int) int
 		Rule                   func(childComplexity int) int
 		RuleText               func(childComplexity int) int
@@ -489,6 +491,7 @@ type ComplexityRoot struct {
 
 	SegmentRun struct {
 		CreatedAt    func(childComplexity int) int
+		Drift        func(childComplexity int) int
 		DurationMs   func(childComplexity int) int
 		Entered      func(childComplexity int, after *entgql.Cursor[int], first *int) int
 		EnteredCount func(childComplexity int) int
@@ -1945,6 +1948,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Project.Name(childComplexity), true
+	case "Project.realtime":
+		if e.ComplexityRoot.Project.Realtime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.Realtime(childComplexity), true
 	case "Project.timezone":
 		if e.ComplexityRoot.Project.Timezone == nil {
 			break
@@ -2393,6 +2402,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Segment.Name(childComplexity), true
+	case "Segment.realtime":
+		if e.ComplexityRoot.Segment.Realtime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Segment.Realtime(childComplexity), true
 	case "Segment.refreshIntervalSeconds":
 		if e.ComplexityRoot.Segment.RefreshIntervalSeconds == nil {
 			break
@@ -2713,6 +2728,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SegmentRun.CreatedAt(childComplexity), true
+	case "SegmentRun.drift":
+		if e.ComplexityRoot.SegmentRun.Drift == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentRun.Drift(childComplexity), true
 	case "SegmentRun.durationMs":
 		if e.ComplexityRoot.SegmentRun.DurationMs == nil {
 			break
@@ -5005,6 +5026,10 @@ type Project implements Node {
   event names that count as activity; empty means every usage event
   """
   activeEvents: [String!]
+  """
+  segments move as their data changes (incremental passes); off: only by scheduled full recomputes
+  """
+  realtime: Boolean!
 }
 """
 Ordering options for Project connections
@@ -5099,6 +5124,11 @@ input ProjectWhereInput {
   timezoneHasSuffix: String
   timezoneEqualFold: String
   timezoneContainsFold: String
+  """
+  realtime field predicates
+  """
+  realtime: Boolean
+  realtimeNEQ: Boolean
 }
 type Query {
   """
@@ -5293,6 +5323,10 @@ type Segment implements Node {
   lastError: String
   definitionVersion: Int!
   archivedAt: Time
+  """
+  the segment moves as its data changes; off: only by scheduled full recomputes
+  """
+  realtime: Boolean!
   members(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -5618,6 +5652,10 @@ type SegmentRun implements Node {
   durationMs: Int
   error: String
   """
+  full recomputes: how many users it moved that the incremental path had not
+  """
+  drift: Int
+  """
   per-segment sequence of committed runs, set when the run commits
   """
   seq: Int
@@ -5849,6 +5887,19 @@ input SegmentRunWhereInput {
   errorEqualFold: String
   errorContainsFold: String
   """
+  drift field predicates
+  """
+  drift: Int
+  driftNEQ: Int
+  driftIn: [Int!]
+  driftNotIn: [Int!]
+  driftGT: Int
+  driftGTE: Int
+  driftLT: Int
+  driftLTE: Int
+  driftIsNil: Boolean
+  driftNotNil: Boolean
+  """
   seq field predicates
   """
   seq: Int
@@ -6040,6 +6091,11 @@ input SegmentWhereInput {
   archivedAtLTE: Time
   archivedAtIsNil: Boolean
   archivedAtNotNil: Boolean
+  """
+  realtime field predicates
+  """
+  realtime: Boolean
+  realtimeNEQ: Boolean
   """
   members edge predicates
   """
@@ -7979,6 +8035,8 @@ func (ec *executionContext) childFields_Project(ctx context.Context, field graph
 		return ec.fieldContext_Project_timezone(ctx, field)
 	case "activeEvents":
 		return ec.fieldContext_Project_activeEvents(ctx, field)
+	case "realtime":
+		return ec.fieldContext_Project_realtime(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Project", field.Name)
 }
@@ -8057,6 +8115,8 @@ func (ec *executionContext) childFields_Segment(ctx context.Context, field graph
 		return ec.fieldContext_Segment_definitionVersion(ctx, field)
 	case "archivedAt":
 		return ec.fieldContext_Segment_archivedAt(ctx, field)
+	case "realtime":
+		return ec.fieldContext_Segment_realtime(ctx, field)
 	case "members":
 		return ec.fieldContext_Segment_members(ctx, field)
 	case "memberships":
@@ -8235,6 +8295,8 @@ func (ec *executionContext) childFields_SegmentRun(ctx context.Context, field gr
 		return ec.fieldContext_SegmentRun_durationMs(ctx, field)
 	case "error":
 		return ec.fieldContext_SegmentRun_error(ctx, field)
+	case "drift":
+		return ec.fieldContext_SegmentRun_drift(ctx, field)
 	case "seq":
 		return ec.fieldContext_SegmentRun_seq(ctx, field)
 	case "segment":

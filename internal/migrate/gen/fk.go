@@ -24,7 +24,7 @@ import (
 // which PostgreSQL records as a new multixact each time. That cost about 3%
 // of the ingest benchmark's CPU. A user's project_id always comes from the
 // authenticated key's project, and projects are never deleted.
-var tablesWithoutForeignKeys = []string{"events", "user_daily_activities", "segment_members", "segment_memberships", "users"}
+var tablesWithoutForeignKeys = []string{"events", "user_daily_activities", "segment_members", "segment_memberships", "users", "segment_dirty_users"}
 
 // withoutForeignKeys removes the foreign keys of tables from the desired
 // schema before Atlas diffs it.
