@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/pulse-analytics/pulse/internal/discovery"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -68,6 +69,9 @@ func setupWith(t *testing.T, opts graph.Options) *testBundle {
 		inserter, err := jobs.NewClient(db, jobs.Config{})
 		require.NoError(t, err)
 		opts.Recompute = recompute.NewEnqueuer(db, inserter.River)
+		if opts.Discovery == nil {
+			opts.Discovery = discovery.NewEnqueuer(db, inserter.River)
+		}
 	}
 	h := graph.NewHandler(db, client, opts)
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

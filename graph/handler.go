@@ -39,10 +39,12 @@ type Options struct {
 	MaxBodyBytes int64
 	// KeepAlive is the WebSocket keepalive interval.
 	KeepAlive time.Duration
-	// Recompute queues segment recomputations (and, through the same River
-	// client, segment discoveries); without it, recompute and discovery
+	// Recompute queues segment recomputations; without it, recompute
 	// mutations and definition changes are refused.
 	Recompute *recompute.Enqueuer
+	// Discovery queues segment discoveries; without it, discovery
+	// mutations are refused.
+	Discovery *discovery.Enqueuer
 	// Live serves subscriptions; without it they are refused.
 	Live *live.Hub
 	// Ingest, when set, stores what track, identify and ingestEvents
@@ -71,9 +73,7 @@ func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 	}
 	resolver := NewResolver(db, client)
 	resolver.recompute = opts.Recompute
-	if opts.Recompute != nil {
-		resolver.discovery = discovery.NewEnqueuer(db, opts.Recompute.River())
-	}
+	resolver.discovery = opts.Discovery
 	if opts.Ingest != nil {
 		resolver.ingest = opts.Ingest
 	}

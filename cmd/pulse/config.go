@@ -4,6 +4,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/pulse-analytics/pulse/internal/jobs"
+	"github.com/pulse-analytics/pulse/internal/metrics"
+	"github.com/pulse-analytics/pulse/internal/recompute"
 	"io"
 	"log/slog"
 	"os"
@@ -39,6 +42,9 @@ type config struct {
 	// OperatorToken opens River's UI at /riverui/; empty: the UI is not
 	// mounted.
 	OperatorToken string
+	// RealtimeDelay is how long dirty marks gather before a segment's
+	// incremental pass (the period of the real-time sweep).
+	RealtimeDelay time.Duration
 
 	// envErrs collects environment variables that did not parse; commands
 	// refuse to start with them rather than silently use a default.
@@ -55,9 +61,26 @@ func (c *config) registerDatabase(fs *flag.FlagSet) {
 		"log level: debug, info, warn or error (env PULSE_LOG_LEVEL)")
 }
 
+// registerJobs binds the settings of processes that work jobs to fs.
+func (c *config) registerJobs(fs *flag.FlagSet) {
+	fs.DurationVar(&c.RealtimeDelay, "realtime-delay", c.envDuration("PULSE_REALTIME_DELAY", recompute.DefaultDelay),
+		"how long changes gather before the segments they move are re-evaluated for the users they touched (env PULSE_REALTIME_DELAY)")
+}
+
+// jobsConfig is the River client configuration of a process working jobs
+// (work) or only inserting them.
+func (c *config) jobsConfig(work bool, logger *slog.Logger, m *metrics.Metrics) jobs.Config {
+	cfg := jobs.Config{Work: work, Logger: logger, ListenDSN: c.DatabaseURL, Realtime: recompute.Options{Delay: c.RealtimeDelay}}
+	if m != nil {
+		cfg.Realtime.OnDrift = m.AddDrift
+	}
+	return cfg
+}
+
 // registerServe binds the settings of pulse serve to fs.
 func (c *config) registerServe(fs *flag.FlagSet) {
 	c.registerDatabase(fs)
+	c.registerJobs(fs)
 	fs.StringVar(&c.Addr, "addr", env("PULSE_ADDR", ":8080"), "address to listen on; with --demo and no address given, "+demoAddr+" (env PULSE_ADDR)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.envDuration("PULSE_SHUTDOWN_TIMEOUT", defaultShutdownTimeout),
 		"how long SIGTERM waits for requests in flight (env PULSE_SHUTDOWN_TIMEOUT)")
@@ -117,6 +140,7 @@ func (c *config) logAttrs() []any {
 		"graphql_db_max_conns", c.GraphQLDBMaxConns,
 		"shutdown_timeout", c.ShutdownTimeout,
 		"no_workers", c.NoWorkers,
+		"realtime_delay", c.RealtimeDelay,
 		"operator_token", maskSecret(c.OperatorToken),
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/pulse-analytics/pulse/internal/discovery"
 	"io"
 	"log/slog"
 	"net"
@@ -61,11 +62,11 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 	}
 	defer db.Close()
 
-	client, err := jobs.NewClient(db, jobs.Config{Work: !cfg.NoWorkers, Logger: logger})
+	web := webOptions{metrics: metrics.New(prometheus.NewRegistry())}
+	client, err := jobs.NewClient(db, cfg.jobsConfig(!cfg.NoWorkers, logger, web.metrics))
 	if err != nil {
 		return err
 	}
-	web := webOptions{metrics: metrics.New(prometheus.NewRegistry())}
 	if web.graphqlDB, err = database.OpenPool(ctx, cfg.DatabaseURL, cfg.GraphQLDBMaxConns); err != nil {
 		return err
 	}
@@ -96,6 +97,7 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 		return err
 	}
 	enqueuer := recompute.NewEnqueuer(db, client.River)
+	web.discovery = discovery.NewEnqueuer(db, client.River)
 	// Listening first tells the demo whether it may hand out its keys.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -149,6 +151,7 @@ func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enq
 		Limits:       cfg.Limits,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Recompute:    enqueuer,
+		Discovery:    web.discovery,
 		Live:         web.live,
 		Ingest:       writer,
 		Extensions:   web.graphqlExtensions(),

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"github.com/pulse-analytics/pulse/internal/discovery"
 	"log/slog"
 	"net/http"
 
@@ -30,6 +31,8 @@ type webOptions struct {
 	graphqlDB *sql.DB
 	// keys authenticates every API; nil: uncached keys over the main pool.
 	keys *auth.Keys
+	// discovery queues segment discoveries; nil refuses them.
+	discovery *discovery.Enqueuer
 }
 
 // newJobsUI returns River's UI over jobs for the operator token, or nil

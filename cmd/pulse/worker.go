@@ -17,6 +17,7 @@ scheduler that queues each segment by its refresh interval. Pair it with
 workers may share one database. Migrates the database first, under a lock.
 SIGTERM or SIGINT stops it after the jobs in flight.`, stderr)
 	cfg.registerDatabase(fs)
+	cfg.registerJobs(fs)
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.envDuration("PULSE_SHUTDOWN_TIMEOUT", defaultShutdownTimeout),
 		"how long SIGTERM waits for jobs in flight (env PULSE_SHUTDOWN_TIMEOUT)")
 	if err := cfg.parse(fs, args); err != nil {
@@ -32,7 +33,7 @@ SIGTERM or SIGINT stops it after the jobs in flight.`, stderr)
 		return err
 	}
 	defer db.Close()
-	client, err := jobs.NewClient(db, jobs.Config{Work: true, Logger: logger})
+	client, err := jobs.NewClient(db, cfg.jobsConfig(true, logger, nil))
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ package feedback
 import (
 	"context"
 	"fmt"
+	"github.com/pulse-analytics/pulse/internal/dirty"
 	"slices"
 	"strings"
 
@@ -78,6 +79,11 @@ func (s *Store) Update(ctx context.Context, id int, ch Change) (*ent.Feedback, e
 			return nil, fmt.Errorf("update feedback %d: %w", id, err)
 		}
 		if err := record(ctx, tx, fb.ID, actor, entries); err != nil {
+			return nil, err
+		}
+		var changes dirty.Changes
+		changes.Add(int64(fb.UserID), dirty.Feedback())
+		if err := dirty.Mark(ctx, tx, fb.ProjectID, &changes); err != nil {
 			return nil, err
 		}
 	}

@@ -3,6 +3,7 @@ package feedback
 import (
 	"context"
 	"fmt"
+	"github.com/pulse-analytics/pulse/internal/dirty"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -61,10 +62,12 @@ func (s *Store) Submit(ctx context.Context, in Submission) (*ent.Feedback, error
 }
 
 func createFeedback(ctx context.Context, tx *ent.Tx, in Submission) (*ent.Feedback, error) {
-	userID, err := ingest.FindOrCreateUser(ctx, tx, in.UserID)
+	var changes dirty.Changes
+	userID, err := ingest.FindOrCreateUserMarking(ctx, tx, in.UserID, &changes)
 	if err != nil {
 		return nil, err
 	}
+	changes.Add(int64(userID), dirty.Feedback())
 	fb, err := tx.Feedback.Create().
 		SetUserID(userID).
 		SetKind(in.Kind).
@@ -78,6 +81,9 @@ func createFeedback(ctx context.Context, tx *ent.Tx, in Submission) (*ent.Feedba
 		Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("create feedback: %w", err)
+	}
+	if err := dirty.Mark(ctx, tx, fb.ProjectID, &changes); err != nil {
+		return nil, err
 	}
 	return fb, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/pulse-analytics/pulse/internal/dirty"
 	"slices"
 
 	"github.com/lib/pq"
@@ -27,6 +28,9 @@ type resolver struct {
 	// created are the external ids the last find-or-create created users
 	// for, until claimedMeanwhile checks them.
 	created []string
+	// changes are the users created or merged: every real-time segment
+	// re-evaluates them.
+	changes dirty.Changes
 }
 
 func newResolver(tx dbtx, projectID int) *resolver {
@@ -204,6 +208,7 @@ func (r *resolver) scanUsers(ctx context.Context, query string, ids []string) er
 		r.byExtID[ext] = id
 		if created {
 			r.created = append(r.created, ext)
+			r.changes.Add(int64(id), dirty.All)
 		}
 	}
 	return rows.Err()
@@ -276,6 +281,7 @@ func (r *resolver) anonymousUser(ctx context.Context, anon string) (int, error) 
 		return owner, nil
 	}
 	r.anonymous[id] = true
+	r.changes.Add(int64(id), dirty.All)
 	return id, nil
 }
 
@@ -323,7 +329,7 @@ func (r *resolver) isAnonymous(ctx context.Context, id int) (bool, error) {
 // merge moves everything of user from into user into and deletes from: its
 // events, daily activity, feedback, survey responses and identities; counts,
 // first/last seen and traits are combined (into's traits win); its segment
-// memberships are deleted with it.
+// memberships end at the next run of each segment.
 func (r *resolver) merge(ctx context.Context, from, into int) error {
 	from64, into64, project := int64(from), int64(into), int64(r.projectID)
 	both := []any{from64, into64, project}
@@ -338,6 +344,10 @@ func (r *resolver) merge(ctx context.Context, from, into int) error {
 	if locked, _ := res.RowsAffected(); locked != 2 {
 		return errStaleUser
 	}
+	// Both move: into gains from's history, from leaves its segments (a
+	// pass finds it gone and closes its memberships as exits).
+	r.changes.Add(into64, dirty.All)
+	r.changes.Add(from64, dirty.All)
 	steps := []struct {
 		query string
 		args  []any
@@ -366,10 +376,10 @@ func (r *resolver) merge(ctx context.Context, from, into int) error {
 		   traits = COALESCE(f.traits, '{}'::jsonb) || COALESCE(k.traits, '{}'::jsonb),
 		   updated_at = now()
 		 FROM users f WHERE k.id = $2 AND f.id = $1 AND k.project_id = $3 AND f.project_id = $3`, both},
-		// Segment memberships have no foreign keys to cascade: the next
-		// recompute puts into where the rules say.
-		{`DELETE FROM segment_members WHERE user_id = $1 AND segment_id IN (SELECT id FROM segments WHERE project_id = $2)`, only},
-		{`DELETE FROM segment_memberships WHERE user_id = $1 AND project_id = $2`, only},
+		// Segment memberships have no foreign keys to cascade: from's stay
+		// until the next run of each segment finds it gone and closes them
+		// as exits (a pass, for real-time segments: from is marked), so
+		// its leaving is a change like any other and sizes stay exact.
 		{`DELETE FROM users WHERE id = $1 AND project_id = $2`, only},
 	}
 	for _, step := range steps {

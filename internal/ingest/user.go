@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"github.com/pulse-analytics/pulse/internal/dirty"
 	"time"
 
 	"github.com/pulse-analytics/pulse/ent"
@@ -20,22 +21,37 @@ import (
 // known user's activity and traits are never changed, and RETURNING yields
 // its id (DO NOTHING would return no row).
 func FindOrCreateUser(ctx context.Context, tx *ent.Tx, externalID string) (int, error) {
+	id, _, err := findOrCreateUser(ctx, tx, externalID)
+	return id, err
+}
+
+// FindOrCreateUserMarking is FindOrCreateUser, also recording in changes
+// that a user it created is new to every real-time segment.
+func FindOrCreateUserMarking(ctx context.Context, tx *ent.Tx, externalID string, changes *dirty.Changes) (int, error) {
+	id, created, err := findOrCreateUser(ctx, tx, externalID)
+	if created {
+		changes.Add(int64(id), dirty.All)
+	}
+	return id, err
+}
+
+func findOrCreateUser(ctx context.Context, tx *ent.Tx, externalID string) (int, bool, error) {
 	id, err := tx.User.Query().Where(user.ExternalID(externalID)).OnlyID(ctx)
 	if err == nil {
-		return id, nil
+		return id, false, nil
 	}
 	if !ent.IsNotFound(err) {
-		return 0, fmt.Errorf("look up user %q: %w", externalID, err)
+		return 0, false, fmt.Errorf("look up user %q: %w", externalID, err)
 	}
 	// An id an alias made a name of a known user is that user's, as for
 	// events (see selectUsersByExternalID).
 	id, err = tx.Identity.Query().Where(identity.AnonymousID(externalID), identity.HasUserWith(user.ExternalIDNotNil())).
 		QueryUser().OnlyID(ctx)
 	if err == nil {
-		return id, nil
+		return id, false, nil
 	}
 	if !ent.IsNotFound(err) {
-		return 0, fmt.Errorf("look up alias %q: %w", externalID, err)
+		return 0, false, fmt.Errorf("look up alias %q: %w", externalID, err)
 	}
 	id, err = tx.User.Create().
 		SetExternalID(externalID).
@@ -43,9 +59,9 @@ func FindOrCreateUser(ctx context.Context, tx *ent.Tx, externalID string) (int, 
 		Ignore().
 		ID(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("create user %q: %w", externalID, err)
+		return 0, false, fmt.Errorf("create user %q: %w", externalID, err)
 	}
-	return id, nil
+	return id, true, nil
 }
 
 // MaxSubmissionSkew is how far ahead of the server's clock the timestamp of

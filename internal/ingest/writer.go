@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pulse-analytics/pulse/internal/dirty"
 	"maps"
 	"sort"
 	"time"
@@ -172,6 +173,9 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 	if err := rollUp(ctx, tx, projectID, settings, stored, traits); err != nil {
 		return 0, 0, err
 	}
+	if err := dirty.Mark(ctx, sqlTx, projectID, changesOf(r, stored, batch)); err != nil {
+		return 0, 0, err
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return 0, 0, fmt.Errorf("commit batch: %w", err)
 	}
@@ -182,6 +186,46 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 	}
 	profiles := len(batch) - usage
 	return len(stored) + profiles, usage - len(stored), nil
+}
+
+// changesOf is what a stored batch changed for real-time segments: the
+// users it created or merged, the events it stored (by name, and as any
+// event) and the traits its profile calls set.
+func changesOf(r *resolver, stored []eventRow, batch []*prepared) *dirty.Changes {
+	changes := r.changes
+	type change struct {
+		user int64
+		key  string
+	}
+	seen := map[change]bool{}
+	add := func(user int64, key string) {
+		if c := (change{user, key}); !seen[c] {
+			seen[c] = true
+			changes.Add(user, key)
+		}
+	}
+	for _, e := range stored {
+		add(e.userID, dirty.AnyEvent())
+		add(e.userID, dirty.Event(e.name))
+	}
+	for _, p := range batch {
+		var user int
+		switch {
+		case p.Type != TypeIdentify && p.Type != TypeGroup:
+			continue
+		case p.UserID != "":
+			user = r.byExtID[p.UserID]
+		default:
+			user = r.byAnonID[p.AnonymousID]
+		}
+		if p.Type == TypeGroup {
+			add(int64(user), dirty.Trait("groupId"))
+		}
+		for key := range p.traits {
+			add(int64(user), dirty.Trait(key))
+		}
+	}
+	return &changes
 }
 
 // resolveUsers maps every message to its user id, creating users and

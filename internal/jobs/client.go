@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 
@@ -39,7 +40,18 @@ type Config struct {
 	// RescueInterval is how often the jobs of dead processes are looked
 	// for (default 5 s).
 	RescueInterval time.Duration
-	Logger         *slog.Logger
+	// Realtime configures incremental passes and sweeps (clock, delay,
+	// drift observer); its Delay is also the sweep's period, which a
+	// negative SweepPeriod turns off.
+	Realtime    recompute.Options
+	SweepPeriod time.Duration
+	// RealtimeWorkers is how many incremental passes run at once, apart
+	// from the Workers of full recomputes (default 2).
+	RealtimeWorkers int
+	// ListenDSN, when set, makes job pickup LISTEN for new jobs instead of
+	// waiting for the next poll: one more connection, held by a pgx pool.
+	ListenDSN string
+	Logger    *slog.Logger
 }
 
 // stuckMargin bounds River's own rescue of a job still running past its
@@ -53,6 +65,27 @@ type Client struct {
 	// River inserts jobs (and, when working, runs them).
 	River    *river.Client[*sql.Tx]
 	liveness *liveness
+	listener *pgxpool.Pool
+}
+
+// listenerPool is the pgx pool River LISTENs on: one connection.
+func listenerPool(dsn string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("job listener: %w", err)
+	}
+	cfg.MaxConns = 2
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("job listener: %w", err)
+	}
+	return pool, nil
+}
+
+func (c *Client) closeListener() {
+	if c.listener != nil {
+		c.listener.Close()
+	}
 }
 
 // NewClient returns the River client of a Pulse process: recompute's and
@@ -71,22 +104,42 @@ func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 		riverCfg.ID = id
 		riverCfg.RescueStuckJobsAfter = stuckMargin
 		workers := river.NewWorkers()
-		recompute.AddWorkers(workers, db)
+		recompute.AddWorkers(workers, db, cfg.Realtime)
 		river.AddWorker(workers, discovery.NewWorker(db))
 		riverCfg.Workers = workers
-		riverCfg.PeriodicJobs = recompute.PeriodicJobs(recompute.Periods{Schedule: cfg.SchedulePeriod, Reconcile: cfg.ReconcilePeriod})
+		sweep := cfg.SweepPeriod
+		if sweep == 0 {
+			sweep = cfg.Realtime.Delay
+		}
+		riverCfg.PeriodicJobs = recompute.PeriodicJobs(recompute.Periods{Schedule: cfg.SchedulePeriod, Reconcile: cfg.ReconcilePeriod, Sweep: sweep})
 		if cfg.Workers <= 0 {
 			cfg.Workers = 4
 		}
-		riverCfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		if cfg.RealtimeWorkers <= 0 {
+			cfg.RealtimeWorkers = 2
+		}
+		riverCfg.Queues = map[string]river.QueueConfig{
+			river.QueueDefault:      {MaxWorkers: cfg.Workers},
+			recompute.QueueRealtime: {MaxWorkers: cfg.RealtimeWorkers},
+		}
 		riverCfg.FetchPollInterval = cfg.PollInterval
 		if cfg.PollInterval > 0 && cfg.PollInterval < river.FetchCooldownDefault {
 			riverCfg.FetchCooldown = cfg.PollInterval
 		}
 		c.liveness = newLiveness(db, id, cfg.RescueInterval, cfg.Logger)
 	}
-	client, err := river.NewClient(riverdatabasesql.New(db), riverCfg)
+	driver := riverdatabasesql.New(db)
+	if cfg.Work && cfg.ListenDSN != "" {
+		pool, err := listenerPool(cfg.ListenDSN)
+		if err != nil {
+			return nil, err
+		}
+		c.listener = pool
+		driver = riverdatabasesql.NewWithPgxListener(db, pool)
+	}
+	client, err := river.NewClient(driver, riverCfg)
 	if err != nil {
+		c.closeListener()
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	c.River = client
@@ -117,6 +170,7 @@ func (c *Client) Stop(ctx context.Context) error {
 	if c.liveness != nil {
 		c.liveness.Stop()
 	}
+	c.closeListener()
 	if err != nil {
 		return fmt.Errorf("stop river: %w", err)
 	}

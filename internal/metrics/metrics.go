@@ -37,6 +37,9 @@ type Metrics struct {
 	// ListenerReconnects counts how often the process's LISTEN connection
 	// was re-established after it broke.
 	ListenerReconnects prometheus.Counter
+	// Drift counts the users full recomputes moved that incremental passes
+	// had not (see recompute.Options.OnDrift).
+	Drift prometheus.Counter
 }
 
 // maxOperationNames bounds the operation_name label: names come from
@@ -99,6 +102,10 @@ func New(reg *prometheus.Registry) *Metrics {
 			Name: "pulse_live_listener_reconnects_total",
 			Help: "Times this process re-established its LISTEN connection after losing it.",
 		}),
+		Drift: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulse_segment_drift_total",
+			Help: "Users that reconciling full recomputes moved and the incremental path had not (0 when real time is exact).",
+		}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -107,7 +114,7 @@ func New(reg *prometheus.Registry) *Metrics {
 		m.graphqlOperations, m.graphqlDuration, m.graphqlErrors,
 		m.ingestMessages,
 		m.jobRuns, m.jobDuration, m.jobFailures,
-		m.Subscribers, m.ListenerReconnects,
+		m.Subscribers, m.ListenerReconnects, m.Drift,
 	)
 	// Pre-create the fixed label values so a scrape shows zeros rather than
 	// nothing before the first event of each kind.
@@ -121,6 +128,9 @@ func New(reg *prometheus.Registry) *Metrics {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
 }
+
+// AddDrift counts n users of drift, as recompute.Options.OnDrift wants.
+func (m *Metrics) AddDrift(n int) { m.Drift.Add(float64(n)) }
 
 // AddSubscribers moves the Subscribers gauge by delta (+1 when a
 // subscription starts, -1 when it ends), as live.Config.OnSubscribers wants.

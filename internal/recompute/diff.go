@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+	"github.com/riverqueue/river"
+
+	"github.com/pulse-analytics/pulse/internal/dirty"
 
 	"github.com/pulse-analytics/pulse/internal/segment"
 )
@@ -16,20 +19,17 @@ import (
 type result struct {
 	Entered, Exited, Size int
 	Duration              time.Duration
+	// Drift, for a full recompute of a real-time segment, is how many
+	// users it moved that the incremental path had not; nil otherwise.
+	Drift *int
 }
 
-// evaluate computes the members of a rule in a read-only transaction of its
-// own, before the run's write transaction. A statement that writes
-// (INSERT ... SELECT) never gets a parallel plan; a plain SELECT does, and
-// the rule's scans are most of a recompute. The rule never reads the
-// segment's own members (validation rejects cycles through inSegment), so
-// evaluating it before taking the segment's lock changes nothing.
-func evaluate(ctx context.Context, db *sql.DB, q segment.Query) ([]int64, error) {
-	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("begin evaluation: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
+// evaluate computes the members of a rule in tx. It is a plain SELECT, so
+// it may get a parallel plan (a statement that writes, such as INSERT ...
+// SELECT, never does), and the rule's scans are most of a recompute. The
+// rule never reads the segment's own members (validation rejects cycles
+// through inSegment).
+func evaluate(ctx context.Context, tx *sql.Tx, q segment.Query) ([]int64, error) {
 	// A rule aggregates per user over every user of the project; with the
 	// default work_mem those aggregates spill to disk on large projects.
 	// JIT compiling the rule's expressions, in the leader and again in each
@@ -41,9 +41,6 @@ func evaluate(ctx context.Context, db *sql.DB, q segment.Query) ([]int64, error)
 	var ids pq.Int64Array
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(array_agg(id), '{}') FROM (`+q.SQL+`) m(id)`, q.Args...).Scan(&ids); err != nil {
 		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("end evaluation: %w", err)
 	}
 	return ids, nil
 }
@@ -115,7 +112,51 @@ func writeDiff(ctx context.Context, tx *sql.Tx, a Args, members, current []int64
 		return res, fmt.Errorf("write membership diff of segment %d: %w", a.SegmentID, err)
 	}
 	res.Size -= len(entered) - res.Entered
+	if err := markDependents(ctx, tx, a, entered, exited); err != nil {
+		return res, err
+	}
 	return res, nil
+}
+
+// markDependents marks the users a run moved dirty for the real-time
+// segments whose rule reads this segment (inSegment), in the run's
+// transaction, and queues their passes when running as a job. A segment
+// nobody references costs one probe of the project's segments.
+func markDependents(ctx context.Context, tx *sql.Tx, a Args, entered, exited []int64) error {
+	key := dirty.Segment(a.SegmentID)
+	var referenced bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM segments WHERE project_id = $1 AND realtime_sources ? $2 AND archived_at IS NULL)`,
+		a.ProjectID, key).Scan(&referenced); err != nil {
+		return fmt.Errorf("find the dependents of segment %d: %w", a.SegmentID, err)
+	}
+	if !referenced {
+		return nil
+	}
+	var changes dirty.Changes
+	changes.AddUsers(entered, key)
+	changes.AddUsers(exited, key)
+	marked, err := dirty.MarkReturning(ctx, tx, a.ProjectID, &changes)
+	if err != nil {
+		return err
+	}
+	return queuePasses(ctx, tx, a.ProjectID, marked)
+}
+
+// queuePasses queues the passes of segments in tx, when running as a job
+// (outside one, the sweep dispatches them within its period).
+func queuePasses(ctx context.Context, tx *sql.Tx, projectID int, segments []int) error {
+	client, err := river.ClientFromContextSafely[*sql.Tx](ctx)
+	if err != nil || len(segments) == 0 {
+		return nil //nolint:nilerr // not a job: the sweep dispatches the passes
+	}
+	params := make([]river.InsertManyParams, len(segments))
+	for i, id := range segments {
+		params[i] = river.InsertManyParams{Args: PassArgs{SegmentID: id, ProjectID: projectID}}
+	}
+	if _, err := client.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("queue passes: %w", err)
+	}
+	return nil
 }
 
 func sorted(ids []int64) []int64 {
@@ -149,23 +190,53 @@ func diffSorted(next, current []int64) (entered, exited []int64) {
 // immutable: completing it twice is an error (the caller holds the
 // segment's lock and checked it first).
 func finish(ctx context.Context, tx *sql.Tx, a Args, res result) error {
-	var seq int
-	err := tx.QueryRowContext(ctx, `
-		UPDATE segment_runs SET status = 'COMPLETED', finished_at = now(), error = NULL,
-			entered_count = $2, exited_count = $3, size_after = $4, duration_ms = $5,
-			seq = (SELECT COALESCE(max(seq), 0) + 1 FROM segment_runs WHERE segment_id = $6)
-		WHERE id = $1 AND status <> 'COMPLETED' RETURNING seq`,
-		a.RunID, res.Entered, res.Exited, res.Size, res.Duration.Milliseconds(), a.SegmentID).Scan(&seq)
+	seq, err := completeRun(ctx, tx, a, res)
 	if err != nil {
-		return fmt.Errorf("complete run %d: %w", a.RunID, err)
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE segments SET status = 'READY', size = $2, last_computed_at = now(), last_error = NULL WHERE id = $1`,
 		a.SegmentID, res.Size); err != nil {
 		return fmt.Errorf("update segment %d: %w", a.SegmentID, err)
 	}
+	return announce(ctx, tx, a, seq)
+}
+
+// completeRun marks the run COMPLETED with what it changed and the next
+// sequence number of its segment, and returns that number.
+func completeRun(ctx context.Context, tx *sql.Tx, a Args, res result) (int, error) {
+	var seq int
+	err := tx.QueryRowContext(ctx, `
+		UPDATE segment_runs SET status = 'COMPLETED', finished_at = now(), error = NULL,
+			entered_count = $2, exited_count = $3, size_after = $4, duration_ms = $5, drift = $7,
+			seq = (SELECT COALESCE(max(seq), 0) + 1 FROM segment_runs WHERE segment_id = $6)
+		WHERE id = $1 AND status <> 'COMPLETED' RETURNING seq`,
+		a.RunID, res.Entered, res.Exited, res.Size, res.Duration.Milliseconds(), a.SegmentID, res.Drift).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("complete run %d: %w", a.RunID, err)
+	}
+	return seq, nil
+}
+
+// announce notifies the run's commit, inside tx.
+func announce(ctx context.Context, tx *sql.Tx, a Args, seq int) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, notification(a, "COMPLETED", seq, false)); err != nil {
 		return fmt.Errorf("announce run %d: %w", a.RunID, err)
 	}
 	return nil
+}
+
+// finishPass completes the run of an incremental pass like finish, but
+// only the segment's size moves: its status and last computation stay
+// those of its full recomputes, which the scheduler keeps to their
+// interval.
+func finishPass(ctx context.Context, tx *sql.Tx, a Args, res result) error {
+	seq, err := completeRun(ctx, tx, a, res)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE segments SET size = $2 WHERE id = $1`, a.SegmentID, res.Size); err != nil {
+		return fmt.Errorf("update segment %d: %w", a.SegmentID, err)
+	}
+	return announce(ctx, tx, a, seq)
 }

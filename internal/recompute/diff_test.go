@@ -58,10 +58,11 @@ func TestUnchangedRunWritesNothing(t *testing.T) {
 	require.Equal(t, before, b.rowVersions(t, seg))
 }
 
-// TestMergeRemovesMemberships: the memberships have no foreign keys, so a
-// merge deletes those of the user it deletes; the next run puts the user
+// TestMergeExitsTheMergedUser: the memberships have no foreign keys; those
+// of the user a merge deletes stay until the next run, which records its
+// exit (sizes stay exact, the change is announced) and puts the user
 // merged into where the rule says.
-func TestMergeRemovesMemberships(t *testing.T) {
+func TestMergeExitsTheMergedUser(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := tenant.NewContext(context.Background(), tenant.Scope{ProjectID: b.projectID, Role: tenant.RoleIngest})
@@ -75,11 +76,10 @@ func TestMergeRemovesMemberships(t *testing.T) {
 
 	_, err = b.writer.Write(ctx, []ingest.Message{{Type: ingest.TypeIdentify, UserID: "kim", AnonymousID: "visitor", MessageID: "identify-1"}})
 	require.NoError(t, err)
-	var left int
-	require.NoError(t, b.db.QueryRow(`SELECT (SELECT count(*) FROM segment_members WHERE user_id = $1)
-		+ (SELECT count(*) FROM segment_memberships WHERE user_id = $1)`, anonymous).Scan(&left))
-	require.Zero(t, left, "no membership row outlives its user")
-
-	require.Equal(t, runRow{Status: "COMPLETED", Entered: 1, Size: 1, Seq: 2}, b.recompute(t, seg))
+	require.Equal(t, runRow{Status: "COMPLETED", Entered: 1, Exited: 1, Size: 1, Seq: 2}, b.recompute(t, seg))
 	require.Equal(t, []string{"kim"}, b.members(t, seg))
+	var open, current int
+	require.NoError(t, b.db.QueryRow(`SELECT (SELECT count(*) FROM segment_members WHERE user_id = $1),
+		(SELECT count(*) FROM segment_memberships WHERE user_id = $1 AND exited_at IS NULL)`, anonymous).Scan(&current, &open))
+	require.Zero(t, current+open, "the merged user's membership ended with the run")
 }

@@ -7,15 +7,36 @@ import (
 	"github.com/riverqueue/river"
 )
 
-// River returns the client the Enqueuer inserts with: the one River client
-// of the process, through which other kinds of jobs, such as segment
-// discoveries, are inserted too.
-func (e *Enqueuer) River() *river.Client[*sql.Tx] { return e.river }
+// Options configure recompute's workers.
+type Options struct {
+	// Now is the clock runs and sweeps measure windows with (default
+	// time.Now); tests move it.
+	Now func() time.Time
+	// Delay is how long marks gather before a pass (the sweep's period,
+	// default DefaultDelay). Snoozed passes wait as long.
+	Delay time.Duration
+	// OnDrift observes the drift of each reconciling full recompute.
+	OnDrift func(int)
+}
 
-// AddWorkers registers the workers of recompute's jobs: recomputes, the
-// scheduler and the reconciliation of runs whose job vanished.
-func AddWorkers(workers *river.Workers, db *sql.DB) {
-	river.AddWorker(workers, NewWorker(db))
+func (o Options) withDefaults() Options {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Delay <= 0 {
+		o.Delay = DefaultDelay
+	}
+	return o
+}
+
+// AddWorkers registers the workers of recompute's jobs: full recomputes,
+// incremental passes, the sweep of real time, the scheduler and the
+// reconciliation of runs whose job vanished.
+func AddWorkers(workers *river.Workers, db *sql.DB, opts Options) {
+	opts = opts.withDefaults()
+	river.AddWorker(workers, &Worker{db: db, now: opts.Now, onDrift: opts.OnDrift})
+	river.AddWorker(workers, &passWorker{db: db, now: opts.Now, delay: opts.Delay})
+	river.AddWorker(workers, &sweepWorker{db: db, now: opts.Now})
 	river.AddWorker(workers, &scheduleWorker{db: db})
 	river.AddWorker(workers, &reconcileWorker{db: db})
 }
@@ -28,6 +49,9 @@ type Periods struct {
 	Schedule time.Duration
 	// Reconcile: re-queueing the runs whose job vanished (default 15 s).
 	Reconcile time.Duration
+	// Sweep: turning passed windows and marks into passes (default
+	// DefaultDelay).
+	Sweep time.Duration
 }
 
 // DefaultReconcilePeriod is how often runs whose job vanished are looked
@@ -42,6 +66,14 @@ func PeriodicJobs(p Periods) []*river.PeriodicJob {
 	}
 	if p.Reconcile == 0 {
 		p.Reconcile = DefaultReconcilePeriod
+	}
+	if p.Sweep == 0 {
+		p.Sweep = DefaultDelay
+	}
+	if p.Sweep > 0 {
+		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(p.Sweep),
+			func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	if p.Schedule > 0 {
 		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(p.Schedule),

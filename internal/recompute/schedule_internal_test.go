@@ -66,7 +66,7 @@ func TestSchedulerQueuesDueSegments(t *testing.T) {
 	// A client of its own, on a queue of its own, runs one scheduler pass
 	// (it knows every kind, to insert them).
 	workers := river.NewWorkers()
-	AddWorkers(workers, db)
+	AddWorkers(workers, db, Options{})
 	queue := fmt.Sprintf("schedule_test_%d", project)
 	client, err := river.NewClient(riverdatabasesql.New(db), &river.Config{Workers: workers,
 		Queues: map[string]river.QueueConfig{queue: {MaxWorkers: 1}}, FetchPollInterval: 20 * time.Millisecond, FetchCooldown: 20 * time.Millisecond})

@@ -39,8 +39,9 @@ type Notification struct {
 // Worker runs recompute_segment jobs.
 type Worker struct {
 	river.WorkerDefaults[Args]
-	db  *sql.DB
-	now func() time.Time
+	db      *sql.DB
+	now     func() time.Time
+	onDrift func(int)
 }
 
 // NewWorker returns a Worker over db.
@@ -112,28 +113,34 @@ func (w *Worker) recompute(ctx context.Context, a Args, complete func(context.Co
 	if _, err := w.db.ExecContext(ctx, `UPDATE segments SET status = 'COMPUTING' WHERE id = $1 AND project_id = $2`, a.SegmentID, a.ProjectID); err != nil {
 		return fmt.Errorf("mark segment %d computing: %w", a.SegmentID, err)
 	}
-	q, static, err := w.compile(ctx, a)
+	def, err := w.compile(ctx, a)
 	if err != nil {
 		return err
 	}
-	var members []int64
-	if !static {
-		if members, err = evaluate(ctx, w.db, q); err != nil {
-			return fmt.Errorf("evaluate rule of segment %d: %w", a.SegmentID, err)
-		}
-	}
-	faultPoint(ctx, "evaluated", a)
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin recompute: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	// The membership lock is held from before the data is read until the
+	// commit: no incremental pass of the segment commits in between, so
+	// every change the evaluation misses keeps its mark for the next pass.
+	if err := lockMembership(ctx, tx, a.SegmentID); err != nil {
+		return err
+	}
+	var members []int64
+	if !def.static {
+		if members, err = evaluate(ctx, tx, def.query); err != nil {
+			return fmt.Errorf("evaluate rule of segment %d: %w", a.SegmentID, err)
+		}
+	}
+	faultPoint(ctx, "evaluated", a)
 	committed, err := lockRun(ctx, tx, a)
 	if err != nil {
 		return err
 	}
 	if !committed {
-		if err := w.write(ctx, tx, a, static, members, started); err != nil {
+		if err := w.write(ctx, tx, a, def, members, started); err != nil {
 			return err
 		}
 	}
@@ -152,21 +159,33 @@ func (w *Worker) recompute(ctx context.Context, a Args, complete func(context.Co
 
 // write writes the run's diff and completes the run, in tx under the
 // segment's lock.
-func (w *Worker) write(ctx context.Context, tx *sql.Tx, a Args, static bool, members []int64, started time.Time) error {
+func (w *Worker) write(ctx context.Context, tx *sql.Tx, a Args, def definition, members []int64, started time.Time) error {
 	var res result
 	var err error
-	if static {
+	if def.static {
 		// A STATIC segment's members change only by mutation.
 		if err = tx.QueryRowContext(ctx, `SELECT count(*) FROM segment_members WHERE segment_id = $1`, a.SegmentID).Scan(&res.Size); err != nil {
-			err = fmt.Errorf("size of segment %d: %w", a.SegmentID, err)
+			return fmt.Errorf("size of segment %d: %w", a.SegmentID, err)
 		}
 	} else {
-		res, err = applyDiff(ctx, tx, a, members, w.now().UTC())
-	}
-	if err != nil {
-		return err
+		current, err := currentMembers(ctx, tx, a.SegmentID)
+		if err != nil {
+			return err
+		}
+		members = sorted(members)
+		drift, err := w.drift(ctx, tx, a, def, members, current)
+		if err != nil {
+			return err
+		}
+		if res, err = writeDiff(ctx, tx, a, members, current, w.now().UTC()); err != nil {
+			return err
+		}
+		res.Drift = drift
 	}
 	res.Duration = w.now().Sub(started)
+	if res.Drift != nil && w.onDrift != nil {
+		w.onDrift(*res.Drift)
+	}
 	return finish(ctx, tx, a, res)
 }
 
@@ -209,39 +228,54 @@ func lockRun(ctx context.Context, tx *sql.Tx, a Args) (committed bool, err error
 	return status == "COMPLETED", nil
 }
 
+// definition is a segment as a full recompute sees it.
+type definition struct {
+	// static: a STATIC segment has no rule; its members stay as they are.
+	static bool
+	query  segment.Query
+	// realtime: the segment also moves by incremental passes, and a full
+	// recompute measures their drift.
+	realtime bool
+	rule     *segment.Rule
+	env      segment.Env
+	sweptAt  *time.Time
+}
+
 // compile loads the segment and its project's calendar and compiles the
-// rule. A STATIC segment has no rule: its members are kept as they are.
-func (w *Worker) compile(ctx context.Context, a Args) (segment.Query, bool, error) {
+// rule.
+func (w *Worker) compile(ctx context.Context, a Args) (definition, error) {
 	var (
 		kind     string
 		rule     []byte
 		timezone string
+		def      definition
 	)
 	err := w.db.QueryRowContext(ctx, `
-		SELECT s.kind, s.rule, p.timezone FROM segments s JOIN projects p ON p.id = s.project_id
-		WHERE s.id = $1 AND s.project_id = $2 AND s.archived_at IS NULL`, a.SegmentID, a.ProjectID).Scan(&kind, &rule, &timezone)
+		SELECT s.kind, s.rule, p.timezone, s.realtime_sources IS NOT NULL AND p.realtime, s.swept_at
+		FROM segments s JOIN projects p ON p.id = s.project_id
+		WHERE s.id = $1 AND s.project_id = $2 AND s.archived_at IS NULL`, a.SegmentID, a.ProjectID).Scan(&kind, &rule, &timezone, &def.realtime, &def.sweptAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return segment.Query{}, false, fmt.Errorf("recompute segment %d: %w", a.SegmentID, ErrNoSegment)
+		return def, fmt.Errorf("recompute segment %d: %w", a.SegmentID, ErrNoSegment)
 	}
 	if err != nil {
-		return segment.Query{}, false, fmt.Errorf("load segment %d: %w", a.SegmentID, err)
+		return def, fmt.Errorf("load segment %d: %w", a.SegmentID, err)
 	}
 	if kind == "STATIC" {
-		return segment.Query{}, true, nil
+		def.static = true
+		return def, nil
 	}
-	r, err := segment.Decode(rule)
-	if err != nil {
-		return segment.Query{}, false, fmt.Errorf("segment %d: %w", a.SegmentID, err)
+	if def.rule, err = segment.Decode(rule); err != nil {
+		return def, fmt.Errorf("segment %d: %w", a.SegmentID, err)
 	}
 	loc, err := time.LoadLocation(timezone)
 	if err != nil {
-		return segment.Query{}, false, fmt.Errorf("project time zone %q: %w", timezone, err)
+		return def, fmt.Errorf("project time zone %q: %w", timezone, err)
 	}
-	q, err := segment.Compile(r, segment.Env{ProjectID: a.ProjectID, Now: w.now(), Location: loc})
-	if err != nil {
-		return segment.Query{}, false, fmt.Errorf("compile segment %d: %w", a.SegmentID, err)
+	def.env = segment.Env{ProjectID: a.ProjectID, Now: w.now(), Location: loc}
+	if def.query, err = segment.Compile(def.rule, def.env); err != nil {
+		return def, fmt.Errorf("compile segment %d: %w", a.SegmentID, err)
 	}
-	return q, false, nil
+	return def, nil
 }
 
 // fail records a failed attempt on the run and the segment, outside the

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lib/pq"
 )
 
 // Env is what a compiled rule needs besides the rule: whose users, and the
@@ -15,6 +17,8 @@ type Env struct {
 	Now       time.Time
 	// Location is the project's time zone, in which activity days are counted.
 	Location *time.Location
+	// Users, when not nil, restricts the evaluation to these users.
+	Users []int64
 }
 
 // Query is a compiled rule: one parameterised statement that returns the id
@@ -76,6 +80,10 @@ func Compile(r *Rule, env Env) (Query, error) {
 	}
 	sql.WriteString("SELECT u.id FROM users u" + strings.Join(joins, ""))
 	sql.WriteString("\nWHERE u.project_id = $1 AND (" + root.renderWith(joined) + ")")
+	if env.Users != nil { // TEMPORARY until scans are restricted too
+		users := c.arg(pq.Array(env.Users))
+		return Query{SQL: "SELECT id FROM (" + sql.String() + ") restricted(id) WHERE id = ANY(" + users + "::bigint[])", Args: c.args}, nil
+	}
 	return Query{SQL: sql.String(), Args: c.args}, nil
 }
 

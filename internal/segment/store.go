@@ -28,6 +28,9 @@ type Definition struct {
 	Kind            entsegment.Kind
 	Rule            *Rule
 	RefreshInterval time.Duration // 0 means DefaultRefreshInterval
+	// Realtime, when false, keeps the segment to scheduled recomputes;
+	// nil means on.
+	Realtime *bool
 	// Template, when set, is the key of a built-in segment whose rule (and
 	// name, when Name is empty) the segment takes.
 	Template string
@@ -39,6 +42,7 @@ type Change struct {
 	Description     *string
 	Rule            *Rule
 	RefreshInterval *time.Duration
+	Realtime        *bool
 }
 
 // Store creates and changes segment definitions. The context's tenant scope
@@ -96,7 +100,10 @@ func (s *Store) Create(ctx context.Context, def Definition) (*ent.Segment, error
 		if err != nil {
 			return nil, err
 		}
-		create.SetRule(raw)
+		realtime := def.Realtime == nil || *def.Realtime
+		create.SetRule(raw).SetRealtime(realtime).SetRealtimeSources(RealtimeSources(def.Rule, realtime)).SetSweptAt(time.Now())
+	case def.Realtime != nil:
+		create.SetRealtime(*def.Realtime)
 	}
 	seg, err := create.Save(ctx)
 	if err != nil {
@@ -138,11 +145,43 @@ func (s *Store) Update(ctx context.Context, id int, ch Change) (*ent.Segment, er
 		}
 		update.SetRule(raw).AddDefinitionVersion(1).SetStatus(entsegment.StatusPENDING)
 	}
+	if ch.Rule != nil || ch.Realtime != nil {
+		if err := setRealtime(update, seg, ch); err != nil {
+			return nil, err
+		}
+	}
 	seg, err = update.Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("update segment %d: %w", id, err)
 	}
 	return seg, nil
+}
+
+// setRealtime sets the real-time sources of seg after ch. Turning real
+// time on restarts the sweep of windows from now: the recompute the caller
+// queues (RealtimeTurnedOn) covers what happened meanwhile.
+func setRealtime(update *ent.SegmentUpdateOne, seg *ent.Segment, ch Change) error {
+	realtime := seg.Realtime
+	if ch.Realtime != nil {
+		realtime = *ch.Realtime
+		update.SetRealtime(realtime)
+	}
+	r := ch.Rule
+	if r == nil && len(seg.Rule) > 0 {
+		var err error
+		if r, err = Decode(seg.Rule); err != nil {
+			return fmt.Errorf("segment %d: %w", seg.ID, err)
+		}
+	}
+	if sources := RealtimeSources(r, realtime); sources != nil {
+		update.SetRealtimeSources(sources)
+	} else {
+		update.ClearRealtimeSources()
+	}
+	if realtime && !seg.Realtime {
+		update.SetSweptAt(time.Now())
+	}
+	return nil
 }
 
 // Archive marks segment id archived; archiving twice is a no-op.

@@ -3,6 +3,7 @@ package survey
 import (
 	"context"
 	"fmt"
+	"github.com/pulse-analytics/pulse/internal/dirty"
 	"slices"
 	"strings"
 	"time"
@@ -80,10 +81,12 @@ func (s *Store) SubmitResponse(ctx context.Context, in Response) (*ent.SurveyRes
 	}
 	var created *ent.SurveyResponse
 	err = s.inTx(ctx, func(tx *ent.Tx) error {
-		userID, err := ingest.FindOrCreateUser(ctx, tx, in.UserID)
+		var changes dirty.Changes
+		userID, err := ingest.FindOrCreateUserMarking(ctx, tx, in.UserID, &changes)
 		if err != nil {
 			return err
 		}
+		changes.Add(int64(userID), dirty.Survey(sv.ID))
 		created, err = tx.SurveyResponse.Create().
 			SetSurveyID(sv.ID).
 			SetUserID(userID).
@@ -93,7 +96,7 @@ func (s *Store) SubmitResponse(ctx context.Context, in Response) (*ent.SurveyRes
 		if err != nil {
 			return fmt.Errorf("create response to survey %d: %w", sv.ID, err)
 		}
-		return nil
+		return dirty.Mark(ctx, tx, sv.ProjectID, &changes)
 	})
 	if err != nil {
 		return nil, err

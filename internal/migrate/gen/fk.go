@@ -15,8 +15,9 @@ import (
 // the keys would only cost. Segment memberships take a row per entering
 // user and a recompute writes them in bulk: five checks per user cost about
 // three times the write itself. The recompute locks the entering users
-// set-wise (KEY SHARE) instead, and merges delete the memberships of the
-// user they delete.
+// set-wise (KEY SHARE) instead; the memberships of a user a merge deletes
+// are closed by the next run of each segment. Dirty marks are written on
+// the ingest path too, a row per segment and changed user.
 //
 // Users lose only their key to projects (tables that point at users keep
 // theirs): ingest creates users by the thousand, and every check locked the

@@ -1,0 +1,290 @@
+package recompute
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pulse-analytics/pulse/internal/segment"
+)
+
+// QueueRealtime is the River queue of incremental passes and sweeps, apart
+// from full recomputes: a long recompute never holds up real time.
+const QueueRealtime = "realtime"
+
+// DefaultDelay is how long marks gather before a segment's pass takes
+// them: a burst of events is one pass per segment, not one per event.
+const DefaultDelay = time.Second
+
+// maxPassUsers bounds the users one evaluation of a pass reads; a pass
+// with more marks evaluates them in rounds, in its one transaction.
+const maxPassUsers = 20_000
+
+// PassArgs is the incremental pass of one segment: it re-evaluates the
+// users marked dirty for it and writes their changes as a run. Only the
+// segment is part of its uniqueness: one pass is waiting or running per
+// segment, and marks made while it runs are dispatched by the next sweep.
+type PassArgs struct {
+	SegmentID int `json:"segment_id" river:"unique"`
+	ProjectID int `json:"project_id"`
+}
+
+// Kind names the job in River.
+func (PassArgs) Kind() string { return "segment_pass" }
+
+// InsertOpts put passes on the real-time queue, one waiting per segment.
+func (PassArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		Queue:       QueueRealtime,
+		MaxAttempts: 10,
+		UniqueOpts: river.UniqueOpts{
+			ByArgs: true,
+			ByState: []rivertype.JobState{
+				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+				rivertype.JobStateRunning, rivertype.JobStateScheduled,
+			},
+		},
+	}
+}
+
+var _ river.JobArgsWithInsertOpts = PassArgs{}
+
+// membershipLock is the key of the transaction-level advisory lock a run
+// holds from before it reads the data until it commits, from the
+// segment's id: a pass never commits between a full recompute's evaluation
+// and its write, which would otherwise undo the pass with older data.
+const membershipLock = `hashtextextended('pulse segment membership ' || $1::text, 0)`
+
+// lockMembership takes the segment's membership lock in tx, waiting.
+func lockMembership(ctx context.Context, tx *sql.Tx, segmentID int) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+membershipLock+`)`, segmentID); err != nil {
+		return fmt.Errorf("lock membership of segment %d: %w", segmentID, err)
+	}
+	return nil
+}
+
+// tryLockMembership takes the segment's membership lock in tx if free.
+func tryLockMembership(ctx context.Context, tx *sql.Tx, segmentID int) (bool, error) {
+	var locked bool
+	if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock(`+membershipLock+`)`, segmentID).Scan(&locked); err != nil {
+		return false, fmt.Errorf("lock membership of segment %d: %w", segmentID, err)
+	}
+	return locked, nil
+}
+
+// passWorker runs segment passes.
+type passWorker struct {
+	river.WorkerDefaults[PassArgs]
+	db    *sql.DB
+	now   func() time.Time
+	delay time.Duration
+}
+
+// Timeout bounds one pass.
+func (w *passWorker) Timeout(*river.Job[PassArgs]) time.Duration { return time.Minute }
+
+// Work takes the segment's marks, re-evaluates those users with the
+// segment's compiled rule restricted to them and writes their changes as a
+// run (trigger INGEST), all in one transaction with the job's completion:
+// a crash leaves the marks for the retry, a commit leaves none behind. A
+// pass that changes nobody writes no run.
+func (w *passWorker) Work(ctx context.Context, job *river.Job[PassArgs]) error {
+	a := job.Args
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin pass of segment %d: %w", a.SegmentID, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	locked, err := tryLockMembership(ctx, tx, a.SegmentID)
+	if err != nil {
+		return err
+	}
+	if !locked {
+		// A full recompute holds the segment: come back after it rather
+		// than hold a worker.
+		return river.JobSnooze(w.delay)
+	}
+	for more := true; more; {
+		if more, err = w.pass(ctx, tx, a); err != nil {
+			return err
+		}
+	}
+	if _, err := river.JobCompleteTx[*riverdatabasesql.Driver](ctx, tx, job); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
+		return fmt.Errorf("complete pass %d: %w", job.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit pass of segment %d: %w", a.SegmentID, err)
+	}
+	return nil
+}
+
+// RunPass runs the pass of a segment outside River (tests, benchmarks),
+// as a job does, with the clock at now; it waits for a full recompute
+// holding the segment.
+func RunPass(ctx context.Context, db *sql.DB, a PassArgs, now time.Time) error {
+	return (&passWorker{db: db, now: func() time.Time { return now }}).run(ctx, a)
+}
+
+func (w *passWorker) run(ctx context.Context, a PassArgs) error {
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin pass of segment %d: %w", a.SegmentID, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := lockMembership(ctx, tx, a.SegmentID); err != nil {
+		return err
+	}
+	for more := true; more; {
+		if more, err = w.pass(ctx, tx, a); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit pass of segment %d: %w", a.SegmentID, err)
+	}
+	return nil
+}
+
+// pass is one pass in tx, under the segment's membership lock. It reports
+// whether marks are left for another pass.
+func (w *passWorker) pass(ctx context.Context, tx *sql.Tx, a PassArgs) (more bool, err error) {
+	seg, err := loadRealtime(ctx, tx, a)
+	if err != nil {
+		return false, err
+	}
+	users, err := takeMarks(ctx, tx, a.SegmentID)
+	if err != nil || len(users) == 0 || seg == nil {
+		// A segment no longer real time (or gone) drops its marks: its
+		// next full recompute covers them.
+		return false, err
+	}
+	now := w.now()
+	started := now
+	seg.env.Now = now
+	next, err := evaluateUsers(ctx, tx, seg.rule, seg.env, users)
+	if err != nil {
+		return false, fmt.Errorf("evaluate %d users of segment %d: %w", len(users), a.SegmentID, err)
+	}
+	if err := lockSegment(ctx, tx, a.SegmentID); err != nil {
+		return false, err
+	}
+	current, size, err := currentOf(ctx, tx, a.SegmentID, users)
+	if err != nil {
+		return false, err
+	}
+	entered, exited := diffSorted(next, current)
+	if len(entered) > 0 || len(exited) > 0 {
+		if err := w.writePass(ctx, tx, a, next, current, size, started); err != nil {
+			return false, err
+		}
+	}
+	return len(users) == maxPassUsers, nil
+}
+
+// writePass writes a pass's diff as a committed run of trigger INGEST.
+func (w *passWorker) writePass(ctx context.Context, tx *sql.Tx, a PassArgs, next, current []int64, size int, started time.Time) error {
+	var runID int
+	if err := tx.QueryRowContext(ctx, `
+		INSERT INTO segment_runs (project_id, segment_id, trigger, status, created_at, started_at, entered_count, exited_count)
+		VALUES ($1, $2, 'INGEST', 'RUNNING', $3, $3, 0, 0) RETURNING id`, a.ProjectID, a.SegmentID, started).Scan(&runID); err != nil {
+		return fmt.Errorf("create run of segment %d: %w", a.SegmentID, err)
+	}
+	run := Args{SegmentID: a.SegmentID, ProjectID: a.ProjectID, RunID: runID}
+	res, err := writeDiff(ctx, tx, run, next, current, w.now().UTC())
+	if err != nil {
+		return err
+	}
+	res.Size = size + res.Entered - res.Exited
+	res.Duration = w.now().Sub(started)
+	return finishPass(ctx, tx, run, res)
+}
+
+// realtimeSegment is what a pass needs of its segment.
+type realtimeSegment struct {
+	rule *segment.Rule
+	env  segment.Env
+}
+
+// loadRealtime loads the segment's rule and calendar, or nil when the
+// segment is not real time any more (archived, switched off, STATIC).
+func loadRealtime(ctx context.Context, tx *sql.Tx, a PassArgs) (*realtimeSegment, error) {
+	var (
+		rule     []byte
+		timezone string
+	)
+	err := tx.QueryRowContext(ctx, `
+		SELECT s.rule, p.timezone FROM segments s JOIN projects p ON p.id = s.project_id
+		WHERE s.id = $1 AND s.project_id = $2 AND s.archived_at IS NULL AND s.kind = 'DYNAMIC'
+		AND s.realtime_sources IS NOT NULL AND p.realtime`, a.SegmentID, a.ProjectID).Scan(&rule, &timezone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load segment %d: %w", a.SegmentID, err)
+	}
+	r, err := segment.Decode(rule)
+	if err != nil {
+		return nil, fmt.Errorf("segment %d: %w", a.SegmentID, err)
+	}
+	loc, err := time.LoadLocation(timezone)
+	if err != nil {
+		return nil, fmt.Errorf("project time zone %q: %w", timezone, err)
+	}
+	return &realtimeSegment{rule: r, env: segment.Env{ProjectID: a.ProjectID, Location: loc}}, nil
+}
+
+// takeMarks deletes up to maxPassUsers marks of the segment and returns
+// their users, sorted. Marks committed after this statement are not seen
+// and stay for the next pass; the rule, evaluated by a later statement,
+// sees at least every change whose mark was taken.
+func takeMarks(ctx context.Context, tx *sql.Tx, segmentID int) ([]int64, error) {
+	var users pq.Int64Array
+	err := tx.QueryRowContext(ctx, `
+		WITH taken AS (
+			DELETE FROM segment_dirty_users WHERE segment_id = $1 AND user_id IN (
+				SELECT user_id FROM segment_dirty_users WHERE segment_id = $1 ORDER BY user_id LIMIT $2)
+			RETURNING user_id)
+		SELECT COALESCE(array_agg(user_id ORDER BY user_id), '{}') FROM taken`, segmentID, maxPassUsers).Scan(&users)
+	if err != nil {
+		return nil, fmt.Errorf("take dirty users of segment %d: %w", segmentID, err)
+	}
+	return users, nil
+}
+
+// evaluateUsers evaluates the rule for users only and returns those it
+// holds for, sorted.
+func evaluateUsers(ctx context.Context, tx *sql.Tx, r *segment.Rule, env segment.Env, users []int64) ([]int64, error) {
+	env.Users = users
+	q, err := segment.Compile(r, env)
+	if err != nil {
+		return nil, err
+	}
+	var ids pq.Int64Array
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM (`+q.SQL+`) m(id)`, q.Args...).Scan(&ids); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// currentOf returns which of users are members of the segment now, sorted,
+// and the segment's size; the caller holds the segment's lock.
+func currentOf(ctx context.Context, tx *sql.Tx, segmentID int, users []int64) ([]int64, int, error) {
+	var (
+		current pq.Int64Array
+		size    int
+	)
+	err := tx.QueryRowContext(ctx, `
+		SELECT (SELECT COALESCE(array_agg(user_id ORDER BY user_id), '{}') FROM segment_members WHERE segment_id = $1 AND user_id = ANY($2::bigint[])),
+			(SELECT size FROM segments WHERE id = $1)`, segmentID, pq.Array(users)).Scan(&current, &size)
+	if err != nil {
+		return nil, 0, fmt.Errorf("current members of segment %d: %w", segmentID, err)
+	}
+	return current, size, nil
+}

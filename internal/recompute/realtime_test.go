@@ -1,0 +1,213 @@
+package recompute_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/internal/ingest"
+	"github.com/pulse-analytics/pulse/internal/recompute"
+	"github.com/pulse-analytics/pulse/internal/segment"
+	"github.com/pulse-analytics/pulse/internal/tenant"
+)
+
+// realtimeSegment creates a real-time DYNAMIC segment of rule, as the
+// segment store does, and gives it its first full run.
+func (b *bundle) realtimeSegment(t *testing.T, name, rule string) int {
+	t.Helper()
+	r, err := segment.Decode([]byte(rule))
+	require.NoError(t, err)
+	sources, err := json.Marshal(segment.RealtimeSources(r, true))
+	require.NoError(t, err)
+	var id int
+	require.NoError(t, b.db.QueryRow(`INSERT INTO segments (project_id, name, description, kind, rule, refresh_interval_seconds, status, size,
+		definition_version, created_at, updated_at, realtime, realtime_sources, swept_at)
+		VALUES ($1, $2, '', 'DYNAMIC', $3, 900, 'PENDING', 0, 1, now(), now(), true, $4, now()) RETURNING id`,
+		b.projectID, name, rule, sources).Scan(&id))
+	runID, err := b.enqueuer.Enqueue(b.ctx, b.projectID, id, segmentrun.TriggerDEFINITION_CHANGE)
+	require.NoError(t, err)
+	b.waitStatus(t, runID, "COMPLETED")
+	return id
+}
+
+func (b *bundle) write(t *testing.T, msgs ...ingest.Message) {
+	t.Helper()
+	for i := range msgs {
+		if msgs[i].MessageID == "" {
+			msgs[i].MessageID = fmt.Sprintf("m-%d-%d", i, time.Now().UnixNano())
+		}
+		if msgs[i].Timestamp.IsZero() {
+			msgs[i].Timestamp = time.Now().Add(-time.Minute)
+		}
+	}
+	res, err := b.writer.Write(tenant.NewContext(context.Background(), tenant.Scope{ProjectID: b.projectID, Role: tenant.RoleIngest}), msgs)
+	require.NoError(t, err)
+	require.Empty(t, res.Rejected)
+}
+
+// marked is the external ids marked dirty for the segment.
+func (b *bundle) marked(t *testing.T, segmentID int) []string {
+	t.Helper()
+	return b.strings(t, `SELECT COALESCE(u.external_id, '#' || u.id) FROM segment_dirty_users d JOIN users u ON u.id = d.user_id
+		WHERE d.segment_id = $1 ORDER BY 1`, segmentID)
+}
+
+func (b *bundle) strings(t *testing.T, query string, args ...any) []string {
+	t.Helper()
+	rows, err := b.db.Query(query, args...)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		require.NoError(t, rows.Scan(&s))
+		out = append(out, s)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// waitMembers waits until the segment's members are want: the real-time
+// path (sweep, pass) of the shared River client moves them.
+func (b *bundle) waitMembers(t *testing.T, segmentID int, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := b.members(t, segmentID)
+		if fmt.Sprint(got) == fmt.Sprint(want) {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "segment %d has members %v, want %v", segmentID, got, want)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ingestRuns are the segment's INGEST runs: (entered, exited) each.
+func (b *bundle) ingestRuns(t *testing.T, segmentID int) []string {
+	t.Helper()
+	return b.strings(t, `SELECT entered_count || '+' || exited_count || '-' FROM segment_runs
+		WHERE segment_id = $1 AND trigger = 'INGEST' AND status = 'COMPLETED' ORDER BY seq`, segmentID)
+}
+
+// TestEachChangeMarksItsSegmentsOnly: an event, a trait, feedback and a
+// survey response each mark the user for the segments whose rule reads
+// them, in the change's transaction, and for no other; the passes then
+// move those segments, as INGEST runs.
+func TestEachChangeMarksItsSegmentsOnly(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	exporters := b.realtimeSegment(t, "exporters", `{"event":{"name":"export"}}`)
+	signups := b.realtimeSegment(t, "signups", `{"event":{"name":"signup"}}`)
+	pro := b.realtimeSegment(t, "pro", `{"trait":{"key":"plan","op":"EQ","value":"pro"}}`)
+	active := b.realtimeSegment(t, "active", `{"lastSeen":{"withinDays":7}}`)
+
+	b.write(t, ingest.Message{Type: ingest.TypeIdentify, UserID: "ann"}) // a new user: every segment looks at her
+	require.Equal(t, []string{"ann"}, b.marked(t, signups))
+	for _, seg := range []int{exporters, signups, pro, active} {
+		b.waitPassed(t, seg)
+	}
+
+	b.write(t, ingest.Message{Type: ingest.TypeTrack, UserID: "ann", Event: "export"})
+	require.Equal(t, []string{"ann"}, b.marked(t, exporters), "the event's segment")
+	require.Equal(t, []string{"ann"}, b.marked(t, active), "a segment of any event")
+	require.Empty(t, b.marked(t, signups), "a segment of another event")
+	require.Empty(t, b.marked(t, pro), "a segment of a trait")
+	b.waitMembers(t, exporters, "ann")
+	b.waitMembers(t, active, "ann")
+	require.Equal(t, []string{"1+0-"}, b.ingestRuns(t, exporters))
+
+	b.write(t, ingest.Message{Type: ingest.TypeIdentify, UserID: "ann", Traits: map[string]any{"plan": "pro"}})
+	require.Equal(t, []string{"ann"}, b.marked(t, pro))
+	require.Empty(t, b.marked(t, exporters))
+	b.waitMembers(t, pro, "ann")
+	b.waitMembers(t, signups)
+	require.Empty(t, b.ingestRuns(t, signups), "a pass that changes nobody writes no run")
+}
+
+// TestNestedSegmentsFollow: a membership change of a segment marks the
+// segments that reference it, which then move too.
+func TestNestedSegmentsFollow(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	exporters := b.realtimeSegment(t, "exporters", `{"event":{"name":"export"}}`)
+	nested := b.realtimeSegment(t, "exporters on pro", fmt.Sprintf(`{"and":[{"inSegment":%d},{"trait":{"key":"plan","op":"EQ","value":"pro"}}]}`, exporters))
+	b.write(t, ingest.Message{Type: ingest.TypeIdentify, UserID: "bob", Traits: map[string]any{"plan": "pro"}})
+	b.waitMembers(t, nested)
+	b.write(t, ingest.Message{Type: ingest.TypeTrack, UserID: "bob", Event: "export"})
+	b.waitMembers(t, exporters, "bob")
+	b.waitMembers(t, nested, "bob")
+}
+
+// TestMergeMovesBothUsers: identifying an anonymous visitor merges it into
+// the known user: the visitor leaves its segments, the user enters them.
+func TestMergeMovesBothUsers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	exporters := b.realtimeSegment(t, "exporters", `{"event":{"name":"export"}}`)
+	b.write(t, ingest.Message{Type: ingest.TypeTrack, AnonymousID: "visitor", Event: "export"})
+	require.Eventually(t, func() bool { return b.size(t, exporters) == 1 }, 20*time.Second, 20*time.Millisecond)
+	b.write(t, ingest.Message{Type: ingest.TypeIdentify, UserID: "cid", AnonymousID: "visitor"})
+	b.waitMembers(t, exporters, "cid")
+	require.Equal(t, 1, b.size(t, exporters))
+	require.Equal(t, []string{"1+0-", "1+1-"}, b.ingestRuns(t, exporters))
+}
+
+// waitPassed waits until a pass took the segment's marks.
+func (b *bundle) waitPassed(t *testing.T, segmentID int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(b.marked(t, segmentID)) == 0 }, 20*time.Second, 20*time.Millisecond)
+}
+
+func (b *bundle) size(t *testing.T, segmentID int) int {
+	t.Helper()
+	var n int
+	require.NoError(t, b.db.QueryRow(`SELECT size FROM segments WHERE id = $1`, segmentID).Scan(&n))
+	return n
+}
+
+// TestTimeMovesMembers: with no new data, a user leaves "seen in the last
+// 7 days" once the window passes: the sweep marks the users whose rows
+// left a window, the pass moves them. The clock is moved, not waited for.
+func TestTimeMovesMembers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	active := b.realtimeSegment(t, "active", `{"lastSeen":{"withinDays":7}}`)
+	dormant := b.realtimeSegment(t, "dormant", `{"lastSeen":{"moreThanDaysAgo":7}}`)
+	b.write(t, ingest.Message{Type: ingest.TypeTrack, UserID: "dee", Event: "open", Timestamp: time.Now().Add(-6 * 24 * time.Hour)})
+	b.waitMembers(t, active, "dee")
+	b.waitMembers(t, dormant)
+
+	later := time.Now().Add(36 * time.Hour)
+	require.NoError(t, recompute.Sweep(context.Background(), b.db, later))
+	require.Equal(t, []string{"dee"}, b.marked(t, active))
+	require.Equal(t, []string{"dee"}, b.marked(t, dormant))
+	for _, seg := range []int{active, dormant} {
+		require.NoError(t, recompute.RunPass(context.Background(), b.db, recompute.PassArgs{SegmentID: seg, ProjectID: b.projectID}, later))
+	}
+	require.Empty(t, b.members(t, active))
+	require.Equal(t, []string{"dee"}, b.members(t, dormant))
+}
+
+// TestBurstIsOnePass: 10,000 events in four full batches are one pass
+// per segment, not one per event or batch.
+func TestBurstIsOnePass(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	exporters := b.realtimeSegment(t, "exporters", `{"event":{"name":"export","count":{"op":"GTE","value":5}}}`)
+	for batch := range 4 {
+		msgs := make([]ingest.Message, ingest.MaxBatchSize)
+		for i := range msgs {
+			msgs[i] = ingest.Message{Type: ingest.TypeTrack, UserID: fmt.Sprintf("u%03d", i%500), Event: "export",
+				MessageID: fmt.Sprintf("burst-%d-%d", batch, i)}
+		}
+		b.write(t, msgs...)
+	}
+	require.Eventually(t, func() bool { return b.size(t, exporters) == 500 && len(b.marked(t, exporters)) == 0 },
+		20*time.Second, 20*time.Millisecond)
+	require.Equal(t, []string{"500+0-"}, b.ingestRuns(t, exporters))
+}
