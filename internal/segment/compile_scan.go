@@ -64,7 +64,7 @@ func (c *compiler) scans() map[source]*scan {
 			aggs[i] = count(conds)
 		}
 		scans[fromFeedback] = &scan{alias: "fb", prefix: "f", aggs: aggs,
-			from: "feedbacks WHERE project_id = $1 GROUP BY user_id"}
+			from: "feedbacks WHERE project_id = $1" + " GROUP BY user_id"}
 	}
 	return scans
 }
@@ -120,7 +120,8 @@ func (c *compiler) activityScan() *scan {
 		earliest = min(earliest, first)
 	}
 	bind := func(day string) string { return c.bindOnce(day, day) + "::date" }
-	from := "user_daily_activities WHERE project_id = $1 AND day >= " + bind(earliest) + " AND events > 0 GROUP BY user_id"
+	from := "user_daily_activities WHERE project_id = $1" + " AND day >= " + bind(earliest) +
+		" AND events > 0 GROUP BY user_id"
 	aggs := make([]string, len(c.activity))
 	for i, first := range c.activity {
 		var conds []string
