@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lib/pq"
 )
 
 // Env is what a compiled rule needs besides the rule: whose users, and the
@@ -14,6 +16,11 @@ type Env struct {
 	Now       time.Time
 	// Location is the project's time zone, in which activity days are counted.
 	Location *time.Location
+	// Users, when not nil, restricts Compile to these users of the project
+	// (ids of other projects' users, or of no user, select nothing): the
+	// statement then reads only their rows, through the per-user indexes.
+	// An empty, non-nil list selects no one.
+	Users []int64
 }
 
 // Query is a compiled rule: one parameterised statement that returns the id
@@ -34,6 +41,12 @@ type Query struct {
 // whose aggregates can still match: the joins then carry the candidates,
 // not every user of the project. An events scan whose counts are all of
 // named events reads only those names (event_project_id_name_timestamp).
+//
+// With env.Users, the statement evaluates only those users: the users row
+// and every scan are filtered by user_id = ANY of one bound array, so the
+// scans read event_project_id_user_id_timestamp, feedback_user_id_timestamp
+// and userdailyactivity_user_id_day, and the per-user subqueries (latest
+// NPS score, latest survey response) run once per listed user.
 func Compile(r *Rule, env Env) (Query, error) {
 	if err := Validate(r); err != nil {
 		return Query{}, err
@@ -74,7 +87,7 @@ func Compile(r *Rule, env Env) (Query, error) {
 		sql.WriteString("WITH " + strings.Join(ctes, ",\n") + "\n")
 	}
 	sql.WriteString("SELECT u.id FROM users u" + strings.Join(joins, ""))
-	sql.WriteString("\nWHERE u.project_id = $1" + " AND (" + root.renderWith(joined) + ")")
+	sql.WriteString("\nWHERE u.project_id = $1" + c.onlyUsers("u.id") + " AND (" + root.renderWith(joined) + ")")
 	return Query{SQL: sql.String(), Args: c.args}, nil
 }
 
@@ -115,6 +128,19 @@ func (c *compiler) list(rules []*Rule) ([]*cond, error) {
 	}
 	return children, nil
 }
+
+// onlyUsers is the condition restricting column to env.Users, with its
+// leading AND, or nothing when the statement is not restricted. The array
+// is bound once, however many scans filter by it.
+func (c *compiler) onlyUsers(column string) string {
+	if c.env.Users == nil {
+		return ""
+	}
+	return " AND " + column + " = ANY(" + c.bindOnce(usersKey{}, pq.Array(c.env.Users)) + "::bigint[])"
+}
+
+// usersKey is bindOnce's key of env.Users.
+type usersKey struct{}
 
 // since is the start of a window of days ending now.
 func (c *compiler) since(days int) time.Time {
