@@ -88,8 +88,12 @@ func (c *compiler) latestNPS(category NpsCategory, start *time.Time) string {
 		window = " AND f.timestamp >= " + c.arg(*start)
 	}
 	low, high := npsRange(category)
-	return "COALESCE((SELECT f.nps_score FROM feedbacks f WHERE f.project_id = $1 AND f.user_id = u.id AND f.nps_score IS NOT NULL" +
-		window + " ORDER BY f.timestamp DESC, f.id DESC LIMIT 1) BETWEEN " + c.arg(low) + " AND " + c.arg(high) + ", false)"
+	// The comparison is inside the subquery: PostgreSQL expands
+	// "(SELECT ...) BETWEEN a AND b" into two comparisons, each running
+	// the subquery.
+	between := " BETWEEN " + c.arg(low) + " AND " + c.arg(high)
+	return "COALESCE((SELECT f.nps_score" + between + " FROM feedbacks f WHERE f.project_id = $1 AND f.user_id = u.id AND f.nps_score IS NOT NULL" +
+		window + " ORDER BY f.timestamp DESC, f.id DESC LIMIT 1), false)"
 }
 
 // npsRange is a category's scores: promoters 9-10, passives 7-8,
