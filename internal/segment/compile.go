@@ -23,8 +23,9 @@ type Env struct {
 	Users []int64
 }
 
-// Query is a compiled rule: one parameterised statement that returns the id
-// of every user of the project the rule holds for.
+// Query is one parameterised statement returning user ids: from Compile,
+// those of the users the rule holds for (among env.Users when it is set);
+// from Crossers, those whose result time may change.
 type Query struct {
 	SQL  string
 	Args []any

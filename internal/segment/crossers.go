@@ -20,8 +20,9 @@ import (
 // index scan; feedback through feedback_project_id_timestamp; survey
 // responses through surveyresponse_survey_id_submitted_at. Bounds are
 // widened to whole microseconds, PostgreSQL's precision, so that no row is
-// missed between two calls whose intervals meet. A rule that does not
-// validate, or from not before to, is an error.
+// missed between two calls whose intervals meet. env.Users does not narrow
+// the statement. A rule that does not validate, or from not before to, is
+// an error.
 func Crossers(r *Rule, env Env, from, to time.Time) (Query, error) {
 	if err := Validate(r); err != nil {
 		return Query{}, err
