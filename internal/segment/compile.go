@@ -1,7 +1,6 @@
 package segment
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,12 +16,16 @@ type Env struct {
 	Now       time.Time
 	// Location is the project's time zone, in which activity days are counted.
 	Location *time.Location
-	// Users, when not nil, restricts the evaluation to these users.
+	// Users, when not nil, restricts Compile to these users of the project
+	// (ids of other projects' users, or of no user, select nothing): the
+	// statement then reads only their rows, through the per-user indexes.
+	// An empty, non-nil list selects no one.
 	Users []int64
 }
 
-// Query is a compiled rule: one parameterised statement that returns the id
-// of every user of the project the rule holds for.
+// Query is one parameterised statement returning user ids: from Compile,
+// those of the users the rule holds for (among env.Users when it is set);
+// from Crossers, those whose result time may change.
 type Query struct {
 	SQL  string
 	Args []any
@@ -39,6 +42,12 @@ type Query struct {
 // whose aggregates can still match: the joins then carry the candidates,
 // not every user of the project. An events scan whose counts are all of
 // named events reads only those names (event_project_id_name_timestamp).
+//
+// With env.Users, the statement evaluates only those users: the users row
+// and every scan are filtered by user_id = ANY of one bound array, so the
+// scans read event_project_id_user_id_timestamp, feedback_user_id_timestamp
+// and userdailyactivity_user_id_day, and the per-user subqueries (latest
+// NPS score, latest survey response) run once per listed user.
 func Compile(r *Rule, env Env) (Query, error) {
 	if err := Validate(r); err != nil {
 		return Query{}, err
@@ -79,11 +88,7 @@ func Compile(r *Rule, env Env) (Query, error) {
 		sql.WriteString("WITH " + strings.Join(ctes, ",\n") + "\n")
 	}
 	sql.WriteString("SELECT u.id FROM users u" + strings.Join(joins, ""))
-	sql.WriteString("\nWHERE u.project_id = $1 AND (" + root.renderWith(joined) + ")")
-	if env.Users != nil { // TEMPORARY until scans are restricted too
-		users := c.arg(pq.Array(env.Users))
-		return Query{SQL: "SELECT id FROM (" + sql.String() + ") restricted(id) WHERE id = ANY(" + users + "::bigint[])", Args: c.args}, nil
-	}
+	sql.WriteString("\nWHERE u.project_id = $1" + c.onlyUsers("u.id") + " AND (" + root.renderWith(joined) + ")")
 	return Query{SQL: sql.String(), Args: c.args}, nil
 }
 
@@ -106,39 +111,11 @@ func (c *compiler) arg(v any) string {
 }
 
 func (c *compiler) node(r *Rule) (*cond, error) {
-	switch {
-	case r.And != nil:
-		children, err := c.list(r.And)
-		return &cond{and: children}, err
-	case r.Or != nil:
-		children, err := c.list(r.Or)
-		return &cond{or: children}, err
-	case r.Not != nil:
-		inner, err := c.node(r.Not)
-		return &cond{not: inner}, err
-	case r.InSegment != nil:
-		return userLeaf("EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = " + c.arg(*r.InSegment) +
-			" AND sm.user_id = u.id)"), nil
-	case r.Trait != nil:
-		return userLeaf(c.value("u.traits", r.Trait.Key, r.Trait.Op, r.Trait.Value, r.Trait.Values)), nil
-	case r.Event != nil:
-		return c.event(r.Event), nil
-	case r.Activity != nil:
-		return c.activityDays(r.Activity), nil
-	case r.FirstSeen != nil:
-		return userLeaf("COALESCE(u.first_seen_at >= " + c.arg(c.since(r.FirstSeen.WithinDays)) + ", false)"), nil
-	case r.LastSeen != nil && r.LastSeen.WithinDays != nil:
-		return userLeaf("COALESCE(u.last_seen_at >= " + c.arg(c.since(*r.LastSeen.WithinDays)) + ", false)"), nil
-	case r.LastSeen != nil:
-		return userLeaf("COALESCE(u.last_seen_at < " + c.arg(c.since(*r.LastSeen.MoreThanDaysAgo)) + ", false)"), nil
-	case r.Platform != nil:
-		return c.platform(r.Platform), nil
-	case r.Feedback != nil:
-		return c.feedbackLeaf(r.Feedback), nil
-	case r.Survey != nil:
-		return userLeaf(c.survey(r.Survey)), nil
+	k, _ := r.kind()
+	if k == nil {
+		return nil, fmt.Errorf("compile rule: empty node")
 	}
-	return nil, fmt.Errorf("compile rule: empty node")
+	return k.compile(c)
 }
 
 func (c *compiler) list(rules []*Rule) ([]*cond, error) {
@@ -152,6 +129,19 @@ func (c *compiler) list(rules []*Rule) ([]*cond, error) {
 	}
 	return children, nil
 }
+
+// onlyUsers is the condition restricting column to env.Users, with its
+// leading AND, or nothing when the statement is not restricted. The array
+// is bound once, however many scans filter by it.
+func (c *compiler) onlyUsers(column string) string {
+	if c.env.Users == nil {
+		return ""
+	}
+	return " AND " + column + " = ANY(" + c.bindOnce(usersKey{}, pq.Array(c.env.Users)) + "::bigint[])"
+}
+
+// usersKey is bindOnce's key of env.Users.
+type usersKey struct{}
 
 // since is the start of a window of days ending now.
 func (c *compiler) since(days int) time.Time {
@@ -193,123 +183,4 @@ func sqlOp(op CompareOp) string {
 		return "<"
 	}
 	return "<="
-}
-
-func (c *compiler) event(e *EventCondition) *cond {
-	name := e.Name
-	filter := []string{"e.name = " + c.arg(name)}
-	for _, f := range e.Where {
-		filter = append(filter, c.value("e.properties", f.Property, f.Op, f.Value, f.Values))
-	}
-	var start *time.Time
-	if e.WithinDays != nil {
-		s := c.since(*e.WithinDays)
-		start = &s
-	}
-	count := Count{Op: OpGTE, Value: 1}
-	if e.Count != nil {
-		count = *e.Count
-	}
-	return c.countLeaf(fromEvents, c.eventColumn(eventColumn{filter: filter, start: start, name: &name}), count)
-}
-
-func (c *compiler) platform(p *PlatformCondition) *cond {
-	s := c.since(p.WithinDays)
-	total := c.eventColumn(eventColumn{start: &s})
-	on := c.eventColumn(eventColumn{filter: []string{"e.platform = " + c.arg(string(p.Platform))}, start: &s})
-	share := c.arg(p.MinShare)
-	// A share needs at least one event in its window.
-	return &cond{source: fromEvents, cols: []int{total, on}, zero: false, render: func(cols []string) string {
-		return cols[0] + " > 0 AND " + cols[1] + "::float8 >= " + share + "::float8 * " + cols[0]
-	}}
-}
-
-// activityDays counts distinct active days among today and the N-1 days
-// before it, in the project's time zone; daily rows exist only for days
-// with activity.
-func (c *compiler) activityDays(a *ActivityCondition) *cond {
-	c.activity = append(c.activity, FirstActiveDay(c.env.Now, c.env.Location, a.WithinDays))
-	return c.countLeaf(fromActivity, len(c.activity)-1, a.ActiveDays)
-}
-
-// FirstActiveDay is the first calendar day (YYYY-MM-DD) of an activity
-// window of days ending today in loc.
-func FirstActiveDay(now time.Time, loc *time.Location, days int) string {
-	today := now.In(loc)
-	return time.Date(today.Year(), today.Month(), today.Day()-(days-1), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
-}
-
-// value renders a comparison of source->key (a jsonb object column) with a
-// value. Numbers compare numerically when both sides are numbers, otherwise
-// as strings (byte order); a missing key never matches except NOT_EXISTS.
-func (c *compiler) value(source, key string, op ValueOp, v any, values []any) string {
-	k := c.arg(key)
-	field := source + "->" + k
-	exists := "COALESCE(" + source + " ? " + k + ", false)"
-	switch op {
-	case ValueExists:
-		return exists
-	case ValueNotExists:
-		return "NOT " + exists
-	case ValueContains:
-		s := c.arg(fmt.Sprint(v))
-		return "COALESCE(CASE jsonb_typeof(" + field + ") WHEN 'string' THEN strpos(" + field + " #>> '{}', " + s +
-			") > 0 WHEN 'array' THEN " + field + " ? " + s + " ELSE false END, false)"
-	case ValueIn, ValueNotIn:
-		eqs := make([]string, len(values))
-		for i, x := range values {
-			eqs[i] = c.scalarCompare(field, "=", x)
-		}
-		any := "(" + strings.Join(eqs, " OR ") + ")"
-		if op == ValueNotIn {
-			return exists + " AND NOT " + any
-		}
-		return exists + " AND " + any
-	}
-	return exists + " AND " + c.scalarCompare(field, valueSQLOp(op), v)
-}
-
-func valueSQLOp(op ValueOp) string { return sqlOp(CompareOp(op)) }
-
-// scalarCompare compares a jsonb field with one value; the result is never
-// NULL. Arrays, objects and nulls match no comparison.
-func (c *compiler) scalarCompare(field, op string, v any) string {
-	scalar := "jsonb_typeof(" + field + ") IN ('string', 'number', 'boolean')"
-	if n, ok := number(v); ok {
-		return "COALESCE(" + scalar + " AND CASE WHEN jsonb_typeof(" + field + ") = 'number' THEN (" + field + ")::numeric " + op + " " +
-			c.arg(n) + "::numeric ELSE (" + field + " #>> '{}') COLLATE \"C\" " + op + " " + c.arg(formatNumber(n)) + " END, false)"
-	}
-	return "COALESCE(" + scalar + " AND (" + field + " #>> '{}') COLLATE \"C\" " + op + " " + c.arg(scalarText(v)) + ", false)"
-}
-
-// number reports whether a rule value is a JSON number.
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case json.Number:
-		f, err := n.Float64()
-		return f, err == nil
-	}
-	return 0, false
-}
-
-func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
-// scalarText is a value as PostgreSQL's ->> renders it.
-func scalarText(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case bool:
-		return strconv.FormatBool(x)
-	}
-	if n, ok := number(v); ok {
-		return formatNumber(n)
-	}
-	return fmt.Sprint(v)
 }

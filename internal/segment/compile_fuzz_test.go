@@ -8,9 +8,10 @@ import (
 	"github.com/pulse-analytics/pulse/internal/segment"
 )
 
-// FuzzCompile decodes arbitrary JSON as a rule and compiles what validates:
-// it must never panic, and the SQL text must not depend on any string in the
-// rule (names, keys, values): those only ever travel as bind parameters.
+// FuzzCompile decodes arbitrary JSON as a rule and compiles what validates,
+// for every user and for a list of users, and its crossers: it must never
+// panic, and the SQL text must not depend on any string in the rule (names,
+// keys, values): those only ever travel as bind parameters.
 func FuzzCompile(f *testing.F) {
 	for _, seed := range []string{
 		`{"trait":{"key":"plan","op":"EQ","value":"pro'; DROP TABLE users; --"}}`,
@@ -43,6 +44,21 @@ func FuzzCompile(f *testing.F) {
 		}
 		if len(q.Args) != len(qb.Args) {
 			t.Fatalf("%d args, %d with blanked strings", len(q.Args), len(qb.Args))
+		}
+		restricted := env
+		restricted.Users = []int64{3, 4}
+		qr, err := segment.Compile(r, restricted)
+		if err != nil {
+			t.Fatalf("a valid rule did not compile for a list of users: %v", err)
+		}
+		qrb, err := segment.Compile(blank, restricted)
+		if err != nil || qr.SQL != qrb.SQL {
+			t.Fatalf("the restricted SQL text depends on a string of the rule (%v):\n%s\n%s", err, qr.SQL, qrb.SQL)
+		}
+		// Crossers merges the windows of equal names, so its shape may
+		// change when names are blanked; it must still compile.
+		if _, err := segment.Crossers(r, env, env.Now, env.Now.Add(time.Second)); err != nil {
+			t.Fatalf("crossers of a valid rule: %v", err)
 		}
 	})
 }

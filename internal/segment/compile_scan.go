@@ -64,7 +64,7 @@ func (c *compiler) scans() map[source]*scan {
 			aggs[i] = count(conds)
 		}
 		scans[fromFeedback] = &scan{alias: "fb", prefix: "f", aggs: aggs,
-			from: "feedbacks WHERE project_id = $1 GROUP BY user_id"}
+			from: "feedbacks WHERE project_id = $1" + c.onlyUsers("user_id") + " GROUP BY user_id"}
 	}
 	return scans
 }
@@ -83,7 +83,7 @@ func (c *compiler) eventsScan() *scan {
 			earliest = col.start
 		}
 	}
-	where := "project_id = $1"
+	where := "project_id = $1" + c.onlyUsers("user_id")
 	if earliest != nil {
 		where += " AND timestamp >= " + c.window(*earliest)
 	}
@@ -120,7 +120,8 @@ func (c *compiler) activityScan() *scan {
 		earliest = min(earliest, first)
 	}
 	bind := func(day string) string { return c.bindOnce(day, day) + "::date" }
-	from := "user_daily_activities WHERE project_id = $1 AND day >= " + bind(earliest) + " AND events > 0 GROUP BY user_id"
+	from := "user_daily_activities WHERE project_id = $1" + c.onlyUsers("user_id") + " AND day >= " + bind(earliest) +
+		" AND events > 0 GROUP BY user_id"
 	aggs := make([]string, len(c.activity))
 	for i, first := range c.activity {
 		var conds []string

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"time"
 
 	"github.com/pulse-analytics/pulse/ent/schema/schematype"
 )
@@ -22,85 +20,28 @@ type Explanation struct {
 }
 
 // Explain evaluates every node of r for the one user of d, with what was
-// observed ("export: 2 in the last 30 days, needs ≥ 3").
+// observed ("export: 2 times in the last 30 days"), measured by the code
+// that decides whether the node holds.
 func Explain(r *Rule, d *Dataset, env Env) *Explanation {
-	if env.Location == nil {
-		env.Location = time.UTC
-	}
-	e := &evaluator{d: d, env: env, events: map[int][]RefEvent{}}
-	for _, ev := range d.Events {
-		e.events[ev.UserID] = append(e.events[ev.UserID], ev)
-	}
-	return e.explain(r, d.Users[0], "rule")
+	return newEvaluator(d, env).explain(r, d.Users[0], "rule")
 }
 
 func (e *evaluator) explain(r *Rule, u RefUser, path string) *Explanation {
-	x := &Explanation{Path: path, Text: Text(r), Holds: e.holds(r, u)}
-	switch {
-	case r.And != nil:
-		for i, c := range r.And {
-			x.Children = append(x.Children, e.explain(c, u, fmt.Sprintf("%s.and[%d]", path, i)))
-		}
-	case r.Or != nil:
-		for i, c := range r.Or {
-			x.Children = append(x.Children, e.explain(c, u, fmt.Sprintf("%s.or[%d]", path, i)))
-		}
-	case r.Not != nil:
-		x.Children = []*Explanation{e.explain(r.Not, u, path+".not")}
-	default:
-		x.Observed = e.observed(r, u)
+	x := &Explanation{Path: path, Text: Text(r)}
+	if k, field := r.kind(); k != nil {
+		x.Holds = k.evaluate(e, u)
+		x.Observed, x.Children = k.observe(e, u, path+"."+field)
 	}
 	return x
 }
 
-// observed describes the value a leaf compared.
-func (e *evaluator) observed(r *Rule, u RefUser) string {
-	switch {
-	case r.InSegment != nil:
-		if e.d.Members[*r.InSegment][u.ID] {
-			return "member"
-		}
-		return "not a member"
-	case r.Trait != nil:
-		v, ok := u.Traits[r.Trait.Key]
-		if !ok {
-			return r.Trait.Key + " is not set"
-		}
-		b, _ := json.Marshal(v)
-		return r.Trait.Key + " = " + string(b)
-	case r.Event != nil:
-		n := 0
-		for _, ev := range e.events[u.ID] {
-			if ev.Name == r.Event.Name && (r.Event.WithinDays == nil || !ev.At.Before(e.since(*r.Event.WithinDays))) {
-				n++
-			}
-		}
-		return fmt.Sprintf("%s: %d times%s", r.Event.Name, n, window(r.Event.WithinDays))
-	case r.Activity != nil:
-		return fmt.Sprintf("active %d days of the last %d", e.activeDays(u, r.Activity.WithinDays), r.Activity.WithinDays)
-	case r.FirstSeen != nil, r.LastSeen != nil:
-		first, last, ok := e.seen(u)
-		if !ok {
-			return "never seen"
-		}
-		return "first seen " + first.UTC().Format(time.RFC3339) + ", last seen " + last.UTC().Format(time.RFC3339)
-	case r.Platform != nil:
-		total, on := 0, 0
-		for _, ev := range e.events[u.ID] {
-			if !ev.At.Before(e.since(r.Platform.WithinDays)) {
-				total++
-				if ev.Platform == string(r.Platform.Platform) {
-					on++
-				}
-			}
-		}
-		if total == 0 {
-			return "no events in the last " + days(r.Platform.WithinDays)
-		}
-		return fmt.Sprintf("%d of %d events on %s (%s%%)", on, total, r.Platform.Platform,
-			strconv.FormatFloat(100*float64(on)/float64(total), 'f', 0, 64))
+// explainList explains the rules of an and/or whose field is at path.
+func (e *evaluator) explainList(rules []*Rule, u RefUser, path string) []*Explanation {
+	out := make([]*Explanation, len(rules))
+	for i, r := range rules {
+		out[i] = e.explain(r, u, fmt.Sprintf("%s[%d]", path, i))
 	}
-	return ""
+	return out
 }
 
 // LoadUser loads one user's data for Explain: traits, events, feedback,
