@@ -8,9 +8,15 @@ package graph
 import (
 	"context"
 
+	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/graph/model"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
+
+// UpdateProject is the resolver for the updateProject field.
+func (r *mutationResolver) UpdateProject(ctx context.Context, input model.UpdateProjectInput) (*ent.Project, error) {
+	return r.updateProject(ctx, input)
+}
 
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {

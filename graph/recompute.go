@@ -33,13 +33,23 @@ func (r *Resolver) enqueue(ctx context.Context, id int, trigger segmentrun.Trigg
 
 // enqueueAll queues a run of every active segment of the caller's project.
 func (r *Resolver) enqueueAll(ctx context.Context) ([]*ent.SegmentRun, error) {
+	return r.enqueueAllAs(ctx, segmentrun.TriggerMANUAL)
+}
+
+// recomputeAllAs queues a run of every active segment with trigger.
+func (r *Resolver) recomputeAllAs(ctx context.Context, trigger segmentrun.Trigger) error {
+	_, err := r.enqueueAllAs(ctx, trigger)
+	return err
+}
+
+func (r *Resolver) enqueueAllAs(ctx context.Context, trigger segmentrun.Trigger) ([]*ent.SegmentRun, error) {
 	ids, err := r.client.Segment.Query().Where(entsegment.ArchivedAtIsNil()).Order(ent.Asc(entsegment.FieldID)).IDs(ctx)
 	if err != nil {
 		return nil, err
 	}
 	runs := make([]*ent.SegmentRun, 0, len(ids))
 	for _, id := range ids {
-		run, err := r.enqueue(ctx, id, segmentrun.TriggerMANUAL)
+		run, err := r.enqueue(ctx, id, trigger)
 		if err != nil {
 			return nil, err
 		}

@@ -17,7 +17,8 @@ func newExecutableSchema(resolver *Resolver) graphql.ExecutableSchema {
 			Resolvers:  resolver,
 			Directives: generated.DirectiveRoot{HasRole: hasRole, IdOf: idOf},
 		}),
-		client: resolver.client,
+		client:   resolver.client,
+		resolver: resolver,
 	}
 }
 
@@ -27,7 +28,8 @@ func newExecutableSchema(resolver *Resolver) graphql.ExecutableSchema {
 // a response, and must not see the data cached for an earlier one.
 type loadingSchema struct {
 	graphql.ExecutableSchema
-	client *ent.Client
+	client   *ent.Client
+	resolver *Resolver
 }
 
 var _ graphql.ExecutableSchema = loadingSchema{}
@@ -41,6 +43,6 @@ func (s loadingSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	}
 	next := s.ExecutableSchema.Exec(ctx)
 	return func(ctx context.Context) *graphql.Response {
-		return next(withLoaders(ctx, s.client))
+		return next(s.resolver.withFreshness(withLoaders(ctx, s.client)))
 	}
 }

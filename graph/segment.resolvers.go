@@ -26,6 +26,7 @@ func (r *mutationResolver) CreateSegment(ctx context.Context, input model.Create
 		Name:        deref(input.Name),
 		Description: deref(input.Description),
 		Rule:        input.Rule,
+		Realtime:    input.Realtime,
 	}
 	if input.Kind != nil {
 		def.Kind = *input.Kind
@@ -45,13 +46,13 @@ func (r *mutationResolver) CreateSegment(ctx context.Context, input model.Create
 
 // UpdateSegment is the resolver for the updateSegment field.
 func (r *mutationResolver) UpdateSegment(ctx context.Context, id int, input model.UpdateSegmentInput) (*ent.Segment, error) {
-	ch := segment.Change{Name: input.Name, Description: input.Description, Rule: input.Rule}
+	ch := segment.Change{Name: input.Name, Description: input.Description, Rule: input.Rule, Realtime: input.Realtime}
 	if input.RefreshIntervalSeconds != nil {
 		d := seconds(*input.RefreshIntervalSeconds)
 		ch.RefreshInterval = &d
 	}
 	seg, err := r.segments.Update(ctx, id, ch)
-	if err != nil || input.Rule == nil {
+	if err != nil || (input.Rule == nil && (input.Realtime == nil || !*input.Realtime)) {
 		return seg, err
 	}
 	return r.definitionChanged(ctx, seg)
@@ -126,6 +127,11 @@ func (r *queryResolver) ExplainMembership(ctx context.Context, segmentID int, us
 		return nil, err
 	}
 	return &model.MembershipExplanation{Member: m.Member, Holds: m.Rule.Holds, Rule: explanation(m.Rule)}, nil
+}
+
+// Freshness is the resolver for the freshness field.
+func (r *segmentResolver) Freshness(ctx context.Context, obj *ent.Segment) (*model.SegmentFreshness, error) {
+	return r.freshness(ctx, obj)
 }
 
 // RuleText is the resolver for the ruleText field.

@@ -63,6 +63,7 @@ type QueryResolver interface {
 	User(ctx context.Context, externalID string) (*ent.User, error)
 }
 type SegmentResolver interface {
+	Freshness(ctx context.Context, obj *ent.Segment) (*model.SegmentFreshness, error)
 	RuleText(ctx context.Context, obj *ent.Segment) (*string, error)
 	MembersAt(ctx context.Context, obj *ent.Segment, at time.Time, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 	SizeHistory(ctx context.Context, obj *ent.Segment, from *time.Time, to *time.Time) ([]*model.SegmentSizePoint, error)
@@ -6284,6 +6285,38 @@ func (ec *executionContext) fieldContext_Segment_runs(ctx context.Context, field
 	if fc.Args, err = ec.field_Segment_runs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Segment_freshness(ctx context.Context, field graphql.CollectedField, obj *ent.Segment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Segment_freshness(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Segment().Freshness(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SegmentFreshness) graphql.Marshaler {
+			return ec.marshalNSegmentFreshness2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐSegmentFreshness(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Segment_freshness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Segment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SegmentFreshness(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -18304,6 +18337,12 @@ func (ec *executionContext) _Segment(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Segment_runs(ctx, field, obj)
+				})
+		case "freshness":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Segment_freshness(ctx, field, obj)
 				})
 		case "ruleText":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

@@ -321,6 +321,7 @@ type ComplexityRoot struct {
 		SubmitSurveyResponse     func(childComplexity int, input model.SurveyResponseInput) int
 		Track                    func(childComplexity int, input model.TrackInput) int
 		UpdateFeedback           func(childComplexity int, id int, input model.UpdateFeedbackInput) int
+		UpdateProject            func(childComplexity int, input model.UpdateProjectInput) int
 		UpdateSegment            func(childComplexity int, id int, input model.UpdateSegmentInput) int
 		UpdateSurvey             func(childComplexity int, id int, input model.UpdateSurveyInput) int
 	}
@@ -402,6 +403,7 @@ type ComplexityRoot struct {
 		CreatedAt              func(childComplexity int) int
 		DefinitionVersion      func(childComplexity int) int
 		Description            func(childComplexity int) int
+		Freshness              func(childComplexity int) int
 		ID                     func(childComplexity int) int
 		Kind                   func(childComplexity int) int
 		LastComputedAt         func(childComplexity int) int
@@ -440,6 +442,12 @@ type ComplexityRoot struct {
 		NPSRespondents              func(childComplexity int) int
 		Responses                   func(childComplexity int) int
 		Segment                     func(childComplexity int) int
+	}
+
+	SegmentFreshness struct {
+		LagSeconds func(childComplexity int) int
+		Mode       func(childComplexity int) int
+		Reason     func(childComplexity int) int
 	}
 
 	SegmentMembership struct {
@@ -1863,6 +1871,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateFeedback(childComplexity, args["id"].(int), args["input"].(model.UpdateFeedbackInput)), true
+	case "Mutation.updateProject":
+		if e.ComplexityRoot.Mutation.UpdateProject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateProject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateProject(childComplexity, args["input"].(model.UpdateProjectInput)), true
 	case "Mutation.updateSegment":
 		if e.ComplexityRoot.Mutation.UpdateSegment == nil {
 			break
@@ -2339,6 +2358,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Segment.Description(childComplexity), true
+	case "Segment.freshness":
+		if e.ComplexityRoot.Segment.Freshness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Segment.Freshness(childComplexity), true
 	case "Segment.id":
 		if e.ComplexityRoot.Segment.ID == nil {
 			break
@@ -2541,6 +2566,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SegmentFeedback.Segment(childComplexity), true
+
+	case "SegmentFreshness.lagSeconds":
+		if e.ComplexityRoot.SegmentFreshness.LagSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFreshness.LagSeconds(childComplexity), true
+	case "SegmentFreshness.mode":
+		if e.ComplexityRoot.SegmentFreshness.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFreshness.Mode(childComplexity), true
+	case "SegmentFreshness.reason":
+		if e.ComplexityRoot.SegmentFreshness.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFreshness.Reason(childComplexity), true
 
 	case "SegmentMembership.enteredAt":
 		if e.ComplexityRoot.SegmentMembership.EnteredAt == nil {
@@ -3454,6 +3498,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("TrackInput", ec.unmarshalInputTrackInput),
 			graphql.NewInputUnmarshaler("TraitConditionInput", ec.unmarshalInputTraitConditionInput),
 			graphql.NewInputUnmarshaler("UpdateFeedbackInput", ec.unmarshalInputUpdateFeedbackInput),
+			graphql.NewInputUnmarshaler("UpdateProjectInput", ec.unmarshalInputUpdateProjectInput),
 			graphql.NewInputUnmarshaler("UpdateSegmentInput", ec.unmarshalInputUpdateSegmentInput),
 			graphql.NewInputUnmarshaler("UpdateSurveyInput", ec.unmarshalInputUpdateSurveyInput),
 			graphql.NewInputUnmarshaler("UserDailyActivityOrder", ec.unmarshalInputUserDailyActivityOrder),
@@ -7158,6 +7203,21 @@ extend type Query {
   "The caller: its project and role. Any valid key may ask."
   viewer: Viewer! @hasRole(role: INGEST)
 }
+
+"A change of the project's settings; absent fields stay as they are."
+input UpdateProjectInput {
+  """
+  Segments move within seconds of their data (default true). Off, they move
+  only by scheduled recomputes; turning it back on recomputes every segment
+  to catch up.
+  """
+  realtime: Boolean
+}
+
+extend type Mutation {
+  "Changes the caller's project."
+  updateProject(input: UpdateProjectInput!): Project! @hasRole(role: ADMIN)
+}
 `, BuiltIn: false},
 	{Name: "../../schema/segment.graphql", Input: `"""
 A node of a segment rule. Exactly one field is set. The same shape is stored
@@ -7266,8 +7326,10 @@ input CreateSegmentInput {
   kind: SegmentKind = DYNAMIC
   "Required for DYNAMIC segments, absent for STATIC ones."
   rule: RuleInput
-  "How often the scheduler recomputes the segment; default 900 (15 minutes)."
+  "How often the scheduler recomputes the segment (a reconciliation of the real-time path); default 900 (15 minutes)."
   refreshIntervalSeconds: Int
+  "Move the segment within seconds of the data that changes it (default true); false: only by scheduled recomputes."
+  realtime: Boolean
 }
 
 input UpdateSegmentInput {
@@ -7276,6 +7338,8 @@ input UpdateSegmentInput {
   "A new definition: bumps definitionVersion."
   rule: RuleInput
   refreshIntervalSeconds: Int
+  "Turn real time off or on; turning it on recomputes the segment to catch up."
+  realtime: Boolean
 }
 
 type Mutation {
@@ -7299,6 +7363,31 @@ extend type Query {
     where: SegmentWhereInput
     includeArchived: Boolean = false
   ): SegmentConnection! @hasRole(role: READ)
+}
+
+"How a segment's members are kept current."
+enum FreshnessMode {
+  "Incremental passes move the segment within seconds of every change that can move it, windows passing included."
+  REALTIME
+  "Only scheduled (or requested) full recomputes move the segment."
+  SCHEDULED
+}
+
+"How current a segment's members are."
+type SegmentFreshness {
+  mode: FreshnessMode!
+  "Why the segment is SCHEDULED; null when REALTIME."
+  reason: String
+  """
+  REALTIME: seconds since the oldest change not yet reflected in the members
+  committed (0 when up to date). SCHEDULED: seconds since the last full
+  recompute, since changes are not tracked (0 for STATIC segments).
+  """
+  lagSeconds: Float!
+}
+
+extend type Segment {
+  freshness: SegmentFreshness!
 }
 
 extend type Segment {
@@ -8123,6 +8212,8 @@ func (ec *executionContext) childFields_Segment(ctx context.Context, field graph
 		return ec.fieldContext_Segment_memberships(ctx, field)
 	case "runs":
 		return ec.fieldContext_Segment_runs(ctx, field)
+	case "freshness":
+		return ec.fieldContext_Segment_freshness(ctx, field)
 	case "ruleText":
 		return ec.fieldContext_Segment_ruleText(ctx, field)
 	case "membersAt":
@@ -8173,6 +8264,18 @@ func (ec *executionContext) childFields_SegmentFeedback(ctx context.Context, fie
 		return ec.fieldContext_SegmentFeedback_npsRespondents(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SegmentFeedback", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentFreshness(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "mode":
+		return ec.fieldContext_SegmentFreshness_mode(ctx, field)
+	case "reason":
+		return ec.fieldContext_SegmentFreshness_reason(ctx, field)
+	case "lagSeconds":
+		return ec.fieldContext_SegmentFreshness_lagSeconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentFreshness", field.Name)
 }
 
 func (ec *executionContext) childFields_SegmentMembership(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -36,6 +36,7 @@ type MutationResolver interface {
 	IngestEvents(ctx context.Context, events []*model.EventInput) (*ingest.Result, error)
 	SubmitFeedback(ctx context.Context, input model.FeedbackInput) (*model.SubmitFeedbackPayload, error)
 	SubmitSurveyResponse(ctx context.Context, input model.SurveyResponseInput) (*model.SubmitSurveyResponsePayload, error)
+	UpdateProject(ctx context.Context, input model.UpdateProjectInput) (*ent.Project, error)
 	RecomputeSegment(ctx context.Context, id int) (*ent.SegmentRun, error)
 	RecomputeAllSegments(ctx context.Context) ([]*ent.SegmentRun, error)
 	AddSegmentMembers(ctx context.Context, id int, externalIds []string) (*ent.SegmentRun, error)
@@ -635,6 +636,20 @@ func (ec *executionContext) field_Mutation_updateFeedback_argsID(
 		var zeroVal int
 		return zeroVal, graphql.ErrorOnPath(ctx, fmt.Errorf(`unexpected type %T from directive, should be int`, tmp))
 	}
+}
+
+func (ec *executionContext) field_Mutation_updateProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateProjectInput, error) {
+			return ec.unmarshalNUpdateProjectInput2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐUpdateProjectInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
 }
 
 func (ec *executionContext) field_Mutation_updateSegment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
@@ -1655,6 +1670,68 @@ func (ec *executionContext) fieldContext_Mutation_submitSurveyResponse(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateProject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateProject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateProject(ctx, fc.Args["input"].(model.UpdateProjectInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋtenantᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *ent.Project
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Project
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Project) graphql.Marshaler {
+			return ec.marshalNProject2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚐProject(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateProject(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Project(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateProject_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_recomputeSegment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2139,6 +2216,75 @@ func (ec *executionContext) fieldContext_RuleExplanation_children(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _SegmentFreshness_mode(ctx context.Context, field graphql.CollectedField, obj *model.SegmentFreshness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentFreshness_mode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.FreshnessMode) graphql.Marshaler {
+			return ec.marshalNFreshnessMode2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐFreshnessMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentFreshness_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentFreshness", field, false, false, "FreshnessMode")
+}
+
+func (ec *executionContext) _SegmentFreshness_reason(ctx context.Context, field graphql.CollectedField, obj *model.SegmentFreshness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentFreshness_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentFreshness_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentFreshness", field, false, false, "String")
+}
+
+func (ec *executionContext) _SegmentFreshness_lagSeconds(ctx context.Context, field graphql.CollectedField, obj *model.SegmentFreshness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentFreshness_lagSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LagSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentFreshness_lagSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentFreshness", field, false, false, "Float")
+}
+
 func (ec *executionContext) _SegmentPreview_size(ctx context.Context, field graphql.CollectedField, obj *model.SegmentPreview) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2541,7 +2687,7 @@ func (ec *executionContext) unmarshalInputCreateSegmentInput(ctx context.Context
 		asMap["kind"] = "DYNAMIC"
 	}
 
-	fieldsInOrder := [...]string{"name", "template", "description", "kind", "rule", "refreshIntervalSeconds"}
+	fieldsInOrder := [...]string{"name", "template", "description", "kind", "rule", "refreshIntervalSeconds", "realtime"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2590,6 +2736,13 @@ func (ec *executionContext) unmarshalInputCreateSegmentInput(ctx context.Context
 				return it, err
 			}
 			it.RefreshIntervalSeconds = data
+		case "realtime":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("realtime"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Realtime = data
 		}
 	}
 	return it, nil
@@ -3284,7 +3437,7 @@ func (ec *executionContext) unmarshalInputUpdateSegmentInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "rule", "refreshIntervalSeconds"}
+	fieldsInOrder := [...]string{"name", "description", "rule", "refreshIntervalSeconds", "realtime"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -3319,6 +3472,13 @@ func (ec *executionContext) unmarshalInputUpdateSegmentInput(ctx context.Context
 				return it, err
 			}
 			it.RefreshIntervalSeconds = data
+		case "realtime":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("realtime"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Realtime = data
 		}
 	}
 	return it, nil
@@ -3497,6 +3657,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateProject":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateProject(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "recomputeSegment":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_recomputeSegment(ctx, field)
@@ -3589,6 +3756,49 @@ func (ec *executionContext) _RuleExplanation(ctx context.Context, sel ast.Select
 			}
 		case "children":
 			out.Values[i] = ec._RuleExplanation_children(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var segmentFreshnessImplementors = []string{"SegmentFreshness"}
+
+func (ec *executionContext) _SegmentFreshness(ctx context.Context, sel ast.SelectionSet, obj *model.SegmentFreshness) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, segmentFreshnessImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SegmentFreshness")
+		case "mode":
+			out.Values[i] = ec._SegmentFreshness_mode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._SegmentFreshness_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lagSeconds":
+			out.Values[i] = ec._SegmentFreshness_lagSeconds(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -3777,6 +3987,16 @@ func (ec *executionContext) unmarshalNCreateSegmentInput2githubᚗcomᚋpulseᚑ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNFreshnessMode2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐFreshnessMode(ctx context.Context, v any) (model.FreshnessMode, error) {
+	var res model.FreshnessMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFreshnessMode2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐFreshnessMode(ctx context.Context, sel ast.SelectionSet, v model.FreshnessMode) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNMembershipExplanation2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐMembershipExplanation(ctx context.Context, sel ast.SelectionSet, v *model.MembershipExplanation) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MembershipExplanation!")
@@ -3822,6 +4042,14 @@ func (ec *executionContext) unmarshalNRuleInput2githubᚗcomᚋpulseᚑanalytics
 func (ec *executionContext) unmarshalNRuleInput2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋsegmentᚐRule(ctx context.Context, v any) (*segment1.Rule, error) {
 	res, err := ec.unmarshalInputRuleInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSegmentFreshness2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐSegmentFreshness(ctx context.Context, sel ast.SelectionSet, v *model.SegmentFreshness) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SegmentFreshness!")
+		return graphql.Null
+	}
+	return ec._SegmentFreshness(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSegmentPreview2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋgraphᚋmodelᚐSegmentPreview(ctx context.Context, sel ast.SelectionSet, v *model.SegmentPreview) graphql.Marshaler {

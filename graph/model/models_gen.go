@@ -33,8 +33,10 @@ type CreateSegmentInput struct {
 	Kind        *segment.Kind       `json:"kind,omitempty"`
 	// Required for DYNAMIC segments, absent for STATIC ones.
 	Rule *segment1.Rule `json:"rule,omitempty"`
-	// How often the scheduler recomputes the segment; default 900 (15 minutes).
+	// How often the scheduler recomputes the segment (a reconciliation of the real-time path); default 900 (15 minutes).
 	RefreshIntervalSeconds *int `json:"refreshIntervalSeconds,omitempty"`
+	// Move the segment within seconds of the data that changes it (default true); false: only by scheduled recomputes.
+	Realtime *bool `json:"realtime,omitempty"`
 }
 
 type CreateSurveyInput struct {
@@ -152,6 +154,17 @@ type RuleExplanation struct {
 	Children []*RuleExplanation `json:"children"`
 }
 
+// How current a segment's members are.
+type SegmentFreshness struct {
+	Mode FreshnessMode `json:"mode"`
+	// Why the segment is SCHEDULED; null when REALTIME.
+	Reason *string `json:"reason,omitempty"`
+	// REALTIME: seconds since the oldest change not yet reflected in the members
+	// committed (0 when up to date). SCHEDULED: seconds since the last full
+	// recompute, since changes are not tracked (0 for STATIC segments).
+	LagSeconds float64 `json:"lagSeconds"`
+}
+
 // What a rule would select now. Nothing is written.
 type SegmentPreview struct {
 	// How many users the rule selects.
@@ -259,12 +272,22 @@ type UpdateFeedbackInput struct {
 	Note *string `json:"note,omitempty"`
 }
 
+// A change of the project's settings; absent fields stay as they are.
+type UpdateProjectInput struct {
+	// Segments move within seconds of their data (default true). Off, they move
+	// only by scheduled recomputes; turning it back on recomputes every segment
+	// to catch up.
+	Realtime *bool `json:"realtime,omitempty"`
+}
+
 type UpdateSegmentInput struct {
 	Name        *string `json:"name,omitempty"`
 	Description *string `json:"description,omitempty"`
 	// A new definition: bumps definitionVersion.
 	Rule                   *segment1.Rule `json:"rule,omitempty"`
 	RefreshIntervalSeconds *int           `json:"refreshIntervalSeconds,omitempty"`
+	// Turn real time off or on; turning it on recomputes the segment to catch up.
+	Realtime *bool `json:"realtime,omitempty"`
 }
 
 type UpdateSurveyInput struct {
@@ -336,6 +359,64 @@ func (e *AnalyticsInterval) UnmarshalJSON(b []byte) error {
 }
 
 func (e AnalyticsInterval) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a segment's members are kept current.
+type FreshnessMode string
+
+const (
+	// Incremental passes move the segment within seconds of every change that can move it, windows passing included.
+	FreshnessModeRealtime FreshnessMode = "REALTIME"
+	// Only scheduled (or requested) full recomputes move the segment.
+	FreshnessModeScheduled FreshnessMode = "SCHEDULED"
+)
+
+var AllFreshnessMode = []FreshnessMode{
+	FreshnessModeRealtime,
+	FreshnessModeScheduled,
+}
+
+func (e FreshnessMode) IsValid() bool {
+	switch e {
+	case FreshnessModeRealtime, FreshnessModeScheduled:
+		return true
+	}
+	return false
+}
+
+func (e FreshnessMode) String() string {
+	return string(e)
+}
+
+func (e *FreshnessMode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FreshnessMode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FreshnessMode", str)
+	}
+	return nil
+}
+
+func (e FreshnessMode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FreshnessMode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FreshnessMode) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

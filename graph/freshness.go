@@ -1,0 +1,90 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/pulse-analytics/pulse/ent"
+	entsegment "github.com/pulse-analytics/pulse/ent/segment"
+	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/graph/model"
+	"github.com/pulse-analytics/pulse/internal/recompute"
+	"github.com/pulse-analytics/pulse/internal/tenant"
+)
+
+// freshnessLoader batches the freshness of the segments of a response into
+// one statement.
+type freshnessLoader = dataloadgen.Loader[int, recompute.Freshness]
+
+type freshnessKey struct{}
+
+func (r *Resolver) withFreshness(ctx context.Context) context.Context {
+	return context.WithValue(ctx, freshnessKey{}, dataloadgen.NewMappedLoader(r.freshnessFetcher,
+		dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch)))
+}
+
+func (r *Resolver) freshnessFetcher(ctx context.Context, ids []int) (map[int]recompute.Freshness, error) {
+	scope, ok := tenant.FromContext(ctx)
+	if !ok {
+		return nil, fmt.Errorf("freshness: %w", tenant.ErrNoTenant)
+	}
+	return recompute.FreshnessOf(ctx, r.db, scope.ProjectID, ids, time.Now())
+}
+
+// freshness resolves Segment.freshness.
+func (r *Resolver) freshness(ctx context.Context, seg *ent.Segment) (*model.SegmentFreshness, error) {
+	var (
+		f   recompute.Freshness
+		err error
+	)
+	if l, ok := ctx.Value(freshnessKey{}).(*freshnessLoader); ok {
+		f, err = l.Load(ctx, seg.ID)
+	} else {
+		var all map[int]recompute.Freshness
+		all, err = r.freshnessFetcher(ctx, []int{seg.ID})
+		f = all[seg.ID]
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &model.SegmentFreshness{Mode: model.FreshnessModeScheduled, LagSeconds: f.Lag.Seconds()}
+	if f.Realtime {
+		out.Mode = model.FreshnessModeRealtime
+	} else {
+		out.Reason = &f.Reason
+	}
+	return out, nil
+}
+
+// updateProject applies input to the caller's project. Turning real time
+// back on restarts the sweep of every segment's windows from now and
+// recomputes them all, which covers what changed while it was off.
+func (r *Resolver) updateProject(ctx context.Context, input model.UpdateProjectInput) (*ent.Project, error) {
+	scope, _ := tenant.FromContext(ctx)
+	before, err := r.client.Project.Get(ctx, scope.ProjectID)
+	if err != nil {
+		return nil, fmt.Errorf("load project: %w", err)
+	}
+	update := before.Update()
+	if input.Realtime != nil {
+		update.SetRealtime(*input.Realtime)
+	}
+	project, err := update.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("update project: %w", err)
+	}
+	if project.Realtime && !before.Realtime {
+		if err := r.client.Segment.Update().Where(entsegment.ArchivedAtIsNil()).SetSweptAt(time.Now()).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("restart the sweeps of the project: %w", err)
+		}
+		if r.recompute != nil {
+			if err := r.recomputeAllAs(ctx, segmentrun.TriggerDEFINITION_CHANGE); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return project, nil
+}
