@@ -94,7 +94,7 @@ func setUpDashboard(ctx context.Context, db *sql.DB, web *webOptions, enqueuer *
 		if flags.sharesKeys(addr) {
 			opts.SharedKeys = &dashboard.Keys{Read: d.Keys.Read, Admin: d.Keys.Admin}
 		}
-		opts.HistoryWindowSeconds = 3600 // the demo recomputes every few seconds
+		opts.HistoryWindowSeconds = 3600 // the demo's segments move every few seconds
 	}
 	if web.dashboard, err = dashboard.New(opts); err != nil {
 		return nil, err

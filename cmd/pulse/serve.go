@@ -110,7 +110,8 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 	}
 	if demoRun != nil {
 		printDemoBanner(stderr, demoRun, ln.Addr(), demoOpts.sharesKeys(ln.Addr()))
-		go demoRun.Run(ctx)
+		demoRun.Start(ctx)
+		defer demoRun.Stop()
 	}
 	return serveHTTP(ctx, ln, newMux(db, cfg, logger, enqueuer, web), cfg.ShutdownTimeout, logger)
 }

@@ -1,7 +1,7 @@
 // Package demo makes "pulse serve --demo" show a living product on first
 // start: a demo project seeded with synthetic users, the template segments
-// computed, and then a gentle trickle of new activity with periodic
-// recomputes, so a dashboard visibly moves.
+// computed, and then a gentle trickle of new activity that moves them in
+// real time, so a dashboard visibly moves.
 package demo
 
 import (
@@ -41,11 +41,9 @@ type Config struct {
 	// restart prints the same keys; see DefaultKeysFile.
 	KeysFile string
 	// TrickleEvery is the pause between bursts of synthetic activity
-	// (default 2s); RecomputeEvery between recomputes of every demo
-	// segment (default 10s).
-	TrickleEvery   time.Duration
-	RecomputeEvery time.Duration
-	Logger         *slog.Logger
+	// (default 2s).
+	TrickleEvery time.Duration
+	Logger       *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -54,7 +52,6 @@ func (c *Config) defaults() {
 	c.Days = cmpOr(c.Days, 60)
 	c.Seed = cmpOr(c.Seed, 1)
 	c.TrickleEvery = cmpOr(c.TrickleEvery, 2*time.Second)
-	c.RecomputeEvery = cmpOr(c.RecomputeEvery, 10*time.Second)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -80,6 +77,9 @@ type Demo struct {
 	sink     ingest.Sink
 	enqueuer *recompute.Enqueuer
 	cfg      Config
+	// cancel and done stop and wait for the trickle (Start, Stop).
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // Setup finds or creates the demo project, seeds it the first time, makes

@@ -7,21 +7,37 @@ import (
 	"time"
 
 	entfeedback "github.com/pulse-analytics/pulse/ent/feedback"
-	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/internal/feedback"
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/seed"
 )
 
-// Run keeps the demo alive until ctx ends: a burst of synthetic activity
-// every TrickleEvery and a recompute of every segment every RecomputeEvery.
+// Start keeps the demo alive in the background until Stop (or ctx ends):
+// a burst of synthetic activity every TrickleEvery, which moves the
+// segments through the real-time path like any product's events.
 // Failures are logged, never fatal: the demo is decoration.
-func (d *Demo) Run(ctx context.Context) {
+func (d *Demo) Start(ctx context.Context) {
+	ctx, d.cancel = context.WithCancel(ctx)
+	d.done = make(chan struct{})
+	go func() {
+		defer close(d.done)
+		d.run(ctx)
+	}()
+}
+
+// Stop ends the trickle started by Start and waits for it.
+func (d *Demo) Stop() {
+	if d.cancel == nil {
+		return
+	}
+	d.cancel()
+	<-d.done
+}
+
+func (d *Demo) run(ctx context.Context) {
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(d.ProjectID)))
 	trickle := time.NewTicker(d.cfg.TrickleEvery)
 	defer trickle.Stop()
-	recomputes := time.NewTicker(d.cfg.RecomputeEvery)
-	defer recomputes.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -29,10 +45,6 @@ func (d *Demo) Run(ctx context.Context) {
 		case <-trickle.C:
 			if err := d.Trickle(ctx, r); err != nil && ctx.Err() == nil {
 				d.cfg.Logger.Warn("demo activity", "error", err)
-			}
-		case <-recomputes.C:
-			if err := d.RecomputeAll(ctx, segmentrun.TriggerINGEST); err != nil && ctx.Err() == nil {
-				d.cfg.Logger.Warn("demo recompute", "error", err)
 			}
 		}
 	}

@@ -15,6 +15,7 @@
     viewer { role project { id name } }
     segments(first: 100) { edges { node {
       id name status size lastComputedAt lastError ruleText
+      freshness { mode reason lagSeconds }
       sizeHistory(from: $since) { at size seq }
     } } }
   }`;
@@ -157,11 +158,24 @@
     renderFreshness();
   }
 
+  // renderFreshness says how current each tile is: REALTIME segments move
+  // within seconds of their data (with the lag of changes not yet in the
+  // members, as of the last load or live change), SCHEDULED ones when they
+  // are recomputed.
   function renderFreshness() {
     for (const seg of state.segments.values()) {
       const fresh = seg.tile.querySelector(".fresh");
-      fresh.textContent = seg.lastComputedAt ? "computed " + ago(new Date(seg.lastComputedAt)) : "never computed";
-      fresh.title = seg.lastComputedAt || "";
+      const f = seg.freshness || { mode: "SCHEDULED" };
+      const computed = seg.lastComputedAt ? "computed " + ago(new Date(seg.lastComputedAt)) : "never computed";
+      if (f.mode === "REALTIME") {
+        const lag = Math.round(f.lagSeconds || 0);
+        fresh.textContent = "REALTIME · " + (lag < 1 ? "up to date" : "lag " + lag + "s");
+        fresh.title = "Moves within seconds of its data; last full recompute: " + computed;
+      } else {
+        fresh.textContent = "SCHEDULED · " + computed;
+        fresh.title = f.reason || "";
+      }
+      fresh.dataset.mode = f.mode;
     }
   }
 
@@ -208,7 +222,8 @@
       seg.size = change.size;
       seg.status = "READY";
       seg.lastError = null;
-      seg.lastComputedAt = change.committedAt;
+      if (change.run.trigger !== "INGEST") seg.lastComputedAt = change.committedAt;
+      if (seg.freshness && seg.freshness.mode === "REALTIME") seg.freshness.lagSeconds = 0;
       seg.history = (seg.history || []).concat([{ at: change.committedAt, size: change.size, seq: change.seq }]);
       renderTile(seg);
       seg.tile.classList.add("flash");
