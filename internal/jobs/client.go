@@ -54,6 +54,9 @@ type Config struct {
 	Logger    *slog.Logger
 }
 
+// realtimePoll bounds how long a queued pass waits for a worker to see it.
+const realtimePoll = 200 * time.Millisecond
+
 // stuckMargin bounds River's own rescue of a job still running past its
 // timeout: River rescues a job once it has run both its kind's timeout and
 // this long. A job whose process died is rescued far sooner, by liveness.
@@ -120,7 +123,10 @@ func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 		}
 		riverCfg.Queues = map[string]river.QueueConfig{
 			river.QueueDefault:      {MaxWorkers: cfg.Workers},
-			recompute.QueueRealtime: {MaxWorkers: cfg.RealtimeWorkers},
+			// Passes are dispatched by another process's sweep as often as
+			// not, and River throttles the notifications of new jobs: a
+			// short poll bounds their pickup, at one cheap query each.
+			recompute.QueueRealtime: {MaxWorkers: cfg.RealtimeWorkers, FetchPollInterval: realtimePoll, FetchCooldown: realtimePoll / 4},
 		}
 		riverCfg.FetchPollInterval = cfg.PollInterval
 		if cfg.PollInterval > 0 && cfg.PollInterval < river.FetchCooldownDefault {
