@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -52,6 +53,7 @@ func TestEventMovesSegmentWithinSeconds(t *testing.T) {
 
 	// A stream through both processes at once.
 	var wg sync.WaitGroup
+	errs := make([]error, 2)
 	for i, p := range []*process{a, b} {
 		wg.Add(1)
 		go func() {
@@ -62,11 +64,15 @@ func TestEventMovesSegmentWithinSeconds(t *testing.T) {
 					user := fmt.Sprintf("u%d", (n*7+k*3+i)%25)
 					msgs = append(msgs, track(user, []string{"export", "open"}[(n+k)%2], fmt.Sprintf("p%d-%d-%d", i, n, k)))
 				}
-				batch(t, p.base, project.Keys.Ingest, msgs...)
+				if err := postBatch(p.base, project.Keys.Ingest, msgs...); err != nil {
+					errs[i] = err
+					return
+				}
 			}
 		}()
 	}
 	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
 	// Once the marks are taken, a reconciling recompute moves nobody.
 	deadline := time.Now().Add(30 * time.Second)
 	for lag := 1.0; lag > 0; {
@@ -118,16 +124,29 @@ func track(user, event, messageID string) map[string]any {
 // ingest key as the write key.
 func batch(t *testing.T, base, key string, msgs ...map[string]any) {
 	t.Helper()
+	require.NoError(t, postBatch(base, key, msgs...))
+}
+
+func postBatch(base, key string, msgs ...map[string]any) error {
 	body, err := json.Marshal(map[string]any{"batch": msgs})
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/v1/batch", bytes.NewReader(body))
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	req.SetBasicAuth(key, "")
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	defer res.Body.Close()
 	var out bytes.Buffer
 	_, _ = out.ReadFrom(res.Body)
-	require.Equal(t, http.StatusOK, res.StatusCode, "body: %s", out.String())
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("batch: HTTP %d: %s", res.StatusCode, out.String())
+	}
+	return nil
 }

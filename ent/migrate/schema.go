@@ -120,6 +120,13 @@ var (
 				Name:    "event_project_id_user_id_timestamp",
 				Unique:  false,
 				Columns: []*schema.Column{EventsColumns[7], EventsColumns[8], EventsColumns[2]},
+				Annotation: &entsql.IndexAnnotation{
+					IncludeColumns: []string{
+						EventsColumns[1].Name,
+
+						EventsColumns[5].Name,
+					},
+				},
 			},
 			{
 				Name:    "event_project_id_name_timestamp",

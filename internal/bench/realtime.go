@@ -88,6 +88,7 @@ func (r RealtimeReport) Print(w io.Writer) {
 // event counts, did-not, activity, platform, trait, feedback and nested
 // rules.
 var realtimeRules = []string{
+	benchRule, // the incremental ratio's segment: bench segments' mixed rule
 	`{"event":{"name":"report_exported","count":{"op":"GTE","value":3},"withinDays":30}}`,
 	`{"event":{"name":"chart_created","count":{"op":"GTE","value":2},"withinDays":7}}`,
 	`{"event":{"name":"invite_sent","withinDays":14}}`,
@@ -105,7 +106,6 @@ var realtimeRules = []string{
 	`{"and":[{"trait":{"key":"plan","op":"IN","values":["pro","team"]}},{"event":{"name":"file_uploaded","withinDays":30}}]}`,
 	`{"feedback":{"npsCategory":"DETRACTOR","withinDays":90}}`,
 	`{"feedback":{"count":{"op":"GTE","value":2}}}`,
-	`{"or":[{"event":{"name":"share_link_copied","withinDays":7}},{"event":{"name":"template_used","withinDays":7}}]}`,
 }
 
 // RunRealtime creates the segments, subscribes to every change of the
@@ -184,11 +184,11 @@ func createRealtimeSegments(ctx context.Context, cfg RealtimeConfig) ([]int, err
 		ids = append(ids, id)
 	}
 	// Nested: members of two others.
-	nested, err := createSegmentGraphQL(ctx, cfg, "nested", fmt.Sprintf(`{"and":[{"inSegment":%d},{"inSegment":%d}]}`, ids[0], ids[6]))
+	nested, err := createSegmentGraphQL(ctx, cfg, "nested", fmt.Sprintf(`{"and":[{"inSegment":%d},{"inSegment":%d}]}`, ids[1], ids[7]))
 	if err != nil {
 		return nil, err
 	}
-	notNested, err := createSegmentGraphQL(ctx, cfg, "nested not", fmt.Sprintf(`{"and":[{"inSegment":%d},{"not":{"inSegment":%d}}]}`, ids[13], ids[10]))
+	notNested, err := createSegmentGraphQL(ctx, cfg, "nested not", fmt.Sprintf(`{"and":[{"inSegment":%d},{"not":{"inSegment":%d}}]}`, ids[14], ids[11]))
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +274,7 @@ func waitClean(ctx context.Context, db *sql.DB, ids []int, limit time.Duration) 
 	return fmt.Errorf("passes did not catch up within %s", limit)
 }
 
-const realtimeSubscription = `subscription { segmentsChanged { segment { id } committedAt entered { externalId } exited { externalId } } }`
+const realtimeSubscription = `subscription { segmentsChanged { segment { id } run { startedAt } entered { externalId } exited { externalId } } }`
 
 func subscribeAll(ctx context.Context, cfg RealtimeConfig) (*websocket.Conn, error) {
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -289,8 +289,11 @@ func subscribeAll(ctx context.Context, cfg RealtimeConfig) (*websocket.Conn, err
 		return nil, err
 	}
 	var ack map[string]any
-	if err := wsjson.Read(dialCtx, conn, &ack); err != nil || ack["type"] != "connection_ack" {
-		return nil, fmt.Errorf("connection_init: %v %v", ack, err)
+	if err := wsjson.Read(dialCtx, conn, &ack); err != nil {
+		return nil, fmt.Errorf("connection_init: %w", err)
+	}
+	if ack["type"] != "connection_ack" {
+		return nil, fmt.Errorf("connection_init: answered %v", ack)
 	}
 	if err := wsjson.Write(dialCtx, conn, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": realtimeSubscription}}); err != nil {
 		return nil, err
@@ -298,10 +301,12 @@ func subscribeAll(ctx context.Context, cfg RealtimeConfig) (*websocket.Conn, err
 	return conn, nil
 }
 
-// change is one user entering or leaving a segment, as a subscriber saw it.
+// change is one user entering or leaving a segment, as a subscriber saw it
+// (at), with the start of the run that moved it (the instant its data was
+// read).
 type change struct {
 	segment, user string
-	at            time.Time
+	at, read      time.Time
 }
 
 func readChanges(ctx context.Context, conn *websocket.Conn, out chan<- change) error {
@@ -312,6 +317,7 @@ func readChanges(ctx context.Context, conn *websocket.Conn, out chan<- change) e
 				Data struct {
 					Change struct {
 						Segment struct{ ID string }
+						Run     struct{ StartedAt time.Time }
 						Entered []struct{ ExternalID *string }
 						Exited  []struct{ ExternalID *string }
 					} `json:"segmentsChanged"`
@@ -332,7 +338,7 @@ func readChanges(ctx context.Context, conn *websocket.Conn, out chan<- change) e
 		c := msg.Payload.Data.Change
 		for _, u := range append(c.Entered, c.Exited...) {
 			if u.ExternalID != nil {
-				out <- change{segment: c.Segment.ID, user: *u.ExternalID, at: now}
+				out <- change{segment: c.Segment.ID, user: *u.ExternalID, at: now, read: c.Run.StartedAt}
 			}
 		}
 	}
@@ -416,10 +422,17 @@ func stream(ctx context.Context, cfg RealtimeConfig) ([]ack, int, int, error) {
 				at := time.Now()
 				mu.Lock()
 				defer mu.Unlock()
-				if err == nil && out["errors"] == nil {
+				switch {
+				case err != nil:
+					if firstErr == nil {
+						firstErr = fmt.Errorf("feedback: %w", err)
+					}
+				case out["errors"] != nil:
+					if firstErr == nil {
+						firstErr = fmt.Errorf("feedback: %v", out["errors"])
+					}
+				default:
 					acks = append(acks, ack{at: at, users: []string{feedbackUser}})
-				} else if firstErr == nil {
-					firstErr = fmt.Errorf("feedback: %v %v", err, out["errors"])
 				}
 			}()
 		}
@@ -455,11 +468,13 @@ func postBatch(ctx context.Context, client *http.Client, cfg RealtimeConfig, bod
 	return err
 }
 
-// delays attributes each change to the batch that caused it: the first
-// acknowledged batch naming the user after the previous change of the same
-// user and segment (so a change is timed from the oldest data it could
-// reflect: an upper bound). Changes of users the stream never named (a
-// window passing) are not the stream's and are left out.
+// delays attributes each change to the batch that caused it: the last
+// acknowledged batch naming the user before the run that moved it read
+// the data (a batch acknowledged later committed too late for that run).
+// Two batches of one user read by one run count from the later: the
+// delay measures the path from the data to the subscriber, not how long a
+// user took to cross a threshold. Changes of users the stream never named
+// before the run (a window passing) are not the stream's and are left out.
 func delays(acks []ack, changes <-chan change) []time.Duration {
 	byUser := map[string][]time.Time{}
 	for _, a := range acks {
@@ -467,18 +482,14 @@ func delays(acks []ack, changes <-chan change) []time.Duration {
 			byUser[u] = append(byUser[u], a.at)
 		}
 	}
-	last := map[[2]string]time.Time{}
 	var out []time.Duration
 	for c := range changes {
-		key := [2]string{c.segment, c.user}
-		after := last[key]
-		last[key] = c.at
-		for _, at := range byUser[c.user] {
-			if at.After(after) && !at.After(c.at) {
-				out = append(out, c.at.Sub(at))
-				break
-			}
+		times := byUser[c.user]
+		i, _ := slices.BinarySearchFunc(times, c.read, func(at, read time.Time) int { return at.Compare(read) })
+		if i == 0 {
+			continue
 		}
+		out = append(out, c.at.Sub(times[i-1]))
 	}
 	return out
 }

@@ -34,7 +34,7 @@ func (w *Worker) drift(ctx context.Context, tx *sql.Tx, a Args, def definition, 
 		return nil, nil
 	}
 	entered, exited := diffSorted(members, current)
-	moved := append(entered, exited...)
+	moved := slices.Concat(entered, exited)
 	n := 0
 	if len(moved) > 0 {
 		pending, err := pendingUsers(ctx, tx, a.SegmentID, def, moved)

@@ -266,6 +266,11 @@ func evaluateUsers(ctx context.Context, tx *sql.Tx, r *segment.Rule, env segment
 	if err != nil {
 		return nil, err
 	}
+	// Over a few users the plan's cost estimate can still pass
+	// jit_above_cost; compiling it costs more than the whole evaluation.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
+		return nil, fmt.Errorf("tune evaluation: %w", err)
+	}
 	var ids pq.Int64Array
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM (`+q.SQL+`) m(id)`, q.Args...).Scan(&ids); err != nil {
 		return nil, err

@@ -228,9 +228,9 @@ func TestRandomStreamHasNoDrift(t *testing.T) {
 		`{"activity":{"activeDays":{"op":"GTE","value":2},"withinDays":14}}`,
 		`{"platform":{"platform":"MOBILE","minShare":0.5,"withinDays":30}}`,
 	}
-	segments := make([]int, len(rules))
+	segments := make([]int, 0, len(rules)+1)
 	for i, r := range rules {
-		segments[i] = b.realtimeSegment(t, fmt.Sprintf("s%d", i), r)
+		segments = append(segments, b.realtimeSegment(t, fmt.Sprintf("s%d", i), r))
 	}
 	nested := b.realtimeSegment(t, "nested", fmt.Sprintf(`{"and":[{"inSegment":%d},{"not":{"inSegment":%d}}]}`, segments[0], segments[1]))
 	segments = append(segments, nested)

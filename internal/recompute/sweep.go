@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -124,7 +125,7 @@ func sweepSegment(ctx context.Context, db *sql.DB, s swept, now time.Time) error
 	}
 	if q.SQL != "" {
 		n := len(q.Args)
-		args := append(q.Args, s.project, s.id)
+		args := slices.Concat(q.Args, []any{s.project, s.id})
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`
 			INSERT INTO segment_dirty_users (project_id, segment_id, user_id, marked_at)
 			SELECT $%d, $%d, c.user_id, now() FROM (%s) c(user_id) ORDER BY 3
