@@ -11,9 +11,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	entsurvey "github.com/pulse-analytics/pulse/ent/survey"
+	"github.com/pulse-analytics/pulse/ent/surveyquestion"
+	"github.com/pulse-analytics/pulse/internal/database"
+	"github.com/pulse-analytics/pulse/internal/feedback"
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/segment"
+	"github.com/pulse-analytics/pulse/internal/survey"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
 
@@ -295,3 +300,40 @@ func TestRandomStreamHasNoDrift(t *testing.T) {
 		pq.Array(segments)).Scan(&inconsistent))
 	require.Zero(t, inconsistent, "members equal open intervals, intervals never overlap, sizes are exact")
 }
+
+// TestFeedbackSurveysAndStaticEditsMove: feedback, a survey response and a
+// static segment's edit each move the segments that read them.
+func TestFeedbackSurveysAndStaticEditsMove(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	client := database.NewClient(b.db)
+	sv, err := survey.NewStore(client).Create(b.ctx, survey.Definition{Name: "nps", Status: entsurvey.StatusACTIVE,
+		Questions: []survey.Question{{Kind: surveyquestion.KindNPS, Prompt: "Recommend us?", Required: true}}})
+	require.NoError(t, err)
+	questions, err := sv.QueryQuestions().All(b.ctx)
+	require.NoError(t, err)
+	var static int
+	require.NoError(t, b.db.QueryRow(`INSERT INTO segments (project_id, name, description, kind, refresh_interval_seconds, status, size, definition_version, created_at, updated_at)
+		VALUES ($1, 'hand-picked', '', 'STATIC', 900, 'READY', 0, 1, now(), now()) RETURNING id`, b.projectID).Scan(&static))
+	detractors := b.realtimeSegment(t, "detractors", `{"feedback":{"npsCategory":"DETRACTOR"}}`)
+	answered := b.realtimeSegment(t, "answered", fmt.Sprintf(`{"survey":{"surveyId":%d}}`, sv.ID))
+	picked := b.realtimeSegment(t, "picked", fmt.Sprintf(`{"inSegment":%d}`, static))
+
+	_, err = feedback.NewStore(client).Submit(b.ctx, feedback.Submission{UserID: "eve", NPSScore: ptr(2)})
+	require.NoError(t, err)
+	b.waitMembers(t, detractors, "eve")
+
+	_, err = survey.NewStore(client).SubmitResponse(b.ctx, survey.Response{SurveyID: sv.ID, UserID: "eve",
+		Answers: []survey.Answer{{QuestionID: questions[0].ID, Score: ptr(9)}}})
+	require.NoError(t, err)
+	b.waitMembers(t, answered, "eve")
+
+	_, err = recompute.ChangeStatic(b.ctx, b.db, b.projectID, static, []string{"eve"}, false)
+	require.NoError(t, err)
+	b.waitMembers(t, picked, "eve")
+	_, err = recompute.ChangeStatic(b.ctx, b.db, b.projectID, static, []string{"eve"}, true)
+	require.NoError(t, err)
+	b.waitMembers(t, picked)
+}
+
+func ptr[T any](v T) *T { return &v }
