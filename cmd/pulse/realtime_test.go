@@ -78,7 +78,9 @@ func TestEventMovesSegmentWithinSeconds(t *testing.T) {
 	for lag := 1.0; lag > 0; {
 		require.True(t, time.Now().Before(deadline), "the segment never caught up")
 		var fresh struct {
-			Data struct{ Node struct{ Freshness struct{ LagSeconds float64 } } }
+			Data struct {
+				Node struct{ Freshness struct{ LagSeconds float64 } }
+			}
 		}
 		require.NoError(t, json.Unmarshal(graphqlPost(t, a.base, project.Keys.Read,
 			`query($id: ID!) { node(id: $id) { ... on Segment { freshness { lagSeconds } } } }`, map[string]any{"id": segmentID}), &fresh))

@@ -92,6 +92,7 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 	if err := web.keys.Listen(ctx, auth.ListenConfig{DSN: cfg.DatabaseURL, Logger: logger}); err != nil {
 		return fmt.Errorf("start key cache: %w", err)
 	}
+	defer web.keys.Stop()
 
 	if web.jobsUI, err = newJobsUI(ctx, client.River, cfg.OperatorToken, logger); err != nil {
 		return err

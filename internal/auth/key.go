@@ -38,6 +38,9 @@ type Keys struct {
 	// cache is set while Listen hears revocations; without it every
 	// lookup is a query.
 	cache atomic.Pointer[cache]
+	// stop ends Listen's goroutine and stopped closes when it has.
+	stop    context.CancelFunc
+	stopped chan struct{}
 }
 
 // NewKeys returns Keys over client.

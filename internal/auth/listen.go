@@ -35,7 +35,7 @@ type ListenConfig struct {
 
 // Listen turns on the key cache: after it returns, a key is looked up in the
 // database once and then served from memory, until a revocation anywhere
-// evicts it. It listens on RevokeChannel until ctx ends. The cache serves
+// evicts it. It listens on RevokeChannel until ctx ends or Stop. The cache serves
 // only while the connection is up: when it drops, every cached key is
 // forgotten and lookups go to the database until it is back, so a
 // revocation sent meanwhile cannot be missed.
@@ -72,8 +72,23 @@ func (k *Keys) Listen(ctx context.Context, cfg ListenConfig) error {
 	}
 	c.reset(true)
 	k.cache.Store(c)
-	go k.listen(ctx, c, listener)
+	ctx, k.stop = context.WithCancel(ctx)
+	k.stopped = make(chan struct{})
+	go func() {
+		defer close(k.stopped)
+		k.listen(ctx, c, listener)
+	}()
 	return nil
+}
+
+// Stop ends what Listen started and waits for it: lookups query the
+// database again.
+func (k *Keys) Stop() {
+	if k.stop == nil {
+		return
+	}
+	k.stop()
+	<-k.stopped
 }
 
 func (k *Keys) listen(ctx context.Context, c *cache, listener *pq.Listener) {
