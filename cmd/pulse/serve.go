@@ -63,7 +63,12 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 	defer db.Close()
 
 	web := webOptions{metrics: metrics.New(prometheus.NewRegistry())}
-	client, err := jobs.NewClient(db, cfg.jobsConfig(!cfg.NoWorkers, logger, web.metrics))
+	jobsDB, err := database.OpenPool(ctx, cfg.DatabaseURL, database.DefaultJobsMaxConns)
+	if err != nil {
+		return err
+	}
+	defer jobsDB.Close()
+	client, err := jobs.NewClient(jobsDB, cfg.jobsConfig(!cfg.NoWorkers, logger, web.metrics))
 	if err != nil {
 		return err
 	}

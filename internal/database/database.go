@@ -20,8 +20,14 @@ import (
 )
 
 // DefaultMaxConns bounds the main pool: ingestion (/v1/*, PostHog capture,
-// the track, identify and ingestEvents mutations), jobs and live updates.
+// the track, identify and ingestEvents mutations) and live updates.
 const DefaultMaxConns = 20
+
+// DefaultJobsMaxConns bounds the pool of River and the jobs it works
+// (recomputes, passes, sweeps), so a burst of ingestion that takes every
+// connection of the main pool never holds up the jobs that make its data
+// count, nor they it.
+const DefaultJobsMaxConns = 10
 
 // DefaultGraphQLMaxConns bounds the pool of the other GraphQL resolvers, so
 // that heavy reads wait for each other, never for ingestion's connections.

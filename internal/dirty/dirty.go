@@ -122,10 +122,16 @@ func MarkReturning(ctx context.Context, tx Querier, projectID int, changes *Chan
 // markStatement inserts a mark per real-time segment and user for which a
 // change's key is among the segment's sources. Marks are inserted sorted,
 // so concurrent transactions marking the same rows wait for each other in
-// one order and never deadlock; a mark that exists keeps its time (the
-// oldest change not yet reflected). An existing mark a pass is deleting
-// makes the insert wait for that pass: after its commit the mark is new,
-// so a change is never consumed by a pass that could not see it.
+// one order and never deadlock.
+//
+// A mark that exists is updated to itself (it keeps its time: the oldest
+// change not yet reflected) rather than left alone, for the row lock: a
+// pass deleting it waits for this transaction, and its evaluation, a later
+// statement, then sees this change. With DO NOTHING, a pass could take the
+// existing mark between this statement and this commit and evaluate the
+// user without the change, which would then have no mark. The other way
+// round, an insert meeting a mark a pass is deleting waits for the pass,
+// and after its commit the mark is new.
 //
 // The project's segments are few: they are scanned (segment_project_id_name)
 // and the changes joined to them in memory.
@@ -138,4 +144,4 @@ const markStatement = `
 	WHERE s.project_id = $1 AND s.realtime_sources IS NOT NULL AND s.archived_at IS NULL
 	GROUP BY s.id, c.user_id
 	ORDER BY s.id, c.user_id
-	ON CONFLICT (segment_id, user_id) DO NOTHING`
+	ON CONFLICT (segment_id, user_id) DO UPDATE SET marked_at = segment_dirty_users.marked_at`
