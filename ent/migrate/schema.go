@@ -334,6 +334,7 @@ var (
 		{Name: "segment_id", Type: field.TypeInt},
 		{Name: "user_id", Type: field.TypeInt},
 		{Name: "marked_at", Type: field.TypeTime},
+		{Name: "taken", Type: field.TypeBool, Default: false},
 	}
 	// SegmentDirtyUsersTable holds the schema information for the "segment_dirty_users" table.
 	SegmentDirtyUsersTable = &schema.Table{

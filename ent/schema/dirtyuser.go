@@ -34,6 +34,8 @@ func (SegmentDirtyUser) Fields() []ent.Field {
 		field.Int("segment_id").Immutable(),
 		field.Int("user_id").Immutable(),
 		field.Time("marked_at").Default(time.Now).Immutable(),
+		field.Bool("taken").Default(false).
+			Comment("a pass took the mark and is evaluating the user; a change meanwhile clears it, so the pass leaves the mark for the next"),
 	}
 }
 

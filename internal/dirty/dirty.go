@@ -124,24 +124,24 @@ func MarkReturning(ctx context.Context, tx Querier, projectID int, changes *Chan
 // so concurrent transactions marking the same rows wait for each other in
 // one order and never deadlock.
 //
-// A mark that exists is updated to itself (it keeps its time: the oldest
-// change not yet reflected) rather than left alone, for the row lock: a
-// pass deleting it waits for this transaction, and its evaluation, a later
-// statement, then sees this change. With DO NOTHING, a pass could take the
-// existing mark between this statement and this commit and evaluate the
-// user without the change, which would then have no mark. The other way
-// round, an insert meeting a mark a pass is deleting waits for the pass,
-// and after its commit the mark is new.
+// A mark that exists keeps its time (the oldest change not yet reflected)
+// and loses its taken flag: a pass that took it before this change
+// commits may evaluate the user without the change, so it must leave the
+// mark for the next pass. The pass deletes only marks still taken, after
+// its evaluation; this transaction holds the mark's row until it commits,
+// so that delete waits for it and then sees the flag cleared (or, if it
+// rolled back, the mark as the pass took it). Passes hold no mark while
+// they evaluate: a change waits at most for a pass's short write.
 //
 // The project's segments are few: they are scanned (segment_project_id_name)
 // and the changes joined to them in memory.
 const markStatement = `
-	INSERT INTO segment_dirty_users (project_id, segment_id, user_id, marked_at)
-	SELECT $1, s.id, c.user_id, now()
+	INSERT INTO segment_dirty_users (project_id, segment_id, user_id, marked_at, taken)
+	SELECT $1, s.id, c.user_id, now(), false
 	FROM segments s
 	JOIN projects p ON p.id = s.project_id AND p.realtime
 	JOIN unnest($2::bigint[], $3::text[]) AS c(user_id, key) ON c.key = '` + All + `' OR s.realtime_sources ? c.key
 	WHERE s.project_id = $1 AND s.realtime_sources IS NOT NULL AND s.archived_at IS NULL
 	GROUP BY s.id, c.user_id
 	ORDER BY s.id, c.user_id
-	ON CONFLICT (segment_id, user_id) DO UPDATE SET marked_at = segment_dirty_users.marked_at`
+	ON CONFLICT (segment_id, user_id) DO UPDATE SET taken = false`

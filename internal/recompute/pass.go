@@ -23,8 +23,8 @@ const QueueRealtime = "realtime"
 // them: a burst of events is one pass per segment, not one per event.
 const DefaultDelay = time.Second
 
-// maxPassUsers bounds the users one evaluation of a pass reads; a pass
-// with more marks evaluates them in rounds, in its one transaction.
+// maxPassUsers bounds the users one pass re-evaluates; the marks it leaves
+// are dispatched again by the next sweep.
 const maxPassUsers = 20_000
 
 // PassArgs is the incremental pass of one segment: it re-evaluates the
@@ -92,11 +92,18 @@ func (w *passWorker) Timeout(*river.Job[PassArgs]) time.Duration { return time.M
 
 // Work takes the segment's marks, re-evaluates those users with the
 // segment's compiled rule restricted to them and writes their changes as a
-// run (trigger INGEST), all in one transaction with the job's completion:
-// a crash leaves the marks for the retry, a commit leaves none behind. A
-// pass that changes nobody writes no run.
+// run (trigger INGEST), in one transaction with the job's completion; a
+// pass that changes nobody writes no run. Marks are taken first, in a
+// short transaction of their own, so a pass never holds them while it
+// evaluates: a change meanwhile clears the mark's taken flag (see
+// dirty.Mark) and the pass leaves it for the next. After a crash the
+// retry takes the same marks again.
 func (w *passWorker) Work(ctx context.Context, job *river.Job[PassArgs]) error {
 	a := job.Args
+	users, err := takeMarks(ctx, w.db, a.SegmentID)
+	if err != nil || len(users) == 0 {
+		return err
+	}
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin pass of segment %d: %w", a.SegmentID, err)
@@ -108,13 +115,11 @@ func (w *passWorker) Work(ctx context.Context, job *river.Job[PassArgs]) error {
 	}
 	if !locked {
 		// A full recompute holds the segment: come back after it rather
-		// than hold a worker.
+		// than hold a worker (the marks stay, taken, for this job).
 		return river.JobSnooze(w.delay)
 	}
-	for more := true; more; {
-		if more, err = w.pass(ctx, tx, a); err != nil {
-			return err
-		}
+	if err := w.pass(ctx, tx, a, users); err != nil {
+		return err
 	}
 	if _, err := river.JobCompleteTx[*riverdatabasesql.Driver](ctx, tx, job); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
 		return fmt.Errorf("complete pass %d: %w", job.ID, err)
@@ -125,67 +130,71 @@ func (w *passWorker) Work(ctx context.Context, job *river.Job[PassArgs]) error {
 	return nil
 }
 
-// RunPass runs the pass of a segment outside River (tests, benchmarks),
-// as a job does, with the clock at now; it waits for a full recompute
-// holding the segment.
+// RunPass runs the passes of a segment outside River (tests, benchmarks)
+// until it has no marks, as jobs do, with the clock at now; it waits for a
+// full recompute holding the segment.
 func RunPass(ctx context.Context, db *sql.DB, a PassArgs, now time.Time) error {
-	return (&passWorker{db: db, now: func() time.Time { return now }}).run(ctx, a)
-}
-
-func (w *passWorker) run(ctx context.Context, a PassArgs) error {
-	tx, err := w.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin pass of segment %d: %w", a.SegmentID, err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := lockMembership(ctx, tx, a.SegmentID); err != nil {
-		return err
-	}
-	for more := true; more; {
-		if more, err = w.pass(ctx, tx, a); err != nil {
+	w := &passWorker{db: db, now: func() time.Time { return now }}
+	for {
+		users, err := takeMarks(ctx, db, a.SegmentID)
+		if err != nil || len(users) == 0 {
+			return err
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin pass of segment %d: %w", a.SegmentID, err)
+		}
+		err = lockMembership(ctx, tx, a.SegmentID)
+		if err == nil {
+			err = w.pass(ctx, tx, a, users)
+		}
+		if err == nil {
+			err = tx.Commit()
+		}
+		if err != nil {
+			_ = tx.Rollback()
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit pass of segment %d: %w", a.SegmentID, err)
-	}
-	return nil
 }
 
-// pass is one pass in tx, under the segment's membership lock. It reports
-// whether marks are left for another pass.
-func (w *passWorker) pass(ctx context.Context, tx *sql.Tx, a PassArgs) (more bool, err error) {
+// pass re-evaluates users, whose marks it took, in tx under the segment's
+// membership lock.
+func (w *passWorker) pass(ctx context.Context, tx *sql.Tx, a PassArgs, users []int64) error {
 	seg, err := loadRealtime(ctx, tx, a)
 	if err != nil {
-		return false, err
+		return err
 	}
-	users, err := takeMarks(ctx, tx, a.SegmentID)
-	if err != nil || len(users) == 0 || seg == nil {
+	if seg == nil {
 		// A segment no longer real time (or gone) drops its marks: its
 		// next full recompute covers them.
-		return false, err
+		return dropMarks(ctx, tx, a.SegmentID, users)
 	}
+	// The clock is read after the marks were taken: the sweep that made a
+	// mark committed before, at an earlier instant.
 	now := w.now()
-	started := now
 	seg.env.Now = now
 	next, err := evaluateUsers(ctx, tx, seg.rule, seg.env, users)
 	if err != nil {
-		return false, fmt.Errorf("evaluate %d users of segment %d: %w", len(users), a.SegmentID, err)
+		return fmt.Errorf("evaluate %d users of segment %d: %w", len(users), a.SegmentID, err)
 	}
 	if err := lockSegment(ctx, tx, a.SegmentID); err != nil {
-		return false, err
+		return err
+	}
+	// Before the diff write, which marks the segments that reference this
+	// one: marks are locked in the order of their segments' ids.
+	if err := dropMarks(ctx, tx, a.SegmentID, users); err != nil {
+		return err
 	}
 	current, size, err := currentOf(ctx, tx, a.SegmentID, users)
 	if err != nil {
-		return false, err
+		return err
 	}
 	entered, exited := diffSorted(next, current)
-	if len(entered) > 0 || len(exited) > 0 {
-		if err := w.writePass(ctx, tx, a, next, current, size, started); err != nil {
-			return false, err
-		}
+	if len(entered) == 0 && len(exited) == 0 {
+		return nil
 	}
-	return len(users) == maxPassUsers, nil
+	return w.writePass(ctx, tx, a, next, current, size, now)
 }
 
 // writePass writes a pass's diff as a committed run of trigger INGEST.
@@ -240,15 +249,14 @@ func loadRealtime(ctx context.Context, tx *sql.Tx, a PassArgs) (*realtimeSegment
 	return &realtimeSegment{rule: r, env: segment.Env{ProjectID: a.ProjectID, Location: loc}}, nil
 }
 
-// takeMarks deletes up to maxPassUsers marks of the segment and returns
-// their users, sorted. Marks committed after this statement are not seen
-// and stay for the next pass; the rule, evaluated by a later statement,
-// sees at least every change whose mark was taken.
-func takeMarks(ctx context.Context, tx *sql.Tx, segmentID int) ([]int64, error) {
+// takeMarks flags up to maxPassUsers marks of the segment taken, in a
+// transaction of its own, and returns their users, sorted. A change
+// committed after this clears the flag again.
+func takeMarks(ctx context.Context, db *sql.DB, segmentID int) ([]int64, error) {
 	var users pq.Int64Array
-	err := tx.QueryRowContext(ctx, `
+	err := db.QueryRowContext(ctx, `
 		WITH taken AS (
-			DELETE FROM segment_dirty_users WHERE segment_id = $1 AND user_id IN (
+			UPDATE segment_dirty_users SET taken = true WHERE segment_id = $1 AND user_id IN (
 				SELECT user_id FROM segment_dirty_users WHERE segment_id = $1 ORDER BY user_id LIMIT $2)
 			RETURNING user_id)
 		SELECT COALESCE(array_agg(user_id ORDER BY user_id), '{}') FROM taken`, segmentID, maxPassUsers).Scan(&users)
@@ -256,6 +264,17 @@ func takeMarks(ctx context.Context, tx *sql.Tx, segmentID int) ([]int64, error) 
 		return nil, fmt.Errorf("take dirty users of segment %d: %w", segmentID, err)
 	}
 	return users, nil
+}
+
+// dropMarks deletes the marks of users the pass took and no change has
+// cleared since. A change still uncommitted holds its mark's row: the
+// delete waits for it, and then finds the flag cleared.
+func dropMarks(ctx context.Context, tx *sql.Tx, segmentID int, users []int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM segment_dirty_users WHERE segment_id = $1 AND user_id = ANY($2::bigint[]) AND taken`,
+		segmentID, pq.Array(users)); err != nil {
+		return fmt.Errorf("drop the marks of segment %d: %w", segmentID, err)
+	}
+	return nil
 }
 
 // evaluateUsers evaluates the rule for users only and returns those it

@@ -68,7 +68,17 @@ func TestSchedulerQueuesDueSegments(t *testing.T) {
 	workers := river.NewWorkers()
 	AddWorkers(workers, db, Options{})
 	queue := fmt.Sprintf("schedule_test_%d", project)
-	client, err := river.NewClient(riverdatabasesql.New(db), &river.Config{Workers: workers,
+	// The working clients of the package's other tests rescue the jobs of
+	// clients whose liveness lock is free (internal/jobs): this one holds
+	// its own, as a working Pulse process does.
+	clientID := fmt.Sprintf("schedule-test-%d", project)
+	alive, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer alive.Close()
+	var locked bool
+	require.NoError(t, alive.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtextextended('pulse-river-client:' || $1, 0))`, clientID).Scan(&locked))
+	require.True(t, locked)
+	client, err := river.NewClient(riverdatabasesql.New(db), &river.Config{ID: clientID, Workers: workers,
 		Queues: map[string]river.QueueConfig{queue: {MaxWorkers: 1}}, FetchPollInterval: 20 * time.Millisecond, FetchCooldown: 20 * time.Millisecond})
 	require.NoError(t, err)
 	events, cancel := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
