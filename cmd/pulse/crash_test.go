@@ -127,3 +127,53 @@ func segmentOf(t *testing.T, c *cluster, run int) int {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestKillMidPassLosesNoChange kills a worker while an incremental pass has
+// written its run but not committed: nothing of it stays, the marks are
+// still there, and the next process's pass moves the segment exactly as
+// the rule says; a full recompute then finds no drift.
+func TestKillMidPassLosesNoChange(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, buildFaultPulse(t))
+	worker := c.start(t, []string{"PULSE_FAULT_PAUSE=pass-written"})
+	c.users(t, 50)
+	segment := c.dynamicSegment(t, worker, "on")
+	var first int
+	require.NoError(t, c.db.QueryRow(`SELECT id FROM segment_runs WHERE segment_id = $1`, segment).Scan(&first))
+	c.waitRun(t, first, "COMPLETED", 60*time.Second)
+
+	// Switch every user off through the API: each change marks its user.
+	var msgs []map[string]any
+	for i := 1; i <= 50; i++ {
+		msgs = append(msgs, map[string]any{"type": "identify", "userId": "u" + strconv.Itoa(i), "traits": map[string]any{"on": false},
+			"messageId": "off-" + strconv.Itoa(i)})
+	}
+	batch(t, worker.base, c.admin, msgs...)
+	require.Contains(t, worker.fault(t), "at=pass-written")
+	worker.kill(t)
+	var marks, passes int
+	require.NoError(t, c.db.QueryRow(`SELECT (SELECT count(*) FROM segment_dirty_users WHERE segment_id = $1),
+		(SELECT count(*) FROM segment_runs WHERE segment_id = $1 AND trigger = 'INGEST')`, segment).Scan(&marks, &passes))
+	require.Positive(t, marks, "the killed pass's marks are still there")
+	require.Zero(t, passes, "the killed pass left no run")
+
+	next := c.start(t, nil)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var size, left int
+		require.NoError(t, c.db.QueryRow(`SELECT size, (SELECT count(*) FROM segment_dirty_users WHERE segment_id = $1) FROM segments WHERE id = $1`,
+			segment).Scan(&size, &left))
+		if size == 0 && left == 0 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the segment has %d members and %d marks", size, left)
+		time.Sleep(50 * time.Millisecond)
+	}
+	run := c.recompute(t, next, segment)
+	c.waitRun(t, run, "COMPLETED", 60*time.Second)
+	var drift, moved int
+	require.NoError(t, c.db.QueryRow(`SELECT drift, entered_count + exited_count FROM segment_runs WHERE id = $1`, run).Scan(&drift, &moved))
+	require.Zero(t, drift)
+	require.Zero(t, moved)
+	c.checkRuns(t)
+}

@@ -121,6 +121,7 @@ func (w *passWorker) Work(ctx context.Context, job *river.Job[PassArgs]) error {
 	if err := w.pass(ctx, tx, a, users); err != nil {
 		return err
 	}
+	faultPoint(ctx, "pass-written", Args{SegmentID: a.SegmentID, ProjectID: a.ProjectID})
 	if _, err := river.JobCompleteTx[*riverdatabasesql.Driver](ctx, tx, job); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
 		return fmt.Errorf("complete pass %d: %w", job.ID, err)
 	}
