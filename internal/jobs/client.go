@@ -122,7 +122,7 @@ func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 			cfg.RealtimeWorkers = 2
 		}
 		riverCfg.Queues = map[string]river.QueueConfig{
-			river.QueueDefault:      {MaxWorkers: cfg.Workers},
+			river.QueueDefault: {MaxWorkers: cfg.Workers},
 			// Passes are dispatched by another process's sweep as often as
 			// not, and River throttles the notifications of new jobs: a
 			// short poll bounds their pickup, at one cheap query each.
