@@ -252,14 +252,17 @@ func loadRealtime(ctx context.Context, tx *sql.Tx, a PassArgs) (*realtimeSegment
 
 // takeMarks flags up to maxPassUsers marks of the segment taken, in a
 // transaction of its own, and returns their users, sorted. A change
-// committed after this clears the flag again.
+// committed after this clears the flag again. The marks are locked in
+// user order, as every transaction that marks locks them (see dirty.Mark),
+// so the two never deadlock.
 func takeMarks(ctx context.Context, db *sql.DB, segmentID int) ([]int64, error) {
 	var users pq.Int64Array
 	err := db.QueryRowContext(ctx, `
-		WITH taken AS (
-			UPDATE segment_dirty_users SET taken = true WHERE segment_id = $1 AND user_id IN (
-				SELECT user_id FROM segment_dirty_users WHERE segment_id = $1 ORDER BY user_id LIMIT $2)
-			RETURNING user_id)
+		WITH locked AS (
+			SELECT user_id FROM segment_dirty_users WHERE segment_id = $1 ORDER BY user_id LIMIT $2 FOR UPDATE
+		), taken AS (
+			UPDATE segment_dirty_users d SET taken = true FROM locked WHERE d.segment_id = $1 AND d.user_id = locked.user_id
+			RETURNING d.user_id)
 		SELECT COALESCE(array_agg(user_id ORDER BY user_id), '{}') FROM taken`, segmentID, maxPassUsers).Scan(&users)
 	if err != nil {
 		return nil, fmt.Errorf("take dirty users of segment %d: %w", segmentID, err)
@@ -271,7 +274,11 @@ func takeMarks(ctx context.Context, db *sql.DB, segmentID int) ([]int64, error) 
 // cleared since. A change still uncommitted holds its mark's row: the
 // delete waits for it, and then finds the flag cleared.
 func dropMarks(ctx context.Context, tx *sql.Tx, segmentID int, users []int64) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM segment_dirty_users WHERE segment_id = $1 AND user_id = ANY($2::bigint[]) AND taken`,
+	if _, err := tx.ExecContext(ctx, `
+		WITH locked AS (
+			SELECT user_id FROM segment_dirty_users WHERE segment_id = $1 AND user_id = ANY($2::bigint[]) ORDER BY user_id FOR UPDATE
+		)
+		DELETE FROM segment_dirty_users d USING locked WHERE d.segment_id = $1 AND d.user_id = locked.user_id AND d.taken`,
 		segmentID, pq.Array(users)); err != nil {
 		return fmt.Errorf("drop the marks of segment %d: %w", segmentID, err)
 	}
