@@ -128,7 +128,10 @@ func (w *passWorker) Work(ctx context.Context, job *river.Job[PassArgs]) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit pass of segment %d: %w", a.SegmentID, err)
 	}
-	return nil
+	// After the commit, in a statement of its own: changes wait for a
+	// mark only as long as this delete. Should the process die first, the
+	// marks stay taken and the next pass finds these users unchanged.
+	return dropMarks(ctx, w.db, a.SegmentID, users)
 }
 
 // RunPass runs the passes of a segment outside River (tests, benchmarks)
@@ -156,6 +159,9 @@ func RunPass(ctx context.Context, db *sql.DB, a PassArgs, now time.Time) error {
 			_ = tx.Rollback()
 			return err
 		}
+		if err := dropMarks(ctx, db, a.SegmentID, users); err != nil {
+			return err
+		}
 	}
 }
 
@@ -167,9 +173,9 @@ func (w *passWorker) pass(ctx context.Context, tx *sql.Tx, a PassArgs, users []i
 		return err
 	}
 	if seg == nil {
-		// A segment no longer real time (or gone) drops its marks: its
-		// next full recompute covers them.
-		return dropMarks(ctx, tx, a.SegmentID, users)
+		// A segment no longer real time (or gone) drops its marks (after
+		// the commit): its next full recompute covers them.
+		return nil
 	}
 	// The clock is read after the marks were taken: the sweep that made a
 	// mark committed before, at an earlier instant.
@@ -180,11 +186,6 @@ func (w *passWorker) pass(ctx context.Context, tx *sql.Tx, a PassArgs, users []i
 		return fmt.Errorf("evaluate %d users of segment %d: %w", len(users), a.SegmentID, err)
 	}
 	if err := lockSegment(ctx, tx, a.SegmentID); err != nil {
-		return err
-	}
-	// Before the diff write, which marks the segments that reference this
-	// one: marks are locked in the order of their segments' ids.
-	if err := dropMarks(ctx, tx, a.SegmentID, users); err != nil {
 		return err
 	}
 	current, size, err := currentOf(ctx, tx, a.SegmentID, users)
@@ -270,11 +271,11 @@ func takeMarks(ctx context.Context, db *sql.DB, segmentID int) ([]int64, error) 
 	return users, nil
 }
 
-// dropMarks deletes the marks of users the pass took and no change has
-// cleared since. A change still uncommitted holds its mark's row: the
-// delete waits for it, and then finds the flag cleared.
-func dropMarks(ctx context.Context, tx *sql.Tx, segmentID int, users []int64) error {
-	if _, err := tx.ExecContext(ctx, `
+// dropMarks deletes, once the pass committed, the marks of users it took
+// and no change has cleared since. A change still uncommitted holds its
+// mark's row: the delete waits for it, and then finds the flag cleared.
+func dropMarks(ctx context.Context, db *sql.DB, segmentID int, users []int64) error {
+	if _, err := db.ExecContext(ctx, `
 		WITH locked AS (
 			SELECT user_id FROM segment_dirty_users WHERE segment_id = $1 AND user_id = ANY($2::bigint[]) ORDER BY user_id FOR UPDATE
 		)
