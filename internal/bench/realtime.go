@@ -118,6 +118,12 @@ func RunRealtime(ctx context.Context, cfg RealtimeConfig, progress io.Writer) (R
 	if err := load(ctx, SegmentsConfig{DB: cfg.DB, ProjectID: cfg.ProjectID, Users: cfg.Users, Events: cfg.Events}); err != nil {
 		return rep, err
 	}
+	// A project's tables in their steady state: autovacuum has set the
+	// visibility map of old rows, which passes read through index-only
+	// scans; a bulk load has not yet.
+	if _, err := cfg.DB.ExecContext(ctx, `VACUUM ANALYZE events, users, user_daily_activities`); err != nil {
+		return rep, fmt.Errorf("vacuum the dataset: %w", err)
+	}
 	fmt.Fprintln(progress, "creating the segments and their first full recomputes...")
 	ids, err := createRealtimeSegments(ctx, cfg)
 	if err != nil {
