@@ -29,7 +29,11 @@ func TestFreshness(t *testing.T) {
 	// Nothing computes the segments here (no worker): their definitions
 	// are changes waiting, and the lag says since when.
 	var lag struct {
-		Segments struct{ Edges []struct{ Node struct{ Freshness struct{ LagSeconds float64 } } } }
+		Segments struct {
+			Edges []struct {
+				Node struct{ Freshness struct{ LagSeconds float64 } }
+			}
+		}
 	}
 	b.query(t, p.Read, `query { segments(first: 1) { edges { node { freshness { lagSeconds } } } } }`, nil, &lag)
 	require.Greater(t, lag.Segments.Edges[0].Node.Freshness.LagSeconds, 0.0)

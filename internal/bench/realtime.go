@@ -41,7 +41,7 @@ type RealtimeReport struct {
 	// Offered and Accepted events, in Duration; Failed requests (an error
 	// or no answer within 30 s) are counted, not retried.
 	Offered, Accepted, Failed int
-	Duration          time.Duration
+	Duration                  time.Duration
 	// Delays are, for each membership change caused by the stream, the
 	// time from the HTTP 200 of the batch that caused it to its message on
 	// a subscriber.
