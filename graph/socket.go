@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/pulse-analytics/pulse/internal/auth"
+	"github.com/pulse-analytics/pulse/internal/httplog"
 	"github.com/pulse-analytics/pulse/internal/live"
 )
 
@@ -48,12 +49,12 @@ var _ graphql.Transport = (*socketTransport)(nil)
 // the frame header of a typical message fit; larger ones are read and
 // written through.
 const (
-	socketReadBuffer  = 512
+	socketReadBuffer  = 256
 	socketWriteBuffer = 1024
 	// socketReadLimit bounds one client message, as gqlgen's transport did.
 	socketReadLimit = 1 << 20
-	// socketWriteTimeout drops a connection whose client has not taken one
-	// message in this long (its queue may not be full yet).
+	// socketWriteTimeout drops a connection whose client has not taken its
+	// queued messages in this long (its queue may not be full yet).
 	socketWriteTimeout = 30 * time.Second
 	// socketCloseGrace bounds a close handshake, the client's reply
 	// included.
@@ -67,7 +68,8 @@ func (t *socketTransport) Supports(r *http.Request) bool {
 // Do accepts the connection and returns: the connection lives on in a
 // goroutine of its own, without the HTTP server's request and buffers.
 func (t *socketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	hijacker := &smallBuffers{ResponseWriter: w}
+	ws, err := websocket.Accept(hijacker, r, &websocket.AcceptOptions{
 		Subprotocols: socketProtocols,
 		// Keys travel in connection_init, not cookies, so a cross-site page
 		// cannot ride on a user's session.
@@ -82,16 +84,18 @@ func (t *socketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphq
 		return
 	}
 	ws.SetReadLimit(socketReadLimit)
-	// The request's context ends when this handler returns; its values
-	// (the request id, the logger) are kept.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	c := &socketConn{t: t, exec: exec, ws: ws, proto: proto, ctx: ctx, cancel: cancel,
+	// The request's context ends when this handler returns, and holds on
+	// to what served it: the connection keeps only its logger (with the
+	// request id).
+	// Not cancellable: operations that need it get a context of their own,
+	// cancelled when they stop or the connection ends.
+	ctx := httplog.WithLogger(context.Background(), httplog.Logger(r.Context(), t.logger))
+	c := &socketConn{t: t, exec: exec, ws: ws, netConn: hijacker.conn, proto: proto, ctx: ctx,
 		ops: map[string]*socketOperation{}, limit: live.DefaultBuffer}
 	if t.live != nil {
 		c.limit = t.live.Buffer()
 	}
 	if !t.sockets.add(r, c) {
-		cancel()
 		_ = ws.Close(closeGoingAway, "server shutting down")
 		return
 	}
@@ -100,25 +104,30 @@ func (t *socketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphq
 
 // smallBuffers hands the WebSocket library buffers of the sizes above
 // instead of the HTTP server's 4 KiB ones, which would stay allocated as
-// long as the connection.
-type smallBuffers struct{ http.ResponseWriter }
+// long as the connection, and keeps the connection (for write deadlines).
+type smallBuffers struct {
+	http.ResponseWriter
+	conn net.Conn
+}
 
-var _ http.Hijacker = smallBuffers{}
+var _ http.Hijacker = (*smallBuffers)(nil)
 
-func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
+	w.conn = conn
 	reader := brw.Reader
-	if n := reader.Buffered(); n <= socketReadBuffer {
+	switch n := reader.Buffered(); {
+	case n == 0:
+		reader = bufio.NewReaderSize(conn, socketReadBuffer)
+	case n <= socketReadBuffer:
 		// Bytes the client sent right after its handshake are moved into
 		// the small buffer (the library then picks them up from there).
 		early, _ := reader.Peek(n)
 		reader = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), socketReadBuffer)
-		if n > 0 {
-			_, _ = reader.Peek(n)
-		}
+		_, _ = reader.Peek(n)
 	}
 	return conn, bufio.NewReadWriter(reader, bufio.NewWriterSize(conn, socketWriteBuffer)), nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -19,19 +20,24 @@ import (
 // reads the client's messages; what the server sends goes through its
 // queue (see socket_write.go).
 type socketConn struct {
-	t      *socketTransport
-	exec   graphql.GraphExecutor
-	ws     *websocket.Conn
-	proto  *socketProtocol
-	server *http.Server
+	t    *socketTransport
+	exec graphql.GraphExecutor
+	ws   *websocket.Conn
+	// netConn is the connection under ws, for write deadlines.
+	netConn net.Conn
+	proto   *socketProtocol
+	server  *http.Server
 	// ctx is the connection's: scoped to the key's project and role once
-	// connection_init is accepted, cancelled when the connection ends.
-	ctx    context.Context
-	cancel context.CancelFunc
-	limit  int
+	// connection_init is accepted.
+	ctx   context.Context
+	limit int
 
 	mu  sync.Mutex
 	ops map[string]*socketOperation
+	// inbox holds the messages read and not yet handled; handling is set
+	// while a goroutine handles them.
+	inbox    [][]byte
+	handling bool
 	// The outbound queue and its writer; see socket_write.go.
 	queue   []outbound
 	writing bool
@@ -44,16 +50,59 @@ type socketConn struct {
 	timers      []*time.Timer
 }
 
-// serve reads the connection until it ends.
+// serve waits for connection_init, then hands the connection over to a
+// goroutine of its own: authenticating may have grown this one's stack
+// deep (a key looked up in the database), and an idle connection's reader
+// should hold as little as it needs.
 func (c *socketConn) serve() {
-	defer c.end()
 	if !c.init() {
+		c.end()
 		return
 	}
+	go c.readLoop()
+}
+
+// readLoop reads the client's messages until the connection ends. It
+// only reads: each message is handled by a goroutine that runs while
+// messages are pending (see handle), so that the one goroutine an idle
+// connection keeps has the shallow stack of a blocked read, not the deep
+// one that decoding and dispatching grew.
+func (c *socketConn) readLoop() {
+	defer c.end()
 	for {
-		msg, ok := c.read()
-		if !ok {
+		// No deadline: a read ends when the connection is closed, by the
+		// client or by closeWith.
+		_, data, err := c.ws.Read(context.Background())
+		if err != nil {
 			return
+		}
+		c.mu.Lock()
+		c.inbox = append(c.inbox, data)
+		if !c.handling {
+			c.handling = true
+			go c.handle()
+		}
+		c.mu.Unlock()
+	}
+}
+
+// handle handles the received messages in order, and exits once there are
+// none left.
+func (c *socketConn) handle() {
+	for {
+		c.mu.Lock()
+		if len(c.inbox) == 0 || c.ended {
+			c.inbox, c.handling = nil, false
+			c.mu.Unlock()
+			return
+		}
+		data := c.inbox[0]
+		c.inbox[0] = nil
+		c.inbox = c.inbox[1:]
+		c.mu.Unlock()
+		msg, ok := c.decode(data)
+		if !ok {
+			continue
 		}
 		switch msg.Type {
 		case c.proto.subscribe:
@@ -76,12 +125,15 @@ func (c *socketConn) serve() {
 // read returns the next client message; false when the connection ended
 // or the message was not one (the connection is then being closed).
 func (c *socketConn) read() (clientMessage, bool) {
-	// No deadline: a read ends when the connection is closed, by the client
-	// or by closeWith.
 	_, data, err := c.ws.Read(context.Background())
 	if err != nil {
 		return clientMessage{}, false
 	}
+	return c.decode(data)
+}
+
+// decode parses a client message; one that is not closes the connection.
+func (c *socketConn) decode(data []byte) (clientMessage, bool) {
 	var msg clientMessage
 	if err := json.Unmarshal(data, &msg); err != nil || msg.Type == "" {
 		c.refuse(closeBadRequest, "invalid message")
@@ -149,7 +201,6 @@ func (c *socketConn) authenticate(payload json.RawMessage) (context.Context, err
 	if err != nil {
 		return nil, errors.New("unknown or revoked API key")
 	}
-	// The scoped context keeps the connection's cancellation.
 	return scoped, nil
 }
 
@@ -207,7 +258,6 @@ func (c *socketConn) end() {
 	for _, op := range ops {
 		op.close()
 	}
-	c.cancel()
 	c.t.sockets.remove(c)
 	if !handshake {
 		_ = c.ws.CloseNow()

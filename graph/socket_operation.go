@@ -143,10 +143,12 @@ func (op *socketOperation) attach(sub *live.Subscription, group *renderGroup, re
 	}
 	op.sub, op.group = sub, group
 	op.resume = max(op.resume, resume)
+	// Nothing else needs the operation's context: it is released now
+	// rather than held as long as the subscription.
+	cancel := op.cancel
+	op.cancel = func() {}
 	c.mu.Unlock()
-	// Nothing else needs the operation's context: its cancellation goes
-	// with it.
-	op.cancel()
+	cancel()
 }
 
 func (op *socketOperation) live() bool {
@@ -164,9 +166,9 @@ func (op *socketOperation) close() {
 		c := op.conn
 		c.mu.Lock()
 		op.closed = true
-		sub, group := op.sub, op.group
+		sub, group, cancel := op.sub, op.group, op.cancel
 		c.mu.Unlock()
-		op.cancel()
+		cancel()
 		if sub != nil {
 			sub.Close()
 			group.release()

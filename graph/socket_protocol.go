@@ -102,4 +102,3 @@ func pong(payload json.RawMessage) []byte {
 	}
 	return []byte(`{"type":"pong","payload":` + string(payload) + `}`)
 }
-

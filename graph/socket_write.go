@@ -95,6 +95,9 @@ func (c *socketConn) startWriterLocked() {
 func (c *socketConn) write() {
 	buf := writeBuffers.Get().(*[]byte)
 	defer writeBuffers.Put(buf)
+	// One deadline for what is queued now, rather than a context per
+	// message: most runs of the writer write one message.
+	_ = c.netConn.SetWriteDeadline(time.Now().Add(socketWriteTimeout))
 	for {
 		c.mu.Lock()
 		if c.ended && c.closeCode == closeNormal && len(c.queue) == 0 {
@@ -138,9 +141,7 @@ func (c *socketConn) write() {
 			msg = appendMessage((*buf)[:0], m.op.head, m.typ, m.payload)
 			*buf = msg
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), socketWriteTimeout)
-		err := c.ws.Write(ctx, websocket.MessageText, msg)
-		cancel()
+		err := c.ws.Write(context.Background(), websocket.MessageText, msg)
 		if err != nil {
 			c.mu.Lock()
 			c.writing = false

@@ -112,6 +112,7 @@ func (s *changeSub) startCatchUpLocked() {
 	s.stopReplay, s.replayDone = cancel, done
 	if !s.hub.startReplay(func() {
 		defer close(done)
+		defer cancel()
 		s.catchUp(ctx)
 	}) {
 		cancel()
@@ -131,7 +132,7 @@ func (s *changeSub) catchUp(ctx context.Context) {
 		}
 		seg, ok := anyKey(s.behind)
 		if !ok {
-			s.behind = nil
+			s.behind, s.stopReplay, s.replayDone = nil, nil, nil
 			s.mu.Unlock()
 			return
 		}

@@ -31,10 +31,13 @@ type Config struct {
 	OnSubscribers func(delta int)
 	// OnSlowConsumer is called each time a subscriber is dropped as too slow.
 	OnSlowConsumer func()
-	// OnSent is called by transports (through Hub.Sent) each time a message
-	// announced by a notification is written to a subscriber, with the time
-	// since the notification arrived.
-	OnSent func(fanOut time.Duration)
+	// OnSent is called by transports (through Hub.Sent) each time a
+	// message is written to a subscriber.
+	OnSent func()
+	// OnFanOut is called with OnSent for a message a notification
+	// announced (not a replay), with the time since the notification
+	// arrived.
+	OnFanOut func(time.Duration)
 }
 
 // DefaultWorkers is how many notifications a hub loads at once by default.
@@ -91,7 +94,7 @@ func NewHub(db *sql.DB, client *ent.Client, cfg Config) *Hub {
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
 	}
-	for _, hook := range []*func(){&cfg.OnReconnect, &cfg.OnSlowConsumer} {
+	for _, hook := range []*func(){&cfg.OnReconnect, &cfg.OnSlowConsumer, &cfg.OnSent} {
 		if *hook == nil {
 			*hook = func() {}
 		}
@@ -99,8 +102,8 @@ func NewHub(db *sql.DB, client *ent.Client, cfg Config) *Hub {
 	if cfg.OnSubscribers == nil {
 		cfg.OnSubscribers = func(int) {}
 	}
-	if cfg.OnSent == nil {
-		cfg.OnSent = func(time.Duration) {}
+	if cfg.OnFanOut == nil {
+		cfg.OnFanOut = func(time.Duration) {}
 	}
 	return &Hub{
 		cfg:      cfg,
@@ -115,12 +118,13 @@ func NewHub(db *sql.DB, client *ent.Client, cfg Config) *Hub {
 // is dropped as too slow: the size of a sink's queue.
 func (h *Hub) Buffer() int { return h.cfg.Buffer }
 
-// Sent records that a message announced at announced (a Change's or
-// RunState's Announced) was written to a subscriber; replays (a zero time)
-// are not fan-out and are left out.
+// Sent records that a message was written to a subscriber: announced is
+// its Change's or RunState's Announced, from which the fan-out latency is
+// measured (replays, with a zero time, are not fan-out).
 func (h *Hub) Sent(announced time.Time) {
+	h.cfg.OnSent()
 	if !announced.IsZero() {
-		h.cfg.OnSent(time.Since(announced))
+		h.cfg.OnFanOut(time.Since(announced))
 	}
 }
 

@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -37,6 +38,11 @@ type Metrics struct {
 	// ListenerReconnects counts how often the process's LISTEN connection
 	// was re-established after it broke.
 	ListenerReconnects prometheus.Counter
+	// LiveMessages counts the live messages written to subscribers.
+	LiveMessages prometheus.Counter
+	// SlowConsumers counts the subscribers dropped for not keeping up.
+	SlowConsumers prometheus.Counter
+	liveFanOut    prometheus.Histogram
 }
 
 // maxOperationNames bounds the operation_name label: names come from
@@ -99,6 +105,19 @@ func New(reg *prometheus.Registry) *Metrics {
 			Name: "pulse_live_listener_reconnects_total",
 			Help: "Times this process re-established its LISTEN connection after losing it.",
 		}),
+		LiveMessages: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulse_live_messages_sent_total",
+			Help: "Live subscription messages this process wrote to its subscribers (replays included).",
+		}),
+		SlowConsumers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulse_live_slow_consumers_total",
+			Help: "Live subscribers this process dropped because their buffer filled up.",
+		}),
+		liveFanOut: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pulse_live_fanout_seconds",
+			Help:    "Time from this process receiving a run's notification to a subscriber's message being written, per message.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -107,7 +126,7 @@ func New(reg *prometheus.Registry) *Metrics {
 		m.graphqlOperations, m.graphqlDuration, m.graphqlErrors,
 		m.ingestMessages,
 		m.jobRuns, m.jobDuration, m.jobFailures,
-		m.Subscribers, m.ListenerReconnects,
+		m.Subscribers, m.ListenerReconnects, m.LiveMessages, m.SlowConsumers, m.liveFanOut,
 	)
 	// Pre-create the fixed label values so a scrape shows zeros rather than
 	// nothing before the first event of each kind.
@@ -121,6 +140,10 @@ func New(reg *prometheus.Registry) *Metrics {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
 }
+
+// ObserveFanOut records one live message's fan-out latency, as
+// live.Config.OnFanOut wants.
+func (m *Metrics) ObserveFanOut(d time.Duration) { m.liveFanOut.Observe(d.Seconds()) }
 
 // AddSubscribers moves the Subscribers gauge by delta (+1 when a
 // subscription starts, -1 when it ends), as live.Config.OnSubscribers wants.
