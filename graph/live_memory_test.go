@@ -81,6 +81,7 @@ func rawSubscriber(t *testing.T, addr, key, segmentID string) net.Conn {
 	r := bufio.NewReader(conn)
 	res, err := http.ReadResponse(r, nil)
 	require.NoError(t, err)
+	require.NoError(t, res.Body.Close()) // a 101 has no body: this reads nothing
 	require.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
 	writeFrame(t, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"apiKey": key}})
 	require.Contains(t, readFrame(t, r), "connection_ack")

@@ -1,20 +1,17 @@
 package bench
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
-	"github.com/coder/websocket/wsjson"
 
 	"github.com/pulse-analytics/pulse/internal/recompute"
 )
@@ -45,16 +42,31 @@ type LiveReport struct {
 	P50, P99, Max              time.Duration
 	BytesPerIdleSubscriber     float64
 	SubscribeTime, MeasureTime time.Duration
+	// Sent and SlowConsumers are the servers' own counts, from /metrics.
+	Sent, SlowConsumers int
+	// Err is what ended the measurement early, if anything did; what was
+	// not delivered is counted in Delivered.
+	Err error
 }
 
-// Print writes the report.
+// Print writes the report, ending with a row for docs/BENCHMARKS.md's
+// table.
 func (r LiveReport) Print(w io.Writer) {
-	fmt.Fprintf(w, "subscribers:           %d over %d processes (connected in %s)\n", r.Subscribers, r.Processes, r.SubscribeTime.Round(time.Millisecond))
-	fmt.Fprintf(w, "delivered/expected:    %d/%d\n", r.Delivered, r.Expected)
-	fmt.Fprintf(w, "p50:                   %.1f ms\n", ms(r.P50))
-	fmt.Fprintf(w, "p99:                   %.1f ms\n", ms(r.P99))
-	fmt.Fprintf(w, "max:                   %.1f ms\n", ms(r.Max))
+	fmt.Fprintf(w, "subscribers:            %d over %d processes (connected in %s)\n", r.Subscribers, r.Processes, r.SubscribeTime.Round(time.Millisecond))
+	fmt.Fprintf(w, "delivered/expected:     %d/%d\n", r.Delivered, r.Expected)
+	fmt.Fprintf(w, "p50:                    %.1f ms\n", ms(r.P50))
+	fmt.Fprintf(w, "p99:                    %.1f ms\n", ms(r.P99))
+	fmt.Fprintf(w, "max:                    %.1f ms\n", ms(r.Max))
 	fmt.Fprintf(w, "memory/idle subscriber: %.1f KiB\n", r.BytesPerIdleSubscriber/1024)
+	fmt.Fprintf(w, "servers sent:           %d messages, %d slow consumers dropped\n", r.Sent, r.SlowConsumers)
+	if r.Err != nil {
+		fmt.Fprintf(w, "ended early:            %v\n", r.Err)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| subscribers | processes | delivered | p50 | p99 | max | memory per idle subscriber |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Fprintf(w, "| %d | %d | %d/%d | %.0f ms | %.0f ms | %.0f ms | %.1f KiB |\n", r.Subscribers, r.Processes,
+		r.Delivered, r.Expected, ms(r.P50), ms(r.P99), ms(r.Max), r.BytesPerIdleSubscriber/1024)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -67,40 +79,37 @@ const liveSubscription = `subscription($id: ID!) { segmentMembershipChanged(segm
 // idle, then commits runs one after another and records, for each run and
 // subscriber, the time from just before the run's transaction to the
 // message's receipt (so each figure includes the run's own commit).
-func RunLive(ctx context.Context, cfg LiveConfig) (LiveReport, error) {
-	report := LiveReport{Subscribers: cfg.Subscribers, Processes: len(cfg.BaseURLs), Expected: cfg.Subscribers * cfg.Runs}
+func RunLive(ctx context.Context, cfg LiveConfig) (report LiveReport, err error) {
+	report = LiveReport{Subscribers: cfg.Subscribers, Processes: len(cfg.BaseURLs), Expected: cfg.Subscribers * cfg.Runs}
 	before, err := cfg.RSS()
 	if err != nil {
 		return report, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	started := time.Now()
 	receipts := newReceipts(cfg.Subscribers, cfg.Runs+1)
-	var wg sync.WaitGroup
-	errs := make(chan error, cfg.Subscribers)
-	conns := make([]*websocket.Conn, 0, cfg.Subscribers)
-	// The receivers end when their connections are closed, at the end.
-	var over atomic.Bool
+	subs := make([]*liveSubscriber, 0, cfg.Subscribers)
 	defer func() {
-		over.Store(true)
-		for _, conn := range conns {
-			_ = conn.CloseNow()
+		for _, s := range subs {
+			_ = s.conn.Close() // the benchmark is over
 		}
-		wg.Wait()
 	}()
 	for i := range cfg.Subscribers {
-		conn, err := dialSubscriber(ctx, cfg.BaseURLs[i%len(cfg.BaseURLs)], cfg.ReadKey, cfg.SegmentID)
+		s, err := dialLiveSubscriber(ctx, cfg.BaseURLs[i%len(cfg.BaseURLs)], cfg.ReadKey, cfg.SegmentID, i)
 		if err != nil {
 			return report, fmt.Errorf("subscriber %d: %w", i, err)
 		}
-		conns = append(conns, conn)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- receive(conn, i, receipts, &over)
-		}()
+		subs = append(subs, s)
 	}
+	reader, err := newSocketReader(subs)
+	if err != nil {
+		return report, err
+	}
+	go reader.run(receipts)
+	defer func() {
+		if readErr := reader.Close(); readErr != nil && report.Err == nil {
+			report.Err = readErr
+		}
+	}()
 	// Run 1 is the warm-up: once every subscriber has it, all are live.
 	if _, err := commitRun(ctx, cfg, 0); err != nil {
 		return report, err
@@ -123,12 +132,51 @@ func RunLive(ctx context.Context, cfg LiveConfig) (LiveReport, error) {
 		}
 		receipts.started(run+1, committedAt)
 		if err := receipts.waitRun(ctx, run+1); err != nil {
-			break // reported as undelivered
+			report.Err = err
+			break // the rest is reported as undelivered
 		}
 	}
 	report.MeasureTime = time.Since(measureStart)
 	report.Delivered, report.P50, report.P99, report.Max = receipts.summary(2, cfg.Runs+1)
+	for _, base := range cfg.BaseURLs {
+		counts, err := scrapeCounters(ctx, base+"/metrics", "pulse_live_messages_sent_total", "pulse_live_slow_consumers_total")
+		if err != nil {
+			return report, err
+		}
+		report.Sent += counts[0]
+		report.SlowConsumers += counts[1]
+	}
 	return report, nil
+}
+
+// scrapeCounters reads the values of unlabelled counters from a /metrics
+// page.
+func scrapeCounters(ctx context.Context, url string, names ...string) ([]int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("scrape %s: %w", url, err)
+	}
+	defer res.Body.Close()
+	values := make([]int, len(names))
+	scanner := bufio.NewScanner(res.Body)
+	for scanner.Scan() {
+		name, value, ok := strings.Cut(scanner.Text(), " ")
+		if i := slices.Index(names, name); ok && i >= 0 {
+			v, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				return nil, fmt.Errorf("scrape %s: %s: %w", url, name, err)
+			}
+			values[i] = int(v)
+		}
+	}
+	if err := scanner.Err(); err != nil {
+		return nil, fmt.Errorf("scrape %s: %w", url, err)
+	}
+	return values, nil
 }
 
 // commitRun moves the users in (even runs) or out (odd runs) of the static
@@ -142,87 +190,6 @@ func commitRun(ctx context.Context, cfg LiveConfig, run int) (time.Time, error) 
 	return start, nil
 }
 
-func dialSubscriber(ctx context.Context, base, key string, segmentID int) (*websocket.Conn, error) {
-	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(dialCtx, "ws"+strings.TrimPrefix(base, "http")+"/graphql",
-		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	if err != nil {
-		return nil, err
-	}
-	conn.SetReadLimit(16 << 20)
-	if err := subscribe(dialCtx, conn, key, segmentID); err != nil {
-		_ = conn.CloseNow() // the subscription failed: the error above is the one to report
-		return nil, err
-	}
-	return conn, nil
-}
-
-// subscribe opens a graphql-transport-ws session on conn and subscribes to
-// the segment's membership changes.
-func subscribe(ctx context.Context, conn *websocket.Conn, key string, segmentID int) error {
-	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"apiKey": key}}); err != nil {
-		return fmt.Errorf("connection_init: %w", err)
-	}
-	var ack map[string]any
-	if err := wsjson.Read(ctx, conn, &ack); err != nil {
-		return fmt.Errorf("connection_init: %w", err)
-	}
-	if ack["type"] != "connection_ack" {
-		return fmt.Errorf("connection_init: answered %v", ack)
-	}
-	if err := wsjson.Write(ctx, conn, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
-		"query": liveSubscription, "variables": map[string]any{"id": segmentID},
-	}}); err != nil {
-		return fmt.Errorf("subscribe: %w", err)
-	}
-	return nil
-}
-
-// receive records the receipt time of every run a subscriber gets. It
-// reads only what it needs of each message (its type and seq) rather than
-// decoding it: the clients share the machine with the servers they
-// measure, and five thousand full decodes per run would slow the servers
-// down as much as the work being measured.
-// Reads have no context to watch (watching one costs each read a
-// registration): they end when the connection is closed.
-func receive(conn *websocket.Conn, subscriber int, r *receipts, over *atomic.Bool) error {
-	for {
-		_, msg, err := conn.Read(context.Background())
-		if over.Load() {
-			return nil //nolint:nilerr // the benchmark is over: the read was cut short on purpose
-		}
-		if err != nil {
-			return err
-		}
-		if !bytes.Contains(msg, []byte(`"type":"next"`)) {
-			if bytes.Contains(msg, []byte(`"type":"error"`)) {
-				return fmt.Errorf("subscription error: %s", msg)
-			}
-			continue
-		}
-		seq, ok := seqOf(msg)
-		if !ok {
-			return fmt.Errorf("a message without a seq: %.200s", msg)
-		}
-		r.received(seq, subscriber, time.Now())
-	}
-}
-
-// seqOf finds the number after the first "seq": in a message.
-func seqOf(msg []byte) (int, bool) {
-	_, rest, ok := bytes.Cut(msg, []byte(`"seq":`))
-	if !ok {
-		return 0, false
-	}
-	end := 0
-	for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
-		end++
-	}
-	seq, err := strconv.Atoi(string(rest[:end]))
-	return seq, err == nil
-}
-
 // receipts are the receipt times of each seq by each subscriber.
 type receipts struct {
 	mu      sync.Mutex
@@ -231,6 +198,7 @@ type receipts struct {
 	at      [][]time.Time // [seq][subscriber]
 	counts  []int
 	n       int
+	err     error
 }
 
 func newReceipts(subscribers, runs int) *receipts {
@@ -240,6 +208,16 @@ func newReceipts(subscribers, runs int) *receipts {
 	}
 	r.changed = sync.NewCond(&r.mu)
 	return r
+}
+
+// fail stops the waiting: a subscriber will receive nothing more.
+func (r *receipts) fail(err error) {
+	r.mu.Lock()
+	if r.err == nil {
+		r.err = err
+	}
+	r.changed.Broadcast()
+	r.mu.Unlock()
 }
 
 func (r *receipts) started(seq int, at time.Time) {
@@ -273,6 +251,9 @@ func (r *receipts) waitRun(ctx context.Context, seq int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for r.counts[seq] < r.n {
+		if r.err != nil {
+			return r.err
+		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return fmt.Errorf("run %d reached %d of %d subscribers", seq, r.counts[seq], r.n)
 		}

@@ -1,0 +1,125 @@
+//go:build linux
+
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// socketReader reads every subscriber's socket from one goroutine, woken by
+// epoll for the sockets that have data: five thousand clients cost one
+// goroutine and one read per message, not five thousand goroutines each
+// woken and reading twice (the second read finding nothing).
+type socketReader struct {
+	epfd int
+	subs map[int32]*liveSubscriber
+	stop chan struct{}
+	done chan struct{}
+	err  error
+	once sync.Once
+}
+
+func newSocketReader(subs []*liveSubscriber) (*socketReader, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll: %w", err)
+	}
+	r := &socketReader{epfd: epfd, subs: make(map[int32]*liveSubscriber, len(subs)), stop: make(chan struct{}), done: make(chan struct{})}
+	for _, s := range subs {
+		fd, err := socketFD(s)
+		if err != nil {
+			_ = syscall.Close(epfd)
+			return nil, err
+		}
+		if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, fd, &syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(fd)}); err != nil {
+			_ = syscall.Close(epfd)
+			return nil, fmt.Errorf("epoll: %w", err)
+		}
+		r.subs[int32(fd)] = s
+	}
+	return r, nil
+}
+
+// socketFD is the descriptor under the subscriber's connection; the
+// connection itself is never read again (the runtime's poller ignores a
+// socket nobody waits on).
+func socketFD(s *liveSubscriber) (int, error) {
+	sc, ok := s.conn.(syscall.Conn)
+	if !ok {
+		return 0, errors.New("not a socket")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var fd int
+	if err := raw.Control(func(f uintptr) { fd = int(f) }); err != nil {
+		return 0, err
+	}
+	return fd, nil
+}
+
+// run reads until Close, recording receipts; an error (an error message,
+// a closed connection) ends it and is given to rec, which stops waiting.
+func (r *socketReader) run(rec *receipts) {
+	defer close(r.done)
+	if err := r.read(rec); err != nil {
+		r.err = err
+		rec.fail(err)
+	}
+}
+
+func (r *socketReader) read(rec *receipts) error {
+	events := make([]syscall.EpollEvent, 512)
+	buf := make([]byte, 256<<10)
+	// What a subscriber received before epoll watched it.
+	for _, s := range r.subs {
+		if err := s.received(nil, time.Now(), rec); err != nil {
+			return err
+		}
+	}
+	for {
+		select {
+		case <-r.stop:
+			return nil
+		default:
+		}
+		n, err := syscall.EpollWait(r.epfd, events, 100)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("epoll: %w", err)
+		}
+		for _, ev := range events[:n] {
+			s := r.subs[ev.Fd]
+			k, err := syscall.Read(int(ev.Fd), buf)
+			if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			if err == nil && k == 0 {
+				err = fmt.Errorf("subscriber %d: the server closed the connection", s.index)
+			}
+			if err == nil {
+				err = s.received(buf[:k], time.Now(), rec)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Close stops run and returns its error.
+func (r *socketReader) Close() error {
+	r.once.Do(func() {
+		close(r.stop)
+		<-r.done
+		_ = syscall.Close(r.epfd)
+	})
+	return r.err
+}
