@@ -45,12 +45,12 @@ type socketTransport struct {
 
 var _ graphql.Transport = (*socketTransport)(nil)
 
-// Sizes of a connection's buffers. A client message (subscribe, ping) and
-// the frame header of a typical message fit; larger ones are read and
-// written through.
+// Sizes of a connection's buffers: frame headers fit, client messages
+// (subscribe, ping) are read through; writes are gathered per message
+// (see gatherWriter), so the write buffer is the smallest there is.
 const (
-	socketReadBuffer  = 256
-	socketWriteBuffer = 1024
+	socketReadBuffer  = 64
+	socketWriteBuffer = 16
 	// socketReadLimit bounds one client message, as gqlgen's transport did.
 	socketReadLimit = 1 << 20
 	// socketWriteTimeout drops a connection whose client has not taken its
@@ -90,7 +90,7 @@ func (t *socketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphq
 	// Not cancellable: operations that need it get a context of their own,
 	// cancelled when they stop or the connection ends.
 	ctx := httplog.WithLogger(context.Background(), httplog.Logger(r.Context(), t.logger))
-	c := &socketConn{t: t, exec: exec, ws: ws, netConn: hijacker.conn, proto: proto, ctx: ctx,
+	c := &socketConn{t: t, exec: exec, ws: ws, netConn: hijacker.conn, writes: hijacker.writes, proto: proto, ctx: ctx,
 		ops: map[string]*socketOperation{}, limit: live.DefaultBuffer}
 	if t.live != nil {
 		c.limit = t.live.Buffer()
@@ -104,10 +104,12 @@ func (t *socketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphq
 
 // smallBuffers hands the WebSocket library buffers of the sizes above
 // instead of the HTTP server's 4 KiB ones, which would stay allocated as
-// long as the connection, and keeps the connection (for write deadlines).
+// long as the connection, writing through a gatherWriter, and keeps the
+// connection (for write deadlines).
 type smallBuffers struct {
 	http.ResponseWriter
-	conn net.Conn
+	conn   net.Conn
+	writes *gatherWriter
 }
 
 var _ http.Hijacker = (*smallBuffers)(nil)
@@ -129,7 +131,8 @@ func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		reader = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), socketReadBuffer)
 		_, _ = reader.Peek(n)
 	}
-	return conn, bufio.NewReadWriter(reader, bufio.NewWriterSize(conn, socketWriteBuffer)), nil
+	w.writes = &gatherWriter{conn: conn}
+	return conn, bufio.NewReadWriter(reader, bufio.NewWriterSize(w.writes, socketWriteBuffer)), nil
 }
 
 // socketSet is every open connection, by HTTP server: hijacked connections

@@ -23,8 +23,10 @@ type socketConn struct {
 	t    *socketTransport
 	exec graphql.GraphExecutor
 	ws   *websocket.Conn
-	// netConn is the connection under ws, for write deadlines.
+	// netConn is the connection under ws, for write deadlines; writes is
+	// what ws writes to.
 	netConn net.Conn
+	writes  *gatherWriter
 	proto   *socketProtocol
 	server  *http.Server
 	// ctx is the connection's: scoped to the key's project and role once

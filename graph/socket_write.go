@@ -141,7 +141,11 @@ func (c *socketConn) write() {
 			msg = appendMessage((*buf)[:0], m.op.head, m.typ, m.payload)
 			*buf = msg
 		}
+		c.writes.gather()
 		err := c.ws.Write(context.Background(), websocket.MessageText, msg)
+		if sendErr := c.writes.send(); err == nil {
+			err = sendErr
+		}
 		if err != nil {
 			c.mu.Lock()
 			c.writing = false

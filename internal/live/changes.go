@@ -23,11 +23,11 @@ func (h *Hub) SubscribeProject(ctx context.Context, projectID int, sink Sink[*Ch
 }
 
 func (h *Hub) subscribeChanges(ctx context.Context, projectID, segmentID int, afterSeq *int, sink Sink[*Change]) (*Subscription, error) {
-	s := &changeSub{hub: h, projectID: projectID, segmentID: segmentID, sink: sink, last: map[int]int{}}
+	s := &changeSub{hub: h, projectID: projectID, segmentID: segmentID, sink: sink}
 	if afterSeq != nil {
 		// Caught up before it is registered: live changes that arrive
 		// meanwhile are only noted, and read from the database instead.
-		s.last[segmentID] = *afterSeq
+		s.last.set(segmentID, *afterSeq)
 		s.behind = map[int]int{segmentID: 0}
 	}
 	if err := h.addChange(ctx, s); err != nil {
@@ -55,7 +55,7 @@ type changeSub struct {
 	// mu orders everything the sink is handed.
 	mu sync.Mutex
 	// last is the seq last handed to the sink, per segment.
-	last map[int]int
+	last seqs
 	// behind is set while catching up: per segment, the highest seq
 	// announced meanwhile (0: as far as the database has).
 	behind map[int]int
@@ -73,11 +73,11 @@ func (s *changeSub) offer(c *Change) {
 		return
 	}
 	seg := c.Segment.ID
-	last, known := s.last[seg]
+	last, known := s.last.get(seg)
 	switch {
 	case s.behind != nil:
 		if !known {
-			s.last[seg] = c.Seq - 1
+			s.last.set(seg, c.Seq-1)
 		}
 		s.behind[seg] = max(s.behind[seg], c.Seq)
 		s.mu.Unlock()
@@ -94,7 +94,7 @@ func (s *changeSub) offer(c *Change) {
 	if !s.sink.Offer(c) {
 		// Ended under the lock, so that nothing later slips in after the
 		// run that did not fit: the resume point must not skip it.
-		err := &SlowConsumerError{Buffer: s.hub.cfg.Buffer, AfterSeq: maps.Clone(s.last)}
+		err := &SlowConsumerError{Buffer: s.hub.cfg.Buffer, AfterSeq: s.last.all()}
 		s.ended = true
 		s.mu.Unlock()
 		s.unregister()
@@ -102,7 +102,7 @@ func (s *changeSub) offer(c *Change) {
 		s.sink.End(err)
 		return
 	}
-	s.last[seg] = c.Seq
+	s.last.set(seg, c.Seq)
 	s.mu.Unlock()
 }
 
@@ -136,7 +136,7 @@ func (s *changeSub) catchUp(ctx context.Context) {
 			s.mu.Unlock()
 			return
 		}
-		after := s.last[seg]
+		after, _ := s.last.get(seg)
 		s.mu.Unlock()
 		changes, err := s.hub.load.changes(ctx, s.projectID, seg, after, 0)
 		if err != nil {
@@ -152,14 +152,14 @@ func (s *changeSub) catchUp(ctx context.Context) {
 				return // closed or ended meanwhile
 			}
 			s.mu.Lock()
-			s.last[seg] = c.Seq
+			s.last.set(seg, c.Seq)
 			s.mu.Unlock()
 		}
 		if len(changes) == replayPage {
 			continue
 		}
 		s.mu.Lock()
-		if s.behind[seg] <= s.last[seg] {
+		if last, _ := s.last.get(seg); s.behind[seg] <= last {
 			delete(s.behind, seg)
 		}
 		s.mu.Unlock()
@@ -213,3 +213,42 @@ func (s *changeSub) markEnded(waitReplay bool) bool {
 }
 
 func (s *changeSub) unregister() { s.hub.removeChange(s) }
+
+// seqs maps segments to seqs, the first one inline: a segment's subscriber
+// only ever has that one, and an idle subscriber should hold no map.
+type seqs struct {
+	segment, seq int
+	set1         bool
+	more         map[int]int
+}
+
+func (q *seqs) get(segment int) (int, bool) {
+	if q.set1 && q.segment == segment {
+		return q.seq, true
+	}
+	seq, ok := q.more[segment]
+	return seq, ok
+}
+
+func (q *seqs) set(segment, seq int) {
+	switch {
+	case !q.set1 || q.segment == segment:
+		q.segment, q.seq, q.set1 = segment, seq, true
+	case q.more == nil:
+		q.more = map[int]int{segment: seq}
+	default:
+		q.more[segment] = seq
+	}
+}
+
+// all is a copy of every entry.
+func (q *seqs) all() map[int]int {
+	out := maps.Clone(q.more)
+	if out == nil {
+		out = map[int]int{}
+	}
+	if q.set1 {
+		out[q.segment] = q.seq
+	}
+	return out
+}
