@@ -90,7 +90,7 @@ func (t *socketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphq
 	// Not cancellable: operations that need it get a context of their own,
 	// cancelled when they stop or the connection ends.
 	ctx := httplog.WithLogger(context.Background(), httplog.Logger(r.Context(), t.logger))
-	c := &socketConn{t: t, exec: exec, ws: ws, netConn: hijacker.conn, writes: hijacker.writes, proto: proto, ctx: ctx,
+	c := &socketConn{t: t, exec: exec, ws: ws, netConn: hijacker.conn, reader: hijacker.reader, writes: hijacker.writes, proto: proto, ctx: ctx,
 		ops: map[string]*socketOperation{}, limit: live.DefaultBuffer}
 	if t.live != nil {
 		c.limit = t.live.Buffer()
@@ -109,6 +109,7 @@ func (t *socketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphq
 type smallBuffers struct {
 	http.ResponseWriter
 	conn   net.Conn
+	reader *bufio.Reader
 	writes *gatherWriter
 }
 
@@ -131,7 +132,7 @@ func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		reader = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), socketReadBuffer)
 		_, _ = reader.Peek(n)
 	}
-	w.writes = &gatherWriter{conn: conn}
+	w.reader, w.writes = reader, &gatherWriter{conn: conn}
 	return conn, bufio.NewReadWriter(reader, bufio.NewWriterSize(w.writes, socketWriteBuffer)), nil
 }
 

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,9 +24,10 @@ type socketConn struct {
 	t    *socketTransport
 	exec graphql.GraphExecutor
 	ws   *websocket.Conn
-	// netConn is the connection under ws, for write deadlines; writes is
-	// what ws writes to.
+	// netConn is the connection under ws (for waiting and write
+	// deadlines); reader and writes are what ws reads from and writes to.
 	netConn net.Conn
+	reader  *bufio.Reader
 	writes  *gatherWriter
 	proto   *socketProtocol
 	server  *http.Server
@@ -33,6 +35,9 @@ type socketConn struct {
 	// connection_init is accepted.
 	ctx   context.Context
 	limit int
+
+	// readLock keeps a close handshake's reads apart from buffered.
+	readLock sync.Mutex
 
 	mu  sync.Mutex
 	ops map[string]*socketOperation
@@ -64,28 +69,52 @@ func (c *socketConn) serve() {
 	go c.readLoop()
 }
 
-// readLoop reads the client's messages until the connection ends. It
-// only reads: each message is handled by a goroutine that runs while
-// messages are pending (see handle), so that the one goroutine an idle
-// connection keeps has the shallow stack of a blocked read, not the deep
-// one that decoding and dispatching grew.
+// readLoop reads the client's messages until the connection ends. Between
+// messages it only waits for data (waitReadable); each message is read by
+// a goroutine of its own and handled by another that runs while messages
+// are pending (see handle). The one goroutine an idle connection keeps has
+// the shallow stack of a poll, not the deep ones that reading, decoding
+// and dispatching grow.
 func (c *socketConn) readLoop() {
 	defer c.end()
 	for {
-		// No deadline: a read ends when the connection is closed, by the
-		// client or by closeWith.
-		_, data, err := c.ws.Read(context.Background())
-		if err != nil {
+		if c.buffered() == 0 {
+			if err := waitReadable(c.netConn); err != nil {
+				return
+			}
+		}
+		read := make(chan error, 1)
+		go func() { read <- c.readOne() }()
+		if err := <-read; err != nil {
 			return
 		}
-		c.mu.Lock()
-		c.inbox = append(c.inbox, data)
-		if !c.handling {
-			c.handling = true
-			go c.handle()
-		}
-		c.mu.Unlock()
 	}
+}
+
+// buffered is what the library read ahead of the last message (waiting
+// for the socket would miss it). A close handshake reads too: closeWith's
+// holds readLock.
+func (c *socketConn) buffered() int {
+	c.readLock.Lock()
+	defer c.readLock.Unlock()
+	return c.reader.Buffered()
+}
+
+// readOne reads one message into the inbox. No deadline: a read ends when
+// the connection is closed, by the client or by closeWith.
+func (c *socketConn) readOne() error {
+	_, data, err := c.ws.Read(context.Background())
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inbox = append(c.inbox, data)
+	if !c.handling {
+		c.handling = true
+		go c.handle()
+	}
+	return nil
 }
 
 // handle handles the received messages in order, and exits once there are

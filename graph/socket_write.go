@@ -114,7 +114,9 @@ func (c *socketConn) write() {
 				return
 			}
 			c.mu.Unlock()
+			c.readLock.Lock()
 			_ = c.ws.Close(websocket.StatusCode(code), reason)
+			c.readLock.Unlock()
 			c.mu.Lock()
 			c.writing = false
 			c.mu.Unlock()

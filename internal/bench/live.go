@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -42,8 +43,12 @@ type LiveReport struct {
 	P50, P99, Max              time.Duration
 	BytesPerIdleSubscriber     float64
 	SubscribeTime, MeasureTime time.Duration
-	// Sent and SlowConsumers are the servers' own counts, from /metrics.
+	// Sent and SlowConsumers are the servers' own counts, from /metrics,
+	// and ServerFanOutP99 the upper bound of the bucket of their fan-out
+	// histogram that holds the 99th percentile (notification to write,
+	// without the commit before it nor the client after it).
 	Sent, SlowConsumers int
+	ServerFanOutP99     time.Duration
 	// Err is what ended the measurement early, if anything did; what was
 	// not delivered is counted in Delivered.
 	Err error
@@ -58,7 +63,8 @@ func (r LiveReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "p99:                    %.1f ms\n", ms(r.P99))
 	fmt.Fprintf(w, "max:                    %.1f ms\n", ms(r.Max))
 	fmt.Fprintf(w, "memory/idle subscriber: %.1f KiB\n", r.BytesPerIdleSubscriber/1024)
-	fmt.Fprintf(w, "servers sent:           %d messages, %d slow consumers dropped\n", r.Sent, r.SlowConsumers)
+	fmt.Fprintf(w, "servers sent:           %d messages, %d slow consumers dropped, fan-out p99 <= %.0f ms\n",
+		r.Sent, r.SlowConsumers, ms(r.ServerFanOutP99))
 	if r.Err != nil {
 		fmt.Fprintf(w, "ended early:            %v\n", r.Err)
 	}
@@ -138,20 +144,45 @@ func RunLive(ctx context.Context, cfg LiveConfig) (report LiveReport, err error)
 	}
 	report.MeasureTime = time.Since(measureStart)
 	report.Delivered, report.P50, report.P99, report.Max = receipts.summary(2, cfg.Runs+1)
+	buckets := map[float64]float64{}
 	for _, base := range cfg.BaseURLs {
-		counts, err := scrapeCounters(ctx, base+"/metrics", "pulse_live_messages_sent_total", "pulse_live_slow_consumers_total")
+		samples, err := scrapeMetrics(ctx, base+"/metrics")
 		if err != nil {
 			return report, err
 		}
-		report.Sent += counts[0]
-		report.SlowConsumers += counts[1]
+		report.Sent += int(samples["pulse_live_messages_sent_total"])
+		report.SlowConsumers += int(samples["pulse_live_slow_consumers_total"])
+		for name, v := range samples {
+			if le, ok := strings.CutPrefix(name, `pulse_live_fanout_seconds_bucket{le="`); ok {
+				if bound, err := strconv.ParseFloat(strings.TrimSuffix(le, `"}`), 64); err == nil {
+					buckets[bound] += v
+				}
+			}
+		}
 	}
+	report.ServerFanOutP99 = histogramQuantile(buckets, 0.99)
 	return report, nil
 }
 
-// scrapeCounters reads the values of unlabelled counters from a /metrics
-// page.
-func scrapeCounters(ctx context.Context, url string, names ...string) ([]int, error) {
+// histogramQuantile is the upper bound of the Prometheus histogram bucket
+// (cumulative counts by upper bound) that holds quantile q.
+func histogramQuantile(buckets map[float64]float64, q float64) time.Duration {
+	bounds := slices.Sorted(maps.Keys(buckets))
+	if len(bounds) == 0 {
+		return 0
+	}
+	total := buckets[bounds[len(bounds)-1]]
+	for _, bound := range bounds {
+		if buckets[bound] >= q*total {
+			return time.Duration(bound * float64(time.Second))
+		}
+	}
+	return 0
+}
+
+// scrapeMetrics reads a /metrics page into its samples, by name with
+// labels.
+func scrapeMetrics(ctx context.Context, url string) (map[string]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
@@ -161,22 +192,22 @@ func scrapeCounters(ctx context.Context, url string, names ...string) ([]int, er
 		return nil, fmt.Errorf("scrape %s: %w", url, err)
 	}
 	defer res.Body.Close()
-	values := make([]int, len(names))
+	samples := map[string]float64{}
 	scanner := bufio.NewScanner(res.Body)
 	for scanner.Scan() {
-		name, value, ok := strings.Cut(scanner.Text(), " ")
-		if i := slices.Index(names, name); ok && i >= 0 {
-			v, err := strconv.ParseFloat(value, 64)
-			if err != nil {
-				return nil, fmt.Errorf("scrape %s: %s: %w", url, name, err)
-			}
-			values[i] = int(v)
+		line := scanner.Text()
+		i := strings.LastIndexByte(line, ' ')
+		if strings.HasPrefix(line, "#") || i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			samples[line[:i]] = v
 		}
 	}
 	if err := scanner.Err(); err != nil {
 		return nil, fmt.Errorf("scrape %s: %w", url, err)
 	}
-	return values, nil
+	return samples, nil
 }
 
 // commitRun moves the users in (even runs) or out (odd runs) of the static
