@@ -116,7 +116,7 @@ func New(reg *prometheus.Registry) *Metrics {
 		liveFanOut: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "pulse_live_fanout_seconds",
 			Help:    "Time from this process receiving a run's notification to a subscriber's message being written, per message.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .15, .2, .25, .5, 1, 2.5},
 		}),
 	}
 	reg.MustRegister(
