@@ -69,7 +69,7 @@ It works in its own database, the --database-url database name with
 	report, err := bench.RunLive(ctx, bench.LiveConfig{
 		BaseURLs: servers.bases, ReadKey: project.Read.Secret, DB: db,
 		ProjectID: project.Project.ID, SegmentID: segmentID,
-		Subscribers: subscribers, Runs: runs, MovedUsers: moved, RSS: servers.rss,
+		Subscribers: subscribers, Runs: runs, MovedUsers: moved, RSS: servers.rss, ServerPIDs: servers.pids(),
 	})
 	if err != nil {
 		return err
@@ -182,6 +182,15 @@ func (s *servers) stop() {
 	for _, cmd := range s.cmds {
 		_ = cmd.Wait()
 	}
+}
+
+// pids are the servers' process ids.
+func (s *servers) pids() []int {
+	out := make([]int, len(s.cmds))
+	for i, cmd := range s.cmds {
+		out[i] = cmd.Process.Pid
+	}
+	return out
 }
 
 // rss is the resident memory of each server, in bytes.

@@ -8,6 +8,8 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +36,8 @@ type LiveConfig struct {
 	// RSS reports the resident memory of each server process, to measure
 	// what an idle subscriber costs.
 	RSS func() ([]int64, error)
+	// ServerPIDs are the servers' processes, whose CPU time is reported.
+	ServerPIDs []int
 }
 
 // LiveReport is what one run measured.
@@ -49,6 +53,10 @@ type LiveReport struct {
 	// without the commit before it nor the client after it).
 	Sent, SlowConsumers int
 	ServerFanOutP99     time.Duration
+	// The CPU time the servers and this process (the clients) spent over
+	// the measured runs, and the machine's busy time meanwhile: what is
+	// left of it is what other work took from the measurement.
+	ServerCPU, ClientCPU, MachineBusy time.Duration
 	// Err is what ended the measurement early, if anything did; what was
 	// not delivered is counted in Delivered.
 	Err error
@@ -65,6 +73,14 @@ func (r LiveReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "memory/idle subscriber: %.1f KiB\n", r.BytesPerIdleSubscriber/1024)
 	fmt.Fprintf(w, "servers sent:           %d messages, %d slow consumers dropped, fan-out p99 <= %.0f ms\n",
 		r.Sent, r.SlowConsumers, ms(r.ServerFanOutP99))
+	if messages := r.Delivered; messages > 0 {
+		fmt.Fprintf(w, "CPU per message:        %.1f µs in the servers, %.1f µs in the clients\n",
+			float64(r.ServerCPU.Microseconds())/float64(messages), float64(r.ClientCPU.Microseconds())/float64(messages))
+	}
+	if r.MeasureTime > 0 {
+		fmt.Fprintf(w, "machine busy:           %.0f%% of its cores over %s (servers %.0f%%, clients %.0f%%; the rest is PostgreSQL and other work)\n",
+			share(r.MachineBusy, r.MeasureTime), r.MeasureTime.Round(time.Millisecond), share(r.ServerCPU, r.MeasureTime), share(r.ClientCPU, r.MeasureTime))
+	}
 	if r.Err != nil {
 		fmt.Fprintf(w, "ended early:            %v\n", r.Err)
 	}
@@ -76,6 +92,11 @@ func (r LiveReport) Print(w io.Writer) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// share is busy over wall as a percentage of the machine's cores.
+func share(busy, wall time.Duration) float64 {
+	return 100 * float64(busy) / float64(wall) / float64(runtime.NumCPU())
+}
 
 // liveSubscription follows the segment from seq 0: nothing committed after
 // it connects can be missed, however soon.
@@ -131,6 +152,8 @@ func RunLive(ctx context.Context, cfg LiveConfig) (report LiveReport, err error)
 	report.BytesPerIdleSubscriber = float64(sum(after)-sum(before)) / float64(cfg.Subscribers)
 
 	measureStart := time.Now()
+	serverCPU, clientCPU := cpuOf(cfg.ServerPIDs), cpuOf([]int{os.Getpid()})
+	machine, _ := machineBusy()
 	for run := 1; run <= cfg.Runs; run++ {
 		committedAt, err := commitRun(ctx, cfg, run)
 		if err != nil {
@@ -143,6 +166,10 @@ func RunLive(ctx context.Context, cfg LiveConfig) (report LiveReport, err error)
 		}
 	}
 	report.MeasureTime = time.Since(measureStart)
+	report.ServerCPU, report.ClientCPU = cpuOf(cfg.ServerPIDs)-serverCPU, cpuOf([]int{os.Getpid()})-clientCPU
+	if busy, ok := machineBusy(); ok {
+		report.MachineBusy = busy - machine
+	}
 	report.Delivered, report.P50, report.P99, report.Max = receipts.summary(2, cfg.Runs+1)
 	buckets := map[float64]float64{}
 	for _, base := range cfg.BaseURLs {
