@@ -46,8 +46,9 @@ type socketTransport struct {
 var _ graphql.Transport = (*socketTransport)(nil)
 
 // Sizes of a connection's buffers: frame headers fit, client messages
-// (subscribe, ping) are read through; writes are gathered per message
-// (see gatherWriter), so the write buffer is the smallest there is.
+// (subscribe, ping) are read through; the transport writes its messages
+// whole (see frameWriter), so the library's write buffer is the smallest
+// there is.
 const (
 	socketReadBuffer  = 64
 	socketWriteBuffer = 16
@@ -104,13 +105,13 @@ func (t *socketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphq
 
 // smallBuffers hands the WebSocket library buffers of the sizes above
 // instead of the HTTP server's 4 KiB ones, which would stay allocated as
-// long as the connection, writing through a gatherWriter, and keeps the
-// connection (for write deadlines).
+// long as the connection, writing through a frameWriter, and keeps the
+// connection (for waiting and write deadlines).
 type smallBuffers struct {
 	http.ResponseWriter
 	conn   net.Conn
 	reader *bufio.Reader
-	writes *gatherWriter
+	writes *frameWriter
 }
 
 var _ http.Hijacker = (*smallBuffers)(nil)
@@ -132,7 +133,7 @@ func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		reader = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), socketReadBuffer)
 		_, _ = reader.Peek(n)
 	}
-	w.reader, w.writes = reader, &gatherWriter{conn: conn}
+	w.reader, w.writes = reader, &frameWriter{conn: conn}
 	return conn, bufio.NewReadWriter(reader, bufio.NewWriterSize(w.writes, socketWriteBuffer)), nil
 }
 

@@ -25,10 +25,11 @@ type socketConn struct {
 	exec graphql.GraphExecutor
 	ws   *websocket.Conn
 	// netConn is the connection under ws (for waiting and write
-	// deadlines); reader and writes are what ws reads from and writes to.
+	// deadlines); reader is what ws reads from, writes what it and the
+	// transport write to.
 	netConn net.Conn
 	reader  *bufio.Reader
-	writes  *gatherWriter
+	writes  *frameWriter
 	proto   *socketProtocol
 	server  *http.Server
 	// ctx is the connection's: scoped to the key's project and role once

@@ -138,16 +138,14 @@ func (c *socketConn) write() {
 		}
 		c.mu.Unlock()
 
-		msg := m.payload
+		frame := (*buf)[:frameHeaderRoom]
 		if m.op != nil {
-			msg = appendMessage((*buf)[:0], m.op.head, m.typ, m.payload)
-			*buf = msg
+			frame = appendMessage(frame, m.op.head, m.typ, m.payload)
+		} else {
+			frame = append(frame, m.payload...)
 		}
-		c.writes.gather()
-		err := c.ws.Write(context.Background(), websocket.MessageText, msg)
-		if sendErr := c.writes.send(); err == nil {
-			err = sendErr
-		}
+		*buf = frame
+		err := c.writes.writeMessage(textFrame(frame))
 		if err != nil {
 			c.mu.Lock()
 			c.writing = false
