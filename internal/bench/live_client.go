@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,8 @@ import (
 type liveSubscriber struct {
 	index int
 	conn  net.Conn
+	// file holds the socket once its reader took it from conn (Linux).
+	file *os.File
 	// pending is a frame received in part.
 	pending []byte
 }

@@ -5,6 +5,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"syscall"
 	"time"
@@ -44,22 +45,28 @@ func newSocketReader(subs []*liveSubscriber) (*socketReader, error) {
 	return r, nil
 }
 
-// socketFD is the descriptor under the subscriber's connection; the
-// connection itself is never read again (the runtime's poller ignores a
-// socket nobody waits on).
+// socketFD takes the descriptor from under the subscriber's connection
+// (a duplicate, non-blocking, the connection itself closed): the runtime's
+// own poller then no longer hears about it each time a message arrives.
 func socketFD(s *liveSubscriber) (int, error) {
-	sc, ok := s.conn.(syscall.Conn)
+	tcp, ok := s.conn.(*net.TCPConn)
 	if !ok {
-		return 0, errors.New("not a socket")
+		return 0, errors.New("not a TCP connection")
 	}
-	raw, err := sc.SyscallConn()
+	f, err := tcp.File()
 	if err != nil {
 		return 0, err
 	}
-	var fd int
-	if err := raw.Control(func(f uintptr) { fd = int(f) }); err != nil {
+	if err := tcp.Close(); err != nil {
+		_ = f.Close()
 		return 0, err
 	}
+	fd := int(f.Fd())
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		_ = f.Close()
+		return 0, err
+	}
+	s.file = f
 	return fd, nil
 }
 
