@@ -42,9 +42,14 @@ type LiveConfig struct {
 
 // LiveReport is what one run measured.
 type LiveReport struct {
-	Subscribers, Processes     int
-	Delivered, Expected        int
+	Subscribers, Processes int
+	Delivered, Expected    int
+	// P50, P99 and Max are measured to each message's arrival in its
+	// client's socket (the kernel's receive timestamp; on systems without
+	// one, as read); the Read ones to the client's read of it, which also
+	// waits for the clients' own turn on the machine.
 	P50, P99, Max              time.Duration
+	ReadP50, ReadP99, ReadMax  time.Duration
 	BytesPerIdleSubscriber     float64
 	SubscribeTime, MeasureTime time.Duration
 	// Sent and SlowConsumers are the servers' own counts, from /metrics,
@@ -70,9 +75,10 @@ type LiveReport struct {
 func (r LiveReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "subscribers:            %d over %d processes (connected in %s)\n", r.Subscribers, r.Processes, r.SubscribeTime.Round(time.Millisecond))
 	fmt.Fprintf(w, "delivered/expected:     %d/%d\n", r.Delivered, r.Expected)
-	fmt.Fprintf(w, "p50:                    %.1f ms (of which the run's commit: %.1f ms)\n", ms(r.P50), ms(r.CommitP50))
-	fmt.Fprintf(w, "p99:                    %.1f ms\n", ms(r.P99))
-	fmt.Fprintf(w, "max:                    %.1f ms\n", ms(r.Max))
+	fmt.Fprintf(w, "arrival p50:            %.1f ms (of which the run's commit: %.1f ms)\n", ms(r.P50), ms(r.CommitP50))
+	fmt.Fprintf(w, "arrival p99:            %.1f ms\n", ms(r.P99))
+	fmt.Fprintf(w, "arrival max:            %.1f ms\n", ms(r.Max))
+	fmt.Fprintf(w, "read p50/p99/max:       %.1f / %.1f / %.1f ms\n", ms(r.ReadP50), ms(r.ReadP99), ms(r.ReadMax))
 	fmt.Fprintf(w, "memory/idle subscriber: %.1f KiB\n", r.BytesPerIdleSubscriber/1024)
 	fmt.Fprintf(w, "servers sent:           %d messages, %d slow consumers dropped, fan-out p99 <= %.0f ms\n",
 		r.Sent, r.SlowConsumers, ms(r.ServerFanOutP99))
@@ -88,10 +94,10 @@ func (r LiveReport) Print(w io.Writer) {
 		fmt.Fprintf(w, "ended early:            %v\n", r.Err)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| subscribers | processes | delivered | p50 | p99 | max | memory per idle subscriber |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- |")
-	fmt.Fprintf(w, "| %d | %d | %d/%d | %.0f ms | %.0f ms | %.0f ms | %.1f KiB |\n", r.Subscribers, r.Processes,
-		r.Delivered, r.Expected, ms(r.P50), ms(r.P99), ms(r.Max), r.BytesPerIdleSubscriber/1024)
+	fmt.Fprintln(w, "| subscribers | processes | delivered | p50 | p99 | max | p99 as read | memory per idle subscriber |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Fprintf(w, "| %d | %d | %d/%d | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.1f KiB |\n", r.Subscribers, r.Processes,
+		r.Delivered, r.Expected, ms(r.P50), ms(r.P99), ms(r.Max), ms(r.ReadP99), r.BytesPerIdleSubscriber/1024)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -181,7 +187,8 @@ func RunLive(ctx context.Context, cfg LiveConfig) (report LiveReport, err error)
 	if busy, ok := machineBusy(); ok {
 		report.MachineBusy = busy - machine
 	}
-	report.Delivered, report.P50, report.P99, report.Max = receipts.summary(2, cfg.Runs+1)
+	report.Delivered, report.P50, report.P99, report.Max = receipts.summary(2, cfg.Runs+1, false)
+	_, report.ReadP50, report.ReadP99, report.ReadMax = receipts.summary(2, cfg.Runs+1, true)
 	buckets := map[float64]float64{}
 	for _, base := range cfg.BaseURLs {
 		samples, err := scrapeMetrics(ctx, base+"/metrics")
@@ -264,16 +271,20 @@ type receipts struct {
 	mu      sync.Mutex
 	changed *sync.Cond
 	starts  []time.Time
-	at      [][]time.Time // [seq][subscriber]
-	counts  []int
-	n       int
-	err     error
+	// at is when each message arrived in its subscriber's socket (the
+	// kernel's receive timestamp, where there is one), read when the
+	// client read it; [seq][subscriber].
+	at, read [][]time.Time
+	counts   []int
+	n        int
+	err      error
 }
 
 func newReceipts(subscribers, runs int) *receipts {
-	r := &receipts{starts: make([]time.Time, runs+1), at: make([][]time.Time, runs+1), counts: make([]int, runs+1), n: subscribers}
+	r := &receipts{starts: make([]time.Time, runs+1), at: make([][]time.Time, runs+1), read: make([][]time.Time, runs+1),
+		counts: make([]int, runs+1), n: subscribers}
 	for i := range r.at {
-		r.at[i] = make([]time.Time, subscribers)
+		r.at[i], r.read[i] = make([]time.Time, subscribers), make([]time.Time, subscribers)
 	}
 	r.changed = sync.NewCond(&r.mu)
 	return r
@@ -295,13 +306,13 @@ func (r *receipts) started(seq int, at time.Time) {
 	r.mu.Unlock()
 }
 
-func (r *receipts) received(seq, subscriber int, at time.Time) {
+func (r *receipts) received(seq, subscriber int, arrived, read time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if seq <= 0 || seq >= len(r.at) || !r.at[seq][subscriber].IsZero() {
 		return
 	}
-	r.at[seq][subscriber] = at
+	r.at[seq][subscriber], r.read[seq][subscriber] = arrived, read
 	r.counts[seq]++
 	if r.counts[seq] == r.n {
 		r.changed.Broadcast()
@@ -331,12 +342,18 @@ func (r *receipts) waitRun(ctx context.Context, seq int) error {
 	return nil
 }
 
-func (r *receipts) summary(from, to int) (delivered int, p50, p99, max time.Duration) {
+// summary is the latencies of seqs from..to, by arrival or (read) by
+// the client's read.
+func (r *receipts) summary(from, to int, read bool) (delivered int, p50, p99, max time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	times := r.at
+	if read {
+		times = r.read
+	}
 	var latencies []time.Duration
 	for seq := from; seq <= to; seq++ {
-		for _, at := range r.at[seq] {
+		for _, at := range times[seq] {
 			if !at.IsZero() {
 				latencies = append(latencies, at.Sub(r.starts[seq]))
 			}

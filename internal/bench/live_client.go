@@ -150,9 +150,10 @@ func frameSize(b []byte) (header, payload int, ok bool) {
 	}
 }
 
-// received takes bytes read from the socket and records the runs of the
-// whole frames among them; it fails on an error message or a close.
-func (s *liveSubscriber) received(data []byte, at time.Time, r *receipts) error {
+// received takes bytes read from the socket (the last of which arrived at
+// arrived, and were read at read) and records the runs of the whole frames
+// among them; it fails on an error message or a close.
+func (s *liveSubscriber) received(data []byte, arrived, read time.Time, r *receipts) error {
 	s.pending = append(s.pending, data...)
 	for {
 		header, n, ok := frameSize(s.pending)
@@ -168,7 +169,7 @@ func (s *liveSubscriber) received(data []byte, at time.Time, r *receipts) error 
 			if !ok {
 				return fmt.Errorf("subscriber %d: a message without a seq: %.200s", s.index, payload)
 			}
-			r.received(seq, s.index, at)
+			r.received(seq, s.index, arrived, read)
 		case opcode == 0x1 && bytes.Contains(payload, []byte(`"type":"error"`)):
 			return fmt.Errorf("subscriber %d: subscription error: %s", s.index, payload)
 		}

@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -66,8 +67,31 @@ func socketFD(s *liveSubscriber) (int, error) {
 		_ = f.Close()
 		return 0, err
 	}
+	// The kernel stamps what arrives: latency is measured to the socket,
+	// not to when this one goroutine got round to reading it.
+	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1); err != nil {
+		_ = f.Close()
+		return 0, fmt.Errorf("receive timestamps: %w", err)
+	}
 	s.file = f
 	return fd, nil
+}
+
+// arrival is the receive timestamp among a read's control messages, or
+// fallback.
+func arrival(oob []byte, fallback time.Time) time.Time {
+	msgs, err := syscall.ParseSocketControlMessage(oob)
+	if err != nil {
+		return fallback
+	}
+	for _, m := range msgs {
+		if m.Header.Level == syscall.SOL_SOCKET && m.Header.Type == syscall.SO_TIMESTAMPNS && len(m.Data) >= 16 {
+			sec := int64(binary.NativeEndian.Uint64(m.Data[0:8]))
+			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
+			return time.Unix(sec, nsec)
+		}
+	}
+	return fallback
 }
 
 // run reads until Close, recording receipts; an error (an error message,
@@ -83,9 +107,11 @@ func (r *socketReader) run(rec *receipts) {
 func (r *socketReader) read(rec *receipts) error {
 	events := make([]syscall.EpollEvent, 512)
 	buf := make([]byte, 256<<10)
+	oob := make([]byte, 128)
 	// What a subscriber received before epoll watched it.
 	for _, s := range r.subs {
-		if err := s.received(nil, time.Now(), rec); err != nil {
+		now := time.Now()
+		if err := s.received(nil, now, now, rec); err != nil {
 			return err
 		}
 	}
@@ -104,7 +130,7 @@ func (r *socketReader) read(rec *receipts) error {
 		}
 		for _, ev := range events[:n] {
 			s := r.subs[ev.Fd]
-			k, err := syscall.Read(int(ev.Fd), buf)
+			k, oobn, _, _, err := syscall.Recvmsg(int(ev.Fd), buf, oob, 0)
 			if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR) {
 				continue
 			}
@@ -112,7 +138,8 @@ func (r *socketReader) read(rec *receipts) error {
 				err = fmt.Errorf("subscriber %d: the server closed the connection", s.index)
 			}
 			if err == nil {
-				err = s.received(buf[:k], time.Now(), rec)
+				read := time.Now()
+				err = s.received(buf[:k], arrival(oob[:oobn], read), read, rec)
 			}
 			if err != nil {
 				return err

@@ -28,12 +28,14 @@ func (r *socketReader) run(rec *receipts) {
 	for _, s := range r.subs {
 		r.wg.Go(func() {
 			buf := make([]byte, 64<<10)
-			err := s.received(nil, time.Now(), rec)
+			now := time.Now()
+			err := s.received(nil, now, now, rec)
 			for err == nil {
 				var n int
 				n, err = s.conn.Read(buf)
 				if n > 0 {
-					err = errors.Join(err, s.received(buf[:n], time.Now(), rec))
+					now := time.Now()
+					err = errors.Join(err, s.received(buf[:n], now, now, rec))
 				}
 			}
 			select {

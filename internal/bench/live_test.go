@@ -29,7 +29,7 @@ func TestSubscriberReadsFramesAcrossReads(t *testing.T) {
 	at := time.Unix(100, 0)
 	for i := 0; i < len(stream); i += 7 {
 		end := min(i+7, len(stream))
-		require.NoError(t, s.received(stream[i:end], at.Add(time.Duration(i)), r))
+		require.NoError(t, s.received(stream[i:end], at.Add(time.Duration(i)), at.Add(time.Duration(i)), r))
 	}
 	require.Equal(t, []int{0, 1, 1, 0}, r.counts)
 	require.Nil(t, s.pending)
@@ -39,9 +39,9 @@ func TestSubscriberReadsFramesAcrossReads(t *testing.T) {
 func TestSubscriberStopsOnAnErrorOrAClose(t *testing.T) {
 	t.Parallel()
 	r := newReceipts(1, 1)
-	err := (&liveSubscriber{}).received(serverFrame(`{"id":"1","type":"error","payload":[{"message":"no"}]}`), time.Now(), r)
+	err := (&liveSubscriber{}).received(serverFrame(`{"id":"1","type":"error","payload":[{"message":"no"}]}`), time.Now(), time.Now(), r)
 	require.ErrorContains(t, err, "subscription error")
-	err = (&liveSubscriber{}).received([]byte{0x88, 2, 0x03, 0xf0}, time.Now(), r)
+	err = (&liveSubscriber{}).received([]byte{0x88, 2, 0x03, 0xf0}, time.Now(), time.Now(), r)
 	require.ErrorContains(t, err, "closed the connection")
 }
 
