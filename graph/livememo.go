@@ -25,13 +25,18 @@ import (
 // server's (limits, metrics): they ran once, when the subscription started.
 type renderer struct {
 	exec *executor.Executor
+	// execute runs the operation for one item: r.executeOperation, but
+	// for tests that count executions.
+	execute func(ctx context.Context, params graphql.RawParams, item any) *graphql.Response
 
 	mu     sync.Mutex
 	groups map[string]*renderGroup
 }
 
 func newRenderer(exec *executor.Executor) *renderer {
-	return &renderer{exec: exec, groups: map[string]*renderGroup{}}
+	r := &renderer{exec: exec, groups: map[string]*renderGroup{}}
+	r.execute = r.executeOperation
+	return r
 }
 
 // renderGroup is one distinct operation that live subscribers follow, with
@@ -137,9 +142,9 @@ func itemID(item any) any {
 	}
 }
 
-// execute runs the operation for one item: the subscription resolver, told
-// by the context, returns a stream of just that item.
-func (r *renderer) execute(ctx context.Context, params graphql.RawParams, item any) *graphql.Response {
+// executeOperation runs the operation for one item: the subscription
+// resolver, told by the context, returns a stream of just that item.
+func (r *renderer) executeOperation(ctx context.Context, params graphql.RawParams, item any) *graphql.Response {
 	ctx = graphql.StartOperationTrace(ctx)
 	oc, errs := r.exec.CreateOperationContext(ctx, &params)
 	if errs != nil {
