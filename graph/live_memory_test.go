@@ -44,7 +44,7 @@ func TestIdleSubscriberMemory(t *testing.T) {
 	perSubscriber := float64(after.total()-before.total()) / idleSubscribers
 	t.Logf("per idle subscriber: %.1f KiB (heap %.1f KiB, stacks %.1f KiB)", perSubscriber/1024,
 		float64(after.heap-before.heap)/idleSubscribers/1024, float64(after.stacks-before.stacks)/idleSubscribers/1024)
-	require.Less(t, perSubscriber, 24.0*1024, "an idle subscriber costs more than it should")
+	require.Less(t, perSubscriber, 16.0*1024, "an idle subscriber costs more than it should")
 	for _, c := range conns {
 		require.NoError(t, c.Close())
 	}
