@@ -119,14 +119,16 @@ func (g *renderGroup) render(ctx context.Context, item any) *rendering {
 	g.recent[0] = r
 	g.mu.Unlock()
 
-	r.resp = g.r.execute(ctx, g.params, item)
-	payload, err := json.Marshal(r.resp)
-	if err != nil {
-		// Responses are built of JSON values; this is a bug, reported as one.
-		payload = []byte(`{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}`)
+	// Whatever happens, those waiting for this rendering get one.
+	r.resp = &graphql.Response{Errors: gqlerror.List{{Message: "internal error", Extensions: map[string]any{"code": CodeInternal}}}}
+	r.payload = []byte(`{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}`)
+	defer close(r.done)
+	resp := g.r.execute(ctx, g.params, item)
+	// Responses are built of JSON values: an error here is a bug, reported
+	// as the internal error above.
+	if payload, err := json.Marshal(resp); err == nil {
+		r.resp, r.payload = resp, payload
 	}
-	r.payload = payload
-	close(r.done)
 	return r
 }
 
