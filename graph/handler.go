@@ -2,7 +2,6 @@ package graph
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -82,7 +82,7 @@ func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 
 	// The page's files are served by graphiql.Assets at graphiql.Prefix.
 	ide := graphiql.Page("/graphql")
-	api := keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, withSocketSlot(srv)))
+	api := keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, srv))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wantsGraphiQL(r) {
 			ide.ServeHTTP(w, r)
@@ -95,19 +95,14 @@ func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 // newServer assembles gqlgen's server: transports, caches, limits, the
 // error presenter and panic recovery.
 func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Server {
-	srv := handler.New(newExecutableSchema(resolver))
-	srv.AddTransport(transport.Websocket{
-		KeepAlivePingInterval: opts.KeepAlive,
-		InitFunc:              websocketInit(keys),
-		// graphql-transport-ws closes a socket that never sends
-		// connection_init with 4408 after this.
-		InitTimeout:    10 * time.Second,
-		Implementation: newSocketImplementation(),
-	})
+	schema := newExecutableSchema(resolver)
+	documents := lru.New[*ast.QueryDocument](1000)
+	resolver.renders = newRenderer(newRenderExecutor(schema, documents, opts))
+	srv := handler.New(schema)
+	srv.AddTransport(newSocketTransport(keys, opts.Live, resolver.renders, opts))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(httpTransport{})
-	documents := lru.New[*ast.QueryDocument](1000)
 	srv.SetQueryCache(documents)
 	srv.SetParserTokenLimit(opts.Limits.MaxTokens)
 	srv.Use(extension.Introspection{})
@@ -120,6 +115,18 @@ func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Serve
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(recoverPanic(opts.Logger))
 	return srv
+}
+
+// newRenderExecutor is the executor live subscriptions are rendered with:
+// the server's documents, errors and panics, none of its extensions (they
+// ran when the subscription started).
+func newRenderExecutor(schema graphql.ExecutableSchema, documents graphql.Cache[*ast.QueryDocument], opts Options) *executor.Executor {
+	exec := executor.New(schema)
+	exec.SetQueryCache(documents)
+	exec.SetParserTokenLimit(opts.Limits.MaxTokens)
+	exec.SetErrorPresenter(presentError(opts.Logger))
+	exec.SetRecoverFunc(recoverPanic(opts.Logger))
+	return exec
 }
 
 func (o Options) withDefaults() Options {
@@ -144,35 +151,6 @@ func wantsGraphiQL(r *http.Request) bool {
 		r.Header.Get("Upgrade") == "" &&
 		strings.Contains(r.Header.Get("Accept"), "text/html")
 }
-
-// websocketInit authenticates a WebSocket connection by the key in its
-// connection_init payload: "Authorization": "Bearer <key>" (as graphql-ws
-// clients send headers) or "apiKey": "<key>". A refused connection is closed
-// with 4403 Forbidden, as graphql-transport-ws prescribes.
-func websocketInit(keys *auth.Keys) transport.WebsocketInitFunc {
-	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		refuse := func(reason string) (context.Context, *transport.InitPayload, error) {
-			refused := transport.WithWebsocketCloseCode(transport.AppendCloseReason(ctx, reason), closeForbidden)
-			return refused, nil, errors.New(reason)
-		}
-		secret := payload.GetString("apiKey")
-		if bearer, ok := auth.BearerToken(payload.Authorization()); ok {
-			secret = bearer
-		}
-		if secret == "" {
-			return refuse(`connection_init must carry an API key: {"Authorization": "Bearer <key>"}`)
-		}
-		scoped, err := keys.Scope(ctx, secret)
-		if err != nil {
-			return refuse("unknown or revoked API key")
-		}
-		return scoped, nil, nil
-	}
-}
-
-// closeForbidden is graphql-transport-ws's close code for a refused
-// connection_init.
-const closeForbidden = 4403
 
 // rejectKey answers a request whose Authorization header is present but
 // wrong: 401 with a GraphQL-shaped JSON body.

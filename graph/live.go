@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/pulse-analytics/pulse/ent"
@@ -41,42 +43,147 @@ func (r *Resolver) subscribableSegment(ctx context.Context, id int) error {
 	return nil
 }
 
-// endSubscription reports why a stream ended: the subscription gets an
-// error, and a slow consumer's WebSocket is closed with the reason, since
-// its writes are what backed up.
-func endSubscription(ctx context.Context) live.OnEnd {
-	return func(err error) {
-		code := CodeInternal
-		msg := "live updates ended"
-		var slow *live.SlowConsumerError
-		switch {
-		case errors.As(err, &slow):
-			code, msg = CodeSlowConsumer, slow.Error()
-			if sock := socketFrom(ctx); sock != nil {
-				defer sock.kick(closePolicyViolation, msg)
-			}
-		case errors.Is(err, live.ErrClosed):
-			msg = err.Error()
+// subscribeLive is how a live subscription resolver subscribes to the hub
+// and what it returns to gqlgen. (When the renderer executes the operation
+// for one item, the resolver returns just that item instead: see one.)
+//   - on a WebSocket: the operation's sink, which renders and queues each
+//     item itself; gqlgen's stream is never read;
+//   - on other transports (Server-Sent Events): a stream gqlgen's response
+//     loop reads through liveRenderer, so the item is rendered once per
+//     distinct operation there too.
+//
+// resume is where a client resumes from if nothing has been delivered
+// (afterSeq).
+func subscribeLive[H, T any](ctx context.Context, r *Resolver, resume int, convert func(H) T,
+	subscribe func(live.Sink[H]) (*live.Subscription, error)) (<-chan T, error) {
+	group := r.renders.group(ctx)
+	if op := socketOperationFrom(ctx); op != nil {
+		sub, err := subscribe(&socketSink[H]{op: op, group: group})
+		if err != nil {
+			group.release()
+			return nil, err
 		}
-		transport.AddSubscriptionError(ctx, &gqlerror.Error{
-			Message:    msg,
-			Extensions: map[string]any{"code": code},
-		})
+		op.attach(sub, group, resume)
+		return make(chan T), nil
 	}
+	stream := live.NewStream[H](r.live.Buffer())
+	sub, err := subscribe(stream)
+	if err != nil {
+		group.release()
+		return nil, err
+	}
+	context.AfterFunc(ctx, func() {
+		sub.Close()
+		group.release()
+	})
+	slot, ok := ctx.Value(renderSlotKey{}).(*renderSlot)
+	if !ok {
+		out := make(chan T)
+		go func() {
+			defer close(out)
+			for item := range stream.C {
+				select {
+				case out <- convert(item):
+				case <-ctx.Done():
+				}
+			}
+		}()
+		return out, nil
+	}
+	slot.group = group
+	slot.next = func(ctx context.Context) (any, error, bool) {
+		select {
+		case item, ok := <-stream.C:
+			if !ok {
+				return nil, stream.Err(), false
+			}
+			return item, nil, true
+		case <-ctx.Done():
+			return nil, nil, false
+		}
+	}
+	return make(chan T), nil
 }
 
-// runStates forwards a run's states as the SegmentRuns the schema returns.
-func runStates(ctx context.Context, stream *live.Stream[*live.RunState]) <-chan *ent.SegmentRun {
-	out := make(chan *ent.SegmentRun)
-	go func() {
-		defer close(out)
-		for st := range stream.C {
-			select {
-			case out <- st.Run:
-			case <-ctx.Done():
-				// Keep draining so the pump can finish.
-			}
+func same[T any](v T) T { return v }
+
+func runOf(st *live.RunState) *ent.SegmentRun { return st.Run }
+
+// one is a stream of just v: what a resolver returns when rendering.
+func one[T any](v T) <-chan T {
+	c := make(chan T, 1)
+	c <- v
+	close(c)
+	return c
+}
+
+// liveRenderer gives subscriptions on transports other than WebSocket the
+// renderer's memo: around the operation it puts a slot in the context,
+// where subscribeLive leaves its stream; around each response it takes the
+// next item from the stream and answers with its shared rendering instead
+// of executing the operation again.
+type liveRenderer struct{}
+
+var (
+	_ graphql.HandlerExtension     = liveRenderer{}
+	_ graphql.OperationInterceptor = liveRenderer{}
+	_ graphql.ResponseInterceptor  = liveRenderer{}
+)
+
+func (liveRenderer) ExtensionName() string                   { return "LiveRenderer" }
+func (liveRenderer) Validate(graphql.ExecutableSchema) error { return nil }
+
+// renderSlot links one subscription's resolver to its responses.
+type renderSlot struct {
+	group *renderGroup
+	// next returns the stream's next item; at its end, why it ended.
+	next  func(context.Context) (any, error, bool)
+	ended bool
+}
+
+type renderSlotKey struct{}
+
+func (liveRenderer) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	oc := graphql.GetOperationContext(ctx)
+	if oc.Operation == nil || oc.Operation.Operation != ast.Subscription || socketOperationFrom(ctx) != nil {
+		return next(ctx)
+	}
+	return next(context.WithValue(ctx, renderSlotKey{}, &renderSlot{}))
+}
+
+func (liveRenderer) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	slot, ok := ctx.Value(renderSlotKey{}).(*renderSlot)
+	if !ok || slot.next == nil {
+		return next(ctx)
+	}
+	if slot.ended {
+		return nil
+	}
+	item, err, ok := slot.next(ctx)
+	if !ok {
+		slot.ended = true
+		if err == nil {
+			return nil
 		}
-	}()
-	return out
+		return &graphql.Response{Errors: gqlerror.List{streamError(err)}}
+	}
+	resp := slot.group.render(ctx, item).resp
+	// Later interceptors may set fields of the response: each subscriber
+	// gets its own copy around the shared bytes.
+	own := *resp
+	own.Errors = slices.Clip(resp.Errors)
+	return &own
+}
+
+// streamError is how a stream the hub ended reports it.
+func streamError(err error) *gqlerror.Error {
+	code, msg := CodeInternal, "live updates ended"
+	var slow *live.SlowConsumerError
+	switch {
+	case errors.As(err, &slow):
+		code, msg = CodeSlowConsumer, slow.Error()
+	case errors.Is(err, live.ErrClosed):
+		msg = err.Error()
+	}
+	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
 }

@@ -28,6 +28,9 @@ func (r *segmentRunResolver) Exited(ctx context.Context, obj *ent.SegmentRun, af
 
 // SegmentMembershipChanged is the resolver for the segmentMembershipChanged field.
 func (r *subscriptionResolver) SegmentMembershipChanged(ctx context.Context, segmentID int, afterSeq *int) (<-chan *live.Change, error) {
+	if change, ok := renderItem[*live.Change](ctx); ok {
+		return one(change), nil
+	}
 	hub, projectID, err := r.liveScope(ctx)
 	if err != nil {
 		return nil, err
@@ -38,40 +41,45 @@ func (r *subscriptionResolver) SegmentMembershipChanged(ctx context.Context, seg
 	if afterSeq != nil && *afterSeq < 0 {
 		return nil, invalid.Field("afterSeq", "must be 0 or more")
 	}
-	stream, err := hub.SubscribeSegment(ctx, projectID, segmentID, afterSeq, endSubscription(ctx))
-	if err != nil {
-		return nil, err
+	resume := 0
+	if afterSeq != nil {
+		resume = *afterSeq
 	}
-	return feedChanges(ctx, stream), nil
+	return subscribeLive(ctx, r.Resolver, resume, same[*live.Change], func(sink live.Sink[*live.Change]) (*live.Subscription, error) {
+		return hub.SubscribeSegment(ctx, projectID, segmentID, afterSeq, sink)
+	})
 }
 
 // SegmentsChanged is the resolver for the segmentsChanged field.
 func (r *subscriptionResolver) SegmentsChanged(ctx context.Context) (<-chan *live.Change, error) {
+	if change, ok := renderItem[*live.Change](ctx); ok {
+		return one(change), nil
+	}
 	hub, projectID, err := r.liveScope(ctx)
 	if err != nil {
 		return nil, err
 	}
-	stream, err := hub.SubscribeProject(ctx, projectID, endSubscription(ctx))
-	if err != nil {
-		return nil, err
-	}
-	return feedChanges(ctx, stream), nil
+	return subscribeLive(ctx, r.Resolver, 0, same[*live.Change], func(sink live.Sink[*live.Change]) (*live.Subscription, error) {
+		return hub.SubscribeProject(ctx, projectID, sink)
+	})
 }
 
 // SegmentRunUpdated is the resolver for the segmentRunUpdated field.
 func (r *subscriptionResolver) SegmentRunUpdated(ctx context.Context, runID int) (<-chan *ent.SegmentRun, error) {
+	if st, ok := renderItem[*live.RunState](ctx); ok {
+		return one(st.Run), nil
+	}
 	hub, projectID, err := r.liveScope(ctx)
 	if err != nil {
 		return nil, err
 	}
-	stream, err := hub.SubscribeRun(ctx, projectID, runID, endSubscription(ctx))
+	runs, err := subscribeLive(ctx, r.Resolver, 0, runOf, func(sink live.Sink[*live.RunState]) (*live.Subscription, error) {
+		return hub.SubscribeRun(ctx, projectID, runID, sink)
+	})
 	if ent.IsNotFound(err) {
 		return nil, &invalid.Error{Field: "runId", Message: fmt.Sprintf("run %d not found", runID), Err: invalid.ErrNotFound}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return runStates(ctx, stream), nil
+	return runs, err
 }
 
 // Subscription returns generated.SubscriptionResolver implementation.

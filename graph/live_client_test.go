@@ -82,9 +82,8 @@ func setupLive(t *testing.T, buffer int) *liveBundle {
 		Buffer:        buffer,
 		OnSubscribers: func(delta int) { subscribers <- count.Add(int64(delta)) },
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	require.NoError(t, hub.Start(ctx))
+	require.NoError(t, hub.Start(context.Background()))
+	t.Cleanup(hub.Stop)
 	return &liveBundle{testBundle: setupWith(t, graph.Options{Live: hub}), subscribers: subscribers, count: count}
 }
 

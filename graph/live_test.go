@@ -1,7 +1,11 @@
 package graph_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -202,4 +206,50 @@ func TestSubscribersWithDifferentSelectionsGetTheirOwnFields(t *testing.T) {
 	}
 	require.JSONEq(t, `{"data":{"segmentMembershipChanged":{"seq":1}}}`, got["small"])
 	require.JSONEq(t, `{"data":{"segmentMembershipChanged":{"seq":1,"size":1,"entered":[{"externalId":"f-0"}]}}}`, got["large"])
+}
+
+// Over Server-Sent Events, a subscription replays and then goes live like
+// over a WebSocket.
+func TestSegmentMembershipChangedOverSSE(t *testing.T) {
+	t.Parallel()
+	b := setupLive(t, 0)
+	seg := b.staticSegment(t, b.project, "e", 2)
+	b.members(t, b.project, seg, false, "e-0")
+	body, err := json.Marshal(map[string]any{"query": membershipSubscription, "variables": map[string]any{"id": seg, "after": 0}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.server.URL+"/graphql", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+b.project.Read)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	events := bufio.NewScanner(res.Body)
+	nextChange := func() membershipChange {
+		for events.Scan() {
+			if data, ok := strings.CutPrefix(events.Text(), "data: "); ok {
+				var msg struct {
+					Data   struct{ SegmentMembershipChanged membershipChange }
+					Errors []any
+				}
+				require.NoError(t, json.Unmarshal([]byte(data), &msg))
+				require.Empty(t, msg.Errors, data)
+				return msg.Data.SegmentMembershipChanged
+			}
+		}
+		t.Fatalf("the stream ended: %v", events.Err())
+		return membershipChange{}
+	}
+	first := nextChange()
+	require.Equal(t, 1, first.Seq)
+	require.Equal(t, []string{"e-0"}, first.enteredIDs())
+	b.waitSubscribers(t, 1)
+	b.members(t, b.project, seg, false, "e-1")
+	second := nextChange()
+	require.Equal(t, 2, second.Seq)
+	require.Equal(t, []string{"e-1"}, second.enteredIDs())
 }

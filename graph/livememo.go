@@ -3,106 +3,168 @@ package graph
 import (
 	"context"
 	"encoding/json"
-	"slices"
+	"strconv"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/99designs/gqlgen/graphql/executor"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
 
-// liveRenderer renders each committed run once per distinct subscription
-// operation rather than once per subscriber. gqlgen executes the selection
-// set for every subscriber, and marshals every list of objects with one
-// goroutine per element: a thousand dashboards following one segment would
-// redo the same work a thousand times. Subscribers with the same operation,
-// variables and role get the same bytes, so the first renders and the
-// others reuse its response.
+// renderer renders each item a live subscription delivers (a committed
+// run, a run's state) once per distinct subscription operation rather than
+// once per subscriber: subscribers with the same operation, variables,
+// role and project get the same bytes. A thousand dashboards following one
+// segment cost one execution and one JSON encoding per run, then one
+// socket write each.
 //
-// It works in two steps. Around the operation it puts a slot in the
-// context; the change subscription resolvers put their stream in it and
-// hand gqlgen a feed channel instead. Around each response it takes the
-// next change from the stream itself and only when that change was not yet
-// rendered for this operation passes it on to gqlgen through the feed.
-type liveRenderer struct{}
+// It executes with an executor of its own, without the extensions of the
+// server's (limits, metrics): they ran once, when the subscription started.
+type renderer struct {
+	exec *executor.Executor
+	// execute runs the operation for one item: r.executeOperation, but
+	// for tests that count executions.
+	execute func(ctx context.Context, params graphql.RawParams, item any) *graphql.Response
 
-var (
-	_ graphql.HandlerExtension     = liveRenderer{}
-	_ graphql.OperationInterceptor = liveRenderer{}
-	_ graphql.ResponseInterceptor  = liveRenderer{}
-)
-
-func (liveRenderer) ExtensionName() string                   { return "LiveRenderer" }
-func (liveRenderer) Validate(graphql.ExecutableSchema) error { return nil }
-
-// renderSlot links one subscription's resolver to its responses.
-type renderSlot struct {
-	key     string
-	changes <-chan *live.Change
-	feed    chan *live.Change
+	mu     sync.Mutex
+	groups map[string]*renderGroup
 }
 
-type renderSlotKey struct{}
+func newRenderer(exec *executor.Executor) *renderer {
+	r := &renderer{exec: exec, groups: map[string]*renderGroup{}}
+	r.execute = r.executeOperation
+	return r
+}
 
-func (liveRenderer) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+// renderGroup is one distinct operation that live subscribers follow, with
+// its latest renderings.
+type renderGroup struct {
+	r      *renderer
+	key    string
+	params graphql.RawParams
+	// refs counts the subscriptions using the group; guarded by r.mu.
+	refs int
+
+	mu     sync.Mutex
+	recent []*rendering // most recent first, at most recentRenderings
+}
+
+// recentRenderings bounds what a group keeps: the fan-out of one item is
+// over long before this many newer ones arrive, and replays of old runs to
+// subscribers that resume together still find them.
+const recentRenderings = 8
+
+// rendering is one item rendered for a group; done is closed once payload
+// is set, so subscribers that want it meanwhile wait rather than render it
+// again.
+type rendering struct {
+	id      any
+	done    chan struct{}
+	resp    *graphql.Response
+	payload []byte
+}
+
+// group returns the (shared) group of the subscription operation running
+// in ctx; release it when the subscription ends.
+func (r *renderer) group(ctx context.Context) *renderGroup {
 	oc := graphql.GetOperationContext(ctx)
-	if oc.Operation == nil || oc.Operation.Operation != ast.Subscription {
-		return next(ctx)
-	}
-	return next(context.WithValue(ctx, renderSlotKey{}, &renderSlot{key: renderKey(ctx, oc)}))
-}
-
-func (liveRenderer) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	slot, ok := ctx.Value(renderSlotKey{}).(*renderSlot)
-	if !ok || slot.changes == nil {
-		return next(ctx)
-	}
-	var change *live.Change
-	select {
-	case change, ok = <-slot.changes:
-		if !ok {
-			return nil // the stream ended; its reason is already recorded
-		}
-	case <-ctx.Done():
-		return nil
-	}
-	rendered := change.Rendered(slot.key, func() any {
-		slot.feed <- change
-		if resp := next(ctx); resp != nil {
-			return resp
-		}
-		return nil
-	})
-	resp, _ := rendered.(*graphql.Response)
-	if resp == nil {
-		return nil
-	}
-	// Later interceptors may set fields of the response: each subscriber
-	// gets its own copy around the shared bytes.
-	own := *resp
-	own.Errors = slices.Clip(resp.Errors)
-	return &own
-}
-
-// feedChanges is what a change subscription resolver returns: with a slot
-// (always, behind the handler) the renderer reads the stream and feeds
-// gqlgen; without one, gqlgen reads the stream directly.
-func feedChanges(ctx context.Context, stream *live.Stream[*live.Change]) <-chan *live.Change {
-	slot, ok := ctx.Value(renderSlotKey{}).(*renderSlot)
-	if !ok {
-		return stream.C
-	}
-	slot.changes = stream.C
-	slot.feed = make(chan *live.Change, 1)
-	return slot.feed
-}
-
-// renderKey identifies what a subscriber sees: the operation, its
-// variables and the role (fields can be guarded by role). The project is
-// the change's own.
-func renderKey(ctx context.Context, oc *graphql.OperationContext) string {
 	scope, _ := tenant.FromContext(ctx)
 	vars, _ := json.Marshal(oc.Variables) // map keys are sorted: equal variables, equal bytes
-	return string(scope.Role) + "\x00" + oc.OperationName + "\x00" + oc.RawQuery + "\x00" + string(vars)
+	key := string(scope.Role) + "\x00" + strconv.Itoa(scope.ProjectID) + "\x00" + oc.OperationName + "\x00" + oc.RawQuery + "\x00" + string(vars)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g := r.groups[key]
+	if g == nil {
+		g = &renderGroup{r: r, key: key, params: graphql.RawParams{
+			Query: oc.RawQuery, OperationName: oc.OperationName, Variables: oc.Variables,
+		}}
+		r.groups[key] = g
+	}
+	g.refs++
+	return g
+}
+
+func (g *renderGroup) release() {
+	g.r.mu.Lock()
+	defer g.r.mu.Unlock()
+	g.refs--
+	if g.refs == 0 && g.r.groups[g.key] == g {
+		delete(g.r.groups, g.key)
+	}
+}
+
+// render returns item rendered for the group, executing the operation only
+// when no recent rendering of the same item exists. ctx is a subscriber's:
+// it carries the role and project the group's key names.
+func (g *renderGroup) render(ctx context.Context, item any) *rendering {
+	id := itemID(item)
+	g.mu.Lock()
+	for i, r := range g.recent {
+		if r.id == id {
+			copy(g.recent[1:i+1], g.recent[:i])
+			g.recent[0] = r
+			g.mu.Unlock()
+			<-r.done
+			return r
+		}
+	}
+	r := &rendering{id: id, done: make(chan struct{})}
+	if len(g.recent) < recentRenderings {
+		g.recent = append(g.recent, nil)
+	}
+	copy(g.recent[1:], g.recent)
+	g.recent[0] = r
+	g.mu.Unlock()
+
+	// Whatever happens, those waiting for this rendering get one.
+	r.resp = &graphql.Response{Errors: gqlerror.List{{Message: "internal error", Extensions: map[string]any{"code": CodeInternal}}}}
+	r.payload = []byte(`{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}`)
+	defer close(r.done)
+	resp := g.r.execute(ctx, g.params, item)
+	// Responses are built of JSON values: an error here is a bug, reported
+	// as the internal error above.
+	if payload, err := json.Marshal(resp); err == nil {
+		r.resp, r.payload = resp, payload
+	}
+	return r
+}
+
+// itemID identifies what is rendered: a committed run by its segment and
+// seq (so a run replayed from the database to many subscribers is rendered
+// once too), a run's state by the read that produced it.
+func itemID(item any) any {
+	switch v := item.(type) {
+	case *live.Change:
+		return struct{ segmentID, seq int }{v.Segment.ID, v.Seq}
+	default:
+		return item
+	}
+}
+
+// executeOperation runs the operation for one item: the subscription
+// resolver, told by the context, returns a stream of just that item.
+func (r *renderer) executeOperation(ctx context.Context, params graphql.RawParams, item any) *graphql.Response {
+	ctx = graphql.StartOperationTrace(ctx)
+	oc, errs := r.exec.CreateOperationContext(ctx, &params)
+	if errs != nil {
+		return &graphql.Response{Errors: errs}
+	}
+	ctx = context.WithValue(ctx, renderItemKey{}, item)
+	responses, ctx := r.exec.DispatchOperation(ctx, oc)
+	resp := responses(ctx)
+	if resp == nil {
+		return &graphql.Response{Errors: gqlerror.List{{Message: "the subscription rendered nothing", Extensions: map[string]any{"code": CodeInternal}}}}
+	}
+	return resp
+}
+
+type renderItemKey struct{}
+
+// renderItem is the item a render asks a subscription resolver for.
+func renderItem[T any](ctx context.Context) (T, bool) {
+	item, ok := ctx.Value(renderItemKey{}).(T)
+	return item, ok
 }

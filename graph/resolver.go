@@ -31,6 +31,7 @@ type Resolver struct {
 	previewer *segment.Previewer
 	recompute *recompute.Enqueuer
 	live      *live.Hub
+	renders   *renderer
 	analytics *analytics.Service
 	discovery *discovery.Enqueuer
 }

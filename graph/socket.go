@@ -1,154 +1,200 @@
 package graph
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/coder/websocket"
+
+	"github.com/pulse-analytics/pulse/internal/auth"
+	"github.com/pulse-analytics/pulse/internal/httplog"
+	"github.com/pulse-analytics/pulse/internal/live"
 )
 
-// WebSocket close codes Pulse sends besides graphql-transport-ws's own.
+// socketTransport serves GraphQL over WebSocket, both subprotocols
+// (graphql-transport-ws and the legacy graphql-ws), with the key in
+// connection_init. It replaces gqlgen's transport for what an idle
+// subscriber costs: gqlgen keeps, per connection, the HTTP server's
+// goroutine with its request and buffers and a goroutine for cancellation,
+// and per subscription a goroutine blocked in the executor; about 70 KiB
+// per idle subscriber. Here a connection is one goroutine reading it, with
+// small buffers of its own; the HTTP handler returns once the socket is
+// accepted. A live subscription has no goroutine at all: the hub offers
+// each item to its sink, which queues a message rendered once per distinct
+// operation (see renderer), and a writer goroutine runs only while the
+// connection has messages queued. Other operations (queries, mutations,
+// subscriptions that are not live) run in a goroutine while they last, as
+// in gqlgen.
+type socketTransport struct {
+	keys        *auth.Keys
+	live        *live.Hub
+	renders     *renderer
+	logger      *slog.Logger
+	keepAlive   time.Duration
+	initTimeout time.Duration
+	sockets     *socketSet
+}
+
+var _ graphql.Transport = (*socketTransport)(nil)
+
+// Sizes of a connection's buffers: frame headers fit, client messages
+// (subscribe, ping) are read through; the transport writes its messages
+// whole (see frameWriter), so the library's write buffer is the smallest
+// there is.
 const (
-	// closeGoingAway: the server is shutting down; reconnect to another
-	// process (with afterSeq to miss nothing).
-	closeGoingAway = 1001
-	// closePolicyViolation: the client read too slowly and its buffer
-	// filled up; the reason says where to resume.
-	closePolicyViolation = 1008
+	socketReadBuffer  = 64
+	socketWriteBuffer = 16
+	// socketReadLimit bounds one client message, as gqlgen's transport did.
+	socketReadLimit = 1 << 20
+	// socketWriteTimeout drops a connection whose client has not taken its
+	// queued messages in this long (its queue may not be full yet).
+	socketWriteTimeout = 30 * time.Second
+	// socketCloseGrace bounds a close handshake, the client's reply
+	// included.
+	socketCloseGrace = 5 * time.Second
 )
 
-// socketImplementation accepts WebSocket connections through gqlgen's coder
-// adapter and keeps a handle on each in the request context, so that a
-// subscription can close its connection with a reason (a slow consumer) and
-// a shutdown closes with 1001 rather than a normal closure.
-type socketImplementation struct {
-	inner transport.CoderWebsocketImplementation
+func (t *socketTransport) Supports(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != ""
 }
 
-var _ transport.WebsocketImplementation = socketImplementation{}
-
-func (s socketImplementation) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
-	conn, err := s.inner.Accept(w, r, opts)
+// Do accepts the connection and returns: the connection lives on in a
+// goroutine of its own, without the HTTP server's request and buffers.
+func (t *socketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	hijacker := &smallBuffers{ResponseWriter: w}
+	ws, err := websocket.Accept(hijacker, r, &websocket.AcceptOptions{
+		Subprotocols: socketProtocols,
+		// Keys travel in connection_init, not cookies, so a cross-site page
+		// cannot ride on a user's session.
+		InsecureSkipVerify: true,
+	})
 	if err != nil {
-		return nil, err
+		return // Accept answered the request
 	}
-	sock := &socket{WebsocketConn: conn, serverCtx: r.Context()}
-	if slot, ok := r.Context().Value(socketSlotKey{}).(*socketSlot); ok {
-		slot.set(sock)
-	}
-	return sock, nil
-}
-
-// socket is one accepted connection.
-type socket struct {
-	transport.WebsocketConn
-	serverCtx context.Context
-
-	mu     sync.Mutex
-	code   int
-	reason string
-}
-
-var (
-	_ transport.WebsocketReadLimiter   = (*socket)(nil)
-	_ transport.WebsocketReadDeadliner = (*socket)(nil)
-)
-
-// WriteClose replaces gqlgen's normal closure with what really happened: a
-// kick, or the server going away.
-func (s *socket) WriteClose(code int, message string) error {
-	s.mu.Lock()
-	if s.code != 0 {
-		code, message = s.code, s.reason
-	} else if code == transport.WebsocketCloseNormalClosure && s.serverCtx.Err() != nil {
-		code, message = closeGoingAway, "server shutting down"
-	}
-	s.mu.Unlock()
-	return s.WebsocketConn.WriteClose(code, message)
-}
-
-// kick closes the connection with code and reason, even while a write to a
-// client that stopped reading is blocked: the close handshake gives up after
-// a few seconds and drops the TCP connection.
-func (s *socket) kick(code int, reason string) {
-	s.mu.Lock()
-	if s.code != 0 {
-		s.mu.Unlock()
+	proto := protocolNamed(ws.Subprotocol())
+	if proto == nil {
+		_ = ws.Close(closeProtocolError, "unsupported subprotocol")
 		return
 	}
-	s.code, s.reason = code, truncateReason(reason)
-	s.mu.Unlock()
-	_ = s.WebsocketConn.WriteClose(code, s.reason)
-}
-
-func (s *socket) SetReadLimit(limit int64) {
-	if l, ok := s.WebsocketConn.(transport.WebsocketReadLimiter); ok {
-		l.SetReadLimit(limit)
+	ws.SetReadLimit(socketReadLimit)
+	// The request's context ends when this handler returns, and holds on
+	// to what served it: the connection keeps only its logger (with the
+	// request id).
+	// Not cancellable: operations that need it get a context of their own,
+	// cancelled when they stop or the connection ends.
+	ctx := httplog.WithLogger(context.Background(), httplog.Logger(r.Context(), t.logger))
+	c := &socketConn{t: t, exec: exec, ws: ws, netConn: hijacker.conn, reader: hijacker.reader, writes: hijacker.writes, proto: proto, ctx: ctx,
+		ops: map[string]*socketOperation{}, limit: live.DefaultBuffer}
+	if t.live != nil {
+		c.limit = t.live.Buffer()
 	}
-}
-
-func (s *socket) SetReadDeadline(t time.Time) error {
-	if d, ok := s.WebsocketConn.(transport.WebsocketReadDeadliner); ok {
-		return d.SetReadDeadline(t)
+	if !t.sockets.add(r, c) {
+		_ = ws.Close(closeGoingAway, "server shutting down")
+		return
 	}
-	return nil
+	go c.serve()
 }
 
-// truncateReason keeps a close reason within the 123 bytes a close frame
-// allows.
-func truncateReason(reason string) string {
-	if len(reason) <= 123 {
-		return reason
+// smallBuffers hands the WebSocket library buffers of the sizes above
+// instead of the HTTP server's 4 KiB ones, which would stay allocated as
+// long as the connection, writing through a frameWriter, and keeps the
+// connection (for waiting and write deadlines).
+type smallBuffers struct {
+	http.ResponseWriter
+	conn   net.Conn
+	reader *bufio.Reader
+	writes *frameWriter
+}
+
+var _ http.Hijacker = (*smallBuffers)(nil)
+
+func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
 	}
-	return strings.ToValidUTF8(reason[:123], "")
+	w.conn = conn
+	reader := brw.Reader
+	switch n := reader.Buffered(); {
+	case n == 0:
+		reader = bufio.NewReaderSize(conn, socketReadBuffer)
+	case n <= socketReadBuffer:
+		// Bytes the client sent right after its handshake are moved into
+		// the small buffer (the library then picks them up from there).
+		early, _ := reader.Peek(n)
+		reader = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), socketReadBuffer)
+		_, _ = reader.Peek(n)
+	}
+	w.reader, w.writes = reader, &frameWriter{conn: conn}
+	return conn, bufio.NewReadWriter(reader, bufio.NewWriterSize(w.writes, socketWriteBuffer)), nil
 }
 
-// socketSlot carries the accepted socket from the transport to the
-// resolvers of its subscriptions, whose contexts derive from the request's.
-type socketSlot struct {
-	mu   sync.Mutex
-	sock *socket
+// socketSet is every open connection, by HTTP server: hijacked connections
+// are not the server's to close, so its Shutdown closes them through the
+// hook registered here, with 1001 (going away).
+type socketSet struct {
+	mu      sync.Mutex
+	servers map[*http.Server]map[*socketConn]struct{}
+	closing map[*http.Server]bool
 }
 
-type socketSlotKey struct{}
+func newSocketSet() *socketSet {
+	return &socketSet{servers: map[*http.Server]map[*socketConn]struct{}{}, closing: map[*http.Server]bool{}}
+}
 
-func (s *socketSlot) set(sock *socket) {
+// add registers c under the server of r; false when that server is
+// shutting down.
+func (s *socketSet) add(r *http.Request, c *socketConn) bool {
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
 	s.mu.Lock()
-	s.sock = sock
-	s.mu.Unlock()
-}
-
-// socketFrom returns the WebSocket connection a subscription runs on, or
-// nil (SSE).
-func socketFrom(ctx context.Context) *socket {
-	slot, ok := ctx.Value(socketSlotKey{}).(*socketSlot)
-	if !ok {
-		return nil
+	defer s.mu.Unlock()
+	if s.closing[srv] {
+		return false
 	}
-	slot.mu.Lock()
-	defer slot.mu.Unlock()
-	return slot.sock
-}
-
-// withSocketSlot gives each WebSocket upgrade request a slot for its socket.
-func withSocketSlot(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			r = r.WithContext(context.WithValue(r.Context(), socketSlotKey{}, &socketSlot{}))
+	conns := s.servers[srv]
+	if conns == nil {
+		conns = map[*socketConn]struct{}{}
+		s.servers[srv] = conns
+		if srv != nil {
+			srv.RegisterOnShutdown(func() { s.shutdown(srv) })
 		}
-		next.ServeHTTP(w, r)
-	})
+	}
+	conns[c] = struct{}{}
+	c.server = srv
+	return true
 }
 
-// newSocketImplementation accepts any origin: keys travel in
-// connection_init, not cookies, so a cross-site page cannot ride on a
-// user's session.
-func newSocketImplementation() socketImplementation {
-	return socketImplementation{inner: transport.CoderWebsocketImplementation{
-		AcceptOptions: websocket.AcceptOptions{InsecureSkipVerify: true},
-	}}
+func (s *socketSet) remove(c *socketConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.servers[c.server], c)
+}
+
+func (s *socketSet) shutdown(srv *http.Server) {
+	s.mu.Lock()
+	s.closing[srv] = true
+	conns := make([]*socketConn, 0, len(s.servers[srv]))
+	for c := range s.servers[srv] {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith(closeGoingAway, "server shutting down", nil)
+	}
+}
+
+// newSocketTransport is the WebSocket transport of a handler.
+func newSocketTransport(keys *auth.Keys, hub *live.Hub, renders *renderer, opts Options) *socketTransport {
+	return &socketTransport{
+		keys: keys, live: hub, renders: renders, logger: opts.Logger,
+		keepAlive: opts.KeepAlive, initTimeout: 10 * time.Second, sockets: newSocketSet(),
+	}
 }

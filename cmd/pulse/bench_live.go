@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/lib/pq"
@@ -46,6 +47,11 @@ It works in its own database, the --database-url database name with
 	if subscribers < 1 || processes < 1 || runs < 1 || n < 1 {
 		return fmt.Errorf("%w: --subscribers, --processes, --runs and --moved must be positive", errUsage)
 	}
+	// Each subscriber is a socket at both ends: this process and the
+	// servers (which inherit the limit) need a descriptor each.
+	if err := raiseFileLimit(uint64(subscribers) + 1024); err != nil {
+		return err
+	}
 	db, project, _, err := benchProject(ctx, &cfg, stderr)
 	if err != nil {
 		return err
@@ -63,12 +69,31 @@ It works in its own database, the --database-url database name with
 	report, err := bench.RunLive(ctx, bench.LiveConfig{
 		BaseURLs: servers.bases, ReadKey: project.Read.Secret, DB: db,
 		ProjectID: project.Project.ID, SegmentID: segmentID,
-		Subscribers: subscribers, Runs: runs, MovedUsers: moved, RSS: servers.rss,
+		Subscribers: subscribers, Runs: runs, MovedUsers: moved, RSS: servers.rss, ServerPIDs: servers.pids(),
 	})
 	if err != nil {
 		return err
 	}
 	report.Print(stdout)
+	return nil
+}
+
+// raiseFileLimit raises this process's soft limit of open files to its
+// hard limit, and fails when even that is below need.
+func raiseFileLimit(need uint64) error {
+	var limit syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &limit); err != nil {
+		return fmt.Errorf("read the open files limit: %w", err)
+	}
+	if limit.Max < need {
+		return fmt.Errorf("%d subscribers need about %d open files; the hard limit is %d (raise it with ulimit -Hn)", need-1024, need, limit.Max)
+	}
+	if limit.Cur < limit.Max {
+		limit.Cur = limit.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &limit); err != nil {
+			return fmt.Errorf("raise the open files limit: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -157,6 +182,15 @@ func (s *servers) stop() {
 	for _, cmd := range s.cmds {
 		_ = cmd.Wait()
 	}
+}
+
+// pids are the servers' process ids.
+func (s *servers) pids() []int {
+	out := make([]int, len(s.cmds))
+	for i, cmd := range s.cmds {
+		out[i] = cmd.Process.Pid
+	}
+	return out
 }
 
 // rss is the resident memory of each server, in bytes.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -104,6 +105,19 @@ func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 type trackedConn struct {
 	net.Conn
 	done func()
+}
+
+var _ syscall.Conn = (*trackedConn)(nil)
+
+// SyscallConn lets the WebSocket transport wait for a socket to be
+// readable without reading (an idle connection's goroutine then holds the
+// stack of a poll).
+func (c *trackedConn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("not a socket")
+	}
+	return sc.SyscallConn()
 }
 
 func (c *trackedConn) Close() error {

@@ -88,10 +88,13 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 		}()
 	}
 	web.live = live.NewHub(db, database.NewClient(db), live.Config{DSN: cfg.DatabaseURL, Logger: logger,
-		OnReconnect: web.metrics.ListenerReconnects.Inc, OnSubscribers: web.metrics.AddSubscribers})
-	if err := web.live.Start(ctx); err != nil {
+		OnReconnect: web.metrics.ListenerReconnects.Inc, OnSubscribers: web.metrics.AddSubscribers,
+		OnSlowConsumer: web.metrics.SlowConsumers.Inc, OnSent: web.metrics.LiveMessages.Inc, OnFanOut: web.metrics.ObserveFanOut})
+	// Stopped after the server: its sockets are closed with 1001 first.
+	if err := web.live.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start live updates: %w", err)
 	}
+	defer web.live.Stop()
 
 	web.keys = auth.NewKeys(database.NewClient(db))
 	if err := web.keys.Listen(ctx, auth.ListenConfig{DSN: cfg.DatabaseURL, Logger: logger}); err != nil {

@@ -46,3 +46,39 @@ func busyDuring(fn func() error) (time.Duration, error) {
 	}
 	return after - before, err
 }
+
+// processCPU is the CPU time (user and system) a process has used, from
+// /proc/<pid>/stat; false where there is none.
+func processCPU(pid int) (time.Duration, bool) {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name, in parentheses, may hold spaces: fields count from
+	// after it (utime and stime are the 14th and 15th of the line).
+	_, rest, ok := bytes.Cut(stat, []byte(") "))
+	fields := bytes.Fields(rest)
+	if !ok || len(fields) < 13 {
+		return 0, false
+	}
+	var ticks int64
+	for _, i := range []int{11, 12} {
+		n, err := strconv.ParseInt(string(fields[i]), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		ticks += n
+	}
+	const userHZ = 100
+	return time.Duration(ticks) * time.Second / userHZ, true
+}
+
+// cpuOf sums processCPU over pids.
+func cpuOf(pids []int) time.Duration {
+	var total time.Duration
+	for _, pid := range pids {
+		cpu, _ := processCPU(pid)
+		total += cpu
+	}
+	return total
+}

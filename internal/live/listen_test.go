@@ -1,7 +1,6 @@
 package live_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,12 +16,11 @@ func TestReconnectReplaysRunsWhoseNotificationWasLost(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	seg := b.staticSegment(t, b.projectID, 3)
-	stream, err := b.hub.SubscribeSegment(context.Background(), b.projectID, seg, nil, nil)
-	require.NoError(t, err)
+	stream, _ := b.segmentStream(t, seg, nil)
 	b.change(t, b.projectID, seg, false, "u0")
 	require.Equal(t, 1, next(t, stream).Seq)
 
-	_, err = b.db.Exec(`
+	_, err := b.db.Exec(`
 		WITH run AS (
 			INSERT INTO segment_runs (project_id, segment_id, trigger, status, created_at, started_at, finished_at,
 				entered_count, exited_count, size_after, seq)

@@ -1,14 +1,15 @@
 // Package live pushes committed segment runs to subscribers. Each process
-// holds one LISTEN connection (see Hub); a notification names a run, the
-// process loads that run's delta once and fans it out to its local
-// subscribers, each through a bounded buffer. Subscribers that resume from a
-// sequence number get the runs they missed replayed from the database first.
+// holds one LISTEN connection (see Hub); a notification names a run, a
+// worker of the hub loads that run's delta once and hands it to every local
+// subscriber's Sink without blocking. Subscribers that resume from a
+// sequence number get the runs they missed replayed from the database
+// first. No goroutine waits on behalf of an idle subscriber: the hub calls
+// into sinks, and a goroutine exists only while a replay is being read.
 package live
 
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/pulse-analytics/pulse/ent"
@@ -36,35 +37,10 @@ type Change struct {
 	Entered     []*ent.User
 	Exited      []*ent.User
 	CommittedAt time.Time
-
-	renders sync.Map // key → *rendering
-}
-
-// rendering is one memoized rendering of a change.
-type rendering struct {
-	mu    sync.Mutex
-	done  bool
-	value any
-}
-
-// Rendered returns render's result for key, calling render once per key
-// however many subscribers ask (the others wait for it): subscribers that
-// select the same fields of the same change get the same bytes, so a
-// transport renders a change once per distinct operation instead of once
-// per subscriber. A nil result (the renderer gave up) is not kept.
-func (c *Change) Rendered(key string, render func() any) any {
-	v, _ := c.renders.LoadOrStore(key, &rendering{})
-	r := v.(*rendering)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.done {
-		return r.value
-	}
-	value := render()
-	if value != nil {
-		r.value, r.done = value, true
-	}
-	return value
+	// Announced is when this process received the notification that
+	// announced the run; zero for a run replayed from the database. The
+	// fan-out latency is measured from it.
+	Announced time.Time
 }
 
 // RunState is a run as it was read after one of its state changes.
@@ -73,6 +49,8 @@ type RunState struct {
 	// Final is set when no further state follows: the run completed, or it
 	// failed on its last attempt.
 	Final bool
+	// Announced is as Change's: zero for the state read at subscription.
+	Announced time.Time
 }
 
 // ErrSlowConsumer ends a subscription whose buffer filled up: the client
@@ -82,8 +60,9 @@ var ErrSlowConsumer = errors.New("slow consumer")
 // SlowConsumerError is why a subscriber was dropped and where it may resume.
 type SlowConsumerError struct {
 	Buffer int
-	// AfterSeq is the last seq delivered to it, per segment (for a single
-	// segment subscription, its only entry).
+	// AfterSeq is the last seq handed to its sink, per segment (for a
+	// single segment subscription, its only entry). A sink that loses what
+	// it had queued (a closed socket) reports its own.
 	AfterSeq map[int]int
 }
 

@@ -48,9 +48,8 @@ func setupWith(t *testing.T, cfg live.Config) *bundle {
 	cfg.DSN = pgtest.DSN(t)
 	cfg.OnReconnect = func() { reconnects.Add(1) }
 	hub := live.NewHub(db, client, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	require.NoError(t, hub.Start(ctx))
+	require.NoError(t, hub.Start(context.Background()))
+	t.Cleanup(hub.Stop)
 	b := &bundle{db: db, client: client, hub: hub, reconnects: reconnects}
 	b.projectID = b.newProject(t, t.Name())
 	return b
@@ -92,6 +91,17 @@ func ids(n int) []string {
 		out[i] = fmt.Sprintf("u%d", i)
 	}
 	return out
+}
+
+// segmentStream subscribes a stream of the hub's buffer to a segment of
+// the bundle's project.
+func (b *bundle) segmentStream(t *testing.T, segmentID int, afterSeq *int) (*live.Stream[*live.Change], *live.Subscription) {
+	t.Helper()
+	stream := live.NewStream[*live.Change](b.hub.Buffer())
+	sub, err := b.hub.SubscribeSegment(context.Background(), b.projectID, segmentID, afterSeq, stream)
+	require.NoError(t, err)
+	t.Cleanup(sub.Close)
+	return stream, sub
 }
 
 // next reads one change from a stream, failing on timeout or end.

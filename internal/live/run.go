@@ -2,81 +2,116 @@ package live
 
 import (
 	"context"
-	"errors"
+	"sync"
 	"time"
 
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 )
 
-// SubscribeRun streams a run's states: the current one first, then each
-// change, ending after the final state (completed, or failed with no retry
-// left). It returns the error of loading the run, e.g. ent's not-found for
-// a run of another project.
-func (h *Hub) SubscribeRun(ctx context.Context, projectID, runID int, onEnd OnEnd) (*Stream[*RunState], error) {
-	sub := &runSub{dropper: newDropper(), projectID: projectID, runID: runID, inbox: make(chan *RunState, h.cfg.Buffer)}
-	if err := h.addRun(sub); err != nil {
+// SubscribeRun delivers a run's states to sink: the current one first,
+// then each change, ending (End(nil)) after the final state: completed, or
+// failed with no retry left. It returns the error of loading the run, e.g.
+// ent's not-found for a run of another project.
+func (h *Hub) SubscribeRun(ctx context.Context, projectID, runID int, sink Sink[*RunState]) (*Subscription, error) {
+	s := &runSub{hub: h, projectID: projectID, runID: runID, sink: sink, loading: true}
+	if err := h.addRun(s); err != nil {
 		return nil, err
 	}
-	// Read after registering, so no state change falls between the two.
+	// Read after registering, so no state change falls between the two;
+	// states announced meanwhile wait until the current one is handed over.
 	current, err := h.load.runState(ctx, projectID, runID, nil)
 	if err != nil {
-		h.removeRun(sub)
+		s.mu.Lock()
+		s.ended = true
+		s.mu.Unlock()
+		h.removeRun(s)
 		return nil, err
 	}
-	out := make(chan *RunState)
-	stream := &Stream[*RunState]{C: out}
-	go func() {
-		defer close(out)
-		defer h.removeRun(sub)
-		stream.end(pumpRun(ctx, sub, current, out), onEnd)
-	}()
-	return stream, nil
+	s.mu.Lock()
+	s.loading = false
+	early := s.early
+	s.early = nil
+	s.mu.Unlock()
+	s.offer(current)
+	if early != nil {
+		s.offer(early)
+	}
+	return &Subscription{close: s.close}, nil
 }
 
-func pumpRun(ctx context.Context, sub *runSub, current *RunState, out chan<- *RunState) error {
-	sent := current
-	if err := sendRun(ctx, sub, out, current); err != nil {
-		return err
+// runSub is one subscriber of a run's states.
+type runSub struct {
+	hub              *Hub
+	projectID, runID int
+	sink             Sink[*RunState]
+
+	mu sync.Mutex
+	// loading is set until the current state is read; early is the newest
+	// state announced meanwhile.
+	loading bool
+	early   *RunState
+	sent    *RunState
+	ended   bool
+}
+
+func (s *runSub) offer(st *RunState) {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
 	}
-	for !sent.Final {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-sub.kicked:
-			return endedRun(ctx, sub, sub.reason)
-		case st := <-sub.inbox:
-			// States read before the first one may arrive after it.
-			if !newer(st, sent) {
-				continue
-			}
-			if err := sendRun(ctx, sub, out, st); err != nil {
-				return endedRun(ctx, sub, err)
-			}
-			sent = st
+	if s.loading {
+		if s.early == nil || newer(st, s.early) {
+			s.early = st
 		}
+		s.mu.Unlock()
+		return
 	}
-	return nil
+	// States read before the first one may arrive after it.
+	if s.sent != nil && !newer(st, s.sent) {
+		s.mu.Unlock()
+		return
+	}
+	if !s.sink.Offer(st) {
+		s.ended = true
+		s.mu.Unlock()
+		s.hub.removeRun(s)
+		s.hub.cfg.OnSlowConsumer()
+		s.sink.End(&SlowConsumerError{Buffer: s.hub.cfg.Buffer})
+		return
+	}
+	s.sent = st
+	if !st.Final {
+		s.mu.Unlock()
+		return
+	}
+	s.ended = true
+	s.mu.Unlock()
+	s.hub.removeRun(s)
+	s.sink.End(nil)
 }
 
-func sendRun(ctx context.Context, sub *runSub, out chan<- *RunState, st *RunState) error {
-	select {
-	case out <- st:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-sub.kicked:
-		return sub.reason
+// end is the hub ending the subscription.
+func (s *runSub) end(err error) {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
 	}
+	s.ended = true
+	s.mu.Unlock()
+	s.hub.removeRun(s)
+	s.sink.End(err)
 }
 
-func endedRun(ctx context.Context, sub *runSub, err error) error {
-	if ctx.Err() != nil {
-		return nil //nolint:nilerr // the subscriber went away: not an error of the stream
+func (s *runSub) close() {
+	s.mu.Lock()
+	ended := s.ended
+	s.ended = true
+	s.mu.Unlock()
+	if !ended {
+		s.hub.removeRun(s)
 	}
-	if errors.Is(err, ErrSlowConsumer) {
-		return &SlowConsumerError{Buffer: cap(sub.inbox)}
-	}
-	return err
 }
 
 // newer orders two reads of one run. A run only moves forward within an

@@ -10,8 +10,19 @@ import (
 
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 )
+
+// runStream subscribes a stream to a run.
+func (b *bundle) runStream(t *testing.T, projectID, runID int) *live.Stream[*live.RunState] {
+	t.Helper()
+	stream := live.NewStream[*live.RunState](b.hub.Buffer())
+	sub, err := b.hub.SubscribeRun(context.Background(), projectID, runID, stream)
+	require.NoError(t, err)
+	t.Cleanup(sub.Close)
+	return stream
+}
 
 // dynamicRun creates a dynamic segment with rule and a PENDING run of it.
 func (b *bundle) dynamicRun(t *testing.T, rule string) recompute.Args {
@@ -31,8 +42,7 @@ func TestRunStreamFollowsARunToCompletion(t *testing.T) {
 	b := setup(t)
 	b.staticSegment(t, b.projectID, 2)
 	a := b.dynamicRun(t, `{"trait":{"key":"plan","op":"NOT_EXISTS"}}`)
-	stream, err := b.hub.SubscribeRun(context.Background(), b.projectID, a.RunID, nil)
-	require.NoError(t, err)
+	stream := b.runStream(t, b.projectID, a.RunID)
 	require.Equal(t, segmentrun.StatusPENDING, next(t, stream).Run.Status)
 
 	// Holding the segment's row lock parks the worker right after it
@@ -61,8 +71,7 @@ func TestRunStreamEndsOnTheLastFailedAttempt(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	a := b.dynamicRun(t, `[1]`) // a stored rule that does not decode
-	stream, err := b.hub.SubscribeRun(context.Background(), b.projectID, a.RunID, nil)
-	require.NoError(t, err)
+	stream := b.runStream(t, b.projectID, a.RunID)
 	require.Equal(t, segmentrun.StatusPENDING, next(t, stream).Run.Status)
 
 	job := &river.Job[recompute.Args]{JobRow: &rivertype.JobRow{Attempt: 5, MaxAttempts: 5}, Args: a}
@@ -85,6 +94,6 @@ func TestRunOfAnotherProjectIsNotFound(t *testing.T) {
 	b := setup(t)
 	a := b.dynamicRun(t, `{"trait":{"key":"plan","op":"EXISTS"}}`)
 	other := b.newProject(t, t.Name()+" other")
-	_, err := b.hub.SubscribeRun(context.Background(), other, a.RunID, nil)
+	_, err := b.hub.SubscribeRun(context.Background(), other, a.RunID, live.NewStream[*live.RunState](1))
 	require.True(t, ent.IsNotFound(err), "got %v", err)
 }

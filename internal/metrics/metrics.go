@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -40,6 +41,11 @@ type Metrics struct {
 	// Drift counts the users full recomputes moved that incremental passes
 	// had not (see recompute.Options.OnDrift).
 	Drift prometheus.Counter
+	// LiveMessages counts the live messages written to subscribers.
+	LiveMessages prometheus.Counter
+	// SlowConsumers counts the subscribers dropped for not keeping up.
+	SlowConsumers prometheus.Counter
+	liveFanOut    prometheus.Histogram
 }
 
 // maxOperationNames bounds the operation_name label: names come from
@@ -106,6 +112,19 @@ func New(reg *prometheus.Registry) *Metrics {
 			Name: "pulse_segment_drift_total",
 			Help: "Users that reconciling full recomputes moved and the incremental path had not (0 when real time is exact).",
 		}),
+		LiveMessages: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulse_live_messages_sent_total",
+			Help: "Live subscription messages this process wrote to its subscribers (replays included).",
+		}),
+		SlowConsumers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulse_live_slow_consumers_total",
+			Help: "Live subscribers this process dropped because their buffer filled up.",
+		}),
+		liveFanOut: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pulse_live_fanout_seconds",
+			Help:    "Time from this process receiving a run's notification to a subscriber's message being written, per message.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .15, .2, .25, .5, 1, 2.5},
+		}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -114,7 +133,8 @@ func New(reg *prometheus.Registry) *Metrics {
 		m.graphqlOperations, m.graphqlDuration, m.graphqlErrors,
 		m.ingestMessages,
 		m.jobRuns, m.jobDuration, m.jobFailures,
-		m.Subscribers, m.ListenerReconnects, m.Drift,
+		m.Subscribers, m.ListenerReconnects, m.LiveMessages, m.SlowConsumers, m.liveFanOut,
+		m.Drift,
 	)
 	// Pre-create the fixed label values so a scrape shows zeros rather than
 	// nothing before the first event of each kind.
@@ -131,6 +151,10 @@ func (m *Metrics) Handler() http.Handler {
 
 // AddDrift counts n users of drift, as recompute.Options.OnDrift wants.
 func (m *Metrics) AddDrift(n int) { m.Drift.Add(float64(n)) }
+
+// ObserveFanOut records one live message's fan-out latency, as
+// live.Config.OnFanOut wants.
+func (m *Metrics) ObserveFanOut(d time.Duration) { m.liveFanOut.Observe(d.Seconds()) }
 
 // AddSubscribers moves the Subscribers gauge by delta (+1 when a
 // subscription starts, -1 when it ends), as live.Config.OnSubscribers wants.

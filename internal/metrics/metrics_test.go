@@ -164,9 +164,19 @@ func TestLiveGaugesForTheListener(t *testing.T) {
 	m.Subscribers.Inc()
 	m.Subscribers.Dec()
 	m.ListenerReconnects.Inc()
+	m.SlowConsumers.Inc()
+	m.LiveMessages.Add(3)
+	m.ObserveFanOut(3 * time.Millisecond)
+	m.ObserveFanOut(40 * time.Millisecond)
 	s := scrape(t, m)
 	require.Equal(t, 1.0, s[`pulse_live_subscribers`])
 	require.Equal(t, 1.0, s[`pulse_live_listener_reconnects_total`])
+	require.Equal(t, 1.0, s[`pulse_live_slow_consumers_total`])
+	require.Equal(t, 3.0, s[`pulse_live_messages_sent_total`])
+	require.Equal(t, 2.0, s[`pulse_live_fanout_seconds_count`])
+	require.Equal(t, 1.0, s[`pulse_live_fanout_seconds_bucket{le="0.005"}`])
+	require.Equal(t, 2.0, s[`pulse_live_fanout_seconds_bucket{le="0.05"}`])
+	require.InDelta(t, 0.043, s[`pulse_live_fanout_seconds_sum`], 1e-9)
 }
 
 func TestWatchJobsOnAnInsertOnlyClient(t *testing.T) {

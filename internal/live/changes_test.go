@@ -14,8 +14,7 @@ func TestSegmentStreamDeliversRunsInOrderWithTheirDelta(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	seg := b.staticSegment(t, b.projectID, 3)
-	stream, err := b.hub.SubscribeSegment(context.Background(), b.projectID, seg, nil, nil)
-	require.NoError(t, err)
+	stream, _ := b.segmentStream(t, seg, nil)
 
 	b.change(t, b.projectID, seg, false, "u0", "u1")
 	b.change(t, b.projectID, seg, false, "u2")
@@ -47,8 +46,7 @@ func TestInlineUsersAreCappedAndCountsExact(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	seg := b.staticSegment(t, b.projectID, live.InlineUsers+25)
-	stream, err := b.hub.SubscribeSegment(context.Background(), b.projectID, seg, nil, nil)
-	require.NoError(t, err)
+	stream, _ := b.segmentStream(t, seg, nil)
 	b.change(t, b.projectID, seg, false, ids(live.InlineUsers+25)...)
 	c := next(t, stream)
 	require.Equal(t, live.InlineUsers+25, c.EnteredCount)
@@ -66,8 +64,7 @@ func TestAfterSeqReplaysThenContinuesLive(t *testing.T) {
 		b.change(t, b.projectID, seg, false, ids(5)[i])
 	}
 	after := 1
-	stream, err := b.hub.SubscribeSegment(context.Background(), b.projectID, seg, &after, nil)
-	require.NoError(t, err)
+	stream, _ := b.segmentStream(t, seg, &after)
 	require.Equal(t, 2, next(t, stream).Seq)
 	require.Equal(t, 3, next(t, stream).Seq)
 	b.change(t, b.projectID, seg, false, "u3")
@@ -97,8 +94,7 @@ func TestAfterSeqHandOverHasNoGapNorDuplicate(t *testing.T) {
 		committing <- nil
 	}()
 	after := 0
-	stream, err := b.hub.SubscribeSegment(context.Background(), b.projectID, seg, &after, nil)
-	require.NoError(t, err)
+	stream, _ := b.segmentStream(t, seg, &after)
 	for want := 1; want <= runs; want++ {
 		require.Equal(t, want, next(t, stream).Seq)
 	}
@@ -111,8 +107,10 @@ func TestProjectStreamSeesOnlyItsProject(t *testing.T) {
 	other := b.newProject(t, t.Name()+" other")
 	mine := b.staticSegment(t, b.projectID, 2)
 	theirs := b.staticSegment(t, other, 2)
-	stream, err := b.hub.SubscribeProject(context.Background(), b.projectID, nil)
+	stream := live.NewStream[*live.Change](b.hub.Buffer())
+	sub, err := b.hub.SubscribeProject(context.Background(), b.projectID, stream)
 	require.NoError(t, err)
+	defer sub.Close()
 
 	// The other project's run commits first: had it leaked, it would be
 	// the first delivery.
@@ -126,43 +124,51 @@ func TestProjectStreamSeesOnlyItsProject(t *testing.T) {
 
 func TestSlowConsumerIsDroppedWithWhereToResume(t *testing.T) {
 	t.Parallel()
-	b := setupWith(t, live.Config{Buffer: 2})
+	dropped := make(chan struct{}, 1)
+	b := setupWith(t, live.Config{Buffer: 2, OnSlowConsumer: func() { dropped <- struct{}{} }})
 	seg := b.staticSegment(t, b.projectID, 6)
-	ended := make(chan error, 1)
-	stream, err := b.hub.SubscribeSegment(context.Background(), b.projectID, seg, nil, func(err error) { ended <- err })
-	require.NoError(t, err)
+	stream, _ := b.segmentStream(t, seg, nil)
 	b.change(t, b.projectID, seg, false, "u0")
 	require.Equal(t, 1, next(t, stream).Seq)
 
-	// Not reading: one change waits in the pump, two fill the buffer, the
-	// next overflows it.
+	// Not reading: two runs fill the buffer, the third overflows it.
 	for i := 1; i <= 4; i++ {
 		b.change(t, b.projectID, seg, false, ids(6)[i])
 	}
-	var slow *live.SlowConsumerError
 	select {
-	case err := <-ended:
-		require.ErrorAs(t, err, &slow, "ended with %v", err)
+	case <-dropped:
 	case <-time.After(waitFor):
 		t.Fatal("the slow subscriber was not dropped")
 	}
-	require.ErrorIs(t, slow, live.ErrSlowConsumer)
-	require.Equal(t, map[int]int{seg: 1}, slow.AfterSeq)
-	require.Contains(t, slow.Error(), "resubscribe with afterSeq 1")
-	for range stream.C {
+	// What was queued is still delivered, then the stream ends, saying to
+	// resume after the last of it.
+	var got []int
+	for c := range stream.C {
+		got = append(got, c.Seq)
 	}
-	require.ErrorIs(t, stream.Err(), live.ErrSlowConsumer)
+	require.Equal(t, []int{2, 3}, got)
+	var slow *live.SlowConsumerError
+	require.ErrorAs(t, stream.Err(), &slow)
+	require.ErrorIs(t, slow, live.ErrSlowConsumer)
+	require.Equal(t, map[int]int{seg: 3}, slow.AfterSeq)
+	require.Contains(t, slow.Error(), "resubscribe with afterSeq 3")
 }
 
-func TestCancelledSubscriberEndsQuietly(t *testing.T) {
+// A closed subscription hears nothing more, and its stream is not ended
+// by the hub: the subscriber left on its own.
+func TestClosedSubscriptionHearsNothingMore(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	seg := b.staticSegment(t, b.projectID, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	stream, err := b.hub.SubscribeSegment(ctx, b.projectID, seg, nil, nil)
-	require.NoError(t, err)
-	cancel()
-	for range stream.C {
+	seg := b.staticSegment(t, b.projectID, 2)
+	closed, sub := b.segmentStream(t, seg, nil)
+	open, _ := b.segmentStream(t, seg, nil)
+	sub.Close()
+	sub.Close()
+	b.change(t, b.projectID, seg, false, "u0")
+	require.Equal(t, 1, next(t, open).Seq)
+	select {
+	case c := <-closed.C:
+		t.Fatalf("a closed subscription got seq %d", c.Seq)
+	default:
 	}
-	require.NoError(t, stream.Err())
 }

@@ -1,0 +1,193 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// outbound is one queued message: of an operation (its type and payload,
+// the head comes from the operation) or of the connection (payload is the
+// whole message).
+type outbound struct {
+	op      *socketOperation
+	typ     string
+	payload []byte
+	// seq is the committed run the message carries (0: none), the resume
+	// point once it is written; announced is when the run was announced.
+	seq       int
+	announced time.Time
+}
+
+// Why a message was not queued.
+var (
+	errQueueFull  = errors.New("the connection's queue is full")
+	errConnClosed = errors.New("the connection is closing")
+)
+
+// writeBuffers are reused across connections: a buffer is needed only
+// while a message is written, and most connections are idle.
+var writeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// send queues a connection message (never refused for the queue's bound);
+// false once the connection is closing.
+func (c *socketConn) send(msg []byte) bool {
+	return c.enqueue(outbound{payload: msg}, false) == nil
+}
+
+// enqueue queues m; bounded messages are refused once the queue holds the
+// connection's limit.
+func (c *socketConn) enqueue(m outbound, bounded bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closeCode != 0 || c.ended {
+		return errConnClosed
+	}
+	if bounded && len(c.queue) >= c.limit {
+		return errQueueFull
+	}
+	c.queue = append(c.queue, m)
+	c.startWriterLocked()
+	return nil
+}
+
+// enqueueWait queues m, waiting while the queue is full.
+func (c *socketConn) enqueueWait(ctx context.Context, m outbound) error {
+	for {
+		c.mu.Lock()
+		if c.closeCode != 0 || c.ended {
+			c.mu.Unlock()
+			return errConnClosed
+		}
+		if len(c.queue) < c.limit {
+			c.queue = append(c.queue, m)
+			c.startWriterLocked()
+			c.mu.Unlock()
+			return nil
+		}
+		if c.room == nil {
+			c.room = make(chan struct{})
+		}
+		room := c.room
+		c.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (c *socketConn) startWriterLocked() {
+	if !c.writing {
+		c.writing = true
+		go c.write()
+	}
+}
+
+// write sends the queued messages and exits once the queue is empty: an
+// idle connection has no writer. When the server closes the connection,
+// it writes what closeWith left, then does the close handshake.
+func (c *socketConn) write() {
+	buf := writeBuffers.Get().(*[]byte)
+	defer writeBuffers.Put(buf)
+	// One deadline for what is queued now, rather than a context per
+	// message: most runs of the writer write one message.
+	_ = c.netConn.SetWriteDeadline(time.Now().Add(socketWriteTimeout))
+	for {
+		c.mu.Lock()
+		if c.ended && c.closeCode == closeNormal && len(c.queue) == 0 {
+			c.writing = false
+			c.mu.Unlock()
+			_ = c.ws.CloseNow()
+			return
+		}
+		if len(c.queue) == 0 {
+			code, reason := c.closeCode, c.closeReason
+			if code == 0 {
+				c.writing = false
+				c.mu.Unlock()
+				return
+			}
+			c.mu.Unlock()
+			c.readLock.Lock()
+			_ = c.ws.Close(websocket.StatusCode(code), reason)
+			c.readLock.Unlock()
+			c.mu.Lock()
+			c.writing = false
+			c.mu.Unlock()
+			c.end()
+			return
+		}
+		m := c.queue[0]
+		c.queue[0] = outbound{}
+		c.queue = c.queue[1:]
+		if len(c.queue) == 0 {
+			c.queue = nil // an idle connection holds no queue
+		}
+		if c.room != nil && len(c.queue) < c.limit {
+			close(c.room)
+			c.room = nil
+		}
+		if m.op != nil && m.seq != 0 {
+			m.op.resume = m.seq
+		}
+		c.mu.Unlock()
+
+		frame := (*buf)[:frameHeaderRoom]
+		if m.op != nil {
+			frame = appendMessage(frame, m.op.head, m.typ, m.payload)
+		} else {
+			frame = append(frame, m.payload...)
+		}
+		*buf = frame
+		err := c.writes.writeMessage(textFrame(frame))
+		if err != nil {
+			c.mu.Lock()
+			c.writing = false
+			c.mu.Unlock()
+			_ = c.ws.CloseNow()
+			c.end()
+			return
+		}
+		if m.op != nil && c.t.live != nil {
+			c.t.live.Sent(m.announced)
+		}
+	}
+}
+
+// closeWith closes the connection from the server's side with code and
+// reason, after last (a final message) when there is one: what is still
+// queued is dropped. The handshake is bounded: a client that stopped
+// reading cannot take the close frame, and its connection is dropped.
+func (c *socketConn) closeWith(code int, reason string, last *outbound) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closeCode != 0 || c.ended {
+		return
+	}
+	c.closeCode, c.closeReason = code, truncateReason(reason)
+	c.queue = nil
+	if last != nil {
+		c.queue = []outbound{*last}
+	}
+	if c.room != nil {
+		close(c.room)
+		c.room = nil
+	}
+	c.timers = append(c.timers, time.AfterFunc(2*socketCloseGrace, func() { _ = c.ws.CloseNow() }))
+	c.startWriterLocked()
+}
+
+// truncateReason keeps a close reason within the 123 bytes a close frame
+// allows.
+func truncateReason(reason string) string {
+	if len(reason) <= 123 {
+		return reason
+	}
+	return strings.ToValidUTF8(reason[:123], "")
+}
