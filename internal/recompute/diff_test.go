@@ -17,20 +17,10 @@ import (
 // with the transaction that last wrote it.
 func (b *bundle) rowVersions(t *testing.T, segmentID int) []string {
 	t.Helper()
-	rows, err := b.db.Query(`
+	return b.strings(t, `
 		SELECT 'member ' || user_id || ' ' || xmin::text FROM segment_members WHERE segment_id = $1
 		UNION ALL SELECT 'interval ' || id || ' ' || xmin::text FROM segment_memberships WHERE segment_id = $1
 		ORDER BY 1`, segmentID)
-	require.NoError(t, err)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		require.NoError(t, rows.Scan(&s))
-		out = append(out, s)
-	}
-	require.NoError(t, rows.Err())
-	return out
 }
 
 func (b *bundle) recompute(t *testing.T, segmentID int) runRow {

@@ -109,18 +109,8 @@ func (b *bundle) track(t *testing.T, user, event string) {
 
 func (b *bundle) members(t *testing.T, segmentID int) []string {
 	t.Helper()
-	rows, err := b.db.Query(`SELECT u.external_id FROM segment_members sm JOIN users u ON u.id = sm.user_id
+	return b.strings(t, `SELECT u.external_id FROM segment_members sm JOIN users u ON u.id = sm.user_id
 		WHERE sm.segment_id = $1 ORDER BY 1`, segmentID)
-	require.NoError(t, err)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		require.NoError(t, rows.Scan(&s))
-		out = append(out, s)
-	}
-	require.NoError(t, rows.Err())
-	return out
 }
 
 type runRow struct {
