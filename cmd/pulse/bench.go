@@ -29,9 +29,12 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "live" {
 		return benchLive(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "reads" {
+		return benchReads(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		fmt.Fprintln(stderr, "USAGE\n  pulse bench ingest [flags]\n  pulse bench segments [flags]\n  pulse bench analytics [flags]\n  pulse bench live [flags]")
-		return fmt.Errorf("%w: pulse bench needs a benchmark: ingest, segments, analytics or live", errUsage)
+		fmt.Fprintln(stderr, "USAGE\n  pulse bench ingest [flags]\n  pulse bench segments [flags]\n  pulse bench analytics [flags]\n  pulse bench live [flags]\n  pulse bench reads [flags]")
+		return fmt.Errorf("%w: pulse bench needs a benchmark: ingest, segments, analytics, live or reads", errUsage)
 	}
 	var (
 		cfg                      config
