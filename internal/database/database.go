@@ -44,7 +44,12 @@ func OpenPool(ctx context.Context, dsn string, maxConns int) (*sql.DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", Redact(dsn), err)
 	}
 	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(max(maxConns/2, 1))
+	// Every open connection may stay idle: with fewer idle than open, a
+	// pool busy at its bound closes the connections it cannot keep as
+	// requests finish and opens new ones (a PostgreSQL backend each) for
+	// the next, hundreds a second under steady load. Idle connections
+	// are closed after ConnMaxIdleTime instead.
+	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
