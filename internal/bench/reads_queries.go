@@ -46,14 +46,18 @@ func readQueries(d ReadsData) []readQuery {
 			document: `{ users(first: 20) { edges { node { id externalId
 				events(first: 5, orderBy: {field: TIMESTAMP, direction: DESC}) { totalCount edges { node { id name timestamp } } } } } } }`,
 			param: noParam,
-			floor: func(ctx context.Context, db *sql.DB, _ int) (any, error) { return usersEventsFloor(ctx, db, d.ProjectID) },
+			floor: func(ctx context.Context, db *sql.DB, _ int) (any, error) {
+				return usersEventsFloor(ctx, db, d.ProjectID)
+			},
 		},
 		{
 			name: "first 100 members of a segment with traits",
 			document: `query($id: ID!) { node(id: $id) { ... on Segment {
 				members(first: 100) { totalCount edges { node { id externalId traits } } } } } }`,
 			param: func(*rand.Rand) int { return d.SegmentID },
-			floor: func(ctx context.Context, db *sql.DB, id int) (any, error) { return membersFloor(ctx, db, d.ProjectID, id) },
+			floor: func(ctx context.Context, db *sql.DB, id int) (any, error) {
+				return membersFloor(ctx, db, d.ProjectID, id)
+			},
 		},
 		{
 			name:     "one user by id (node)",
