@@ -119,7 +119,7 @@ func RunReads(ctx context.Context, cfg ReadsConfig, progress io.Writer) (ReadsRe
 	}
 	floorServer := &http.Server{Handler: floorHandler(cfg.Pool, queries), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = floorServer.Serve(ln) }()
-	defer floorServer.Close()
+	defer func() { _ = floorServer.Close() }()
 	floorURL := "http://" + ln.Addr().String()
 
 	httpClient := &http.Client{Transport: &http.Transport{
