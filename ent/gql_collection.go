@@ -482,8 +482,9 @@ func (_q *FeedbackQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -528,7 +529,8 @@ func (_q *FeedbackQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -544,8 +546,27 @@ func (_q *FeedbackQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(feedback.HistoryColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Feedback) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(feedbackchange.FieldFeedbackID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(feedback.HistoryColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadHistory(ctx, query, nodes,
+							func(n *Feedback) { n.appendNamedHistory(alias) },
+							func(n *Feedback, e *FeedbackChange) { n.appendNamedHistory(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -953,10 +974,25 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
-				if hasPagination || ignoredEdges {
+				if unfiltered(ctx, path...) {
+					if _, ok := fieldSeen[segment.FieldSize]; !ok {
+						selectedFields = append(selectedFields, segment.FieldSize)
+						fieldSeen[segment.FieldSize] = struct{}{}
+					}
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Segment) error {
+						for i := range nodes {
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = int(nodes[i].Size)
+						}
+						return nil
+					})
+				} else if hasPagination || ignoredEdges {
 					query := query.Clone()
 					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Segment) error {
 						ids := make([]driver.Value, len(nodes))
@@ -1003,7 +1039,8 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1019,8 +1056,29 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(segment.MembersPrimaryKey[0], limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Segment) error {
+						inner := query.Clone()
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						joinT := sql.Table(segment.MembersTable)
+						s.Join(joinT).On(s.C(user.FieldID), joinT.C(segment.MembersPrimaryKey[1]))
+						columns := s.SelectedColumns()
+						s.Select(joinT.C(segment.MembersPrimaryKey[0]))
+						s.AppendSelect(columns...)
+						s.Where(lateralParent(s, joinT.C(segment.MembersPrimaryKey[0])))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadMembers(ctx, query, nodes,
+							func(n *Segment) { n.appendNamedMembers(alias) },
+							func(n *Segment, e *User) { n.appendNamedMembers(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -1046,8 +1104,9 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -1092,7 +1151,8 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1108,8 +1168,27 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(segment.MembershipsColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Segment) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(segmentmembership.FieldSegmentID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(segment.MembershipsColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadMemberships(ctx, query, nodes,
+							func(n *Segment) { n.appendNamedMemberships(alias) },
+							func(n *Segment, e *SegmentMembership) { n.appendNamedMemberships(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -1135,8 +1214,9 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -1181,7 +1261,8 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1197,8 +1278,27 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(segment.RunsColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Segment) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(segmentrun.FieldSegmentID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(segment.RunsColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadRuns(ctx, query, nodes,
+							func(n *Segment) { n.appendNamedRuns(alias) },
+							func(n *Segment, e *SegmentRun) { n.appendNamedRuns(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -1700,8 +1800,9 @@ func (_q *SurveyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -1746,7 +1847,8 @@ func (_q *SurveyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1762,8 +1864,27 @@ func (_q *SurveyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(survey.ResponsesColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Survey) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(surveyresponse.FieldSurveyID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(survey.ResponsesColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadResponses(ctx, query, nodes,
+							func(n *Survey) { n.appendNamedResponses(alias) },
+							func(n *Survey, e *SurveyResponse) { n.appendNamedResponses(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -2116,8 +2237,9 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -2162,7 +2284,8 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -2178,8 +2301,27 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(user.EventsColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(event.FieldUserID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(user.EventsColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadEvents(ctx, query, nodes,
+							func(n *User) { n.appendNamedEvents(alias) },
+							func(n *User, e *Event) { n.appendNamedEvents(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -2205,8 +2347,9 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -2251,7 +2394,8 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -2267,8 +2411,27 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(user.FeedbackColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(feedback.FieldUserID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(user.FeedbackColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadFeedback(ctx, query, nodes,
+							func(n *User) { n.appendNamedFeedback(alias) },
+							func(n *User, e *Feedback) { n.appendNamedFeedback(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -2294,8 +2457,9 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -2340,7 +2504,8 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -2356,8 +2521,27 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(user.SurveyResponsesColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(surveyresponse.FieldUserID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(user.SurveyResponsesColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadSurveyResponses(ctx, query, nodes,
+							func(n *User) { n.appendNamedSurveyResponses(alias) },
+							func(n *User, e *SurveyResponse) { n.appendNamedSurveyResponses(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -2383,8 +2567,9 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -2429,7 +2614,8 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -2445,8 +2631,27 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(user.MembershipsColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(segmentmembership.FieldUserID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(user.MembershipsColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadMemberships(ctx, query, nodes,
+							func(n *User) { n.appendNamedMemberships(alias) },
+							func(n *User, e *SegmentMembership) { n.appendNamedMemberships(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -2472,8 +2677,9 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -2522,7 +2728,8 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -2538,8 +2745,29 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(user.SegmentsPrimaryKey[1], limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
+						inner := query.Clone()
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						joinT := sql.Table(user.SegmentsTable)
+						s.Join(joinT).On(s.C(segment.FieldID), joinT.C(user.SegmentsPrimaryKey[0]))
+						columns := s.SelectedColumns()
+						s.Select(joinT.C(user.SegmentsPrimaryKey[1]))
+						s.AppendSelect(columns...)
+						s.Where(lateralParent(s, joinT.C(user.SegmentsPrimaryKey[1])))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadSegments(ctx, query, nodes,
+							func(n *User) { n.appendNamedSegments(alias) },
+							func(n *User, e *Segment) { n.appendNamedSegments(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)

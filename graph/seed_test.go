@@ -31,7 +31,7 @@ type seeded struct {
 
 // seed writes n users (external ids prefix-0..n-1, event counts 0..n-1 and
 // last seen i hours ago), two events and one feedback per user, one segment
-// whose members are the even users, a run, a survey with a response.
+// whose members are the even users (its size stored), a run, a survey with a response.
 func seed(t *testing.T, b *testBundle, p *testProject, prefix string, n int) *seeded {
 	t.Helper()
 	ctx := p.ctx
@@ -82,6 +82,9 @@ func seed(t *testing.T, b *testBundle, p *testProject, prefix string, n int) *se
 		s.Membership = m
 		require.NoError(t, b.client.SegmentMember.Create().SetSegmentID(s.Segment.ID).SetUserID(s.Users[i].ID).Exec(ctx))
 	}
+	// The stored size, as the run that writes the members sets it.
+	s.Segment, err = s.Segment.Update().SetSize((n + 1) / 2).Save(ctx)
+	require.NoError(t, err)
 	s.Survey, err = b.client.Survey.Create().SetName(prefix + " survey").Save(ctx)
 	require.NoError(t, err)
 	s.Question, err = b.client.SurveyQuestion.Create().SetSurveyID(s.Survey.ID).SetPosition(0).
