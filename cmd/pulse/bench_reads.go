@@ -20,10 +20,10 @@ func benchReads(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		users, events, clients int
 		rounds                 int
 		duration               time.Duration
-		cpuProfile             string
+		cpuProfile, only       string
 		asJSON                 bool
 	)
-	fs := newFlagSet("bench reads", "pulse bench reads [--users 20000] [--events 1280000] [--clients 10] [--duration 3s] [--rounds 2] [--json]",
+	fs := newFlagSet("bench reads", "pulse bench reads [--users 20000] [--events 1280000] [--clients 10] [--duration 1s] [--rounds 5] [--json]",
 		`Measures GraphQL reads against a floor measured in the same run. Seeds
 --users users with traits and --events events over 60 days (the lowest ids
 the busiest), and a segment holding every other user. It starts Pulse
@@ -34,12 +34,13 @@ net/http handler in the shape of the GraphQL response (the two answers are
 compared before anything is timed). Then, for each query, --clients
 concurrent HTTP clients, each waiting for its previous response, send it for
 --duration to Pulse's /graphql and to the floor, alternately, --rounds
-times; the best round of each side is kept. The queries: a user list (20
+times, after a warm-up of each. The queries: a user list (20
 users, 3 fields), 20 users each with their 5 latest events and their event
 count, the first 100 members of the segment with traits, and one user by id
-(node, a random user each request). Prints req/s and p99 of both sides and
-the ratio (Pulse ÷ floor) of each query, the worst last, then "ratio: X"
-(the worst), or all of it as JSON with --json.
+(node, a random user each request). Prints the median req/s and the p99
+of each side and the ratio (Pulse ÷ floor: the median of the rounds'
+ratios) of each query, the worst last, then "ratio: X" (the worst), or all
+of it as JSON with --json.
 
 It works in its own database, the --database-url database name with
 "_bench" appended, which it drops and recreates first.`, stderr)
@@ -47,10 +48,11 @@ It works in its own database, the --database-url database name with
 	fs.IntVar(&users, "users", 20_000, "users")
 	fs.IntVar(&events, "events", 1_280_000, "events over 60 days")
 	fs.IntVar(&clients, "clients", 10, "concurrent HTTP clients")
-	fs.DurationVar(&duration, "duration", 3*time.Second, "how long each side of each query is measured per round")
-	fs.IntVar(&rounds, "rounds", 2, "rounds; the best of each side is kept")
+	fs.DurationVar(&duration, "duration", time.Second, "how long each side of each query is measured per round")
+	fs.IntVar(&rounds, "rounds", 5, "rounds, each measuring both sides of a query one after the other")
 	fs.IntVar(&cfg.GraphQLDBMaxConns, "graphql-db-max-conns", database.DefaultGraphQLMaxConns, "connections of the GraphQL pool, which the floor shares")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements (Pulse, the floor and the clients: one process) to this file (go tool pprof reads it)")
+	fs.StringVar(&only, "only", "", `measure only the queries whose name contains this (e.g. "node")`)
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	if err := cfg.parse(fs, args); err != nil {
 		return err
@@ -94,7 +96,7 @@ It works in its own database, the --database-url database name with
 	run := bench.ReadsConfig{
 		Pool: web.graphqlDB, Data: data,
 		GraphQLURL: "http://" + ln.Addr().String() + "/graphql", ReadKey: project.Read.Secret,
-		Clients: clients, Duration: duration, Rounds: rounds,
+		Clients: clients, Duration: duration, Rounds: rounds, Only: only,
 	}
 	var profile *os.File
 	if cpuProfile != "" {

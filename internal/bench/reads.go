@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -31,9 +32,11 @@ type ReadsConfig struct {
 	Clients int
 	// Duration is how long each side of each query is measured per round.
 	Duration time.Duration
-	// Rounds is how many times each side of each query is measured; the
-	// best rate of each is kept.
+	// Rounds is how many times each side of each query is measured, the
+	// sides alternating.
 	Rounds int
+	// Only, when set, measures only the queries whose name contains it.
+	Only string
 }
 
 // ReadsReport is what the read benchmark measured: each query through
@@ -43,15 +46,17 @@ type ReadsReport struct {
 	Queries []ReadTiming
 }
 
-// ReadTiming is one query's best round on each side.
+// ReadTiming is one query's figures over its rounds: the median rate of
+// each side, the p99 of all its requests, and the median of the rounds'
+// ratios (each round measures both sides one after the other, so a ratio
+// compares moments of the machine close in time).
 type ReadTiming struct {
-	Name         string  `json:"name"`
-	PulseRate    float64 `json:"pulseRequestsPerSecond"`
-	PulseP99     float64 `json:"pulseP99Ms"`
-	FloorRate    float64 `json:"floorRequestsPerSecond"`
-	FloorP99     float64 `json:"floorP99Ms"`
-	Ratio        float64 `json:"ratio"`
-	pulse, floor loadResult
+	Name      string  `json:"name"`
+	PulseRate float64 `json:"pulseRequestsPerSecond"`
+	PulseP99  float64 `json:"pulseP99Ms"`
+	FloorRate float64 `json:"floorRequestsPerSecond"`
+	FloorP99  float64 `json:"floorP99Ms"`
+	Ratio     float64 `json:"ratio"`
 }
 
 // Ratio is the worst query's ratio (Pulse ÷ floor).
@@ -66,10 +71,9 @@ func (r ReadsReport) Ratio() float64 {
 // worst last, then "ratio: X".
 func (r ReadsReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "%d concurrent clients\n", r.Clients)
-	fmt.Fprintf(w, "%-50s %12s %9s %12s %9s %6s\n", "query", "Pulse req/s", "p99", "floor req/s", "p99", "ratio")
+	fmt.Fprintf(w, "%-50s %12s %9s %12s %9s %6s\n", "query", "Pulse req/s", "p99 ms", "floor req/s", "p99 ms", "ratio")
 	for _, q := range r.Queries {
-		fmt.Fprintf(w, "%-50s %12.0f %9s %12.0f %9s %6.2f\n", q.Name,
-			q.PulseRate, q.pulse.P99.Round(10*time.Microsecond), q.FloorRate, q.floor.P99.Round(10*time.Microsecond), q.Ratio)
+		fmt.Fprintf(w, "%-50s %12.0f %9.2f %12.0f %9.2f %6.2f\n", q.Name, q.PulseRate, q.PulseP99, q.FloorRate, q.FloorP99, q.Ratio)
 	}
 	fmt.Fprintf(w, "ratio: %.2f\n", r.Ratio())
 }
@@ -110,9 +114,12 @@ func SeedReads(ctx context.Context, db *sql.DB, projectID, users, events int) (R
 
 // RunReads serves the floor on a loopback port, checks that Pulse and the
 // floor answer each query with the same data, then measures each query on
-// both sides cfg.Rounds times, alternately, keeping the best round of each.
+// both sides (see measureQuery).
 func RunReads(ctx context.Context, cfg ReadsConfig, progress io.Writer) (ReadsReport, error) {
-	queries := readQueries(cfg.Data)
+	queries := slices.DeleteFunc(readQueries(cfg.Data), func(q readQuery) bool { return !strings.Contains(q.name, cfg.Only) })
+	if len(queries) == 0 {
+		return ReadsReport{}, fmt.Errorf("no query's name contains %q", cfg.Only)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return ReadsReport{}, fmt.Errorf("listen: %w", err)
@@ -133,41 +140,61 @@ func RunReads(ctx context.Context, cfg ReadsConfig, progress io.Writer) (ReadsRe
 			return ReadsReport{}, fmt.Errorf("%s: %w", q.name, err)
 		}
 	}
-	rep := ReadsReport{Clients: cfg.Clients, Queries: make([]ReadTiming, len(queries))}
-	for round := 1; round <= cfg.Rounds; round++ {
-		fmt.Fprintf(progress, "round %d of %d...\n", round, cfg.Rounds)
-		for i, q := range queries {
-			t := &rep.Queries[i]
-			t.Name = q.name
-			// Each round starts with the other side, so that neither is
-			// always measured on a cache the other warmed.
-			for k := range 2 {
-				side := (k + round) % 2
-				res, err := drive(ctx, httpClient, cfg.Clients, cfg.Duration, sides[i][side])
-				if err != nil {
-					return rep, fmt.Errorf("%s: %w", q.name, err)
-				}
-				best := &t.pulse
-				if side == 1 {
-					best = &t.floor
-				}
-				if res.Rate() > best.Rate() {
-					*best = res
-				}
-			}
+	rep := ReadsReport{Clients: cfg.Clients}
+	for i, q := range queries {
+		fmt.Fprintf(progress, "measuring %s...\n", q.name)
+		t, err := measureQuery(ctx, cfg, httpClient, sides[i])
+		if err != nil {
+			return rep, fmt.Errorf("%s: %w", q.name, err)
 		}
+		t.Name = q.name
+		rep.Queries = append(rep.Queries, t)
 	}
 	stats := cfg.Pool.Stats()
 	fmt.Fprintf(progress, "GraphQL pool: %d of %d connections open, %d closed past the idle limit, %d waits (%s)\n",
 		stats.OpenConnections, stats.MaxOpenConnections, stats.MaxIdleClosed, stats.WaitCount, stats.WaitDuration.Round(time.Millisecond))
-	for i := range rep.Queries {
-		t := &rep.Queries[i]
-		t.PulseRate, t.FloorRate = t.pulse.Rate(), t.floor.Rate()
-		t.PulseP99, t.FloorP99 = milliseconds(t.pulse.P99), milliseconds(t.floor.P99)
-		t.Ratio = t.PulseRate / t.FloorRate
-	}
 	slices.SortStableFunc(rep.Queries, func(a, b ReadTiming) int { return cmp.Compare(b.Ratio, a.Ratio) })
 	return rep, nil
+}
+
+// measureQuery warms both sides up, then measures them cfg.Rounds times,
+// alternately, each round starting with the side the previous one ended
+// with.
+func measureQuery(ctx context.Context, cfg ReadsConfig, httpClient *http.Client, sides [2]requestFunc) (ReadTiming, error) {
+	for _, side := range sides {
+		if _, err := drive(ctx, httpClient, cfg.Clients, cfg.Duration/4, side); err != nil {
+			return ReadTiming{}, err
+		}
+	}
+	var (
+		rates     [2][]float64
+		latencies [2][]time.Duration
+		ratios    []float64
+	)
+	for round := range cfg.Rounds {
+		var rate [2]float64
+		for k := range 2 {
+			side := (k + round) % 2
+			res, err := drive(ctx, httpClient, cfg.Clients, cfg.Duration, sides[side])
+			if err != nil {
+				return ReadTiming{}, err
+			}
+			rate[side] = res.Rate()
+			rates[side] = append(rates[side], res.Rate())
+			latencies[side] = append(latencies[side], res.Latencies...)
+		}
+		ratios = append(ratios, rate[0]/rate[1])
+	}
+	return ReadTiming{
+		PulseRate: median(rates[0]), PulseP99: milliseconds(p99(latencies[0])),
+		FloorRate: median(rates[1]), FloorP99: milliseconds(p99(latencies[1])),
+		Ratio: median(ratios),
+	}, nil
+}
+
+func p99(latencies []time.Duration) time.Duration {
+	slices.Sort(latencies)
+	return latencies[len(latencies)*99/100]
 }
 
 func graphqlRequest(cfg ReadsConfig, q readQuery) requestFunc {

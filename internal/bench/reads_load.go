@@ -13,11 +13,12 @@ import (
 	"time"
 )
 
-// loadResult is what one side of a query measured.
+// loadResult is what one side of a query measured in one round.
 type loadResult struct {
 	Requests int
 	Elapsed  time.Duration
-	P99      time.Duration
+	// Latencies are every request's, sorted.
+	Latencies []time.Duration
 }
 
 // Rate is the requests completed per second.
@@ -35,7 +36,7 @@ type requestFunc func(*rand.Rand) (*http.Request, error)
 var errResponse = errors.New("unexpected response")
 
 // drive sends requests from clients concurrent loops, each waiting for
-// its previous response, for d, and returns the rate and the p99 latency.
+// its previous response, for d, and returns the rate and the latencies.
 // Every response is read whole and must be a 200 without GraphQL errors.
 func drive(ctx context.Context, httpClient *http.Client, clients int, d time.Duration, newRequest requestFunc) (loadResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -80,7 +81,7 @@ func drive(ctx context.Context, httpClient *http.Client, clients int, d time.Dur
 		return loadResult{}, fmt.Errorf("no request completed in %s", d)
 	}
 	slices.Sort(all)
-	return loadResult{Requests: len(all), Elapsed: elapsed, P99: all[len(all)*99/100]}, nil
+	return loadResult{Requests: len(all), Elapsed: elapsed, Latencies: all}, nil
 }
 
 // roundTrip sends req and reads the whole response into body.
