@@ -14971,7 +14971,8 @@ type UserMutation struct {
 	created_at              *time.Time
 	updated_at              *time.Time
 	external_id             *string
-	traits                  *map[string]interface{}
+	traits                  *json.RawMessage
+	appendtraits            json.RawMessage
 	first_seen_at           *time.Time
 	last_seen_at            *time.Time
 	event_count             *int64
@@ -15261,12 +15262,13 @@ func (m *UserMutation) ResetExternalID() {
 }
 
 // SetTraits sets the "traits" field.
-func (m *UserMutation) SetTraits(value map[string]interface{}) {
-	m.traits = &value
+func (m *UserMutation) SetTraits(jm json.RawMessage) {
+	m.traits = &jm
+	m.appendtraits = nil
 }
 
 // Traits returns the value of the "traits" field in the mutation.
-func (m *UserMutation) Traits() (r map[string]interface{}, exists bool) {
+func (m *UserMutation) Traits() (r json.RawMessage, exists bool) {
 	v := m.traits
 	if v == nil {
 		return
@@ -15277,7 +15279,7 @@ func (m *UserMutation) Traits() (r map[string]interface{}, exists bool) {
 // OldTraits returns the old "traits" field's value of the User entity.
 // If the User object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UserMutation) OldTraits(ctx context.Context) (v map[string]interface{}, err error) {
+func (m *UserMutation) OldTraits(ctx context.Context) (v json.RawMessage, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldTraits is only allowed on UpdateOne operations")
 	}
@@ -15291,9 +15293,23 @@ func (m *UserMutation) OldTraits(ctx context.Context) (v map[string]interface{},
 	return oldValue.Traits, nil
 }
 
+// AppendTraits adds jm to the "traits" field.
+func (m *UserMutation) AppendTraits(jm json.RawMessage) {
+	m.appendtraits = append(m.appendtraits, jm...)
+}
+
+// AppendedTraits returns the list of values that were appended to the "traits" field in this mutation.
+func (m *UserMutation) AppendedTraits() (json.RawMessage, bool) {
+	if len(m.appendtraits) == 0 {
+		return nil, false
+	}
+	return m.appendtraits, true
+}
+
 // ClearTraits clears the value of the "traits" field.
 func (m *UserMutation) ClearTraits() {
 	m.traits = nil
+	m.appendtraits = nil
 	m.clearedFields[user.FieldTraits] = struct{}{}
 }
 
@@ -15306,6 +15322,7 @@ func (m *UserMutation) TraitsCleared() bool {
 // ResetTraits resets all changes to the "traits" field.
 func (m *UserMutation) ResetTraits() {
 	m.traits = nil
+	m.appendtraits = nil
 	delete(m.clearedFields, user.FieldTraits)
 }
 
@@ -16014,7 +16031,7 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		m.SetExternalID(v)
 		return nil
 	case user.FieldTraits:
-		v, ok := value.(map[string]interface{})
+		v, ok := value.(json.RawMessage)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}

@@ -28,7 +28,7 @@ type User struct {
 	// ExternalID holds the value of the "external_id" field.
 	ExternalID *string `json:"external_id,omitempty"`
 	// Traits holds the value of the "traits" field.
-	Traits map[string]interface{} `json:"traits,omitempty"`
+	Traits json.RawMessage `json:"traits,omitempty"`
 	// FirstSeenAt holds the value of the "first_seen_at" field.
 	FirstSeenAt *time.Time `json:"first_seen_at,omitempty"`
 	// LastSeenAt holds the value of the "last_seen_at" field.

@@ -4,12 +4,14 @@ package ent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
@@ -63,8 +65,14 @@ func (_u *UserUpdate) ClearExternalID() *UserUpdate {
 }
 
 // SetTraits sets the "traits" field.
-func (_u *UserUpdate) SetTraits(v map[string]interface{}) *UserUpdate {
+func (_u *UserUpdate) SetTraits(v json.RawMessage) *UserUpdate {
 	_u.mutation.SetTraits(v)
+	return _u
+}
+
+// AppendTraits appends value to the "traits" field.
+func (_u *UserUpdate) AppendTraits(v json.RawMessage) *UserUpdate {
+	_u.mutation.AppendTraits(v)
 	return _u
 }
 
@@ -482,6 +490,11 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Traits(); ok {
 		_spec.SetField(user.FieldTraits, field.TypeJSON, value)
 	}
+	if value, ok := _u.mutation.AppendedTraits(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, user.FieldTraits, value)
+		})
+	}
 	if _u.mutation.TraitsCleared() {
 		_spec.ClearField(user.FieldTraits, field.TypeJSON)
 	}
@@ -879,8 +892,14 @@ func (_u *UserUpdateOne) ClearExternalID() *UserUpdateOne {
 }
 
 // SetTraits sets the "traits" field.
-func (_u *UserUpdateOne) SetTraits(v map[string]interface{}) *UserUpdateOne {
+func (_u *UserUpdateOne) SetTraits(v json.RawMessage) *UserUpdateOne {
 	_u.mutation.SetTraits(v)
+	return _u
+}
+
+// AppendTraits appends value to the "traits" field.
+func (_u *UserUpdateOne) AppendTraits(v json.RawMessage) *UserUpdateOne {
+	_u.mutation.AppendTraits(v)
 	return _u
 }
 
@@ -1327,6 +1346,11 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if value, ok := _u.mutation.Traits(); ok {
 		_spec.SetField(user.FieldTraits, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedTraits(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, user.FieldTraits, value)
+		})
 	}
 	if _u.mutation.TraitsCleared() {
 		_spec.ClearField(user.FieldTraits, field.TypeJSON)

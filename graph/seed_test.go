@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func seed(t *testing.T, b *testBundle, p *testProject, prefix string, n int) *se
 	for i := range n {
 		u, err := b.client.User.Create().
 			SetExternalID(fmt.Sprintf("%s-%d", prefix, i)).
-			SetTraits(map[string]any{"plan": []string{"free", "pro"}[i%2], "index": i}).
+			SetTraits(json.RawMessage(fmt.Sprintf(`{"plan": %q, "index": %d}`, []string{"free", "pro"}[i%2], i))).
 			SetFirstSeenAt(now.Add(-time.Duration(24*(i+1)) * time.Hour)).
 			SetLastSeenAt(now.Add(-time.Duration(i) * time.Hour)).
 			SetEventCount(int64(i)).

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"encoding/json"
+
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/entsql"
@@ -27,7 +29,9 @@ func (User) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("external_id").Optional().Nillable().MaxLen(512).
 			Annotations(entgql.OrderField("EXTERNAL_ID"), entgql.MapsTo("externalId")),
-		field.JSON("traits", map[string]any{}).Optional().
+		// As stored: read into the API as they are, never decoded, which
+		// for a page of users is much of the request.
+		field.JSON("traits", json.RawMessage{}).Optional().
 			Annotations(entgql.Type("JSON")),
 		field.Time("first_seen_at").Optional().Nillable().
 			Annotations(entgql.OrderField("FIRST_SEEN_AT")),
