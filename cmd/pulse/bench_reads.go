@@ -74,7 +74,7 @@ It works in its own database, the --database-url database name with
 	// Pulse as pulse serve assembles it: the GraphQL pool apart from the
 	// main one, keys cached while their revocations are heard.
 	web := webOptions{}
-	if web.graphqlDB, err = database.OpenPool(ctx, cfg.DatabaseURL, cfg.GraphQLDBMaxConns); err != nil {
+	if web.graphqlDB, err = database.OpenGraphQLPool(ctx, cfg.DatabaseURL, cfg.GraphQLDBMaxConns); err != nil {
 		return err
 	}
 	defer web.graphqlDB.Close()

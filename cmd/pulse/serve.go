@@ -66,7 +66,7 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 		return err
 	}
 	web := webOptions{metrics: metrics.New(prometheus.NewRegistry())}
-	if web.graphqlDB, err = database.OpenPool(ctx, cfg.DatabaseURL, cfg.GraphQLDBMaxConns); err != nil {
+	if web.graphqlDB, err = database.OpenGraphQLPool(ctx, cfg.DatabaseURL, cfg.GraphQLDBMaxConns); err != nil {
 		return err
 	}
 	defer web.graphqlDB.Close()
