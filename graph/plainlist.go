@@ -36,15 +36,36 @@ type plainLists struct {
 }
 
 var (
-	_ graphql.HandlerExtension = (*plainLists)(nil)
-	_ graphql.FieldInterceptor = (*plainLists)(nil)
+	_ graphql.HandlerExtension    = (*plainLists)(nil)
+	_ graphql.ResponseInterceptor = (*plainLists)(nil)
+	_ graphql.FieldInterceptor    = (*plainLists)(nil)
 )
+
+// plans are the plans made for one response, by list field and row type:
+// the same nested list (each user's events) is planned once.
+type plans struct {
+	mu     sync.Mutex
+	byList map[planKey]*plainObject // nil: not plain
+}
+
+type planKey struct {
+	field *ast.Field
+	row   reflect.Type
+}
+
+type plansKey struct{}
 
 // ExtensionName implements graphql.HandlerExtension.
 func (*plainLists) ExtensionName() string { return "PlainLists" }
 
 // Validate implements graphql.HandlerExtension.
 func (*plainLists) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptResponse implements graphql.ResponseInterceptor: each response
+// plans its lists anew, as @skip and @include may read its variables.
+func (*plainLists) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	return next(context.WithValue(ctx, plansKey{}, &plans{byList: map[planKey]*plainObject{}}))
+}
 
 // InterceptField implements graphql.FieldInterceptor: the list a field
 // resolved to is returned rendered when its selection is plain. gqlgen
@@ -63,7 +84,7 @@ func (p *plainLists) InterceptField(ctx context.Context, next graphql.Resolver) 
 		return res, err
 	}
 	listType := fc.Field.Definition.Type
-	obj := p.object(ctx, listType.Elem.Name(), fc.Field.Selections, rows.Type().Elem().Elem())
+	obj := p.plan(ctx, fc.Field, rows.Type().Elem().Elem())
 	if obj == nil {
 		return res, err
 	}
@@ -75,6 +96,24 @@ func (p *plainLists) InterceptField(ctx context.Context, next graphql.Resolver) 
 		p.rendered(listType.Elem.Name())
 	}
 	return renderedJSON(buf.Bytes()), nil
+}
+
+// plan returns the plan of the list field over rows of Go type row, made
+// once per response.
+func (p *plainLists) plan(ctx context.Context, field graphql.CollectedField, row reflect.Type) *plainObject {
+	cache, ok := ctx.Value(plansKey{}).(*plans)
+	if !ok {
+		return p.object(ctx, field.Definition.Type.Elem.Name(), field.Selections, row)
+	}
+	key := planKey{field: field.Field, row: row}
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	if obj, ok := cache.byList[key]; ok {
+		return obj
+	}
+	obj := p.object(ctx, field.Definition.Type.Elem.Name(), field.Selections, row)
+	cache.byList[key] = obj
+	return obj
 }
 
 // renderedJSON is a list written already.
