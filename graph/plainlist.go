@@ -89,7 +89,7 @@ func (p *plainLists) InterceptField(ctx context.Context, next graphql.Resolver) 
 		return res, err
 	}
 	var buf bytes.Buffer
-	if !obj.writeList(&buf, rows, listType.Elem.NonNull) {
+	if !obj.writeList(ctx, p, &buf, rows, listType.NonNull, listType.Elem.NonNull) {
 		return res, err
 	}
 	if p.rendered != nil {
@@ -126,16 +126,39 @@ type plainObject struct {
 	fields []plainField
 }
 
-// plainField is one selected field: its key, and either the type name
-// (__typename), a scalar to marshal or an object to write.
+// plainField is one selected field: its key, and how to write its value:
+// the type name (__typename), a scalar, an object (by pointer or by
+// value), a list of objects, or a nested connection as field collection
+// loaded it.
 type plainField struct {
 	key      []byte // "alias":
 	typename graphql.Marshaler
 	index    []int
 	scalar   func(reflect.Value) graphql.Marshaler
 	object   *plainObject
+	byValue  bool // object is a struct, not a pointer to one
+	list     *plainObject
+	conn     *nestedConnection
 	nonNull  bool
+	elemNull bool // list elements may be null
 }
+
+// nestedConnection is a connection field of the rows: each row returns it
+// from LoadedConnection, and its selection is planned on the first.
+type nestedConnection struct {
+	field    graphql.CollectedField
+	typeName string
+	once     sync.Once
+	plan     *plainObject
+}
+
+// loadedConnections are the ent nodes with nested connections (see
+// ent/gql_nested.go).
+type loadedConnections interface {
+	LoadedConnection(ctx context.Context, field graphql.CollectedField) (any, bool, error)
+}
+
+var loadedConnectionsType = reflect.TypeFor[loadedConnections]()
 
 // object plans the selection sel of GraphQL object type typeName over Go
 // struct type goType, or returns nil when it is not plain.
@@ -160,29 +183,48 @@ func (p *plainLists) object(ctx context.Context, typeName string, sel ast.Select
 			obj.fields = append(obj.fields, field)
 			continue
 		}
-		if f.Definition == nil || len(f.Definition.Directives) > 0 || len(f.Arguments) > 0 {
+		if f.Definition == nil || len(f.Definition.Directives) > 0 {
 			return nil
+		}
+		gt := f.Definition.Type
+		named := p.schema.Types[gt.Name()]
+		field.nonNull = gt.NonNull
+		if gt.Elem == nil && named != nil && named.Kind == ast.Object && strings.HasSuffix(named.Name, "Connection") &&
+			reflect.PointerTo(goType).Implements(loadedConnectionsType) {
+			field.conn = &nestedConnection{field: f, typeName: named.Name}
+			obj.fields = append(obj.fields, field)
+			continue
 		}
 		name := strings.ToLower(f.Name)
 		index, ok := gf.fields[name]
-		if !ok || gf.methods[name] {
-			return nil // gqlgen binds a method or a resolver
+		if !ok || gf.methods[name] || len(f.Arguments) > 0 {
+			return nil // gqlgen binds a method or a resolver, or passes arguments
 		}
 		goField := goType.FieldByIndex(index)
-		field.index, field.nonNull = index, f.Definition.Type.NonNull
-		if f.Definition.Type.Elem == nil {
-			if named := p.schema.Types[f.Definition.Type.NamedType]; named != nil && named.Kind == ast.Object {
-				if goField.Type.Kind() != reflect.Pointer || goField.Type.Elem().Kind() != reflect.Struct {
+		field.index = index
+		switch {
+		case named != nil && named.Kind == ast.Object && gt.Elem == nil:
+			t := goField.Type
+			if field.byValue = t.Kind() == reflect.Struct; !field.byValue {
+				if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
 					return nil
 				}
-				if field.object = p.object(ctx, named.Name, f.Selections, goField.Type.Elem()); field.object == nil {
-					return nil
-				}
-				obj.fields = append(obj.fields, field)
-				continue
+				t = t.Elem()
+			}
+			field.object = p.object(ctx, named.Name, f.Selections, t)
+		case named != nil && named.Kind == ast.Object:
+			t := goField.Type
+			if gt.Elem.Elem != nil || t.Kind() != reflect.Slice || t.Elem().Kind() != reflect.Pointer || t.Elem().Elem().Kind() != reflect.Struct {
+				return nil
+			}
+			field.elemNull = !gt.Elem.NonNull
+			field.list = p.object(ctx, named.Name, f.Selections, t.Elem().Elem())
+		default:
+			if field.scalar = p.scalarMarshaler(ctx, gt, goField.Type); field.scalar == nil {
+				return nil
 			}
 		}
-		if field.scalar = p.scalarMarshaler(ctx, f.Definition.Type, goField.Type); field.scalar == nil {
+		if field.object == nil && field.list == nil && field.scalar == nil {
 			return nil
 		}
 		obj.fields = append(obj.fields, field)
@@ -197,9 +239,16 @@ func objectKey(alias string) []byte {
 	return b.Bytes()
 }
 
-// writeList writes rows, a slice of pointers to structs; false when a row
-// is null where the schema allows none.
-func (o *plainObject) writeList(w *bytes.Buffer, rows reflect.Value, nonNull bool) bool {
+// writeList writes rows, a slice of pointers to structs, of a list that
+// may be null unless listNonNull, whose elements may be null unless
+// elemNonNull; false when an element is null where the schema allows none,
+// or a nested connection was not loaded. As gqlgen's generated code does,
+// a nil slice is null in a nullable list and empty in a non-null one.
+func (o *plainObject) writeList(ctx context.Context, p *plainLists, w *bytes.Buffer, rows reflect.Value, listNonNull, elemNonNull bool) bool {
+	if rows.IsNil() && !listNonNull {
+		graphql.Null.MarshalGQL(w)
+		return true
+	}
 	w.WriteByte('[')
 	for i := range rows.Len() {
 		if i > 0 {
@@ -207,13 +256,13 @@ func (o *plainObject) writeList(w *bytes.Buffer, rows reflect.Value, nonNull boo
 		}
 		row := rows.Index(i)
 		if row.IsNil() {
-			if nonNull {
+			if elemNonNull {
 				return false
 			}
 			graphql.Null.MarshalGQL(w)
 			continue
 		}
-		if !o.write(w, row.Elem()) {
+		if !o.write(ctx, p, w, row.Elem()) {
 			return false
 		}
 	}
@@ -221,40 +270,61 @@ func (o *plainObject) writeList(w *bytes.Buffer, rows reflect.Value, nonNull boo
 	return true
 }
 
-// write writes the object v (a struct); false on a null where the schema
-// allows none.
-func (o *plainObject) write(w *bytes.Buffer, v reflect.Value) bool {
+// write writes the object v (an addressable struct); false on a null where
+// the schema allows none, or a nested connection not loaded.
+func (o *plainObject) write(ctx context.Context, p *plainLists, w *bytes.Buffer, v reflect.Value) bool {
 	w.WriteByte('{')
 	for i, f := range o.fields {
 		if i > 0 {
 			w.WriteByte(',')
 		}
 		w.Write(f.key)
+		var ok bool
 		switch {
 		case f.typename != nil:
 			f.typename.MarshalGQL(w)
+			ok = true
+		case f.conn != nil:
+			ok = f.conn.write(ctx, p, w, v.Addr().Interface().(loadedConnections))
+		case f.list != nil:
+			ok = f.list.writeList(ctx, p, w, v.FieldByIndex(f.index), f.nonNull, !f.elemNull)
 		case f.object != nil:
 			child := v.FieldByIndex(f.index)
-			if child.IsNil() {
-				if f.nonNull {
-					return false
-				}
+			switch {
+			case f.byValue:
+				ok = f.object.write(ctx, p, w, child)
+			case child.IsNil():
 				graphql.Null.MarshalGQL(w)
-				continue
-			}
-			if !f.object.write(w, child.Elem()) {
-				return false
+				ok = !f.nonNull
+			default:
+				ok = f.object.write(ctx, p, w, child.Elem())
 			}
 		default:
 			m := f.scalar(v.FieldByIndex(f.index))
-			if m == graphql.Null && f.nonNull {
-				return false
-			}
 			m.MarshalGQL(w)
+			ok = m != graphql.Null || !f.nonNull
+		}
+		if !ok {
+			return false
 		}
 	}
 	w.WriteByte('}')
 	return true
+}
+
+// write writes the connection of row; false when it was not loaded (or
+// failed to be read), for gqlgen to resolve it.
+func (c *nestedConnection) write(ctx context.Context, p *plainLists, w *bytes.Buffer, row loadedConnections) bool {
+	conn, ok, err := row.LoadedConnection(ctx, c.field)
+	if err != nil || !ok {
+		return false
+	}
+	v := reflect.ValueOf(conn)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return false
+	}
+	c.once.Do(func() { c.plan = p.object(ctx, c.typeName, c.field.Selections, v.Elem().Type()) })
+	return c.plan != nil && c.plan.write(ctx, p, w, v.Elem())
 }
 
 // goFields is how gqlgen finds a field of a Go struct: by name, case

@@ -56,7 +56,15 @@ func TestPlainListsAsGqlgen(t *testing.T) {
 		  runs(first: 5) { edges { node { ` + stored("SegmentRun") + ` } } }
 		  memberships(first: 5) { edges { node { ` + stored("SegmentMembership") + ` } } }
 		  members(first: 5) { edges { node { ` + stored("User") + ` } } } } } } }`,
-			[]string{"SegmentRunEdge", "SegmentMembershipEdge", "UserEdge"}},
+			[]string{"SegmentEdge"}},
+		{"nested connections", `query($last: Int = 1) { users(first: 10) { edges { node { id
+		  latest: events(first: 1, orderBy: {field: TIMESTAMP, direction: DESC}) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+		    edges { cursor node { ` + stored("Event") + ` } } }
+		  events(last: $last, where: {name: "login"}) { pageInfo { hasNextPage hasPreviousPage } edges { node { id } } }
+		  feedback(first: 5) { totalCount edges { node { id tags } } }
+		  segments(first: 5) { totalCount edges { node { name size } } } } } } }`, []string{"UserEdge"}},
+		{"a connection not loaded leaves the list to gqlgen", `{ previewSegment(rule: {trait: {key: "plan", op: EQ, value: "free"}}) {
+		  sample { id events(first: 1) { totalCount } } } }`, nil},
 		{"api keys", `{ apiKeys { __typename ` + stored("APIKey") + ` } }`, []string{"APIKey"}},
 	}
 	for _, q := range queries {
