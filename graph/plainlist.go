@@ -18,15 +18,16 @@ import (
 )
 
 // plainLists renders a list of objects whose selection reads only stored
-// fields (a connection's edges with their nodes' columns, most often) in
-// one pass over the rows, where gqlgen's executor resolves every field of
-// every row as a field of its own: a field context, a context, closures, a
-// goroutine per row. On a page of a hundred users that is most of the
-// request. The bytes are gqlgen's, written with the same marshalers; a
-// selection with anything else (a resolver, a method, a nested
-// connection, an interface, a directive, @defer) is left to gqlgen, and so
-// is a list with a null where the schema allows none, so that gqlgen
-// reports it. TestPlainListsAsGqlgen holds the two to the same output.
+// fields (a connection's edges with their nodes' columns, most often) and
+// nested connections that field collection loaded, in one pass over the
+// rows, where gqlgen's executor resolves every field of every row as a
+// field of its own: a field context, a context, closures, a goroutine per
+// row. On a page of a hundred users that is most of the request. The
+// bytes are gqlgen's, written with the same marshalers; a selection with
+// anything else (a resolver, a method, an interface, a directive, @defer)
+// is left to gqlgen, and so is a list with a null where the schema allows
+// none, so that gqlgen reports it, or a nested connection its rows did not
+// load. TestPlainListsAsGqlgen holds the two to the same output.
 type plainLists struct {
 	schema *ast.Schema
 	// types caches, by Go struct type, how its fields are found.
