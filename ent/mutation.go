@@ -14972,7 +14972,6 @@ type UserMutation struct {
 	updated_at              *time.Time
 	external_id             *string
 	traits                  *json.RawMessage
-	appendtraits            json.RawMessage
 	first_seen_at           *time.Time
 	last_seen_at            *time.Time
 	event_count             *int64
@@ -15264,7 +15263,6 @@ func (m *UserMutation) ResetExternalID() {
 // SetTraits sets the "traits" field.
 func (m *UserMutation) SetTraits(jm json.RawMessage) {
 	m.traits = &jm
-	m.appendtraits = nil
 }
 
 // Traits returns the value of the "traits" field in the mutation.
@@ -15293,23 +15291,9 @@ func (m *UserMutation) OldTraits(ctx context.Context) (v json.RawMessage, err er
 	return oldValue.Traits, nil
 }
 
-// AppendTraits adds jm to the "traits" field.
-func (m *UserMutation) AppendTraits(jm json.RawMessage) {
-	m.appendtraits = append(m.appendtraits, jm...)
-}
-
-// AppendedTraits returns the list of values that were appended to the "traits" field in this mutation.
-func (m *UserMutation) AppendedTraits() (json.RawMessage, bool) {
-	if len(m.appendtraits) == 0 {
-		return nil, false
-	}
-	return m.appendtraits, true
-}
-
 // ClearTraits clears the value of the "traits" field.
 func (m *UserMutation) ClearTraits() {
 	m.traits = nil
-	m.appendtraits = nil
 	m.clearedFields[user.FieldTraits] = struct{}{}
 }
 
@@ -15322,7 +15306,6 @@ func (m *UserMutation) TraitsCleared() bool {
 // ResetTraits resets all changes to the "traits" field.
 func (m *UserMutation) ResetTraits() {
 	m.traits = nil
-	m.appendtraits = nil
 	delete(m.clearedFields, user.FieldTraits)
 }
 

@@ -362,7 +362,7 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 		_node.ExternalID = &value
 	}
 	if value, ok := _c.mutation.Traits(); ok {
-		_spec.SetField(user.FieldTraits, field.TypeJSON, value)
+		_spec.SetField(user.FieldTraits, field.TypeBytes, value)
 		_node.Traits = value
 	}
 	if value, ok := _c.mutation.FirstSeenAt(); ok {

@@ -11,7 +11,6 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
-	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
@@ -67,12 +66,6 @@ func (_u *UserUpdate) ClearExternalID() *UserUpdate {
 // SetTraits sets the "traits" field.
 func (_u *UserUpdate) SetTraits(v json.RawMessage) *UserUpdate {
 	_u.mutation.SetTraits(v)
-	return _u
-}
-
-// AppendTraits appends value to the "traits" field.
-func (_u *UserUpdate) AppendTraits(v json.RawMessage) *UserUpdate {
-	_u.mutation.AppendTraits(v)
 	return _u
 }
 
@@ -488,15 +481,10 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		_spec.ClearField(user.FieldExternalID, field.TypeString)
 	}
 	if value, ok := _u.mutation.Traits(); ok {
-		_spec.SetField(user.FieldTraits, field.TypeJSON, value)
-	}
-	if value, ok := _u.mutation.AppendedTraits(); ok {
-		_spec.AddModifier(func(u *sql.UpdateBuilder) {
-			sqljson.Append(u, user.FieldTraits, value)
-		})
+		_spec.SetField(user.FieldTraits, field.TypeBytes, value)
 	}
 	if _u.mutation.TraitsCleared() {
-		_spec.ClearField(user.FieldTraits, field.TypeJSON)
+		_spec.ClearField(user.FieldTraits, field.TypeBytes)
 	}
 	if value, ok := _u.mutation.FirstSeenAt(); ok {
 		_spec.SetField(user.FieldFirstSeenAt, field.TypeTime, value)
@@ -894,12 +882,6 @@ func (_u *UserUpdateOne) ClearExternalID() *UserUpdateOne {
 // SetTraits sets the "traits" field.
 func (_u *UserUpdateOne) SetTraits(v json.RawMessage) *UserUpdateOne {
 	_u.mutation.SetTraits(v)
-	return _u
-}
-
-// AppendTraits appends value to the "traits" field.
-func (_u *UserUpdateOne) AppendTraits(v json.RawMessage) *UserUpdateOne {
-	_u.mutation.AppendTraits(v)
 	return _u
 }
 
@@ -1345,15 +1327,10 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 		_spec.ClearField(user.FieldExternalID, field.TypeString)
 	}
 	if value, ok := _u.mutation.Traits(); ok {
-		_spec.SetField(user.FieldTraits, field.TypeJSON, value)
-	}
-	if value, ok := _u.mutation.AppendedTraits(); ok {
-		_spec.AddModifier(func(u *sql.UpdateBuilder) {
-			sqljson.Append(u, user.FieldTraits, value)
-		})
+		_spec.SetField(user.FieldTraits, field.TypeBytes, value)
 	}
 	if _u.mutation.TraitsCleared() {
-		_spec.ClearField(user.FieldTraits, field.TypeJSON)
+		_spec.ClearField(user.FieldTraits, field.TypeBytes)
 	}
 	if value, ok := _u.mutation.FirstSeenAt(); ok {
 		_spec.SetField(user.FieldFirstSeenAt, field.TypeTime, value)
