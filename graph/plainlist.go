@@ -49,9 +49,14 @@ type plans struct {
 	byList map[planKey]*plainObject // nil: not plain
 }
 
+// planKey is a list field at one place of the operation: a field of a
+// fragment spread in two places has one *ast.Field, but its selections
+// merged with different siblings' at each, so they are part of the key.
 type planKey struct {
-	field *ast.Field
-	row   reflect.Type
+	field      *ast.Field
+	first      ast.Selection
+	selections int
+	row        reflect.Type
 }
 
 type plansKey struct{}
@@ -106,7 +111,10 @@ func (p *plainLists) plan(ctx context.Context, field graphql.CollectedField, row
 	if !ok {
 		return p.object(ctx, field.Definition.Type.Elem.Name(), field.Selections, row)
 	}
-	key := planKey{field: field.Field, row: row}
+	key := planKey{field: field.Field, selections: len(field.Selections), row: row}
+	if len(field.Selections) > 0 {
+		key.first = field.Selections[0]
+	}
 	cache.mu.Lock()
 	defer cache.mu.Unlock()
 	if obj, ok := cache.byList[key]; ok {

@@ -46,6 +46,8 @@ func TestPlainListsAsGqlgen(t *testing.T) {
 		{"aliases and fragments", `query($yes: Boolean = true) { users(first: 10, orderBy: [{field: EVENT_COUNT, direction: DESC}]) { edges {
 		  c: cursor cursor n: node { __typename b: externalId ... on Node { id } ...F traits @include(if: $yes) createdAt @skip(if: $yes) } } } }
 		  fragment F on User { eventCount lastSeenAt id }`, []string{"UserEdge"}},
+		{"one fragment merged differently in two places", `{ a: users(first: 3) { ...Edges edges { node { externalId } } } b: users(first: 3) { ...Edges } }
+		  fragment Edges on UserConnection { edges { node { id } } }`, []string{"UserEdge"}},
 		{"a computed field leaves the list to gqlgen", `{ users(first: 10) { edges { node { id anonymousIds } } } }`, nil},
 		{"events", `{ events(first: 20) { edges { cursor node { __typename ` + stored("Event") + ` } } } }`, []string{"EventEdge"}},
 		{"feedback", `{ feedbacks(first: 10) { edges { node { ` + stored("Feedback") + ` } } } }`, []string{"FeedbackEdge"}},
