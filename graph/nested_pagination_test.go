@@ -337,3 +337,87 @@ func TestNestedMemberPages(t *testing.T) {
 		})
 	}
 }
+
+// TestNestedUserSegmentPages pages user.segments (the membership table
+// the other way) of seven users, one in no segment, in one query, by id and
+// by size with a tie.
+func TestNestedUserSegmentPages(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var parents []string
+	var users []*ent.User
+	for i := range 7 {
+		u, err := b.client.User.Create().SetExternalID(fmt.Sprintf("u-%d", i)).Save(b.project.ctx)
+		require.NoError(t, err)
+		users = append(users, u)
+		parents = append(parents, gid(u.ID))
+	}
+	memberships := [][]int{{}, {4}, {5, 0, 2, 3, 1}, {0}} // user indexes of each segment; sizes 0, 1, 5 and 1
+	var segments []*ent.Segment
+	type segmentRow struct {
+		key, user string
+		segment   *ent.Segment
+	}
+	var rows []segmentRow
+	for i, members := range memberships {
+		seg, err := b.client.Segment.Create().SetName(fmt.Sprintf("s-%d", i)).SetSize(len(members)).Save(b.project.ctx)
+		require.NoError(t, err)
+		segments = append(segments, seg)
+		for _, m := range members {
+			require.NoError(t, b.client.SegmentMember.Create().SetSegmentID(seg.ID).SetUserID(users[m].ID).Exec(b.project.ctx))
+			rows = append(rows, segmentRow{key: gid(users[m].ID) + "/" + gid(seg.ID), user: gid(users[m].ID), segment: seg})
+		}
+	}
+	const query = `query($first: Int, $after: Cursor, $last: Int, $before: Cursor, $orderBy: [SegmentOrder!]) {
+	  users(first: 10) { edges { node { id
+	    segments(first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy) {
+	      totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } } } } } }`
+	orders := []struct {
+		name    string
+		orderBy []any
+		compare func(a, b *ent.Segment) int
+	}{
+		{"by id", nil, func(a, b *ent.Segment) int { return cmp.Compare(a.ID, b.ID) }},
+		{"largest first", []any{map[string]any{"field": "SIZE", "direction": "DESC"}},
+			func(a, b *ent.Segment) int { return cmp.Or(cmp.Compare(b.Size, a.Size), cmp.Compare(a.ID, b.ID)) }},
+	}
+	for _, o := range orders {
+		t.Run(o.name, func(t *testing.T) {
+			t.Parallel()
+			sorted := slices.Clone(rows)
+			slices.SortStableFunc(sorted, func(a, b segmentRow) int { return o.compare(a.segment, b.segment) })
+			ranked := slices.Clone(segments)
+			slices.SortFunc(ranked, o.compare)
+			ref := connRows{owner: map[string]string{}, rank: map[string]int{}}
+			for _, r := range sorted {
+				ref.order = append(ref.order, r.key)
+				ref.owner[r.key] = r.user
+				ref.rank[r.key] = slices.Index(ranked, r.segment)
+			}
+			fetch := func(t *testing.T, vars map[string]any) map[string]pageConn {
+				var out struct {
+					Users struct {
+						Edges []struct {
+							Node struct {
+								ID       string
+								Segments pageConn
+							}
+						}
+					}
+				}
+				vars["orderBy"] = o.orderBy
+				b.query(t, b.project.Read, query, vars, &out)
+				conns := map[string]pageConn{}
+				for _, e := range out.Users.Edges {
+					conn := e.Node.Segments
+					for i := range conn.Edges {
+						conn.Edges[i].Node.ID = e.Node.ID + "/" + conn.Edges[i].Node.ID
+					}
+					conns[e.Node.ID] = conn
+				}
+				return conns
+			}
+			checkNestedPages(t, fetch, parents, ref)
+		})
+	}
+}
