@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -143,7 +144,7 @@ type plainField struct {
 	key      []byte // "alias":
 	typename graphql.Marshaler
 	index    []int
-	scalar   func(reflect.Value) graphql.Marshaler
+	scalar   scalarWriter
 	object   *plainObject
 	byValue  bool // object is a struct, not a pointer to one
 	list     *plainObject
@@ -229,7 +230,7 @@ func (p *plainLists) object(ctx context.Context, typeName string, sel ast.Select
 			field.elemNull = !gt.Elem.NonNull
 			field.list = p.object(ctx, named.Name, f.Selections, t.Elem().Elem())
 		default:
-			if field.scalar = p.scalarMarshaler(ctx, gt, goField.Type); field.scalar == nil {
+			if field.scalar = p.scalarWriter(ctx, gt, goField.Type); field.scalar == nil {
 				return nil
 			}
 		}
@@ -309,9 +310,7 @@ func (o *plainObject) write(ctx context.Context, p *plainLists, w *bytes.Buffer,
 				ok = f.object.write(ctx, p, w, child.Elem())
 			}
 		default:
-			m := f.scalar(v.FieldByIndex(f.index))
-			m.MarshalGQL(w)
-			ok = m != graphql.Null || !f.nonNull
+			ok = f.scalar(w, v.FieldByIndex(f.index)) || !f.nonNull
 		}
 		if !ok {
 			return false
@@ -369,6 +368,128 @@ var (
 	mapType       = reflect.TypeFor[map[string]any]()
 	rawType       = reflect.TypeFor[json.RawMessage]()
 )
+
+// scalarWriter writes a scalar value and reports whether it was not null.
+type scalarWriter func(w *bytes.Buffer, v reflect.Value) bool
+
+// scalarWriter returns how to write a value of Go type t in a field of
+// GraphQL type gt: the commonest scalars directly, with no marshaler to
+// allocate (the bytes are those of the marshalers scalarMarshaler names,
+// which TestPlainListsAsGqlgen holds them to), the rest through their
+// marshaler. Nil for a type not handled here.
+func (p *plainLists) scalarWriter(ctx context.Context, gt *ast.Type, t reflect.Type) scalarWriter {
+	if gt.Elem == nil {
+		nullable := t.Kind() == reflect.Pointer && !gt.NonNull
+		base := t
+		if nullable {
+			base = t.Elem()
+		}
+		if direct := directWriter(gt.NamedType, base); direct != nil {
+			if !nullable {
+				return direct
+			}
+			return func(w *bytes.Buffer, v reflect.Value) bool {
+				if v.IsNil() {
+					w.WriteString("null")
+					return false
+				}
+				return direct(w, v.Elem())
+			}
+		}
+	}
+	marshal := p.scalarMarshaler(ctx, gt, t)
+	if marshal == nil {
+		return nil
+	}
+	return func(w *bytes.Buffer, v reflect.Value) bool {
+		m := marshal(v)
+		m.MarshalGQL(w)
+		return m != graphql.Null
+	}
+}
+
+// directWriter writes the scalars most lists hold as gqlgen's marshalers
+// do: graphql.MarshalString, scalar.MarshalID (a quoted decimal),
+// graphql.MarshalInt and MarshalInt64, MarshalBoolean, scalar.MarshalTime
+// (quoted RFC 3339 with nanoseconds, null when zero) and
+// scalar.MarshalRawMessage.
+func directWriter(scalarName string, t reflect.Type) scalarWriter {
+	unnamed := t.PkgPath() == ""
+	switch {
+	case scalarName == "String" && t.Kind() == reflect.String && unnamed:
+		return func(w *bytes.Buffer, v reflect.Value) bool { writeQuoted(w, v.String()); return true }
+	case scalarName == "ID" && t.Kind() == reflect.Int && unnamed:
+		return func(w *bytes.Buffer, v reflect.Value) bool {
+			w.WriteByte('"')
+			w.Write(strconv.AppendInt(w.AvailableBuffer(), v.Int(), 10))
+			w.WriteByte('"')
+			return true
+		}
+	case scalarName == "Int" && (t.Kind() == reflect.Int || t.Kind() == reflect.Int64) && unnamed:
+		return func(w *bytes.Buffer, v reflect.Value) bool {
+			w.Write(strconv.AppendInt(w.AvailableBuffer(), v.Int(), 10))
+			return true
+		}
+	case scalarName == "Boolean" && t.Kind() == reflect.Bool && unnamed:
+		return func(w *bytes.Buffer, v reflect.Value) bool {
+			w.Write(strconv.AppendBool(w.AvailableBuffer(), v.Bool()))
+			return true
+		}
+	case scalarName == "Time" && t == timeType:
+		return func(w *bytes.Buffer, v reflect.Value) bool {
+			at := v.Interface().(time.Time)
+			if at.IsZero() {
+				w.WriteString("null")
+				return false
+			}
+			w.WriteByte('"')
+			w.Write(at.AppendFormat(w.AvailableBuffer(), time.RFC3339Nano))
+			w.WriteByte('"')
+			return true
+		}
+	case scalarName == "JSON" && t == rawType:
+		return func(w *bytes.Buffer, v reflect.Value) bool {
+			if v.Len() == 0 {
+				w.WriteString("null")
+				return false
+			}
+			w.Write(v.Bytes())
+			return true
+		}
+	}
+	return nil
+}
+
+// writeQuoted writes s as gqlgen's MarshalString does.
+func writeQuoted(w *bytes.Buffer, s string) {
+	const hex = "0123456789ABCDEF"
+	start := 0
+	w.WriteByte('"')
+	for i, c := range s {
+		if c < 0x20 || c == '\\' || c == '"' {
+			w.WriteString(s[start:i])
+			switch c {
+			case '\t':
+				w.WriteString(`\t`)
+			case '\r':
+				w.WriteString(`\r`)
+			case '\n':
+				w.WriteString(`\n`)
+			case '\\':
+				w.WriteString(`\\`)
+			case '"':
+				w.WriteString(`\"`)
+			default:
+				w.WriteString(`\u00`)
+				w.WriteByte(hex[c>>4])
+				w.WriteByte(hex[c&0xf])
+			}
+			start = i + 1
+		}
+	}
+	w.WriteString(s[start:])
+	w.WriteByte('"')
+}
 
 // scalarMarshaler returns the marshaler gqlgen's generated code uses for a
 // value of Go type t in a field of GraphQL type gt, or nil for a type not

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -33,8 +34,13 @@ func TestPlainListsAsGqlgen(t *testing.T) {
 	seed(t, b, b.project, "p", 5)
 	reference := httptest.NewServer(graph.NewHandler(pgtest.DB(t), b.client, graph.GqlgenLists(graph.Options{})))
 	t.Cleanup(reference.Close)
-	// A user without traits, last seen or external id: nulls.
+	// A user without traits, last seen or external id: nulls. One whose
+	// text needs escaping, and a zero event count.
 	_, err := b.client.User.Create().Save(b.project.ctx)
+	require.NoError(t, err)
+	_, err = b.client.User.Create().SetExternalID("q\"uote\\back\nline\ttab\x01\x1f<tag>&amp;é 💥").
+		SetTraits(json.RawMessage(`{"note": "a \"quoted\" <b>&</b>\n", "n": -1.5e3}`)).SetLastSeenAt(time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)).
+		Save(b.project.ctx)
 	require.NoError(t, err)
 
 	stored := func(typeName string) string { return strings.Join(storedFields(t, b, typeName), " ") }
