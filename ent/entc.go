@@ -36,10 +36,22 @@ func main() {
 			gen.FeatureExecQuery,
 			gen.FeatureLock,
 		},
-	}, entc.Extensions(ex))
+	}, entc.Extensions(ex), pulseTemplates)
 	if err != nil {
 		log.Fatalf("run ent codegen: %v", err)
 	}
+}
+
+// pulseTemplates replaces templates of entgql with Pulse's copies in
+// template/ (each says what it changes). Added after the extension's, a
+// template with the name of one of entgql's replaces it.
+func pulseTemplates(cfg *gen.Config) error {
+	t, err := gen.NewTemplate("pulse").Funcs(entgql.TemplateFuncs).ParseGlob("template/*.tmpl")
+	if err != nil {
+		return fmt.Errorf("parse templates: %w", err)
+	}
+	cfg.Templates = append(cfg.Templates, t)
+	return nil
 }
 
 // externalIDFilter names the where-filters of User.externalId like the field

@@ -482,8 +482,9 @@ func (_q *FeedbackQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -528,7 +529,8 @@ func (_q *FeedbackQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -544,8 +546,27 @@ func (_q *FeedbackQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(feedback.HistoryColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Feedback) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(feedbackchange.FieldFeedbackID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(feedback.HistoryColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadHistory(ctx, query, nodes,
+							func(n *Feedback) { n.appendNamedHistory(alias) },
+							func(n *Feedback, e *FeedbackChange) { n.appendNamedHistory(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -958,10 +979,25 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
-				if hasPagination || ignoredEdges {
+				if unfiltered(ctx, path...) {
+					if _, ok := fieldSeen[segment.FieldSize]; !ok {
+						selectedFields = append(selectedFields, segment.FieldSize)
+						fieldSeen[segment.FieldSize] = struct{}{}
+					}
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Segment) error {
+						for i := range nodes {
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = int(nodes[i].Size)
+						}
+						return nil
+					})
+				} else if hasPagination || ignoredEdges {
 					query := query.Clone()
 					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Segment) error {
 						ids := make([]driver.Value, len(nodes))
@@ -1008,7 +1044,8 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1024,8 +1061,29 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(segment.MembersPrimaryKey[0], limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Segment) error {
+						inner := query.Clone()
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						joinT := sql.Table(segment.MembersTable)
+						s.Join(joinT).On(s.C(user.FieldID), joinT.C(segment.MembersPrimaryKey[1]))
+						columns := s.SelectedColumns()
+						s.Select(joinT.C(segment.MembersPrimaryKey[0]))
+						s.AppendSelect(columns...)
+						s.Where(lateralParent(s, joinT.C(segment.MembersPrimaryKey[0])))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadMembers(ctx, query, nodes,
+							func(n *Segment) { n.appendNamedMembers(alias) },
+							func(n *Segment, e *User) { n.appendNamedMembers(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -1051,8 +1109,9 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -1097,7 +1156,8 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1113,8 +1173,27 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(segment.MembershipsColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Segment) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(segmentmembership.FieldSegmentID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(segment.MembershipsColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadMemberships(ctx, query, nodes,
+							func(n *Segment) { n.appendNamedMemberships(alias) },
+							func(n *Segment, e *SegmentMembership) { n.appendNamedMemberships(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -1140,8 +1219,9 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -1186,7 +1266,8 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1202,8 +1283,27 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(segment.RunsColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Segment) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(segmentrun.FieldSegmentID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(segment.RunsColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadRuns(ctx, query, nodes,
+							func(n *Segment) { n.appendNamedRuns(alias) },
+							func(n *Segment, e *SegmentRun) { n.appendNamedRuns(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -1715,8 +1815,9 @@ func (_q *SurveyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -1761,7 +1862,8 @@ func (_q *SurveyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1777,8 +1879,27 @@ func (_q *SurveyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(survey.ResponsesColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Survey) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(surveyresponse.FieldSurveyID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(survey.ResponsesColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadResponses(ctx, query, nodes,
+							func(n *Survey) { n.appendNamedResponses(alias) },
+							func(n *Survey, e *SurveyResponse) { n.appendNamedResponses(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -2131,8 +2252,9 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -2177,7 +2299,8 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -2193,8 +2316,27 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(user.EventsColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(event.FieldUserID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(user.EventsColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadEvents(ctx, query, nodes,
+							func(n *User) { n.appendNamedEvents(alias) },
+							func(n *User, e *Event) { n.appendNamedEvents(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -2220,8 +2362,9 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -2266,7 +2409,8 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -2282,8 +2426,27 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(user.FeedbackColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(feedback.FieldUserID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(user.FeedbackColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadFeedback(ctx, query, nodes,
+							func(n *User) { n.appendNamedFeedback(alias) },
+							func(n *User, e *Feedback) { n.appendNamedFeedback(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -2309,8 +2472,9 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -2355,7 +2519,8 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -2371,8 +2536,27 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(user.SurveyResponsesColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(surveyresponse.FieldUserID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(user.SurveyResponsesColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadSurveyResponses(ctx, query, nodes,
+							func(n *User) { n.appendNamedSurveyResponses(alias) },
+							func(n *User, e *SurveyResponse) { n.appendNamedSurveyResponses(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -2398,8 +2582,9 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -2444,7 +2629,8 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -2460,8 +2646,27 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(user.MembershipsColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(segmentmembership.FieldUserID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(user.MembershipsColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadMemberships(ctx, query, nodes,
+							func(n *User) { n.appendNamedMemberships(alias) },
+							func(n *User, e *SegmentMembership) { n.appendNamedMemberships(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)
@@ -2487,8 +2692,9 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -2537,7 +2743,8 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -2553,8 +2760,29 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(user.SegmentsPrimaryKey[1], limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
+						inner := query.Clone()
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						joinT := sql.Table(user.SegmentsTable)
+						s.Join(joinT).On(s.C(segment.FieldID), joinT.C(user.SegmentsPrimaryKey[0]))
+						columns := s.SelectedColumns()
+						s.Select(joinT.C(user.SegmentsPrimaryKey[1]))
+						s.AppendSelect(columns...)
+						s.Where(lateralParent(s, joinT.C(user.SegmentsPrimaryKey[1])))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						return _q.loadSegments(ctx, query, nodes,
+							func(n *User) { n.appendNamedSegments(alias) },
+							func(n *User, e *Segment) { n.appendNamedSegments(alias, e) })
+					})
+					continue
 				}
 			} else {
 				query = pager.applyOrder(query)

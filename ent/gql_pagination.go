@@ -282,8 +282,9 @@ func (_m *APIKeyQuery) Paginate(
 		return nil, err
 	}
 	conn := &APIKeyConnection{Edges: []*APIKeyEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	wantsPageInfo := hasCollectedField(ctx, pageInfoField) && (first != nil || last != nil)
+	ignoredEdges := !hasCollectedField(ctx, edgesField) && !wantsPageInfo
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -291,11 +292,9 @@ func (_m *APIKeyQuery) Paginate(
 			if conn.TotalCount, err = c.Count(ctx); err != nil {
 				return nil, err
 			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+	if ignoredEdges || (!wantsPageInfo && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -614,8 +613,9 @@ func (_m *DiscoveryRunQuery) Paginate(
 		return nil, err
 	}
 	conn := &DiscoveryRunConnection{Edges: []*DiscoveryRunEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	wantsPageInfo := hasCollectedField(ctx, pageInfoField) && (first != nil || last != nil)
+	ignoredEdges := !hasCollectedField(ctx, edgesField) && !wantsPageInfo
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -623,11 +623,9 @@ func (_m *DiscoveryRunQuery) Paginate(
 			if conn.TotalCount, err = c.Count(ctx); err != nil {
 				return nil, err
 			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+	if ignoredEdges || (!wantsPageInfo && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -946,8 +944,9 @@ func (_m *EventQuery) Paginate(
 		return nil, err
 	}
 	conn := &EventConnection{Edges: []*EventEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	wantsPageInfo := hasCollectedField(ctx, pageInfoField) && (first != nil || last != nil)
+	ignoredEdges := !hasCollectedField(ctx, edgesField) && !wantsPageInfo
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -955,11 +954,9 @@ func (_m *EventQuery) Paginate(
 			if conn.TotalCount, err = c.Count(ctx); err != nil {
 				return nil, err
 			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+	if ignoredEdges || (!wantsPageInfo && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -1260,8 +1257,9 @@ func (_m *FeedbackQuery) Paginate(
 		return nil, err
 	}
 	conn := &FeedbackConnection{Edges: []*FeedbackEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	wantsPageInfo := hasCollectedField(ctx, pageInfoField) && (first != nil || last != nil)
+	ignoredEdges := !hasCollectedField(ctx, edgesField) && !wantsPageInfo
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -1269,11 +1267,9 @@ func (_m *FeedbackQuery) Paginate(
 			if conn.TotalCount, err = c.Count(ctx); err != nil {
 				return nil, err
 			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+	if ignoredEdges || (!wantsPageInfo && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -1646,8 +1642,9 @@ func (_m *FeedbackChangeQuery) Paginate(
 		return nil, err
 	}
 	conn := &FeedbackChangeConnection{Edges: []*FeedbackChangeEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	wantsPageInfo := hasCollectedField(ctx, pageInfoField) && (first != nil || last != nil)
+	ignoredEdges := !hasCollectedField(ctx, edgesField) && !wantsPageInfo
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -1655,11 +1652,9 @@ func (_m *FeedbackChangeQuery) Paginate(
 			if conn.TotalCount, err = c.Count(ctx); err != nil {
 				return nil, err
 			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+	if ignoredEdges || (!wantsPageInfo && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -1942,8 +1937,9 @@ func (_m *ProjectQuery) Paginate(
 		return nil, err
 	}
 	conn := &ProjectConnection{Edges: []*ProjectEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	wantsPageInfo := hasCollectedField(ctx, pageInfoField) && (first != nil || last != nil)
+	ignoredEdges := !hasCollectedField(ctx, edgesField) && !wantsPageInfo
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -1951,11 +1947,9 @@ func (_m *ProjectQuery) Paginate(
 			if conn.TotalCount, err = c.Count(ctx); err != nil {
 				return nil, err
 			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+	if ignoredEdges || (!wantsPageInfo && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -2292,8 +2286,9 @@ func (_m *SegmentQuery) Paginate(
 		return nil, err
 	}
 	conn := &SegmentConnection{Edges: []*SegmentEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	wantsPageInfo := hasCollectedField(ctx, pageInfoField) && (first != nil || last != nil)
+	ignoredEdges := !hasCollectedField(ctx, edgesField) && !wantsPageInfo
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -2301,11 +2296,9 @@ func (_m *SegmentQuery) Paginate(
 			if conn.TotalCount, err = c.Count(ctx); err != nil {
 				return nil, err
 			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+	if ignoredEdges || (!wantsPageInfo && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -2678,8 +2671,9 @@ func (_m *SegmentMembershipQuery) Paginate(
 		return nil, err
 	}
 	conn := &SegmentMembershipConnection{Edges: []*SegmentMembershipEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	wantsPageInfo := hasCollectedField(ctx, pageInfoField) && (first != nil || last != nil)
+	ignoredEdges := !hasCollectedField(ctx, edgesField) && !wantsPageInfo
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -2687,11 +2681,9 @@ func (_m *SegmentMembershipQuery) Paginate(
 			if conn.TotalCount, err = c.Count(ctx); err != nil {
 				return nil, err
 			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+	if ignoredEdges || (!wantsPageInfo && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -2992,8 +2984,9 @@ func (_m *SegmentRunQuery) Paginate(
 		return nil, err
 	}
 	conn := &SegmentRunConnection{Edges: []*SegmentRunEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	wantsPageInfo := hasCollectedField(ctx, pageInfoField) && (first != nil || last != nil)
+	ignoredEdges := !hasCollectedField(ctx, edgesField) && !wantsPageInfo
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -3001,11 +2994,9 @@ func (_m *SegmentRunQuery) Paginate(
 			if conn.TotalCount, err = c.Count(ctx); err != nil {
 				return nil, err
 			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+	if ignoredEdges || (!wantsPageInfo && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -3324,8 +3315,9 @@ func (_m *SurveyQuery) Paginate(
 		return nil, err
 	}
 	conn := &SurveyConnection{Edges: []*SurveyEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	wantsPageInfo := hasCollectedField(ctx, pageInfoField) && (first != nil || last != nil)
+	ignoredEdges := !hasCollectedField(ctx, edgesField) && !wantsPageInfo
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -3333,11 +3325,9 @@ func (_m *SurveyQuery) Paginate(
 			if conn.TotalCount, err = c.Count(ctx); err != nil {
 				return nil, err
 			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+	if ignoredEdges || (!wantsPageInfo && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -3674,8 +3664,9 @@ func (_m *SurveyQuestionQuery) Paginate(
 		return nil, err
 	}
 	conn := &SurveyQuestionConnection{Edges: []*SurveyQuestionEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	wantsPageInfo := hasCollectedField(ctx, pageInfoField) && (first != nil || last != nil)
+	ignoredEdges := !hasCollectedField(ctx, edgesField) && !wantsPageInfo
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -3683,11 +3674,9 @@ func (_m *SurveyQuestionQuery) Paginate(
 			if conn.TotalCount, err = c.Count(ctx); err != nil {
 				return nil, err
 			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+	if ignoredEdges || (!wantsPageInfo && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -3923,8 +3912,9 @@ func (_m *SurveyResponseQuery) Paginate(
 		return nil, err
 	}
 	conn := &SurveyResponseConnection{Edges: []*SurveyResponseEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	wantsPageInfo := hasCollectedField(ctx, pageInfoField) && (first != nil || last != nil)
+	ignoredEdges := !hasCollectedField(ctx, edgesField) && !wantsPageInfo
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -3932,11 +3922,9 @@ func (_m *SurveyResponseQuery) Paginate(
 			if conn.TotalCount, err = c.Count(ctx); err != nil {
 				return nil, err
 			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+	if ignoredEdges || (!wantsPageInfo && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -4255,8 +4243,9 @@ func (_m *UserQuery) Paginate(
 		return nil, err
 	}
 	conn := &UserConnection{Edges: []*UserEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	wantsPageInfo := hasCollectedField(ctx, pageInfoField) && (first != nil || last != nil)
+	ignoredEdges := !hasCollectedField(ctx, edgesField) && !wantsPageInfo
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -4264,11 +4253,9 @@ func (_m *UserQuery) Paginate(
 			if conn.TotalCount, err = c.Count(ctx); err != nil {
 				return nil, err
 			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+	if ignoredEdges || (!wantsPageInfo && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -4641,8 +4628,9 @@ func (_m *UserDailyActivityQuery) Paginate(
 		return nil, err
 	}
 	conn := &UserDailyActivityConnection{Edges: []*UserDailyActivityEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	wantsPageInfo := hasCollectedField(ctx, pageInfoField) && (first != nil || last != nil)
+	ignoredEdges := !hasCollectedField(ctx, edgesField) && !wantsPageInfo
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -4650,11 +4638,9 @@ func (_m *UserDailyActivityQuery) Paginate(
 			if conn.TotalCount, err = c.Count(ctx); err != nil {
 				return nil, err
 			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+	if ignoredEdges || (!wantsPageInfo && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {

@@ -15995,7 +15995,7 @@ type UserMutation struct {
 	created_at              *time.Time
 	updated_at              *time.Time
 	external_id             *string
-	traits                  *map[string]interface{}
+	traits                  *json.RawMessage
 	first_seen_at           *time.Time
 	last_seen_at            *time.Time
 	event_count             *int64
@@ -16285,12 +16285,12 @@ func (m *UserMutation) ResetExternalID() {
 }
 
 // SetTraits sets the "traits" field.
-func (m *UserMutation) SetTraits(value map[string]interface{}) {
-	m.traits = &value
+func (m *UserMutation) SetTraits(jm json.RawMessage) {
+	m.traits = &jm
 }
 
 // Traits returns the value of the "traits" field in the mutation.
-func (m *UserMutation) Traits() (r map[string]interface{}, exists bool) {
+func (m *UserMutation) Traits() (r json.RawMessage, exists bool) {
 	v := m.traits
 	if v == nil {
 		return
@@ -16301,7 +16301,7 @@ func (m *UserMutation) Traits() (r map[string]interface{}, exists bool) {
 // OldTraits returns the old "traits" field's value of the User entity.
 // If the User object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UserMutation) OldTraits(ctx context.Context) (v map[string]interface{}, err error) {
+func (m *UserMutation) OldTraits(ctx context.Context) (v json.RawMessage, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldTraits is only allowed on UpdateOne operations")
 	}
@@ -17038,7 +17038,7 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		m.SetExternalID(v)
 		return nil
 	case user.FieldTraits:
-		v, ok := value.(map[string]interface{})
+		v, ok := value.(json.RawMessage)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}

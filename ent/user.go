@@ -28,7 +28,7 @@ type User struct {
 	// ExternalID holds the value of the "external_id" field.
 	ExternalID *string `json:"external_id,omitempty"`
 	// Traits holds the value of the "traits" field.
-	Traits map[string]interface{} `json:"traits,omitempty"`
+	Traits json.RawMessage `json:"traits,omitempty"`
 	// FirstSeenAt holds the value of the "first_seen_at" field.
 	FirstSeenAt *time.Time `json:"first_seen_at,omitempty"`
 	// LastSeenAt holds the value of the "last_seen_at" field.
@@ -222,10 +222,8 @@ func (_m *User) assignValues(columns []string, values []any) error {
 		case user.FieldTraits:
 			if value, ok := values[i].(*[]byte); !ok {
 				return fmt.Errorf("unexpected type %T for field traits", values[i])
-			} else if value != nil && len(*value) > 0 {
-				if err := json.Unmarshal(*value, &_m.Traits); err != nil {
-					return fmt.Errorf("unmarshal field traits: %w", err)
-				}
+			} else if value != nil {
+				_m.Traits = *value
 			}
 		case user.FieldFirstSeenAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -79,7 +80,7 @@ func (_c *UserCreate) SetNillableExternalID(v *string) *UserCreate {
 }
 
 // SetTraits sets the "traits" field.
-func (_c *UserCreate) SetTraits(v map[string]interface{}) *UserCreate {
+func (_c *UserCreate) SetTraits(v json.RawMessage) *UserCreate {
 	_c.mutation.SetTraits(v)
 	return _c
 }
@@ -361,7 +362,7 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 		_node.ExternalID = &value
 	}
 	if value, ok := _c.mutation.Traits(); ok {
-		_spec.SetField(user.FieldTraits, field.TypeJSON, value)
+		_spec.SetField(user.FieldTraits, field.TypeBytes, value)
 		_node.Traits = value
 	}
 	if value, ok := _c.mutation.FirstSeenAt(); ok {
@@ -592,7 +593,7 @@ func (u *UserUpsert) ClearExternalID() *UserUpsert {
 }
 
 // SetTraits sets the "traits" field.
-func (u *UserUpsert) SetTraits(v map[string]interface{}) *UserUpsert {
+func (u *UserUpsert) SetTraits(v json.RawMessage) *UserUpsert {
 	u.Set(user.FieldTraits, v)
 	return u
 }
@@ -747,7 +748,7 @@ func (u *UserUpsertOne) ClearExternalID() *UserUpsertOne {
 }
 
 // SetTraits sets the "traits" field.
-func (u *UserUpsertOne) SetTraits(v map[string]interface{}) *UserUpsertOne {
+func (u *UserUpsertOne) SetTraits(v json.RawMessage) *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.SetTraits(v)
 	})
@@ -1080,7 +1081,7 @@ func (u *UserUpsertBulk) ClearExternalID() *UserUpsertBulk {
 }
 
 // SetTraits sets the "traits" field.
-func (u *UserUpsertBulk) SetTraits(v map[string]interface{}) *UserUpsertBulk {
+func (u *UserUpsertBulk) SetTraits(v json.RawMessage) *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.SetTraits(v)
 	})

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -63,7 +64,7 @@ func (_u *UserUpdate) ClearExternalID() *UserUpdate {
 }
 
 // SetTraits sets the "traits" field.
-func (_u *UserUpdate) SetTraits(v map[string]interface{}) *UserUpdate {
+func (_u *UserUpdate) SetTraits(v json.RawMessage) *UserUpdate {
 	_u.mutation.SetTraits(v)
 	return _u
 }
@@ -480,10 +481,10 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		_spec.ClearField(user.FieldExternalID, field.TypeString)
 	}
 	if value, ok := _u.mutation.Traits(); ok {
-		_spec.SetField(user.FieldTraits, field.TypeJSON, value)
+		_spec.SetField(user.FieldTraits, field.TypeBytes, value)
 	}
 	if _u.mutation.TraitsCleared() {
-		_spec.ClearField(user.FieldTraits, field.TypeJSON)
+		_spec.ClearField(user.FieldTraits, field.TypeBytes)
 	}
 	if value, ok := _u.mutation.FirstSeenAt(); ok {
 		_spec.SetField(user.FieldFirstSeenAt, field.TypeTime, value)
@@ -879,7 +880,7 @@ func (_u *UserUpdateOne) ClearExternalID() *UserUpdateOne {
 }
 
 // SetTraits sets the "traits" field.
-func (_u *UserUpdateOne) SetTraits(v map[string]interface{}) *UserUpdateOne {
+func (_u *UserUpdateOne) SetTraits(v json.RawMessage) *UserUpdateOne {
 	_u.mutation.SetTraits(v)
 	return _u
 }
@@ -1326,10 +1327,10 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 		_spec.ClearField(user.FieldExternalID, field.TypeString)
 	}
 	if value, ok := _u.mutation.Traits(); ok {
-		_spec.SetField(user.FieldTraits, field.TypeJSON, value)
+		_spec.SetField(user.FieldTraits, field.TypeBytes, value)
 	}
 	if _u.mutation.TraitsCleared() {
-		_spec.ClearField(user.FieldTraits, field.TypeJSON)
+		_spec.ClearField(user.FieldTraits, field.TypeBytes)
 	}
 	if value, ok := _u.mutation.FirstSeenAt(); ok {
 		_spec.SetField(user.FieldFirstSeenAt, field.TypeTime, value)

@@ -21,7 +21,7 @@ func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
 	if err := auth.Require(ctx, tenant.RoleRead); err != nil {
 		return nil, err
 	}
-	n, err := r.client.Noder(ctx, id)
+	n, err := r.client.Noder(ctx, id, ent.WithNodeType(ent.NodeType))
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +33,7 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 	if err := auth.Require(ctx, tenant.RoleRead); err != nil {
 		return nil, err
 	}
-	nodes, err := r.client.Noders(ctx, ids)
+	nodes, err := r.client.Noders(ctx, ids, ent.WithNodeType(ent.NodeType))
 	if err != nil && len(ids) == 1 {
 		// entgql fails the whole field for a single id; report it at its
 		// index like any other missing id instead, so siblings survive.

@@ -12,7 +12,7 @@ import (
 )
 
 // processCPU is the CPU time (user and system) this test process has used.
-func processCPU(t *testing.T) time.Duration {
+func processCPU(t testing.TB) time.Duration {
 	t.Helper()
 	var usage syscall.Rusage
 	require.NoError(t, syscall.Getrusage(syscall.RUSAGE_SELF, &usage))

@@ -58,3 +58,15 @@ func TestNodeResolvesEveryEntity(t *testing.T) {
 	}
 	require.Equal(t, map[string]bool{"FORBIDDEN": true, "NOT_FOUND": true}, codes)
 }
+
+// TestNodeTypeFromID resolves node's type from the id's range, as @idOf
+// does: an id of no table's range is NOT_FOUND without a statement.
+func TestNodeTypeFromID(t *testing.T) {
+	t.Parallel()
+	b := setupCounting(t)
+	before := b.queries.Load()
+	_, res := b.do(t, b.project.Read, `query($id: ID!) { node(id: $id) { __typename id } }`, map[string]any{"id": "999999999999"})
+	require.Zero(t, b.queries.Load()-before, "statements")
+	require.Equal(t, "NOT_FOUND", res.code(), "errors: %+v", res.Errors)
+	require.JSONEq(t, `{"node":null}`, string(res.Data))
+}

@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ type seeded struct {
 
 // seed writes n users (external ids prefix-0..n-1, event counts 0..n-1 and
 // last seen i hours ago), two events and one feedback per user, one segment
-// whose members are the even users, a run, a survey with a response.
+// whose members are the even users (its size stored), a run, a survey with a response.
 func seed(t *testing.T, b *testBundle, p *testProject, prefix string, n int) *seeded {
 	t.Helper()
 	ctx := p.ctx
@@ -40,7 +41,7 @@ func seed(t *testing.T, b *testBundle, p *testProject, prefix string, n int) *se
 	for i := range n {
 		u, err := b.client.User.Create().
 			SetExternalID(fmt.Sprintf("%s-%d", prefix, i)).
-			SetTraits(map[string]any{"plan": []string{"free", "pro"}[i%2], "index": i}).
+			SetTraits(json.RawMessage(fmt.Sprintf(`{"plan": %q, "index": %d}`, []string{"free", "pro"}[i%2], i))).
 			SetFirstSeenAt(now.Add(-time.Duration(24*(i+1)) * time.Hour)).
 			SetLastSeenAt(now.Add(-time.Duration(i) * time.Hour)).
 			SetEventCount(int64(i)).
@@ -82,6 +83,9 @@ func seed(t *testing.T, b *testBundle, p *testProject, prefix string, n int) *se
 		s.Membership = m
 		require.NoError(t, b.client.SegmentMember.Create().SetSegmentID(s.Segment.ID).SetUserID(s.Users[i].ID).Exec(ctx))
 	}
+	// The stored size, as the run that writes the members sets it.
+	s.Segment, err = s.Segment.Update().SetSize((n + 1) / 2).Save(ctx)
+	require.NoError(t, err)
 	s.Survey, err = b.client.Survey.Create().SetName(prefix + " survey").Save(ctx)
 	require.NoError(t, err)
 	s.Question, err = b.client.SurveyQuestion.Create().SetSurveyID(s.Survey.ID).SetPosition(0).

@@ -91,8 +91,27 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, oc)
-	writeResponse(w, media, http.StatusOK, responses(ctx))
+	writeData(w, media, responses(ctx))
 }
+
+// writeData writes an operation's response. One with data only is the
+// data in an envelope: gqlgen wrote it as JSON already, and encoding it
+// again would only scan and copy it once more. Anything else is encoded.
+func writeData(w http.ResponseWriter, media string, resp *graphql.Response) {
+	if len(resp.Errors) > 0 || len(resp.Extensions) > 0 || resp.Label != "" || resp.Path != nil || resp.HasNext != nil || len(resp.Data) == 0 {
+		writeResponse(w, media, http.StatusOK, resp)
+		return
+	}
+	w.Header().Set("Content-Type", media+"; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(dataOpen)+len(resp.Data)+len(dataClose)))
+	w.WriteHeader(http.StatusOK)
+	// The client may have gone; nothing to do then.
+	_, _ = w.Write(dataOpen)
+	_, _ = w.Write(resp.Data)
+	_, _ = w.Write(dataClose)
+}
+
+var dataOpen, dataClose = []byte(`{"data":`), []byte(`}`)
 
 // responseMediaType picks the response media type by the Accept header:
 // the acceptable one of highest quality, application/graphql-response+json

@@ -32,9 +32,12 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "realtime" {
 		return benchRealtime(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "reads" {
+		return benchReads(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		fmt.Fprintln(stderr, "USAGE\n  pulse bench ingest [flags]\n  pulse bench segments [flags]\n  pulse bench analytics [flags]\n  pulse bench live [flags]\n  pulse bench realtime [flags]")
-		return fmt.Errorf("%w: pulse bench needs a benchmark: ingest, segments, analytics, live or realtime", errUsage)
+		fmt.Fprintln(stderr, "USAGE\n  pulse bench ingest [flags]\n  pulse bench segments [flags]\n  pulse bench analytics [flags]\n  pulse bench live [flags]\n  pulse bench realtime [flags]\n  pulse bench reads [flags]")
+		return fmt.Errorf("%w: pulse bench needs a benchmark: ingest, segments, analytics, live, realtime or reads", errUsage)
 	}
 	var (
 		cfg                      config

@@ -24,7 +24,7 @@ COMMANDS
   migrate   apply database migrations and exit
   project   manage projects: pulse project create --name NAME
   seed      generate a realistic synthetic workload into a project
-  bench     measure against same-run floors: pulse bench ingest | segments | analytics | live
+  bench     measure against same-run floors: pulse bench ingest | segments | analytics | live | reads
   version   print the version
 
 Run "pulse <command> --help" for the flags of a command. Every flag can also

@@ -72,7 +72,7 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 	if err != nil {
 		return err
 	}
-	if web.graphqlDB, err = database.OpenPool(ctx, cfg.DatabaseURL, cfg.GraphQLDBMaxConns); err != nil {
+	if web.graphqlDB, err = database.OpenGraphQLPool(ctx, cfg.DatabaseURL, cfg.GraphQLDBMaxConns); err != nil {
 		return err
 	}
 	defer web.graphqlDB.Close()

@@ -645,7 +645,7 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "external_id", Type: field.TypeString, Nullable: true, Size: 512},
-		{Name: "traits", Type: field.TypeJSON, Nullable: true},
+		{Name: "traits", Type: field.TypeBytes, Nullable: true, SchemaType: map[string]string{"postgres": "jsonb"}},
 		{Name: "first_seen_at", Type: field.TypeTime, Nullable: true},
 		{Name: "last_seen_at", Type: field.TypeTime, Nullable: true},
 		{Name: "event_count", Type: field.TypeInt64, Default: 0},

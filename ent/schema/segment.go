@@ -60,7 +60,9 @@ func (Segment) Edges() []ent.Edge {
 		projectEdge("segments"),
 		edge.To("members", User.Type).
 			Through("current_memberships", SegmentMember.Type).
-			Annotations(entgql.RelayConnection()).
+			// The recompute that writes segment_members sets size in the
+			// same transaction.
+			Annotations(entgql.RelayConnection(), StoredTotal{Field: "size"}).
 			Comment("the users in the segment now"),
 		edge.To("memberships", SegmentMembership.Type).
 			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)).

@@ -1,8 +1,11 @@
 package schema
 
 import (
+	"encoding/json"
+
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
@@ -27,7 +30,11 @@ func (User) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("external_id").Optional().Nillable().MaxLen(512).
 			Annotations(entgql.OrderField("EXTERNAL_ID"), entgql.MapsTo("externalId")),
-		field.JSON("traits", map[string]any{}).Optional().
+		// As stored: read into the API as they are, never decoded or even
+		// validated again (a JSON field would be), which for a page of
+		// users is much of the request. The column is jsonb.
+		field.Bytes("traits").GoType(json.RawMessage{}).Optional().
+			SchemaType(map[string]string{dialect.Postgres: "jsonb"}).
 			Annotations(entgql.Type("JSON")),
 		field.Time("first_seen_at").Optional().Nillable().
 			Annotations(entgql.OrderField("FIRST_SEEN_AT")),

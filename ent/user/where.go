@@ -3,6 +3,7 @@
 package user
 
 import (
+	"encoding/json"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -73,6 +74,12 @@ func UpdatedAt(v time.Time) predicate.User {
 // ExternalID applies equality check predicate on the "external_id" field. It's identical to ExternalIDEQ.
 func ExternalID(v string) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldExternalID, v))
+}
+
+// Traits applies equality check predicate on the "traits" field. It's identical to TraitsEQ.
+func Traits(v json.RawMessage) predicate.User {
+	vc := []byte(v)
+	return predicate.User(sql.FieldEQ(FieldTraits, vc))
 }
 
 // FirstSeenAt applies equality check predicate on the "first_seen_at" field. It's identical to FirstSeenAtEQ.
@@ -263,6 +270,60 @@ func ExternalIDEqualFold(v string) predicate.User {
 // ExternalIDContainsFold applies the ContainsFold predicate on the "external_id" field.
 func ExternalIDContainsFold(v string) predicate.User {
 	return predicate.User(sql.FieldContainsFold(FieldExternalID, v))
+}
+
+// TraitsEQ applies the EQ predicate on the "traits" field.
+func TraitsEQ(v json.RawMessage) predicate.User {
+	vc := []byte(v)
+	return predicate.User(sql.FieldEQ(FieldTraits, vc))
+}
+
+// TraitsNEQ applies the NEQ predicate on the "traits" field.
+func TraitsNEQ(v json.RawMessage) predicate.User {
+	vc := []byte(v)
+	return predicate.User(sql.FieldNEQ(FieldTraits, vc))
+}
+
+// TraitsIn applies the In predicate on the "traits" field.
+func TraitsIn(vs ...json.RawMessage) predicate.User {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = []byte(vs[i])
+	}
+	return predicate.User(sql.FieldIn(FieldTraits, v...))
+}
+
+// TraitsNotIn applies the NotIn predicate on the "traits" field.
+func TraitsNotIn(vs ...json.RawMessage) predicate.User {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = []byte(vs[i])
+	}
+	return predicate.User(sql.FieldNotIn(FieldTraits, v...))
+}
+
+// TraitsGT applies the GT predicate on the "traits" field.
+func TraitsGT(v json.RawMessage) predicate.User {
+	vc := []byte(v)
+	return predicate.User(sql.FieldGT(FieldTraits, vc))
+}
+
+// TraitsGTE applies the GTE predicate on the "traits" field.
+func TraitsGTE(v json.RawMessage) predicate.User {
+	vc := []byte(v)
+	return predicate.User(sql.FieldGTE(FieldTraits, vc))
+}
+
+// TraitsLT applies the LT predicate on the "traits" field.
+func TraitsLT(v json.RawMessage) predicate.User {
+	vc := []byte(v)
+	return predicate.User(sql.FieldLT(FieldTraits, vc))
+}
+
+// TraitsLTE applies the LTE predicate on the "traits" field.
+func TraitsLTE(v json.RawMessage) predicate.User {
+	vc := []byte(v)
+	return predicate.User(sql.FieldLTE(FieldTraits, vc))
 }
 
 // TraitsIsNil applies the IsNil predicate on the "traits" field.

@@ -12,7 +12,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	// The database/sql driver of Pulse.
-	_ "github.com/lib/pq"
+	"github.com/lib/pq"
 
 	"github.com/pulse-analytics/pulse/ent"
 	// Registers the schema's hooks and interceptors (tenant scoping).
@@ -42,15 +42,38 @@ func Open(ctx context.Context, dsn string) (*sql.DB, error) {
 // and checks the connection. Callers waiting for a connection queue in
 // database/sql until one is free or their context ends.
 func OpenPool(ctx context.Context, dsn string, maxConns int) (*sql.DB, error) {
+	return openPool(ctx, dsn, maxConns, false)
+}
+
+// OpenGraphQLPool is OpenPool for the pool of the GraphQL resolvers: each
+// of its connections keeps the queries it runs prepared (see
+// cachingConnector). Behind a pooler that does not keep prepared
+// statements (PgBouncer before 1.21 in transaction mode), use OpenPool.
+func OpenGraphQLPool(ctx context.Context, dsn string, maxConns int) (*sql.DB, error) {
+	return openPool(ctx, dsn, maxConns, true)
+}
+
+func openPool(ctx context.Context, dsn string, maxConns int, prepared bool) (*sql.DB, error) {
 	if maxConns < 1 {
 		return nil, fmt.Errorf("open database %s: a pool needs at least one connection, not %d", Redact(dsn), maxConns)
 	}
-	db, err := sql.Open("postgres", dsn)
+	connector, err := pq.NewConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", Redact(dsn), err)
 	}
+	var db *sql.DB
+	if prepared {
+		db = sql.OpenDB(cachingConnector{Connector: connector})
+	} else {
+		db = sql.OpenDB(connector)
+	}
 	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(max(maxConns/2, 1))
+	// Every open connection may stay idle: with fewer idle than open, a
+	// pool busy at its bound closes the connections it cannot keep as
+	// requests finish and opens new ones (a PostgreSQL backend each) for
+	// the next, hundreds a second under steady load. Idle connections
+	// are closed after ConnMaxIdleTime instead.
+	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

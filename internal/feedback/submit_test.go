@@ -2,6 +2,7 @@ package feedback_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -119,7 +120,7 @@ func TestSubmitLeavesActivityAlone(t *testing.T) {
 	b := setup(t)
 	seen := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	u, err := b.client.User.Create().SetExternalID("active").SetFirstSeenAt(seen).SetLastSeenAt(seen).
-		SetEventCount(42).SetTraits(map[string]any{"plan": "pro"}).Save(b.ctx)
+		SetEventCount(42).SetTraits(json.RawMessage(`{"plan": "pro"}`)).Save(b.ctx)
 	require.NoError(t, err)
 	u, err = b.client.User.Get(b.ctx, u.ID) // as stored, in microseconds
 	require.NoError(t, err)
@@ -133,7 +134,7 @@ func TestSubmitLeavesActivityAlone(t *testing.T) {
 	require.True(t, seen.Equal(*after.FirstSeenAt))
 	require.True(t, seen.Equal(*after.LastSeenAt))
 	require.EqualValues(t, 42, after.EventCount)
-	require.Equal(t, map[string]any{"plan": "pro"}, after.Traits)
+	require.JSONEq(t, `{"plan": "pro"}`, string(after.Traits))
 	require.True(t, u.UpdatedAt.Equal(after.UpdatedAt), "the user row is not rewritten")
 }
 
