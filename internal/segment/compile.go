@@ -43,8 +43,9 @@ type Query struct {
 // not every user of the project. An events scan whose counts are all of
 // named events reads only those names (event_project_id_name_timestamp).
 //
-// With env.Users, the statement evaluates only those users: the users row
-// and every scan are filtered by user_id = ANY of one bound array, so the
+// With env.Users, the statement evaluates only those users: the users are
+// read by primary key from one bound array, every scan is filtered by
+// user_id = ANY of the same array, so the
 // scans read event_project_id_user_id_timestamp, feedback_user_id_timestamp
 // and userdailyactivity_user_id_day, and the per-user subqueries (latest
 // NPS score, latest survey response) run once per listed user.
@@ -87,8 +88,14 @@ func Compile(r *Rule, env Env) (Query, error) {
 	if len(ctes) > 0 {
 		sql.WriteString("WITH " + strings.Join(ctes, ",\n") + "\n")
 	}
-	sql.WriteString("SELECT u.id FROM users u" + strings.Join(joins, ""))
-	sql.WriteString("\nWHERE u.project_id = $1" + c.onlyUsers("u.id") + " AND (" + root.renderWith(joined) + ")")
+	users := "users u"
+	if env.Users != nil {
+		// The listed users by primary key, one probe each: filtered by
+		// u.id = ANY, the planner reads the whole table for a thousand ids.
+		users = "(SELECT DISTINCT unnest(" + c.bindOnce(usersKey{}, pq.Array(env.Users)) + "::bigint[])) AS listed(id) JOIN users u ON u.id = listed.id"
+	}
+	sql.WriteString("SELECT u.id FROM " + users + strings.Join(joins, ""))
+	sql.WriteString("\nWHERE u.project_id = $1 AND (" + root.renderWith(joined) + ")")
 	return Query{SQL: sql.String(), Args: c.args}, nil
 }
 

@@ -67,7 +67,8 @@ func TestRestrictedCompileShape(t *testing.T) {
 	}
 	require.NotEmpty(t, placeholder)
 	filter := "user_id = ANY(" + placeholder + "::bigint[])"
-	require.Contains(t, q.SQL, "WHERE u.project_id = $1 AND u.id = ANY("+placeholder+"::bigint[]) AND (")
+	require.Contains(t, q.SQL, "FROM (SELECT DISTINCT unnest("+placeholder+"::bigint[])) AS listed(id) JOIN users u ON u.id = listed.id")
+	require.Contains(t, q.SQL, "WHERE u.project_id = $1 AND (")
 	require.Contains(t, q.SQL, "events e WHERE project_id = $1 AND "+filter)
 	require.Contains(t, q.SQL, "user_daily_activities WHERE project_id = $1 AND "+filter)
 	require.Contains(t, q.SQL, "feedbacks WHERE project_id = $1 AND "+filter)
