@@ -185,16 +185,24 @@ func (w *passWorker) pass(ctx context.Context, tx *sql.Tx, a PassArgs, users []i
 	if err != nil {
 		return fmt.Errorf("evaluate %d users of segment %d: %w", len(users), a.SegmentID, err)
 	}
-	if err := lockSegment(ctx, tx, a.SegmentID); err != nil {
-		return err
-	}
-	current, size, err := currentOf(ctx, tx, a.SegmentID, users)
+	// Members of a real-time segment are written only by its runs, which
+	// hold the membership lock: they are read without the row lock, which
+	// only a write needs (for the run's seq), so a pass that moves nobody
+	// writes nothing at all.
+	current, err := currentOf(ctx, tx, a.SegmentID, users)
 	if err != nil {
 		return err
 	}
 	entered, exited := diffSorted(next, current)
 	if len(entered) == 0 && len(exited) == 0 {
 		return nil
+	}
+	if err := lockSegment(ctx, tx, a.SegmentID); err != nil {
+		return err
+	}
+	var size int
+	if err := tx.QueryRowContext(ctx, `SELECT size FROM segments WHERE id = $1`, a.SegmentID).Scan(&size); err != nil {
+		return fmt.Errorf("size of segment %d: %w", a.SegmentID, err)
 	}
 	return w.writePass(ctx, tx, a, next, current, size, now)
 }
@@ -258,13 +266,15 @@ func loadRealtime(ctx context.Context, tx *sql.Tx, a PassArgs) (*realtimeSegment
 // so the two never deadlock.
 func takeMarks(ctx context.Context, db *sql.DB, segmentID int) ([]int64, error) {
 	var users pq.Int64Array
-	err := db.QueryRowContext(ctx, `
+	err := inAsyncTx(ctx, db, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `
 		WITH locked AS (
 			SELECT user_id FROM segment_dirty_users WHERE segment_id = $1 ORDER BY user_id LIMIT $2 FOR UPDATE
 		), taken AS (
 			UPDATE segment_dirty_users d SET taken = true FROM locked WHERE d.segment_id = $1 AND d.user_id = locked.user_id
 			RETURNING d.user_id)
 		SELECT COALESCE(array_agg(user_id ORDER BY user_id), '{}') FROM taken`, segmentID, maxPassUsers).Scan(&users)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("take dirty users of segment %d: %w", segmentID, err)
 	}
@@ -275,15 +285,39 @@ func takeMarks(ctx context.Context, db *sql.DB, segmentID int) ([]int64, error) 
 // and no change has cleared since. A change still uncommitted holds its
 // mark's row: the delete waits for it, and then finds the flag cleared.
 func dropMarks(ctx context.Context, db *sql.DB, segmentID int, users []int64) error {
-	if _, err := db.ExecContext(ctx, `
+	err := inAsyncTx(ctx, db, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
 		WITH locked AS (
 			SELECT user_id FROM segment_dirty_users WHERE segment_id = $1 AND user_id = ANY($2::bigint[]) ORDER BY user_id FOR UPDATE
 		)
 		DELETE FROM segment_dirty_users d USING locked WHERE d.segment_id = $1 AND d.user_id = locked.user_id AND d.taken`,
-		segmentID, pq.Array(users)); err != nil {
+			segmentID, pq.Array(users))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("drop the marks of segment %d: %w", segmentID, err)
 	}
 	return nil
+}
+
+// inAsyncTx runs fn in a transaction that commits without waiting for its
+// WAL to reach disk. Taking and dropping marks may be lost by a crash of
+// PostgreSQL without harm: a taken flag lost leaves the mark to the next
+// pass, a drop lost leaves marks whose users the next pass finds
+// unchanged; and a commit of the server returns no sooner for them.
+func inAsyncTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // evaluateUsers evaluates the rule for users only and returns those it
@@ -306,18 +340,14 @@ func evaluateUsers(ctx context.Context, tx *sql.Tx, r *segment.Rule, env segment
 	return ids, nil
 }
 
-// currentOf returns which of users are members of the segment now, sorted,
-// and the segment's size; the caller holds the segment's lock.
-func currentOf(ctx context.Context, tx *sql.Tx, segmentID int, users []int64) ([]int64, int, error) {
-	var (
-		current pq.Int64Array
-		size    int
-	)
-	err := tx.QueryRowContext(ctx, `
-		SELECT (SELECT COALESCE(array_agg(user_id ORDER BY user_id), '{}') FROM segment_members WHERE segment_id = $1 AND user_id = ANY($2::bigint[])),
-			(SELECT size FROM segments WHERE id = $1)`, segmentID, pq.Array(users)).Scan(&current, &size)
+// currentOf returns which of users are members of the segment now, sorted;
+// the caller holds the segment's membership lock.
+func currentOf(ctx context.Context, tx *sql.Tx, segmentID int, users []int64) ([]int64, error) {
+	var current pq.Int64Array
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(array_agg(user_id ORDER BY user_id), '{}') FROM segment_members
+		WHERE segment_id = $1 AND user_id = ANY($2::bigint[])`, segmentID, pq.Array(users)).Scan(&current)
 	if err != nil {
-		return nil, 0, fmt.Errorf("current members of segment %d: %w", segmentID, err)
+		return nil, fmt.Errorf("current members of segment %d: %w", segmentID, err)
 	}
-	return current, size, nil
+	return current, nil
 }
