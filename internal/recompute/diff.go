@@ -66,7 +66,8 @@ func lockSegment(ctx context.Context, tx *sql.Tx, segmentID int) error {
 // more than the rest of the write. One KEY SHARE lock of the entering users
 // stands in for them, set-wise: a user deleted since the rule was evaluated
 // does not enter, and one entering cannot be deleted (a merge locks the user
-// it deletes FOR UPDATE, then removes its memberships) until this commits.
+// it deletes FOR UPDATE) until this commits; the memberships of a user a
+// merge deleted are closed as exits by the segment's next run.
 func applyDiff(ctx context.Context, tx *sql.Tx, a Args, members []int64, at time.Time) (result, error) {
 	current, err := currentMembers(ctx, tx, a.SegmentID)
 	if err != nil {
