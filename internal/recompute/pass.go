@@ -99,39 +99,19 @@ func (w *passWorker) Timeout(*river.Job[PassArgs]) time.Duration { return time.M
 // dirty.Mark) and the pass leaves it for the next. After a crash the
 // retry takes the same marks again.
 func (w *passWorker) Work(ctx context.Context, job *river.Job[PassArgs]) error {
-	a := job.Args
-	users, err := takeMarks(ctx, w.db, a.SegmentID)
-	if err != nil || len(users) == 0 {
-		return err
-	}
-	tx, err := w.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin pass of segment %d: %w", a.SegmentID, err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	locked, err := tryLockMembership(ctx, tx, a.SegmentID)
-	if err != nil {
-		return err
-	}
-	if !locked {
+	_, err := w.passOnce(ctx, job.Args, tryLockMembership, func(ctx context.Context, tx *sql.Tx) error {
+		faultPoint(ctx, "pass-written", Args{SegmentID: job.Args.SegmentID, ProjectID: job.Args.ProjectID})
+		if _, err := river.JobCompleteTx[*riverdatabasesql.Driver](ctx, tx, job); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
+			return fmt.Errorf("complete pass %d: %w", job.ID, err)
+		}
+		return nil
+	})
+	if errors.Is(err, errSegmentHeld) {
 		// A full recompute holds the segment: come back after it rather
 		// than hold a worker (the marks stay, taken, for this job).
 		return river.JobSnooze(w.delay)
 	}
-	if err := w.pass(ctx, tx, a, users); err != nil {
-		return err
-	}
-	faultPoint(ctx, "pass-written", Args{SegmentID: a.SegmentID, ProjectID: a.ProjectID})
-	if _, err := river.JobCompleteTx[*riverdatabasesql.Driver](ctx, tx, job); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
-		return fmt.Errorf("complete pass %d: %w", job.ID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit pass of segment %d: %w", a.SegmentID, err)
-	}
-	// After the commit, in a statement of its own: changes wait for a
-	// mark only as long as this delete. Should the process die first, the
-	// marks stay taken and the next pass finds these users unchanged.
-	return dropMarks(ctx, w.db, a.SegmentID, users)
+	return err
 }
 
 // RunPass runs the passes of a segment outside River (tests, benchmarks)
@@ -139,30 +119,57 @@ func (w *passWorker) Work(ctx context.Context, job *river.Job[PassArgs]) error {
 // full recompute holding the segment.
 func RunPass(ctx context.Context, db *sql.DB, a PassArgs, now time.Time) error {
 	w := &passWorker{db: db, now: func() time.Time { return now }}
+	wait := func(ctx context.Context, tx *sql.Tx, segmentID int) (bool, error) {
+		return true, lockMembership(ctx, tx, segmentID)
+	}
 	for {
-		users, err := takeMarks(ctx, db, a.SegmentID)
-		if err != nil || len(users) == 0 {
-			return err
-		}
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("begin pass of segment %d: %w", a.SegmentID, err)
-		}
-		err = lockMembership(ctx, tx, a.SegmentID)
-		if err == nil {
-			err = w.pass(ctx, tx, a, users)
-		}
-		if err == nil {
-			err = tx.Commit()
-		}
-		if err != nil {
-			_ = tx.Rollback()
-			return err
-		}
-		if err := dropMarks(ctx, db, a.SegmentID, users); err != nil {
+		took, err := w.passOnce(ctx, a, wait, nil)
+		if err != nil || took == 0 {
 			return err
 		}
 	}
+}
+
+// errSegmentHeld says a full recompute holds the segment's membership lock.
+var errSegmentHeld = errors.New("the segment is being recomputed")
+
+// passOnce takes the segment's marks and runs one pass over them: lock
+// takes the membership lock (false: a full recompute holds it, and
+// passOnce returns errSegmentHeld), complete, when set, completes the job
+// in the pass's transaction. It returns how many users it took.
+func (w *passWorker) passOnce(ctx context.Context, a PassArgs, lock func(context.Context, *sql.Tx, int) (bool, error),
+	complete func(context.Context, *sql.Tx) error) (int, error) {
+	users, err := takeMarks(ctx, w.db, a.SegmentID)
+	if err != nil || len(users) == 0 {
+		return 0, err
+	}
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("begin pass of segment %d: %w", a.SegmentID, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	locked, err := lock(ctx, tx, a.SegmentID)
+	if err != nil {
+		return 0, err
+	}
+	if !locked {
+		return 0, errSegmentHeld
+	}
+	if err := w.pass(ctx, tx, a, users); err != nil {
+		return 0, err
+	}
+	if complete != nil {
+		if err := complete(ctx, tx); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("commit pass of segment %d: %w", a.SegmentID, err)
+	}
+	// After the commit, in a statement of its own: changes wait for a
+	// mark only as long as this delete. Should the process die first, the
+	// marks stay taken and the next pass finds these users unchanged.
+	return len(users), dropMarks(ctx, w.db, a.SegmentID, users)
 }
 
 // pass re-evaluates users, whose marks it took, in tx under the segment's
