@@ -66,10 +66,12 @@ func FreshnessOf(ctx context.Context, db *sql.DB, projectID int, ids []int, now 
 			f = Freshness{Reason: "real time is off for this segment (Segment.realtime)"}
 		}
 		switch {
-		case !f.Realtime && kind == "STATIC":
-		case !f.Realtime && lastComputedAt.Valid:
-			f.Lag = now.Sub(lastComputedAt.Time)
 		case !f.Realtime:
+			// Changes are not tracked: the lag is the last recompute's age
+			// (none for a STATIC segment, edited rather than computed).
+			if kind != "STATIC" && lastComputedAt.Valid {
+				f.Lag = now.Sub(lastComputedAt.Time)
+			}
 		default:
 			if oldestMarkedAt.Valid {
 				f.Lag = now.Sub(oldestMarkedAt.Time)
