@@ -484,9 +484,12 @@ func (_q *FeedbackQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			}
 			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
 			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			countInPage := false
 			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
-				if hasPagination || ignoredEdges {
+				if !oneNode && !ignoredEdges && args.after == nil && args.before == nil && paginateLimit(args.first, args.last) > 0 {
+					countInPage = true
+				} else if hasPagination || ignoredEdges {
 					query := query.Clone()
 					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Feedback) error {
 						ids := make([]driver.Value, len(nodes))
@@ -561,10 +564,24 @@ func (_q *FeedbackQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
-						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						var total *sql.Selector
+						if countInPage {
+							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order, total))
 						return _q.loadHistory(ctx, query, nodes,
-							func(n *Feedback) { n.appendNamedHistory(alias) },
-							func(n *Feedback, e *FeedbackChange) { n.appendNamedHistory(alias, e) })
+							func(n *Feedback) {
+								n.appendNamedHistory(alias)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[1], alias, 0)
+								}
+							},
+							func(n *Feedback, e *FeedbackChange) {
+								n.appendNamedHistory(alias, e)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[1], alias, pageTotal(e))
+								}
+							})
 					})
 					continue
 				}
@@ -1078,7 +1095,7 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
-						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order, nil))
 						return _q.loadMembers(ctx, query, nodes,
 							func(n *Segment) { n.appendNamedMembers(alias) },
 							func(n *Segment, e *User) { n.appendNamedMembers(alias, e) })
@@ -1111,9 +1128,12 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			}
 			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
 			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			countInPage := false
 			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
-				if hasPagination || ignoredEdges {
+				if !oneNode && !ignoredEdges && args.after == nil && args.before == nil && paginateLimit(args.first, args.last) > 0 {
+					countInPage = true
+				} else if hasPagination || ignoredEdges {
 					query := query.Clone()
 					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Segment) error {
 						ids := make([]driver.Value, len(nodes))
@@ -1188,10 +1208,24 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
-						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						var total *sql.Selector
+						if countInPage {
+							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order, total))
 						return _q.loadMemberships(ctx, query, nodes,
-							func(n *Segment) { n.appendNamedMemberships(alias) },
-							func(n *Segment, e *SegmentMembership) { n.appendNamedMemberships(alias, e) })
+							func(n *Segment) {
+								n.appendNamedMemberships(alias)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[1], alias, 0)
+								}
+							},
+							func(n *Segment, e *SegmentMembership) {
+								n.appendNamedMemberships(alias, e)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[1], alias, pageTotal(e))
+								}
+							})
 					})
 					continue
 				}
@@ -1221,9 +1255,12 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			}
 			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
 			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			countInPage := false
 			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
-				if hasPagination || ignoredEdges {
+				if !oneNode && !ignoredEdges && args.after == nil && args.before == nil && paginateLimit(args.first, args.last) > 0 {
+					countInPage = true
+				} else if hasPagination || ignoredEdges {
 					query := query.Clone()
 					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Segment) error {
 						ids := make([]driver.Value, len(nodes))
@@ -1298,10 +1335,24 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
-						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						var total *sql.Selector
+						if countInPage {
+							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order, total))
 						return _q.loadRuns(ctx, query, nodes,
-							func(n *Segment) { n.appendNamedRuns(alias) },
-							func(n *Segment, e *SegmentRun) { n.appendNamedRuns(alias, e) })
+							func(n *Segment) {
+								n.appendNamedRuns(alias)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[2], alias, 0)
+								}
+							},
+							func(n *Segment, e *SegmentRun) {
+								n.appendNamedRuns(alias, e)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[2], alias, pageTotal(e))
+								}
+							})
 					})
 					continue
 				}
@@ -1817,9 +1868,12 @@ func (_q *SurveyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			}
 			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
 			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			countInPage := false
 			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
-				if hasPagination || ignoredEdges {
+				if !oneNode && !ignoredEdges && args.after == nil && args.before == nil && paginateLimit(args.first, args.last) > 0 {
+					countInPage = true
+				} else if hasPagination || ignoredEdges {
 					query := query.Clone()
 					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Survey) error {
 						ids := make([]driver.Value, len(nodes))
@@ -1894,10 +1948,24 @@ func (_q *SurveyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
-						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						var total *sql.Selector
+						if countInPage {
+							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order, total))
 						return _q.loadResponses(ctx, query, nodes,
-							func(n *Survey) { n.appendNamedResponses(alias) },
-							func(n *Survey, e *SurveyResponse) { n.appendNamedResponses(alias, e) })
+							func(n *Survey) {
+								n.appendNamedResponses(alias)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[2], alias, 0)
+								}
+							},
+							func(n *Survey, e *SurveyResponse) {
+								n.appendNamedResponses(alias, e)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[2], alias, pageTotal(e))
+								}
+							})
 					})
 					continue
 				}
@@ -2254,9 +2322,12 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			}
 			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
 			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			countInPage := false
 			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
-				if hasPagination || ignoredEdges {
+				if !oneNode && !ignoredEdges && args.after == nil && args.before == nil && paginateLimit(args.first, args.last) > 0 {
+					countInPage = true
+				} else if hasPagination || ignoredEdges {
 					query := query.Clone()
 					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
 						ids := make([]driver.Value, len(nodes))
@@ -2331,10 +2402,24 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
-						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						var total *sql.Selector
+						if countInPage {
+							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order, total))
 						return _q.loadEvents(ctx, query, nodes,
-							func(n *User) { n.appendNamedEvents(alias) },
-							func(n *User, e *Event) { n.appendNamedEvents(alias, e) })
+							func(n *User) {
+								n.appendNamedEvents(alias)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[0], alias, 0)
+								}
+							},
+							func(n *User, e *Event) {
+								n.appendNamedEvents(alias, e)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[0], alias, pageTotal(e))
+								}
+							})
 					})
 					continue
 				}
@@ -2364,9 +2449,12 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			}
 			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
 			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			countInPage := false
 			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
-				if hasPagination || ignoredEdges {
+				if !oneNode && !ignoredEdges && args.after == nil && args.before == nil && paginateLimit(args.first, args.last) > 0 {
+					countInPage = true
+				} else if hasPagination || ignoredEdges {
 					query := query.Clone()
 					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
 						ids := make([]driver.Value, len(nodes))
@@ -2441,10 +2529,24 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
-						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						var total *sql.Selector
+						if countInPage {
+							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order, total))
 						return _q.loadFeedback(ctx, query, nodes,
-							func(n *User) { n.appendNamedFeedback(alias) },
-							func(n *User, e *Feedback) { n.appendNamedFeedback(alias, e) })
+							func(n *User) {
+								n.appendNamedFeedback(alias)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[1], alias, 0)
+								}
+							},
+							func(n *User, e *Feedback) {
+								n.appendNamedFeedback(alias, e)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[1], alias, pageTotal(e))
+								}
+							})
 					})
 					continue
 				}
@@ -2474,9 +2576,12 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			}
 			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
 			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			countInPage := false
 			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
-				if hasPagination || ignoredEdges {
+				if !oneNode && !ignoredEdges && args.after == nil && args.before == nil && paginateLimit(args.first, args.last) > 0 {
+					countInPage = true
+				} else if hasPagination || ignoredEdges {
 					query := query.Clone()
 					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
 						ids := make([]driver.Value, len(nodes))
@@ -2551,10 +2656,24 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
-						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						var total *sql.Selector
+						if countInPage {
+							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order, total))
 						return _q.loadSurveyResponses(ctx, query, nodes,
-							func(n *User) { n.appendNamedSurveyResponses(alias) },
-							func(n *User, e *SurveyResponse) { n.appendNamedSurveyResponses(alias, e) })
+							func(n *User) {
+								n.appendNamedSurveyResponses(alias)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[2], alias, 0)
+								}
+							},
+							func(n *User, e *SurveyResponse) {
+								n.appendNamedSurveyResponses(alias, e)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[2], alias, pageTotal(e))
+								}
+							})
 					})
 					continue
 				}
@@ -2584,9 +2703,12 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			}
 			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
 			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			countInPage := false
 			if hasCollectedField(ctx, append(path, totalCountField)...) {
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
-				if hasPagination || ignoredEdges {
+				if !oneNode && !ignoredEdges && args.after == nil && args.before == nil && paginateLimit(args.first, args.last) > 0 {
+					countInPage = true
+				} else if hasPagination || ignoredEdges {
 					query := query.Clone()
 					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
 						ids := make([]driver.Value, len(nodes))
@@ -2661,10 +2783,24 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
-						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						var total *sql.Selector
+						if countInPage {
+							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order, total))
 						return _q.loadMemberships(ctx, query, nodes,
-							func(n *User) { n.appendNamedMemberships(alias) },
-							func(n *User, e *SegmentMembership) { n.appendNamedMemberships(alias, e) })
+							func(n *User) {
+								n.appendNamedMemberships(alias)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[3], alias, 0)
+								}
+							},
+							func(n *User, e *SegmentMembership) {
+								n.appendNamedMemberships(alias, e)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[3], alias, pageTotal(e))
+								}
+							})
 					})
 					continue
 				}
@@ -2777,7 +2913,7 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
-						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order))
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order, nil))
 						return _q.loadSegments(ctx, query, nodes,
 							func(n *User) { n.appendNamedSegments(alias) },
 							func(n *User, e *Segment) { n.appendNamedSegments(alias, e) })

@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql/driver"
 
+	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 )
@@ -17,6 +18,8 @@ const (
 	lateralParentTable   = "parent"
 	lateralParentID      = "parent_id"
 	lateralParentOrdinal = "parent_ordinal"
+	lateralTotalTable    = "parent_total"
+	lateralTotal         = "pulse_parent_total"
 )
 
 // lateralParent correlates column, a parent id of the rows of a nested
@@ -39,7 +42,14 @@ func lateralParent(s *sql.Selector, column string) *sql.Predicate {
 // so that query's own predicates (the parents' ids, again, which would
 // make the planner give up the index's order) are left out; page carries
 // the connection's filters, cursors and the tenant scope itself.
-func limitPerParent(parentIDs []driver.Value, page *sql.Selector, order sql.Querier) func(*sql.Selector) {
+//
+// When total is not nil (one parent's count of the page's rows without
+// its limit), each row also carries its parent's count as lateralTotal,
+// read by pageTotal, from a second LATERAL subquery evaluated once per
+// parent: the count costs no statement of its own. Only a page with no
+// cursor may be counted this way, as a parent then has no row in the page
+// only when it has none at all.
+func limitPerParent(parentIDs []driver.Value, page *sql.Selector, order sql.Querier, total *sql.Selector) func(*sql.Selector) {
 	return func(s *sql.Selector) {
 		d := sql.Dialect(s.Dialect())
 		alias := s.TableName()
@@ -48,6 +58,9 @@ func limitPerParent(parentIDs []driver.Value, page *sql.Selector, order sql.Quer
 		columns := page.UnqualifiedColumns()
 		for i, c := range columns {
 			columns[i] = pageTable.C(c)
+		}
+		if total != nil {
+			columns = append(columns, d.Table(lateralTotalTable).C(lateralTotal))
 		}
 		*s = *d.Select(columns...).
 			FromExpr(sql.ExprFunc(func(b *sql.Builder) {
@@ -60,10 +73,36 @@ func limitPerParent(parentIDs []driver.Value, page *sql.Selector, order sql.Quer
 				}
 				b.WriteString("]::bigint[]) WITH ORDINALITY AS ").
 					Ident(lateralParentTable).WriteByte('(').IdentComma(lateralParentID, lateralParentOrdinal).
-					WriteString(") CROSS JOIN LATERAL (").Join(page).WriteString(") AS ").Ident(alias)
+					WriteString(")")
+				if total != nil {
+					b.WriteString(" CROSS JOIN LATERAL (").Join(total).WriteString(") AS ").Ident(lateralTotalTable)
+				}
+				b.WriteString(" CROSS JOIN LATERAL (").Join(page).WriteString(") AS ").Ident(alias)
 			})).
 			OrderExpr(sql.ExprFunc(func(b *sql.Builder) { b.WriteString(parents.C(lateralParentOrdinal)) }), order)
 	}
+}
+
+// pageTotal is the count of its parent's rows a row of a page loaded by
+// limitPerParent with a total carries.
+func pageTotal(row interface {
+	Value(string) (ent.Value, error)
+}) int {
+	v, err := row.Value(lateralTotal)
+	if err != nil {
+		return 0
+	}
+	n, _ := v.(int64)
+	return int(n)
+}
+
+// setTotal sets the totalCount of the connection at alias in a node's
+// totals of one edge.
+func setTotal(totals *map[string]int, alias string, n int) {
+	if *totals == nil {
+		*totals = make(map[string]int)
+	}
+	(*totals)[alias] = n
 }
 
 // unfiltered reports whether the connection at path has no where argument,

@@ -25,12 +25,16 @@ func setupCounting(t *testing.T) *testBundle {
 
 // TestQueryCount pins the SQL statements of each query shape: a level of
 // nested connections costs one statement for all its parents, and one
-// more only when its totalCount is selected and not stored; node and
+// more only when its totalCount is selected and neither stored nor
+// counted with a first page; node and
 // nodes spend none on finding the type, which the id carries.
 func TestQueryCount(t *testing.T) {
 	t.Parallel()
 	b := setupCounting(t)
 	s := seed(t, b, b.project, "q", 6)
+	var page struct{ Events struct{ PageInfo struct{ EndCursor string } } }
+	b.query(t, b.project.Read, `{ events(first: 1) { pageInfo { endCursor } } }`, nil, &page)
+	firstEvent := page.Events.PageInfo.EndCursor
 
 	tests := []struct {
 		name       string
@@ -54,11 +58,14 @@ func TestQueryCount(t *testing.T) {
 		{"nested pages of zero tell it per parent", `{ users(first: 20) { edges { node { events(first: 0) { pageInfo { hasNextPage } } } } } }`, nil, 2,
 			map[string]any{"users.edges.#": 6, "users.edges.0.node.events.pageInfo.hasNextPage": true}},
 		{"users with their latest events and count", `{ users(first: 20) { edges { node { id
-			events(first: 5, orderBy: {field: TIMESTAMP, direction: DESC}) { totalCount edges { node { name timestamp } } } } } } }`, nil, 3,
+			events(first: 5, orderBy: {field: TIMESTAMP, direction: DESC}) { totalCount edges { node { name timestamp } } } } } } }`, nil, 2,
 			map[string]any{"users.edges.#": 6, "users.edges.0.node.events.totalCount": 2, "users.edges.3.node.events.edges.0.node.name": "export"}},
 		{"users with their latest events, pageInfo and no count", `{ users(first: 20) { edges { node { id
 			events(first: 1) { pageInfo { hasNextPage } edges { node { name } } } } } } }`, nil, 2,
 			map[string]any{"users.edges.#": 6, "users.edges.2.node.events.pageInfo.hasNextPage": true, "users.edges.2.node.events.edges.#": 1}},
+		{"users with a later page of their events count them apart", `query($after: Cursor) { users(first: 20) { edges { node { id
+			events(first: 5, after: $after) { totalCount edges { node { name } } } } } } }`, map[string]any{"after": firstEvent}, 3,
+			map[string]any{"users.edges.#": 6, "users.edges.3.node.events.totalCount": 2}},
 		{"users with their feedback", `{ users(first: 20) { edges { node { feedback(first: 5) { edges { node { text } } } } } } }`, nil, 2,
 			map[string]any{"users.edges.4.node.feedback.edges.0.node.text": "it broke"}},
 		{"users with their segments and count", `{ users(first: 20) { edges { node { segments(first: 5) { totalCount edges { node { name } } } } } } }`, nil, 3,
