@@ -32,7 +32,9 @@ func TestQueryCount(t *testing.T) {
 	t.Parallel()
 	b := setupCounting(t)
 	s := seed(t, b, b.project, "q", 6)
-	var page struct{ Events struct{ PageInfo struct{ EndCursor string } } }
+	var page struct {
+		Events struct{ PageInfo struct{ EndCursor string } }
+	}
 	b.query(t, b.project.Read, `{ events(first: 1) { pageInfo { endCursor } } }`, nil, &page)
 	firstEvent := page.Events.PageInfo.EndCursor
 
