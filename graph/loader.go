@@ -13,9 +13,11 @@ import (
 
 // loaders batch the per-object fields that ent's field collection cannot
 // load with their parents: the anonymous ids of the users of a page are read
-// in one query, not one per user.
+// in one query, not one per user, and the users each run of a page moved in
+// one statement, not one per run.
 type loaders struct {
 	anonymousIDs *dataloadgen.Loader[int, []string]
+	runChanges   *dataloadgen.Loader[runChangesKey, *ent.RunChangesPage]
 }
 
 type loadersKey struct{}
@@ -33,6 +35,8 @@ const loaderBatch = 1000
 func withLoaders(ctx context.Context, client *ent.Client) context.Context {
 	return context.WithValue(ctx, loadersKey{}, &loaders{
 		anonymousIDs: dataloadgen.NewMappedLoader(anonymousIDsFetcher(client),
+			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch)),
+		runChanges: dataloadgen.NewMappedLoader(runChangesFetcher(client),
 			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch)),
 	})
 }
