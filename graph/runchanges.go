@@ -94,4 +94,3 @@ func selects(ctx context.Context, field string) bool {
 	}
 	return false
 }
-
