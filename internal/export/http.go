@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pulse-analytics/pulse/ent"
@@ -116,24 +117,34 @@ func (h *handler) endpoint(of subject, format Format) http.Handler {
 		req.ProjectID = scope.ProjectID
 		select {
 		case h.slots <- struct{}{}:
-			defer func() { <-h.slots }()
 		default:
 			w.Header().Set("Retry-After", "5")
 			writeError(w, &apiError{http.StatusServiceUnavailable, "UNAVAILABLE", "",
 				fmt.Sprintf("this server is writing %d exports, as many as it writes at once; retry in a few seconds", cap(h.slots))})
 			return
 		}
-		h.serve(w, r, req)
+		release := sync.OnceFunc(func() { <-h.slots })
+		defer release()
+		err = h.serve(w, r, req)
+		// Released before the outcome is told: whoever hears of it may
+		// export next.
+		release()
+		h.finish(r, err)
 	})
 }
 
-// serve opens the export, then writes it.
-func (h *handler) serve(w http.ResponseWriter, r *http.Request, req Request) {
+// errClientGone wraps the error of an export its client stopped reading.
+var errClientGone = errors.New("the client stopped reading")
+
+// serve opens the export and writes it. It returns the error of a write
+// begun: the response is sent, so it can only be logged and the response
+// aborted.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, req Request) error {
 	ctx := r.Context()
 	x, err := h.exporter.Open(ctx, req)
 	if err != nil {
 		writeError(w, h.refusal(ctx, err))
-		return
+		return nil
 	}
 	defer func() {
 		if err := x.Close(); err != nil {
@@ -148,20 +159,30 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, req Request) {
 	header.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
-		return
+		return nil
 	}
 	rc := http.NewResponseController(w)
 	// A deadline set on the connection outlives the request: the next
 	// request of a kept-alive connection must not inherit it.
 	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
 	out := &deadlineWriter{w: w, rc: rc, timeout: h.opts.WriteTimeout}
-	if _, err := x.Write(ctx, out); err != nil {
-		if out.err != nil || ctx.Err() != nil {
-			httplog.Logger(ctx, h.opts.Logger).Info("export cut short by its client", "error", err)
-			return
-		}
-		httplog.Logger(ctx, h.opts.Logger).Error("write export", "error", err)
-		// The status is sent: only a connection closed without the
+	_, err = x.Write(ctx, out)
+	if err != nil && (out.err != nil || ctx.Err() != nil) {
+		return fmt.Errorf("%w: %w", errClientGone, err)
+	}
+	return err
+}
+
+// finish reports how a written export ended.
+func (h *handler) finish(r *http.Request, err error) {
+	logger := httplog.Logger(r.Context(), h.opts.Logger)
+	switch {
+	case err == nil:
+	case errors.Is(err, errClientGone):
+		logger.Info("export cut short by its client", "error", err)
+	default:
+		logger.Error("write export", "error", err)
+		// The status is sent: only a connection closed before the
 		// response's end tells the client its file is incomplete.
 		panic(http.ErrAbortHandler)
 	}

@@ -33,6 +33,7 @@ type bundle struct {
 	db      *sql.DB
 	client  *ent.Client
 	project *auth.NewProject
+	keys    *auth.Keys
 	server  *httptest.Server
 }
 
@@ -49,9 +50,18 @@ func setup(t testing.TB, db *sql.DB, opts export.Options) *bundle {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	server := httptest.NewServer(export.NewHandler(auth.NewKeys(client), export.New(db), opts))
+	keys := auth.NewKeys(client)
+	server := httptest.NewServer(export.NewHandler(keys, export.New(db), opts))
 	t.Cleanup(server.Close)
-	return &bundle{db: db, client: client, project: project, server: server}
+	return &bundle{db: db, client: client, project: project, keys: keys, server: server}
+}
+
+// cacheKeys turns on the key cache, as pulse serve does: after its first
+// lookup a key costs no database connection.
+func (b *bundle) cacheKeys(t testing.TB) {
+	t.Helper()
+	require.NoError(t, b.keys.Listen(context.Background(), auth.ListenConfig{DSN: pgtest.DSN(t)}))
+	t.Cleanup(b.keys.Stop)
 }
 
 func (b *bundle) projectID() int { return b.project.Project.ID }
