@@ -126,7 +126,7 @@ type heapSampler struct {
 	peak    uint64
 }
 
-func (s *heapSampler) Header() http.Header { return s.header }
+func (s *heapSampler) Header() http.Header  { return s.header }
 func (s *heapSampler) WriteHeader(code int) { s.status = code }
 
 func (s *heapSampler) Write(p []byte) (int, error) {
