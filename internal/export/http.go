@@ -269,7 +269,9 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="pulse"`)
 	}
 	w.WriteHeader(e.status)
-	_ = json.NewEncoder(w).Encode(map[string]body{"error": {Code: e.code, Message: e.message, Field: e.field}})
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // messages say <key>, and no page renders them
+	_ = enc.Encode(map[string]body{"error": {Code: e.code, Message: e.message, Field: e.field}})
 }
 
 // deadlineWriter gives every write to the client timeout to complete, and

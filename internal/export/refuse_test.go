@@ -69,7 +69,7 @@ func TestAuthentication(t *testing.T) {
 	defer func() { _ = res.Body.Close() }()
 	require.Equal(t, http.StatusUnauthorized, res.StatusCode, "a key goes as a Bearer token")
 	require.Equal(t, `Bearer realm="pulse"`, res.Header.Get("WWW-Authenticate"))
-	require.Contains(t, body(t, res), `the Authorization header must be \"Bearer \u003ckey\u003e\"`)
+	require.Contains(t, body(t, res), `the Authorization header must be \"Bearer <key>\"`)
 
 	_, err = auth.NewKeys(b.client).Revoke(tenant.ForProject(context.Background(), b.projectID()), b.project.Read.Key.ID)
 	require.NoError(t, err)
