@@ -59,7 +59,7 @@ func TestExportMatchesGraphQL(t *testing.T) {
 		require.Equal(t, m.ID, line.ID)
 		require.Equal(t, m.ExternalID, line.ExternalID)
 		require.Equal(t, m.EnteredAt, line.EnteredAt)
-		require.Equal(t, len(m.Traits), len(line.Traits))
+		require.Len(t, line.Traits, len(m.Traits))
 		for k, v := range m.Traits {
 			require.JSONEq(t, string(v), string(line.Traits[k]))
 		}

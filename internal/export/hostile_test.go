@@ -81,9 +81,9 @@ func TestHostileText(t *testing.T) {
 	seg := b.createSegment(t, "Hostile")
 	b.addMembers(t, seg, ids)
 
-	res = b.get(t, fmt.Sprintf("/v1/segments/%d/members.csv", seg), b.project.Read.Secret)
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	records := pythonCSV(t, []byte(body(t, res)))
+	file := b.get(t, fmt.Sprintf("/v1/segments/%d/members.csv", seg), b.project.Read.Secret)
+	require.Equal(t, http.StatusOK, file.StatusCode)
+	records := pythonCSV(t, []byte(file.Body))
 	require.Equal(t, []string{"id", "externalId", "enteredAt", "traits.", "traits.deep", "traits.n", "traits.plan", "traits.text",
 		"traits.we,ird \"key\"\n"}, records[0])
 	require.Len(t, records, 3)

@@ -146,8 +146,15 @@ func (b *bundle) change(t testing.TB, segmentID int, remove bool, externalIDs ..
 	return runID
 }
 
-// get sends GET path with a Bearer key ("" for none).
-func (b *bundle) get(t testing.TB, path, key string) *http.Response {
+// reply is a response read whole.
+type reply struct {
+	StatusCode int
+	Header     http.Header
+	Body       string
+}
+
+// get sends GET path with a Bearer key ("" for none) and reads the answer.
+func (b *bundle) get(t testing.TB, path, key string) reply {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, b.server.URL+path, nil)
 	require.NoError(t, err)
@@ -156,8 +163,8 @@ func (b *bundle) get(t testing.TB, path, key string) *http.Response {
 	}
 	res, err := b.server.Client().Do(req)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = res.Body.Close() })
-	return res
+	defer func() { _ = res.Body.Close() }()
+	return reply{StatusCode: res.StatusCode, Header: res.Header, Body: body(t, res)}
 }
 
 // readCSV gets a CSV export, which must answer 200, and parses it.
@@ -165,10 +172,10 @@ func (b *bundle) readCSV(t testing.TB, path string) [][]string {
 	t.Helper()
 	res := b.get(t, path, b.project.Read.Secret)
 	if res.StatusCode != http.StatusOK {
-		require.FailNow(t, "the export is refused", "%s: %d %s", path, res.StatusCode, body(t, res))
+		require.FailNow(t, "the export is refused", "%s: %d %s", path, res.StatusCode, res.Body)
 	}
 	require.Equal(t, "text/csv; charset=utf-8", res.Header.Get("Content-Type"))
-	r := csv.NewReader(res.Body)
+	r := csv.NewReader(strings.NewReader(res.Body))
 	r.FieldsPerRecord = 0 // every record as long as the header
 	records, err := r.ReadAll()
 	require.NoError(t, err)
@@ -181,10 +188,10 @@ func (b *bundle) readNDJSON(t testing.TB, path string) []map[string]any {
 	t.Helper()
 	res := b.get(t, path, b.project.Read.Secret)
 	if res.StatusCode != http.StatusOK {
-		require.FailNow(t, "the export is refused", "%s: %d %s", path, res.StatusCode, body(t, res))
+		require.FailNow(t, "the export is refused", "%s: %d %s", path, res.StatusCode, res.Body)
 	}
 	require.Equal(t, "application/x-ndjson", res.Header.Get("Content-Type"))
-	raw := body(t, res)
+	raw := res.Body
 	var lines []map[string]any
 	for line := range strings.Lines(raw) {
 		require.True(t, strings.HasSuffix(line, "\n"), "every line ends with a newline")
@@ -210,7 +217,7 @@ type apiError struct {
 func (b *bundle) refused(t testing.TB, path, key string, status int) apiError {
 	t.Helper()
 	res := b.get(t, path, key)
-	raw := body(t, res)
+	raw := res.Body
 	require.Equal(t, status, res.StatusCode, "%s: %s", path, raw)
 	require.Equal(t, "application/json; charset=utf-8", res.Header.Get("Content-Type"))
 	var e apiError
