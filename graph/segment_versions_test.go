@@ -116,16 +116,16 @@ func TestSegmentVersions(t *testing.T) {
 	b.query(t, p.Read, `query($id: ID!) { node(id: $id) { ... on Segment { createdAt } } }`, map[string]any{"id": id}, &seg)
 	require.True(t, vs[2].CreatedAt.Equal(seg.Node.CreatedAt), "version 1 is in force from the segment's creation")
 
-	const µs = time.Microsecond
+	const us = time.Microsecond
 	for _, tc := range []struct {
 		at   time.Time
 		want int // 0: none
 	}{
-		{vs[2].CreatedAt.Add(-µs), 0},
+		{vs[2].CreatedAt.Add(-us), 0},
 		{vs[2].CreatedAt, 1},
-		{vs[1].CreatedAt.Add(-µs), 1},
+		{vs[1].CreatedAt.Add(-us), 1},
 		{vs[1].CreatedAt, 2},
-		{vs[0].CreatedAt.Add(-µs), 2},
+		{vs[0].CreatedAt.Add(-us), 2},
 		{vs[0].CreatedAt, 3},
 		{time.Now().Add(24 * time.Hour), 3},
 	} {

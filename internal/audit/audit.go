@@ -18,7 +18,8 @@
 // mutation writes no entry unless a transaction of it that called Record
 // committed. Entries never hold a secret nor an end user's identifiers
 // (external ids, anonymous ids, user ids): erasure must leave none behind,
-// and the log must outlive it.
+// and the log must outlive it. A User's id given as the object is stored as
+// none; before and after are the caller's to keep clean.
 package audit
 
 import (
@@ -30,6 +31,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pulse-analytics/pulse/ent"
+	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
 
@@ -137,6 +140,11 @@ func (m *mutation) insert(ctx context.Context, exec Execer, objectID int, before
 	}
 	if objectID == 0 {
 		objectID = m.objectID
+	}
+	if table, ok := ent.TableOfID(objectID); ok && table == user.Table {
+		// An end user's id never enters the log, which outlives erasure:
+		// an erasure's entry names the erasure (or nothing), not the user.
+		objectID = 0
 	}
 	beforeJSON, err := encode(before)
 	if err != nil {

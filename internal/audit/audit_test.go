@@ -138,8 +138,9 @@ func TestOutsideAMutationNothingIsRecorded(t *testing.T) {
 	require.Empty(t, b.entries(t))
 }
 
-// TestEntriesWithoutKeyOrOrigin store NULL rather than empty values, and
-// a mutation without a project is refused rather than recorded nowhere.
+// TestEntriesWithoutKeyOrOrigin store NULL rather than empty values, an
+// end user's id is never stored, and a mutation without a project is
+// refused rather than recorded nowhere.
 func TestEntriesWithoutKeyOrOrigin(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -152,7 +153,15 @@ func TestEntriesWithoutKeyOrOrigin(t *testing.T) {
 	require.Nil(t, e.RequestID)
 	require.Nil(t, e.SourceIP)
 
-	err := audit.Finish(audit.Begin(context.Background(), "unscoped", 0), b.db)
+	// A user's id (the id argument of a mutation about a user) is never
+	// stored: the log outlives the user's erasure.
+	u, err := b.client.User.Create().SetExternalID("ann").Save(internal)
+	require.NoError(t, err)
+	ctx := audit.Begin(b.request, "aboutAUser", u.ID)
+	require.NoError(t, audit.Record(ctx, b.db, u.ID, nil, map[string]any{"erased": 1}))
+	require.Nil(t, b.entries(t)[1].ObjectID)
+
+	err = audit.Finish(audit.Begin(context.Background(), "unscoped", 0), b.db)
 	require.ErrorIs(t, err, audit.ErrNoProject)
-	require.Len(t, b.entries(t), 1)
+	require.Len(t, b.entries(t), 2)
 }
