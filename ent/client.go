@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/auditentry"
 	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
@@ -27,6 +28,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/segmentversion"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
@@ -43,6 +45,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// AuditEntry is the client for interacting with the AuditEntry builders.
+	AuditEntry *AuditEntryClient
 	// DiscoveryRun is the client for interacting with the DiscoveryRun builders.
 	DiscoveryRun *DiscoveryRunClient
 	// Event is the client for interacting with the Event builders.
@@ -65,6 +69,8 @@ type Client struct {
 	SegmentMembership *SegmentMembershipClient
 	// SegmentRun is the client for interacting with the SegmentRun builders.
 	SegmentRun *SegmentRunClient
+	// SegmentVersion is the client for interacting with the SegmentVersion builders.
+	SegmentVersion *SegmentVersionClient
 	// Survey is the client for interacting with the Survey builders.
 	Survey *SurveyClient
 	// SurveyQuestion is the client for interacting with the SurveyQuestion builders.
@@ -87,6 +93,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIKey = NewAPIKeyClient(c.config)
+	c.AuditEntry = NewAuditEntryClient(c.config)
 	c.DiscoveryRun = NewDiscoveryRunClient(c.config)
 	c.Event = NewEventClient(c.config)
 	c.Feedback = NewFeedbackClient(c.config)
@@ -98,6 +105,7 @@ func (c *Client) init() {
 	c.SegmentMember = NewSegmentMemberClient(c.config)
 	c.SegmentMembership = NewSegmentMembershipClient(c.config)
 	c.SegmentRun = NewSegmentRunClient(c.config)
+	c.SegmentVersion = NewSegmentVersionClient(c.config)
 	c.Survey = NewSurveyClient(c.config)
 	c.SurveyQuestion = NewSurveyQuestionClient(c.config)
 	c.SurveyResponse = NewSurveyResponseClient(c.config)
@@ -196,6 +204,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:               ctx,
 		config:            cfg,
 		APIKey:            NewAPIKeyClient(cfg),
+		AuditEntry:        NewAuditEntryClient(cfg),
 		DiscoveryRun:      NewDiscoveryRunClient(cfg),
 		Event:             NewEventClient(cfg),
 		Feedback:          NewFeedbackClient(cfg),
@@ -207,6 +216,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		SegmentMember:     NewSegmentMemberClient(cfg),
 		SegmentMembership: NewSegmentMembershipClient(cfg),
 		SegmentRun:        NewSegmentRunClient(cfg),
+		SegmentVersion:    NewSegmentVersionClient(cfg),
 		Survey:            NewSurveyClient(cfg),
 		SurveyQuestion:    NewSurveyQuestionClient(cfg),
 		SurveyResponse:    NewSurveyResponseClient(cfg),
@@ -232,6 +242,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:               ctx,
 		config:            cfg,
 		APIKey:            NewAPIKeyClient(cfg),
+		AuditEntry:        NewAuditEntryClient(cfg),
 		DiscoveryRun:      NewDiscoveryRunClient(cfg),
 		Event:             NewEventClient(cfg),
 		Feedback:          NewFeedbackClient(cfg),
@@ -243,6 +254,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		SegmentMember:     NewSegmentMemberClient(cfg),
 		SegmentMembership: NewSegmentMembershipClient(cfg),
 		SegmentRun:        NewSegmentRunClient(cfg),
+		SegmentVersion:    NewSegmentVersionClient(cfg),
 		Survey:            NewSurveyClient(cfg),
 		SurveyQuestion:    NewSurveyQuestionClient(cfg),
 		SurveyResponse:    NewSurveyResponseClient(cfg),
@@ -277,10 +289,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.DiscoveryRun, c.Event, c.Feedback, c.FeedbackChange, c.Identity,
-		c.Project, c.Segment, c.SegmentDirtyUser, c.SegmentMember, c.SegmentMembership,
-		c.SegmentRun, c.Survey, c.SurveyQuestion, c.SurveyResponse, c.User,
-		c.UserDailyActivity,
+		c.APIKey, c.AuditEntry, c.DiscoveryRun, c.Event, c.Feedback, c.FeedbackChange,
+		c.Identity, c.Project, c.Segment, c.SegmentDirtyUser, c.SegmentMember,
+		c.SegmentMembership, c.SegmentRun, c.SegmentVersion, c.Survey,
+		c.SurveyQuestion, c.SurveyResponse, c.User, c.UserDailyActivity,
 	} {
 		n.Use(hooks...)
 	}
@@ -290,10 +302,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.DiscoveryRun, c.Event, c.Feedback, c.FeedbackChange, c.Identity,
-		c.Project, c.Segment, c.SegmentDirtyUser, c.SegmentMember, c.SegmentMembership,
-		c.SegmentRun, c.Survey, c.SurveyQuestion, c.SurveyResponse, c.User,
-		c.UserDailyActivity,
+		c.APIKey, c.AuditEntry, c.DiscoveryRun, c.Event, c.Feedback, c.FeedbackChange,
+		c.Identity, c.Project, c.Segment, c.SegmentDirtyUser, c.SegmentMember,
+		c.SegmentMembership, c.SegmentRun, c.SegmentVersion, c.Survey,
+		c.SurveyQuestion, c.SurveyResponse, c.User, c.UserDailyActivity,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -304,6 +316,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *APIKeyMutation:
 		return c.APIKey.mutate(ctx, m)
+	case *AuditEntryMutation:
+		return c.AuditEntry.mutate(ctx, m)
 	case *DiscoveryRunMutation:
 		return c.DiscoveryRun.mutate(ctx, m)
 	case *EventMutation:
@@ -326,6 +340,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.SegmentMembership.mutate(ctx, m)
 	case *SegmentRunMutation:
 		return c.SegmentRun.mutate(ctx, m)
+	case *SegmentVersionMutation:
+		return c.SegmentVersion.mutate(ctx, m)
 	case *SurveyMutation:
 		return c.Survey.mutate(ctx, m)
 	case *SurveyQuestionMutation:
@@ -489,6 +505,157 @@ func (c *APIKeyClient) mutate(ctx context.Context, m *APIKeyMutation) (Value, er
 		return (&APIKeyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown APIKey mutation op: %q", m.Op())
+	}
+}
+
+// AuditEntryClient is a client for the AuditEntry schema.
+type AuditEntryClient struct {
+	config
+}
+
+// NewAuditEntryClient returns a client for the AuditEntry from the given config.
+func NewAuditEntryClient(c config) *AuditEntryClient {
+	return &AuditEntryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditentry.Hooks(f(g(h())))`.
+func (c *AuditEntryClient) Use(hooks ...Hook) {
+	c.hooks.AuditEntry = append(c.hooks.AuditEntry, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditentry.Intercept(f(g(h())))`.
+func (c *AuditEntryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditEntry = append(c.inters.AuditEntry, interceptors...)
+}
+
+// Create returns a builder for creating a AuditEntry entity.
+func (c *AuditEntryClient) Create() *AuditEntryCreate {
+	mutation := newAuditEntryMutation(c.config, OpCreate)
+	return &AuditEntryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditEntry entities.
+func (c *AuditEntryClient) CreateBulk(builders ...*AuditEntryCreate) *AuditEntryCreateBulk {
+	return &AuditEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditEntryClient) MapCreateBulk(slice any, setFunc func(*AuditEntryCreate, int)) *AuditEntryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditEntryCreateBulk{err: fmt.Errorf("calling to AuditEntryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditEntryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditEntry.
+func (c *AuditEntryClient) Update() *AuditEntryUpdate {
+	mutation := newAuditEntryMutation(c.config, OpUpdate)
+	return &AuditEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditEntryClient) UpdateOne(_m *AuditEntry) *AuditEntryUpdateOne {
+	mutation := newAuditEntryMutation(c.config, OpUpdateOne, withAuditEntry(_m))
+	return &AuditEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditEntryClient) UpdateOneID(id int) *AuditEntryUpdateOne {
+	mutation := newAuditEntryMutation(c.config, OpUpdateOne, withAuditEntryID(id))
+	return &AuditEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditEntry.
+func (c *AuditEntryClient) Delete() *AuditEntryDelete {
+	mutation := newAuditEntryMutation(c.config, OpDelete)
+	return &AuditEntryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditEntryClient) DeleteOne(_m *AuditEntry) *AuditEntryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditEntryClient) DeleteOneID(id int) *AuditEntryDeleteOne {
+	builder := c.Delete().Where(auditentry.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditEntryDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditEntry.
+func (c *AuditEntryClient) Query() *AuditEntryQuery {
+	return &AuditEntryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditEntry},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditEntry entity by its id.
+func (c *AuditEntryClient) Get(ctx context.Context, id int) (*AuditEntry, error) {
+	return c.Query().Where(auditentry.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditEntryClient) GetX(ctx context.Context, id int) *AuditEntry {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProject queries the project edge of a AuditEntry.
+func (c *AuditEntryClient) QueryProject(_m *AuditEntry) *ProjectQuery {
+	query := (&ProjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(auditentry.Table, auditentry.FieldID, id),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, auditentry.ProjectTable, auditentry.ProjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AuditEntryClient) Hooks() []Hook {
+	hooks := c.hooks.AuditEntry
+	return append(hooks[:len(hooks):len(hooks)], auditentry.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditEntryClient) Interceptors() []Interceptor {
+	inters := c.inters.AuditEntry
+	return append(inters[:len(inters):len(inters)], auditentry.Interceptors[:]...)
+}
+
+func (c *AuditEntryClient) mutate(ctx context.Context, m *AuditEntryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditEntryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditEntryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditEntry mutation op: %q", m.Op())
 	}
 }
 
@@ -1659,6 +1826,38 @@ func (c *ProjectClient) QueryDiscoveryRuns(_m *Project) *DiscoveryRunQuery {
 	return query
 }
 
+// QueryAuditEntries queries the audit_entries edge of a Project.
+func (c *ProjectClient) QueryAuditEntries(_m *Project) *AuditEntryQuery {
+	query := (&AuditEntryClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, id),
+			sqlgraph.To(auditentry.Table, auditentry.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.AuditEntriesTable, project.AuditEntriesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySegmentVersions queries the segment_versions edge of a Project.
+func (c *ProjectClient) QuerySegmentVersions(_m *Project) *SegmentVersionQuery {
+	query := (&SegmentVersionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, id),
+			sqlgraph.To(segmentversion.Table, segmentversion.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.SegmentVersionsTable, project.SegmentVersionsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *ProjectClient) Hooks() []Hook {
 	hooks := c.hooks.Project
@@ -1867,6 +2066,22 @@ func (c *SegmentClient) QueryTargetedSurveys(_m *Segment) *SurveyQuery {
 			sqlgraph.From(segment.Table, segment.FieldID, id),
 			sqlgraph.To(survey.Table, survey.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, segment.TargetedSurveysTable, segment.TargetedSurveysColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryVersions queries the versions edge of a Segment.
+func (c *SegmentClient) QueryVersions(_m *Segment) *SegmentVersionQuery {
+	query := (&SegmentVersionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(segment.Table, segment.FieldID, id),
+			sqlgraph.To(segmentversion.Table, segmentversion.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, segment.VersionsTable, segment.VersionsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -2515,6 +2730,173 @@ func (c *SegmentRunClient) mutate(ctx context.Context, m *SegmentRunMutation) (V
 		return (&SegmentRunDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown SegmentRun mutation op: %q", m.Op())
+	}
+}
+
+// SegmentVersionClient is a client for the SegmentVersion schema.
+type SegmentVersionClient struct {
+	config
+}
+
+// NewSegmentVersionClient returns a client for the SegmentVersion from the given config.
+func NewSegmentVersionClient(c config) *SegmentVersionClient {
+	return &SegmentVersionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `segmentversion.Hooks(f(g(h())))`.
+func (c *SegmentVersionClient) Use(hooks ...Hook) {
+	c.hooks.SegmentVersion = append(c.hooks.SegmentVersion, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `segmentversion.Intercept(f(g(h())))`.
+func (c *SegmentVersionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SegmentVersion = append(c.inters.SegmentVersion, interceptors...)
+}
+
+// Create returns a builder for creating a SegmentVersion entity.
+func (c *SegmentVersionClient) Create() *SegmentVersionCreate {
+	mutation := newSegmentVersionMutation(c.config, OpCreate)
+	return &SegmentVersionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SegmentVersion entities.
+func (c *SegmentVersionClient) CreateBulk(builders ...*SegmentVersionCreate) *SegmentVersionCreateBulk {
+	return &SegmentVersionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SegmentVersionClient) MapCreateBulk(slice any, setFunc func(*SegmentVersionCreate, int)) *SegmentVersionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SegmentVersionCreateBulk{err: fmt.Errorf("calling to SegmentVersionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SegmentVersionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SegmentVersionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SegmentVersion.
+func (c *SegmentVersionClient) Update() *SegmentVersionUpdate {
+	mutation := newSegmentVersionMutation(c.config, OpUpdate)
+	return &SegmentVersionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SegmentVersionClient) UpdateOne(_m *SegmentVersion) *SegmentVersionUpdateOne {
+	mutation := newSegmentVersionMutation(c.config, OpUpdateOne, withSegmentVersion(_m))
+	return &SegmentVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SegmentVersionClient) UpdateOneID(id int) *SegmentVersionUpdateOne {
+	mutation := newSegmentVersionMutation(c.config, OpUpdateOne, withSegmentVersionID(id))
+	return &SegmentVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SegmentVersion.
+func (c *SegmentVersionClient) Delete() *SegmentVersionDelete {
+	mutation := newSegmentVersionMutation(c.config, OpDelete)
+	return &SegmentVersionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SegmentVersionClient) DeleteOne(_m *SegmentVersion) *SegmentVersionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SegmentVersionClient) DeleteOneID(id int) *SegmentVersionDeleteOne {
+	builder := c.Delete().Where(segmentversion.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SegmentVersionDeleteOne{builder}
+}
+
+// Query returns a query builder for SegmentVersion.
+func (c *SegmentVersionClient) Query() *SegmentVersionQuery {
+	return &SegmentVersionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSegmentVersion},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SegmentVersion entity by its id.
+func (c *SegmentVersionClient) Get(ctx context.Context, id int) (*SegmentVersion, error) {
+	return c.Query().Where(segmentversion.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SegmentVersionClient) GetX(ctx context.Context, id int) *SegmentVersion {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProject queries the project edge of a SegmentVersion.
+func (c *SegmentVersionClient) QueryProject(_m *SegmentVersion) *ProjectQuery {
+	query := (&ProjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(segmentversion.Table, segmentversion.FieldID, id),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, segmentversion.ProjectTable, segmentversion.ProjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySegment queries the segment edge of a SegmentVersion.
+func (c *SegmentVersionClient) QuerySegment(_m *SegmentVersion) *SegmentQuery {
+	query := (&SegmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(segmentversion.Table, segmentversion.FieldID, id),
+			sqlgraph.To(segment.Table, segment.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, segmentversion.SegmentTable, segmentversion.SegmentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SegmentVersionClient) Hooks() []Hook {
+	hooks := c.hooks.SegmentVersion
+	return append(hooks[:len(hooks):len(hooks)], segmentversion.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SegmentVersionClient) Interceptors() []Interceptor {
+	inters := c.inters.SegmentVersion
+	return append(inters[:len(inters):len(inters)], segmentversion.Interceptors[:]...)
+}
+
+func (c *SegmentVersionClient) mutate(ctx context.Context, m *SegmentVersionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SegmentVersionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SegmentVersionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SegmentVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SegmentVersionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SegmentVersion mutation op: %q", m.Op())
 	}
 }
 
@@ -3516,14 +3898,15 @@ func (c *UserDailyActivityClient) mutate(ctx context.Context, m *UserDailyActivi
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, DiscoveryRun, Event, Feedback, FeedbackChange, Identity, Project,
-		Segment, SegmentDirtyUser, SegmentMember, SegmentMembership, SegmentRun,
-		Survey, SurveyQuestion, SurveyResponse, User, UserDailyActivity []ent.Hook
+		APIKey, AuditEntry, DiscoveryRun, Event, Feedback, FeedbackChange, Identity,
+		Project, Segment, SegmentDirtyUser, SegmentMember, SegmentMembership,
+		SegmentRun, SegmentVersion, Survey, SurveyQuestion, SurveyResponse, User,
+		UserDailyActivity []ent.Hook
 	}
 	inters struct {
-		APIKey, DiscoveryRun, Event, Feedback, FeedbackChange, Identity, Project,
-		Segment, SegmentDirtyUser, SegmentMember, SegmentMembership, SegmentRun,
-		Survey, SurveyQuestion, SurveyResponse, User,
+		APIKey, AuditEntry, DiscoveryRun, Event, Feedback, FeedbackChange, Identity,
+		Project, Segment, SegmentDirtyUser, SegmentMember, SegmentMembership,
+		SegmentRun, SegmentVersion, Survey, SurveyQuestion, SurveyResponse, User,
 		UserDailyActivity []ent.Interceptor
 	}
 )

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/auditentry"
 	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
@@ -24,6 +25,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/segmentversion"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
@@ -90,6 +92,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			apikey.Table:            apikey.ValidColumn,
+			auditentry.Table:        auditentry.ValidColumn,
 			discoveryrun.Table:      discoveryrun.ValidColumn,
 			event.Table:             event.ValidColumn,
 			feedback.Table:          feedback.ValidColumn,
@@ -101,6 +104,7 @@ func checkColumn(t, c string) error {
 			segmentmember.Table:     segmentmember.ValidColumn,
 			segmentmembership.Table: segmentmembership.ValidColumn,
 			segmentrun.Table:        segmentrun.ValidColumn,
+			segmentversion.Table:    segmentversion.ValidColumn,
 			survey.Table:            survey.ValidColumn,
 			surveyquestion.Table:    surveyquestion.ValidColumn,
 			surveyresponse.Table:    surveyresponse.ValidColumn,

@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/auditentry"
 	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
@@ -19,6 +20,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/segmentversion"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
@@ -136,6 +138,132 @@ func newAPIKeyPaginateArgs(rv map[string]any) *apikeyPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*APIKeyWhereInput); ok {
 		args.opts = append(args.opts, WithAPIKeyFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AuditEntryQuery) CollectFields(ctx context.Context, satisfies ...string) (*AuditEntryQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AuditEntryQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(auditentry.Columns))
+		selectedFields = []string{auditentry.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "action":
+			if _, ok := fieldSeen[auditentry.FieldAction]; !ok {
+				selectedFields = append(selectedFields, auditentry.FieldAction)
+				fieldSeen[auditentry.FieldAction] = struct{}{}
+			}
+		case "objectId":
+			if _, ok := fieldSeen[auditentry.FieldObjectID]; !ok {
+				selectedFields = append(selectedFields, auditentry.FieldObjectID)
+				fieldSeen[auditentry.FieldObjectID] = struct{}{}
+			}
+		case "keyId":
+			if _, ok := fieldSeen[auditentry.FieldKeyID]; !ok {
+				selectedFields = append(selectedFields, auditentry.FieldKeyID)
+				fieldSeen[auditentry.FieldKeyID] = struct{}{}
+			}
+		case "keyPrefix":
+			if _, ok := fieldSeen[auditentry.FieldKeyPrefix]; !ok {
+				selectedFields = append(selectedFields, auditentry.FieldKeyPrefix)
+				fieldSeen[auditentry.FieldKeyPrefix] = struct{}{}
+			}
+		case "at":
+			if _, ok := fieldSeen[auditentry.FieldAt]; !ok {
+				selectedFields = append(selectedFields, auditentry.FieldAt)
+				fieldSeen[auditentry.FieldAt] = struct{}{}
+			}
+		case "requestId":
+			if _, ok := fieldSeen[auditentry.FieldRequestID]; !ok {
+				selectedFields = append(selectedFields, auditentry.FieldRequestID)
+				fieldSeen[auditentry.FieldRequestID] = struct{}{}
+			}
+		case "sourceIp":
+			if _, ok := fieldSeen[auditentry.FieldSourceIP]; !ok {
+				selectedFields = append(selectedFields, auditentry.FieldSourceIP)
+				fieldSeen[auditentry.FieldSourceIP] = struct{}{}
+			}
+		case "before":
+			if _, ok := fieldSeen[auditentry.FieldBefore]; !ok {
+				selectedFields = append(selectedFields, auditentry.FieldBefore)
+				fieldSeen[auditentry.FieldBefore] = struct{}{}
+			}
+		case "after":
+			if _, ok := fieldSeen[auditentry.FieldAfter]; !ok {
+				selectedFields = append(selectedFields, auditentry.FieldAfter)
+				fieldSeen[auditentry.FieldAfter] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type auditentryPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AuditEntryPaginateOption
+}
+
+func newAuditEntryPaginateArgs(rv map[string]any) *auditentryPaginateArgs {
+	args := &auditentryPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AuditEntryOrder{Field: &AuditEntryOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAuditEntryOrder(order))
+			}
+		case *AuditEntryOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAuditEntryOrder(v))
+			}
+		}
 	}
 	return args
 }
@@ -1795,6 +1923,112 @@ func newSegmentRunPaginateArgs(rv map[string]any) *segmentrunPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*SegmentRunWhereInput); ok {
 		args.opts = append(args.opts, WithSegmentRunFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *SegmentVersionQuery) CollectFields(ctx context.Context, satisfies ...string) (*SegmentVersionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *SegmentVersionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(segmentversion.Columns))
+		selectedFields = []string{segmentversion.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "version":
+			if _, ok := fieldSeen[segmentversion.FieldVersion]; !ok {
+				selectedFields = append(selectedFields, segmentversion.FieldVersion)
+				fieldSeen[segmentversion.FieldVersion] = struct{}{}
+			}
+		case "rule":
+			if _, ok := fieldSeen[segmentversion.FieldRule]; !ok {
+				selectedFields = append(selectedFields, segmentversion.FieldRule)
+				fieldSeen[segmentversion.FieldRule] = struct{}{}
+			}
+		case "keyId":
+			if _, ok := fieldSeen[segmentversion.FieldKeyID]; !ok {
+				selectedFields = append(selectedFields, segmentversion.FieldKeyID)
+				fieldSeen[segmentversion.FieldKeyID] = struct{}{}
+			}
+		case "keyPrefix":
+			if _, ok := fieldSeen[segmentversion.FieldKeyPrefix]; !ok {
+				selectedFields = append(selectedFields, segmentversion.FieldKeyPrefix)
+				fieldSeen[segmentversion.FieldKeyPrefix] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[segmentversion.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, segmentversion.FieldCreatedAt)
+				fieldSeen[segmentversion.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type segmentversionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []SegmentVersionPaginateOption
+}
+
+func newSegmentVersionPaginateArgs(rv map[string]any) *segmentversionPaginateArgs {
+	args := &segmentversionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &SegmentVersionOrder{Field: &SegmentVersionOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithSegmentVersionOrder(order))
+			}
+		case *SegmentVersionOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithSegmentVersionOrder(v))
+			}
+		}
 	}
 	return args
 }

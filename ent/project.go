@@ -66,9 +66,13 @@ type ProjectEdges struct {
 	FeedbackChanges []*FeedbackChange `json:"feedback_changes,omitempty"`
 	// DiscoveryRuns holds the value of the discovery_runs edge.
 	DiscoveryRuns []*DiscoveryRun `json:"discovery_runs,omitempty"`
+	// AuditEntries holds the value of the audit_entries edge.
+	AuditEntries []*AuditEntry `json:"audit_entries,omitempty"`
+	// SegmentVersions holds the value of the segment_versions edge.
+	SegmentVersions []*SegmentVersion `json:"segment_versions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [14]bool
+	loadedTypes [16]bool
 
 	namedAPIKeys            map[string][]*APIKey
 	namedUsers              map[string][]*User
@@ -84,6 +88,8 @@ type ProjectEdges struct {
 	namedSegmentRuns        map[string][]*SegmentRun
 	namedFeedbackChanges    map[string][]*FeedbackChange
 	namedDiscoveryRuns      map[string][]*DiscoveryRun
+	namedAuditEntries       map[string][]*AuditEntry
+	namedSegmentVersions    map[string][]*SegmentVersion
 }
 
 // APIKeysOrErr returns the APIKeys value or an error if the edge
@@ -210,6 +216,24 @@ func (e ProjectEdges) DiscoveryRunsOrErr() ([]*DiscoveryRun, error) {
 		return e.DiscoveryRuns, nil
 	}
 	return nil, &NotLoadedError{edge: "discovery_runs"}
+}
+
+// AuditEntriesOrErr returns the AuditEntries value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) AuditEntriesOrErr() ([]*AuditEntry, error) {
+	if e.loadedTypes[14] {
+		return e.AuditEntries, nil
+	}
+	return nil, &NotLoadedError{edge: "audit_entries"}
+}
+
+// SegmentVersionsOrErr returns the SegmentVersions value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) SegmentVersionsOrErr() ([]*SegmentVersion, error) {
+	if e.loadedTypes[15] {
+		return e.SegmentVersions, nil
+	}
+	return nil, &NotLoadedError{edge: "segment_versions"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -367,6 +391,16 @@ func (_m *Project) QueryFeedbackChanges() *FeedbackChangeQuery {
 // QueryDiscoveryRuns queries the "discovery_runs" edge of the Project entity.
 func (_m *Project) QueryDiscoveryRuns() *DiscoveryRunQuery {
 	return NewProjectClient(_m.config).QueryDiscoveryRuns(_m)
+}
+
+// QueryAuditEntries queries the "audit_entries" edge of the Project entity.
+func (_m *Project) QueryAuditEntries() *AuditEntryQuery {
+	return NewProjectClient(_m.config).QueryAuditEntries(_m)
+}
+
+// QuerySegmentVersions queries the "segment_versions" edge of the Project entity.
+func (_m *Project) QuerySegmentVersions() *SegmentVersionQuery {
+	return NewProjectClient(_m.config).QuerySegmentVersions(_m)
 }
 
 // Update returns a builder for updating this Project.
@@ -746,6 +780,54 @@ func (_m *Project) appendNamedDiscoveryRuns(name string, edges ...*DiscoveryRun)
 		_m.Edges.namedDiscoveryRuns[name] = []*DiscoveryRun{}
 	} else {
 		_m.Edges.namedDiscoveryRuns[name] = append(_m.Edges.namedDiscoveryRuns[name], edges...)
+	}
+}
+
+// NamedAuditEntries returns the AuditEntries named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedAuditEntries(name string) ([]*AuditEntry, error) {
+	if _m.Edges.namedAuditEntries == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedAuditEntries[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedAuditEntries(name string, edges ...*AuditEntry) {
+	if _m.Edges.namedAuditEntries == nil {
+		_m.Edges.namedAuditEntries = make(map[string][]*AuditEntry)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedAuditEntries[name] = []*AuditEntry{}
+	} else {
+		_m.Edges.namedAuditEntries[name] = append(_m.Edges.namedAuditEntries[name], edges...)
+	}
+}
+
+// NamedSegmentVersions returns the SegmentVersions named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedSegmentVersions(name string) ([]*SegmentVersion, error) {
+	if _m.Edges.namedSegmentVersions == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSegmentVersions[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedSegmentVersions(name string, edges ...*SegmentVersion) {
+	if _m.Edges.namedSegmentVersions == nil {
+		_m.Edges.namedSegmentVersions = make(map[string][]*SegmentVersion)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSegmentVersions[name] = []*SegmentVersion{}
+	} else {
+		_m.Edges.namedSegmentVersions[name] = append(_m.Edges.namedSegmentVersions[name], edges...)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/auditentry"
 	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
@@ -24,6 +25,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/segmentversion"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
@@ -52,6 +54,8 @@ type ProjectQuery struct {
 	withSegmentRuns             *SegmentRunQuery
 	withFeedbackChanges         *FeedbackChangeQuery
 	withDiscoveryRuns           *DiscoveryRunQuery
+	withAuditEntries            *AuditEntryQuery
+	withSegmentVersions         *SegmentVersionQuery
 	loadTotal                   []func(context.Context, []*Project) error
 	modifiers                   []func(*sql.Selector)
 	withNamedAPIKeys            map[string]*APIKeyQuery
@@ -68,6 +72,8 @@ type ProjectQuery struct {
 	withNamedSegmentRuns        map[string]*SegmentRunQuery
 	withNamedFeedbackChanges    map[string]*FeedbackChangeQuery
 	withNamedDiscoveryRuns      map[string]*DiscoveryRunQuery
+	withNamedAuditEntries       map[string]*AuditEntryQuery
+	withNamedSegmentVersions    map[string]*SegmentVersionQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -412,6 +418,50 @@ func (_q *ProjectQuery) QueryDiscoveryRuns() *DiscoveryRunQuery {
 	return query
 }
 
+// QueryAuditEntries chains the current query on the "audit_entries" edge.
+func (_q *ProjectQuery) QueryAuditEntries() *AuditEntryQuery {
+	query := (&AuditEntryClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(auditentry.Table, auditentry.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.AuditEntriesTable, project.AuditEntriesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QuerySegmentVersions chains the current query on the "segment_versions" edge.
+func (_q *ProjectQuery) QuerySegmentVersions() *SegmentVersionQuery {
+	query := (&SegmentVersionClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(segmentversion.Table, segmentversion.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.SegmentVersionsTable, project.SegmentVersionsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
 // First returns the first Project entity from the query.
 // Returns a *NotFoundError when no Project was found.
 func (_q *ProjectQuery) First(ctx context.Context) (*Project, error) {
@@ -618,6 +668,8 @@ func (_q *ProjectQuery) Clone() *ProjectQuery {
 		withSegmentRuns:        _q.withSegmentRuns.Clone(),
 		withFeedbackChanges:    _q.withFeedbackChanges.Clone(),
 		withDiscoveryRuns:      _q.withDiscoveryRuns.Clone(),
+		withAuditEntries:       _q.withAuditEntries.Clone(),
+		withSegmentVersions:    _q.withSegmentVersions.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -779,6 +831,28 @@ func (_q *ProjectQuery) WithDiscoveryRuns(opts ...func(*DiscoveryRunQuery)) *Pro
 	return _q
 }
 
+// WithAuditEntries tells the query-builder to eager-load the nodes that are connected to
+// the "audit_entries" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithAuditEntries(opts ...func(*AuditEntryQuery)) *ProjectQuery {
+	query := (&AuditEntryClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAuditEntries = query
+	return _q
+}
+
+// WithSegmentVersions tells the query-builder to eager-load the nodes that are connected to
+// the "segment_versions" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithSegmentVersions(opts ...func(*SegmentVersionQuery)) *ProjectQuery {
+	query := (&SegmentVersionClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withSegmentVersions = query
+	return _q
+}
+
 // GroupBy is used to group vertices by one or more fields/columns.
 // It is often used with aggregate functions, like: count, max, mean, min, sum.
 //
@@ -857,7 +931,7 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 	var (
 		nodes       = []*Project{}
 		_spec       = _q.querySpec()
-		loadedTypes = [14]bool{
+		loadedTypes = [16]bool{
 			_q.withAPIKeys != nil,
 			_q.withUsers != nil,
 			_q.withIdentities != nil,
@@ -872,6 +946,8 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			_q.withSegmentRuns != nil,
 			_q.withFeedbackChanges != nil,
 			_q.withDiscoveryRuns != nil,
+			_q.withAuditEntries != nil,
+			_q.withSegmentVersions != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -995,6 +1071,20 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			return nil, err
 		}
 	}
+	if query := _q.withAuditEntries; query != nil {
+		if err := _q.loadAuditEntries(ctx, query, nodes,
+			func(n *Project) { n.Edges.AuditEntries = []*AuditEntry{} },
+			func(n *Project, e *AuditEntry) { n.Edges.AuditEntries = append(n.Edges.AuditEntries, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withSegmentVersions; query != nil {
+		if err := _q.loadSegmentVersions(ctx, query, nodes,
+			func(n *Project) { n.Edges.SegmentVersions = []*SegmentVersion{} },
+			func(n *Project, e *SegmentVersion) { n.Edges.SegmentVersions = append(n.Edges.SegmentVersions, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedAPIKeys {
 		if err := _q.loadAPIKeys(ctx, query, nodes,
 			func(n *Project) { n.appendNamedAPIKeys(name) },
@@ -1090,6 +1180,20 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 		if err := _q.loadDiscoveryRuns(ctx, query, nodes,
 			func(n *Project) { n.appendNamedDiscoveryRuns(name) },
 			func(n *Project, e *DiscoveryRun) { n.appendNamedDiscoveryRuns(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedAuditEntries {
+		if err := _q.loadAuditEntries(ctx, query, nodes,
+			func(n *Project) { n.appendNamedAuditEntries(name) },
+			func(n *Project, e *AuditEntry) { n.appendNamedAuditEntries(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedSegmentVersions {
+		if err := _q.loadSegmentVersions(ctx, query, nodes,
+			func(n *Project) { n.appendNamedSegmentVersions(name) },
+			func(n *Project, e *SegmentVersion) { n.appendNamedSegmentVersions(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1521,6 +1625,66 @@ func (_q *ProjectQuery) loadDiscoveryRuns(ctx context.Context, query *DiscoveryR
 	}
 	return nil
 }
+func (_q *ProjectQuery) loadAuditEntries(ctx context.Context, query *AuditEntryQuery, nodes []*Project, init func(*Project), assign func(*Project, *AuditEntry)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(auditentry.FieldProjectID)
+	}
+	query.Where(predicate.AuditEntry(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.AuditEntriesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProjectQuery) loadSegmentVersions(ctx context.Context, query *SegmentVersionQuery, nodes []*Project, init func(*Project), assign func(*Project, *SegmentVersion)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(segmentversion.FieldProjectID)
+	}
+	query.Where(predicate.SegmentVersion(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.SegmentVersionsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *ProjectQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -1834,6 +1998,34 @@ func (_q *ProjectQuery) WithNamedDiscoveryRuns(name string, opts ...func(*Discov
 		_q.withNamedDiscoveryRuns = make(map[string]*DiscoveryRunQuery)
 	}
 	_q.withNamedDiscoveryRuns[name] = query
+	return _q
+}
+
+// WithNamedAuditEntries tells the query-builder to eager-load the nodes that are connected to the "audit_entries"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedAuditEntries(name string, opts ...func(*AuditEntryQuery)) *ProjectQuery {
+	query := (&AuditEntryClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedAuditEntries == nil {
+		_q.withNamedAuditEntries = make(map[string]*AuditEntryQuery)
+	}
+	_q.withNamedAuditEntries[name] = query
+	return _q
+}
+
+// WithNamedSegmentVersions tells the query-builder to eager-load the nodes that are connected to the "segment_versions"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedSegmentVersions(name string, opts ...func(*SegmentVersionQuery)) *ProjectQuery {
+	query := (&SegmentVersionClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSegmentVersions == nil {
+		_q.withNamedSegmentVersions = make(map[string]*SegmentVersionQuery)
+	}
+	_q.withNamedSegmentVersions[name] = query
 	return _q
 }
 

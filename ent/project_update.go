@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/auditentry"
 	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
@@ -23,6 +24,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/segmentversion"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
@@ -318,6 +320,36 @@ func (_u *ProjectUpdate) AddDiscoveryRuns(v ...*DiscoveryRun) *ProjectUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.AddDiscoveryRunIDs(ids...)
+}
+
+// AddAuditEntryIDs adds the "audit_entries" edge to the AuditEntry entity by IDs.
+func (_u *ProjectUpdate) AddAuditEntryIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddAuditEntryIDs(ids...)
+	return _u
+}
+
+// AddAuditEntries adds the "audit_entries" edges to the AuditEntry entity.
+func (_u *ProjectUpdate) AddAuditEntries(v ...*AuditEntry) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAuditEntryIDs(ids...)
+}
+
+// AddSegmentVersionIDs adds the "segment_versions" edge to the SegmentVersion entity by IDs.
+func (_u *ProjectUpdate) AddSegmentVersionIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddSegmentVersionIDs(ids...)
+	return _u
+}
+
+// AddSegmentVersions adds the "segment_versions" edges to the SegmentVersion entity.
+func (_u *ProjectUpdate) AddSegmentVersions(v ...*SegmentVersion) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSegmentVersionIDs(ids...)
 }
 
 // Mutation returns the ProjectMutation object of the builder.
@@ -617,6 +649,48 @@ func (_u *ProjectUpdate) RemoveDiscoveryRuns(v ...*DiscoveryRun) *ProjectUpdate 
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveDiscoveryRunIDs(ids...)
+}
+
+// ClearAuditEntries clears all "audit_entries" edges to the AuditEntry entity.
+func (_u *ProjectUpdate) ClearAuditEntries() *ProjectUpdate {
+	_u.mutation.ClearAuditEntries()
+	return _u
+}
+
+// RemoveAuditEntryIDs removes the "audit_entries" edge to AuditEntry entities by IDs.
+func (_u *ProjectUpdate) RemoveAuditEntryIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveAuditEntryIDs(ids...)
+	return _u
+}
+
+// RemoveAuditEntries removes "audit_entries" edges to AuditEntry entities.
+func (_u *ProjectUpdate) RemoveAuditEntries(v ...*AuditEntry) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAuditEntryIDs(ids...)
+}
+
+// ClearSegmentVersions clears all "segment_versions" edges to the SegmentVersion entity.
+func (_u *ProjectUpdate) ClearSegmentVersions() *ProjectUpdate {
+	_u.mutation.ClearSegmentVersions()
+	return _u
+}
+
+// RemoveSegmentVersionIDs removes the "segment_versions" edge to SegmentVersion entities by IDs.
+func (_u *ProjectUpdate) RemoveSegmentVersionIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveSegmentVersionIDs(ids...)
+	return _u
+}
+
+// RemoveSegmentVersions removes "segment_versions" edges to SegmentVersion entities.
+func (_u *ProjectUpdate) RemoveSegmentVersions(v ...*SegmentVersion) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSegmentVersionIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -1342,6 +1416,96 @@ func (_u *ProjectUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.AuditEntriesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEntriesTable,
+			Columns: []string{project.AuditEntriesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditentry.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAuditEntriesIDs(); len(nodes) > 0 && !_u.mutation.AuditEntriesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEntriesTable,
+			Columns: []string{project.AuditEntriesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditentry.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AuditEntriesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEntriesTable,
+			Columns: []string{project.AuditEntriesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditentry.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SegmentVersionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SegmentVersionsTable,
+			Columns: []string{project.SegmentVersionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(segmentversion.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSegmentVersionsIDs(); len(nodes) > 0 && !_u.mutation.SegmentVersionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SegmentVersionsTable,
+			Columns: []string{project.SegmentVersionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(segmentversion.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SegmentVersionsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SegmentVersionsTable,
+			Columns: []string{project.SegmentVersionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(segmentversion.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -1638,6 +1802,36 @@ func (_u *ProjectUpdateOne) AddDiscoveryRuns(v ...*DiscoveryRun) *ProjectUpdateO
 		ids[i] = v[i].ID
 	}
 	return _u.AddDiscoveryRunIDs(ids...)
+}
+
+// AddAuditEntryIDs adds the "audit_entries" edge to the AuditEntry entity by IDs.
+func (_u *ProjectUpdateOne) AddAuditEntryIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddAuditEntryIDs(ids...)
+	return _u
+}
+
+// AddAuditEntries adds the "audit_entries" edges to the AuditEntry entity.
+func (_u *ProjectUpdateOne) AddAuditEntries(v ...*AuditEntry) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAuditEntryIDs(ids...)
+}
+
+// AddSegmentVersionIDs adds the "segment_versions" edge to the SegmentVersion entity by IDs.
+func (_u *ProjectUpdateOne) AddSegmentVersionIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddSegmentVersionIDs(ids...)
+	return _u
+}
+
+// AddSegmentVersions adds the "segment_versions" edges to the SegmentVersion entity.
+func (_u *ProjectUpdateOne) AddSegmentVersions(v ...*SegmentVersion) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSegmentVersionIDs(ids...)
 }
 
 // Mutation returns the ProjectMutation object of the builder.
@@ -1937,6 +2131,48 @@ func (_u *ProjectUpdateOne) RemoveDiscoveryRuns(v ...*DiscoveryRun) *ProjectUpda
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveDiscoveryRunIDs(ids...)
+}
+
+// ClearAuditEntries clears all "audit_entries" edges to the AuditEntry entity.
+func (_u *ProjectUpdateOne) ClearAuditEntries() *ProjectUpdateOne {
+	_u.mutation.ClearAuditEntries()
+	return _u
+}
+
+// RemoveAuditEntryIDs removes the "audit_entries" edge to AuditEntry entities by IDs.
+func (_u *ProjectUpdateOne) RemoveAuditEntryIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveAuditEntryIDs(ids...)
+	return _u
+}
+
+// RemoveAuditEntries removes "audit_entries" edges to AuditEntry entities.
+func (_u *ProjectUpdateOne) RemoveAuditEntries(v ...*AuditEntry) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAuditEntryIDs(ids...)
+}
+
+// ClearSegmentVersions clears all "segment_versions" edges to the SegmentVersion entity.
+func (_u *ProjectUpdateOne) ClearSegmentVersions() *ProjectUpdateOne {
+	_u.mutation.ClearSegmentVersions()
+	return _u
+}
+
+// RemoveSegmentVersionIDs removes the "segment_versions" edge to SegmentVersion entities by IDs.
+func (_u *ProjectUpdateOne) RemoveSegmentVersionIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveSegmentVersionIDs(ids...)
+	return _u
+}
+
+// RemoveSegmentVersions removes "segment_versions" edges to SegmentVersion entities.
+func (_u *ProjectUpdateOne) RemoveSegmentVersions(v ...*SegmentVersion) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSegmentVersionIDs(ids...)
 }
 
 // Where appends a list predicates to the ProjectUpdate builder.
@@ -2685,6 +2921,96 @@ func (_u *ProjectUpdateOne) sqlSave(ctx context.Context) (_node *Project, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(discoveryrun.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AuditEntriesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEntriesTable,
+			Columns: []string{project.AuditEntriesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditentry.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAuditEntriesIDs(); len(nodes) > 0 && !_u.mutation.AuditEntriesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEntriesTable,
+			Columns: []string{project.AuditEntriesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditentry.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AuditEntriesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEntriesTable,
+			Columns: []string{project.AuditEntriesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditentry.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SegmentVersionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SegmentVersionsTable,
+			Columns: []string{project.SegmentVersionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(segmentversion.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSegmentVersionsIDs(); len(nodes) > 0 && !_u.mutation.SegmentVersionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SegmentVersionsTable,
+			Columns: []string{project.SegmentVersionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(segmentversion.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SegmentVersionsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SegmentVersionsTable,
+			Columns: []string{project.SegmentVersionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(segmentversion.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

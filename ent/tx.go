@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// AuditEntry is the client for interacting with the AuditEntry builders.
+	AuditEntry *AuditEntryClient
 	// DiscoveryRun is the client for interacting with the DiscoveryRun builders.
 	DiscoveryRun *DiscoveryRunClient
 	// Event is the client for interacting with the Event builders.
@@ -38,6 +40,8 @@ type Tx struct {
 	SegmentMembership *SegmentMembershipClient
 	// SegmentRun is the client for interacting with the SegmentRun builders.
 	SegmentRun *SegmentRunClient
+	// SegmentVersion is the client for interacting with the SegmentVersion builders.
+	SegmentVersion *SegmentVersionClient
 	// Survey is the client for interacting with the Survey builders.
 	Survey *SurveyClient
 	// SurveyQuestion is the client for interacting with the SurveyQuestion builders.
@@ -180,6 +184,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
+	tx.AuditEntry = NewAuditEntryClient(tx.config)
 	tx.DiscoveryRun = NewDiscoveryRunClient(tx.config)
 	tx.Event = NewEventClient(tx.config)
 	tx.Feedback = NewFeedbackClient(tx.config)
@@ -191,6 +196,7 @@ func (tx *Tx) init() {
 	tx.SegmentMember = NewSegmentMemberClient(tx.config)
 	tx.SegmentMembership = NewSegmentMembershipClient(tx.config)
 	tx.SegmentRun = NewSegmentRunClient(tx.config)
+	tx.SegmentVersion = NewSegmentVersionClient(tx.config)
 	tx.Survey = NewSurveyClient(tx.config)
 	tx.SurveyQuestion = NewSurveyQuestionClient(tx.config)
 	tx.SurveyResponse = NewSurveyResponseClient(tx.config)

@@ -83,12 +83,18 @@ func (r *Resolver) Segment() generated.SegmentResolver { return &segmentResolver
 // SegmentRun returns generated.SegmentRunResolver implementation.
 func (r *Resolver) SegmentRun() generated.SegmentRunResolver { return &segmentRunResolver{r} }
 
+// SegmentVersion returns generated.SegmentVersionResolver implementation.
+func (r *Resolver) SegmentVersion() generated.SegmentVersionResolver {
+	return &segmentVersionResolver{r}
+}
+
 // User returns generated.UserResolver implementation.
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
 type (
-	queryResolver      struct{ *Resolver }
-	segmentResolver    struct{ *Resolver }
-	segmentRunResolver struct{ *Resolver }
-	userResolver       struct{ *Resolver }
+	queryResolver          struct{ *Resolver }
+	segmentResolver        struct{ *Resolver }
+	segmentRunResolver     struct{ *Resolver }
+	segmentVersionResolver struct{ *Resolver }
+	userResolver           struct{ *Resolver }
 )

@@ -21,6 +21,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/pulse-analytics/pulse/ent"
+	"github.com/pulse-analytics/pulse/internal/audit"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/discovery"
 	"github.com/pulse-analytics/pulse/internal/graphiql"
@@ -88,7 +89,7 @@ func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 
 	// The page's files are served by graphiql.Assets at graphiql.Prefix.
 	ide := graphiql.Page("/graphql")
-	api := keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, srv))
+	api := audit.Middleware(keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, srv)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wantsGraphiQL(r) {
 			ide.ServeHTTP(w, r)
@@ -115,6 +116,7 @@ func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Serve
 	srv.Use(queryLimits{Limits: opts.Limits, cache: documents})
 	srv.Use(argumentText{})
 	srv.Use(liveRenderer{})
+	srv.Use(auditMutations{db: resolver.db})
 	if !opts.gqlgenLists {
 		srv.Use(&plainLists{schema: schema.Schema(), rendered: opts.rendered})
 	}

@@ -140,6 +140,12 @@ var roleQueryCases = []roleCase{
 			require.ElementsMatch(t, []string{"INGEST", "READ", "ADMIN", "READ"}, roles, "the revoked key is left out")
 			require.Contains(t, out.APIKeys, struct{ ID, Role, Name string }{gid(f.spareKeyID), "READ", "spare"})
 		}},
+	{field: "auditLog", need: tenant.RoleAdmin, vars: noVars,
+		query: `{ auditLog(first: 10) { totalCount edges { node { action } } } }`,
+		check: func(t *testing.T, _ *roleFixture, _ tenant.Role, data json.RawMessage) {
+			// The fixture's keys were made by Pulse itself, not by a mutation.
+			require.JSONEq(t, `{"auditLog":{"totalCount":0,"edges":[]}}`, string(data))
+		}},
 	{field: "viewer", need: tenant.RoleIngest, vars: noVars,
 		query: `{ viewer { role project { id } } }`,
 		check: func(t *testing.T, f *roleFixture, role tenant.Role, data json.RawMessage) {

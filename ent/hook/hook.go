@@ -21,6 +21,18 @@ func (f APIKeyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.APIKeyMutation", m)
 }
 
+// The AuditEntryFunc type is an adapter to allow the use of ordinary
+// function as AuditEntry mutator.
+type AuditEntryFunc func(context.Context, *ent.AuditEntryMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AuditEntryFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AuditEntryMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditEntryMutation", m)
+}
+
 // The DiscoveryRunFunc type is an adapter to allow the use of ordinary
 // function as DiscoveryRun mutator.
 type DiscoveryRunFunc func(context.Context, *ent.DiscoveryRunMutation) (ent.Value, error)
@@ -151,6 +163,18 @@ func (f SegmentRunFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SegmentRunMutation", m)
+}
+
+// The SegmentVersionFunc type is an adapter to allow the use of ordinary
+// function as SegmentVersion mutator.
+type SegmentVersionFunc func(context.Context, *ent.SegmentVersionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SegmentVersionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SegmentVersionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SegmentVersionMutation", m)
 }
 
 // The SurveyFunc type is an adapter to allow the use of ordinary

@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/auditentry"
 	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
@@ -21,6 +22,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/segmentversion"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
@@ -109,6 +111,33 @@ func (f TraverseAPIKey) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.APIKeyQuery", q)
+}
+
+// The AuditEntryFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AuditEntryFunc func(context.Context, *ent.AuditEntryQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AuditEntryFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AuditEntryQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AuditEntryQuery", q)
+}
+
+// The TraverseAuditEntry type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAuditEntry func(context.Context, *ent.AuditEntryQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAuditEntry) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAuditEntry) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AuditEntryQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AuditEntryQuery", q)
 }
 
 // The DiscoveryRunFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -408,6 +437,33 @@ func (f TraverseSegmentRun) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.SegmentRunQuery", q)
 }
 
+// The SegmentVersionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SegmentVersionFunc func(context.Context, *ent.SegmentVersionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SegmentVersionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SegmentVersionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SegmentVersionQuery", q)
+}
+
+// The TraverseSegmentVersion type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSegmentVersion func(context.Context, *ent.SegmentVersionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSegmentVersion) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSegmentVersion) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SegmentVersionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SegmentVersionQuery", q)
+}
+
 // The SurveyFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SurveyFunc func(context.Context, *ent.SurveyQuery) (ent.Value, error)
 
@@ -548,6 +604,8 @@ func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
 	case *ent.APIKeyQuery:
 		return &query[*ent.APIKeyQuery, predicate.APIKey, apikey.OrderOption]{typ: ent.TypeAPIKey, tq: q}, nil
+	case *ent.AuditEntryQuery:
+		return &query[*ent.AuditEntryQuery, predicate.AuditEntry, auditentry.OrderOption]{typ: ent.TypeAuditEntry, tq: q}, nil
 	case *ent.DiscoveryRunQuery:
 		return &query[*ent.DiscoveryRunQuery, predicate.DiscoveryRun, discoveryrun.OrderOption]{typ: ent.TypeDiscoveryRun, tq: q}, nil
 	case *ent.EventQuery:
@@ -570,6 +628,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.SegmentMembershipQuery, predicate.SegmentMembership, segmentmembership.OrderOption]{typ: ent.TypeSegmentMembership, tq: q}, nil
 	case *ent.SegmentRunQuery:
 		return &query[*ent.SegmentRunQuery, predicate.SegmentRun, segmentrun.OrderOption]{typ: ent.TypeSegmentRun, tq: q}, nil
+	case *ent.SegmentVersionQuery:
+		return &query[*ent.SegmentVersionQuery, predicate.SegmentVersion, segmentversion.OrderOption]{typ: ent.TypeSegmentVersion, tq: q}, nil
 	case *ent.SurveyQuery:
 		return &query[*ent.SurveyQuery, predicate.Survey, survey.OrderOption]{typ: ent.TypeSurvey, tq: q}, nil
 	case *ent.SurveyQuestionQuery:

@@ -42,6 +42,51 @@ var (
 			},
 		},
 	}
+	// AuditEntriesColumns holds the columns for the "audit_entries" table.
+	AuditEntriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "action", Type: field.TypeString},
+		{Name: "object_id", Type: field.TypeInt, Nullable: true},
+		{Name: "key_id", Type: field.TypeInt, Nullable: true},
+		{Name: "key_prefix", Type: field.TypeString, Nullable: true},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "request_id", Type: field.TypeString, Nullable: true},
+		{Name: "source_ip", Type: field.TypeString, Nullable: true},
+		{Name: "before", Type: field.TypeJSON, Nullable: true},
+		{Name: "after", Type: field.TypeJSON, Nullable: true},
+		{Name: "project_id", Type: field.TypeInt},
+	}
+	// AuditEntriesTable holds the schema information for the "audit_entries" table.
+	AuditEntriesTable = &schema.Table{
+		Name:       "audit_entries",
+		Columns:    AuditEntriesColumns,
+		PrimaryKey: []*schema.Column{AuditEntriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "audit_entries_projects_audit_entries",
+				Columns:    []*schema.Column{AuditEntriesColumns[10]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditentry_project_id_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEntriesColumns[10], AuditEntriesColumns[5]},
+			},
+			{
+				Name:    "auditentry_project_id_object_id_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEntriesColumns[10], AuditEntriesColumns[2], AuditEntriesColumns[5]},
+			},
+			{
+				Name:    "auditentry_project_id_action_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEntriesColumns[10], AuditEntriesColumns[1], AuditEntriesColumns[5]},
+			},
+		},
+	}
 	// DiscoveryRunsColumns holds the columns for the "discovery_runs" table.
 	DiscoveryRunsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -516,6 +561,44 @@ var (
 			},
 		},
 	}
+	// SegmentVersionsColumns holds the columns for the "segment_versions" table.
+	SegmentVersionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "version", Type: field.TypeInt},
+		{Name: "rule", Type: field.TypeJSON, Nullable: true},
+		{Name: "key_id", Type: field.TypeInt, Nullable: true},
+		{Name: "key_prefix", Type: field.TypeString, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "project_id", Type: field.TypeInt},
+		{Name: "segment_id", Type: field.TypeInt},
+	}
+	// SegmentVersionsTable holds the schema information for the "segment_versions" table.
+	SegmentVersionsTable = &schema.Table{
+		Name:       "segment_versions",
+		Columns:    SegmentVersionsColumns,
+		PrimaryKey: []*schema.Column{SegmentVersionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "segment_versions_projects_segment_versions",
+				Columns:    []*schema.Column{SegmentVersionsColumns[6]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "segment_versions_segments_versions",
+				Columns:    []*schema.Column{SegmentVersionsColumns[7]},
+				RefColumns: []*schema.Column{SegmentsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "segmentversion_segment_id_version",
+				Unique:  true,
+				Columns: []*schema.Column{SegmentVersionsColumns[7], SegmentVersionsColumns[1]},
+			},
+		},
+	}
 	// SurveysColumns holds the columns for the "surveys" table.
 	SurveysColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -712,6 +795,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
+		AuditEntriesTable,
 		DiscoveryRunsTable,
 		EventsTable,
 		FeedbacksTable,
@@ -723,6 +807,7 @@ var (
 		SegmentMembersTable,
 		SegmentMembershipsTable,
 		SegmentRunsTable,
+		SegmentVersionsTable,
 		SurveysTable,
 		SurveyQuestionsTable,
 		SurveyResponsesTable,
@@ -735,6 +820,10 @@ func init() {
 	APIKeysTable.ForeignKeys[0].RefTable = ProjectsTable
 	APIKeysTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(0),
+	}
+	AuditEntriesTable.ForeignKeys[0].RefTable = ProjectsTable
+	AuditEntriesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(73014444032),
 	}
 	DiscoveryRunsTable.ForeignKeys[0].RefTable = ProjectsTable
 	DiscoveryRunsTable.Annotation = &entsql.Annotation{
@@ -786,6 +875,11 @@ func init() {
 	SegmentRunsTable.ForeignKeys[1].RefTable = SegmentsTable
 	SegmentRunsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(30064771072),
+	}
+	SegmentVersionsTable.ForeignKeys[0].RefTable = ProjectsTable
+	SegmentVersionsTable.ForeignKeys[1].RefTable = SegmentsTable
+	SegmentVersionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(77309411328),
 	}
 	SurveysTable.ForeignKeys[0].RefTable = ProjectsTable
 	SurveysTable.ForeignKeys[1].RefTable = SegmentsTable

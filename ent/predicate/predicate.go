@@ -9,6 +9,9 @@ import (
 // APIKey is the predicate function for apikey builders.
 type APIKey func(*sql.Selector)
 
+// AuditEntry is the predicate function for auditentry builders.
+type AuditEntry func(*sql.Selector)
+
 // DiscoveryRun is the predicate function for discoveryrun builders.
 type DiscoveryRun func(*sql.Selector)
 
@@ -41,6 +44,9 @@ type SegmentMembership func(*sql.Selector)
 
 // SegmentRun is the predicate function for segmentrun builders.
 type SegmentRun func(*sql.Selector)
+
+// SegmentVersion is the predicate function for segmentversion builders.
+type SegmentVersion func(*sql.Selector)
 
 // Survey is the predicate function for survey builders.
 type Survey func(*sql.Selector)

@@ -55,6 +55,10 @@ const (
 	EdgeFeedbackChanges = "feedback_changes"
 	// EdgeDiscoveryRuns holds the string denoting the discovery_runs edge name in mutations.
 	EdgeDiscoveryRuns = "discovery_runs"
+	// EdgeAuditEntries holds the string denoting the audit_entries edge name in mutations.
+	EdgeAuditEntries = "audit_entries"
+	// EdgeSegmentVersions holds the string denoting the segment_versions edge name in mutations.
+	EdgeSegmentVersions = "segment_versions"
 	// Table holds the table name of the project in the database.
 	Table = "projects"
 	// APIKeysTable is the table that holds the api_keys relation/edge.
@@ -155,6 +159,20 @@ const (
 	DiscoveryRunsInverseTable = "discovery_runs"
 	// DiscoveryRunsColumn is the table column denoting the discovery_runs relation/edge.
 	DiscoveryRunsColumn = "project_id"
+	// AuditEntriesTable is the table that holds the audit_entries relation/edge.
+	AuditEntriesTable = "audit_entries"
+	// AuditEntriesInverseTable is the table name for the AuditEntry entity.
+	// It exists in this package in order to avoid circular dependency with the "auditentry" package.
+	AuditEntriesInverseTable = "audit_entries"
+	// AuditEntriesColumn is the table column denoting the audit_entries relation/edge.
+	AuditEntriesColumn = "project_id"
+	// SegmentVersionsTable is the table that holds the segment_versions relation/edge.
+	SegmentVersionsTable = "segment_versions"
+	// SegmentVersionsInverseTable is the table name for the SegmentVersion entity.
+	// It exists in this package in order to avoid circular dependency with the "segmentversion" package.
+	SegmentVersionsInverseTable = "segment_versions"
+	// SegmentVersionsColumn is the table column denoting the segment_versions relation/edge.
+	SegmentVersionsColumn = "project_id"
 )
 
 // Columns holds all SQL columns for project fields.
@@ -428,6 +446,34 @@ func ByDiscoveryRuns(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newDiscoveryRunsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByAuditEntriesCount orders the results by audit_entries count.
+func ByAuditEntriesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newAuditEntriesStep(), opts...)
+	}
+}
+
+// ByAuditEntries orders the results by audit_entries terms.
+func ByAuditEntries(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newAuditEntriesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// BySegmentVersionsCount orders the results by segment_versions count.
+func BySegmentVersionsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newSegmentVersionsStep(), opts...)
+	}
+}
+
+// BySegmentVersions orders the results by segment_versions terms.
+func BySegmentVersions(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newSegmentVersionsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newAPIKeysStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -524,5 +570,19 @@ func newDiscoveryRunsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(DiscoveryRunsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, DiscoveryRunsTable, DiscoveryRunsColumn),
+	)
+}
+func newAuditEntriesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(AuditEntriesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, AuditEntriesTable, AuditEntriesColumn),
+	)
+}
+func newSegmentVersionsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(SegmentVersionsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, SegmentVersionsTable, SegmentVersionsColumn),
 	)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/auditentry"
 	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
@@ -18,6 +19,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/segmentversion"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
@@ -54,6 +56,17 @@ func init() {
 	apikey.DefaultName = apikeyDescName.Default.(string)
 	// apikey.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	apikey.NameValidator = apikeyDescName.Validators[0].(func(string) error)
+	auditentryMixin := schema.AuditEntry{}.Mixin()
+	auditentryMixinHooks0 := auditentryMixin[0].Hooks()
+	auditentry.Hooks[0] = auditentryMixinHooks0[0]
+	auditentryMixinInters0 := auditentryMixin[0].Interceptors()
+	auditentry.Interceptors[0] = auditentryMixinInters0[0]
+	auditentryFields := schema.AuditEntry{}.Fields()
+	_ = auditentryFields
+	// auditentryDescAction is the schema descriptor for action field.
+	auditentryDescAction := auditentryFields[0].Descriptor()
+	// auditentry.ActionValidator is a validator for the "action" field. It is called by the builders before save.
+	auditentry.ActionValidator = auditentryDescAction.Validators[0].(func(string) error)
 	discoveryrunMixin := schema.DiscoveryRun{}.Mixin()
 	discoveryrunMixinHooks0 := discoveryrunMixin[0].Hooks()
 	discoveryrun.Hooks[0] = discoveryrunMixinHooks0[0]
@@ -362,6 +375,21 @@ func init() {
 	segmentrun.DefaultExitedCount = segmentrunDescExitedCount.Default.(int)
 	// segmentrun.ExitedCountValidator is a validator for the "exited_count" field. It is called by the builders before save.
 	segmentrun.ExitedCountValidator = segmentrunDescExitedCount.Validators[0].(func(int) error)
+	segmentversionMixin := schema.SegmentVersion{}.Mixin()
+	segmentversionMixinHooks0 := segmentversionMixin[0].Hooks()
+	segmentversion.Hooks[0] = segmentversionMixinHooks0[0]
+	segmentversionMixinInters0 := segmentversionMixin[0].Interceptors()
+	segmentversion.Interceptors[0] = segmentversionMixinInters0[0]
+	segmentversionFields := schema.SegmentVersion{}.Fields()
+	_ = segmentversionFields
+	// segmentversionDescVersion is the schema descriptor for version field.
+	segmentversionDescVersion := segmentversionFields[1].Descriptor()
+	// segmentversion.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	segmentversion.VersionValidator = segmentversionDescVersion.Validators[0].(func(int) error)
+	// segmentversionDescCreatedAt is the schema descriptor for created_at field.
+	segmentversionDescCreatedAt := segmentversionFields[5].Descriptor()
+	// segmentversion.DefaultCreatedAt holds the default value on creation for the created_at field.
+	segmentversion.DefaultCreatedAt = segmentversionDescCreatedAt.Default.(func() time.Time)
 	surveyMixin := schema.Survey{}.Mixin()
 	surveyMixinHooks0 := surveyMixin[0].Hooks()
 	survey.Hooks[0] = surveyMixinHooks0[0]

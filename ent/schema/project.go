@@ -79,6 +79,8 @@ func (Project) Edges() []ent.Edge {
 		{"segment_runs", SegmentRun.Type},
 		{"feedback_changes", FeedbackChange.Type},
 		{"discovery_runs", DiscoveryRun.Type},
+		{"audit_entries", AuditEntry.Type},
+		{"segment_versions", SegmentVersion.Type},
 	}
 	edges := make([]ent.Edge, 0, len(owned))
 	for _, o := range owned {

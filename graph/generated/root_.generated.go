@@ -32,6 +32,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Segment() SegmentResolver
 	SegmentRun() SegmentRunResolver
+	SegmentVersion() SegmentVersionResolver
 	Subscription() SubscriptionResolver
 	User() UserResolver
 }
@@ -50,6 +51,30 @@ type ComplexityRoot struct {
 		RevokedAt func(childComplexity int) int
 		Role      func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
+	}
+
+	AuditEntry struct {
+		Action    func(childComplexity int) int
+		After     func(childComplexity int) int
+		At        func(childComplexity int) int
+		Before    func(childComplexity int) int
+		ID        func(childComplexity int) int
+		KeyID     func(childComplexity int) int
+		KeyPrefix func(childComplexity int) int
+		ObjectID  func(childComplexity int) int
+		RequestID func(childComplexity int) int
+		SourceIP  func(childComplexity int) int
+	}
+
+	AuditEntryConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AuditEntryEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	ClusterCentre struct {
@@ -350,6 +375,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		APIKeys            func(childComplexity int, includeRevoked *bool) int
+		AuditLog           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, where *model.AuditLogWhereInput) int
 		DiscoveryRun       func(childComplexity int, id int) int
 		DiscoveryRuns      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.DiscoveryRunOrder, where *ent.DiscoveryRunWhereInput) int
 		EligibleSurveys    func(childComplexity int, userID string) int
@@ -421,6 +447,8 @@ type ComplexityRoot struct {
 		SizeHistory            func(childComplexity int, from *time.Time, to *time.Time) int
 		Status                 func(childComplexity int) int
 		UpdatedAt              func(childComplexity int) int
+		VersionAt              func(childComplexity int, time time.Time) int
+		Versions               func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 	}
 
 	SegmentConnection struct {
@@ -546,6 +574,27 @@ type ComplexityRoot struct {
 		From  func(childComplexity int) int
 		To    func(childComplexity int) int
 		Users func(childComplexity int) int
+	}
+
+	SegmentVersion struct {
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		KeyID     func(childComplexity int) int
+		KeyPrefix func(childComplexity int) int
+		Rule      func(childComplexity int) int
+		RuleText  func(childComplexity int) int
+		Version   func(childComplexity int) int
+	}
+
+	SegmentVersionConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	SegmentVersionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	SubmitFeedbackPayload struct {
@@ -721,6 +770,99 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKey.UpdatedAt(childComplexity), true
+
+	case "AuditEntry.action":
+		if e.ComplexityRoot.AuditEntry.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Action(childComplexity), true
+	case "AuditEntry.after":
+		if e.ComplexityRoot.AuditEntry.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.After(childComplexity), true
+	case "AuditEntry.at":
+		if e.ComplexityRoot.AuditEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.At(childComplexity), true
+	case "AuditEntry.before":
+		if e.ComplexityRoot.AuditEntry.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Before(childComplexity), true
+	case "AuditEntry.id":
+		if e.ComplexityRoot.AuditEntry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.ID(childComplexity), true
+	case "AuditEntry.keyId":
+		if e.ComplexityRoot.AuditEntry.KeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.KeyID(childComplexity), true
+	case "AuditEntry.keyPrefix":
+		if e.ComplexityRoot.AuditEntry.KeyPrefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.KeyPrefix(childComplexity), true
+	case "AuditEntry.objectId":
+		if e.ComplexityRoot.AuditEntry.ObjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.ObjectID(childComplexity), true
+	case "AuditEntry.requestId":
+		if e.ComplexityRoot.AuditEntry.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.RequestID(childComplexity), true
+	case "AuditEntry.sourceIp":
+		if e.ComplexityRoot.AuditEntry.SourceIP == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.SourceIP(childComplexity), true
+
+	case "AuditEntryConnection.edges":
+		if e.ComplexityRoot.AuditEntryConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryConnection.Edges(childComplexity), true
+	case "AuditEntryConnection.pageInfo":
+		if e.ComplexityRoot.AuditEntryConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryConnection.PageInfo(childComplexity), true
+	case "AuditEntryConnection.totalCount":
+		if e.ComplexityRoot.AuditEntryConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryConnection.TotalCount(childComplexity), true
+
+	case "AuditEntryEdge.cursor":
+		if e.ComplexityRoot.AuditEntryEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryEdge.Cursor(childComplexity), true
+	case "AuditEntryEdge.node":
+		if e.ComplexityRoot.AuditEntryEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryEdge.Node(childComplexity), true
 
 	case "ClusterCentre.activeDays":
 		if e.ComplexityRoot.ClusterCentre.ActiveDays == nil {
@@ -1997,6 +2139,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APIKeys(childComplexity, args["includeRevoked"].(*bool)), true
+	case "Query.auditLog":
+		if e.ComplexityRoot.Query.AuditLog == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["where"].(*model.AuditLogWhereInput)), true
 	case "Query.discoveryRun":
 		if e.ComplexityRoot.Query.DiscoveryRun == nil {
 			break
@@ -2491,6 +2644,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Segment.UpdatedAt(childComplexity), true
+	case "Segment.versionAt":
+		if e.ComplexityRoot.Segment.VersionAt == nil {
+			break
+		}
+
+		args, err := ec.field_Segment_versionAt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Segment.VersionAt(childComplexity, args["time"].(time.Time)), true
+	case "Segment.versions":
+		if e.ComplexityRoot.Segment.Versions == nil {
+			break
+		}
+
+		args, err := ec.field_Segment_versions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Segment.Versions(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
 
 	case "SegmentConnection.edges":
 		if e.ComplexityRoot.SegmentConnection.Edges == nil {
@@ -2980,6 +3155,81 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SegmentTransition.Users(childComplexity), true
 
+	case "SegmentVersion.createdAt":
+		if e.ComplexityRoot.SegmentVersion.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersion.CreatedAt(childComplexity), true
+	case "SegmentVersion.id":
+		if e.ComplexityRoot.SegmentVersion.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersion.ID(childComplexity), true
+	case "SegmentVersion.keyId":
+		if e.ComplexityRoot.SegmentVersion.KeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersion.KeyID(childComplexity), true
+	case "SegmentVersion.keyPrefix":
+		if e.ComplexityRoot.SegmentVersion.KeyPrefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersion.KeyPrefix(childComplexity), true
+	case "SegmentVersion.rule":
+		if e.ComplexityRoot.SegmentVersion.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersion.Rule(childComplexity), true
+	case "SegmentVersion.ruleText":
+		if e.ComplexityRoot.SegmentVersion.RuleText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersion.RuleText(childComplexity), true
+	case "SegmentVersion.version":
+		if e.ComplexityRoot.SegmentVersion.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersion.Version(childComplexity), true
+
+	case "SegmentVersionConnection.edges":
+		if e.ComplexityRoot.SegmentVersionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersionConnection.Edges(childComplexity), true
+	case "SegmentVersionConnection.pageInfo":
+		if e.ComplexityRoot.SegmentVersionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersionConnection.PageInfo(childComplexity), true
+	case "SegmentVersionConnection.totalCount":
+		if e.ComplexityRoot.SegmentVersionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersionConnection.TotalCount(childComplexity), true
+
+	case "SegmentVersionEdge.cursor":
+		if e.ComplexityRoot.SegmentVersionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersionEdge.Cursor(childComplexity), true
+	case "SegmentVersionEdge.node":
+		if e.ComplexityRoot.SegmentVersionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersionEdge.Node(childComplexity), true
+
 	case "SubmitFeedbackPayload.id":
 		if e.ComplexityRoot.SubmitFeedbackPayload.ID == nil {
 			break
@@ -3456,6 +3706,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("APIKeyOrder", ec.unmarshalInputAPIKeyOrder),
 			graphql.NewInputUnmarshaler("APIKeyWhereInput", ec.unmarshalInputAPIKeyWhereInput),
 			graphql.NewInputUnmarshaler("ActivityConditionInput", ec.unmarshalInputActivityConditionInput),
+			graphql.NewInputUnmarshaler("AuditLogWhereInput", ec.unmarshalInputAuditLogWhereInput),
 			graphql.NewInputUnmarshaler("CountInput", ec.unmarshalInputCountInput),
 			graphql.NewInputUnmarshaler("CreateAPIKeyInput", ec.unmarshalInputCreateAPIKeyInput),
 			graphql.NewInputUnmarshaler("CreateSegmentInput", ec.unmarshalInputCreateSegmentInput),
@@ -3879,6 +4130,48 @@ extend type Mutation {
   revokeAPIKey(id: ID! @idOf(type: "APIKey")): APIKey! @hasRole(role: ADMIN)
 }
 `, BuiltIn: false},
+	{Name: "../../schema/audit.graphql", Input: `# The audit log and segment definition history. See docs/AUDIT.md.
+
+"""
+Filters of the audit log. Every filter given must hold; from and to make the
+half-open interval [from, to).
+"""
+input AuditLogWhereInput {
+  "The mutation that made the change, as in createSegment."
+  action: String
+  "The object changed."
+  objectId: ID
+  "Entries recorded at or after this instant."
+  from: Time
+  "Entries recorded before this instant."
+  to: Time
+}
+
+extend type Query {
+  """
+  The project's audit log, newest first: an entry for every change an admin
+  mutation made, with the key, time, request id and source address. A
+  mutation that failed made no change and has no entry.
+  """
+  auditLog(after: Cursor, first: Int, before: Cursor, last: Int, where: AuditLogWhereInput): AuditEntryConnection! @hasRole(role: ADMIN)
+}
+
+extend type Segment {
+  """
+  Every definition the segment has had, newest first: the first at its
+  creation, then one per change of its rule (a rename is not a new
+  definition).
+  """
+  versions(after: Cursor, first: Int, before: Cursor, last: Int): SegmentVersionConnection!
+  "The definition in force at time; null before the segment's first version."
+  versionAt(time: Time!): SegmentVersion
+}
+
+extend type SegmentVersion {
+  "The rule in words, as Segment.ruleText; null for a STATIC segment."
+  ruleText: String
+}
+`, BuiltIn: false},
 	{Name: "../../schema/discovery.graphql", Input: `# Segment discovery: cluster the active users by behaviour and turn a
 # cluster into a segment.
 
@@ -4088,6 +4381,75 @@ input APIKeyWhereInput {
   revokedAtLTE: Time
   revokedAtIsNil: Boolean
   revokedAtNotNil: Boolean
+}
+type AuditEntry implements Node {
+  id: ID!
+  """
+  the name of the mutation field that made the change: createSegment, revokeAPIKey, ...
+  """
+  action: String!
+  """
+  the id of the object changed; null for a change of several (recomputeAllSegments)
+  """
+  objectId: ID
+  """
+  the API key that made the change
+  """
+  keyId: ID
+  """
+  the prefix of that key, kept so the entry still reads after the key is revoked
+  """
+  keyPrefix: String
+  """
+  when the change was recorded
+  """
+  at: Time!
+  """
+  the X-Request-Id of the request, as in the server's request log
+  """
+  requestId: String
+  """
+  the address the request came from
+  """
+  sourceIp: String
+  """
+  the object before the change; null for a creation or a request
+  """
+  before: JSON
+  """
+  the object after the change, or what was requested
+  """
+  after: JSON
+}
+"""
+A connection to a list of items.
+"""
+type AuditEntryConnection {
+  """
+  A list of edges.
+  """
+  edges: [AuditEntryEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type AuditEntryEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: AuditEntry
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
 }
 """
 Define a Relay Cursor type:
@@ -5972,6 +6334,59 @@ enum SegmentStatus @goModel(model: "github.com/pulse-analytics/pulse/ent/segment
   READY
   FAILED
 }
+type SegmentVersion implements Node {
+  id: ID!
+  """
+  the segment's definitionVersion while this definition was in force
+  """
+  version: Int!
+  """
+  the rule of this version; null for a STATIC segment
+  """
+  rule: JSON
+  """
+  the API key that made this version; null when Pulse did (a migration, the CLI)
+  """
+  keyId: ID
+  """
+  the prefix of that key, kept so the history still reads after the key is revoked
+  """
+  keyPrefix: String
+  """
+  when this version came into force
+  """
+  createdAt: Time!
+}
+"""
+A connection to a list of items.
+"""
+type SegmentVersionConnection {
+  """
+  A list of edges.
+  """
+  edges: [SegmentVersionEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type SegmentVersionEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: SegmentVersion
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
 """
 SegmentWhereInput is used for filtering Segment objects.
 Input was generated by ent.
@@ -7584,6 +7999,54 @@ func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type APIKey", field.Name)
 }
 
+func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AuditEntry_id(ctx, field)
+	case "action":
+		return ec.fieldContext_AuditEntry_action(ctx, field)
+	case "objectId":
+		return ec.fieldContext_AuditEntry_objectId(ctx, field)
+	case "keyId":
+		return ec.fieldContext_AuditEntry_keyId(ctx, field)
+	case "keyPrefix":
+		return ec.fieldContext_AuditEntry_keyPrefix(ctx, field)
+	case "at":
+		return ec.fieldContext_AuditEntry_at(ctx, field)
+	case "requestId":
+		return ec.fieldContext_AuditEntry_requestId(ctx, field)
+	case "sourceIp":
+		return ec.fieldContext_AuditEntry_sourceIp(ctx, field)
+	case "before":
+		return ec.fieldContext_AuditEntry_before(ctx, field)
+	case "after":
+		return ec.fieldContext_AuditEntry_after(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEntryConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AuditEntryConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AuditEntryConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AuditEntryConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEntryConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEntryEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AuditEntryEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_AuditEntryEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEntryEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_ClusterCentre(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "recencyDays":
@@ -8212,6 +8675,10 @@ func (ec *executionContext) childFields_Segment(ctx context.Context, field graph
 		return ec.fieldContext_Segment_memberships(ctx, field)
 	case "runs":
 		return ec.fieldContext_Segment_runs(ctx, field)
+	case "versions":
+		return ec.fieldContext_Segment_versions(ctx, field)
+	case "versionAt":
+		return ec.fieldContext_Segment_versionAt(ctx, field)
 	case "freshness":
 		return ec.fieldContext_Segment_freshness(ctx, field)
 	case "ruleText":
@@ -8472,6 +8939,48 @@ func (ec *executionContext) childFields_SegmentTransition(ctx context.Context, f
 		return ec.fieldContext_SegmentTransition_users(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SegmentTransition", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SegmentVersion_id(ctx, field)
+	case "version":
+		return ec.fieldContext_SegmentVersion_version(ctx, field)
+	case "rule":
+		return ec.fieldContext_SegmentVersion_rule(ctx, field)
+	case "keyId":
+		return ec.fieldContext_SegmentVersion_keyId(ctx, field)
+	case "keyPrefix":
+		return ec.fieldContext_SegmentVersion_keyPrefix(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SegmentVersion_createdAt(ctx, field)
+	case "ruleText":
+		return ec.fieldContext_SegmentVersion_ruleText(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentVersionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SegmentVersionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SegmentVersionConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SegmentVersionConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentVersionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentVersionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_SegmentVersionEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_SegmentVersionEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentVersionEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_SubmitFeedbackPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -18,6 +18,19 @@ import (
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
 
+// Filters of the audit log. Every filter given must hold; from and to make the
+// half-open interval [from, to).
+type AuditLogWhereInput struct {
+	// The mutation that made the change, as in createSegment.
+	Action *string `json:"action,omitempty"`
+	// The object changed.
+	ObjectID *int `json:"objectId,omitempty"`
+	// Entries recorded at or after this instant.
+	From *time.Time `json:"from,omitempty"`
+	// Entries recorded before this instant.
+	To *time.Time `json:"to,omitempty"`
+}
+
 type CreateAPIKeyInput struct {
 	Role tenant.Role `json:"role"`
 	// A label so people can tell keys apart.
