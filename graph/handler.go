@@ -59,7 +59,7 @@ type Options struct {
 	Keys *auth.Keys
 	// Webhooks configure the webhook endpoints projects may create (by
 	// default: https URLs of public addresses only).
-	Webhooks webhook.Options
+	Webhooks webhook.StoreOptions
 	// Extensions are added to gqlgen's server (e.g. metrics).
 	Extensions []graphql.HandlerExtension
 

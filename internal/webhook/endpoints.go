@@ -36,8 +36,8 @@ const (
 // secret too after a rotation, so receivers can switch without a gap.
 const RotationOverlap = 24 * time.Hour
 
-// Options configure a Store.
-type Options struct {
+// StoreOptions configure a Store.
+type StoreOptions struct {
 	// AllowPrivate accepts http URLs and private or loopback addresses,
 	// for development and tests; the operator sets it, never a project.
 	AllowPrivate bool
@@ -47,11 +47,11 @@ type Options struct {
 // context and reads their delivery log.
 type Store struct {
 	client *ent.Client
-	opts   Options
+	opts   StoreOptions
 }
 
 // NewStore returns a Store over client.
-func NewStore(client *ent.Client, opts Options) *Store {
+func NewStore(client *ent.Client, opts StoreOptions) *Store {
 	return &Store{client: client, opts: opts}
 }
 

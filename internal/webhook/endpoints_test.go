@@ -37,8 +37,8 @@ func setup(t *testing.T) *bundle {
 	client := database.NewClient(pgtest.DB(t))
 	b := &bundle{
 		client:  client,
-		store:   webhook.NewStore(client, webhook.Options{}),
-		private: webhook.NewStore(client, webhook.Options{AllowPrivate: true}),
+		store:   webhook.NewStore(client, webhook.StoreOptions{}),
+		private: webhook.NewStore(client, webhook.StoreOptions{AllowPrivate: true}),
 		ctx:     newProject(t, client, t.Name()),
 	}
 	for _, name := range []string{"Dormant", "Old"} {
