@@ -24,6 +24,9 @@ import (
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/webhookattempt"
+	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 )
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
@@ -3147,6 +3150,531 @@ func newUserDailyActivityPaginateArgs(rv map[string]any) *userdailyactivityPagin
 				args.opts = append(args.opts, WithUserDailyActivityOrder(v))
 			}
 		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *WebhookAttemptQuery) CollectFields(ctx context.Context, satisfies ...string) (*WebhookAttemptQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *WebhookAttemptQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(webhookattempt.Columns))
+		selectedFields = []string{webhookattempt.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "message":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&WebhookMessageClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, webhookmessageImplementors)...); err != nil {
+				return err
+			}
+			_q.withMessage = query
+			if _, ok := fieldSeen[webhookattempt.FieldMessageID]; !ok {
+				selectedFields = append(selectedFields, webhookattempt.FieldMessageID)
+				fieldSeen[webhookattempt.FieldMessageID] = struct{}{}
+			}
+		case "at":
+			if _, ok := fieldSeen[webhookattempt.FieldAt]; !ok {
+				selectedFields = append(selectedFields, webhookattempt.FieldAt)
+				fieldSeen[webhookattempt.FieldAt] = struct{}{}
+			}
+		case "httpStatus":
+			if _, ok := fieldSeen[webhookattempt.FieldStatusCode]; !ok {
+				selectedFields = append(selectedFields, webhookattempt.FieldStatusCode)
+				fieldSeen[webhookattempt.FieldStatusCode] = struct{}{}
+			}
+		case "latencyMs":
+			if _, ok := fieldSeen[webhookattempt.FieldLatencyMs]; !ok {
+				selectedFields = append(selectedFields, webhookattempt.FieldLatencyMs)
+				fieldSeen[webhookattempt.FieldLatencyMs] = struct{}{}
+			}
+		case "responseBody":
+			if _, ok := fieldSeen[webhookattempt.FieldResponseBody]; !ok {
+				selectedFields = append(selectedFields, webhookattempt.FieldResponseBody)
+				fieldSeen[webhookattempt.FieldResponseBody] = struct{}{}
+			}
+		case "error":
+			if _, ok := fieldSeen[webhookattempt.FieldError]; !ok {
+				selectedFields = append(selectedFields, webhookattempt.FieldError)
+				fieldSeen[webhookattempt.FieldError] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type webhookattemptPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []WebhookAttemptPaginateOption
+}
+
+func newWebhookAttemptPaginateArgs(rv map[string]any) *webhookattemptPaginateArgs {
+	args := &webhookattemptPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*WebhookAttemptWhereInput); ok {
+		args.opts = append(args.opts, WithWebhookAttemptFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *WebhookEndpointQuery) CollectFields(ctx context.Context, satisfies ...string) (*WebhookEndpointQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *WebhookEndpointQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(webhookendpoint.Columns))
+		selectedFields = []string{webhookendpoint.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "deliveries":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&WebhookMessageClient{config: _q.config}).Query()
+			)
+			args := newWebhookMessagePaginateArgs(fieldArgs(ctx, new(WebhookMessageWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newWebhookMessagePager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			wantsPageInfo := hasCollectedField(ctx, append(path, pageInfoField)...) && (args.first != nil || args.last != nil)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !wantsPageInfo
+			countInPage := false
+			if hasCollectedField(ctx, append(path, totalCountField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if !oneNode && !ignoredEdges && args.after == nil && args.before == nil && paginateLimit(args.first, args.last) > 0 {
+					countInPage = true
+				} else if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*WebhookEndpoint) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID int `sql:"endpoint_id"`
+							Count  int `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(webhookendpoint.DeliveriesColumn), ids...))
+						})
+						if err := query.GroupBy(webhookendpoint.DeliveriesColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[int]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*WebhookEndpoint) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Deliveries)
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			zeroPage := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (zeroPage && !wantsPageInfo) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, webhookmessageImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					order := pager.orderExpr(query)
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*WebhookEndpoint) error {
+						inner := query.Clone()
+						if len(inner.ctx.Fields) > 0 {
+							inner.ctx.AppendFieldOnce(webhookmessage.FieldEndpointID)
+						}
+						if err := inner.prepareQuery(ctx); err != nil {
+							return err
+						}
+						s := inner.sqlQuery(ctx)
+						s.Where(lateralParent(s, s.C(webhookendpoint.DeliveriesColumn)))
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var total *sql.Selector
+						if countInPage {
+							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
+						}
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order, total))
+						return _q.loadDeliveries(ctx, query, nodes,
+							func(n *WebhookEndpoint) {
+								n.appendNamedDeliveries(alias)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[0], alias, 0)
+								}
+							},
+							func(n *WebhookEndpoint, e *WebhookMessage) {
+								n.appendNamedDeliveries(alias, e)
+								if countInPage {
+									setTotal(&n.Edges.totalCount[0], alias, pageTotal(e))
+								}
+							})
+					})
+					continue
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedDeliveries(alias, func(wq *WebhookMessageQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[webhookendpoint.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldCreatedAt)
+				fieldSeen[webhookendpoint.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[webhookendpoint.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldUpdatedAt)
+				fieldSeen[webhookendpoint.FieldUpdatedAt] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[webhookendpoint.FieldKind]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldKind)
+				fieldSeen[webhookendpoint.FieldKind] = struct{}{}
+			}
+		case "url":
+			if _, ok := fieldSeen[webhookendpoint.FieldURL]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldURL)
+				fieldSeen[webhookendpoint.FieldURL] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[webhookendpoint.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldDescription)
+				fieldSeen[webhookendpoint.FieldDescription] = struct{}{}
+			}
+		case "segmentIds":
+			if _, ok := fieldSeen[webhookendpoint.FieldSegmentIds]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldSegmentIds)
+				fieldSeen[webhookendpoint.FieldSegmentIds] = struct{}{}
+			}
+		case "batchSize":
+			if _, ok := fieldSeen[webhookendpoint.FieldBatchSize]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldBatchSize)
+				fieldSeen[webhookendpoint.FieldBatchSize] = struct{}{}
+			}
+		case "previousSecretExpiresAt":
+			if _, ok := fieldSeen[webhookendpoint.FieldPreviousSecretUntil]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldPreviousSecretUntil)
+				fieldSeen[webhookendpoint.FieldPreviousSecretUntil] = struct{}{}
+			}
+		case "disabledAt":
+			if _, ok := fieldSeen[webhookendpoint.FieldDisabledAt]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldDisabledAt)
+				fieldSeen[webhookendpoint.FieldDisabledAt] = struct{}{}
+			}
+		case "disabledReason":
+			if _, ok := fieldSeen[webhookendpoint.FieldDisabledReason]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldDisabledReason)
+				fieldSeen[webhookendpoint.FieldDisabledReason] = struct{}{}
+			}
+		case "failingSince":
+			if _, ok := fieldSeen[webhookendpoint.FieldFailingSince]; !ok {
+				selectedFields = append(selectedFields, webhookendpoint.FieldFailingSince)
+				fieldSeen[webhookendpoint.FieldFailingSince] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type webhookendpointPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []WebhookEndpointPaginateOption
+}
+
+func newWebhookEndpointPaginateArgs(rv map[string]any) *webhookendpointPaginateArgs {
+	args := &webhookendpointPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &WebhookEndpointOrder{Field: &WebhookEndpointOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithWebhookEndpointOrder(order))
+			}
+		case *WebhookEndpointOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithWebhookEndpointOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*WebhookEndpointWhereInput); ok {
+		args.opts = append(args.opts, WithWebhookEndpointFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *WebhookMessageQuery) CollectFields(ctx context.Context, satisfies ...string) (*WebhookMessageQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *WebhookMessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(webhookmessage.Columns))
+		selectedFields = []string{webhookmessage.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "endpoint":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&WebhookEndpointClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, webhookendpointImplementors)...); err != nil {
+				return err
+			}
+			_q.withEndpoint = query
+			if _, ok := fieldSeen[webhookmessage.FieldEndpointID]; !ok {
+				selectedFields = append(selectedFields, webhookmessage.FieldEndpointID)
+				fieldSeen[webhookmessage.FieldEndpointID] = struct{}{}
+			}
+
+		case "attempts":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&WebhookAttemptClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, webhookattemptImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedAttemptLog(alias, func(wq *WebhookAttemptQuery) {
+				*wq = *query
+			})
+		case "segmentId":
+			if _, ok := fieldSeen[webhookmessage.FieldSegmentID]; !ok {
+				selectedFields = append(selectedFields, webhookmessage.FieldSegmentID)
+				fieldSeen[webhookmessage.FieldSegmentID] = struct{}{}
+			}
+		case "part":
+			if _, ok := fieldSeen[webhookmessage.FieldPart]; !ok {
+				selectedFields = append(selectedFields, webhookmessage.FieldPart)
+				fieldSeen[webhookmessage.FieldPart] = struct{}{}
+			}
+		case "type":
+			if _, ok := fieldSeen[webhookmessage.FieldType]; !ok {
+				selectedFields = append(selectedFields, webhookmessage.FieldType)
+				fieldSeen[webhookmessage.FieldType] = struct{}{}
+			}
+		case "webhookId":
+			if _, ok := fieldSeen[webhookmessage.FieldWebhookID]; !ok {
+				selectedFields = append(selectedFields, webhookmessage.FieldWebhookID)
+				fieldSeen[webhookmessage.FieldWebhookID] = struct{}{}
+			}
+		case "state":
+			if _, ok := fieldSeen[webhookmessage.FieldState]; !ok {
+				selectedFields = append(selectedFields, webhookmessage.FieldState)
+				fieldSeen[webhookmessage.FieldState] = struct{}{}
+			}
+		case "attemptCount":
+			if _, ok := fieldSeen[webhookmessage.FieldAttempts]; !ok {
+				selectedFields = append(selectedFields, webhookmessage.FieldAttempts)
+				fieldSeen[webhookmessage.FieldAttempts] = struct{}{}
+			}
+		case "nextAttemptAt":
+			if _, ok := fieldSeen[webhookmessage.FieldNextAttemptAt]; !ok {
+				selectedFields = append(selectedFields, webhookmessage.FieldNextAttemptAt)
+				fieldSeen[webhookmessage.FieldNextAttemptAt] = struct{}{}
+			}
+		case "deliveredAt":
+			if _, ok := fieldSeen[webhookmessage.FieldDeliveredAt]; !ok {
+				selectedFields = append(selectedFields, webhookmessage.FieldDeliveredAt)
+				fieldSeen[webhookmessage.FieldDeliveredAt] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[webhookmessage.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, webhookmessage.FieldCreatedAt)
+				fieldSeen[webhookmessage.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type webhookmessagePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []WebhookMessagePaginateOption
+}
+
+func newWebhookMessagePaginateArgs(rv map[string]any) *webhookmessagePaginateArgs {
+	args := &webhookmessagePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &WebhookMessageOrder{Field: &WebhookMessageOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithWebhookMessageOrder(order))
+			}
+		case *WebhookMessageOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithWebhookMessageOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*WebhookMessageWhereInput); ok {
+		args.opts = append(args.opts, WithWebhookMessageFilter(v.Filter))
 	}
 	return args
 }

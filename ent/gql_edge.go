@@ -317,3 +317,52 @@ func (_m *UserDailyActivity) User(ctx context.Context) (*User, error) {
 	}
 	return result, err
 }
+
+func (_m *WebhookAttempt) Message(ctx context.Context) (*WebhookMessage, error) {
+	result, err := _m.Edges.MessageOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryMessage().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *WebhookEndpoint) Deliveries(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *WebhookMessageOrder, where *WebhookMessageWhereInput,
+) (*WebhookMessageConnection, error) {
+	opts := []WebhookMessagePaginateOption{
+		WithWebhookMessageOrder(orderBy),
+		WithWebhookMessageFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
+	if nodes, err := _m.NamedDeliveries(alias); err == nil || hasTotalCount {
+		pager, err := newWebhookMessagePager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &WebhookMessageConnection{Edges: []*WebhookMessageEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryDeliveries().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *WebhookMessage) Endpoint(ctx context.Context) (*WebhookEndpoint, error) {
+	result, err := _m.Edges.EndpointOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryEndpoint().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *WebhookMessage) AttemptLog(ctx context.Context) (result []*WebhookAttempt, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedAttemptLog(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.AttemptLogOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAttemptLog().All(ctx)
+	}
+	return result, err
+}

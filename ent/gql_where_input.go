@@ -20,6 +20,9 @@ import (
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
+	"github.com/pulse-analytics/pulse/ent/webhookattempt"
+	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 )
 
 // APIKeyWhereInput represents a where input for filtering APIKey queries.
@@ -5341,5 +5344,1489 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 		return predicates[0], nil
 	default:
 		return user.And(predicates...), nil
+	}
+}
+
+// WebhookAttemptWhereInput represents a where input for filtering WebhookAttempt queries.
+type WebhookAttemptWhereInput struct {
+	Predicates []predicate.WebhookAttempt  `json:"-"`
+	Not        *WebhookAttemptWhereInput   `json:"not,omitempty"`
+	Or         []*WebhookAttemptWhereInput `json:"or,omitempty"`
+	And        []*WebhookAttemptWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "message_id" field predicates.
+	MessageID      *int  `json:"messageID,omitempty"`
+	MessageIDNEQ   *int  `json:"messageIDNEQ,omitempty"`
+	MessageIDIn    []int `json:"messageIDIn,omitempty"`
+	MessageIDNotIn []int `json:"messageIDNotIn,omitempty"`
+
+	// "at" field predicates.
+	At      *time.Time  `json:"at,omitempty"`
+	AtNEQ   *time.Time  `json:"atNEQ,omitempty"`
+	AtIn    []time.Time `json:"atIn,omitempty"`
+	AtNotIn []time.Time `json:"atNotIn,omitempty"`
+	AtGT    *time.Time  `json:"atGT,omitempty"`
+	AtGTE   *time.Time  `json:"atGTE,omitempty"`
+	AtLT    *time.Time  `json:"atLT,omitempty"`
+	AtLTE   *time.Time  `json:"atLTE,omitempty"`
+
+	// "status_code" field predicates.
+	StatusCode       *int  `json:"statusCode,omitempty"`
+	StatusCodeNEQ    *int  `json:"statusCodeNEQ,omitempty"`
+	StatusCodeIn     []int `json:"statusCodeIn,omitempty"`
+	StatusCodeNotIn  []int `json:"statusCodeNotIn,omitempty"`
+	StatusCodeGT     *int  `json:"statusCodeGT,omitempty"`
+	StatusCodeGTE    *int  `json:"statusCodeGTE,omitempty"`
+	StatusCodeLT     *int  `json:"statusCodeLT,omitempty"`
+	StatusCodeLTE    *int  `json:"statusCodeLTE,omitempty"`
+	StatusCodeIsNil  bool  `json:"statusCodeIsNil,omitempty"`
+	StatusCodeNotNil bool  `json:"statusCodeNotNil,omitempty"`
+
+	// "latency_ms" field predicates.
+	LatencyMs      *int  `json:"latencyMs,omitempty"`
+	LatencyMsNEQ   *int  `json:"latencyMsNEQ,omitempty"`
+	LatencyMsIn    []int `json:"latencyMsIn,omitempty"`
+	LatencyMsNotIn []int `json:"latencyMsNotIn,omitempty"`
+	LatencyMsGT    *int  `json:"latencyMsGT,omitempty"`
+	LatencyMsGTE   *int  `json:"latencyMsGTE,omitempty"`
+	LatencyMsLT    *int  `json:"latencyMsLT,omitempty"`
+	LatencyMsLTE   *int  `json:"latencyMsLTE,omitempty"`
+
+	// "response_body" field predicates.
+	ResponseBody             *string  `json:"responseBody,omitempty"`
+	ResponseBodyNEQ          *string  `json:"responseBodyNEQ,omitempty"`
+	ResponseBodyIn           []string `json:"responseBodyIn,omitempty"`
+	ResponseBodyNotIn        []string `json:"responseBodyNotIn,omitempty"`
+	ResponseBodyGT           *string  `json:"responseBodyGT,omitempty"`
+	ResponseBodyGTE          *string  `json:"responseBodyGTE,omitempty"`
+	ResponseBodyLT           *string  `json:"responseBodyLT,omitempty"`
+	ResponseBodyLTE          *string  `json:"responseBodyLTE,omitempty"`
+	ResponseBodyContains     *string  `json:"responseBodyContains,omitempty"`
+	ResponseBodyHasPrefix    *string  `json:"responseBodyHasPrefix,omitempty"`
+	ResponseBodyHasSuffix    *string  `json:"responseBodyHasSuffix,omitempty"`
+	ResponseBodyEqualFold    *string  `json:"responseBodyEqualFold,omitempty"`
+	ResponseBodyContainsFold *string  `json:"responseBodyContainsFold,omitempty"`
+
+	// "error" field predicates.
+	Error             *string  `json:"error,omitempty"`
+	ErrorNEQ          *string  `json:"errorNEQ,omitempty"`
+	ErrorIn           []string `json:"errorIn,omitempty"`
+	ErrorNotIn        []string `json:"errorNotIn,omitempty"`
+	ErrorGT           *string  `json:"errorGT,omitempty"`
+	ErrorGTE          *string  `json:"errorGTE,omitempty"`
+	ErrorLT           *string  `json:"errorLT,omitempty"`
+	ErrorLTE          *string  `json:"errorLTE,omitempty"`
+	ErrorContains     *string  `json:"errorContains,omitempty"`
+	ErrorHasPrefix    *string  `json:"errorHasPrefix,omitempty"`
+	ErrorHasSuffix    *string  `json:"errorHasSuffix,omitempty"`
+	ErrorIsNil        bool     `json:"errorIsNil,omitempty"`
+	ErrorNotNil       bool     `json:"errorNotNil,omitempty"`
+	ErrorEqualFold    *string  `json:"errorEqualFold,omitempty"`
+	ErrorContainsFold *string  `json:"errorContainsFold,omitempty"`
+
+	// "message" edge predicates.
+	HasMessage     *bool                       `json:"hasMessage,omitempty"`
+	HasMessageWith []*WebhookMessageWhereInput `json:"hasMessageWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *WebhookAttemptWhereInput) AddPredicates(predicates ...predicate.WebhookAttempt) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the WebhookAttemptWhereInput filter on the WebhookAttemptQuery builder.
+func (i *WebhookAttemptWhereInput) Filter(q *WebhookAttemptQuery) (*WebhookAttemptQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyWebhookAttemptWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyWebhookAttemptWhereInput is returned in case the WebhookAttemptWhereInput is empty.
+var ErrEmptyWebhookAttemptWhereInput = errors.New("ent: empty predicate WebhookAttemptWhereInput")
+
+// P returns a predicate for filtering webhookattempts.
+// An error is returned if the input is empty or invalid.
+func (i *WebhookAttemptWhereInput) P() (predicate.WebhookAttempt, error) {
+	var predicates []predicate.WebhookAttempt
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, webhookattempt.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.WebhookAttempt, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, webhookattempt.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.WebhookAttempt, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, webhookattempt.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, webhookattempt.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, webhookattempt.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, webhookattempt.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, webhookattempt.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, webhookattempt.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, webhookattempt.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, webhookattempt.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, webhookattempt.IDLTE(*i.IDLTE))
+	}
+	if i.MessageID != nil {
+		predicates = append(predicates, webhookattempt.MessageIDEQ(*i.MessageID))
+	}
+	if i.MessageIDNEQ != nil {
+		predicates = append(predicates, webhookattempt.MessageIDNEQ(*i.MessageIDNEQ))
+	}
+	if len(i.MessageIDIn) > 0 {
+		predicates = append(predicates, webhookattempt.MessageIDIn(i.MessageIDIn...))
+	}
+	if len(i.MessageIDNotIn) > 0 {
+		predicates = append(predicates, webhookattempt.MessageIDNotIn(i.MessageIDNotIn...))
+	}
+	if i.At != nil {
+		predicates = append(predicates, webhookattempt.AtEQ(*i.At))
+	}
+	if i.AtNEQ != nil {
+		predicates = append(predicates, webhookattempt.AtNEQ(*i.AtNEQ))
+	}
+	if len(i.AtIn) > 0 {
+		predicates = append(predicates, webhookattempt.AtIn(i.AtIn...))
+	}
+	if len(i.AtNotIn) > 0 {
+		predicates = append(predicates, webhookattempt.AtNotIn(i.AtNotIn...))
+	}
+	if i.AtGT != nil {
+		predicates = append(predicates, webhookattempt.AtGT(*i.AtGT))
+	}
+	if i.AtGTE != nil {
+		predicates = append(predicates, webhookattempt.AtGTE(*i.AtGTE))
+	}
+	if i.AtLT != nil {
+		predicates = append(predicates, webhookattempt.AtLT(*i.AtLT))
+	}
+	if i.AtLTE != nil {
+		predicates = append(predicates, webhookattempt.AtLTE(*i.AtLTE))
+	}
+	if i.StatusCode != nil {
+		predicates = append(predicates, webhookattempt.StatusCodeEQ(*i.StatusCode))
+	}
+	if i.StatusCodeNEQ != nil {
+		predicates = append(predicates, webhookattempt.StatusCodeNEQ(*i.StatusCodeNEQ))
+	}
+	if len(i.StatusCodeIn) > 0 {
+		predicates = append(predicates, webhookattempt.StatusCodeIn(i.StatusCodeIn...))
+	}
+	if len(i.StatusCodeNotIn) > 0 {
+		predicates = append(predicates, webhookattempt.StatusCodeNotIn(i.StatusCodeNotIn...))
+	}
+	if i.StatusCodeGT != nil {
+		predicates = append(predicates, webhookattempt.StatusCodeGT(*i.StatusCodeGT))
+	}
+	if i.StatusCodeGTE != nil {
+		predicates = append(predicates, webhookattempt.StatusCodeGTE(*i.StatusCodeGTE))
+	}
+	if i.StatusCodeLT != nil {
+		predicates = append(predicates, webhookattempt.StatusCodeLT(*i.StatusCodeLT))
+	}
+	if i.StatusCodeLTE != nil {
+		predicates = append(predicates, webhookattempt.StatusCodeLTE(*i.StatusCodeLTE))
+	}
+	if i.StatusCodeIsNil {
+		predicates = append(predicates, webhookattempt.StatusCodeIsNil())
+	}
+	if i.StatusCodeNotNil {
+		predicates = append(predicates, webhookattempt.StatusCodeNotNil())
+	}
+	if i.LatencyMs != nil {
+		predicates = append(predicates, webhookattempt.LatencyMsEQ(*i.LatencyMs))
+	}
+	if i.LatencyMsNEQ != nil {
+		predicates = append(predicates, webhookattempt.LatencyMsNEQ(*i.LatencyMsNEQ))
+	}
+	if len(i.LatencyMsIn) > 0 {
+		predicates = append(predicates, webhookattempt.LatencyMsIn(i.LatencyMsIn...))
+	}
+	if len(i.LatencyMsNotIn) > 0 {
+		predicates = append(predicates, webhookattempt.LatencyMsNotIn(i.LatencyMsNotIn...))
+	}
+	if i.LatencyMsGT != nil {
+		predicates = append(predicates, webhookattempt.LatencyMsGT(*i.LatencyMsGT))
+	}
+	if i.LatencyMsGTE != nil {
+		predicates = append(predicates, webhookattempt.LatencyMsGTE(*i.LatencyMsGTE))
+	}
+	if i.LatencyMsLT != nil {
+		predicates = append(predicates, webhookattempt.LatencyMsLT(*i.LatencyMsLT))
+	}
+	if i.LatencyMsLTE != nil {
+		predicates = append(predicates, webhookattempt.LatencyMsLTE(*i.LatencyMsLTE))
+	}
+	if i.ResponseBody != nil {
+		predicates = append(predicates, webhookattempt.ResponseBodyEQ(*i.ResponseBody))
+	}
+	if i.ResponseBodyNEQ != nil {
+		predicates = append(predicates, webhookattempt.ResponseBodyNEQ(*i.ResponseBodyNEQ))
+	}
+	if len(i.ResponseBodyIn) > 0 {
+		predicates = append(predicates, webhookattempt.ResponseBodyIn(i.ResponseBodyIn...))
+	}
+	if len(i.ResponseBodyNotIn) > 0 {
+		predicates = append(predicates, webhookattempt.ResponseBodyNotIn(i.ResponseBodyNotIn...))
+	}
+	if i.ResponseBodyGT != nil {
+		predicates = append(predicates, webhookattempt.ResponseBodyGT(*i.ResponseBodyGT))
+	}
+	if i.ResponseBodyGTE != nil {
+		predicates = append(predicates, webhookattempt.ResponseBodyGTE(*i.ResponseBodyGTE))
+	}
+	if i.ResponseBodyLT != nil {
+		predicates = append(predicates, webhookattempt.ResponseBodyLT(*i.ResponseBodyLT))
+	}
+	if i.ResponseBodyLTE != nil {
+		predicates = append(predicates, webhookattempt.ResponseBodyLTE(*i.ResponseBodyLTE))
+	}
+	if i.ResponseBodyContains != nil {
+		predicates = append(predicates, webhookattempt.ResponseBodyContains(*i.ResponseBodyContains))
+	}
+	if i.ResponseBodyHasPrefix != nil {
+		predicates = append(predicates, webhookattempt.ResponseBodyHasPrefix(*i.ResponseBodyHasPrefix))
+	}
+	if i.ResponseBodyHasSuffix != nil {
+		predicates = append(predicates, webhookattempt.ResponseBodyHasSuffix(*i.ResponseBodyHasSuffix))
+	}
+	if i.ResponseBodyEqualFold != nil {
+		predicates = append(predicates, webhookattempt.ResponseBodyEqualFold(*i.ResponseBodyEqualFold))
+	}
+	if i.ResponseBodyContainsFold != nil {
+		predicates = append(predicates, webhookattempt.ResponseBodyContainsFold(*i.ResponseBodyContainsFold))
+	}
+	if i.Error != nil {
+		predicates = append(predicates, webhookattempt.ErrorEQ(*i.Error))
+	}
+	if i.ErrorNEQ != nil {
+		predicates = append(predicates, webhookattempt.ErrorNEQ(*i.ErrorNEQ))
+	}
+	if len(i.ErrorIn) > 0 {
+		predicates = append(predicates, webhookattempt.ErrorIn(i.ErrorIn...))
+	}
+	if len(i.ErrorNotIn) > 0 {
+		predicates = append(predicates, webhookattempt.ErrorNotIn(i.ErrorNotIn...))
+	}
+	if i.ErrorGT != nil {
+		predicates = append(predicates, webhookattempt.ErrorGT(*i.ErrorGT))
+	}
+	if i.ErrorGTE != nil {
+		predicates = append(predicates, webhookattempt.ErrorGTE(*i.ErrorGTE))
+	}
+	if i.ErrorLT != nil {
+		predicates = append(predicates, webhookattempt.ErrorLT(*i.ErrorLT))
+	}
+	if i.ErrorLTE != nil {
+		predicates = append(predicates, webhookattempt.ErrorLTE(*i.ErrorLTE))
+	}
+	if i.ErrorContains != nil {
+		predicates = append(predicates, webhookattempt.ErrorContains(*i.ErrorContains))
+	}
+	if i.ErrorHasPrefix != nil {
+		predicates = append(predicates, webhookattempt.ErrorHasPrefix(*i.ErrorHasPrefix))
+	}
+	if i.ErrorHasSuffix != nil {
+		predicates = append(predicates, webhookattempt.ErrorHasSuffix(*i.ErrorHasSuffix))
+	}
+	if i.ErrorIsNil {
+		predicates = append(predicates, webhookattempt.ErrorIsNil())
+	}
+	if i.ErrorNotNil {
+		predicates = append(predicates, webhookattempt.ErrorNotNil())
+	}
+	if i.ErrorEqualFold != nil {
+		predicates = append(predicates, webhookattempt.ErrorEqualFold(*i.ErrorEqualFold))
+	}
+	if i.ErrorContainsFold != nil {
+		predicates = append(predicates, webhookattempt.ErrorContainsFold(*i.ErrorContainsFold))
+	}
+
+	if i.HasMessage != nil {
+		p := webhookattempt.HasMessage()
+		if !*i.HasMessage {
+			p = webhookattempt.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasMessageWith) > 0 {
+		with := make([]predicate.WebhookMessage, 0, len(i.HasMessageWith))
+		for _, w := range i.HasMessageWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasMessageWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, webhookattempt.HasMessageWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyWebhookAttemptWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return webhookattempt.And(predicates...), nil
+	}
+}
+
+// WebhookEndpointWhereInput represents a where input for filtering WebhookEndpoint queries.
+type WebhookEndpointWhereInput struct {
+	Predicates []predicate.WebhookEndpoint  `json:"-"`
+	Not        *WebhookEndpointWhereInput   `json:"not,omitempty"`
+	Or         []*WebhookEndpointWhereInput `json:"or,omitempty"`
+	And        []*WebhookEndpointWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "kind" field predicates.
+	Kind      *webhookendpoint.Kind  `json:"kind,omitempty"`
+	KindNEQ   *webhookendpoint.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []webhookendpoint.Kind `json:"kindIn,omitempty"`
+	KindNotIn []webhookendpoint.Kind `json:"kindNotIn,omitempty"`
+
+	// "url" field predicates.
+	URL             *string  `json:"url,omitempty"`
+	URLNEQ          *string  `json:"urlNEQ,omitempty"`
+	URLIn           []string `json:"urlIn,omitempty"`
+	URLNotIn        []string `json:"urlNotIn,omitempty"`
+	URLGT           *string  `json:"urlGT,omitempty"`
+	URLGTE          *string  `json:"urlGTE,omitempty"`
+	URLLT           *string  `json:"urlLT,omitempty"`
+	URLLTE          *string  `json:"urlLTE,omitempty"`
+	URLContains     *string  `json:"urlContains,omitempty"`
+	URLHasPrefix    *string  `json:"urlHasPrefix,omitempty"`
+	URLHasSuffix    *string  `json:"urlHasSuffix,omitempty"`
+	URLEqualFold    *string  `json:"urlEqualFold,omitempty"`
+	URLContainsFold *string  `json:"urlContainsFold,omitempty"`
+
+	// "description" field predicates.
+	Description             *string  `json:"description,omitempty"`
+	DescriptionNEQ          *string  `json:"descriptionNEQ,omitempty"`
+	DescriptionIn           []string `json:"descriptionIn,omitempty"`
+	DescriptionNotIn        []string `json:"descriptionNotIn,omitempty"`
+	DescriptionGT           *string  `json:"descriptionGT,omitempty"`
+	DescriptionGTE          *string  `json:"descriptionGTE,omitempty"`
+	DescriptionLT           *string  `json:"descriptionLT,omitempty"`
+	DescriptionLTE          *string  `json:"descriptionLTE,omitempty"`
+	DescriptionContains     *string  `json:"descriptionContains,omitempty"`
+	DescriptionHasPrefix    *string  `json:"descriptionHasPrefix,omitempty"`
+	DescriptionHasSuffix    *string  `json:"descriptionHasSuffix,omitempty"`
+	DescriptionEqualFold    *string  `json:"descriptionEqualFold,omitempty"`
+	DescriptionContainsFold *string  `json:"descriptionContainsFold,omitempty"`
+
+	// "batch_size" field predicates.
+	BatchSize      *int  `json:"batchSize,omitempty"`
+	BatchSizeNEQ   *int  `json:"batchSizeNEQ,omitempty"`
+	BatchSizeIn    []int `json:"batchSizeIn,omitempty"`
+	BatchSizeNotIn []int `json:"batchSizeNotIn,omitempty"`
+	BatchSizeGT    *int  `json:"batchSizeGT,omitempty"`
+	BatchSizeGTE   *int  `json:"batchSizeGTE,omitempty"`
+	BatchSizeLT    *int  `json:"batchSizeLT,omitempty"`
+	BatchSizeLTE   *int  `json:"batchSizeLTE,omitempty"`
+
+	// "previous_secret_until" field predicates.
+	PreviousSecretUntil       *time.Time  `json:"previousSecretUntil,omitempty"`
+	PreviousSecretUntilNEQ    *time.Time  `json:"previousSecretUntilNEQ,omitempty"`
+	PreviousSecretUntilIn     []time.Time `json:"previousSecretUntilIn,omitempty"`
+	PreviousSecretUntilNotIn  []time.Time `json:"previousSecretUntilNotIn,omitempty"`
+	PreviousSecretUntilGT     *time.Time  `json:"previousSecretUntilGT,omitempty"`
+	PreviousSecretUntilGTE    *time.Time  `json:"previousSecretUntilGTE,omitempty"`
+	PreviousSecretUntilLT     *time.Time  `json:"previousSecretUntilLT,omitempty"`
+	PreviousSecretUntilLTE    *time.Time  `json:"previousSecretUntilLTE,omitempty"`
+	PreviousSecretUntilIsNil  bool        `json:"previousSecretUntilIsNil,omitempty"`
+	PreviousSecretUntilNotNil bool        `json:"previousSecretUntilNotNil,omitempty"`
+
+	// "disabled_at" field predicates.
+	DisabledAt       *time.Time  `json:"disabledAt,omitempty"`
+	DisabledAtNEQ    *time.Time  `json:"disabledAtNEQ,omitempty"`
+	DisabledAtIn     []time.Time `json:"disabledAtIn,omitempty"`
+	DisabledAtNotIn  []time.Time `json:"disabledAtNotIn,omitempty"`
+	DisabledAtGT     *time.Time  `json:"disabledAtGT,omitempty"`
+	DisabledAtGTE    *time.Time  `json:"disabledAtGTE,omitempty"`
+	DisabledAtLT     *time.Time  `json:"disabledAtLT,omitempty"`
+	DisabledAtLTE    *time.Time  `json:"disabledAtLTE,omitempty"`
+	DisabledAtIsNil  bool        `json:"disabledAtIsNil,omitempty"`
+	DisabledAtNotNil bool        `json:"disabledAtNotNil,omitempty"`
+
+	// "disabled_reason" field predicates.
+	DisabledReason             *string  `json:"disabledReason,omitempty"`
+	DisabledReasonNEQ          *string  `json:"disabledReasonNEQ,omitempty"`
+	DisabledReasonIn           []string `json:"disabledReasonIn,omitempty"`
+	DisabledReasonNotIn        []string `json:"disabledReasonNotIn,omitempty"`
+	DisabledReasonGT           *string  `json:"disabledReasonGT,omitempty"`
+	DisabledReasonGTE          *string  `json:"disabledReasonGTE,omitempty"`
+	DisabledReasonLT           *string  `json:"disabledReasonLT,omitempty"`
+	DisabledReasonLTE          *string  `json:"disabledReasonLTE,omitempty"`
+	DisabledReasonContains     *string  `json:"disabledReasonContains,omitempty"`
+	DisabledReasonHasPrefix    *string  `json:"disabledReasonHasPrefix,omitempty"`
+	DisabledReasonHasSuffix    *string  `json:"disabledReasonHasSuffix,omitempty"`
+	DisabledReasonIsNil        bool     `json:"disabledReasonIsNil,omitempty"`
+	DisabledReasonNotNil       bool     `json:"disabledReasonNotNil,omitempty"`
+	DisabledReasonEqualFold    *string  `json:"disabledReasonEqualFold,omitempty"`
+	DisabledReasonContainsFold *string  `json:"disabledReasonContainsFold,omitempty"`
+
+	// "failing_since" field predicates.
+	FailingSince       *time.Time  `json:"failingSince,omitempty"`
+	FailingSinceNEQ    *time.Time  `json:"failingSinceNEQ,omitempty"`
+	FailingSinceIn     []time.Time `json:"failingSinceIn,omitempty"`
+	FailingSinceNotIn  []time.Time `json:"failingSinceNotIn,omitempty"`
+	FailingSinceGT     *time.Time  `json:"failingSinceGT,omitempty"`
+	FailingSinceGTE    *time.Time  `json:"failingSinceGTE,omitempty"`
+	FailingSinceLT     *time.Time  `json:"failingSinceLT,omitempty"`
+	FailingSinceLTE    *time.Time  `json:"failingSinceLTE,omitempty"`
+	FailingSinceIsNil  bool        `json:"failingSinceIsNil,omitempty"`
+	FailingSinceNotNil bool        `json:"failingSinceNotNil,omitempty"`
+
+	// "deliveries" edge predicates.
+	HasDeliveries     *bool                       `json:"hasDeliveries,omitempty"`
+	HasDeliveriesWith []*WebhookMessageWhereInput `json:"hasDeliveriesWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *WebhookEndpointWhereInput) AddPredicates(predicates ...predicate.WebhookEndpoint) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the WebhookEndpointWhereInput filter on the WebhookEndpointQuery builder.
+func (i *WebhookEndpointWhereInput) Filter(q *WebhookEndpointQuery) (*WebhookEndpointQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyWebhookEndpointWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyWebhookEndpointWhereInput is returned in case the WebhookEndpointWhereInput is empty.
+var ErrEmptyWebhookEndpointWhereInput = errors.New("ent: empty predicate WebhookEndpointWhereInput")
+
+// P returns a predicate for filtering webhookendpoints.
+// An error is returned if the input is empty or invalid.
+func (i *WebhookEndpointWhereInput) P() (predicate.WebhookEndpoint, error) {
+	var predicates []predicate.WebhookEndpoint
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, webhookendpoint.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.WebhookEndpoint, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, webhookendpoint.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.WebhookEndpoint, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, webhookendpoint.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, webhookendpoint.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, webhookendpoint.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, webhookendpoint.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, webhookendpoint.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, webhookendpoint.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, webhookendpoint.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, webhookendpoint.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, webhookendpoint.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, webhookendpoint.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, webhookendpoint.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, webhookendpoint.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, webhookendpoint.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, webhookendpoint.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, webhookendpoint.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, webhookendpoint.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, webhookendpoint.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, webhookendpoint.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, webhookendpoint.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, webhookendpoint.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, webhookendpoint.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, webhookendpoint.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, webhookendpoint.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, webhookendpoint.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, webhookendpoint.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.KindNotIn(i.KindNotIn...))
+	}
+	if i.URL != nil {
+		predicates = append(predicates, webhookendpoint.URLEQ(*i.URL))
+	}
+	if i.URLNEQ != nil {
+		predicates = append(predicates, webhookendpoint.URLNEQ(*i.URLNEQ))
+	}
+	if len(i.URLIn) > 0 {
+		predicates = append(predicates, webhookendpoint.URLIn(i.URLIn...))
+	}
+	if len(i.URLNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.URLNotIn(i.URLNotIn...))
+	}
+	if i.URLGT != nil {
+		predicates = append(predicates, webhookendpoint.URLGT(*i.URLGT))
+	}
+	if i.URLGTE != nil {
+		predicates = append(predicates, webhookendpoint.URLGTE(*i.URLGTE))
+	}
+	if i.URLLT != nil {
+		predicates = append(predicates, webhookendpoint.URLLT(*i.URLLT))
+	}
+	if i.URLLTE != nil {
+		predicates = append(predicates, webhookendpoint.URLLTE(*i.URLLTE))
+	}
+	if i.URLContains != nil {
+		predicates = append(predicates, webhookendpoint.URLContains(*i.URLContains))
+	}
+	if i.URLHasPrefix != nil {
+		predicates = append(predicates, webhookendpoint.URLHasPrefix(*i.URLHasPrefix))
+	}
+	if i.URLHasSuffix != nil {
+		predicates = append(predicates, webhookendpoint.URLHasSuffix(*i.URLHasSuffix))
+	}
+	if i.URLEqualFold != nil {
+		predicates = append(predicates, webhookendpoint.URLEqualFold(*i.URLEqualFold))
+	}
+	if i.URLContainsFold != nil {
+		predicates = append(predicates, webhookendpoint.URLContainsFold(*i.URLContainsFold))
+	}
+	if i.Description != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionEQ(*i.Description))
+	}
+	if i.DescriptionNEQ != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionNEQ(*i.DescriptionNEQ))
+	}
+	if len(i.DescriptionIn) > 0 {
+		predicates = append(predicates, webhookendpoint.DescriptionIn(i.DescriptionIn...))
+	}
+	if len(i.DescriptionNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.DescriptionNotIn(i.DescriptionNotIn...))
+	}
+	if i.DescriptionGT != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionGT(*i.DescriptionGT))
+	}
+	if i.DescriptionGTE != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionGTE(*i.DescriptionGTE))
+	}
+	if i.DescriptionLT != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionLT(*i.DescriptionLT))
+	}
+	if i.DescriptionLTE != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionLTE(*i.DescriptionLTE))
+	}
+	if i.DescriptionContains != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionContains(*i.DescriptionContains))
+	}
+	if i.DescriptionHasPrefix != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionHasPrefix(*i.DescriptionHasPrefix))
+	}
+	if i.DescriptionHasSuffix != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionHasSuffix(*i.DescriptionHasSuffix))
+	}
+	if i.DescriptionEqualFold != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionEqualFold(*i.DescriptionEqualFold))
+	}
+	if i.DescriptionContainsFold != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionContainsFold(*i.DescriptionContainsFold))
+	}
+	if i.BatchSize != nil {
+		predicates = append(predicates, webhookendpoint.BatchSizeEQ(*i.BatchSize))
+	}
+	if i.BatchSizeNEQ != nil {
+		predicates = append(predicates, webhookendpoint.BatchSizeNEQ(*i.BatchSizeNEQ))
+	}
+	if len(i.BatchSizeIn) > 0 {
+		predicates = append(predicates, webhookendpoint.BatchSizeIn(i.BatchSizeIn...))
+	}
+	if len(i.BatchSizeNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.BatchSizeNotIn(i.BatchSizeNotIn...))
+	}
+	if i.BatchSizeGT != nil {
+		predicates = append(predicates, webhookendpoint.BatchSizeGT(*i.BatchSizeGT))
+	}
+	if i.BatchSizeGTE != nil {
+		predicates = append(predicates, webhookendpoint.BatchSizeGTE(*i.BatchSizeGTE))
+	}
+	if i.BatchSizeLT != nil {
+		predicates = append(predicates, webhookendpoint.BatchSizeLT(*i.BatchSizeLT))
+	}
+	if i.BatchSizeLTE != nil {
+		predicates = append(predicates, webhookendpoint.BatchSizeLTE(*i.BatchSizeLTE))
+	}
+	if i.PreviousSecretUntil != nil {
+		predicates = append(predicates, webhookendpoint.PreviousSecretUntilEQ(*i.PreviousSecretUntil))
+	}
+	if i.PreviousSecretUntilNEQ != nil {
+		predicates = append(predicates, webhookendpoint.PreviousSecretUntilNEQ(*i.PreviousSecretUntilNEQ))
+	}
+	if len(i.PreviousSecretUntilIn) > 0 {
+		predicates = append(predicates, webhookendpoint.PreviousSecretUntilIn(i.PreviousSecretUntilIn...))
+	}
+	if len(i.PreviousSecretUntilNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.PreviousSecretUntilNotIn(i.PreviousSecretUntilNotIn...))
+	}
+	if i.PreviousSecretUntilGT != nil {
+		predicates = append(predicates, webhookendpoint.PreviousSecretUntilGT(*i.PreviousSecretUntilGT))
+	}
+	if i.PreviousSecretUntilGTE != nil {
+		predicates = append(predicates, webhookendpoint.PreviousSecretUntilGTE(*i.PreviousSecretUntilGTE))
+	}
+	if i.PreviousSecretUntilLT != nil {
+		predicates = append(predicates, webhookendpoint.PreviousSecretUntilLT(*i.PreviousSecretUntilLT))
+	}
+	if i.PreviousSecretUntilLTE != nil {
+		predicates = append(predicates, webhookendpoint.PreviousSecretUntilLTE(*i.PreviousSecretUntilLTE))
+	}
+	if i.PreviousSecretUntilIsNil {
+		predicates = append(predicates, webhookendpoint.PreviousSecretUntilIsNil())
+	}
+	if i.PreviousSecretUntilNotNil {
+		predicates = append(predicates, webhookendpoint.PreviousSecretUntilNotNil())
+	}
+	if i.DisabledAt != nil {
+		predicates = append(predicates, webhookendpoint.DisabledAtEQ(*i.DisabledAt))
+	}
+	if i.DisabledAtNEQ != nil {
+		predicates = append(predicates, webhookendpoint.DisabledAtNEQ(*i.DisabledAtNEQ))
+	}
+	if len(i.DisabledAtIn) > 0 {
+		predicates = append(predicates, webhookendpoint.DisabledAtIn(i.DisabledAtIn...))
+	}
+	if len(i.DisabledAtNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.DisabledAtNotIn(i.DisabledAtNotIn...))
+	}
+	if i.DisabledAtGT != nil {
+		predicates = append(predicates, webhookendpoint.DisabledAtGT(*i.DisabledAtGT))
+	}
+	if i.DisabledAtGTE != nil {
+		predicates = append(predicates, webhookendpoint.DisabledAtGTE(*i.DisabledAtGTE))
+	}
+	if i.DisabledAtLT != nil {
+		predicates = append(predicates, webhookendpoint.DisabledAtLT(*i.DisabledAtLT))
+	}
+	if i.DisabledAtLTE != nil {
+		predicates = append(predicates, webhookendpoint.DisabledAtLTE(*i.DisabledAtLTE))
+	}
+	if i.DisabledAtIsNil {
+		predicates = append(predicates, webhookendpoint.DisabledAtIsNil())
+	}
+	if i.DisabledAtNotNil {
+		predicates = append(predicates, webhookendpoint.DisabledAtNotNil())
+	}
+	if i.DisabledReason != nil {
+		predicates = append(predicates, webhookendpoint.DisabledReasonEQ(*i.DisabledReason))
+	}
+	if i.DisabledReasonNEQ != nil {
+		predicates = append(predicates, webhookendpoint.DisabledReasonNEQ(*i.DisabledReasonNEQ))
+	}
+	if len(i.DisabledReasonIn) > 0 {
+		predicates = append(predicates, webhookendpoint.DisabledReasonIn(i.DisabledReasonIn...))
+	}
+	if len(i.DisabledReasonNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.DisabledReasonNotIn(i.DisabledReasonNotIn...))
+	}
+	if i.DisabledReasonGT != nil {
+		predicates = append(predicates, webhookendpoint.DisabledReasonGT(*i.DisabledReasonGT))
+	}
+	if i.DisabledReasonGTE != nil {
+		predicates = append(predicates, webhookendpoint.DisabledReasonGTE(*i.DisabledReasonGTE))
+	}
+	if i.DisabledReasonLT != nil {
+		predicates = append(predicates, webhookendpoint.DisabledReasonLT(*i.DisabledReasonLT))
+	}
+	if i.DisabledReasonLTE != nil {
+		predicates = append(predicates, webhookendpoint.DisabledReasonLTE(*i.DisabledReasonLTE))
+	}
+	if i.DisabledReasonContains != nil {
+		predicates = append(predicates, webhookendpoint.DisabledReasonContains(*i.DisabledReasonContains))
+	}
+	if i.DisabledReasonHasPrefix != nil {
+		predicates = append(predicates, webhookendpoint.DisabledReasonHasPrefix(*i.DisabledReasonHasPrefix))
+	}
+	if i.DisabledReasonHasSuffix != nil {
+		predicates = append(predicates, webhookendpoint.DisabledReasonHasSuffix(*i.DisabledReasonHasSuffix))
+	}
+	if i.DisabledReasonIsNil {
+		predicates = append(predicates, webhookendpoint.DisabledReasonIsNil())
+	}
+	if i.DisabledReasonNotNil {
+		predicates = append(predicates, webhookendpoint.DisabledReasonNotNil())
+	}
+	if i.DisabledReasonEqualFold != nil {
+		predicates = append(predicates, webhookendpoint.DisabledReasonEqualFold(*i.DisabledReasonEqualFold))
+	}
+	if i.DisabledReasonContainsFold != nil {
+		predicates = append(predicates, webhookendpoint.DisabledReasonContainsFold(*i.DisabledReasonContainsFold))
+	}
+	if i.FailingSince != nil {
+		predicates = append(predicates, webhookendpoint.FailingSinceEQ(*i.FailingSince))
+	}
+	if i.FailingSinceNEQ != nil {
+		predicates = append(predicates, webhookendpoint.FailingSinceNEQ(*i.FailingSinceNEQ))
+	}
+	if len(i.FailingSinceIn) > 0 {
+		predicates = append(predicates, webhookendpoint.FailingSinceIn(i.FailingSinceIn...))
+	}
+	if len(i.FailingSinceNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.FailingSinceNotIn(i.FailingSinceNotIn...))
+	}
+	if i.FailingSinceGT != nil {
+		predicates = append(predicates, webhookendpoint.FailingSinceGT(*i.FailingSinceGT))
+	}
+	if i.FailingSinceGTE != nil {
+		predicates = append(predicates, webhookendpoint.FailingSinceGTE(*i.FailingSinceGTE))
+	}
+	if i.FailingSinceLT != nil {
+		predicates = append(predicates, webhookendpoint.FailingSinceLT(*i.FailingSinceLT))
+	}
+	if i.FailingSinceLTE != nil {
+		predicates = append(predicates, webhookendpoint.FailingSinceLTE(*i.FailingSinceLTE))
+	}
+	if i.FailingSinceIsNil {
+		predicates = append(predicates, webhookendpoint.FailingSinceIsNil())
+	}
+	if i.FailingSinceNotNil {
+		predicates = append(predicates, webhookendpoint.FailingSinceNotNil())
+	}
+
+	if i.HasDeliveries != nil {
+		p := webhookendpoint.HasDeliveries()
+		if !*i.HasDeliveries {
+			p = webhookendpoint.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasDeliveriesWith) > 0 {
+		with := make([]predicate.WebhookMessage, 0, len(i.HasDeliveriesWith))
+		for _, w := range i.HasDeliveriesWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasDeliveriesWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, webhookendpoint.HasDeliveriesWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyWebhookEndpointWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return webhookendpoint.And(predicates...), nil
+	}
+}
+
+// WebhookMessageWhereInput represents a where input for filtering WebhookMessage queries.
+type WebhookMessageWhereInput struct {
+	Predicates []predicate.WebhookMessage  `json:"-"`
+	Not        *WebhookMessageWhereInput   `json:"not,omitempty"`
+	Or         []*WebhookMessageWhereInput `json:"or,omitempty"`
+	And        []*WebhookMessageWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "endpoint_id" field predicates.
+	EndpointID      *int  `json:"endpointID,omitempty"`
+	EndpointIDNEQ   *int  `json:"endpointIDNEQ,omitempty"`
+	EndpointIDIn    []int `json:"endpointIDIn,omitempty"`
+	EndpointIDNotIn []int `json:"endpointIDNotIn,omitempty"`
+
+	// "segment_id" field predicates.
+	SegmentID      *int  `json:"segmentID,omitempty"`
+	SegmentIDNEQ   *int  `json:"segmentIDNEQ,omitempty"`
+	SegmentIDIn    []int `json:"segmentIDIn,omitempty"`
+	SegmentIDNotIn []int `json:"segmentIDNotIn,omitempty"`
+	SegmentIDGT    *int  `json:"segmentIDGT,omitempty"`
+	SegmentIDGTE   *int  `json:"segmentIDGTE,omitempty"`
+	SegmentIDLT    *int  `json:"segmentIDLT,omitempty"`
+	SegmentIDLTE   *int  `json:"segmentIDLTE,omitempty"`
+
+	// "part" field predicates.
+	Part      *int  `json:"part,omitempty"`
+	PartNEQ   *int  `json:"partNEQ,omitempty"`
+	PartIn    []int `json:"partIn,omitempty"`
+	PartNotIn []int `json:"partNotIn,omitempty"`
+	PartGT    *int  `json:"partGT,omitempty"`
+	PartGTE   *int  `json:"partGTE,omitempty"`
+	PartLT    *int  `json:"partLT,omitempty"`
+	PartLTE   *int  `json:"partLTE,omitempty"`
+
+	// "type" field predicates.
+	Type             *string  `json:"type,omitempty"`
+	TypeNEQ          *string  `json:"typeNEQ,omitempty"`
+	TypeIn           []string `json:"typeIn,omitempty"`
+	TypeNotIn        []string `json:"typeNotIn,omitempty"`
+	TypeGT           *string  `json:"typeGT,omitempty"`
+	TypeGTE          *string  `json:"typeGTE,omitempty"`
+	TypeLT           *string  `json:"typeLT,omitempty"`
+	TypeLTE          *string  `json:"typeLTE,omitempty"`
+	TypeContains     *string  `json:"typeContains,omitempty"`
+	TypeHasPrefix    *string  `json:"typeHasPrefix,omitempty"`
+	TypeHasSuffix    *string  `json:"typeHasSuffix,omitempty"`
+	TypeEqualFold    *string  `json:"typeEqualFold,omitempty"`
+	TypeContainsFold *string  `json:"typeContainsFold,omitempty"`
+
+	// "webhook_id" field predicates.
+	WebhookID             *string  `json:"webhookID,omitempty"`
+	WebhookIDNEQ          *string  `json:"webhookIDNEQ,omitempty"`
+	WebhookIDIn           []string `json:"webhookIDIn,omitempty"`
+	WebhookIDNotIn        []string `json:"webhookIDNotIn,omitempty"`
+	WebhookIDGT           *string  `json:"webhookIDGT,omitempty"`
+	WebhookIDGTE          *string  `json:"webhookIDGTE,omitempty"`
+	WebhookIDLT           *string  `json:"webhookIDLT,omitempty"`
+	WebhookIDLTE          *string  `json:"webhookIDLTE,omitempty"`
+	WebhookIDContains     *string  `json:"webhookIDContains,omitempty"`
+	WebhookIDHasPrefix    *string  `json:"webhookIDHasPrefix,omitempty"`
+	WebhookIDHasSuffix    *string  `json:"webhookIDHasSuffix,omitempty"`
+	WebhookIDEqualFold    *string  `json:"webhookIDEqualFold,omitempty"`
+	WebhookIDContainsFold *string  `json:"webhookIDContainsFold,omitempty"`
+
+	// "state" field predicates.
+	State      *webhookmessage.State  `json:"state,omitempty"`
+	StateNEQ   *webhookmessage.State  `json:"stateNEQ,omitempty"`
+	StateIn    []webhookmessage.State `json:"stateIn,omitempty"`
+	StateNotIn []webhookmessage.State `json:"stateNotIn,omitempty"`
+
+	// "attempts" field predicates.
+	Attempts      *int  `json:"attempts,omitempty"`
+	AttemptsNEQ   *int  `json:"attemptsNEQ,omitempty"`
+	AttemptsIn    []int `json:"attemptsIn,omitempty"`
+	AttemptsNotIn []int `json:"attemptsNotIn,omitempty"`
+	AttemptsGT    *int  `json:"attemptsGT,omitempty"`
+	AttemptsGTE   *int  `json:"attemptsGTE,omitempty"`
+	AttemptsLT    *int  `json:"attemptsLT,omitempty"`
+	AttemptsLTE   *int  `json:"attemptsLTE,omitempty"`
+
+	// "next_attempt_at" field predicates.
+	NextAttemptAt       *time.Time  `json:"nextAttemptAt,omitempty"`
+	NextAttemptAtNEQ    *time.Time  `json:"nextAttemptAtNEQ,omitempty"`
+	NextAttemptAtIn     []time.Time `json:"nextAttemptAtIn,omitempty"`
+	NextAttemptAtNotIn  []time.Time `json:"nextAttemptAtNotIn,omitempty"`
+	NextAttemptAtGT     *time.Time  `json:"nextAttemptAtGT,omitempty"`
+	NextAttemptAtGTE    *time.Time  `json:"nextAttemptAtGTE,omitempty"`
+	NextAttemptAtLT     *time.Time  `json:"nextAttemptAtLT,omitempty"`
+	NextAttemptAtLTE    *time.Time  `json:"nextAttemptAtLTE,omitempty"`
+	NextAttemptAtIsNil  bool        `json:"nextAttemptAtIsNil,omitempty"`
+	NextAttemptAtNotNil bool        `json:"nextAttemptAtNotNil,omitempty"`
+
+	// "delivered_at" field predicates.
+	DeliveredAt       *time.Time  `json:"deliveredAt,omitempty"`
+	DeliveredAtNEQ    *time.Time  `json:"deliveredAtNEQ,omitempty"`
+	DeliveredAtIn     []time.Time `json:"deliveredAtIn,omitempty"`
+	DeliveredAtNotIn  []time.Time `json:"deliveredAtNotIn,omitempty"`
+	DeliveredAtGT     *time.Time  `json:"deliveredAtGT,omitempty"`
+	DeliveredAtGTE    *time.Time  `json:"deliveredAtGTE,omitempty"`
+	DeliveredAtLT     *time.Time  `json:"deliveredAtLT,omitempty"`
+	DeliveredAtLTE    *time.Time  `json:"deliveredAtLTE,omitempty"`
+	DeliveredAtIsNil  bool        `json:"deliveredAtIsNil,omitempty"`
+	DeliveredAtNotNil bool        `json:"deliveredAtNotNil,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "endpoint" edge predicates.
+	HasEndpoint     *bool                        `json:"hasEndpoint,omitempty"`
+	HasEndpointWith []*WebhookEndpointWhereInput `json:"hasEndpointWith,omitempty"`
+
+	// "attempt_log" edge predicates.
+	HasAttemptLog     *bool                       `json:"hasAttemptLog,omitempty"`
+	HasAttemptLogWith []*WebhookAttemptWhereInput `json:"hasAttemptLogWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *WebhookMessageWhereInput) AddPredicates(predicates ...predicate.WebhookMessage) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the WebhookMessageWhereInput filter on the WebhookMessageQuery builder.
+func (i *WebhookMessageWhereInput) Filter(q *WebhookMessageQuery) (*WebhookMessageQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyWebhookMessageWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyWebhookMessageWhereInput is returned in case the WebhookMessageWhereInput is empty.
+var ErrEmptyWebhookMessageWhereInput = errors.New("ent: empty predicate WebhookMessageWhereInput")
+
+// P returns a predicate for filtering webhookmessages.
+// An error is returned if the input is empty or invalid.
+func (i *WebhookMessageWhereInput) P() (predicate.WebhookMessage, error) {
+	var predicates []predicate.WebhookMessage
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, webhookmessage.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.WebhookMessage, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, webhookmessage.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.WebhookMessage, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, webhookmessage.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, webhookmessage.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, webhookmessage.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, webhookmessage.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, webhookmessage.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, webhookmessage.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, webhookmessage.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, webhookmessage.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, webhookmessage.IDLTE(*i.IDLTE))
+	}
+	if i.EndpointID != nil {
+		predicates = append(predicates, webhookmessage.EndpointIDEQ(*i.EndpointID))
+	}
+	if i.EndpointIDNEQ != nil {
+		predicates = append(predicates, webhookmessage.EndpointIDNEQ(*i.EndpointIDNEQ))
+	}
+	if len(i.EndpointIDIn) > 0 {
+		predicates = append(predicates, webhookmessage.EndpointIDIn(i.EndpointIDIn...))
+	}
+	if len(i.EndpointIDNotIn) > 0 {
+		predicates = append(predicates, webhookmessage.EndpointIDNotIn(i.EndpointIDNotIn...))
+	}
+	if i.SegmentID != nil {
+		predicates = append(predicates, webhookmessage.SegmentIDEQ(*i.SegmentID))
+	}
+	if i.SegmentIDNEQ != nil {
+		predicates = append(predicates, webhookmessage.SegmentIDNEQ(*i.SegmentIDNEQ))
+	}
+	if len(i.SegmentIDIn) > 0 {
+		predicates = append(predicates, webhookmessage.SegmentIDIn(i.SegmentIDIn...))
+	}
+	if len(i.SegmentIDNotIn) > 0 {
+		predicates = append(predicates, webhookmessage.SegmentIDNotIn(i.SegmentIDNotIn...))
+	}
+	if i.SegmentIDGT != nil {
+		predicates = append(predicates, webhookmessage.SegmentIDGT(*i.SegmentIDGT))
+	}
+	if i.SegmentIDGTE != nil {
+		predicates = append(predicates, webhookmessage.SegmentIDGTE(*i.SegmentIDGTE))
+	}
+	if i.SegmentIDLT != nil {
+		predicates = append(predicates, webhookmessage.SegmentIDLT(*i.SegmentIDLT))
+	}
+	if i.SegmentIDLTE != nil {
+		predicates = append(predicates, webhookmessage.SegmentIDLTE(*i.SegmentIDLTE))
+	}
+	if i.Part != nil {
+		predicates = append(predicates, webhookmessage.PartEQ(*i.Part))
+	}
+	if i.PartNEQ != nil {
+		predicates = append(predicates, webhookmessage.PartNEQ(*i.PartNEQ))
+	}
+	if len(i.PartIn) > 0 {
+		predicates = append(predicates, webhookmessage.PartIn(i.PartIn...))
+	}
+	if len(i.PartNotIn) > 0 {
+		predicates = append(predicates, webhookmessage.PartNotIn(i.PartNotIn...))
+	}
+	if i.PartGT != nil {
+		predicates = append(predicates, webhookmessage.PartGT(*i.PartGT))
+	}
+	if i.PartGTE != nil {
+		predicates = append(predicates, webhookmessage.PartGTE(*i.PartGTE))
+	}
+	if i.PartLT != nil {
+		predicates = append(predicates, webhookmessage.PartLT(*i.PartLT))
+	}
+	if i.PartLTE != nil {
+		predicates = append(predicates, webhookmessage.PartLTE(*i.PartLTE))
+	}
+	if i.Type != nil {
+		predicates = append(predicates, webhookmessage.TypeEQ(*i.Type))
+	}
+	if i.TypeNEQ != nil {
+		predicates = append(predicates, webhookmessage.TypeNEQ(*i.TypeNEQ))
+	}
+	if len(i.TypeIn) > 0 {
+		predicates = append(predicates, webhookmessage.TypeIn(i.TypeIn...))
+	}
+	if len(i.TypeNotIn) > 0 {
+		predicates = append(predicates, webhookmessage.TypeNotIn(i.TypeNotIn...))
+	}
+	if i.TypeGT != nil {
+		predicates = append(predicates, webhookmessage.TypeGT(*i.TypeGT))
+	}
+	if i.TypeGTE != nil {
+		predicates = append(predicates, webhookmessage.TypeGTE(*i.TypeGTE))
+	}
+	if i.TypeLT != nil {
+		predicates = append(predicates, webhookmessage.TypeLT(*i.TypeLT))
+	}
+	if i.TypeLTE != nil {
+		predicates = append(predicates, webhookmessage.TypeLTE(*i.TypeLTE))
+	}
+	if i.TypeContains != nil {
+		predicates = append(predicates, webhookmessage.TypeContains(*i.TypeContains))
+	}
+	if i.TypeHasPrefix != nil {
+		predicates = append(predicates, webhookmessage.TypeHasPrefix(*i.TypeHasPrefix))
+	}
+	if i.TypeHasSuffix != nil {
+		predicates = append(predicates, webhookmessage.TypeHasSuffix(*i.TypeHasSuffix))
+	}
+	if i.TypeEqualFold != nil {
+		predicates = append(predicates, webhookmessage.TypeEqualFold(*i.TypeEqualFold))
+	}
+	if i.TypeContainsFold != nil {
+		predicates = append(predicates, webhookmessage.TypeContainsFold(*i.TypeContainsFold))
+	}
+	if i.WebhookID != nil {
+		predicates = append(predicates, webhookmessage.WebhookIDEQ(*i.WebhookID))
+	}
+	if i.WebhookIDNEQ != nil {
+		predicates = append(predicates, webhookmessage.WebhookIDNEQ(*i.WebhookIDNEQ))
+	}
+	if len(i.WebhookIDIn) > 0 {
+		predicates = append(predicates, webhookmessage.WebhookIDIn(i.WebhookIDIn...))
+	}
+	if len(i.WebhookIDNotIn) > 0 {
+		predicates = append(predicates, webhookmessage.WebhookIDNotIn(i.WebhookIDNotIn...))
+	}
+	if i.WebhookIDGT != nil {
+		predicates = append(predicates, webhookmessage.WebhookIDGT(*i.WebhookIDGT))
+	}
+	if i.WebhookIDGTE != nil {
+		predicates = append(predicates, webhookmessage.WebhookIDGTE(*i.WebhookIDGTE))
+	}
+	if i.WebhookIDLT != nil {
+		predicates = append(predicates, webhookmessage.WebhookIDLT(*i.WebhookIDLT))
+	}
+	if i.WebhookIDLTE != nil {
+		predicates = append(predicates, webhookmessage.WebhookIDLTE(*i.WebhookIDLTE))
+	}
+	if i.WebhookIDContains != nil {
+		predicates = append(predicates, webhookmessage.WebhookIDContains(*i.WebhookIDContains))
+	}
+	if i.WebhookIDHasPrefix != nil {
+		predicates = append(predicates, webhookmessage.WebhookIDHasPrefix(*i.WebhookIDHasPrefix))
+	}
+	if i.WebhookIDHasSuffix != nil {
+		predicates = append(predicates, webhookmessage.WebhookIDHasSuffix(*i.WebhookIDHasSuffix))
+	}
+	if i.WebhookIDEqualFold != nil {
+		predicates = append(predicates, webhookmessage.WebhookIDEqualFold(*i.WebhookIDEqualFold))
+	}
+	if i.WebhookIDContainsFold != nil {
+		predicates = append(predicates, webhookmessage.WebhookIDContainsFold(*i.WebhookIDContainsFold))
+	}
+	if i.State != nil {
+		predicates = append(predicates, webhookmessage.StateEQ(*i.State))
+	}
+	if i.StateNEQ != nil {
+		predicates = append(predicates, webhookmessage.StateNEQ(*i.StateNEQ))
+	}
+	if len(i.StateIn) > 0 {
+		predicates = append(predicates, webhookmessage.StateIn(i.StateIn...))
+	}
+	if len(i.StateNotIn) > 0 {
+		predicates = append(predicates, webhookmessage.StateNotIn(i.StateNotIn...))
+	}
+	if i.Attempts != nil {
+		predicates = append(predicates, webhookmessage.AttemptsEQ(*i.Attempts))
+	}
+	if i.AttemptsNEQ != nil {
+		predicates = append(predicates, webhookmessage.AttemptsNEQ(*i.AttemptsNEQ))
+	}
+	if len(i.AttemptsIn) > 0 {
+		predicates = append(predicates, webhookmessage.AttemptsIn(i.AttemptsIn...))
+	}
+	if len(i.AttemptsNotIn) > 0 {
+		predicates = append(predicates, webhookmessage.AttemptsNotIn(i.AttemptsNotIn...))
+	}
+	if i.AttemptsGT != nil {
+		predicates = append(predicates, webhookmessage.AttemptsGT(*i.AttemptsGT))
+	}
+	if i.AttemptsGTE != nil {
+		predicates = append(predicates, webhookmessage.AttemptsGTE(*i.AttemptsGTE))
+	}
+	if i.AttemptsLT != nil {
+		predicates = append(predicates, webhookmessage.AttemptsLT(*i.AttemptsLT))
+	}
+	if i.AttemptsLTE != nil {
+		predicates = append(predicates, webhookmessage.AttemptsLTE(*i.AttemptsLTE))
+	}
+	if i.NextAttemptAt != nil {
+		predicates = append(predicates, webhookmessage.NextAttemptAtEQ(*i.NextAttemptAt))
+	}
+	if i.NextAttemptAtNEQ != nil {
+		predicates = append(predicates, webhookmessage.NextAttemptAtNEQ(*i.NextAttemptAtNEQ))
+	}
+	if len(i.NextAttemptAtIn) > 0 {
+		predicates = append(predicates, webhookmessage.NextAttemptAtIn(i.NextAttemptAtIn...))
+	}
+	if len(i.NextAttemptAtNotIn) > 0 {
+		predicates = append(predicates, webhookmessage.NextAttemptAtNotIn(i.NextAttemptAtNotIn...))
+	}
+	if i.NextAttemptAtGT != nil {
+		predicates = append(predicates, webhookmessage.NextAttemptAtGT(*i.NextAttemptAtGT))
+	}
+	if i.NextAttemptAtGTE != nil {
+		predicates = append(predicates, webhookmessage.NextAttemptAtGTE(*i.NextAttemptAtGTE))
+	}
+	if i.NextAttemptAtLT != nil {
+		predicates = append(predicates, webhookmessage.NextAttemptAtLT(*i.NextAttemptAtLT))
+	}
+	if i.NextAttemptAtLTE != nil {
+		predicates = append(predicates, webhookmessage.NextAttemptAtLTE(*i.NextAttemptAtLTE))
+	}
+	if i.NextAttemptAtIsNil {
+		predicates = append(predicates, webhookmessage.NextAttemptAtIsNil())
+	}
+	if i.NextAttemptAtNotNil {
+		predicates = append(predicates, webhookmessage.NextAttemptAtNotNil())
+	}
+	if i.DeliveredAt != nil {
+		predicates = append(predicates, webhookmessage.DeliveredAtEQ(*i.DeliveredAt))
+	}
+	if i.DeliveredAtNEQ != nil {
+		predicates = append(predicates, webhookmessage.DeliveredAtNEQ(*i.DeliveredAtNEQ))
+	}
+	if len(i.DeliveredAtIn) > 0 {
+		predicates = append(predicates, webhookmessage.DeliveredAtIn(i.DeliveredAtIn...))
+	}
+	if len(i.DeliveredAtNotIn) > 0 {
+		predicates = append(predicates, webhookmessage.DeliveredAtNotIn(i.DeliveredAtNotIn...))
+	}
+	if i.DeliveredAtGT != nil {
+		predicates = append(predicates, webhookmessage.DeliveredAtGT(*i.DeliveredAtGT))
+	}
+	if i.DeliveredAtGTE != nil {
+		predicates = append(predicates, webhookmessage.DeliveredAtGTE(*i.DeliveredAtGTE))
+	}
+	if i.DeliveredAtLT != nil {
+		predicates = append(predicates, webhookmessage.DeliveredAtLT(*i.DeliveredAtLT))
+	}
+	if i.DeliveredAtLTE != nil {
+		predicates = append(predicates, webhookmessage.DeliveredAtLTE(*i.DeliveredAtLTE))
+	}
+	if i.DeliveredAtIsNil {
+		predicates = append(predicates, webhookmessage.DeliveredAtIsNil())
+	}
+	if i.DeliveredAtNotNil {
+		predicates = append(predicates, webhookmessage.DeliveredAtNotNil())
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, webhookmessage.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, webhookmessage.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, webhookmessage.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, webhookmessage.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, webhookmessage.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, webhookmessage.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, webhookmessage.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, webhookmessage.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+
+	if i.HasEndpoint != nil {
+		p := webhookmessage.HasEndpoint()
+		if !*i.HasEndpoint {
+			p = webhookmessage.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasEndpointWith) > 0 {
+		with := make([]predicate.WebhookEndpoint, 0, len(i.HasEndpointWith))
+		for _, w := range i.HasEndpointWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasEndpointWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, webhookmessage.HasEndpointWith(with...))
+	}
+	if i.HasAttemptLog != nil {
+		p := webhookmessage.HasAttemptLog()
+		if !*i.HasAttemptLog {
+			p = webhookmessage.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasAttemptLogWith) > 0 {
+		with := make([]predicate.WebhookAttempt, 0, len(i.HasAttemptLogWith))
+		for _, w := range i.HasAttemptLogWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasAttemptLogWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, webhookmessage.HasAttemptLogWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyWebhookMessageWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return webhookmessage.And(predicates...), nil
 	}
 }

@@ -29,6 +29,9 @@ import (
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/webhookattempt"
+	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 )
 
 // ProjectQuery is the builder for querying Project entities.
@@ -52,6 +55,9 @@ type ProjectQuery struct {
 	withSegmentRuns             *SegmentRunQuery
 	withFeedbackChanges         *FeedbackChangeQuery
 	withDiscoveryRuns           *DiscoveryRunQuery
+	withWebhookEndpoints        *WebhookEndpointQuery
+	withWebhookMessages         *WebhookMessageQuery
+	withWebhookAttempts         *WebhookAttemptQuery
 	loadTotal                   []func(context.Context, []*Project) error
 	modifiers                   []func(*sql.Selector)
 	withNamedAPIKeys            map[string]*APIKeyQuery
@@ -68,6 +74,9 @@ type ProjectQuery struct {
 	withNamedSegmentRuns        map[string]*SegmentRunQuery
 	withNamedFeedbackChanges    map[string]*FeedbackChangeQuery
 	withNamedDiscoveryRuns      map[string]*DiscoveryRunQuery
+	withNamedWebhookEndpoints   map[string]*WebhookEndpointQuery
+	withNamedWebhookMessages    map[string]*WebhookMessageQuery
+	withNamedWebhookAttempts    map[string]*WebhookAttemptQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -412,6 +421,72 @@ func (_q *ProjectQuery) QueryDiscoveryRuns() *DiscoveryRunQuery {
 	return query
 }
 
+// QueryWebhookEndpoints chains the current query on the "webhook_endpoints" edge.
+func (_q *ProjectQuery) QueryWebhookEndpoints() *WebhookEndpointQuery {
+	query := (&WebhookEndpointClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(webhookendpoint.Table, webhookendpoint.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.WebhookEndpointsTable, project.WebhookEndpointsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryWebhookMessages chains the current query on the "webhook_messages" edge.
+func (_q *ProjectQuery) QueryWebhookMessages() *WebhookMessageQuery {
+	query := (&WebhookMessageClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(webhookmessage.Table, webhookmessage.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.WebhookMessagesTable, project.WebhookMessagesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryWebhookAttempts chains the current query on the "webhook_attempts" edge.
+func (_q *ProjectQuery) QueryWebhookAttempts() *WebhookAttemptQuery {
+	query := (&WebhookAttemptClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(webhookattempt.Table, webhookattempt.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.WebhookAttemptsTable, project.WebhookAttemptsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
 // First returns the first Project entity from the query.
 // Returns a *NotFoundError when no Project was found.
 func (_q *ProjectQuery) First(ctx context.Context) (*Project, error) {
@@ -618,6 +693,9 @@ func (_q *ProjectQuery) Clone() *ProjectQuery {
 		withSegmentRuns:        _q.withSegmentRuns.Clone(),
 		withFeedbackChanges:    _q.withFeedbackChanges.Clone(),
 		withDiscoveryRuns:      _q.withDiscoveryRuns.Clone(),
+		withWebhookEndpoints:   _q.withWebhookEndpoints.Clone(),
+		withWebhookMessages:    _q.withWebhookMessages.Clone(),
+		withWebhookAttempts:    _q.withWebhookAttempts.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -779,6 +857,39 @@ func (_q *ProjectQuery) WithDiscoveryRuns(opts ...func(*DiscoveryRunQuery)) *Pro
 	return _q
 }
 
+// WithWebhookEndpoints tells the query-builder to eager-load the nodes that are connected to
+// the "webhook_endpoints" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithWebhookEndpoints(opts ...func(*WebhookEndpointQuery)) *ProjectQuery {
+	query := (&WebhookEndpointClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withWebhookEndpoints = query
+	return _q
+}
+
+// WithWebhookMessages tells the query-builder to eager-load the nodes that are connected to
+// the "webhook_messages" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithWebhookMessages(opts ...func(*WebhookMessageQuery)) *ProjectQuery {
+	query := (&WebhookMessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withWebhookMessages = query
+	return _q
+}
+
+// WithWebhookAttempts tells the query-builder to eager-load the nodes that are connected to
+// the "webhook_attempts" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithWebhookAttempts(opts ...func(*WebhookAttemptQuery)) *ProjectQuery {
+	query := (&WebhookAttemptClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withWebhookAttempts = query
+	return _q
+}
+
 // GroupBy is used to group vertices by one or more fields/columns.
 // It is often used with aggregate functions, like: count, max, mean, min, sum.
 //
@@ -857,7 +968,7 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 	var (
 		nodes       = []*Project{}
 		_spec       = _q.querySpec()
-		loadedTypes = [14]bool{
+		loadedTypes = [17]bool{
 			_q.withAPIKeys != nil,
 			_q.withUsers != nil,
 			_q.withIdentities != nil,
@@ -872,6 +983,9 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			_q.withSegmentRuns != nil,
 			_q.withFeedbackChanges != nil,
 			_q.withDiscoveryRuns != nil,
+			_q.withWebhookEndpoints != nil,
+			_q.withWebhookMessages != nil,
+			_q.withWebhookAttempts != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -995,6 +1109,27 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			return nil, err
 		}
 	}
+	if query := _q.withWebhookEndpoints; query != nil {
+		if err := _q.loadWebhookEndpoints(ctx, query, nodes,
+			func(n *Project) { n.Edges.WebhookEndpoints = []*WebhookEndpoint{} },
+			func(n *Project, e *WebhookEndpoint) { n.Edges.WebhookEndpoints = append(n.Edges.WebhookEndpoints, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withWebhookMessages; query != nil {
+		if err := _q.loadWebhookMessages(ctx, query, nodes,
+			func(n *Project) { n.Edges.WebhookMessages = []*WebhookMessage{} },
+			func(n *Project, e *WebhookMessage) { n.Edges.WebhookMessages = append(n.Edges.WebhookMessages, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withWebhookAttempts; query != nil {
+		if err := _q.loadWebhookAttempts(ctx, query, nodes,
+			func(n *Project) { n.Edges.WebhookAttempts = []*WebhookAttempt{} },
+			func(n *Project, e *WebhookAttempt) { n.Edges.WebhookAttempts = append(n.Edges.WebhookAttempts, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedAPIKeys {
 		if err := _q.loadAPIKeys(ctx, query, nodes,
 			func(n *Project) { n.appendNamedAPIKeys(name) },
@@ -1090,6 +1225,27 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 		if err := _q.loadDiscoveryRuns(ctx, query, nodes,
 			func(n *Project) { n.appendNamedDiscoveryRuns(name) },
 			func(n *Project, e *DiscoveryRun) { n.appendNamedDiscoveryRuns(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedWebhookEndpoints {
+		if err := _q.loadWebhookEndpoints(ctx, query, nodes,
+			func(n *Project) { n.appendNamedWebhookEndpoints(name) },
+			func(n *Project, e *WebhookEndpoint) { n.appendNamedWebhookEndpoints(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedWebhookMessages {
+		if err := _q.loadWebhookMessages(ctx, query, nodes,
+			func(n *Project) { n.appendNamedWebhookMessages(name) },
+			func(n *Project, e *WebhookMessage) { n.appendNamedWebhookMessages(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedWebhookAttempts {
+		if err := _q.loadWebhookAttempts(ctx, query, nodes,
+			func(n *Project) { n.appendNamedWebhookAttempts(name) },
+			func(n *Project, e *WebhookAttempt) { n.appendNamedWebhookAttempts(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1521,6 +1677,96 @@ func (_q *ProjectQuery) loadDiscoveryRuns(ctx context.Context, query *DiscoveryR
 	}
 	return nil
 }
+func (_q *ProjectQuery) loadWebhookEndpoints(ctx context.Context, query *WebhookEndpointQuery, nodes []*Project, init func(*Project), assign func(*Project, *WebhookEndpoint)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(webhookendpoint.FieldProjectID)
+	}
+	query.Where(predicate.WebhookEndpoint(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.WebhookEndpointsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProjectQuery) loadWebhookMessages(ctx context.Context, query *WebhookMessageQuery, nodes []*Project, init func(*Project), assign func(*Project, *WebhookMessage)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(webhookmessage.FieldProjectID)
+	}
+	query.Where(predicate.WebhookMessage(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.WebhookMessagesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProjectQuery) loadWebhookAttempts(ctx context.Context, query *WebhookAttemptQuery, nodes []*Project, init func(*Project), assign func(*Project, *WebhookAttempt)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(webhookattempt.FieldProjectID)
+	}
+	query.Where(predicate.WebhookAttempt(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.WebhookAttemptsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *ProjectQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -1834,6 +2080,48 @@ func (_q *ProjectQuery) WithNamedDiscoveryRuns(name string, opts ...func(*Discov
 		_q.withNamedDiscoveryRuns = make(map[string]*DiscoveryRunQuery)
 	}
 	_q.withNamedDiscoveryRuns[name] = query
+	return _q
+}
+
+// WithNamedWebhookEndpoints tells the query-builder to eager-load the nodes that are connected to the "webhook_endpoints"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedWebhookEndpoints(name string, opts ...func(*WebhookEndpointQuery)) *ProjectQuery {
+	query := (&WebhookEndpointClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedWebhookEndpoints == nil {
+		_q.withNamedWebhookEndpoints = make(map[string]*WebhookEndpointQuery)
+	}
+	_q.withNamedWebhookEndpoints[name] = query
+	return _q
+}
+
+// WithNamedWebhookMessages tells the query-builder to eager-load the nodes that are connected to the "webhook_messages"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedWebhookMessages(name string, opts ...func(*WebhookMessageQuery)) *ProjectQuery {
+	query := (&WebhookMessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedWebhookMessages == nil {
+		_q.withNamedWebhookMessages = make(map[string]*WebhookMessageQuery)
+	}
+	_q.withNamedWebhookMessages[name] = query
+	return _q
+}
+
+// WithNamedWebhookAttempts tells the query-builder to eager-load the nodes that are connected to the "webhook_attempts"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedWebhookAttempts(name string, opts ...func(*WebhookAttemptQuery)) *ProjectQuery {
+	query := (&WebhookAttemptClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedWebhookAttempts == nil {
+		_q.withNamedWebhookAttempts = make(map[string]*WebhookAttemptQuery)
+	}
+	_q.withNamedWebhookAttempts[name] = query
 	return _q
 }
 

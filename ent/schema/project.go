@@ -79,6 +79,9 @@ func (Project) Edges() []ent.Edge {
 		{"segment_runs", SegmentRun.Type},
 		{"feedback_changes", FeedbackChange.Type},
 		{"discovery_runs", DiscoveryRun.Type},
+		{"webhook_endpoints", WebhookEndpoint.Type},
+		{"webhook_messages", WebhookMessage.Type},
+		{"webhook_attempts", WebhookAttempt.Type},
 	}
 	edges := make([]ent.Edge, 0, len(owned))
 	for _, o := range owned {

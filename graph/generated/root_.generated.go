@@ -374,6 +374,7 @@ type ComplexityRoot struct {
 		User               func(childComplexity int, externalID string) int
 		Users              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
 		Viewer             func(childComplexity int) int
+		WebhookEndpoints   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) int
 	}
 
 	RetentionCohort struct {
@@ -662,6 +663,69 @@ type ComplexityRoot struct {
 	Viewer struct {
 		Project func(childComplexity int) int
 		Role    func(childComplexity int) int
+	}
+
+	WebhookAttempt struct {
+		At           func(childComplexity int) int
+		Error        func(childComplexity int) int
+		ID           func(childComplexity int) int
+		LatencyMs    func(childComplexity int) int
+		Message      func(childComplexity int) int
+		ResponseBody func(childComplexity int) int
+		StatusCode   func(childComplexity int) int
+	}
+
+	WebhookEndpoint struct {
+		BatchSize           func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		Deliveries          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookMessageOrder, where *ent.WebhookMessageWhereInput) int
+		Description         func(childComplexity int) int
+		DisabledAt          func(childComplexity int) int
+		DisabledReason      func(childComplexity int) int
+		FailingSince        func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Kind                func(childComplexity int) int
+		PreviousSecretUntil func(childComplexity int) int
+		SegmentIds          func(childComplexity int) int
+		URL                 func(childComplexity int) int
+		UpdatedAt           func(childComplexity int) int
+	}
+
+	WebhookEndpointConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	WebhookEndpointEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	WebhookMessage struct {
+		AttemptLog    func(childComplexity int) int
+		Attempts      func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		DeliveredAt   func(childComplexity int) int
+		Endpoint      func(childComplexity int) int
+		ID            func(childComplexity int) int
+		NextAttemptAt func(childComplexity int) int
+		Part          func(childComplexity int) int
+		SegmentID     func(childComplexity int) int
+		State         func(childComplexity int) int
+		Type          func(childComplexity int) int
+		WebhookID     func(childComplexity int) int
+	}
+
+	WebhookMessageConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	WebhookMessageEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 }
 
@@ -2252,6 +2316,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+	case "Query.webhookEndpoints":
+		if e.ComplexityRoot.Query.WebhookEndpoints == nil {
+			break
+		}
+
+		args, err := ec.field_Query_webhookEndpoints_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WebhookEndpoints(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.WebhookEndpointOrder), args["where"].(*ent.WebhookEndpointWhereInput)), true
 
 	case "RetentionCohort.end":
 		if e.ComplexityRoot.RetentionCohort.End == nil {
@@ -3444,6 +3519,270 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Viewer.Role(childComplexity), true
 
+	case "WebhookAttempt.at":
+		if e.ComplexityRoot.WebhookAttempt.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookAttempt.At(childComplexity), true
+	case "WebhookAttempt.error":
+		if e.ComplexityRoot.WebhookAttempt.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookAttempt.Error(childComplexity), true
+	case "WebhookAttempt.id":
+		if e.ComplexityRoot.WebhookAttempt.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookAttempt.ID(childComplexity), true
+	case "WebhookAttempt.latencyMs":
+		if e.ComplexityRoot.WebhookAttempt.LatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookAttempt.LatencyMs(childComplexity), true
+	case "WebhookAttempt.message":
+		if e.ComplexityRoot.WebhookAttempt.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookAttempt.Message(childComplexity), true
+	case "WebhookAttempt.responseBody":
+		if e.ComplexityRoot.WebhookAttempt.ResponseBody == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookAttempt.ResponseBody(childComplexity), true
+	case "WebhookAttempt.httpStatus":
+		if e.ComplexityRoot.WebhookAttempt.StatusCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookAttempt.StatusCode(childComplexity), true
+
+	case "WebhookEndpoint.batchSize":
+		if e.ComplexityRoot.WebhookEndpoint.BatchSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.BatchSize(childComplexity), true
+	case "WebhookEndpoint.createdAt":
+		if e.ComplexityRoot.WebhookEndpoint.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.CreatedAt(childComplexity), true
+	case "WebhookEndpoint.deliveries":
+		if e.ComplexityRoot.WebhookEndpoint.Deliveries == nil {
+			break
+		}
+
+		args, err := ec.field_WebhookEndpoint_deliveries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Deliveries(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.WebhookMessageOrder), args["where"].(*ent.WebhookMessageWhereInput)), true
+	case "WebhookEndpoint.description":
+		if e.ComplexityRoot.WebhookEndpoint.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Description(childComplexity), true
+	case "WebhookEndpoint.disabledAt":
+		if e.ComplexityRoot.WebhookEndpoint.DisabledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.DisabledAt(childComplexity), true
+	case "WebhookEndpoint.disabledReason":
+		if e.ComplexityRoot.WebhookEndpoint.DisabledReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.DisabledReason(childComplexity), true
+	case "WebhookEndpoint.failingSince":
+		if e.ComplexityRoot.WebhookEndpoint.FailingSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.FailingSince(childComplexity), true
+	case "WebhookEndpoint.id":
+		if e.ComplexityRoot.WebhookEndpoint.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.ID(childComplexity), true
+	case "WebhookEndpoint.kind":
+		if e.ComplexityRoot.WebhookEndpoint.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Kind(childComplexity), true
+	case "WebhookEndpoint.previousSecretExpiresAt":
+		if e.ComplexityRoot.WebhookEndpoint.PreviousSecretUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.PreviousSecretUntil(childComplexity), true
+	case "WebhookEndpoint.segmentIds":
+		if e.ComplexityRoot.WebhookEndpoint.SegmentIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.SegmentIds(childComplexity), true
+	case "WebhookEndpoint.url":
+		if e.ComplexityRoot.WebhookEndpoint.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.URL(childComplexity), true
+	case "WebhookEndpoint.updatedAt":
+		if e.ComplexityRoot.WebhookEndpoint.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.UpdatedAt(childComplexity), true
+
+	case "WebhookEndpointConnection.edges":
+		if e.ComplexityRoot.WebhookEndpointConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointConnection.Edges(childComplexity), true
+	case "WebhookEndpointConnection.pageInfo":
+		if e.ComplexityRoot.WebhookEndpointConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointConnection.PageInfo(childComplexity), true
+	case "WebhookEndpointConnection.totalCount":
+		if e.ComplexityRoot.WebhookEndpointConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointConnection.TotalCount(childComplexity), true
+
+	case "WebhookEndpointEdge.cursor":
+		if e.ComplexityRoot.WebhookEndpointEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointEdge.Cursor(childComplexity), true
+	case "WebhookEndpointEdge.node":
+		if e.ComplexityRoot.WebhookEndpointEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointEdge.Node(childComplexity), true
+
+	case "WebhookMessage.attempts":
+		if e.ComplexityRoot.WebhookMessage.AttemptLog == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.AttemptLog(childComplexity), true
+	case "WebhookMessage.attemptCount":
+		if e.ComplexityRoot.WebhookMessage.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.Attempts(childComplexity), true
+	case "WebhookMessage.createdAt":
+		if e.ComplexityRoot.WebhookMessage.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.CreatedAt(childComplexity), true
+	case "WebhookMessage.deliveredAt":
+		if e.ComplexityRoot.WebhookMessage.DeliveredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.DeliveredAt(childComplexity), true
+	case "WebhookMessage.endpoint":
+		if e.ComplexityRoot.WebhookMessage.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.Endpoint(childComplexity), true
+	case "WebhookMessage.id":
+		if e.ComplexityRoot.WebhookMessage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.ID(childComplexity), true
+	case "WebhookMessage.nextAttemptAt":
+		if e.ComplexityRoot.WebhookMessage.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.NextAttemptAt(childComplexity), true
+	case "WebhookMessage.part":
+		if e.ComplexityRoot.WebhookMessage.Part == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.Part(childComplexity), true
+	case "WebhookMessage.segmentId":
+		if e.ComplexityRoot.WebhookMessage.SegmentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.SegmentID(childComplexity), true
+	case "WebhookMessage.state":
+		if e.ComplexityRoot.WebhookMessage.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.State(childComplexity), true
+	case "WebhookMessage.type":
+		if e.ComplexityRoot.WebhookMessage.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.Type(childComplexity), true
+	case "WebhookMessage.webhookId":
+		if e.ComplexityRoot.WebhookMessage.WebhookID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.WebhookID(childComplexity), true
+
+	case "WebhookMessageConnection.edges":
+		if e.ComplexityRoot.WebhookMessageConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessageConnection.Edges(childComplexity), true
+	case "WebhookMessageConnection.pageInfo":
+		if e.ComplexityRoot.WebhookMessageConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessageConnection.PageInfo(childComplexity), true
+	case "WebhookMessageConnection.totalCount":
+		if e.ComplexityRoot.WebhookMessageConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessageConnection.TotalCount(childComplexity), true
+
+	case "WebhookMessageEdge.cursor":
+		if e.ComplexityRoot.WebhookMessageEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessageEdge.Cursor(childComplexity), true
+	case "WebhookMessageEdge.node":
+		if e.ComplexityRoot.WebhookMessageEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessageEdge.Node(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -3504,6 +3843,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UserDailyActivityOrder", ec.unmarshalInputUserDailyActivityOrder),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 			graphql.NewInputUnmarshaler("UserWhereInput", ec.unmarshalInputUserWhereInput),
+			graphql.NewInputUnmarshaler("WebhookAttemptWhereInput", ec.unmarshalInputWebhookAttemptWhereInput),
+			graphql.NewInputUnmarshaler("WebhookEndpointOrder", ec.unmarshalInputWebhookEndpointOrder),
+			graphql.NewInputUnmarshaler("WebhookEndpointWhereInput", ec.unmarshalInputWebhookEndpointWhereInput),
+			graphql.NewInputUnmarshaler("WebhookMessageOrder", ec.unmarshalInputWebhookMessageOrder),
+			graphql.NewInputUnmarshaler("WebhookMessageWhereInput", ec.unmarshalInputWebhookMessageWhereInput),
 		)
 	}
 	first := true
@@ -5349,6 +5693,37 @@ type Query {
     """
     where: UserWhereInput
   ): UserConnection! @hasRole(role: READ)
+  webhookEndpoints(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for WebhookEndpoints returned from the connection.
+    """
+    orderBy: WebhookEndpointOrder
+
+    """
+    Filtering options for WebhookEndpoints returned from the connection.
+    """
+    where: WebhookEndpointWhereInput
+  ): WebhookEndpointConnection! @hasRole(role: READ)
 }
 type Segment implements Node {
   id: ID!
@@ -6858,6 +7233,631 @@ input UserWhereInput {
   externalIDNotNil: Boolean @deprecated(reason: "Use externalIdNotNil.")
   externalIDEqualFold: String @deprecated(reason: "Use externalIdEqualFold.")
   externalIDContainsFold: String @deprecated(reason: "Use externalIdContainsFold.")
+}
+type WebhookAttempt implements Node {
+  id: ID!
+  at: Time!
+  """
+  the HTTP status of the response; null when there was none
+  """
+  httpStatus: Int @goField(name: "StatusCode", forceResolver: false)
+  latencyMs: Int!
+  """
+  the first 1 KiB of the response body
+  """
+  responseBody: String!
+  """
+  why the attempt failed when the receiver's status does not say: a timeout, a refused address, ...
+  """
+  error: String
+  message: WebhookMessage!
+}
+"""
+WebhookAttemptWhereInput is used for filtering WebhookAttempt objects.
+Input was generated by ent.
+"""
+input WebhookAttemptWhereInput {
+  not: WebhookAttemptWhereInput
+  and: [WebhookAttemptWhereInput!]
+  or: [WebhookAttemptWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  message_id field predicates
+  """
+  messageID: ID
+  messageIDNEQ: ID
+  messageIDIn: [ID!]
+  messageIDNotIn: [ID!]
+  """
+  at field predicates
+  """
+  at: Time
+  atNEQ: Time
+  atIn: [Time!]
+  atNotIn: [Time!]
+  atGT: Time
+  atGTE: Time
+  atLT: Time
+  atLTE: Time
+  """
+  status_code field predicates
+  """
+  statusCode: Int
+  statusCodeNEQ: Int
+  statusCodeIn: [Int!]
+  statusCodeNotIn: [Int!]
+  statusCodeGT: Int
+  statusCodeGTE: Int
+  statusCodeLT: Int
+  statusCodeLTE: Int
+  statusCodeIsNil: Boolean
+  statusCodeNotNil: Boolean
+  """
+  latency_ms field predicates
+  """
+  latencyMs: Int
+  latencyMsNEQ: Int
+  latencyMsIn: [Int!]
+  latencyMsNotIn: [Int!]
+  latencyMsGT: Int
+  latencyMsGTE: Int
+  latencyMsLT: Int
+  latencyMsLTE: Int
+  """
+  response_body field predicates
+  """
+  responseBody: String
+  responseBodyNEQ: String
+  responseBodyIn: [String!]
+  responseBodyNotIn: [String!]
+  responseBodyGT: String
+  responseBodyGTE: String
+  responseBodyLT: String
+  responseBodyLTE: String
+  responseBodyContains: String
+  responseBodyHasPrefix: String
+  responseBodyHasSuffix: String
+  responseBodyEqualFold: String
+  responseBodyContainsFold: String
+  """
+  error field predicates
+  """
+  error: String
+  errorNEQ: String
+  errorIn: [String!]
+  errorNotIn: [String!]
+  errorGT: String
+  errorGTE: String
+  errorLT: String
+  errorLTE: String
+  errorContains: String
+  errorHasPrefix: String
+  errorHasSuffix: String
+  errorIsNil: Boolean
+  errorNotNil: Boolean
+  errorEqualFold: String
+  errorContainsFold: String
+  """
+  message edge predicates
+  """
+  hasMessage: Boolean
+  hasMessageWith: [WebhookMessageWhereInput!]
+}
+type WebhookEndpoint implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  kind: WebhookEndpointKind!
+  """
+  where messages are posted; for SEGMENT_TRACK the base URL of the Tracking API
+  """
+  url: String!
+  description: String!
+  """
+  the segments delivered; empty means every segment of the project
+  """
+  segmentIds: [ID!]!
+  """
+  at most this many users per message
+  """
+  batchSize: Int!
+  """
+  until when messages carry a signature by the previous secret too
+  """
+  previousSecretExpiresAt: Time @goField(name: "PreviousSecretUntil", forceResolver: false)
+  disabledAt: Time
+  disabledReason: String
+  """
+  the first failure of the current run of failures; cleared by a success
+  """
+  failingSince: Time
+  deliveries(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for WebhookMessages returned from the connection.
+    """
+    orderBy: WebhookMessageOrder
+
+    """
+    Filtering options for WebhookMessages returned from the connection.
+    """
+    where: WebhookMessageWhereInput
+  ): WebhookMessageConnection!
+}
+"""
+A connection to a list of items.
+"""
+type WebhookEndpointConnection {
+  """
+  A list of edges.
+  """
+  edges: [WebhookEndpointEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type WebhookEndpointEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: WebhookEndpoint
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+WebhookEndpointKind is enum for the field kind
+"""
+enum WebhookEndpointKind @goModel(model: "github.com/pulse-analytics/pulse/ent/webhookendpoint.Kind") {
+  WEBHOOK
+  SEGMENT_TRACK
+}
+"""
+Ordering options for WebhookEndpoint connections
+"""
+input WebhookEndpointOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order WebhookEndpoints.
+  """
+  field: WebhookEndpointOrderField!
+}
+"""
+Properties by which WebhookEndpoint connections can be ordered.
+"""
+enum WebhookEndpointOrderField {
+  CREATED_AT
+  UPDATED_AT
+}
+"""
+WebhookEndpointWhereInput is used for filtering WebhookEndpoint objects.
+Input was generated by ent.
+"""
+input WebhookEndpointWhereInput {
+  not: WebhookEndpointWhereInput
+  and: [WebhookEndpointWhereInput!]
+  or: [WebhookEndpointWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  kind field predicates
+  """
+  kind: WebhookEndpointKind
+  kindNEQ: WebhookEndpointKind
+  kindIn: [WebhookEndpointKind!]
+  kindNotIn: [WebhookEndpointKind!]
+  """
+  url field predicates
+  """
+  url: String
+  urlNEQ: String
+  urlIn: [String!]
+  urlNotIn: [String!]
+  urlGT: String
+  urlGTE: String
+  urlLT: String
+  urlLTE: String
+  urlContains: String
+  urlHasPrefix: String
+  urlHasSuffix: String
+  urlEqualFold: String
+  urlContainsFold: String
+  """
+  description field predicates
+  """
+  description: String
+  descriptionNEQ: String
+  descriptionIn: [String!]
+  descriptionNotIn: [String!]
+  descriptionGT: String
+  descriptionGTE: String
+  descriptionLT: String
+  descriptionLTE: String
+  descriptionContains: String
+  descriptionHasPrefix: String
+  descriptionHasSuffix: String
+  descriptionEqualFold: String
+  descriptionContainsFold: String
+  """
+  batch_size field predicates
+  """
+  batchSize: Int
+  batchSizeNEQ: Int
+  batchSizeIn: [Int!]
+  batchSizeNotIn: [Int!]
+  batchSizeGT: Int
+  batchSizeGTE: Int
+  batchSizeLT: Int
+  batchSizeLTE: Int
+  """
+  previous_secret_until field predicates
+  """
+  previousSecretUntil: Time
+  previousSecretUntilNEQ: Time
+  previousSecretUntilIn: [Time!]
+  previousSecretUntilNotIn: [Time!]
+  previousSecretUntilGT: Time
+  previousSecretUntilGTE: Time
+  previousSecretUntilLT: Time
+  previousSecretUntilLTE: Time
+  previousSecretUntilIsNil: Boolean
+  previousSecretUntilNotNil: Boolean
+  """
+  disabled_at field predicates
+  """
+  disabledAt: Time
+  disabledAtNEQ: Time
+  disabledAtIn: [Time!]
+  disabledAtNotIn: [Time!]
+  disabledAtGT: Time
+  disabledAtGTE: Time
+  disabledAtLT: Time
+  disabledAtLTE: Time
+  disabledAtIsNil: Boolean
+  disabledAtNotNil: Boolean
+  """
+  disabled_reason field predicates
+  """
+  disabledReason: String
+  disabledReasonNEQ: String
+  disabledReasonIn: [String!]
+  disabledReasonNotIn: [String!]
+  disabledReasonGT: String
+  disabledReasonGTE: String
+  disabledReasonLT: String
+  disabledReasonLTE: String
+  disabledReasonContains: String
+  disabledReasonHasPrefix: String
+  disabledReasonHasSuffix: String
+  disabledReasonIsNil: Boolean
+  disabledReasonNotNil: Boolean
+  disabledReasonEqualFold: String
+  disabledReasonContainsFold: String
+  """
+  failing_since field predicates
+  """
+  failingSince: Time
+  failingSinceNEQ: Time
+  failingSinceIn: [Time!]
+  failingSinceNotIn: [Time!]
+  failingSinceGT: Time
+  failingSinceGTE: Time
+  failingSinceLT: Time
+  failingSinceLTE: Time
+  failingSinceIsNil: Boolean
+  failingSinceNotNil: Boolean
+  """
+  deliveries edge predicates
+  """
+  hasDeliveries: Boolean
+  hasDeliveriesWith: [WebhookMessageWhereInput!]
+}
+type WebhookMessage implements Node {
+  id: ID!
+  segmentId: ID!
+  """
+  0-based index among the messages one run made for one endpoint and type
+  """
+  part: Int!
+  """
+  segment.entered, segment.exited or segment.run_failed
+  """
+  type: String!
+  """
+  msg_ + random: the receiver's idempotency key, the same on every attempt
+  """
+  webhookId: String!
+  """
+  FAILED: delivery gave up or the endpoint was disabled
+  """
+  state: WebhookMessageState!
+  """
+  how many attempts were made
+  """
+  attemptCount: Int! @goField(name: "Attempts", forceResolver: false)
+  nextAttemptAt: Time
+  deliveredAt: Time
+  createdAt: Time!
+  endpoint: WebhookEndpoint!
+  """
+  the attempts, oldest first
+  """
+  attempts: [WebhookAttempt!] @goField(name: "AttemptLog", forceResolver: false)
+}
+"""
+A connection to a list of items.
+"""
+type WebhookMessageConnection {
+  """
+  A list of edges.
+  """
+  edges: [WebhookMessageEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type WebhookMessageEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: WebhookMessage
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for WebhookMessage connections
+"""
+input WebhookMessageOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order WebhookMessages.
+  """
+  field: WebhookMessageOrderField!
+}
+"""
+Properties by which WebhookMessage connections can be ordered.
+"""
+enum WebhookMessageOrderField {
+  CREATED_AT
+}
+"""
+WebhookMessageState is enum for the field state
+"""
+enum WebhookMessageState @goModel(model: "github.com/pulse-analytics/pulse/ent/webhookmessage.State") {
+  PENDING
+  DELIVERED
+  FAILED
+}
+"""
+WebhookMessageWhereInput is used for filtering WebhookMessage objects.
+Input was generated by ent.
+"""
+input WebhookMessageWhereInput {
+  not: WebhookMessageWhereInput
+  and: [WebhookMessageWhereInput!]
+  or: [WebhookMessageWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  endpoint_id field predicates
+  """
+  endpointID: ID
+  endpointIDNEQ: ID
+  endpointIDIn: [ID!]
+  endpointIDNotIn: [ID!]
+  """
+  segment_id field predicates
+  """
+  segmentID: ID
+  segmentIDNEQ: ID
+  segmentIDIn: [ID!]
+  segmentIDNotIn: [ID!]
+  segmentIDGT: ID
+  segmentIDGTE: ID
+  segmentIDLT: ID
+  segmentIDLTE: ID
+  """
+  part field predicates
+  """
+  part: Int
+  partNEQ: Int
+  partIn: [Int!]
+  partNotIn: [Int!]
+  partGT: Int
+  partGTE: Int
+  partLT: Int
+  partLTE: Int
+  """
+  type field predicates
+  """
+  type: String
+  typeNEQ: String
+  typeIn: [String!]
+  typeNotIn: [String!]
+  typeGT: String
+  typeGTE: String
+  typeLT: String
+  typeLTE: String
+  typeContains: String
+  typeHasPrefix: String
+  typeHasSuffix: String
+  typeEqualFold: String
+  typeContainsFold: String
+  """
+  webhook_id field predicates
+  """
+  webhookID: String
+  webhookIDNEQ: String
+  webhookIDIn: [String!]
+  webhookIDNotIn: [String!]
+  webhookIDGT: String
+  webhookIDGTE: String
+  webhookIDLT: String
+  webhookIDLTE: String
+  webhookIDContains: String
+  webhookIDHasPrefix: String
+  webhookIDHasSuffix: String
+  webhookIDEqualFold: String
+  webhookIDContainsFold: String
+  """
+  state field predicates
+  """
+  state: WebhookMessageState
+  stateNEQ: WebhookMessageState
+  stateIn: [WebhookMessageState!]
+  stateNotIn: [WebhookMessageState!]
+  """
+  attempts field predicates
+  """
+  attempts: Int
+  attemptsNEQ: Int
+  attemptsIn: [Int!]
+  attemptsNotIn: [Int!]
+  attemptsGT: Int
+  attemptsGTE: Int
+  attemptsLT: Int
+  attemptsLTE: Int
+  """
+  next_attempt_at field predicates
+  """
+  nextAttemptAt: Time
+  nextAttemptAtNEQ: Time
+  nextAttemptAtIn: [Time!]
+  nextAttemptAtNotIn: [Time!]
+  nextAttemptAtGT: Time
+  nextAttemptAtGTE: Time
+  nextAttemptAtLT: Time
+  nextAttemptAtLTE: Time
+  nextAttemptAtIsNil: Boolean
+  nextAttemptAtNotNil: Boolean
+  """
+  delivered_at field predicates
+  """
+  deliveredAt: Time
+  deliveredAtNEQ: Time
+  deliveredAtIn: [Time!]
+  deliveredAtNotIn: [Time!]
+  deliveredAtGT: Time
+  deliveredAtGTE: Time
+  deliveredAtLT: Time
+  deliveredAtLTE: Time
+  deliveredAtIsNil: Boolean
+  deliveredAtNotNil: Boolean
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  endpoint edge predicates
+  """
+  hasEndpoint: Boolean
+  hasEndpointWith: [WebhookEndpointWhereInput!]
+  """
+  attempt_log edge predicates
+  """
+  hasAttemptLog: Boolean
+  hasAttemptLogWith: [WebhookAttemptWhereInput!]
 }
 `, BuiltIn: false},
 	{Name: "../../schema/feedback.graphql", Input: `input UpdateFeedbackInput {
@@ -8672,6 +9672,132 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_role(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookAttempt_id(ctx, field)
+	case "at":
+		return ec.fieldContext_WebhookAttempt_at(ctx, field)
+	case "httpStatus":
+		return ec.fieldContext_WebhookAttempt_httpStatus(ctx, field)
+	case "latencyMs":
+		return ec.fieldContext_WebhookAttempt_latencyMs(ctx, field)
+	case "responseBody":
+		return ec.fieldContext_WebhookAttempt_responseBody(ctx, field)
+	case "error":
+		return ec.fieldContext_WebhookAttempt_error(ctx, field)
+	case "message":
+		return ec.fieldContext_WebhookAttempt_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookAttempt", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookEndpoint_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WebhookEndpoint_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_WebhookEndpoint_updatedAt(ctx, field)
+	case "kind":
+		return ec.fieldContext_WebhookEndpoint_kind(ctx, field)
+	case "url":
+		return ec.fieldContext_WebhookEndpoint_url(ctx, field)
+	case "description":
+		return ec.fieldContext_WebhookEndpoint_description(ctx, field)
+	case "segmentIds":
+		return ec.fieldContext_WebhookEndpoint_segmentIds(ctx, field)
+	case "batchSize":
+		return ec.fieldContext_WebhookEndpoint_batchSize(ctx, field)
+	case "previousSecretExpiresAt":
+		return ec.fieldContext_WebhookEndpoint_previousSecretExpiresAt(ctx, field)
+	case "disabledAt":
+		return ec.fieldContext_WebhookEndpoint_disabledAt(ctx, field)
+	case "disabledReason":
+		return ec.fieldContext_WebhookEndpoint_disabledReason(ctx, field)
+	case "failingSince":
+		return ec.fieldContext_WebhookEndpoint_failingSince(ctx, field)
+	case "deliveries":
+		return ec.fieldContext_WebhookEndpoint_deliveries(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpoint", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpointConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WebhookEndpointConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WebhookEndpointConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_WebhookEndpointConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpointConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpointEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_WebhookEndpointEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_WebhookEndpointEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpointEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookMessage_id(ctx, field)
+	case "segmentId":
+		return ec.fieldContext_WebhookMessage_segmentId(ctx, field)
+	case "part":
+		return ec.fieldContext_WebhookMessage_part(ctx, field)
+	case "type":
+		return ec.fieldContext_WebhookMessage_type(ctx, field)
+	case "webhookId":
+		return ec.fieldContext_WebhookMessage_webhookId(ctx, field)
+	case "state":
+		return ec.fieldContext_WebhookMessage_state(ctx, field)
+	case "attemptCount":
+		return ec.fieldContext_WebhookMessage_attemptCount(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_WebhookMessage_nextAttemptAt(ctx, field)
+	case "deliveredAt":
+		return ec.fieldContext_WebhookMessage_deliveredAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WebhookMessage_createdAt(ctx, field)
+	case "endpoint":
+		return ec.fieldContext_WebhookMessage_endpoint(ctx, field)
+	case "attempts":
+		return ec.fieldContext_WebhookMessage_attempts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookMessage", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookMessageConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WebhookMessageConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WebhookMessageConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_WebhookMessageConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookMessageConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookMessageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_WebhookMessageEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_WebhookMessageEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookMessageEdge", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -1,0 +1,92 @@
+package schema
+
+import (
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// WebhookMessage is one message of the outbox: the exact bytes to send to
+// one endpoint, written in the transaction of the run that caused it and
+// delivered in (seq, part) order per endpoint and segment.
+type WebhookMessage struct {
+	ent.Schema
+}
+
+// Mixin of the WebhookMessage.
+func (WebhookMessage) Mixin() []ent.Mixin {
+	return []ent.Mixin{TenantMixin{}}
+}
+
+// Fields of the WebhookMessage.
+func (WebhookMessage) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("endpoint_id").Immutable().Annotations(entgql.Skip(entgql.SkipType)),
+		field.Int("segment_id").Immutable().
+			Annotations(entgql.Type("ID"), entgql.MapsTo("segmentId")),
+		field.Int("run_id").Optional().Nillable().Immutable().
+			Annotations(entgql.Skip()).
+			Comment("the run that caused the message"),
+		field.Int("seq").Immutable().
+			Annotations(entgql.Skip()).
+			Comment("the run's seq"),
+		field.Int("part").Default(0).NonNegative().Immutable().
+			Comment("0-based index among the messages one run made for one endpoint and type"),
+		field.String("type").Immutable().
+			Comment("segment.entered, segment.exited or segment.run_failed"),
+		field.String("webhook_id").Unique().Immutable().
+			Annotations(entgql.MapsTo("webhookId")).
+			Comment("msg_ + random: the receiver's idempotency key, the same on every attempt"),
+		field.Text("body").Immutable().
+			Annotations(entgql.Skip()).
+			Comment("the exact JSON bytes sent and signed, so a retry sends the same bytes"),
+		field.Enum("state").Values("PENDING", "DELIVERED", "FAILED").Default("PENDING").
+			Comment("FAILED: delivery gave up or the endpoint was disabled"),
+		field.Int("attempts").Default(0).NonNegative().
+			Annotations(entgql.MapsTo("attemptCount")).
+			Comment("how many attempts were made"),
+		field.Time("next_attempt_at").Optional().Nillable(),
+		field.Time("delivered_at").Optional().Nillable(),
+		field.Time("created_at").Default(time.Now).Immutable().
+			Annotations(entgql.OrderField("CREATED_AT")),
+	}
+}
+
+// Edges of the WebhookMessage.
+func (WebhookMessage) Edges() []ent.Edge {
+	return []ent.Edge{
+		projectEdge("webhook_messages"),
+		edge.From("endpoint", WebhookEndpoint.Type).Ref("deliveries").Field("endpoint_id").
+			Unique().Required().Immutable(),
+		edge.To("attempt_log", WebhookAttempt.Type).
+			Annotations(entgql.MapsTo("attempts"), entsql.OnDelete(entsql.Cascade)).
+			Comment("the attempts, oldest first"),
+	}
+}
+
+// Indexes of the WebhookMessage.
+func (WebhookMessage) Indexes() []ent.Index {
+	return []ent.Index{
+		// Ordered delivery of one stream: its pending messages by (seq, part).
+		index.Fields("endpoint_id", "segment_id", "seq", "part"),
+		// Due retries.
+		index.Fields("state", "next_attempt_at"),
+		// endpoint.deliveries, newest first, with or without a state.
+		index.Fields("endpoint_id", "created_at"),
+		index.Fields("endpoint_id", "state", "created_at"),
+	}
+}
+
+// Annotations of the WebhookMessage.
+func (WebhookMessage) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),
+	}
+}
