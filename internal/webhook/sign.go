@@ -24,26 +24,9 @@ const (
 	HeaderSignature = "webhook-signature"
 )
 
-// secretPrefix starts every Standard Webhooks secret; the rest is the
-// base64 of the key.
-const secretPrefix = "whsec_"
-
 // ErrSignature is returned by Verify when no signature of the message is
 // the one its secret makes.
 var ErrSignature = errors.New("no matching webhook signature")
-
-// signingKey is the HMAC key of a secret: the base64-decoded part after
-// whsec_ (the prefix is optional, as the reference libraries accept).
-func signingKey(secret string) ([]byte, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, secretPrefix))
-	if err != nil {
-		return nil, fmt.Errorf("webhook secret: not whsec_ and base64: %w", err)
-	}
-	if len(key) == 0 {
-		return nil, errors.New("webhook secret: empty key")
-	}
-	return key, nil
-}
 
 // signature is "v1," and the base64 HMAC-SHA256 of "{id}.{timestamp}.{body}".
 func signature(key []byte, id string, timestamp int64, body []byte) string {
@@ -67,9 +50,9 @@ func Sign(h http.Header, id string, at time.Time, body []byte, secrets ...string
 	timestamp := at.Unix()
 	signatures := make([]string, len(secrets))
 	for i, secret := range secrets {
-		key, err := signingKey(secret)
+		key, err := ParseSecret(secret)
 		if err != nil {
-			return err
+			return fmt.Errorf("sign webhook: %w", err)
 		}
 		signatures[i] = signature(key, id, timestamp, body)
 	}
@@ -90,9 +73,13 @@ const DefaultTolerance = 5 * time.Minute
 // its timestamp within tolerance of now, and one of its signatures made by
 // secret over its id, timestamp and the exact bytes of body.
 func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
-	key, err := signingKey(secret)
+	// Receivers' libraries take the secret with or without its prefix.
+	if !strings.HasPrefix(secret, SecretPrefix) {
+		secret = SecretPrefix + secret
+	}
+	key, err := ParseSecret(secret)
 	if err != nil {
-		return err
+		return fmt.Errorf("verify webhook: %w", err)
 	}
 	id, rawTimestamp, signatures := h.Get(HeaderID), h.Get(HeaderTimestamp), h.Get(HeaderSignature)
 	if id == "" || rawTimestamp == "" || signatures == "" {
