@@ -29,9 +29,21 @@ const jobTimeout = 2 * time.Minute
 // successor, so a long backlog never runs into the job's timeout.
 const workBudget = time.Minute
 
-// lockedSnooze is how long a job waits when another holds its stream: the
-// holder is finishing, or a duplicate River rescued.
-const lockedSnooze = time.Second
+// lockedSnooze is how long a job waits when another holds its stream (the
+// holder is finishing, or is a duplicate River rescued), after trying
+// again lockedTries times lockedPause apart.
+const (
+	lockedSnooze = time.Second
+	lockedTries  = 20
+	lockedPause  = 50 * time.Millisecond
+)
+
+// maxWaitInJob is the longest a job waits for its stream's next attempt
+// itself rather than through a successor: River makes a scheduled job
+// available within its scheduler's period (5 s), which would stretch the
+// schedule's first retry (5 s) to up to 10 s. A job waiting holds a worker
+// slot but no connection.
+const maxWaitInJob = 6 * time.Second
 
 func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return jobTimeout }
 
@@ -40,27 +52,58 @@ type step int
 
 const (
 	stepNext   step = iota // a message was attempted: try the next
-	stepDone               // nothing is due: hand off and finish
+	stepDone               // nothing is pending, or not soon: hand off and finish
+	stepWait               // the next attempt is due soon (at)
 	stepLocked             // another job holds the stream: wait
 )
 
 // Work delivers the stream's pending messages in (seq, id) order, one
-// transaction per attempt, until none is due; then it completes and, if
-// messages are still pending (a retry to come), queues its successor for
-// the first one's next attempt, in the transaction that completes it.
+// transaction per attempt, until none is due (waiting for a retry due
+// within maxWaitInJob); then it completes and, if messages are still
+// pending (a later retry to come), queues its successor for the first
+// one's next attempt, in the transaction that completes it.
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	started := time.Now()
-	for {
-		next, err := w.attempt(ctx, job.Args)
+	locked := 0
+	for time.Since(started) < workBudget {
+		next, due, err := w.attempt(ctx, job.Args)
 		if err != nil {
 			return err
 		}
-		if next == stepLocked {
-			return river.JobSnooze(lockedSnooze)
-		}
-		if next == stepDone || time.Since(started) > workBudget {
+		wait := time.Duration(0)
+		switch next {
+		case stepNext:
+			locked = 0
+			continue
+		case stepDone:
 			return w.handOff(ctx, job)
+		case stepWait:
+			wait = due.Sub(w.opts.Now())
+			if wait > maxWaitInJob || time.Since(started)+wait > workBudget {
+				return w.handOff(ctx, job)
+			}
+		case stepLocked:
+			if locked++; locked > lockedTries {
+				return river.JobSnooze(lockedSnooze)
+			}
+			wait = lockedPause
 		}
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+	return w.handOff(ctx, job)
+}
+
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the next attempt: %w", ctx.Err())
 	}
 }
 
@@ -80,49 +123,50 @@ func lockStream(ctx context.Context, tx *sql.Tx, s DeliverArgs) (bool, error) {
 // is due, and records it with the message's new state in one transaction:
 // a process killed before that commit leaves the message pending, and the
 // next attempt sends it again with the same webhook-id.
-func (w *deliverWorker) attempt(ctx context.Context, s DeliverArgs) (step, error) {
+func (w *deliverWorker) attempt(ctx context.Context, s DeliverArgs) (step, time.Time, error) {
+	var none time.Time
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("begin delivery: %w", err)
+		return 0, none, fmt.Errorf("begin delivery: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	if locked, err := lockStream(ctx, tx, s); err != nil || !locked {
-		return stepLocked, err
+		return stepLocked, none, err
 	}
 	e, found, err := loadEndpoint(ctx, tx, s.EndpointID)
 	if err != nil || !found {
-		return stepDone, err // a deleted endpoint's messages went with it
+		return stepDone, none, err // a deleted endpoint's messages went with it
 	}
 	m, found, err := head(ctx, tx, s, true)
 	if err != nil || !found {
-		return stepDone, err
+		return stepDone, none, err
 	}
 	now := w.opts.Now()
 	if e.disabledAt != nil {
 		if err := failPending(ctx, tx, e.id); err != nil {
-			return 0, err
+			return 0, none, err
 		}
-		return stepDone, commit(tx)
+		return stepDone, none, commit(tx)
 	}
 	if m.nextAttemptAt != nil && m.nextAttemptAt.After(now) {
-		return stepDone, nil
+		return stepWait, *m.nextAttemptAt, nil
 	}
 	res := w.send(ctx, e, m, now)
 	if ctx.Err() != nil {
 		// Stopping: whether the receiver got it is unknown, so no attempt
 		// is recorded and the message is sent again, with its webhook-id.
-		return 0, fmt.Errorf("deliver message %d: %w", m.id, ctx.Err())
+		return 0, none, fmt.Errorf("deliver message %d: %w", m.id, ctx.Err())
 	}
 	outcome, err := w.record(ctx, tx, e, m, res, now)
 	if err != nil {
-		return 0, err
+		return 0, none, err
 	}
 	fault.Pause(ctx, "webhook-sent", fmt.Sprintf("endpoint=%d segment=%d message=%s attempt=%d status=%d", e.id, s.SegmentID, m.webhookID, m.attempts+1, res.status))
 	if err := commit(tx); err != nil {
-		return 0, err
+		return 0, none, err
 	}
 	w.opts.OnAttempt(e.id, outcome, res.latency)
-	return stepNext, nil
+	return stepNext, none, nil
 }
 
 func commit(tx *sql.Tx) error {

@@ -127,14 +127,14 @@ const insertChangesSQL = `
 	WITH moved AS (
 		SELECT m.user_id, u.external_id, u.traits, row_number() OVER (ORDER BY m.user_id) - 1 AS ord
 		FROM unnest($7::bigint[]) m(user_id) LEFT JOIN users u ON u.id = m.user_id AND u.project_id = $1
-		WHERE $10 OR u.id IS NOT NULL
+		WHERE $10::boolean OR u.id IS NOT NULL
 	), endpoint AS (
 		SELECT * FROM unnest($8::bigint[], $9::bigint[]) e(id, batch_size)
 	), segment AS (
 		SELECT name FROM segments WHERE id = $2
 	)
 	INSERT INTO webhook_messages (project_id, endpoint_id, segment_id, run_id, seq, part, type, webhook_id, body, state, attempts, created_at)
-	SELECT $1, e.id, $2, $3, $4, m.ord / e.batch_size, $5, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
+	SELECT $1::bigint, e.id, $2::bigint, $3::bigint, $4::bigint, m.ord / e.batch_size, $5::text, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
 		json_build_object('type', $5::text, 'timestamp', $6::text, 'data', json_build_object(
 			'segment', json_build_object('id', $2::text, 'name', (SELECT name FROM segment)),
 			'run', json_build_object('id', $3::text, 'seq', $4::bigint),
@@ -178,7 +178,7 @@ const insertFailureSQL = `
 		SELECT name, (SELECT COALESCE(max(seq), 0) FROM segment_runs WHERE segment_id = $2) AS seq FROM segments WHERE id = $2
 	)
 	INSERT INTO webhook_messages (project_id, endpoint_id, segment_id, run_id, seq, part, type, webhook_id, body, state, attempts, created_at)
-	SELECT $1, e.id, $2, $3, s.seq, 0, $4, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
+	SELECT $1::bigint, e.id, $2::bigint, $3::bigint, s.seq, 0, $4::text, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
 		json_build_object('type', $4::text, 'timestamp', $5::text, 'data', json_build_object(
 			'segment', json_build_object('id', $2::text, 'name', s.name),
 			'run', json_build_object('id', $3::text, 'seq', NULL),
