@@ -88,7 +88,7 @@ func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 		resolver.ingest = opts.Ingest
 	}
 	resolver.live = opts.Live
-	resolver.webhooks = webhook.NewStore(client, opts.Webhooks)
+	resolver.webhooks = webhook.NewStore(db, client, opts.Webhooks)
 	srv := newServer(resolver, keys, opts)
 
 	// The page's files are served by graphiql.Assets at graphiql.Prefix.

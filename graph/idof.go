@@ -16,6 +16,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 	"github.com/pulse-analytics/pulse/graph/scalar"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 )
@@ -31,6 +32,7 @@ var idTables = map[string]string{
 	"SurveyQuestion":  surveyquestion.Table,
 	"User":            user.Table,
 	"WebhookEndpoint": webhookendpoint.Table,
+	"WebhookMessage":  webhookmessage.Table,
 }
 
 // idOf implements @idOf: an ID argument or input field must be the id of a

@@ -50,6 +50,6 @@ func NewResolver(db *sql.DB, client *ent.Client) *Resolver {
 		surveys:   survey.NewStore(client),
 		feedback:  feedback.NewStore(client),
 		analytics: analytics.New(db, client),
-		webhooks:  webhook.NewStore(client, webhook.StoreOptions{}),
+		webhooks:  webhook.NewStore(db, client, webhook.StoreOptions{}),
 	}
 }

@@ -49,6 +49,16 @@ func (r *mutationResolver) EnableWebhookEndpoint(ctx context.Context, id int) (*
 	return r.webhooks.Enable(ctx, id)
 }
 
+// RedeliverWebhookMessage is the resolver for the redeliverWebhookMessage field.
+func (r *mutationResolver) RedeliverWebhookMessage(ctx context.Context, id int) (*webhook.Message, error) {
+	return r.webhooks.Redeliver(ctx, id)
+}
+
+// ReplayWebhookEndpoint is the resolver for the replayWebhookEndpoint field.
+func (r *mutationResolver) ReplayWebhookEndpoint(ctx context.Context, id int, fromSeq int) (*webhook.Replayed, error) {
+	return r.webhooks.Replay(ctx, id, fromSeq)
+}
+
 // DeleteWebhookEndpoint is the resolver for the deleteWebhookEndpoint field.
 func (r *mutationResolver) DeleteWebhookEndpoint(ctx context.Context, id int) (int, error) {
 	if err := r.webhooks.Delete(ctx, id); err != nil {

@@ -322,7 +322,9 @@ type ComplexityRoot struct {
 		IngestEvents             func(childComplexity int, events []*model.EventInput) int
 		RecomputeAllSegments     func(childComplexity int) int
 		RecomputeSegment         func(childComplexity int, id int) int
+		RedeliverWebhookMessage  func(childComplexity int, id int) int
 		RemoveSegmentMembers     func(childComplexity int, id int, externalIds []string) int
+		ReplayWebhookEndpoint    func(childComplexity int, id int, fromSeq int) int
 		RevokeAPIKey             func(childComplexity int, id int) int
 		RotateWebhookSecret      func(childComplexity int, id int) int
 		SubmitFeedback           func(childComplexity int, input model.FeedbackInput) int
@@ -745,6 +747,11 @@ type ComplexityRoot struct {
 	WebhookMessageRun struct {
 		ID  func(childComplexity int) int
 		Seq func(childComplexity int) int
+	}
+
+	WebhookReplay struct {
+		Endpoint func(childComplexity int) int
+		Messages func(childComplexity int) int
 	}
 }
 
@@ -1932,6 +1939,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecomputeSegment(childComplexity, args["id"].(int)), true
+	case "Mutation.redeliverWebhookMessage":
+		if e.ComplexityRoot.Mutation.RedeliverWebhookMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_redeliverWebhookMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RedeliverWebhookMessage(childComplexity, args["id"].(int)), true
 	case "Mutation.removeSegmentMembers":
 		if e.ComplexityRoot.Mutation.RemoveSegmentMembers == nil {
 			break
@@ -1943,6 +1961,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveSegmentMembers(childComplexity, args["id"].(int), args["externalIds"].([]string)), true
+	case "Mutation.replayWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.ReplayWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_replayWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReplayWebhookEndpoint(childComplexity, args["id"].(int), args["fromSeq"].(int)), true
 	case "Mutation.revokeAPIKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -3893,6 +3922,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookMessageRun.Seq(childComplexity), true
+
+	case "WebhookReplay.endpoint":
+		if e.ComplexityRoot.WebhookReplay.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReplay.Endpoint(childComplexity), true
+	case "WebhookReplay.messages":
+		if e.ComplexityRoot.WebhookReplay.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReplay.Messages(childComplexity), true
 
 	}
 	return 0, false
@@ -8423,6 +8465,13 @@ type WebhookEndpointWithSecret {
   secret: String!
 }
 
+"What replayWebhookEndpoint queued."
+type WebhookReplay {
+  endpoint: WebhookEndpoint!
+  "How many messages are PENDING again."
+  messages: Int!
+}
+
 extend type Mutation {
   "Creates an endpoint of the caller's project. Messages are delivered for runs committed from now on."
   createWebhookEndpoint(input: CreateWebhookEndpointInput!): WebhookEndpointWithSecret! @hasRole(role: ADMIN)
@@ -8438,6 +8487,18 @@ extend type Mutation {
   disableWebhookEndpoint(id: ID! @idOf(type: "WebhookEndpoint"), reason: String): WebhookEndpoint! @hasRole(role: ADMIN)
   "Resumes deliveries to a disabled endpoint, with failingSince cleared. Messages that failed meanwhile stay FAILED until replayed."
   enableWebhookEndpoint(id: ID! @idOf(type: "WebhookEndpoint")): WebhookEndpoint! @hasRole(role: ADMIN)
+  """
+  Sends a message again, with the same webhook-id and body: it is PENDING
+  again with a fresh retry schedule (the attempts made stay in its log), and
+  goes out once its stream's earlier pending messages are delivered.
+  """
+  redeliverWebhookMessage(id: ID! @idOf(type: "WebhookMessage")): WebhookMessage! @hasRole(role: ADMIN)
+  """
+  Sends again every message of the endpoint whose run's seq is after
+  fromSeq (0: all of them), in each segment's seq order: for a receiver that
+  lost data. The endpoint must be enabled.
+  """
+  replayWebhookEndpoint(id: ID! @idOf(type: "WebhookEndpoint"), fromSeq: Int!): WebhookReplay! @hasRole(role: ADMIN)
   "Deletes an endpoint and its delivery log; returns its id."
   deleteWebhookEndpoint(id: ID! @idOf(type: "WebhookEndpoint")): ID! @hasRole(role: ADMIN)
 }
@@ -9703,6 +9764,16 @@ func (ec *executionContext) childFields_WebhookMessageRun(ctx context.Context, f
 		return ec.fieldContext_WebhookMessageRun_seq(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WebhookMessageRun", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookReplay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "endpoint":
+		return ec.fieldContext_WebhookReplay_endpoint(ctx, field)
+	case "messages":
+		return ec.fieldContext_WebhookReplay_messages(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookReplay", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -640,6 +640,61 @@ func (ec *executionContext) fieldContext_WebhookMessageRun_seq(_ context.Context
 	return graphql.NewScalarFieldContext("WebhookMessageRun", field, false, false, "Int")
 }
 
+func (ec *executionContext) _WebhookReplay_endpoint(ctx context.Context, field graphql.CollectedField, obj *webhook.Replayed) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReplay_endpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Endpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.WebhookEndpoint) graphql.Marshaler {
+			return ec.marshalNWebhookEndpoint2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚐWebhookEndpoint(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReplay_endpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookReplay",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookEndpoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookReplay_messages(ctx context.Context, field graphql.CollectedField, obj *webhook.Replayed) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReplay_messages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Messages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReplay_messages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReplay", field, false, false, "Int")
+}
+
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
@@ -1146,6 +1201,44 @@ func (ec *executionContext) _WebhookMessageRun(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var webhookReplayImplementors = []string{"WebhookReplay"}
+
+func (ec *executionContext) _WebhookReplay(ctx context.Context, sel ast.SelectionSet, obj *webhook.Replayed) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookReplayImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookReplay")
+		case "endpoint":
+			out.Values[i] = ec._WebhookReplay_endpoint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "messages":
+			out.Values[i] = ec._WebhookReplay_messages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
@@ -1298,6 +1391,14 @@ func (ec *executionContext) unmarshalNWebhookMessageState2githubᚗcomᚋpulse�
 
 func (ec *executionContext) marshalNWebhookMessageState2githubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚋwebhookmessageᚐState(ctx context.Context, sel ast.SelectionSet, v webhookmessage.State) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNWebhookReplay2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋinternalᚋwebhookᚐReplayed(ctx context.Context, sel ast.SelectionSet, v *webhook.Replayed) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WebhookReplay!")
+		return graphql.Null
+	}
+	return ec._WebhookReplay(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOWebhookAttempt2ᚖgithubᚗcomᚋpulseᚑanalyticsᚋpulseᚋentᚐWebhookAttempt(ctx context.Context, sel ast.SelectionSet, v *ent.WebhookAttempt) graphql.Marshaler {

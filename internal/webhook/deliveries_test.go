@@ -13,7 +13,7 @@ import (
 )
 
 // addMessage adds a message of seq to endpoint's log, as the outbox would.
-func addMessage(t *testing.T, b *bundle, endpointID, seq int, state webhookmessage.State) *ent.WebhookMessage {
+func addMessage(t *testing.T, b *storeBundle, endpointID, seq int, state webhookmessage.State) *ent.WebhookMessage {
 	t.Helper()
 	m, err := b.client.WebhookMessage.Create().
 		SetEndpointID(endpointID).
@@ -31,7 +31,7 @@ func addMessage(t *testing.T, b *bundle, endpointID, seq int, state webhookmessa
 }
 
 // addAttempt records an attempt at message; status 0 is no response.
-func addAttempt(t *testing.T, b *bundle, message *ent.WebhookMessage, at time.Time, status int) *ent.WebhookAttempt {
+func addAttempt(t *testing.T, b *storeBundle, message *ent.WebhookMessage, at time.Time, status int) *ent.WebhookAttempt {
 	t.Helper()
 	create := b.client.WebhookAttempt.Create().SetMessage(message).SetAt(at).SetLatencyMs(12)
 	if status == 0 {
@@ -44,7 +44,7 @@ func addAttempt(t *testing.T, b *bundle, message *ent.WebhookMessage, at time.Ti
 	return a
 }
 
-func (b *bundle) endpoint(t *testing.T, path string) int {
+func (b *storeBundle) newEndpoint(t *testing.T, path string) int {
 	t.Helper()
 	created, err := b.store.Create(b.ctx, webhook.Definition{URL: "https://example.com/" + path, Events: []string{"ENTERED"}})
 	require.NoError(t, err)
@@ -62,8 +62,8 @@ func seqsOf(page *webhook.DeliveryPage) []int {
 
 func TestDeliveries(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	first, second, quiet := b.endpoint(t, "first"), b.endpoint(t, "second"), b.endpoint(t, "quiet")
+	b := setupStore(t)
+	first, second, quiet := b.newEndpoint(t, "first"), b.newEndpoint(t, "second"), b.newEndpoint(t, "quiet")
 	states := []webhookmessage.State{"DELIVERED", "DELIVERED", "FAILED", "DELIVERED", "PENDING"}
 	var messages []*ent.WebhookMessage
 	for i, state := range states {
@@ -116,7 +116,7 @@ func TestDeliveries(t *testing.T) {
 		require.Equal(t, want, seqsOf(pages[first]), "state %s", state)
 	}
 
-	other := newProject(t, b.client, t.Name()+" other")
+	other := storeProject(t, b.client, t.Name()+" other")
 	pages, err = b.store.Deliveries(other, []int{first, second}, webhook.DeliveryQuery{First: 10})
 	require.NoError(t, err)
 	require.Empty(t, pages[first].Messages, "another project reads nothing")
@@ -125,8 +125,8 @@ func TestDeliveries(t *testing.T) {
 
 func TestLastAttempts(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	busy, quiet := b.endpoint(t, "busy"), b.endpoint(t, "quiet")
+	b := setupStore(t)
+	busy, quiet := b.newEndpoint(t, "busy"), b.newEndpoint(t, "quiet")
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	old := addMessage(t, b, busy, 1, "DELIVERED")
 	recent := addMessage(t, b, busy, 2, "PENDING")
@@ -143,7 +143,7 @@ func TestLastAttempts(t *testing.T) {
 	require.Equal(t, "dial tcp: connection refused", *last[busy].Error)
 	require.True(t, at.Add(3*time.Minute).Equal(last[busy].At))
 
-	other := newProject(t, b.client, t.Name()+" other")
+	other := storeProject(t, b.client, t.Name()+" other")
 	last, err = b.store.LastAttempts(other, []int{busy})
 	require.NoError(t, err)
 	require.Empty(t, last)

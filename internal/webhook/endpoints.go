@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,14 +14,8 @@ import (
 	"github.com/pulse-analytics/pulse/internal/invalid"
 )
 
-// The events an endpoint subscribes to, as its events column stores them.
-const (
-	EventEntered   = "ENTERED"
-	EventExited    = "EXITED"
-	EventRunFailed = "RUN_FAILED"
-)
-
-// knownEvents are the events, in the order an endpoint stores them.
+// knownEvents are the events (see outbox.go), in the order an endpoint
+// stores them.
 var knownEvents = []string{EventEntered, EventExited, EventRunFailed}
 
 // Limits of an endpoint's settings.
@@ -46,13 +41,14 @@ type StoreOptions struct {
 // Store creates and changes the webhook endpoints of the project in the
 // context and reads their delivery log.
 type Store struct {
+	db     *sql.DB
 	client *ent.Client
 	opts   StoreOptions
 }
 
-// NewStore returns a Store over client.
-func NewStore(client *ent.Client, opts StoreOptions) *Store {
-	return &Store{client: client, opts: opts}
+// NewStore returns a Store over db and its ent client.
+func NewStore(db *sql.DB, client *ent.Client, opts StoreOptions) *Store {
+	return &Store{db: db, client: client, opts: opts}
 }
 
 // Definition is a new endpoint.

@@ -19,12 +19,10 @@ import (
 	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
-
-// bundle is a Store over the package database (https and public
+// storeBundle is a Store over the package database (https and public
 // addresses only), one over it that allows private addresses, and a
 // project of the test's own with two segments, the second archived.
-type bundle struct {
+type storeBundle struct {
 	client   *ent.Client
 	store    *webhook.Store
 	private  *webhook.Store
@@ -32,14 +30,15 @@ type bundle struct {
 	segments []*ent.Segment
 }
 
-func setup(t *testing.T) *bundle {
+func setupStore(t *testing.T) *storeBundle {
 	t.Helper()
-	client := database.NewClient(pgtest.DB(t))
-	b := &bundle{
+	db := pgtest.DB(t)
+	client := database.NewClient(db)
+	b := &storeBundle{
 		client:  client,
-		store:   webhook.NewStore(client, webhook.StoreOptions{}),
-		private: webhook.NewStore(client, webhook.StoreOptions{AllowPrivate: true}),
-		ctx:     newProject(t, client, t.Name()),
+		store:   webhook.NewStore(db, client, webhook.StoreOptions{}),
+		private: webhook.NewStore(db, client, webhook.StoreOptions{AllowPrivate: true}),
+		ctx:     storeProject(t, client, t.Name()),
 	}
 	for _, name := range []string{"Dormant", "Old"} {
 		seg, err := client.Segment.Create().SetName(name).Save(b.ctx)
@@ -50,7 +49,7 @@ func setup(t *testing.T) *bundle {
 	return b
 }
 
-func newProject(t *testing.T, client *ent.Client, name string) context.Context {
+func storeProject(t *testing.T, client *ent.Client, name string) context.Context {
 	t.Helper()
 	created, err := auth.CreateProject(context.Background(), client, name)
 	require.NoError(t, err)
@@ -72,7 +71,7 @@ func requireInvalid(t *testing.T, err error, field, want string, notFound bool) 
 
 func TestCreate(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	b := setupStore(t)
 	seg := b.segments[0].ID
 	created, err := b.store.Create(b.ctx, webhook.Definition{
 		URL:         "https://hooks.example.com/pulse",
@@ -108,13 +107,18 @@ func TestCreate(t *testing.T) {
 	require.Equal(t, "wk_123", *track.Endpoint.WriteKey)
 	require.Equal(t, 1000, track.Endpoint.BatchSize)
 	require.Empty(t, track.Endpoint.SegmentIds, "every segment")
+	batch, err := b.store.Create(b.ctx, webhook.Definition{
+		Kind: webhookendpoint.KindSEGMENT_TRACK, URL: "https://rudder.example.com/v1/batch", Events: []string{"EXITED"}, WriteKey: "wk",
+	})
+	require.NoError(t, err, "the batch URL itself will do")
+	require.Equal(t, "https://rudder.example.com/v1/batch", batch.Endpoint.URL)
 	require.NotEqual(t, created.Secret, track.Secret)
 }
 
 func TestCreateRefuses(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	other := newProject(t, b.client, t.Name()+" other")
+	b := setupStore(t)
+	other := storeProject(t, b.client, t.Name()+" other")
 	foreign, err := b.client.Segment.Create().SetName("theirs").Save(other)
 	require.NoError(t, err)
 	good := func(change func(*webhook.Definition)) webhook.Definition {
@@ -155,9 +159,12 @@ func TestCreateRefuses(t *testing.T) {
 		{"track without write key", good(func(d *webhook.Definition) {
 			d.Kind, d.URL = webhookendpoint.KindSEGMENT_TRACK, "https://api.segment.io"
 		}), "input.writeKey", "needs the write key", false},
-		{"track at /v1/batch", good(func(d *webhook.Definition) {
-			d.Kind, d.URL, d.WriteKey = webhookendpoint.KindSEGMENT_TRACK, "https://api.segment.io/v1/batch", "wk"
-		}), "input.url", "without /v1/batch", false},
+		{"track at /v1/track", good(func(d *webhook.Definition) {
+			d.Kind, d.URL, d.WriteKey = webhookendpoint.KindSEGMENT_TRACK, "https://api.segment.io/v1/track", "wk"
+		}), "input.url", "without /v1/track", false},
+		{"track at /v1", good(func(d *webhook.Definition) {
+			d.Kind, d.URL, d.WriteKey = webhookendpoint.KindSEGMENT_TRACK, "https://api.segment.io/v1/", "wk"
+		}), "input.url", "without /v1", false},
 		{"track with a query", good(func(d *webhook.Definition) {
 			d.Kind, d.URL, d.WriteKey = webhookendpoint.KindSEGMENT_TRACK, "https://api.segment.io/?a=1", "wk"
 		}), "input.url", "without a query", false},
@@ -176,7 +183,7 @@ func TestCreateRefuses(t *testing.T) {
 
 func TestCreateAllowPrivate(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	b := setupStore(t)
 	for _, url := range []string{"http://127.0.0.1:8080/hook", "https://localhost/hook", "http://10.0.0.2/hook"} {
 		_, err := b.store.Create(b.ctx, webhook.Definition{URL: url, Events: []string{"ENTERED"}})
 		require.Error(t, err, url)
@@ -190,7 +197,7 @@ func TestCreateAllowPrivate(t *testing.T) {
 
 func TestUpdate(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	b := setupStore(t)
 	created, err := b.store.Create(b.ctx, webhook.Definition{
 		URL: "https://example.com/a", Events: []string{"ENTERED"}, SegmentIDs: []int{b.segments[0].ID},
 	})
@@ -246,7 +253,7 @@ func TestUpdate(t *testing.T) {
 
 func TestRotateSecret(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	b := setupStore(t)
 	created, err := b.store.Create(b.ctx, webhook.Definition{URL: "https://example.com/a", Events: []string{"ENTERED"}})
 	require.NoError(t, err)
 	before := time.Now()
@@ -267,14 +274,14 @@ func TestRotateSecret(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, again.Secret, stored.Secret)
 
-	other := newProject(t, b.client, t.Name()+" other")
+	other := storeProject(t, b.client, t.Name()+" other")
 	_, err = b.store.RotateSecret(other, e.ID)
 	requireInvalid(t, err, "id", "not found", true)
 }
 
 func TestDisableEnable(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	b := setupStore(t)
 	created, err := b.store.Create(b.ctx, webhook.Definition{URL: "https://example.com/a", Events: []string{"ENTERED"}})
 	require.NoError(t, err)
 	id := created.Endpoint.ID
@@ -308,14 +315,14 @@ func TestDisableEnable(t *testing.T) {
 
 func TestDelete(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	b := setupStore(t)
 	created, err := b.store.Create(b.ctx, webhook.Definition{URL: "https://example.com/a", Events: []string{"ENTERED"}})
 	require.NoError(t, err)
 	id := created.Endpoint.ID
 	message := addMessage(t, b, id, 1, "PENDING")
 	addAttempt(t, b, message, time.Now(), 500)
 
-	other := newProject(t, b.client, t.Name()+" other")
+	other := storeProject(t, b.client, t.Name()+" other")
 	requireInvalid(t, b.store.Delete(other, id), "id", "not found", true)
 	_, err = b.client.WebhookEndpoint.Get(b.ctx, id)
 	require.NoError(t, err, "another project cannot delete it")

@@ -11,10 +11,6 @@ import (
 
 const maxURL = 2048
 
-// sharedAddressSpace is 100.64.0.0/10, carrier-grade NAT: private in
-// practice, though netip does not call it so.
-var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
-
 // checkURL validates the URL of an endpoint of kind when it is saved. It
 // refuses what is wrong whatever DNS says; the delivery's dialer checks
 // every address it connects to, so a name that resolves to a private
@@ -52,15 +48,18 @@ func checkURL(raw string, kind webhookendpoint.Kind, allowPrivate bool) error {
 	return nil
 }
 
-// checkTrackingBase requires the base URL of a Segment HTTP Tracking API:
-// delivery posts to its /v1/batch.
+// checkTrackingBase requires the base URL of a Segment HTTP Tracking API
+// (or its /v1/batch): delivery posts to its /v1/batch (see batchURL).
 func checkTrackingBase(u *url.URL) error {
 	const field = "input.url"
 	if u.RawQuery != "" {
 		return invalid.Field(field, "must be the base URL of a Segment HTTP Tracking API, without a query")
 	}
 	path := strings.TrimRight(u.Path, "/")
-	for _, call := range []string{"/v1/batch", "/v1/track", "/v1/identify", "/v1"} {
+	if strings.HasSuffix(path, "/v1/batch") {
+		return nil
+	}
+	for _, call := range []string{"/v1/track", "/v1/identify", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias", "/v1"} {
 		if strings.HasSuffix(path, call) {
 			return invalid.Field(field, "must be the base URL of a Segment HTTP Tracking API, such as https://api.segment.io, without %s: Pulse posts to <url>/v1/batch", call)
 		}
@@ -79,6 +78,5 @@ func privateHost(host string) bool {
 	if err != nil {
 		return false // a name: checked when it is dialled
 	}
-	addr = addr.Unmap()
-	return !addr.IsGlobalUnicast() || addr.IsPrivate() || sharedAddressSpace.Contains(addr)
+	return !IsPublic(addr)
 }
