@@ -63,7 +63,7 @@ func ptr[T any](v T) *T { return &v }
 func requireInvalid(t *testing.T, err error, field, want string, notFound bool) {
 	t.Helper()
 	var inputErr *invalid.Error
-	require.True(t, errors.As(err, &inputErr), "got %v", err)
+	require.ErrorAs(t, err, &inputErr)
 	require.Equal(t, field, inputErr.Field)
 	require.Contains(t, inputErr.Error(), want)
 	require.Equal(t, notFound, errors.Is(err, invalid.ErrNotFound), "%v", err)
