@@ -333,7 +333,9 @@ func TestWebhookRedeliverAndReplay(t *testing.T) {
 	var redelivered struct {
 		RedeliverWebhookMessage struct {
 			ID, State string
-			Attempts  []struct{ HTTPStatus int `json:"httpStatus"` }
+			Attempts  []struct {
+				HTTPStatus int `json:"httpStatus"`
+			}
 		}
 	}
 	b.query(t, b.project.Admin, `mutation($id: ID!) { redeliverWebhookMessage(id: $id) { id state attempts { httpStatus } } }`,
