@@ -251,3 +251,32 @@ func parseID(t *testing.T, id string) int64 {
 	}
 	return n
 }
+
+// TestUsersGoneSinceTheRun: a user deleted before the run wrote (by a
+// merge) is not sent as entering; one whose exit the run records after its
+// deletion is sent with its id alone.
+func TestUsersGoneSinceTheRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := newReceiver(t, nil)
+	b.users(t, "ann", "bob", "cid")
+	seg := b.staticSegment(t, "Merged")
+	ep := b.endpoint(t, endpointSpec{url: rc.url(), batchSize: 10})
+	ids := b.userIDs(t, "ann", "bob", "cid")
+	_, err := b.db.Exec(`DELETE FROM users WHERE id IN ($1, $2)`, ids[1], ids[2])
+	require.NoError(t, err)
+	tx, err := b.db.Begin()
+	require.NoError(t, err)
+	require.NoError(t, webhook.EnqueueRun(b.ctx, tx, webhook.Run{ProjectID: b.projectID, SegmentID: seg, RunID: 1, Seq: 1,
+		At: time.Now(), Entered: []int64{ids[0], ids[1]}, Exited: []int64{ids[2]}}))
+	require.NoError(t, tx.Commit())
+	got := rc.wait(t, 2)
+	b.settled(t, ep)
+	entered, exited := decode(t, got[0]), decode(t, got[1])
+	require.Equal(t, []string{"ann"}, entered.externalIDs())
+	require.Len(t, entered.Data.Users, 1)
+	require.Len(t, exited.Data.Users, 1)
+	require.Equal(t, itoa(int(ids[2])), exited.Data.Users[0].ID)
+	require.Nil(t, exited.Data.Users[0].ExternalID)
+	require.Nil(t, exited.Data.Users[0].Traits)
+}
