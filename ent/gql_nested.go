@@ -187,27 +187,3 @@ func (_m *User) LoadedConnection(ctx context.Context, field graphql.CollectedFie
 	}
 	return nil, false, nil
 }
-
-// LoadedConnection returns the connection field, a relay connection
-// of WebhookEndpoint selected in the operation, as field collection loaded
-// it; false when field is no such connection or it was not loaded, for
-// its resolver to load.
-func (_m *WebhookEndpoint) LoadedConnection(ctx context.Context, field graphql.CollectedField) (any, bool, error) {
-	switch field.Name {
-	case "deliveries":
-		args := newWebhookMessagePaginateArgs(unmarshalArgs(ctx, new(WebhookMessageWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
-		totalCount, hasTotalCount := _m.Edges.totalCount[0][field.Alias]
-		nodes, err := _m.NamedDeliveries(field.Alias)
-		if err != nil && !hasTotalCount {
-			return nil, false, nil
-		}
-		pager, err := newWebhookMessagePager(args.opts, args.last != nil)
-		if err != nil {
-			return nil, false, err
-		}
-		conn := &WebhookMessageConnection{Edges: []*WebhookMessageEdge{}, TotalCount: totalCount}
-		conn.build(nodes, pager, args.after, args.first, args.before, args.last)
-		return conn, true, nil
-	}
-	return nil, false, nil
-}

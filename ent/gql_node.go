@@ -25,9 +25,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
-	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
-	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 )
 
 // Noder wraps the basic Node method.
@@ -105,20 +103,10 @@ var userdailyactivityImplementors = []string{"UserDailyActivity", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*UserDailyActivity) IsNode() {}
 
-var webhookattemptImplementors = []string{"WebhookAttempt", "Node"}
-
-// IsNode implements the Node interface check for GQLGen.
-func (*WebhookAttempt) IsNode() {}
-
 var webhookendpointImplementors = []string{"WebhookEndpoint", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*WebhookEndpoint) IsNode() {}
-
-var webhookmessageImplementors = []string{"WebhookMessage", "Node"}
-
-// IsNode implements the Node interface check for GQLGen.
-func (*WebhookMessage) IsNode() {}
 
 var errNodeInvalidID = &NotFoundError{"node"}
 
@@ -323,29 +311,11 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			}
 		}
 		return query.Only(ctx)
-	case webhookattempt.Table:
-		query := c.WebhookAttempt.Query().
-			Where(webhookattempt.ID(id))
-		if fc := graphql.GetFieldContext(ctx); fc != nil {
-			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, webhookattemptImplementors...); err != nil {
-				return nil, err
-			}
-		}
-		return query.Only(ctx)
 	case webhookendpoint.Table:
 		query := c.WebhookEndpoint.Query().
 			Where(webhookendpoint.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, webhookendpointImplementors...); err != nil {
-				return nil, err
-			}
-		}
-		return query.Only(ctx)
-	case webhookmessage.Table:
-		query := c.WebhookMessage.Query().
-			Where(webhookmessage.ID(id))
-		if fc := graphql.GetFieldContext(ctx); fc != nil {
-			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, webhookmessageImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -647,42 +617,10 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 				*noder = node
 			}
 		}
-	case webhookattempt.Table:
-		query := c.WebhookAttempt.Query().
-			Where(webhookattempt.IDIn(ids...))
-		query, err := query.CollectFields(ctx, webhookattemptImplementors...)
-		if err != nil {
-			return nil, err
-		}
-		nodes, err := query.All(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, node := range nodes {
-			for _, noder := range idmap[node.ID] {
-				*noder = node
-			}
-		}
 	case webhookendpoint.Table:
 		query := c.WebhookEndpoint.Query().
 			Where(webhookendpoint.IDIn(ids...))
 		query, err := query.CollectFields(ctx, webhookendpointImplementors...)
-		if err != nil {
-			return nil, err
-		}
-		nodes, err := query.All(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, node := range nodes {
-			for _, noder := range idmap[node.ID] {
-				*noder = node
-			}
-		}
-	case webhookmessage.Table:
-		query := c.WebhookMessage.Query().
-			Where(webhookmessage.IDIn(ids...))
-		query, err := query.CollectFields(ctx, webhookmessageImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -50,8 +50,6 @@ type WebhookAttemptEdges struct {
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [2]bool
-	// totalCount holds the count of the edges above.
-	totalCount [1]map[string]int
 }
 
 // ProjectOrErr returns the Project value or an error if the edge

@@ -59,13 +59,13 @@ type WebhookMessageEdges struct {
 	Project *Project `json:"project,omitempty"`
 	// Endpoint holds the value of the endpoint edge.
 	Endpoint *WebhookEndpoint `json:"endpoint,omitempty"`
-	// the attempts, oldest first
+	// the attempts made to deliver it
 	AttemptLog []*WebhookAttempt `json:"attempt_log,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [3]bool
 	// totalCount holds the count of the edges above.
-	totalCount [2]map[string]int
+	totalCount [1]map[string]int
 
 	namedAttemptLog map[string][]*WebhookAttempt
 }

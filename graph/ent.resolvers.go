@@ -92,9 +92,15 @@ func (r *Resolver) SegmentRun() generated.SegmentRunResolver { return &segmentRu
 // User returns generated.UserResolver implementation.
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
+// WebhookEndpoint returns generated.WebhookEndpointResolver implementation.
+func (r *Resolver) WebhookEndpoint() generated.WebhookEndpointResolver {
+	return &webhookEndpointResolver{r}
+}
+
 type (
-	queryResolver      struct{ *Resolver }
-	segmentResolver    struct{ *Resolver }
-	segmentRunResolver struct{ *Resolver }
-	userResolver       struct{ *Resolver }
+	queryResolver           struct{ *Resolver }
+	segmentResolver         struct{ *Resolver }
+	segmentRunResolver      struct{ *Resolver }
+	userResolver            struct{ *Resolver }
+	webhookEndpointResolver struct{ *Resolver }
 )

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/identity"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
 // loaders batch the per-object fields that ent's field collection cannot
@@ -16,6 +17,7 @@ import (
 // in one query, not one per user.
 type loaders struct {
 	anonymousIDs *dataloadgen.Loader[int, []string]
+	webhooks     *webhookLoaders
 }
 
 type loadersKey struct{}
@@ -30,10 +32,11 @@ const loaderWait = 5 * time.Millisecond
 // users a side).
 const loaderBatch = 1000
 
-func withLoaders(ctx context.Context, client *ent.Client) context.Context {
+func withLoaders(ctx context.Context, client *ent.Client, webhooks *webhook.Store) context.Context {
 	return context.WithValue(ctx, loadersKey{}, &loaders{
 		anonymousIDs: dataloadgen.NewMappedLoader(anonymousIDsFetcher(client),
 			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch)),
+		webhooks: newWebhookLoaders(webhooks),
 	})
 }
 

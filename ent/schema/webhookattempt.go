@@ -30,13 +30,11 @@ func (WebhookAttempt) Mixin() []ent.Mixin {
 // Fields of the WebhookAttempt.
 func (WebhookAttempt) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("message_id").Immutable().Annotations(entgql.Skip(entgql.SkipType)),
+		field.Int("message_id").Immutable(),
 		field.Int("endpoint_id").Optional().Immutable().
-			Annotations(entgql.Skip()).
 			Comment("the message's endpoint, set from the message on create: an endpoint's last attempt is one index probe"),
 		field.Time("at").Default(time.Now).Immutable(),
 		field.Int("status_code").Optional().Nillable().Immutable().
-			Annotations(entgql.MapsTo("httpStatus")).
 			Comment("the HTTP status of the response; null when there was none"),
 		field.Int("latency_ms").Default(0).NonNegative().Immutable(),
 		field.Text("response_body").Default("").Immutable().
@@ -70,11 +68,10 @@ func (WebhookAttempt) Hooks() []ent.Hook {
 	return []ent.Hook{hook.On(attemptEndpoint, ent.OpCreate)}
 }
 
-// Annotations of the WebhookAttempt.
+// Annotations of the WebhookAttempt: its GraphQL type is written by hand
+// (schema/webhook.graphql).
 func (WebhookAttempt) Annotations() []schema.Annotation {
-	return []schema.Annotation{
-		entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),
-	}
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }
 
 // attemptEndpoint copies the endpoint of an attempt's message onto the

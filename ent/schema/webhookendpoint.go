@@ -60,8 +60,10 @@ func (WebhookEndpoint) Fields() []ent.Field {
 func (WebhookEndpoint) Edges() []ent.Edge {
 	return []ent.Edge{
 		projectEdge("webhook_endpoints"),
+		// GraphQL reads deliveries through internal/webhook, which pages
+		// them by state (schema/webhook.graphql).
 		edge.To("deliveries", WebhookMessage.Type).
-			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)).
+			Annotations(entgql.Skip(), entsql.OnDelete(entsql.Cascade)).
 			Comment("the messages made for the endpoint, each with its attempts"),
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/segment"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 	"github.com/pulse-analytics/pulse/graph/model"
 	segment1 "github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/pulse-analytics/pulse/internal/tenant"
@@ -34,6 +35,8 @@ type ResolverRoot interface {
 	SegmentRun() SegmentRunResolver
 	Subscription() SubscriptionResolver
 	User() UserResolver
+	WebhookEndpoint() WebhookEndpointResolver
+	WebhookMessage() WebhookMessageResolver
 }
 
 type DirectiveRoot struct {
@@ -310,13 +313,20 @@ type ComplexityRoot struct {
 		CreateSegment            func(childComplexity int, input model.CreateSegmentInput) int
 		CreateSegmentFromCluster func(childComplexity int, runID int, cluster int, name string, kind *segment.Kind) int
 		CreateSurvey             func(childComplexity int, input model.CreateSurveyInput) int
+		CreateWebhookEndpoint    func(childComplexity int, input model.CreateWebhookEndpointInput) int
+		DeleteWebhookEndpoint    func(childComplexity int, id int) int
+		DisableWebhookEndpoint   func(childComplexity int, id int, reason *string) int
 		DiscoverSegments         func(childComplexity int, k *int, withinDays *int, seed *int) int
+		EnableWebhookEndpoint    func(childComplexity int, id int) int
 		Identify                 func(childComplexity int, input model.IdentifyInput) int
 		IngestEvents             func(childComplexity int, events []*model.EventInput) int
 		RecomputeAllSegments     func(childComplexity int) int
 		RecomputeSegment         func(childComplexity int, id int) int
+		RedeliverWebhookMessage  func(childComplexity int, id int) int
 		RemoveSegmentMembers     func(childComplexity int, id int, externalIds []string) int
+		ReplayWebhookEndpoint    func(childComplexity int, id int, fromSeq int) int
 		RevokeAPIKey             func(childComplexity int, id int) int
+		RotateWebhookSecret      func(childComplexity int, id int) int
 		SubmitFeedback           func(childComplexity int, input model.FeedbackInput) int
 		SubmitSurveyResponse     func(childComplexity int, input model.SurveyResponseInput) int
 		Track                    func(childComplexity int, input model.TrackInput) int
@@ -324,6 +334,7 @@ type ComplexityRoot struct {
 		UpdateProject            func(childComplexity int, input model.UpdateProjectInput) int
 		UpdateSegment            func(childComplexity int, id int, input model.UpdateSegmentInput) int
 		UpdateSurvey             func(childComplexity int, id int, input model.UpdateSurveyInput) int
+		UpdateWebhookEndpoint    func(childComplexity int, id int, input model.UpdateWebhookEndpointInput) int
 	}
 
 	PageInfo struct {
@@ -668,9 +679,7 @@ type ComplexityRoot struct {
 	WebhookAttempt struct {
 		At           func(childComplexity int) int
 		Error        func(childComplexity int) int
-		ID           func(childComplexity int) int
 		LatencyMs    func(childComplexity int) int
-		Message      func(childComplexity int) int
 		ResponseBody func(childComplexity int) int
 		StatusCode   func(childComplexity int) int
 	}
@@ -678,15 +687,19 @@ type ComplexityRoot struct {
 	WebhookEndpoint struct {
 		BatchSize           func(childComplexity int) int
 		CreatedAt           func(childComplexity int) int
-		Deliveries          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookMessageOrder, where *ent.WebhookMessageWhereInput) int
+		Deliveries          func(childComplexity int, first *int, after *entgql.Cursor[int], status *webhookmessage.State) int
 		Description         func(childComplexity int) int
 		DisabledAt          func(childComplexity int) int
 		DisabledReason      func(childComplexity int) int
+		Enabled             func(childComplexity int) int
+		Events              func(childComplexity int) int
 		FailingSince        func(childComplexity int) int
 		ID                  func(childComplexity int) int
 		Kind                func(childComplexity int) int
+		LastAttempt         func(childComplexity int) int
 		PreviousSecretUntil func(childComplexity int) int
 		SegmentIds          func(childComplexity int) int
+		State               func(childComplexity int) int
 		URL                 func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
 	}
@@ -702,15 +715,19 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	WebhookEndpointWithSecret struct {
+		Endpoint func(childComplexity int) int
+		Secret   func(childComplexity int) int
+	}
+
 	WebhookMessage struct {
-		AttemptLog    func(childComplexity int) int
 		Attempts      func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
 		DeliveredAt   func(childComplexity int) int
-		Endpoint      func(childComplexity int) int
 		ID            func(childComplexity int) int
 		NextAttemptAt func(childComplexity int) int
 		Part          func(childComplexity int) int
+		Run           func(childComplexity int) int
 		SegmentID     func(childComplexity int) int
 		State         func(childComplexity int) int
 		Type          func(childComplexity int) int
@@ -718,14 +735,23 @@ type ComplexityRoot struct {
 	}
 
 	WebhookMessageConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
 	}
 
 	WebhookMessageEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	WebhookMessageRun struct {
+		ID  func(childComplexity int) int
+		Seq func(childComplexity int) int
+	}
+
+	WebhookReplay struct {
+		Endpoint func(childComplexity int) int
+		Messages func(childComplexity int) int
 	}
 }
 
@@ -1819,6 +1845,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateSurvey(childComplexity, args["input"].(model.CreateSurveyInput)), true
+	case "Mutation.createWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.CreateWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateWebhookEndpoint(childComplexity, args["input"].(model.CreateWebhookEndpointInput)), true
+	case "Mutation.deleteWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.DeleteWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteWebhookEndpoint(childComplexity, args["id"].(int)), true
+	case "Mutation.disableWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.DisableWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_disableWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DisableWebhookEndpoint(childComplexity, args["id"].(int), args["reason"].(*string)), true
 	case "Mutation.discoverSegments":
 		if e.ComplexityRoot.Mutation.DiscoverSegments == nil {
 			break
@@ -1830,6 +1889,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DiscoverSegments(childComplexity, args["k"].(*int), args["withinDays"].(*int), args["seed"].(*int)), true
+	case "Mutation.enableWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.EnableWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_enableWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EnableWebhookEndpoint(childComplexity, args["id"].(int)), true
 	case "Mutation.identify":
 		if e.ComplexityRoot.Mutation.Identify == nil {
 			break
@@ -1869,6 +1939,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecomputeSegment(childComplexity, args["id"].(int)), true
+	case "Mutation.redeliverWebhookMessage":
+		if e.ComplexityRoot.Mutation.RedeliverWebhookMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_redeliverWebhookMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RedeliverWebhookMessage(childComplexity, args["id"].(int)), true
 	case "Mutation.removeSegmentMembers":
 		if e.ComplexityRoot.Mutation.RemoveSegmentMembers == nil {
 			break
@@ -1880,6 +1961,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveSegmentMembers(childComplexity, args["id"].(int), args["externalIds"].([]string)), true
+	case "Mutation.replayWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.ReplayWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_replayWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReplayWebhookEndpoint(childComplexity, args["id"].(int), args["fromSeq"].(int)), true
 	case "Mutation.revokeAPIKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -1891,6 +1983,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["id"].(int)), true
+	case "Mutation.rotateWebhookSecret":
+		if e.ComplexityRoot.Mutation.RotateWebhookSecret == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateWebhookSecret_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateWebhookSecret(childComplexity, args["id"].(int)), true
 	case "Mutation.submitFeedback":
 		if e.ComplexityRoot.Mutation.SubmitFeedback == nil {
 			break
@@ -1968,6 +2071,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateSurvey(childComplexity, args["id"].(int), args["input"].(model.UpdateSurveyInput)), true
+	case "Mutation.updateWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.UpdateWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateWebhookEndpoint(childComplexity, args["id"].(int), args["input"].(model.UpdateWebhookEndpointInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -3531,24 +3645,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookAttempt.Error(childComplexity), true
-	case "WebhookAttempt.id":
-		if e.ComplexityRoot.WebhookAttempt.ID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.WebhookAttempt.ID(childComplexity), true
 	case "WebhookAttempt.latencyMs":
 		if e.ComplexityRoot.WebhookAttempt.LatencyMs == nil {
 			break
 		}
 
 		return e.ComplexityRoot.WebhookAttempt.LatencyMs(childComplexity), true
-	case "WebhookAttempt.message":
-		if e.ComplexityRoot.WebhookAttempt.Message == nil {
-			break
-		}
-
-		return e.ComplexityRoot.WebhookAttempt.Message(childComplexity), true
 	case "WebhookAttempt.responseBody":
 		if e.ComplexityRoot.WebhookAttempt.ResponseBody == nil {
 			break
@@ -3584,7 +3686,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.WebhookEndpoint.Deliveries(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.WebhookMessageOrder), args["where"].(*ent.WebhookMessageWhereInput)), true
+		return e.ComplexityRoot.WebhookEndpoint.Deliveries(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["status"].(*webhookmessage.State)), true
 	case "WebhookEndpoint.description":
 		if e.ComplexityRoot.WebhookEndpoint.Description == nil {
 			break
@@ -3603,6 +3705,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookEndpoint.DisabledReason(childComplexity), true
+	case "WebhookEndpoint.enabled":
+		if e.ComplexityRoot.WebhookEndpoint.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Enabled(childComplexity), true
+	case "WebhookEndpoint.events":
+		if e.ComplexityRoot.WebhookEndpoint.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Events(childComplexity), true
 	case "WebhookEndpoint.failingSince":
 		if e.ComplexityRoot.WebhookEndpoint.FailingSince == nil {
 			break
@@ -3621,6 +3735,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookEndpoint.Kind(childComplexity), true
+	case "WebhookEndpoint.lastAttempt":
+		if e.ComplexityRoot.WebhookEndpoint.LastAttempt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.LastAttempt(childComplexity), true
 	case "WebhookEndpoint.previousSecretExpiresAt":
 		if e.ComplexityRoot.WebhookEndpoint.PreviousSecretUntil == nil {
 			break
@@ -3633,6 +3753,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookEndpoint.SegmentIds(childComplexity), true
+	case "WebhookEndpoint.state":
+		if e.ComplexityRoot.WebhookEndpoint.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.State(childComplexity), true
 	case "WebhookEndpoint.url":
 		if e.ComplexityRoot.WebhookEndpoint.URL == nil {
 			break
@@ -3678,13 +3804,20 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.WebhookEndpointEdge.Node(childComplexity), true
 
-	case "WebhookMessage.attempts":
-		if e.ComplexityRoot.WebhookMessage.AttemptLog == nil {
+	case "WebhookEndpointWithSecret.endpoint":
+		if e.ComplexityRoot.WebhookEndpointWithSecret.Endpoint == nil {
 			break
 		}
 
-		return e.ComplexityRoot.WebhookMessage.AttemptLog(childComplexity), true
-	case "WebhookMessage.attemptCount":
+		return e.ComplexityRoot.WebhookEndpointWithSecret.Endpoint(childComplexity), true
+	case "WebhookEndpointWithSecret.secret":
+		if e.ComplexityRoot.WebhookEndpointWithSecret.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointWithSecret.Secret(childComplexity), true
+
+	case "WebhookMessage.attempts":
 		if e.ComplexityRoot.WebhookMessage.Attempts == nil {
 			break
 		}
@@ -3702,12 +3835,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookMessage.DeliveredAt(childComplexity), true
-	case "WebhookMessage.endpoint":
-		if e.ComplexityRoot.WebhookMessage.Endpoint == nil {
-			break
-		}
-
-		return e.ComplexityRoot.WebhookMessage.Endpoint(childComplexity), true
 	case "WebhookMessage.id":
 		if e.ComplexityRoot.WebhookMessage.ID == nil {
 			break
@@ -3726,6 +3853,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookMessage.Part(childComplexity), true
+	case "WebhookMessage.run":
+		if e.ComplexityRoot.WebhookMessage.Run == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.Run(childComplexity), true
 	case "WebhookMessage.segmentId":
 		if e.ComplexityRoot.WebhookMessage.SegmentID == nil {
 			break
@@ -3763,12 +3896,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookMessageConnection.PageInfo(childComplexity), true
-	case "WebhookMessageConnection.totalCount":
-		if e.ComplexityRoot.WebhookMessageConnection.TotalCount == nil {
-			break
-		}
-
-		return e.ComplexityRoot.WebhookMessageConnection.TotalCount(childComplexity), true
 
 	case "WebhookMessageEdge.cursor":
 		if e.ComplexityRoot.WebhookMessageEdge.Cursor == nil {
@@ -3782,6 +3909,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookMessageEdge.Node(childComplexity), true
+
+	case "WebhookMessageRun.id":
+		if e.ComplexityRoot.WebhookMessageRun.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessageRun.ID(childComplexity), true
+	case "WebhookMessageRun.seq":
+		if e.ComplexityRoot.WebhookMessageRun.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessageRun.Seq(childComplexity), true
+
+	case "WebhookReplay.endpoint":
+		if e.ComplexityRoot.WebhookReplay.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReplay.Endpoint(childComplexity), true
+	case "WebhookReplay.messages":
+		if e.ComplexityRoot.WebhookReplay.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReplay.Messages(childComplexity), true
 
 	}
 	return 0, false
@@ -3799,6 +3952,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateAPIKeyInput", ec.unmarshalInputCreateAPIKeyInput),
 			graphql.NewInputUnmarshaler("CreateSegmentInput", ec.unmarshalInputCreateSegmentInput),
 			graphql.NewInputUnmarshaler("CreateSurveyInput", ec.unmarshalInputCreateSurveyInput),
+			graphql.NewInputUnmarshaler("CreateWebhookEndpointInput", ec.unmarshalInputCreateWebhookEndpointInput),
 			graphql.NewInputUnmarshaler("DiscoveryRunOrder", ec.unmarshalInputDiscoveryRunOrder),
 			graphql.NewInputUnmarshaler("DiscoveryRunWhereInput", ec.unmarshalInputDiscoveryRunWhereInput),
 			graphql.NewInputUnmarshaler("EventConditionInput", ec.unmarshalInputEventConditionInput),
@@ -3840,14 +3994,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateProjectInput", ec.unmarshalInputUpdateProjectInput),
 			graphql.NewInputUnmarshaler("UpdateSegmentInput", ec.unmarshalInputUpdateSegmentInput),
 			graphql.NewInputUnmarshaler("UpdateSurveyInput", ec.unmarshalInputUpdateSurveyInput),
+			graphql.NewInputUnmarshaler("UpdateWebhookEndpointInput", ec.unmarshalInputUpdateWebhookEndpointInput),
 			graphql.NewInputUnmarshaler("UserDailyActivityOrder", ec.unmarshalInputUserDailyActivityOrder),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 			graphql.NewInputUnmarshaler("UserWhereInput", ec.unmarshalInputUserWhereInput),
-			graphql.NewInputUnmarshaler("WebhookAttemptWhereInput", ec.unmarshalInputWebhookAttemptWhereInput),
 			graphql.NewInputUnmarshaler("WebhookEndpointOrder", ec.unmarshalInputWebhookEndpointOrder),
 			graphql.NewInputUnmarshaler("WebhookEndpointWhereInput", ec.unmarshalInputWebhookEndpointWhereInput),
-			graphql.NewInputUnmarshaler("WebhookMessageOrder", ec.unmarshalInputWebhookMessageOrder),
-			graphql.NewInputUnmarshaler("WebhookMessageWhereInput", ec.unmarshalInputWebhookMessageWhereInput),
 		)
 	}
 	first := true
@@ -7234,125 +7386,6 @@ input UserWhereInput {
   externalIDEqualFold: String @deprecated(reason: "Use externalIdEqualFold.")
   externalIDContainsFold: String @deprecated(reason: "Use externalIdContainsFold.")
 }
-type WebhookAttempt implements Node {
-  id: ID!
-  at: Time!
-  """
-  the HTTP status of the response; null when there was none
-  """
-  httpStatus: Int @goField(name: "StatusCode", forceResolver: false)
-  latencyMs: Int!
-  """
-  the first 1 KiB of the response body
-  """
-  responseBody: String!
-  """
-  why the attempt failed when the receiver's status does not say: a timeout, a refused address, ...
-  """
-  error: String
-  message: WebhookMessage!
-}
-"""
-WebhookAttemptWhereInput is used for filtering WebhookAttempt objects.
-Input was generated by ent.
-"""
-input WebhookAttemptWhereInput {
-  not: WebhookAttemptWhereInput
-  and: [WebhookAttemptWhereInput!]
-  or: [WebhookAttemptWhereInput!]
-  """
-  id field predicates
-  """
-  id: ID
-  idNEQ: ID
-  idIn: [ID!]
-  idNotIn: [ID!]
-  idGT: ID
-  idGTE: ID
-  idLT: ID
-  idLTE: ID
-  """
-  message_id field predicates
-  """
-  messageID: ID
-  messageIDNEQ: ID
-  messageIDIn: [ID!]
-  messageIDNotIn: [ID!]
-  """
-  at field predicates
-  """
-  at: Time
-  atNEQ: Time
-  atIn: [Time!]
-  atNotIn: [Time!]
-  atGT: Time
-  atGTE: Time
-  atLT: Time
-  atLTE: Time
-  """
-  status_code field predicates
-  """
-  statusCode: Int
-  statusCodeNEQ: Int
-  statusCodeIn: [Int!]
-  statusCodeNotIn: [Int!]
-  statusCodeGT: Int
-  statusCodeGTE: Int
-  statusCodeLT: Int
-  statusCodeLTE: Int
-  statusCodeIsNil: Boolean
-  statusCodeNotNil: Boolean
-  """
-  latency_ms field predicates
-  """
-  latencyMs: Int
-  latencyMsNEQ: Int
-  latencyMsIn: [Int!]
-  latencyMsNotIn: [Int!]
-  latencyMsGT: Int
-  latencyMsGTE: Int
-  latencyMsLT: Int
-  latencyMsLTE: Int
-  """
-  response_body field predicates
-  """
-  responseBody: String
-  responseBodyNEQ: String
-  responseBodyIn: [String!]
-  responseBodyNotIn: [String!]
-  responseBodyGT: String
-  responseBodyGTE: String
-  responseBodyLT: String
-  responseBodyLTE: String
-  responseBodyContains: String
-  responseBodyHasPrefix: String
-  responseBodyHasSuffix: String
-  responseBodyEqualFold: String
-  responseBodyContainsFold: String
-  """
-  error field predicates
-  """
-  error: String
-  errorNEQ: String
-  errorIn: [String!]
-  errorNotIn: [String!]
-  errorGT: String
-  errorGTE: String
-  errorLT: String
-  errorLTE: String
-  errorContains: String
-  errorHasPrefix: String
-  errorHasSuffix: String
-  errorIsNil: Boolean
-  errorNotNil: Boolean
-  errorEqualFold: String
-  errorContainsFold: String
-  """
-  message edge predicates
-  """
-  hasMessage: Boolean
-  hasMessageWith: [WebhookMessageWhereInput!]
-}
 type WebhookEndpoint implements Node {
   id: ID!
   createdAt: Time!
@@ -7381,37 +7414,6 @@ type WebhookEndpoint implements Node {
   the first failure of the current run of failures; cleared by a success
   """
   failingSince: Time
-  deliveries(
-    """
-    Returns the elements in the list that come after the specified cursor.
-    """
-    after: Cursor
-
-    """
-    Returns the first _n_ elements from the list.
-    """
-    first: Int
-
-    """
-    Returns the elements in the list that come before the specified cursor.
-    """
-    before: Cursor
-
-    """
-    Returns the last _n_ elements from the list.
-    """
-    last: Int
-
-    """
-    Ordering options for WebhookMessages returned from the connection.
-    """
-    orderBy: WebhookMessageOrder
-
-    """
-    Filtering options for WebhookMessages returned from the connection.
-    """
-    where: WebhookMessageWhereInput
-  ): WebhookMessageConnection!
 }
 """
 A connection to a list of items.
@@ -7618,246 +7620,6 @@ input WebhookEndpointWhereInput {
   failingSinceLTE: Time
   failingSinceIsNil: Boolean
   failingSinceNotNil: Boolean
-  """
-  deliveries edge predicates
-  """
-  hasDeliveries: Boolean
-  hasDeliveriesWith: [WebhookMessageWhereInput!]
-}
-type WebhookMessage implements Node {
-  id: ID!
-  segmentId: ID!
-  """
-  0-based index among the messages one run made for one endpoint and type
-  """
-  part: Int!
-  """
-  segment.entered, segment.exited or segment.run_failed
-  """
-  type: String!
-  """
-  msg_ + random: the receiver's idempotency key, the same on every attempt
-  """
-  webhookId: String!
-  """
-  FAILED: delivery gave up or the endpoint was disabled
-  """
-  state: WebhookMessageState!
-  """
-  how many attempts were made
-  """
-  attemptCount: Int! @goField(name: "Attempts", forceResolver: false)
-  nextAttemptAt: Time
-  deliveredAt: Time
-  createdAt: Time!
-  endpoint: WebhookEndpoint!
-  """
-  the attempts, oldest first
-  """
-  attempts: [WebhookAttempt!] @goField(name: "AttemptLog", forceResolver: false)
-}
-"""
-A connection to a list of items.
-"""
-type WebhookMessageConnection {
-  """
-  A list of edges.
-  """
-  edges: [WebhookMessageEdge]
-  """
-  Information to aid in pagination.
-  """
-  pageInfo: PageInfo!
-  """
-  Identifies the total count of items in the connection.
-  """
-  totalCount: Int!
-}
-"""
-An edge in a connection.
-"""
-type WebhookMessageEdge {
-  """
-  The item at the end of the edge.
-  """
-  node: WebhookMessage
-  """
-  A cursor for use in pagination.
-  """
-  cursor: Cursor!
-}
-"""
-Ordering options for WebhookMessage connections
-"""
-input WebhookMessageOrder {
-  """
-  The ordering direction.
-  """
-  direction: OrderDirection! = ASC
-  """
-  The field by which to order WebhookMessages.
-  """
-  field: WebhookMessageOrderField!
-}
-"""
-Properties by which WebhookMessage connections can be ordered.
-"""
-enum WebhookMessageOrderField {
-  CREATED_AT
-}
-"""
-WebhookMessageState is enum for the field state
-"""
-enum WebhookMessageState @goModel(model: "github.com/pulse-analytics/pulse/ent/webhookmessage.State") {
-  PENDING
-  DELIVERED
-  FAILED
-}
-"""
-WebhookMessageWhereInput is used for filtering WebhookMessage objects.
-Input was generated by ent.
-"""
-input WebhookMessageWhereInput {
-  not: WebhookMessageWhereInput
-  and: [WebhookMessageWhereInput!]
-  or: [WebhookMessageWhereInput!]
-  """
-  id field predicates
-  """
-  id: ID
-  idNEQ: ID
-  idIn: [ID!]
-  idNotIn: [ID!]
-  idGT: ID
-  idGTE: ID
-  idLT: ID
-  idLTE: ID
-  """
-  endpoint_id field predicates
-  """
-  endpointID: ID
-  endpointIDNEQ: ID
-  endpointIDIn: [ID!]
-  endpointIDNotIn: [ID!]
-  """
-  segment_id field predicates
-  """
-  segmentID: ID
-  segmentIDNEQ: ID
-  segmentIDIn: [ID!]
-  segmentIDNotIn: [ID!]
-  segmentIDGT: ID
-  segmentIDGTE: ID
-  segmentIDLT: ID
-  segmentIDLTE: ID
-  """
-  part field predicates
-  """
-  part: Int
-  partNEQ: Int
-  partIn: [Int!]
-  partNotIn: [Int!]
-  partGT: Int
-  partGTE: Int
-  partLT: Int
-  partLTE: Int
-  """
-  type field predicates
-  """
-  type: String
-  typeNEQ: String
-  typeIn: [String!]
-  typeNotIn: [String!]
-  typeGT: String
-  typeGTE: String
-  typeLT: String
-  typeLTE: String
-  typeContains: String
-  typeHasPrefix: String
-  typeHasSuffix: String
-  typeEqualFold: String
-  typeContainsFold: String
-  """
-  webhook_id field predicates
-  """
-  webhookID: String
-  webhookIDNEQ: String
-  webhookIDIn: [String!]
-  webhookIDNotIn: [String!]
-  webhookIDGT: String
-  webhookIDGTE: String
-  webhookIDLT: String
-  webhookIDLTE: String
-  webhookIDContains: String
-  webhookIDHasPrefix: String
-  webhookIDHasSuffix: String
-  webhookIDEqualFold: String
-  webhookIDContainsFold: String
-  """
-  state field predicates
-  """
-  state: WebhookMessageState
-  stateNEQ: WebhookMessageState
-  stateIn: [WebhookMessageState!]
-  stateNotIn: [WebhookMessageState!]
-  """
-  attempts field predicates
-  """
-  attempts: Int
-  attemptsNEQ: Int
-  attemptsIn: [Int!]
-  attemptsNotIn: [Int!]
-  attemptsGT: Int
-  attemptsGTE: Int
-  attemptsLT: Int
-  attemptsLTE: Int
-  """
-  next_attempt_at field predicates
-  """
-  nextAttemptAt: Time
-  nextAttemptAtNEQ: Time
-  nextAttemptAtIn: [Time!]
-  nextAttemptAtNotIn: [Time!]
-  nextAttemptAtGT: Time
-  nextAttemptAtGTE: Time
-  nextAttemptAtLT: Time
-  nextAttemptAtLTE: Time
-  nextAttemptAtIsNil: Boolean
-  nextAttemptAtNotNil: Boolean
-  """
-  delivered_at field predicates
-  """
-  deliveredAt: Time
-  deliveredAtNEQ: Time
-  deliveredAtIn: [Time!]
-  deliveredAtNotIn: [Time!]
-  deliveredAtGT: Time
-  deliveredAtGTE: Time
-  deliveredAtLT: Time
-  deliveredAtLTE: Time
-  deliveredAtIsNil: Boolean
-  deliveredAtNotNil: Boolean
-  """
-  created_at field predicates
-  """
-  createdAt: Time
-  createdAtNEQ: Time
-  createdAtIn: [Time!]
-  createdAtNotIn: [Time!]
-  createdAtGT: Time
-  createdAtGTE: Time
-  createdAtLT: Time
-  createdAtLTE: Time
-  """
-  endpoint edge predicates
-  """
-  hasEndpoint: Boolean
-  hasEndpointWith: [WebhookEndpointWhereInput!]
-  """
-  attempt_log edge predicates
-  """
-  hasAttemptLog: Boolean
-  hasAttemptLogWith: [WebhookAttemptWhereInput!]
 }
 `, BuiltIn: false},
 	{Name: "../../schema/feedback.graphql", Input: `input UpdateFeedbackInput {
@@ -8555,6 +8317,190 @@ extend type User {
   to this user, in the order they were first seen.
   """
   anonymousIds: [String!]!
+}
+`, BuiltIn: false},
+	{Name: "../../schema/webhook.graphql", Input: `# Webhook endpoints: where committed runs are delivered, signed per
+# Standard Webhooks 1.0, and the log of those deliveries.
+
+"What an endpoint is sent."
+enum WebhookEvent {
+  "Users entered a segment: messages of type segment.entered."
+  ENTERED
+  "Users left a segment: segment.exited."
+  EXITED
+  "A run of a segment failed: segment.run_failed."
+  RUN_FAILED
+}
+
+"How an endpoint is doing."
+enum WebhookEndpointState {
+  "Deliveries succeed (or none has been tried yet)."
+  HEALTHY
+  "Deliveries fail and are being retried since failingSince; lastAttempt says how."
+  FAILING
+  "Nothing is delivered: disabled by an administrator, or by delivery after a 410 or 5 days of failures (disabledReason)."
+  DISABLED
+}
+
+"The state of a message of the delivery log."
+enum WebhookMessageState {
+  "Waiting for its first attempt or a retry (nextAttemptAt)."
+  PENDING
+  "A receiver answered 2xx."
+  DELIVERED
+  "Delivery gave up, or the endpoint was disabled; redeliver or replay sends it again."
+  FAILED
+}
+
+extend type WebhookEndpoint {
+  "The events delivered."
+  events: [WebhookEvent!]!
+  "Whether messages are delivered: false once the endpoint is disabled."
+  enabled: Boolean!
+  "Its health, from disabledAt and failingSince."
+  state: WebhookEndpointState!
+  "The latest attempt to deliver to the endpoint, successful or not; null before the first."
+  lastAttempt: WebhookAttempt
+  """
+  The endpoint's messages, newest first, each with its attempts; status keeps
+  those in one state (FAILED: what needs attention).
+  """
+  deliveries(first: Int, after: Cursor, status: WebhookMessageState): WebhookMessageConnection!
+}
+
+"""
+One message of an endpoint's delivery log. Every attempt sends the same
+webhook-id and the same signed body.
+"""
+type WebhookMessage {
+  id: ID!
+  "The webhook-id header: the receiver's idempotency key."
+  webhookId: String!
+  "segment.entered, segment.exited or segment.run_failed."
+  type: String!
+  segmentId: ID!
+  "The run that made the message."
+  run: WebhookMessageRun!
+  "The message's position among those its run made for the endpoint and type, from 0: a run that moves more users than batchSize makes several."
+  part: Int!
+  state: WebhookMessageState!
+  "The attempts, oldest first."
+  attempts: [WebhookAttempt!]!
+  "When the next attempt is due, while PENDING."
+  nextAttemptAt: Time
+  deliveredAt: Time
+  createdAt: Time!
+}
+
+"The run a message comes from."
+type WebhookMessageRun {
+  "The SegmentRun."
+  id: ID
+  "The run's seq: replayWebhookEndpoint(fromSeq) re-sends from one."
+  seq: Int!
+}
+
+"One try at delivering a message."
+type WebhookAttempt {
+  at: Time!
+  "The HTTP status of the response; null when there was none (see error)."
+  httpStatus: Int
+  latencyMs: Int!
+  "The first 1 KiB of the response body."
+  responseBody: String!
+  "Why the attempt failed when no status says: a timeout, a refused address, a reset connection."
+  error: String
+}
+
+type WebhookMessageConnection {
+  edges: [WebhookMessageEdge!]!
+  pageInfo: PageInfo!
+}
+
+type WebhookMessageEdge {
+  node: WebhookMessage!
+  cursor: Cursor!
+}
+
+input CreateWebhookEndpointInput {
+  """
+  Where messages are posted. https, and a public address, unless the
+  operator runs Pulse with --webhooks-allow-private. For SEGMENT_TRACK, the
+  base URL of a Segment HTTP Tracking API (https://api.segment.io): Pulse
+  posts to its /v1/batch.
+  """
+  url: String!
+  description: String
+  "The segments delivered; empty or left out: every segment of the project, those made later too."
+  segmentIds: [ID!] @idOf(type: "Segment")
+  "At least one."
+  events: [WebhookEvent!]!
+  "At most this many users per message: 1 to 1,000, default 100."
+  batchSize: Int
+  "WEBHOOK (default): signed Standard Webhooks messages. SEGMENT_TRACK: Segment track calls."
+  kind: WebhookEndpointKind
+  "SEGMENT_TRACK only, and required there: the write key of the source it sends to, sent as the Basic auth user."
+  writeKey: String
+}
+
+"Leave a field out to keep it."
+input UpdateWebhookEndpointInput {
+  url: String
+  description: String
+  "Replaces the segments; [] means every segment."
+  segmentIds: [ID!] @idOf(type: "Segment")
+  events: [WebhookEvent!]
+  batchSize: Int
+  "SEGMENT_TRACK only."
+  writeKey: String
+}
+
+"""
+An endpoint with its signing secret. The secret is shown once, here, and
+never again: configure the receiver with it now.
+"""
+type WebhookEndpointWithSecret {
+  endpoint: WebhookEndpoint!
+  "whsec_ and the base64 of 32 random bytes, as Standard Webhooks libraries take it."
+  secret: String!
+}
+
+"What replayWebhookEndpoint queued."
+type WebhookReplay {
+  endpoint: WebhookEndpoint!
+  "How many messages are PENDING again."
+  messages: Int!
+}
+
+extend type Mutation {
+  "Creates an endpoint of the caller's project. Messages are delivered for runs committed from now on."
+  createWebhookEndpoint(input: CreateWebhookEndpointInput!): WebhookEndpointWithSecret! @hasRole(role: ADMIN)
+  "Changes an endpoint's settings; messages already made keep theirs."
+  updateWebhookEndpoint(id: ID! @idOf(type: "WebhookEndpoint"), input: UpdateWebhookEndpointInput!): WebhookEndpoint! @hasRole(role: ADMIN)
+  """
+  Gives an endpoint a new secret, returned once. For 24 hours (until
+  previousSecretExpiresAt) every message carries two signatures, by the new
+  secret and by the previous one, so the receiver can switch without a gap.
+  """
+  rotateWebhookSecret(id: ID! @idOf(type: "WebhookEndpoint")): WebhookEndpointWithSecret! @hasRole(role: ADMIN)
+  "Stops deliveries to an endpoint, recording why; disabling a disabled endpoint changes nothing."
+  disableWebhookEndpoint(id: ID! @idOf(type: "WebhookEndpoint"), reason: String): WebhookEndpoint! @hasRole(role: ADMIN)
+  "Resumes deliveries to a disabled endpoint, with failingSince cleared. Messages that failed meanwhile stay FAILED until replayed."
+  enableWebhookEndpoint(id: ID! @idOf(type: "WebhookEndpoint")): WebhookEndpoint! @hasRole(role: ADMIN)
+  """
+  Sends a message again, with the same webhook-id and body: it is PENDING
+  again with a fresh retry schedule (the attempts made stay in its log), and
+  goes out once its stream's earlier pending messages are delivered.
+  """
+  redeliverWebhookMessage(id: ID! @idOf(type: "WebhookMessage")): WebhookMessage! @hasRole(role: ADMIN)
+  """
+  Sends again every message of the endpoint whose run's seq is after
+  fromSeq (0: all of them), in each segment's seq order: for a receiver that
+  lost data. The endpoint must be enabled.
+  """
+  replayWebhookEndpoint(id: ID! @idOf(type: "WebhookEndpoint"), fromSeq: Int!): WebhookReplay! @hasRole(role: ADMIN)
+  "Deletes an endpoint and its delivery log; returns its id."
+  deleteWebhookEndpoint(id: ID! @idOf(type: "WebhookEndpoint")): ID! @hasRole(role: ADMIN)
 }
 `, BuiltIn: false},
 }
@@ -9676,8 +9622,6 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 
 func (ec *executionContext) childFields_WebhookAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
-	case "id":
-		return ec.fieldContext_WebhookAttempt_id(ctx, field)
 	case "at":
 		return ec.fieldContext_WebhookAttempt_at(ctx, field)
 	case "httpStatus":
@@ -9688,8 +9632,6 @@ func (ec *executionContext) childFields_WebhookAttempt(ctx context.Context, fiel
 		return ec.fieldContext_WebhookAttempt_responseBody(ctx, field)
 	case "error":
 		return ec.fieldContext_WebhookAttempt_error(ctx, field)
-	case "message":
-		return ec.fieldContext_WebhookAttempt_message(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WebhookAttempt", field.Name)
 }
@@ -9720,6 +9662,14 @@ func (ec *executionContext) childFields_WebhookEndpoint(ctx context.Context, fie
 		return ec.fieldContext_WebhookEndpoint_disabledReason(ctx, field)
 	case "failingSince":
 		return ec.fieldContext_WebhookEndpoint_failingSince(ctx, field)
+	case "events":
+		return ec.fieldContext_WebhookEndpoint_events(ctx, field)
+	case "enabled":
+		return ec.fieldContext_WebhookEndpoint_enabled(ctx, field)
+	case "state":
+		return ec.fieldContext_WebhookEndpoint_state(ctx, field)
+	case "lastAttempt":
+		return ec.fieldContext_WebhookEndpoint_lastAttempt(ctx, field)
 	case "deliveries":
 		return ec.fieldContext_WebhookEndpoint_deliveries(ctx, field)
 	}
@@ -9748,32 +9698,40 @@ func (ec *executionContext) childFields_WebhookEndpointEdge(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpointEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_WebhookEndpointWithSecret(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "endpoint":
+		return ec.fieldContext_WebhookEndpointWithSecret_endpoint(ctx, field)
+	case "secret":
+		return ec.fieldContext_WebhookEndpointWithSecret_secret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpointWithSecret", field.Name)
+}
+
 func (ec *executionContext) childFields_WebhookMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_WebhookMessage_id(ctx, field)
-	case "segmentId":
-		return ec.fieldContext_WebhookMessage_segmentId(ctx, field)
-	case "part":
-		return ec.fieldContext_WebhookMessage_part(ctx, field)
-	case "type":
-		return ec.fieldContext_WebhookMessage_type(ctx, field)
 	case "webhookId":
 		return ec.fieldContext_WebhookMessage_webhookId(ctx, field)
+	case "type":
+		return ec.fieldContext_WebhookMessage_type(ctx, field)
+	case "segmentId":
+		return ec.fieldContext_WebhookMessage_segmentId(ctx, field)
+	case "run":
+		return ec.fieldContext_WebhookMessage_run(ctx, field)
+	case "part":
+		return ec.fieldContext_WebhookMessage_part(ctx, field)
 	case "state":
 		return ec.fieldContext_WebhookMessage_state(ctx, field)
-	case "attemptCount":
-		return ec.fieldContext_WebhookMessage_attemptCount(ctx, field)
+	case "attempts":
+		return ec.fieldContext_WebhookMessage_attempts(ctx, field)
 	case "nextAttemptAt":
 		return ec.fieldContext_WebhookMessage_nextAttemptAt(ctx, field)
 	case "deliveredAt":
 		return ec.fieldContext_WebhookMessage_deliveredAt(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_WebhookMessage_createdAt(ctx, field)
-	case "endpoint":
-		return ec.fieldContext_WebhookMessage_endpoint(ctx, field)
-	case "attempts":
-		return ec.fieldContext_WebhookMessage_attempts(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WebhookMessage", field.Name)
 }
@@ -9784,8 +9742,6 @@ func (ec *executionContext) childFields_WebhookMessageConnection(ctx context.Con
 		return ec.fieldContext_WebhookMessageConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_WebhookMessageConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_WebhookMessageConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WebhookMessageConnection", field.Name)
 }
@@ -9798,6 +9754,26 @@ func (ec *executionContext) childFields_WebhookMessageEdge(ctx context.Context, 
 		return ec.fieldContext_WebhookMessageEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WebhookMessageEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookMessageRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookMessageRun_id(ctx, field)
+	case "seq":
+		return ec.fieldContext_WebhookMessageRun_seq(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookMessageRun", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookReplay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "endpoint":
+		return ec.fieldContext_WebhookReplay_endpoint(ctx, field)
+	case "messages":
+		return ec.fieldContext_WebhookReplay_messages(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookReplay", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
