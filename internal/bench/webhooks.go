@@ -172,24 +172,9 @@ func waitDelivered(ctx context.Context, db *sql.DB, endpointID int, limit time.D
 // measureDeliveries compares what the receiver got with what the runs
 // moved and the messages made, and computes the delays.
 func measureDeliveries(ctx context.Context, db *sql.DB, endpointID int, started time.Time, acks []ack, got []delivery, rep *WebhooksReport) error {
-	stored := map[string]bool{}
-	rows, err := db.QueryContext(ctx, `SELECT webhook_id FROM webhook_messages WHERE endpoint_id = $1`, endpointID)
+	stored, err := storedMessages(ctx, db, endpointID)
 	if err != nil {
-		return fmt.Errorf("messages: %w", err)
-	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			_ = rows.Close()
-			return fmt.Errorf("messages: %w", err)
-		}
-		stored[id] = true
-	}
-	if err := rows.Close(); err != nil {
-		return fmt.Errorf("messages: %w", err)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("messages: %w", err)
+		return err
 	}
 	rep.Messages = len(stored)
 	seenMessages := map[string]bool{}
@@ -242,6 +227,24 @@ func measureDeliveries(ctx context.Context, db *sql.DB, endpointID int, started 
 	}()
 	rep.Delays = delays(acks, changes)
 	return nil
+}
+
+// storedMessages are the webhook ids of the endpoint's messages.
+func storedMessages(ctx context.Context, db *sql.DB, endpointID int) (map[string]bool, error) {
+	rows, err := db.QueryContext(ctx, `SELECT webhook_id FROM webhook_messages WHERE endpoint_id = $1`, endpointID)
+	if err != nil {
+		return nil, fmt.Errorf("messages: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	stored := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("messages: %w", err)
+		}
+		stored[id] = true
+	}
+	return stored, rows.Err()
 }
 
 // lostChanges counts the membership changes of every run that committed

@@ -27,9 +27,9 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 	epRotating := b.endpoint(t, endpointSpec{url: rc.url(), segments: []int{rotating}, secret: secretNew, previous: secretOld, until: time.Now().Add(24 * time.Hour)})
 	epRotated := b.endpoint(t, endpointSpec{url: rc.url(), segments: []int{rotated}, secret: secretNew, previous: secretOld, until: time.Now().Add(-time.Minute)})
 	b.move(t, rotating, false, "ann")
-	got := rc.wait(t, 1)
+	rc.wait(t, 1)
 	b.move(t, rotated, false, "bob")
-	got = rc.wait(t, 2)
+	got := rc.wait(t, 2)
 	b.settled(t, epRotating)
 	b.settled(t, epRotated)
 
