@@ -59,6 +59,7 @@ func (w *deliverWorker) send(ctx context.Context, e endpoint, m message, at time
 	if err != nil {
 		return sent{err: err, latency: time.Since(start)}
 	}
+	defer func() { _ = res.Body.Close() }()
 	body := readSnippet(res)
 	return sent{status: res.StatusCode, header: res.Header, body: body, latency: time.Since(start)}
 }

@@ -145,9 +145,8 @@ func IsPublic(addr netip.Addr) bool {
 
 // readSnippet reads up to MaxResponseBody bytes of a response's body for
 // the log, then a little more so a short answer leaves the connection
-// reusable, and closes it.
+// reusable; the caller closes the body.
 func readSnippet(res *http.Response) string {
-	defer func() { _ = res.Body.Close() }()
 	snippet, _ := io.ReadAll(io.LimitReader(res.Body, MaxResponseBody))
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	// The log is a text column: PostgreSQL refuses invalid UTF-8 (a rune

@@ -125,4 +125,3 @@ func TestRetriesKeepTheWebhookID(t *testing.T) {
 	require.Nil(t, failingSince, "a success clears the failure")
 	require.Equal(t, []string{"failed", "failed", "failed", "delivered", "delivered"}, outcomes(ep))
 }
-

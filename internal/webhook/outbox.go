@@ -122,10 +122,12 @@ func EnqueueRun(ctx context.Context, tx *sql.Tx, run Run) error {
 // endpoints: the users ($7, sorted) in parts of each endpoint's batch size,
 // each part one message whose body is the exact JSON to send. Entering
 // users are read under the run's KEY SHARE lock; a user that left because a
-// merge deleted it is sent with its id only (externalId and traits null).
+// merge deleted it is sent with its id only (externalId and traits null). A
+// user without traits has {}.
 const insertChangesSQL = `
 	WITH moved AS (
-		SELECT m.user_id, u.external_id, u.traits, row_number() OVER (ORDER BY m.user_id) - 1 AS ord
+		SELECT m.user_id, u.external_id, CASE WHEN u.id IS NOT NULL THEN COALESCE(u.traits, '{}'::jsonb) END AS traits,
+			row_number() OVER (ORDER BY m.user_id) - 1 AS ord
 		FROM unnest($7::bigint[]) m(user_id) LEFT JOIN users u ON u.id = m.user_id AND u.project_id = $1
 		WHERE $10::boolean OR u.id IS NOT NULL
 	), endpoint AS (

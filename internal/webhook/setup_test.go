@@ -114,6 +114,15 @@ func (b *bundle) users(t *testing.T, externalIDs ...string) {
 	require.NoError(t, err)
 }
 
+// userIDs are the ids of users by external id, sorted.
+func (b *bundle) userIDs(t *testing.T, externalIDs ...string) []int64 {
+	t.Helper()
+	var ids pq.Int64Array
+	require.NoError(t, b.db.QueryRow(`SELECT array_agg(id ORDER BY id) FROM users WHERE project_id = $1 AND external_id = ANY($2)`,
+		b.projectID, pq.Array(externalIDs)).Scan(&ids))
+	return ids
+}
+
 // staticSegment creates a STATIC segment: its members move only when the
 // test says, each change one committed run.
 func (b *bundle) staticSegment(t *testing.T, name string) int {
