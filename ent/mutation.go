@@ -10269,7 +10269,6 @@ type SegmentDirtyUserMutation struct {
 	user_id       *int
 	adduser_id    *int
 	marked_at     *time.Time
-	taken         *bool
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*SegmentDirtyUser, error)
@@ -10578,42 +10577,6 @@ func (m *SegmentDirtyUserMutation) ResetMarkedAt() {
 	m.marked_at = nil
 }
 
-// SetTaken sets the "taken" field.
-func (m *SegmentDirtyUserMutation) SetTaken(b bool) {
-	m.taken = &b
-}
-
-// Taken returns the value of the "taken" field in the mutation.
-func (m *SegmentDirtyUserMutation) Taken() (r bool, exists bool) {
-	v := m.taken
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldTaken returns the old "taken" field's value of the SegmentDirtyUser entity.
-// If the SegmentDirtyUser object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *SegmentDirtyUserMutation) OldTaken(ctx context.Context) (v bool, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldTaken is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldTaken requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldTaken: %w", err)
-	}
-	return oldValue.Taken, nil
-}
-
-// ResetTaken resets all changes to the "taken" field.
-func (m *SegmentDirtyUserMutation) ResetTaken() {
-	m.taken = nil
-}
-
 // Where appends a list predicates to the SegmentDirtyUserMutation builder.
 func (m *SegmentDirtyUserMutation) Where(ps ...predicate.SegmentDirtyUser) {
 	m.predicates = append(m.predicates, ps...)
@@ -10648,7 +10611,7 @@ func (m *SegmentDirtyUserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *SegmentDirtyUserMutation) Fields() []string {
-	fields := make([]string, 0, 5)
+	fields := make([]string, 0, 4)
 	if m.project_id != nil {
 		fields = append(fields, segmentdirtyuser.FieldProjectID)
 	}
@@ -10660,9 +10623,6 @@ func (m *SegmentDirtyUserMutation) Fields() []string {
 	}
 	if m.marked_at != nil {
 		fields = append(fields, segmentdirtyuser.FieldMarkedAt)
-	}
-	if m.taken != nil {
-		fields = append(fields, segmentdirtyuser.FieldTaken)
 	}
 	return fields
 }
@@ -10680,8 +10640,6 @@ func (m *SegmentDirtyUserMutation) Field(name string) (ent.Value, bool) {
 		return m.UserID()
 	case segmentdirtyuser.FieldMarkedAt:
 		return m.MarkedAt()
-	case segmentdirtyuser.FieldTaken:
-		return m.Taken()
 	}
 	return nil, false
 }
@@ -10699,8 +10657,6 @@ func (m *SegmentDirtyUserMutation) OldField(ctx context.Context, name string) (e
 		return m.OldUserID(ctx)
 	case segmentdirtyuser.FieldMarkedAt:
 		return m.OldMarkedAt(ctx)
-	case segmentdirtyuser.FieldTaken:
-		return m.OldTaken(ctx)
 	}
 	return nil, fmt.Errorf("unknown SegmentDirtyUser field %s", name)
 }
@@ -10737,13 +10693,6 @@ func (m *SegmentDirtyUserMutation) SetField(name string, value ent.Value) error 
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetMarkedAt(v)
-		return nil
-	case segmentdirtyuser.FieldTaken:
-		v, ok := value.(bool)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetTaken(v)
 		return nil
 	}
 	return fmt.Errorf("unknown SegmentDirtyUser field %s", name)
@@ -10844,9 +10793,6 @@ func (m *SegmentDirtyUserMutation) ResetField(name string) error {
 		return nil
 	case segmentdirtyuser.FieldMarkedAt:
 		m.ResetMarkedAt()
-		return nil
-	case segmentdirtyuser.FieldTaken:
-		m.ResetTaken()
 		return nil
 	}
 	return fmt.Errorf("unknown SegmentDirtyUser field %s", name)

@@ -24,9 +24,7 @@ type SegmentDirtyUser struct {
 	// UserID holds the value of the "user_id" field.
 	UserID int `json:"user_id,omitempty"`
 	// MarkedAt holds the value of the "marked_at" field.
-	MarkedAt time.Time `json:"marked_at,omitempty"`
-	// a pass took the mark and is evaluating the user; a change meanwhile clears it, so the pass leaves the mark for the next
-	Taken        bool `json:"taken,omitempty"`
+	MarkedAt     time.Time `json:"marked_at,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -35,8 +33,6 @@ func (*SegmentDirtyUser) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case segmentdirtyuser.FieldTaken:
-			values[i] = new(sql.NullBool)
 		case segmentdirtyuser.FieldID, segmentdirtyuser.FieldProjectID, segmentdirtyuser.FieldSegmentID, segmentdirtyuser.FieldUserID:
 			values[i] = new(sql.NullInt64)
 		case segmentdirtyuser.FieldMarkedAt:
@@ -86,12 +82,6 @@ func (_m *SegmentDirtyUser) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.MarkedAt = value.Time
 			}
-		case segmentdirtyuser.FieldTaken:
-			if value, ok := values[i].(*sql.NullBool); !ok {
-				return fmt.Errorf("unexpected type %T for field taken", values[i])
-			} else if value.Valid {
-				_m.Taken = value.Bool
-			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -139,9 +129,6 @@ func (_m *SegmentDirtyUser) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("marked_at=")
 	builder.WriteString(_m.MarkedAt.Format(time.ANSIC))
-	builder.WriteString(", ")
-	builder.WriteString("taken=")
-	builder.WriteString(fmt.Sprintf("%v", _m.Taken))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -54,20 +54,6 @@ func (_c *SegmentDirtyUserCreate) SetNillableMarkedAt(v *time.Time) *SegmentDirt
 	return _c
 }
 
-// SetTaken sets the "taken" field.
-func (_c *SegmentDirtyUserCreate) SetTaken(v bool) *SegmentDirtyUserCreate {
-	_c.mutation.SetTaken(v)
-	return _c
-}
-
-// SetNillableTaken sets the "taken" field if the given value is not nil.
-func (_c *SegmentDirtyUserCreate) SetNillableTaken(v *bool) *SegmentDirtyUserCreate {
-	if v != nil {
-		_c.SetTaken(*v)
-	}
-	return _c
-}
-
 // Mutation returns the SegmentDirtyUserMutation object of the builder.
 func (_c *SegmentDirtyUserCreate) Mutation() *SegmentDirtyUserMutation {
 	return _c.mutation
@@ -112,10 +98,6 @@ func (_c *SegmentDirtyUserCreate) defaults() error {
 		v := segmentdirtyuser.DefaultMarkedAt()
 		_c.mutation.SetMarkedAt(v)
 	}
-	if _, ok := _c.mutation.Taken(); !ok {
-		v := segmentdirtyuser.DefaultTaken
-		_c.mutation.SetTaken(v)
-	}
 	return nil
 }
 
@@ -132,9 +114,6 @@ func (_c *SegmentDirtyUserCreate) check() error {
 	}
 	if _, ok := _c.mutation.MarkedAt(); !ok {
 		return &ValidationError{Name: "marked_at", err: errors.New(`ent: missing required field "SegmentDirtyUser.marked_at"`)}
-	}
-	if _, ok := _c.mutation.Taken(); !ok {
-		return &ValidationError{Name: "taken", err: errors.New(`ent: missing required field "SegmentDirtyUser.taken"`)}
 	}
 	return nil
 }
@@ -178,10 +157,6 @@ func (_c *SegmentDirtyUserCreate) createSpec() (*SegmentDirtyUser, *sqlgraph.Cre
 	if value, ok := _c.mutation.MarkedAt(); ok {
 		_spec.SetField(segmentdirtyuser.FieldMarkedAt, field.TypeTime, value)
 		_node.MarkedAt = value
-	}
-	if value, ok := _c.mutation.Taken(); ok {
-		_spec.SetField(segmentdirtyuser.FieldTaken, field.TypeBool, value)
-		_node.Taken = value
 	}
 	return _node, _spec
 }
@@ -235,18 +210,6 @@ type (
 	}
 )
 
-// SetTaken sets the "taken" field.
-func (u *SegmentDirtyUserUpsert) SetTaken(v bool) *SegmentDirtyUserUpsert {
-	u.Set(segmentdirtyuser.FieldTaken, v)
-	return u
-}
-
-// UpdateTaken sets the "taken" field to the value that was provided on create.
-func (u *SegmentDirtyUserUpsert) UpdateTaken() *SegmentDirtyUserUpsert {
-	u.SetExcluded(segmentdirtyuser.FieldTaken)
-	return u
-}
-
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -299,20 +262,6 @@ func (u *SegmentDirtyUserUpsertOne) Update(set func(*SegmentDirtyUserUpsert)) *S
 		set(&SegmentDirtyUserUpsert{UpdateSet: update})
 	}))
 	return u
-}
-
-// SetTaken sets the "taken" field.
-func (u *SegmentDirtyUserUpsertOne) SetTaken(v bool) *SegmentDirtyUserUpsertOne {
-	return u.Update(func(s *SegmentDirtyUserUpsert) {
-		s.SetTaken(v)
-	})
-}
-
-// UpdateTaken sets the "taken" field to the value that was provided on create.
-func (u *SegmentDirtyUserUpsertOne) UpdateTaken() *SegmentDirtyUserUpsertOne {
-	return u.Update(func(s *SegmentDirtyUserUpsert) {
-		s.UpdateTaken()
-	})
 }
 
 // Exec executes the query.
@@ -533,20 +482,6 @@ func (u *SegmentDirtyUserUpsertBulk) Update(set func(*SegmentDirtyUserUpsert)) *
 		set(&SegmentDirtyUserUpsert{UpdateSet: update})
 	}))
 	return u
-}
-
-// SetTaken sets the "taken" field.
-func (u *SegmentDirtyUserUpsertBulk) SetTaken(v bool) *SegmentDirtyUserUpsertBulk {
-	return u.Update(func(s *SegmentDirtyUserUpsert) {
-		s.SetTaken(v)
-	})
-}
-
-// UpdateTaken sets the "taken" field to the value that was provided on create.
-func (u *SegmentDirtyUserUpsertBulk) UpdateTaken() *SegmentDirtyUserUpsertBulk {
-	return u.Update(func(s *SegmentDirtyUserUpsert) {
-		s.UpdateTaken()
-	})
 }
 
 // Exec executes the query.

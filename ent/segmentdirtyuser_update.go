@@ -28,20 +28,6 @@ func (_u *SegmentDirtyUserUpdate) Where(ps ...predicate.SegmentDirtyUser) *Segme
 	return _u
 }
 
-// SetTaken sets the "taken" field.
-func (_u *SegmentDirtyUserUpdate) SetTaken(v bool) *SegmentDirtyUserUpdate {
-	_u.mutation.SetTaken(v)
-	return _u
-}
-
-// SetNillableTaken sets the "taken" field if the given value is not nil.
-func (_u *SegmentDirtyUserUpdate) SetNillableTaken(v *bool) *SegmentDirtyUserUpdate {
-	if v != nil {
-		_u.SetTaken(*v)
-	}
-	return _u
-}
-
 // Mutation returns the SegmentDirtyUserMutation object of the builder.
 func (_u *SegmentDirtyUserUpdate) Mutation() *SegmentDirtyUserMutation {
 	return _u.mutation
@@ -89,9 +75,6 @@ func (_u *SegmentDirtyUserUpdate) sqlSave(ctx context.Context) (_node int, err e
 			}
 		}
 	}
-	if value, ok := _u.mutation.Taken(); ok {
-		_spec.SetField(segmentdirtyuser.FieldTaken, field.TypeBool, value)
-	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -112,20 +95,6 @@ type SegmentDirtyUserUpdateOne struct {
 	hooks     []Hook
 	mutation  *SegmentDirtyUserMutation
 	modifiers []func(*sql.UpdateBuilder)
-}
-
-// SetTaken sets the "taken" field.
-func (_u *SegmentDirtyUserUpdateOne) SetTaken(v bool) *SegmentDirtyUserUpdateOne {
-	_u.mutation.SetTaken(v)
-	return _u
-}
-
-// SetNillableTaken sets the "taken" field if the given value is not nil.
-func (_u *SegmentDirtyUserUpdateOne) SetNillableTaken(v *bool) *SegmentDirtyUserUpdateOne {
-	if v != nil {
-		_u.SetTaken(*v)
-	}
-	return _u
 }
 
 // Mutation returns the SegmentDirtyUserMutation object of the builder.
@@ -204,9 +173,6 @@ func (_u *SegmentDirtyUserUpdateOne) sqlSave(ctx context.Context) (_node *Segmen
 				ps[i](selector)
 			}
 		}
-	}
-	if value, ok := _u.mutation.Taken(); ok {
-		_spec.SetField(segmentdirtyuser.FieldTaken, field.TypeBool, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &SegmentDirtyUser{config: _u.config}

@@ -14,10 +14,12 @@ import (
 
 // loaders batch the per-object fields that ent's field collection cannot
 // load with their parents: the anonymous ids of the users of a page are read
-// in one query, not one per user.
+// in one query, not one per user, and the users each run of a page moved in
+// one statement, not one per run.
 type loaders struct {
 	anonymousIDs *dataloadgen.Loader[int, []string]
 	webhooks     *webhookLoaders
+	runChanges   *dataloadgen.Loader[runChangesKey, *ent.RunChangesPage]
 }
 
 type loadersKey struct{}
@@ -37,6 +39,8 @@ func withLoaders(ctx context.Context, client *ent.Client, webhooks *webhook.Stor
 		anonymousIDs: dataloadgen.NewMappedLoader(anonymousIDsFetcher(client),
 			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch)),
 		webhooks: newWebhookLoaders(webhooks),
+		runChanges: dataloadgen.NewMappedLoader(runChangesFetcher(client),
+			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch)),
 	})
 }
 

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
@@ -24,8 +28,9 @@ import (
 // TestDashboardInChromium starts "pulse serve --demo", opens the dashboard
 // in a real headless Chromium, checks that it shows the demo's segments
 // without asking for a key, clicks a tile's recompute button and waits for
-// that run to arrive in the live feed over graphql-transport-ws, then opens
-// GraphiQL from the dashboard's link, which needs no key either.
+// that run to arrive in the live feed over graphql-transport-ws, downloads
+// the tile's members with its export button, then opens GraphiQL from the
+// dashboard's link, which needs no key either.
 func TestDashboardInChromium(t *testing.T) {
 	t.Parallel()
 	base := serveInProcess(t, pgtest.DSN(t), io.Discard, "--demo", "--demo-users", "120",
@@ -64,6 +69,8 @@ func TestDashboardInChromium(t *testing.T) {
 	require.Contains(t, text, "Dormant")
 	require.Regexp(t, `\+\d+ −\d+ → \d+ \(run \d+, `, text)
 
+	requireExportDownloads(t, ctx, dormant)
+
 	// The page's subscription is the one this process serves.
 	require.Equal(t, 1.0, scrapeMetrics(t, base+"/metrics")["pulse_live_subscribers"])
 
@@ -73,6 +80,53 @@ func TestDashboardInChromium(t *testing.T) {
 		chromedp.WaitVisible(`.graphiql-container .graphiql-execute-button`),
 		chromedp.Poll[chromedp.Void](`document.getElementById("who").textContent === "Pulse demo · ADMIN"`),
 	))
+}
+
+// requireExportDownloads clicks the export button of tile and checks that
+// the browser saved the members' CSV under the name the server gave.
+func requireExportDownloads(t *testing.T, ctx context.Context, tile string) {
+	t.Helper()
+	dir := t.TempDir()
+	begun := chromedp.Events(ctx, browser.DownloadWillBegin)
+	progress := chromedp.Events(ctx, browser.DownloadProgress)
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			allow := true
+			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &allow,
+			})
+			return err
+		}),
+		chromedp.Click(tile+` button.export`),
+	))
+	var guid string
+	for ev, err := range progress {
+		require.NoError(t, err)
+		require.NotEqual(t, browser.DownloadProgressStateCanceled, ev.State)
+		if ev.State == browser.DownloadProgressStateCompleted {
+			guid = ev.GUID
+			break
+		}
+	}
+	for ev, err := range begun {
+		require.NoError(t, err)
+		require.Equal(t, guid, ev.GUID)
+		require.Equal(t, "Dormant-members.csv", ev.SuggestedFilename)
+		break
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, guid))
+	require.NoError(t, err)
+	records, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, []string{"id", "externalId", "enteredAt"}, records[0][:3])
+	require.Greater(t, len(records), 1, "the seeded churners are in the file")
+	for _, r := range records[1:] {
+		require.Regexp(t, `^\d+$`, r[0])
+	}
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(tile+`[data-exported-bytes]`)))
+	bytesAttr, err := chromedp.Run(ctx, chromedp.AttributeValue(tile, "data-exported-bytes"))
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprint(len(raw)), bytesAttr.Value, "the file saved is the one fetched")
 }
 
 // TestDashboardWebhookHealth signs in to the dashboard in headless
@@ -123,8 +177,8 @@ func TestDashboardWebhookHealth(t *testing.T) {
 	attempt(failing, 503, time.Now().Add(-10*time.Second))
 	require.NoError(t, client.WebhookEndpoint.UpdateOneID(failing).SetFailingSince(time.Now().Add(-3*time.Hour)).Exec(ctx))
 
-	browser := browsertest.New(t)
-	bctx, cancel := context.WithTimeout(browser, 2*time.Minute)
+	tab := browsertest.New(t)
+	bctx, cancel := context.WithTimeout(tab, 2*time.Minute)
 	defer cancel()
 	row := func(id int) string { return fmt.Sprintf(`#webhooks tr[data-endpoint-id="%d"]`, id) }
 	require.NoError(t, chromedp.Do(bctx,

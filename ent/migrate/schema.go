@@ -334,7 +334,6 @@ var (
 		{Name: "segment_id", Type: field.TypeInt},
 		{Name: "user_id", Type: field.TypeInt},
 		{Name: "marked_at", Type: field.TypeTime},
-		{Name: "taken", Type: field.TypeBool, Default: false},
 	}
 	// SegmentDirtyUsersTable holds the schema information for the "segment_dirty_users" table.
 	SegmentDirtyUsersTable = &schema.Table{
@@ -344,7 +343,7 @@ var (
 		Indexes: []*schema.Index{
 			{
 				Name:    "segmentdirtyuser_segment_id_user_id",
-				Unique:  true,
+				Unique:  false,
 				Columns: []*schema.Column{SegmentDirtyUsersColumns[2], SegmentDirtyUsersColumns[3]},
 			},
 		},

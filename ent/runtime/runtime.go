@@ -331,10 +331,6 @@ func init() {
 	segmentdirtyuserDescMarkedAt := segmentdirtyuserFields[2].Descriptor()
 	// segmentdirtyuser.DefaultMarkedAt holds the default value on creation for the marked_at field.
 	segmentdirtyuser.DefaultMarkedAt = segmentdirtyuserDescMarkedAt.Default.(func() time.Time)
-	// segmentdirtyuserDescTaken is the schema descriptor for taken field.
-	segmentdirtyuserDescTaken := segmentdirtyuserFields[3].Descriptor()
-	// segmentdirtyuser.DefaultTaken holds the default value on creation for the taken field.
-	segmentdirtyuser.DefaultTaken = segmentdirtyuserDescTaken.Default.(bool)
 	segmentmemberFields := schema.SegmentMember{}.Fields()
 	_ = segmentmemberFields
 	// segmentmemberDescEnteredAt is the schema descriptor for entered_at field.

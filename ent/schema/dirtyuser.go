@@ -17,8 +17,9 @@ import (
 // transaction. Marks are written in the transaction of the change that
 // causes them (ingest, feedback, surveys, merges, membership changes of
 // segments referenced by inSegment), or by the sweep of windows that
-// passing time moves. A mark that exists keeps its first time: the oldest
-// change not yet reflected, which is the segment's lag.
+// passing time moves, and are only ever inserted: a user changed several
+// times has a mark of each change until a pass consumes them, which
+// deletes exactly those it read. The oldest mark of a segment is its lag.
 type SegmentDirtyUser struct {
 	ent.Schema
 }
@@ -34,17 +35,14 @@ func (SegmentDirtyUser) Fields() []ent.Field {
 		field.Int("segment_id").Immutable(),
 		field.Int("user_id").Immutable(),
 		field.Time("marked_at").Default(time.Now).Immutable(),
-		field.Bool("taken").Default(false).
-			Comment("a pass took the mark and is evaluating the user; a change meanwhile clears it, so the pass leaves the mark for the next"),
 	}
 }
 
 // Indexes of the SegmentDirtyUser.
 func (SegmentDirtyUser) Indexes() []ent.Index {
 	return []ent.Index{
-		// The marking upsert's conflict target, and a pass's range of one
-		// segment's marks.
-		index.Fields("segment_id", "user_id").Unique(),
+		// A pass's range of one segment's marks, in user order.
+		index.Fields("segment_id", "user_id"),
 	}
 }
 

@@ -22,8 +22,6 @@ const (
 	FieldUserID = "user_id"
 	// FieldMarkedAt holds the string denoting the marked_at field in the database.
 	FieldMarkedAt = "marked_at"
-	// FieldTaken holds the string denoting the taken field in the database.
-	FieldTaken = "taken"
 	// Table holds the table name of the segmentdirtyuser in the database.
 	Table = "segment_dirty_users"
 )
@@ -35,7 +33,6 @@ var Columns = []string{
 	FieldSegmentID,
 	FieldUserID,
 	FieldMarkedAt,
-	FieldTaken,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -58,8 +55,6 @@ var (
 	Interceptors [1]ent.Interceptor
 	// DefaultMarkedAt holds the default value on creation for the "marked_at" field.
 	DefaultMarkedAt func() time.Time
-	// DefaultTaken holds the default value on creation for the "taken" field.
-	DefaultTaken bool
 )
 
 // OrderOption defines the ordering options for the SegmentDirtyUser queries.
@@ -88,9 +83,4 @@ func ByUserID(opts ...sql.OrderTermOption) OrderOption {
 // ByMarkedAt orders the results by the marked_at field.
 func ByMarkedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldMarkedAt, opts...).ToFunc()
-}
-
-// ByTaken orders the results by the taken field.
-func ByTaken(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldTaken, opts...).ToFunc()
 }

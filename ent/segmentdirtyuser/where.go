@@ -74,11 +74,6 @@ func MarkedAt(v time.Time) predicate.SegmentDirtyUser {
 	return predicate.SegmentDirtyUser(sql.FieldEQ(FieldMarkedAt, v))
 }
 
-// Taken applies equality check predicate on the "taken" field. It's identical to TakenEQ.
-func Taken(v bool) predicate.SegmentDirtyUser {
-	return predicate.SegmentDirtyUser(sql.FieldEQ(FieldTaken, v))
-}
-
 // ProjectIDEQ applies the EQ predicate on the "project_id" field.
 func ProjectIDEQ(v int) predicate.SegmentDirtyUser {
 	return predicate.SegmentDirtyUser(sql.FieldEQ(FieldProjectID, v))
@@ -237,16 +232,6 @@ func MarkedAtLT(v time.Time) predicate.SegmentDirtyUser {
 // MarkedAtLTE applies the LTE predicate on the "marked_at" field.
 func MarkedAtLTE(v time.Time) predicate.SegmentDirtyUser {
 	return predicate.SegmentDirtyUser(sql.FieldLTE(FieldMarkedAt, v))
-}
-
-// TakenEQ applies the EQ predicate on the "taken" field.
-func TakenEQ(v bool) predicate.SegmentDirtyUser {
-	return predicate.SegmentDirtyUser(sql.FieldEQ(FieldTaken, v))
-}
-
-// TakenNEQ applies the NEQ predicate on the "taken" field.
-func TakenNEQ(v bool) predicate.SegmentDirtyUser {
-	return predicate.SegmentDirtyUser(sql.FieldNEQ(FieldTaken, v))
 }
 
 // And groups predicates with the AND operator between them.

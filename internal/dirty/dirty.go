@@ -1,8 +1,8 @@
 // Package dirty marks users dirty for the real-time segments whose rule
 // reads what changed about them, in the transaction of the change: the
 // segment's incremental pass then re-evaluates exactly those users. A mark
-// is one row of segment_dirty_users per segment and user; it keeps the time
-// of the first change it stands for until a pass consumes it.
+// is a row of segment_dirty_users: a segment, a user and the time of the
+// change it stands for, until a pass consumes it.
 //
 // A change is named by a key of the same form as a segment's sources
 // (segment.Source: its kind, a colon, its name): "event:signup", "trait:plan", "feedback:",
@@ -93,8 +93,7 @@ type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// MarkReturning is Mark, returning the segments that got new marks (a
-// segment that had marks for all these users already has its pass coming).
+// MarkReturning is Mark, returning the segments it marked users dirty for.
 func MarkReturning(ctx context.Context, tx Querier, projectID int, changes *Changes) ([]int, error) {
 	if changes == nil || changes.Len() == 0 {
 		return nil, nil
@@ -120,28 +119,23 @@ func MarkReturning(ctx context.Context, tx Querier, projectID int, changes *Chan
 }
 
 // markStatement inserts a mark per real-time segment and user for which a
-// change's key is among the segment's sources. Marks are inserted sorted,
-// so concurrent transactions marking the same rows wait for each other in
-// one order and never deadlock.
+// change's key is among the segment's sources.
 //
-// A mark that exists keeps its time (the oldest change not yet reflected)
-// and loses its taken flag: a pass that took it before this change
-// commits may evaluate the user without the change, so it must leave the
-// mark for the next pass. The pass deletes only marks still taken, after
-// its evaluation; this transaction holds the mark's row until it commits,
-// so that delete waits for it and then sees the flag cleared (or, if it
-// rolled back, the mark as the pass took it). Passes hold no mark while
-// they evaluate: a change waits at most for a pass's short write.
+// Marks are only ever inserted, never updated: a user changed by several
+// transactions has a mark of each until a pass consumes them. A pass
+// deletes exactly the marks it read, which committed before its
+// evaluation read the data (see recompute's readMarks), so a change it may
+// have missed keeps its own mark for the next pass; and as no two
+// transactions ever write the same mark, a change never waits for a pass,
+// nor a pass for a change.
 //
 // The project's segments are few: they are scanned (segment_project_id_name)
 // and the changes joined to them in memory.
 const markStatement = `
-	INSERT INTO segment_dirty_users (project_id, segment_id, user_id, marked_at, taken)
-	SELECT $1, s.id, c.user_id, now(), false
+	INSERT INTO segment_dirty_users (project_id, segment_id, user_id, marked_at)
+	SELECT $1, s.id, c.user_id, now()
 	FROM segments s
 	JOIN projects p ON p.id = s.project_id AND p.realtime
 	JOIN unnest($2::bigint[], $3::text[]) AS c(user_id, key) ON c.key = '` + All + `' OR s.realtime_sources ? c.key
 	WHERE s.project_id = $1 AND s.realtime_sources IS NOT NULL AND s.archived_at IS NULL
-	GROUP BY s.id, c.user_id
-	ORDER BY s.id, c.user_id
-	ON CONFLICT (segment_id, user_id) DO UPDATE SET taken = false`
+	GROUP BY s.id, c.user_id`

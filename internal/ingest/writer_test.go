@@ -79,7 +79,9 @@ func track(user, event, messageID string, at time.Time) ingest.Message {
 func TestWriteTrackAndRetry(t *testing.T) {
 	t.Parallel()
 	b := setupWriter(t)
-	day := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Hour)
+	// Early in a day two days ago, so that the events, hours apart, fall
+	// on one day whatever the time of the run.
+	day := time.Now().UTC().Add(-48 * time.Hour).Truncate(24 * time.Hour).Add(time.Hour)
 	msgs := []ingest.Message{
 		track("ann", "export", "m1", day),
 		track("ann", "export", "m2", day.Add(time.Hour)),

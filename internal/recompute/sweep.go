@@ -55,10 +55,11 @@ type swept struct {
 
 // Sweep marks, for every real-time segment, the users a window of its rule
 // let go of (or took in) between its last sweep and now, and moves its
-// sweep instant to now, in one transaction per segment. Marks that exist
-// lose their taken flag as ingestion's do (see dirty.Mark): a pass that
-// took one before the sweep may have evaluated at an earlier instant. A segment another
-// transaction holds is swept next time, over the longer interval.
+// sweep instant to now, in one transaction per segment. Its marks are new
+// ones, as ingestion's are (see dirty.Mark): a pass that read an earlier
+// mark of the same user may have evaluated at an earlier instant. A
+// segment another transaction holds is swept next time, over the longer
+// interval.
 func Sweep(ctx context.Context, db *sql.DB, now time.Time) error {
 	segments, err := realtimeSegments(ctx, db)
 	if err != nil {
@@ -129,9 +130,8 @@ func sweepSegment(ctx context.Context, db *sql.DB, s swept, now time.Time) error
 		n := len(q.Args)
 		args := slices.Concat(q.Args, []any{s.project, s.id})
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`
-			INSERT INTO segment_dirty_users (project_id, segment_id, user_id, marked_at, taken)
-			SELECT $%d, $%d, c.user_id, now(), false FROM (%s) c(user_id) ORDER BY 3
-			ON CONFLICT (segment_id, user_id) DO UPDATE SET taken = false`, n+1, n+2, q.SQL), args...); err != nil {
+			INSERT INTO segment_dirty_users (project_id, segment_id, user_id, marked_at)
+			SELECT $%d, $%d, c.user_id, now() FROM (%s) c(user_id)`, n+1, n+2, q.SQL), args...); err != nil {
 			return fmt.Errorf("mark the crossers of segment %d: %w", s.id, err)
 		}
 	}
