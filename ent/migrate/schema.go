@@ -852,6 +852,14 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{WebhookMessagesColumns[14], WebhookMessagesColumns[8], WebhookMessagesColumns[12]},
 			},
+			{
+				Name:    "webhookmessage_pending_stream",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookMessagesColumns[14], WebhookMessagesColumns[1], WebhookMessagesColumns[3]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "state = 'PENDING'",
+				},
+			},
 		},
 	}
 	// Tables holds all the tables in the schema.

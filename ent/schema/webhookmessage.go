@@ -73,6 +73,11 @@ func (WebhookMessage) Indexes() []ent.Index {
 		// endpoint.deliveries, newest first, with or without a state.
 		index.Fields("endpoint_id", "created_at"),
 		index.Fields("endpoint_id", "state", "created_at"),
+		// A stream's next message to deliver: its pending ones only, in
+		// order, so finding it never walks what the stream delivered before.
+		index.Fields("endpoint_id", "segment_id", "seq").
+			Annotations(entsql.IndexWhere("state = 'PENDING'")).
+			StorageKey("webhookmessage_pending_stream"),
 	}
 }
 

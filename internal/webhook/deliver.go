@@ -232,16 +232,13 @@ func loadEndpoint(ctx context.Context, tx *sql.Tx, id int) (endpoint, bool, erro
 	return e, true, nil
 }
 
-// headSQL reads a stream's first pending message. The endpoint's pending
-// messages are read first, through webhookmessage_endpoint_id_state_created_at
-// (few: the undelivered), not through the stream's (seq, part) index,
-// which would walk every message the stream ever delivered.
+// headSQL reads a stream's first pending message through
+// webhookmessage_pending_stream, which holds pending messages only: the
+// stream's index of every message would walk all it ever delivered first.
 const headSQL = `
-	WITH pending AS MATERIALIZED (
-		SELECT id, segment_id, seq FROM webhook_messages WHERE endpoint_id = $1 AND state = 'PENDING'
-	)
 	SELECT id, webhook_id, type, seq, body, attempts, next_attempt_at FROM webhook_messages
-	WHERE id = (SELECT id FROM pending WHERE segment_id = $2 ORDER BY seq, id LIMIT 1)`
+	WHERE endpoint_id = $1 AND segment_id = $2 AND state = 'PENDING'
+	ORDER BY seq, id LIMIT 1`
 
 // head is the stream's first pending message, locked when lock is set.
 func head(ctx context.Context, tx *sql.Tx, s DeliverArgs, lock bool) (message, bool, error) {

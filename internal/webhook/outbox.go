@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/lib/pq"
@@ -202,9 +204,12 @@ func queueStreams(ctx context.Context, tx *sql.Tx, segmentID int, endpoints map[
 	if err != nil {
 		return err
 	}
-	params := make([]river.InsertManyParams, 0, len(endpoints))
-	for id := range endpoints {
-		params = append(params, river.InsertManyParams{Args: DeliverArgs{EndpointID: id, SegmentID: segmentID}})
+	// In endpoint order: concurrent inserts lock the jobs they find in the
+	// same order.
+	ids := slices.Sorted(maps.Keys(endpoints))
+	params := make([]river.InsertManyParams, len(ids))
+	for i, id := range ids {
+		params[i] = river.InsertManyParams{Args: DeliverArgs{EndpointID: id, SegmentID: segmentID}}
 	}
 	if _, err := client.InsertManyTx(ctx, tx, params); err != nil {
 		return fmt.Errorf("queue deliveries of segment %d: %w", segmentID, err)

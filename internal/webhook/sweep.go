@@ -28,7 +28,7 @@ type sweepWorker struct {
 }
 
 // pendingStreamsSQL reads the streams with pending messages through
-// webhookmessage_state_next_attempt_at.
+// webhookmessage_pending_stream (pending messages only).
 const pendingStreamsSQL = `SELECT DISTINCT endpoint_id, segment_id FROM webhook_messages WHERE state = 'PENDING'`
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
