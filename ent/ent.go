@@ -31,6 +31,9 @@ import (
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/webhookattempt"
+	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -110,6 +113,9 @@ func checkColumn(t, c string) error {
 			surveyresponse.Table:    surveyresponse.ValidColumn,
 			user.Table:              user.ValidColumn,
 			userdailyactivity.Table: userdailyactivity.ValidColumn,
+			webhookattempt.Table:    webhookattempt.ValidColumn,
+			webhookendpoint.Table:   webhookendpoint.ValidColumn,
+			webhookmessage.Table:    webhookmessage.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -70,9 +70,15 @@ type ProjectEdges struct {
 	AuditEntries []*AuditEntry `json:"audit_entries,omitempty"`
 	// SegmentVersions holds the value of the segment_versions edge.
 	SegmentVersions []*SegmentVersion `json:"segment_versions,omitempty"`
+	// WebhookEndpoints holds the value of the webhook_endpoints edge.
+	WebhookEndpoints []*WebhookEndpoint `json:"webhook_endpoints,omitempty"`
+	// WebhookMessages holds the value of the webhook_messages edge.
+	WebhookMessages []*WebhookMessage `json:"webhook_messages,omitempty"`
+	// WebhookAttempts holds the value of the webhook_attempts edge.
+	WebhookAttempts []*WebhookAttempt `json:"webhook_attempts,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [16]bool
+	loadedTypes [19]bool
 
 	namedAPIKeys            map[string][]*APIKey
 	namedUsers              map[string][]*User
@@ -90,6 +96,9 @@ type ProjectEdges struct {
 	namedDiscoveryRuns      map[string][]*DiscoveryRun
 	namedAuditEntries       map[string][]*AuditEntry
 	namedSegmentVersions    map[string][]*SegmentVersion
+	namedWebhookEndpoints   map[string][]*WebhookEndpoint
+	namedWebhookMessages    map[string][]*WebhookMessage
+	namedWebhookAttempts    map[string][]*WebhookAttempt
 }
 
 // APIKeysOrErr returns the APIKeys value or an error if the edge
@@ -234,6 +243,33 @@ func (e ProjectEdges) SegmentVersionsOrErr() ([]*SegmentVersion, error) {
 		return e.SegmentVersions, nil
 	}
 	return nil, &NotLoadedError{edge: "segment_versions"}
+}
+
+// WebhookEndpointsOrErr returns the WebhookEndpoints value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) WebhookEndpointsOrErr() ([]*WebhookEndpoint, error) {
+	if e.loadedTypes[16] {
+		return e.WebhookEndpoints, nil
+	}
+	return nil, &NotLoadedError{edge: "webhook_endpoints"}
+}
+
+// WebhookMessagesOrErr returns the WebhookMessages value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) WebhookMessagesOrErr() ([]*WebhookMessage, error) {
+	if e.loadedTypes[17] {
+		return e.WebhookMessages, nil
+	}
+	return nil, &NotLoadedError{edge: "webhook_messages"}
+}
+
+// WebhookAttemptsOrErr returns the WebhookAttempts value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) WebhookAttemptsOrErr() ([]*WebhookAttempt, error) {
+	if e.loadedTypes[18] {
+		return e.WebhookAttempts, nil
+	}
+	return nil, &NotLoadedError{edge: "webhook_attempts"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -401,6 +437,21 @@ func (_m *Project) QueryAuditEntries() *AuditEntryQuery {
 // QuerySegmentVersions queries the "segment_versions" edge of the Project entity.
 func (_m *Project) QuerySegmentVersions() *SegmentVersionQuery {
 	return NewProjectClient(_m.config).QuerySegmentVersions(_m)
+}
+
+// QueryWebhookEndpoints queries the "webhook_endpoints" edge of the Project entity.
+func (_m *Project) QueryWebhookEndpoints() *WebhookEndpointQuery {
+	return NewProjectClient(_m.config).QueryWebhookEndpoints(_m)
+}
+
+// QueryWebhookMessages queries the "webhook_messages" edge of the Project entity.
+func (_m *Project) QueryWebhookMessages() *WebhookMessageQuery {
+	return NewProjectClient(_m.config).QueryWebhookMessages(_m)
+}
+
+// QueryWebhookAttempts queries the "webhook_attempts" edge of the Project entity.
+func (_m *Project) QueryWebhookAttempts() *WebhookAttemptQuery {
+	return NewProjectClient(_m.config).QueryWebhookAttempts(_m)
 }
 
 // Update returns a builder for updating this Project.
@@ -828,6 +879,78 @@ func (_m *Project) appendNamedSegmentVersions(name string, edges ...*SegmentVers
 		_m.Edges.namedSegmentVersions[name] = []*SegmentVersion{}
 	} else {
 		_m.Edges.namedSegmentVersions[name] = append(_m.Edges.namedSegmentVersions[name], edges...)
+	}
+}
+
+// NamedWebhookEndpoints returns the WebhookEndpoints named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedWebhookEndpoints(name string) ([]*WebhookEndpoint, error) {
+	if _m.Edges.namedWebhookEndpoints == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedWebhookEndpoints[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedWebhookEndpoints(name string, edges ...*WebhookEndpoint) {
+	if _m.Edges.namedWebhookEndpoints == nil {
+		_m.Edges.namedWebhookEndpoints = make(map[string][]*WebhookEndpoint)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedWebhookEndpoints[name] = []*WebhookEndpoint{}
+	} else {
+		_m.Edges.namedWebhookEndpoints[name] = append(_m.Edges.namedWebhookEndpoints[name], edges...)
+	}
+}
+
+// NamedWebhookMessages returns the WebhookMessages named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedWebhookMessages(name string) ([]*WebhookMessage, error) {
+	if _m.Edges.namedWebhookMessages == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedWebhookMessages[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedWebhookMessages(name string, edges ...*WebhookMessage) {
+	if _m.Edges.namedWebhookMessages == nil {
+		_m.Edges.namedWebhookMessages = make(map[string][]*WebhookMessage)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedWebhookMessages[name] = []*WebhookMessage{}
+	} else {
+		_m.Edges.namedWebhookMessages[name] = append(_m.Edges.namedWebhookMessages[name], edges...)
+	}
+}
+
+// NamedWebhookAttempts returns the WebhookAttempts named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedWebhookAttempts(name string) ([]*WebhookAttempt, error) {
+	if _m.Edges.namedWebhookAttempts == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedWebhookAttempts[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedWebhookAttempts(name string, edges ...*WebhookAttempt) {
+	if _m.Edges.namedWebhookAttempts == nil {
+		_m.Edges.namedWebhookAttempts = make(map[string][]*WebhookAttempt)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedWebhookAttempts[name] = []*WebhookAttempt{}
+	} else {
+		_m.Edges.namedWebhookAttempts[name] = append(_m.Edges.namedWebhookAttempts[name], edges...)
 	}
 }
 

@@ -31,6 +31,9 @@ import (
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/webhookattempt"
+	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 )
 
 // ProjectQuery is the builder for querying Project entities.
@@ -56,6 +59,9 @@ type ProjectQuery struct {
 	withDiscoveryRuns           *DiscoveryRunQuery
 	withAuditEntries            *AuditEntryQuery
 	withSegmentVersions         *SegmentVersionQuery
+	withWebhookEndpoints        *WebhookEndpointQuery
+	withWebhookMessages         *WebhookMessageQuery
+	withWebhookAttempts         *WebhookAttemptQuery
 	loadTotal                   []func(context.Context, []*Project) error
 	modifiers                   []func(*sql.Selector)
 	withNamedAPIKeys            map[string]*APIKeyQuery
@@ -74,6 +80,9 @@ type ProjectQuery struct {
 	withNamedDiscoveryRuns      map[string]*DiscoveryRunQuery
 	withNamedAuditEntries       map[string]*AuditEntryQuery
 	withNamedSegmentVersions    map[string]*SegmentVersionQuery
+	withNamedWebhookEndpoints   map[string]*WebhookEndpointQuery
+	withNamedWebhookMessages    map[string]*WebhookMessageQuery
+	withNamedWebhookAttempts    map[string]*WebhookAttemptQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -462,6 +471,72 @@ func (_q *ProjectQuery) QuerySegmentVersions() *SegmentVersionQuery {
 	return query
 }
 
+// QueryWebhookEndpoints chains the current query on the "webhook_endpoints" edge.
+func (_q *ProjectQuery) QueryWebhookEndpoints() *WebhookEndpointQuery {
+	query := (&WebhookEndpointClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(webhookendpoint.Table, webhookendpoint.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.WebhookEndpointsTable, project.WebhookEndpointsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryWebhookMessages chains the current query on the "webhook_messages" edge.
+func (_q *ProjectQuery) QueryWebhookMessages() *WebhookMessageQuery {
+	query := (&WebhookMessageClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(webhookmessage.Table, webhookmessage.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.WebhookMessagesTable, project.WebhookMessagesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryWebhookAttempts chains the current query on the "webhook_attempts" edge.
+func (_q *ProjectQuery) QueryWebhookAttempts() *WebhookAttemptQuery {
+	query := (&WebhookAttemptClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(webhookattempt.Table, webhookattempt.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.WebhookAttemptsTable, project.WebhookAttemptsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
 // First returns the first Project entity from the query.
 // Returns a *NotFoundError when no Project was found.
 func (_q *ProjectQuery) First(ctx context.Context) (*Project, error) {
@@ -670,6 +745,9 @@ func (_q *ProjectQuery) Clone() *ProjectQuery {
 		withDiscoveryRuns:      _q.withDiscoveryRuns.Clone(),
 		withAuditEntries:       _q.withAuditEntries.Clone(),
 		withSegmentVersions:    _q.withSegmentVersions.Clone(),
+		withWebhookEndpoints:   _q.withWebhookEndpoints.Clone(),
+		withWebhookMessages:    _q.withWebhookMessages.Clone(),
+		withWebhookAttempts:    _q.withWebhookAttempts.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -853,6 +931,39 @@ func (_q *ProjectQuery) WithSegmentVersions(opts ...func(*SegmentVersionQuery)) 
 	return _q
 }
 
+// WithWebhookEndpoints tells the query-builder to eager-load the nodes that are connected to
+// the "webhook_endpoints" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithWebhookEndpoints(opts ...func(*WebhookEndpointQuery)) *ProjectQuery {
+	query := (&WebhookEndpointClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withWebhookEndpoints = query
+	return _q
+}
+
+// WithWebhookMessages tells the query-builder to eager-load the nodes that are connected to
+// the "webhook_messages" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithWebhookMessages(opts ...func(*WebhookMessageQuery)) *ProjectQuery {
+	query := (&WebhookMessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withWebhookMessages = query
+	return _q
+}
+
+// WithWebhookAttempts tells the query-builder to eager-load the nodes that are connected to
+// the "webhook_attempts" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithWebhookAttempts(opts ...func(*WebhookAttemptQuery)) *ProjectQuery {
+	query := (&WebhookAttemptClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withWebhookAttempts = query
+	return _q
+}
+
 // GroupBy is used to group vertices by one or more fields/columns.
 // It is often used with aggregate functions, like: count, max, mean, min, sum.
 //
@@ -931,7 +1042,7 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 	var (
 		nodes       = []*Project{}
 		_spec       = _q.querySpec()
-		loadedTypes = [16]bool{
+		loadedTypes = [19]bool{
 			_q.withAPIKeys != nil,
 			_q.withUsers != nil,
 			_q.withIdentities != nil,
@@ -948,6 +1059,9 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			_q.withDiscoveryRuns != nil,
 			_q.withAuditEntries != nil,
 			_q.withSegmentVersions != nil,
+			_q.withWebhookEndpoints != nil,
+			_q.withWebhookMessages != nil,
+			_q.withWebhookAttempts != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -1085,6 +1199,27 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			return nil, err
 		}
 	}
+	if query := _q.withWebhookEndpoints; query != nil {
+		if err := _q.loadWebhookEndpoints(ctx, query, nodes,
+			func(n *Project) { n.Edges.WebhookEndpoints = []*WebhookEndpoint{} },
+			func(n *Project, e *WebhookEndpoint) { n.Edges.WebhookEndpoints = append(n.Edges.WebhookEndpoints, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withWebhookMessages; query != nil {
+		if err := _q.loadWebhookMessages(ctx, query, nodes,
+			func(n *Project) { n.Edges.WebhookMessages = []*WebhookMessage{} },
+			func(n *Project, e *WebhookMessage) { n.Edges.WebhookMessages = append(n.Edges.WebhookMessages, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withWebhookAttempts; query != nil {
+		if err := _q.loadWebhookAttempts(ctx, query, nodes,
+			func(n *Project) { n.Edges.WebhookAttempts = []*WebhookAttempt{} },
+			func(n *Project, e *WebhookAttempt) { n.Edges.WebhookAttempts = append(n.Edges.WebhookAttempts, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedAPIKeys {
 		if err := _q.loadAPIKeys(ctx, query, nodes,
 			func(n *Project) { n.appendNamedAPIKeys(name) },
@@ -1194,6 +1329,27 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 		if err := _q.loadSegmentVersions(ctx, query, nodes,
 			func(n *Project) { n.appendNamedSegmentVersions(name) },
 			func(n *Project, e *SegmentVersion) { n.appendNamedSegmentVersions(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedWebhookEndpoints {
+		if err := _q.loadWebhookEndpoints(ctx, query, nodes,
+			func(n *Project) { n.appendNamedWebhookEndpoints(name) },
+			func(n *Project, e *WebhookEndpoint) { n.appendNamedWebhookEndpoints(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedWebhookMessages {
+		if err := _q.loadWebhookMessages(ctx, query, nodes,
+			func(n *Project) { n.appendNamedWebhookMessages(name) },
+			func(n *Project, e *WebhookMessage) { n.appendNamedWebhookMessages(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedWebhookAttempts {
+		if err := _q.loadWebhookAttempts(ctx, query, nodes,
+			func(n *Project) { n.appendNamedWebhookAttempts(name) },
+			func(n *Project, e *WebhookAttempt) { n.appendNamedWebhookAttempts(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1685,6 +1841,96 @@ func (_q *ProjectQuery) loadSegmentVersions(ctx context.Context, query *SegmentV
 	}
 	return nil
 }
+func (_q *ProjectQuery) loadWebhookEndpoints(ctx context.Context, query *WebhookEndpointQuery, nodes []*Project, init func(*Project), assign func(*Project, *WebhookEndpoint)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(webhookendpoint.FieldProjectID)
+	}
+	query.Where(predicate.WebhookEndpoint(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.WebhookEndpointsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProjectQuery) loadWebhookMessages(ctx context.Context, query *WebhookMessageQuery, nodes []*Project, init func(*Project), assign func(*Project, *WebhookMessage)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(webhookmessage.FieldProjectID)
+	}
+	query.Where(predicate.WebhookMessage(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.WebhookMessagesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProjectQuery) loadWebhookAttempts(ctx context.Context, query *WebhookAttemptQuery, nodes []*Project, init func(*Project), assign func(*Project, *WebhookAttempt)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(webhookattempt.FieldProjectID)
+	}
+	query.Where(predicate.WebhookAttempt(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.WebhookAttemptsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *ProjectQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -2026,6 +2272,48 @@ func (_q *ProjectQuery) WithNamedSegmentVersions(name string, opts ...func(*Segm
 		_q.withNamedSegmentVersions = make(map[string]*SegmentVersionQuery)
 	}
 	_q.withNamedSegmentVersions[name] = query
+	return _q
+}
+
+// WithNamedWebhookEndpoints tells the query-builder to eager-load the nodes that are connected to the "webhook_endpoints"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedWebhookEndpoints(name string, opts ...func(*WebhookEndpointQuery)) *ProjectQuery {
+	query := (&WebhookEndpointClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedWebhookEndpoints == nil {
+		_q.withNamedWebhookEndpoints = make(map[string]*WebhookEndpointQuery)
+	}
+	_q.withNamedWebhookEndpoints[name] = query
+	return _q
+}
+
+// WithNamedWebhookMessages tells the query-builder to eager-load the nodes that are connected to the "webhook_messages"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedWebhookMessages(name string, opts ...func(*WebhookMessageQuery)) *ProjectQuery {
+	query := (&WebhookMessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedWebhookMessages == nil {
+		_q.withNamedWebhookMessages = make(map[string]*WebhookMessageQuery)
+	}
+	_q.withNamedWebhookMessages[name] = query
+	return _q
+}
+
+// WithNamedWebhookAttempts tells the query-builder to eager-load the nodes that are connected to the "webhook_attempts"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedWebhookAttempts(name string, opts ...func(*WebhookAttemptQuery)) *ProjectQuery {
+	query := (&WebhookAttemptClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedWebhookAttempts == nil {
+		_q.withNamedWebhookAttempts = make(map[string]*WebhookAttemptQuery)
+	}
+	_q.withNamedWebhookAttempts[name] = query
 	return _q
 }
 

@@ -30,6 +30,9 @@ import (
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/webhookattempt"
+	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 )
 
 // ProjectUpdate is the builder for updating Project entities.
@@ -350,6 +353,51 @@ func (_u *ProjectUpdate) AddSegmentVersions(v ...*SegmentVersion) *ProjectUpdate
 		ids[i] = v[i].ID
 	}
 	return _u.AddSegmentVersionIDs(ids...)
+}
+
+// AddWebhookEndpointIDs adds the "webhook_endpoints" edge to the WebhookEndpoint entity by IDs.
+func (_u *ProjectUpdate) AddWebhookEndpointIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddWebhookEndpointIDs(ids...)
+	return _u
+}
+
+// AddWebhookEndpoints adds the "webhook_endpoints" edges to the WebhookEndpoint entity.
+func (_u *ProjectUpdate) AddWebhookEndpoints(v ...*WebhookEndpoint) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddWebhookEndpointIDs(ids...)
+}
+
+// AddWebhookMessageIDs adds the "webhook_messages" edge to the WebhookMessage entity by IDs.
+func (_u *ProjectUpdate) AddWebhookMessageIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddWebhookMessageIDs(ids...)
+	return _u
+}
+
+// AddWebhookMessages adds the "webhook_messages" edges to the WebhookMessage entity.
+func (_u *ProjectUpdate) AddWebhookMessages(v ...*WebhookMessage) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddWebhookMessageIDs(ids...)
+}
+
+// AddWebhookAttemptIDs adds the "webhook_attempts" edge to the WebhookAttempt entity by IDs.
+func (_u *ProjectUpdate) AddWebhookAttemptIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddWebhookAttemptIDs(ids...)
+	return _u
+}
+
+// AddWebhookAttempts adds the "webhook_attempts" edges to the WebhookAttempt entity.
+func (_u *ProjectUpdate) AddWebhookAttempts(v ...*WebhookAttempt) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddWebhookAttemptIDs(ids...)
 }
 
 // Mutation returns the ProjectMutation object of the builder.
@@ -691,6 +739,69 @@ func (_u *ProjectUpdate) RemoveSegmentVersions(v ...*SegmentVersion) *ProjectUpd
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveSegmentVersionIDs(ids...)
+}
+
+// ClearWebhookEndpoints clears all "webhook_endpoints" edges to the WebhookEndpoint entity.
+func (_u *ProjectUpdate) ClearWebhookEndpoints() *ProjectUpdate {
+	_u.mutation.ClearWebhookEndpoints()
+	return _u
+}
+
+// RemoveWebhookEndpointIDs removes the "webhook_endpoints" edge to WebhookEndpoint entities by IDs.
+func (_u *ProjectUpdate) RemoveWebhookEndpointIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveWebhookEndpointIDs(ids...)
+	return _u
+}
+
+// RemoveWebhookEndpoints removes "webhook_endpoints" edges to WebhookEndpoint entities.
+func (_u *ProjectUpdate) RemoveWebhookEndpoints(v ...*WebhookEndpoint) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveWebhookEndpointIDs(ids...)
+}
+
+// ClearWebhookMessages clears all "webhook_messages" edges to the WebhookMessage entity.
+func (_u *ProjectUpdate) ClearWebhookMessages() *ProjectUpdate {
+	_u.mutation.ClearWebhookMessages()
+	return _u
+}
+
+// RemoveWebhookMessageIDs removes the "webhook_messages" edge to WebhookMessage entities by IDs.
+func (_u *ProjectUpdate) RemoveWebhookMessageIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveWebhookMessageIDs(ids...)
+	return _u
+}
+
+// RemoveWebhookMessages removes "webhook_messages" edges to WebhookMessage entities.
+func (_u *ProjectUpdate) RemoveWebhookMessages(v ...*WebhookMessage) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveWebhookMessageIDs(ids...)
+}
+
+// ClearWebhookAttempts clears all "webhook_attempts" edges to the WebhookAttempt entity.
+func (_u *ProjectUpdate) ClearWebhookAttempts() *ProjectUpdate {
+	_u.mutation.ClearWebhookAttempts()
+	return _u
+}
+
+// RemoveWebhookAttemptIDs removes the "webhook_attempts" edge to WebhookAttempt entities by IDs.
+func (_u *ProjectUpdate) RemoveWebhookAttemptIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveWebhookAttemptIDs(ids...)
+	return _u
+}
+
+// RemoveWebhookAttempts removes "webhook_attempts" edges to WebhookAttempt entities.
+func (_u *ProjectUpdate) RemoveWebhookAttempts(v ...*WebhookAttempt) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveWebhookAttemptIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -1506,6 +1617,141 @@ func (_u *ProjectUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.WebhookEndpointsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookEndpointsTable,
+			Columns: []string{project.WebhookEndpointsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookendpoint.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedWebhookEndpointsIDs(); len(nodes) > 0 && !_u.mutation.WebhookEndpointsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookEndpointsTable,
+			Columns: []string{project.WebhookEndpointsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookendpoint.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.WebhookEndpointsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookEndpointsTable,
+			Columns: []string{project.WebhookEndpointsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookendpoint.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.WebhookMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookMessagesTable,
+			Columns: []string{project.WebhookMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookmessage.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedWebhookMessagesIDs(); len(nodes) > 0 && !_u.mutation.WebhookMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookMessagesTable,
+			Columns: []string{project.WebhookMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookmessage.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.WebhookMessagesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookMessagesTable,
+			Columns: []string{project.WebhookMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookmessage.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.WebhookAttemptsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookAttemptsTable,
+			Columns: []string{project.WebhookAttemptsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookattempt.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedWebhookAttemptsIDs(); len(nodes) > 0 && !_u.mutation.WebhookAttemptsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookAttemptsTable,
+			Columns: []string{project.WebhookAttemptsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookattempt.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.WebhookAttemptsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookAttemptsTable,
+			Columns: []string{project.WebhookAttemptsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookattempt.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -1832,6 +2078,51 @@ func (_u *ProjectUpdateOne) AddSegmentVersions(v ...*SegmentVersion) *ProjectUpd
 		ids[i] = v[i].ID
 	}
 	return _u.AddSegmentVersionIDs(ids...)
+}
+
+// AddWebhookEndpointIDs adds the "webhook_endpoints" edge to the WebhookEndpoint entity by IDs.
+func (_u *ProjectUpdateOne) AddWebhookEndpointIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddWebhookEndpointIDs(ids...)
+	return _u
+}
+
+// AddWebhookEndpoints adds the "webhook_endpoints" edges to the WebhookEndpoint entity.
+func (_u *ProjectUpdateOne) AddWebhookEndpoints(v ...*WebhookEndpoint) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddWebhookEndpointIDs(ids...)
+}
+
+// AddWebhookMessageIDs adds the "webhook_messages" edge to the WebhookMessage entity by IDs.
+func (_u *ProjectUpdateOne) AddWebhookMessageIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddWebhookMessageIDs(ids...)
+	return _u
+}
+
+// AddWebhookMessages adds the "webhook_messages" edges to the WebhookMessage entity.
+func (_u *ProjectUpdateOne) AddWebhookMessages(v ...*WebhookMessage) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddWebhookMessageIDs(ids...)
+}
+
+// AddWebhookAttemptIDs adds the "webhook_attempts" edge to the WebhookAttempt entity by IDs.
+func (_u *ProjectUpdateOne) AddWebhookAttemptIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddWebhookAttemptIDs(ids...)
+	return _u
+}
+
+// AddWebhookAttempts adds the "webhook_attempts" edges to the WebhookAttempt entity.
+func (_u *ProjectUpdateOne) AddWebhookAttempts(v ...*WebhookAttempt) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddWebhookAttemptIDs(ids...)
 }
 
 // Mutation returns the ProjectMutation object of the builder.
@@ -2173,6 +2464,69 @@ func (_u *ProjectUpdateOne) RemoveSegmentVersions(v ...*SegmentVersion) *Project
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveSegmentVersionIDs(ids...)
+}
+
+// ClearWebhookEndpoints clears all "webhook_endpoints" edges to the WebhookEndpoint entity.
+func (_u *ProjectUpdateOne) ClearWebhookEndpoints() *ProjectUpdateOne {
+	_u.mutation.ClearWebhookEndpoints()
+	return _u
+}
+
+// RemoveWebhookEndpointIDs removes the "webhook_endpoints" edge to WebhookEndpoint entities by IDs.
+func (_u *ProjectUpdateOne) RemoveWebhookEndpointIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveWebhookEndpointIDs(ids...)
+	return _u
+}
+
+// RemoveWebhookEndpoints removes "webhook_endpoints" edges to WebhookEndpoint entities.
+func (_u *ProjectUpdateOne) RemoveWebhookEndpoints(v ...*WebhookEndpoint) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveWebhookEndpointIDs(ids...)
+}
+
+// ClearWebhookMessages clears all "webhook_messages" edges to the WebhookMessage entity.
+func (_u *ProjectUpdateOne) ClearWebhookMessages() *ProjectUpdateOne {
+	_u.mutation.ClearWebhookMessages()
+	return _u
+}
+
+// RemoveWebhookMessageIDs removes the "webhook_messages" edge to WebhookMessage entities by IDs.
+func (_u *ProjectUpdateOne) RemoveWebhookMessageIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveWebhookMessageIDs(ids...)
+	return _u
+}
+
+// RemoveWebhookMessages removes "webhook_messages" edges to WebhookMessage entities.
+func (_u *ProjectUpdateOne) RemoveWebhookMessages(v ...*WebhookMessage) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveWebhookMessageIDs(ids...)
+}
+
+// ClearWebhookAttempts clears all "webhook_attempts" edges to the WebhookAttempt entity.
+func (_u *ProjectUpdateOne) ClearWebhookAttempts() *ProjectUpdateOne {
+	_u.mutation.ClearWebhookAttempts()
+	return _u
+}
+
+// RemoveWebhookAttemptIDs removes the "webhook_attempts" edge to WebhookAttempt entities by IDs.
+func (_u *ProjectUpdateOne) RemoveWebhookAttemptIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveWebhookAttemptIDs(ids...)
+	return _u
+}
+
+// RemoveWebhookAttempts removes "webhook_attempts" edges to WebhookAttempt entities.
+func (_u *ProjectUpdateOne) RemoveWebhookAttempts(v ...*WebhookAttempt) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveWebhookAttemptIDs(ids...)
 }
 
 // Where appends a list predicates to the ProjectUpdate builder.
@@ -3011,6 +3365,141 @@ func (_u *ProjectUpdateOne) sqlSave(ctx context.Context) (_node *Project, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(segmentversion.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.WebhookEndpointsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookEndpointsTable,
+			Columns: []string{project.WebhookEndpointsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookendpoint.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedWebhookEndpointsIDs(); len(nodes) > 0 && !_u.mutation.WebhookEndpointsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookEndpointsTable,
+			Columns: []string{project.WebhookEndpointsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookendpoint.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.WebhookEndpointsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookEndpointsTable,
+			Columns: []string{project.WebhookEndpointsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookendpoint.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.WebhookMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookMessagesTable,
+			Columns: []string{project.WebhookMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookmessage.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedWebhookMessagesIDs(); len(nodes) > 0 && !_u.mutation.WebhookMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookMessagesTable,
+			Columns: []string{project.WebhookMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookmessage.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.WebhookMessagesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookMessagesTable,
+			Columns: []string{project.WebhookMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookmessage.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.WebhookAttemptsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookAttemptsTable,
+			Columns: []string{project.WebhookAttemptsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookattempt.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedWebhookAttemptsIDs(); len(nodes) > 0 && !_u.mutation.WebhookAttemptsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookAttemptsTable,
+			Columns: []string{project.WebhookAttemptsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookattempt.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.WebhookAttemptsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookAttemptsTable,
+			Columns: []string{project.WebhookAttemptsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookattempt.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

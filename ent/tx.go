@@ -52,6 +52,12 @@ type Tx struct {
 	User *UserClient
 	// UserDailyActivity is the client for interacting with the UserDailyActivity builders.
 	UserDailyActivity *UserDailyActivityClient
+	// WebhookAttempt is the client for interacting with the WebhookAttempt builders.
+	WebhookAttempt *WebhookAttemptClient
+	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
+	WebhookEndpoint *WebhookEndpointClient
+	// WebhookMessage is the client for interacting with the WebhookMessage builders.
+	WebhookMessage *WebhookMessageClient
 
 	// lazily loaded.
 	client     *Client
@@ -202,6 +208,9 @@ func (tx *Tx) init() {
 	tx.SurveyResponse = NewSurveyResponseClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.UserDailyActivity = NewUserDailyActivityClient(tx.config)
+	tx.WebhookAttempt = NewWebhookAttemptClient(tx.config)
+	tx.WebhookEndpoint = NewWebhookEndpointClient(tx.config)
+	tx.WebhookMessage = NewWebhookMessageClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

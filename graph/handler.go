@@ -28,6 +28,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/recompute"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
 // DefaultMaxBodyBytes bounds a GraphQL request body.
@@ -57,6 +58,9 @@ type Options struct {
 	// pool the other resolvers use, so reads that exhaust it never hold up
 	// ingestion.
 	Keys *auth.Keys
+	// Webhooks configure the webhook endpoints projects may create (by
+	// default: https URLs of public addresses only).
+	Webhooks webhook.StoreOptions
 	// Extensions are added to gqlgen's server (e.g. metrics).
 	Extensions []graphql.HandlerExtension
 
@@ -85,6 +89,7 @@ func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 		resolver.ingest = opts.Ingest
 	}
 	resolver.live = opts.Live
+	resolver.webhooks = webhook.NewStore(db, client, opts.Webhooks)
 	srv := newServer(resolver, keys, opts)
 
 	// The page's files are served by graphiql.Assets at graphiql.Prefix.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/identity"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
 // loaders batch the per-object fields that ent's field collection cannot
@@ -17,6 +18,7 @@ import (
 // one statement, not one per run.
 type loaders struct {
 	anonymousIDs *dataloadgen.Loader[int, []string]
+	webhooks     *webhookLoaders
 	runChanges   *dataloadgen.Loader[runChangesKey, *ent.RunChangesPage]
 }
 
@@ -32,10 +34,11 @@ const loaderWait = 5 * time.Millisecond
 // users a side).
 const loaderBatch = 1000
 
-func withLoaders(ctx context.Context, client *ent.Client) context.Context {
+func withLoaders(ctx context.Context, client *ent.Client, webhooks *webhook.Store) context.Context {
 	return context.WithValue(ctx, loadersKey{}, &loaders{
 		anonymousIDs: dataloadgen.NewMappedLoader(anonymousIDsFetcher(client),
 			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch)),
+		webhooks: newWebhookLoaders(webhooks),
 		runChanges: dataloadgen.NewMappedLoader(runChangesFetcher(client),
 			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch)),
 	})

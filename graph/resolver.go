@@ -17,6 +17,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/pulse-analytics/pulse/internal/survey"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
 // Resolver holds the services the resolvers call. Build it with NewResolver.
@@ -34,6 +35,7 @@ type Resolver struct {
 	renders   *renderer
 	analytics *analytics.Service
 	discovery *discovery.Enqueuer
+	webhooks  *webhook.Store
 }
 
 // NewResolver returns the root resolver over db and its ent client.
@@ -48,5 +50,6 @@ func NewResolver(db *sql.DB, client *ent.Client) *Resolver {
 		surveys:   survey.NewStore(client),
 		feedback:  feedback.NewStore(client),
 		analytics: analytics.New(db, client),
+		webhooks:  webhook.NewStore(db, client, webhook.StoreOptions{}),
 	}
 }

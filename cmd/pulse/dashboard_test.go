@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -15,8 +17,12 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
+	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/browsertest"
+	"github.com/pulse-analytics/pulse/internal/database"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
+	"github.com/pulse-analytics/pulse/internal/tenant"
 )
 
 // TestDashboardInChromium starts "pulse serve --demo", opens the dashboard
@@ -121,4 +127,83 @@ func requireExportDownloads(t *testing.T, ctx context.Context, tile string) {
 	bytesAttr, err := chromedp.Run(ctx, chromedp.AttributeValue(tile, "data-exported-bytes"))
 	require.NoError(t, err)
 	require.Equal(t, fmt.Sprint(len(raw)), bytesAttr.Value, "the file saved is the one fetched")
+}
+
+// TestDashboardWebhookHealth signs in to the dashboard in headless
+// Chromium with a READ key of a project with three webhook endpoints (one
+// delivering, one failing, one disabled) and checks that each row says its
+// state, since when it fails or why it is disabled, and how its last
+// delivery went.
+func TestDashboardWebhookHealth(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.DSN(t)
+	base := serveInProcess(t, dsn, io.Discard, "--log-level", "warn")
+	db, err := database.Open(context.Background(), dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	client := database.NewClient(db)
+	project, err := auth.CreateProject(context.Background(), client, t.Name())
+	require.NoError(t, err)
+	admin := project.Admin.Secret
+
+	create := func(url string) int {
+		var out struct {
+			Data struct {
+				CreateWebhookEndpoint struct{ Endpoint struct{ ID string } }
+			}
+		}
+		raw := graphqlPost(t, base, admin, `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }`,
+			map[string]any{"input": map[string]any{"url": url, "events": []string{"ENTERED"}}})
+		require.NoError(t, json.Unmarshal(raw, &out))
+		id, err := strconv.Atoi(out.Data.CreateWebhookEndpoint.Endpoint.ID)
+		require.NoError(t, err)
+		return id
+	}
+	healthy, failing, disabled := create("https://crm.example.com/pulse"), create("https://mail.example.com/hooks"), create("https://old.example.com/hooks")
+	graphqlPost(t, base, admin, `mutation($id: ID!) { disableWebhookEndpoint(id: $id, reason: "CRM retired") { id } }`,
+		map[string]any{"id": strconv.Itoa(disabled)})
+
+	// The project has no segment that moves, so nothing is delivered: the
+	// attempts are the ones planted here.
+	ctx := tenant.ForProject(context.Background(), project.Project.ID)
+	attempt := func(endpointID, status int, at time.Time) {
+		m, err := client.WebhookMessage.Create().SetEndpointID(endpointID).SetSegmentID(1).SetSeq(1).
+			SetType("segment.entered").SetWebhookID(fmt.Sprintf("msg_dashboard_%d", endpointID)).SetBody("{}").
+			SetState(webhookmessage.StateDELIVERED).Save(ctx)
+		require.NoError(t, err)
+		require.NoError(t, client.WebhookAttempt.Create().SetMessage(m).SetAt(at).SetStatusCode(status).Exec(ctx))
+	}
+	attempt(healthy, 200, time.Now().Add(-2*time.Minute))
+	attempt(failing, 503, time.Now().Add(-10*time.Second))
+	require.NoError(t, client.WebhookEndpoint.UpdateOneID(failing).SetFailingSince(time.Now().Add(-3*time.Hour)).Exec(ctx))
+
+	tab := browsertest.New(t)
+	bctx, cancel := context.WithTimeout(tab, 2*time.Minute)
+	defer cancel()
+	row := func(id int) string { return fmt.Sprintf(`#webhooks tr[data-endpoint-id="%d"]`, id) }
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`#key`),
+		chromedp.SendKeys(`#key`, project.Read.Secret),
+		chromedp.Click(`#login-form button[type="submit"]`),
+		chromedp.WaitVisible(row(failing)+`[data-state="FAILING"]`),
+	))
+	for _, tc := range []struct {
+		id                  int
+		state, detail, last string
+	}{
+		{healthy, "HEALTHY", "", "2 min ago · HTTP 200"},
+		{failing, "FAILING", "failing since 3 h ago", "s ago · HTTP 503"},
+		{disabled, "DISABLED", "CRM retired", "never"},
+	} {
+		text, err := chromedp.Run(bctx, chromedp.Text(row(tc.id)+` .badge`))
+		require.NoError(t, err)
+		require.Equal(t, tc.state, text, "endpoint %d", tc.id)
+		detail, err := chromedp.Run(bctx, chromedp.TextContent(row(tc.id)+` td.detail`))
+		require.NoError(t, err)
+		require.Equal(t, tc.detail, detail, "endpoint %d", tc.id)
+		last, err := chromedp.Run(bctx, chromedp.Text(row(tc.id)+` td.last`))
+		require.NoError(t, err)
+		require.Contains(t, last, tc.last, "endpoint %d", tc.id)
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/metrics"
 	"github.com/pulse-analytics/pulse/internal/migrate"
 	"github.com/pulse-analytics/pulse/internal/recompute"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -165,6 +166,7 @@ func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enq
 		Discovery:    web.discovery,
 		Live:         web.live,
 		Ingest:       writer,
+		Webhooks:     webhook.StoreOptions{AllowPrivate: cfg.WebhooksAllowPrivate},
 		Extensions:   web.graphqlExtensions(),
 	}))
 	// Segment HTTP Tracking API and PostHog capture, for SDKs as they are.

@@ -62,3 +62,12 @@ type User func(*sql.Selector)
 
 // UserDailyActivity is the predicate function for userdailyactivity builders.
 type UserDailyActivity func(*sql.Selector)
+
+// WebhookAttempt is the predicate function for webhookattempt builders.
+type WebhookAttempt func(*sql.Selector)
+
+// WebhookEndpoint is the predicate function for webhookendpoint builders.
+type WebhookEndpoint func(*sql.Selector)
+
+// WebhookMessage is the predicate function for webhookmessage builders.
+type WebhookMessage func(*sql.Selector)

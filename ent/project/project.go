@@ -59,6 +59,12 @@ const (
 	EdgeAuditEntries = "audit_entries"
 	// EdgeSegmentVersions holds the string denoting the segment_versions edge name in mutations.
 	EdgeSegmentVersions = "segment_versions"
+	// EdgeWebhookEndpoints holds the string denoting the webhook_endpoints edge name in mutations.
+	EdgeWebhookEndpoints = "webhook_endpoints"
+	// EdgeWebhookMessages holds the string denoting the webhook_messages edge name in mutations.
+	EdgeWebhookMessages = "webhook_messages"
+	// EdgeWebhookAttempts holds the string denoting the webhook_attempts edge name in mutations.
+	EdgeWebhookAttempts = "webhook_attempts"
 	// Table holds the table name of the project in the database.
 	Table = "projects"
 	// APIKeysTable is the table that holds the api_keys relation/edge.
@@ -173,6 +179,27 @@ const (
 	SegmentVersionsInverseTable = "segment_versions"
 	// SegmentVersionsColumn is the table column denoting the segment_versions relation/edge.
 	SegmentVersionsColumn = "project_id"
+	// WebhookEndpointsTable is the table that holds the webhook_endpoints relation/edge.
+	WebhookEndpointsTable = "webhook_endpoints"
+	// WebhookEndpointsInverseTable is the table name for the WebhookEndpoint entity.
+	// It exists in this package in order to avoid circular dependency with the "webhookendpoint" package.
+	WebhookEndpointsInverseTable = "webhook_endpoints"
+	// WebhookEndpointsColumn is the table column denoting the webhook_endpoints relation/edge.
+	WebhookEndpointsColumn = "project_id"
+	// WebhookMessagesTable is the table that holds the webhook_messages relation/edge.
+	WebhookMessagesTable = "webhook_messages"
+	// WebhookMessagesInverseTable is the table name for the WebhookMessage entity.
+	// It exists in this package in order to avoid circular dependency with the "webhookmessage" package.
+	WebhookMessagesInverseTable = "webhook_messages"
+	// WebhookMessagesColumn is the table column denoting the webhook_messages relation/edge.
+	WebhookMessagesColumn = "project_id"
+	// WebhookAttemptsTable is the table that holds the webhook_attempts relation/edge.
+	WebhookAttemptsTable = "webhook_attempts"
+	// WebhookAttemptsInverseTable is the table name for the WebhookAttempt entity.
+	// It exists in this package in order to avoid circular dependency with the "webhookattempt" package.
+	WebhookAttemptsInverseTable = "webhook_attempts"
+	// WebhookAttemptsColumn is the table column denoting the webhook_attempts relation/edge.
+	WebhookAttemptsColumn = "project_id"
 )
 
 // Columns holds all SQL columns for project fields.
@@ -474,6 +501,48 @@ func BySegmentVersions(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newSegmentVersionsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByWebhookEndpointsCount orders the results by webhook_endpoints count.
+func ByWebhookEndpointsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newWebhookEndpointsStep(), opts...)
+	}
+}
+
+// ByWebhookEndpoints orders the results by webhook_endpoints terms.
+func ByWebhookEndpoints(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newWebhookEndpointsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByWebhookMessagesCount orders the results by webhook_messages count.
+func ByWebhookMessagesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newWebhookMessagesStep(), opts...)
+	}
+}
+
+// ByWebhookMessages orders the results by webhook_messages terms.
+func ByWebhookMessages(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newWebhookMessagesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByWebhookAttemptsCount orders the results by webhook_attempts count.
+func ByWebhookAttemptsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newWebhookAttemptsStep(), opts...)
+	}
+}
+
+// ByWebhookAttempts orders the results by webhook_attempts terms.
+func ByWebhookAttempts(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newWebhookAttemptsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newAPIKeysStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -584,5 +653,26 @@ func newSegmentVersionsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(SegmentVersionsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, SegmentVersionsTable, SegmentVersionsColumn),
+	)
+}
+func newWebhookEndpointsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(WebhookEndpointsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, WebhookEndpointsTable, WebhookEndpointsColumn),
+	)
+}
+func newWebhookMessagesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(WebhookMessagesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, WebhookMessagesTable, WebhookMessagesColumn),
+	)
+}
+func newWebhookAttemptsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(WebhookAttemptsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, WebhookAttemptsTable, WebhookAttemptsColumn),
 	)
 }

@@ -81,6 +81,9 @@ func (Project) Edges() []ent.Edge {
 		{"discovery_runs", DiscoveryRun.Type},
 		{"audit_entries", AuditEntry.Type},
 		{"segment_versions", SegmentVersion.Type},
+		{"webhook_endpoints", WebhookEndpoint.Type},
+		{"webhook_messages", WebhookMessage.Type},
+		{"webhook_attempts", WebhookAttempt.Type},
 	}
 	edges := make([]ent.Edge, 0, len(owned))
 	for _, o := range owned {

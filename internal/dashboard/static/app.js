@@ -1,5 +1,6 @@
 // The Pulse dashboard: segment tiles, the live feed of users entering and
-// leaving segments, export and recompute buttons and the analytics charts.
+// leaving segments, export and recompute buttons, the health of the
+// webhook endpoints and the analytics charts.
 "use strict";
 
 (() => {
@@ -25,6 +26,9 @@
     segment { id name }
     entered { externalId } exited { externalId }
   } }`;
+  const WEBHOOKS = `query Webhooks { webhookEndpoints(first: 100) { edges { node {
+    id url description state disabledReason failingSince lastAttempt { at httpStatus error }
+  } } } }`;
   const RECOMPUTE = `mutation Recompute($id: ID!) { recomputeSegment(id: $id) { id status } }`;
   const RECOMPUTE_ALL = `mutation RecomputeAll { recomputeAllSegments { id } }`;
   const OVERLAP = `query Overlap($ids: [ID!]!) { segmentOverlap(segmentIds: $ids) { a { id } b { id } intersection jaccard } }`;
@@ -95,8 +99,10 @@
       },
     });
     loadCharts();
+    loadWebhooks();
     setInterval(() => loadSegments().catch(showError), 30000);
     setInterval(loadCharts, 30000);
+    setInterval(loadWebhooks, 30000);
     setInterval(renderFreshness, 1000);
   }
 
@@ -309,6 +315,15 @@
     const feed = $("feed");
     feed.prepend(li);
     while (feed.children.length > 100) feed.lastChild.remove();
+  }
+
+  async function loadWebhooks() {
+    try {
+      const data = await query(state.readKey, WEBHOOKS);
+      window.PulseWebhooks.render($("webhooks"), data.webhookEndpoints.edges.map((e) => e.node), ago);
+    } catch (err) {
+      $("webhooks").textContent = "Webhook health is unavailable: " + err.message;
+    }
   }
 
   async function loadCharts() {
