@@ -1,6 +1,3 @@
-// Package webhook manages a project's webhook endpoints (their settings,
-// secrets and health) and reads their delivery log. Delivering messages is
-// the outbox's job; this package is what an administrator changes.
 package webhook
 
 import (
