@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	entsegment "github.com/pulse-analytics/pulse/ent/segment"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 	"github.com/pulse-analytics/pulse/graph/generated"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
@@ -28,6 +30,38 @@ type auditFixture struct {
 	adminKeyID  int
 	adminPrefix string
 	runID       int // a discovery run, when the case prepared one
+	endpointID  int // a webhook endpoint, when the case prepared one
+	messageID   int // a message of it, when the case prepared one
+}
+
+// withEndpoint gives the fixture a webhook endpoint with one delivered
+// message.
+func withEndpoint(t *testing.T, b *testBundle, f *auditFixture) {
+	t.Helper()
+	endpoint, err := b.client.WebhookEndpoint.Create().SetURL("https://example.com/audited").
+		SetEvents([]string{"ENTERED"}).SetSecret("whsec_x").Save(f.p.ctx)
+	require.NoError(t, err)
+	m, err := b.client.WebhookMessage.Create().SetEndpoint(endpoint).SetSegmentID(f.s.Segment.ID).
+		SetRunID(f.s.Run.ID).SetSeq(1).SetType("segment.entered").SetWebhookID(fmt.Sprintf("msg_audited_%d", endpoint.ID)).
+		SetBody(`{}`).SetState(webhookmessage.StateDELIVERED).Save(f.p.ctx)
+	require.NoError(t, err)
+	f.endpointID, f.messageID = endpoint.ID, m.ID
+}
+
+// endpointCase is the audit case of a mutation of the fixture's endpoint.
+func endpointCase(query string, check func(t *testing.T, after json.RawMessage)) auditCase {
+	return auditCase{
+		query:   query,
+		prepare: withEndpoint,
+		vars:    func(f *auditFixture) map[string]any { return map[string]any{"id": gid(f.endpointID)} },
+		objects: func(f *auditFixture, _ gjson.Result) []int { return []int{f.endpointID} },
+		check: func(t *testing.T, _ *testBundle, _ *auditFixture, _ gjson.Result, e []auditEntry) {
+			require.NotContains(t, string(e[0].After), "whsec_", "no secret in the log")
+			if check != nil {
+				check(t, e[0].After)
+			}
+		},
+	}
 }
 
 func newAuditFixture(t *testing.T, b *testBundle) *auditFixture {
@@ -69,6 +103,39 @@ func segmentRule(plan string) map[string]any {
 // auditCases has an example of every audited mutation, by field name:
 // TestEveryAdminMutationIsAudited fails for a mutation that has none.
 var auditCases = map[string]auditCase{
+	"createWebhookEndpoint": {
+		query: `mutation { createWebhookEndpoint(input: {url: "https://example.com/hook", events: [ENTERED, EXITED]}) { endpoint { id } } }`,
+		objects: func(_ *auditFixture, data gjson.Result) []int {
+			return []int{idOf(data, "createWebhookEndpoint.endpoint.id")}
+		},
+		check: func(t *testing.T, _ *testBundle, _ *auditFixture, _ gjson.Result, e []auditEntry) {
+			require.NotContains(t, string(e[0].After), "whsec_", "no secret in the log")
+			require.Equal(t, "https://example.com/hook", gjson.GetBytes(e[0].After, "url").String())
+			require.JSONEq(t, `["ENTERED","EXITED"]`, gjson.GetBytes(e[0].After, "events").Raw)
+		}},
+	"updateWebhookEndpoint": endpointCase(`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {description: "crm"}) { id } }`,
+		func(t *testing.T, after json.RawMessage) { require.Equal(t, "crm", gjson.GetBytes(after, "description").String()) }),
+	"rotateWebhookSecret": endpointCase(`mutation($id: ID!) { rotateWebhookSecret(id: $id) { endpoint { id } } }`,
+		func(t *testing.T, after json.RawMessage) {
+			require.Equal(t, gjson.String, gjson.GetBytes(after, "previousSecretUntil").Type)
+		}),
+	"disableWebhookEndpoint": endpointCase(`mutation($id: ID!) { disableWebhookEndpoint(id: $id, reason: "audit") { id } }`,
+		func(t *testing.T, after json.RawMessage) {
+			require.Equal(t, "audit", gjson.GetBytes(after, "disabledReason").String())
+		}),
+	"enableWebhookEndpoint": endpointCase(`mutation($id: ID!) { enableWebhookEndpoint(id: $id) { id } }`,
+		func(t *testing.T, after json.RawMessage) {
+			require.Equal(t, gjson.Null, gjson.GetBytes(after, "disabledAt").Type)
+		}),
+	"replayWebhookEndpoint": endpointCase(`mutation($id: ID!) { replayWebhookEndpoint(id: $id, fromSeq: 0) { __typename } }`,
+		func(t *testing.T, after json.RawMessage) { require.JSONEq(t, `{"fromSeq":0}`, string(after)) }),
+	"deleteWebhookEndpoint": endpointCase(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, nil),
+	"redeliverWebhookMessage": {
+		query:   `mutation($id: ID!) { redeliverWebhookMessage(id: $id) { id } }`,
+		prepare: withEndpoint,
+		vars:    func(f *auditFixture) map[string]any { return map[string]any{"id": gid(f.messageID)} },
+		objects: func(f *auditFixture, _ gjson.Result) []int { return []int{f.messageID} },
+	},
 	"createSegment": {
 		query: `mutation($rule: RuleInput!) { createSegment(input: {name: "audited", rule: $rule}) { id } }`,
 		vars:  func(*auditFixture) map[string]any { return map[string]any{"rule": segmentRule("pro")} },

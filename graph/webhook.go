@@ -204,3 +204,12 @@ func (r *Resolver) deliveriesOf(ctx context.Context, endpoint *ent.WebhookEndpoi
 	}
 	return page, nil
 }
+
+// endpointAudit is what the audit log keeps of an endpoint's settings: no
+// secret and no write key.
+func endpointAudit(e *ent.WebhookEndpoint) map[string]any {
+	return map[string]any{
+		"kind": e.Kind, "url": e.URL, "description": e.Description, "segmentIds": e.SegmentIds,
+		"events": e.Events, "batchSize": e.BatchSize, "disabledAt": e.DisabledAt, "disabledReason": e.DisabledReason,
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 	"github.com/pulse-analytics/pulse/graph/generated"
 	"github.com/pulse-analytics/pulse/graph/model"
+	"github.com/pulse-analytics/pulse/internal/audit"
 	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
@@ -22,12 +23,18 @@ func (r *mutationResolver) CreateWebhookEndpoint(ctx context.Context, input mode
 	if err != nil {
 		return nil, err
 	}
+	audit.Change(ctx, created.Endpoint.ID, nil, endpointAudit(created.Endpoint))
 	return withSecret(created), nil
 }
 
 // UpdateWebhookEndpoint is the resolver for the updateWebhookEndpoint field.
 func (r *mutationResolver) UpdateWebhookEndpoint(ctx context.Context, id int, input model.UpdateWebhookEndpointInput) (*ent.WebhookEndpoint, error) {
-	return r.webhooks.Update(ctx, id, webhookChange(input))
+	updated, err := r.webhooks.Update(ctx, id, webhookChange(input))
+	if err != nil {
+		return nil, err
+	}
+	audit.Change(ctx, id, nil, endpointAudit(updated))
+	return updated, nil
 }
 
 // RotateWebhookSecret is the resolver for the rotateWebhookSecret field.
@@ -36,17 +43,28 @@ func (r *mutationResolver) RotateWebhookSecret(ctx context.Context, id int) (*mo
 	if err != nil {
 		return nil, err
 	}
+	audit.Change(ctx, id, nil, map[string]any{"previousSecretUntil": rotated.Endpoint.PreviousSecretUntil})
 	return withSecret(rotated), nil
 }
 
 // DisableWebhookEndpoint is the resolver for the disableWebhookEndpoint field.
 func (r *mutationResolver) DisableWebhookEndpoint(ctx context.Context, id int, reason *string) (*ent.WebhookEndpoint, error) {
-	return r.webhooks.Disable(ctx, id, deref(reason))
+	disabled, err := r.webhooks.Disable(ctx, id, deref(reason))
+	if err != nil {
+		return nil, err
+	}
+	audit.Change(ctx, id, nil, endpointAudit(disabled))
+	return disabled, nil
 }
 
 // EnableWebhookEndpoint is the resolver for the enableWebhookEndpoint field.
 func (r *mutationResolver) EnableWebhookEndpoint(ctx context.Context, id int) (*ent.WebhookEndpoint, error) {
-	return r.webhooks.Enable(ctx, id)
+	enabled, err := r.webhooks.Enable(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	audit.Change(ctx, id, nil, endpointAudit(enabled))
+	return enabled, nil
 }
 
 // RedeliverWebhookMessage is the resolver for the redeliverWebhookMessage field.
@@ -56,7 +74,12 @@ func (r *mutationResolver) RedeliverWebhookMessage(ctx context.Context, id int) 
 
 // ReplayWebhookEndpoint is the resolver for the replayWebhookEndpoint field.
 func (r *mutationResolver) ReplayWebhookEndpoint(ctx context.Context, id int, fromSeq int) (*webhook.Replayed, error) {
-	return r.webhooks.Replay(ctx, id, fromSeq)
+	replayed, err := r.webhooks.Replay(ctx, id, fromSeq)
+	if err != nil {
+		return nil, err
+	}
+	audit.Change(ctx, id, nil, map[string]any{"fromSeq": fromSeq})
+	return replayed, nil
 }
 
 // DeleteWebhookEndpoint is the resolver for the deleteWebhookEndpoint field.

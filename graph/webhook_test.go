@@ -101,7 +101,7 @@ func TestWebhookEndpointLifecycle(t *testing.T) {
 	expires, err := time.Parse(time.RFC3339Nano, *rotated.RotateWebhookSecret.Endpoint.PreviousSecretExpiresAt)
 	require.NoError(t, err)
 	require.WithinDuration(t, before.Add(24*time.Hour), expires, time.Minute, "the previous secret signs for 24 hours")
-	stored, err := b.client.WebhookEndpoint.Get(b.project.ctx, idOf(t, e.ID))
+	stored, err := b.client.WebhookEndpoint.Get(b.project.ctx, parseID(t, e.ID))
 	require.NoError(t, err)
 	require.Equal(t, rotated.RotateWebhookSecret.Secret, stored.Secret)
 	require.Equal(t, created.Secret, *stored.PreviousSecret)
@@ -390,8 +390,8 @@ func deliverJobs(t *testing.T, b *testBundle, endpointID int) int {
 	return n
 }
 
-// idOf reads a GraphQL ID.
-func idOf(t *testing.T, id string) int {
+// parseID reads a GraphQL ID.
+func parseID(t *testing.T, id string) int {
 	t.Helper()
 	var n int
 	_, err := fmt.Sscan(id, &n)
