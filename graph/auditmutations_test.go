@@ -114,7 +114,9 @@ var auditCases = map[string]auditCase{
 			require.JSONEq(t, `["ENTERED","EXITED"]`, gjson.GetBytes(e[0].After, "events").Raw)
 		}},
 	"updateWebhookEndpoint": endpointCase(`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {description: "crm"}) { id } }`,
-		func(t *testing.T, after json.RawMessage) { require.Equal(t, "crm", gjson.GetBytes(after, "description").String()) }),
+		func(t *testing.T, after json.RawMessage) {
+			require.Equal(t, "crm", gjson.GetBytes(after, "description").String())
+		}),
 	"rotateWebhookSecret": endpointCase(`mutation($id: ID!) { rotateWebhookSecret(id: $id) { endpoint { id } } }`,
 		func(t *testing.T, after json.RawMessage) {
 			require.Equal(t, gjson.String, gjson.GetBytes(after, "previousSecretUntil").Type)
