@@ -24,11 +24,13 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/usererasure"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -101,11 +103,13 @@ func checkColumn(t, c string) error {
 			segmentmember.Table:     segmentmember.ValidColumn,
 			segmentmembership.Table: segmentmembership.ValidColumn,
 			segmentrun.Table:        segmentrun.ValidColumn,
+			suppressedid.Table:      suppressedid.ValidColumn,
 			survey.Table:            survey.ValidColumn,
 			surveyquestion.Table:    surveyquestion.ValidColumn,
 			surveyresponse.Table:    surveyresponse.ValidColumn,
 			user.Table:              user.ValidColumn,
 			userdailyactivity.Table: userdailyactivity.ValidColumn,
+			usererasure.Table:       usererasure.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

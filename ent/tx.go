@@ -38,6 +38,8 @@ type Tx struct {
 	SegmentMembership *SegmentMembershipClient
 	// SegmentRun is the client for interacting with the SegmentRun builders.
 	SegmentRun *SegmentRunClient
+	// SuppressedID is the client for interacting with the SuppressedID builders.
+	SuppressedID *SuppressedIDClient
 	// Survey is the client for interacting with the Survey builders.
 	Survey *SurveyClient
 	// SurveyQuestion is the client for interacting with the SurveyQuestion builders.
@@ -48,6 +50,8 @@ type Tx struct {
 	User *UserClient
 	// UserDailyActivity is the client for interacting with the UserDailyActivity builders.
 	UserDailyActivity *UserDailyActivityClient
+	// UserErasure is the client for interacting with the UserErasure builders.
+	UserErasure *UserErasureClient
 
 	// lazily loaded.
 	client     *Client
@@ -191,11 +195,13 @@ func (tx *Tx) init() {
 	tx.SegmentMember = NewSegmentMemberClient(tx.config)
 	tx.SegmentMembership = NewSegmentMembershipClient(tx.config)
 	tx.SegmentRun = NewSegmentRunClient(tx.config)
+	tx.SuppressedID = NewSuppressedIDClient(tx.config)
 	tx.Survey = NewSurveyClient(tx.config)
 	tx.SurveyQuestion = NewSurveyQuestionClient(tx.config)
 	tx.SurveyResponse = NewSurveyResponseClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.UserDailyActivity = NewUserDailyActivityClient(tx.config)
+	tx.UserErasure = NewUserErasureClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -153,6 +153,18 @@ func (f SegmentRunFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SegmentRunMutation", m)
 }
 
+// The SuppressedIDFunc type is an adapter to allow the use of ordinary
+// function as SuppressedID mutator.
+type SuppressedIDFunc func(context.Context, *ent.SuppressedIDMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SuppressedIDFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SuppressedIDMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SuppressedIDMutation", m)
+}
+
 // The SurveyFunc type is an adapter to allow the use of ordinary
 // function as Survey mutator.
 type SurveyFunc func(context.Context, *ent.SurveyMutation) (ent.Value, error)
@@ -211,6 +223,18 @@ func (f UserDailyActivityFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UserDailyActivityMutation", m)
+}
+
+// The UserErasureFunc type is an adapter to allow the use of ordinary
+// function as UserErasure mutator.
+type UserErasureFunc func(context.Context, *ent.UserErasureMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f UserErasureFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.UserErasureMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UserErasureMutation", m)
 }
 
 // Condition is a hook condition function.

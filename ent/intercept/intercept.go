@@ -21,11 +21,13 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/usererasure"
 )
 
 // The Query interface represents an operation that queries a graph.
@@ -408,6 +410,33 @@ func (f TraverseSegmentRun) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.SegmentRunQuery", q)
 }
 
+// The SuppressedIDFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SuppressedIDFunc func(context.Context, *ent.SuppressedIDQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SuppressedIDFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SuppressedIDQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SuppressedIDQuery", q)
+}
+
+// The TraverseSuppressedID type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSuppressedID func(context.Context, *ent.SuppressedIDQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSuppressedID) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSuppressedID) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SuppressedIDQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SuppressedIDQuery", q)
+}
+
 // The SurveyFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SurveyFunc func(context.Context, *ent.SurveyQuery) (ent.Value, error)
 
@@ -543,6 +572,33 @@ func (f TraverseUserDailyActivity) Traverse(ctx context.Context, q ent.Query) er
 	return fmt.Errorf("unexpected query type %T. expect *ent.UserDailyActivityQuery", q)
 }
 
+// The UserErasureFunc type is an adapter to allow the use of ordinary function as a Querier.
+type UserErasureFunc func(context.Context, *ent.UserErasureQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f UserErasureFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.UserErasureQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.UserErasureQuery", q)
+}
+
+// The TraverseUserErasure type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseUserErasure func(context.Context, *ent.UserErasureQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseUserErasure) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseUserErasure) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.UserErasureQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.UserErasureQuery", q)
+}
+
 // NewQuery returns the generic Query interface for the given typed query.
 func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
@@ -570,6 +626,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.SegmentMembershipQuery, predicate.SegmentMembership, segmentmembership.OrderOption]{typ: ent.TypeSegmentMembership, tq: q}, nil
 	case *ent.SegmentRunQuery:
 		return &query[*ent.SegmentRunQuery, predicate.SegmentRun, segmentrun.OrderOption]{typ: ent.TypeSegmentRun, tq: q}, nil
+	case *ent.SuppressedIDQuery:
+		return &query[*ent.SuppressedIDQuery, predicate.SuppressedID, suppressedid.OrderOption]{typ: ent.TypeSuppressedID, tq: q}, nil
 	case *ent.SurveyQuery:
 		return &query[*ent.SurveyQuery, predicate.Survey, survey.OrderOption]{typ: ent.TypeSurvey, tq: q}, nil
 	case *ent.SurveyQuestionQuery:
@@ -580,6 +638,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.UserQuery, predicate.User, user.OrderOption]{typ: ent.TypeUser, tq: q}, nil
 	case *ent.UserDailyActivityQuery:
 		return &query[*ent.UserDailyActivityQuery, predicate.UserDailyActivity, userdailyactivity.OrderOption]{typ: ent.TypeUserDailyActivity, tq: q}, nil
+	case *ent.UserErasureQuery:
+		return &query[*ent.UserErasureQuery, predicate.UserErasure, usererasure.OrderOption]{typ: ent.TypeUserErasure, tq: q}, nil
 	default:
 		return nil, fmt.Errorf("unknown query type %T", q)
 	}

@@ -2,4 +2,4 @@
 
 package internal
 
-const IncrementStarts = "{\"api_keys\":0,\"discovery_runs\":60129542144,\"events\":4294967296,\"feedback_changes\":64424509440,\"feedbacks\":8589934592,\"identities\":55834574848,\"projects\":12884901888,\"segment_dirty_users\":68719476736,\"segment_members\":21474836480,\"segment_memberships\":25769803776,\"segment_runs\":30064771072,\"segments\":17179869184,\"survey_questions\":38654705664,\"survey_responses\":42949672960,\"surveys\":34359738368,\"user_daily_activities\":51539607552,\"users\":47244640256}"
+const IncrementStarts = "{\"api_keys\":0,\"discovery_runs\":60129542144,\"events\":4294967296,\"feedback_changes\":64424509440,\"feedbacks\":8589934592,\"identities\":55834574848,\"projects\":12884901888,\"segment_dirty_users\":68719476736,\"segment_members\":21474836480,\"segment_memberships\":25769803776,\"segment_runs\":30064771072,\"segments\":17179869184,\"suppressed_ids\":73014444032,\"survey_questions\":38654705664,\"survey_responses\":42949672960,\"surveys\":34359738368,\"user_daily_activities\":51539607552,\"user_erasures\":77309411328,\"users\":47244640256}"

@@ -278,6 +278,8 @@ var (
 		{Name: "timezone", Type: field.TypeString, Default: "UTC"},
 		{Name: "active_events", Type: field.TypeJSON, Nullable: true},
 		{Name: "realtime", Type: field.TypeBool, Default: true},
+		{Name: "privacy_salt", Type: field.TypeBytes, Nullable: true},
+		{Name: "suppression_version", Type: field.TypeInt64, Default: 0},
 	}
 	// ProjectsTable holds the schema information for the "projects" table.
 	ProjectsTable = &schema.Table{
@@ -457,7 +459,7 @@ var (
 	// SegmentRunsColumns holds the columns for the "segment_runs" table.
 	SegmentRunsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"MANUAL", "SCHEDULE", "DEFINITION_CHANGE", "INGEST"}},
+		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"MANUAL", "SCHEDULE", "DEFINITION_CHANGE", "INGEST", "ERASURE"}},
 		{Name: "job_id", Type: field.TypeInt64, Nullable: true},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "RUNNING", "COMPLETED", "FAILED"}, Default: "PENDING"},
 		{Name: "created_at", Type: field.TypeTime},
@@ -513,6 +515,40 @@ var (
 				Annotation: &entsql.IndexAnnotation{
 					Where: "((status)::text = ANY ((ARRAY['PENDING'::character varying, 'RUNNING'::character varying])::text[]))",
 				},
+			},
+		},
+	}
+	// SuppressedIdsColumns holds the columns for the "suppressed_ids" table.
+	SuppressedIdsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "id_hash", Type: field.TypeBytes},
+		{Name: "erasure_id", Type: field.TypeInt},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "project_id", Type: field.TypeInt},
+	}
+	// SuppressedIdsTable holds the schema information for the "suppressed_ids" table.
+	SuppressedIdsTable = &schema.Table{
+		Name:       "suppressed_ids",
+		Columns:    SuppressedIdsColumns,
+		PrimaryKey: []*schema.Column{SuppressedIdsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "suppressed_ids_projects_suppressed_ids",
+				Columns:    []*schema.Column{SuppressedIdsColumns[4]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "suppressedid_project_id_id_hash",
+				Unique:  true,
+				Columns: []*schema.Column{SuppressedIdsColumns[4], SuppressedIdsColumns[1]},
+			},
+			{
+				Name:    "suppressedid_erasure_id",
+				Unique:  false,
+				Columns: []*schema.Column{SuppressedIdsColumns[2]},
 			},
 		},
 	}
@@ -709,6 +745,38 @@ var (
 			},
 		},
 	}
+	// UserErasuresColumns holds the columns for the "user_erasures" table.
+	UserErasuresColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "external_id_hash", Type: field.TypeBytes, Nullable: true},
+		{Name: "key_id", Type: field.TypeInt, Nullable: true},
+		{Name: "key_prefix", Type: field.TypeString, Nullable: true},
+		{Name: "erased_at", Type: field.TypeTime},
+		{Name: "suppressed", Type: field.TypeBool, Default: false},
+		{Name: "removed", Type: field.TypeJSON, Nullable: true},
+		{Name: "project_id", Type: field.TypeInt},
+	}
+	// UserErasuresTable holds the schema information for the "user_erasures" table.
+	UserErasuresTable = &schema.Table{
+		Name:       "user_erasures",
+		Columns:    UserErasuresColumns,
+		PrimaryKey: []*schema.Column{UserErasuresColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "user_erasures_projects_user_erasures",
+				Columns:    []*schema.Column{UserErasuresColumns[7]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "usererasure_project_id_external_id_hash",
+				Unique:  false,
+				Columns: []*schema.Column{UserErasuresColumns[7], UserErasuresColumns[1]},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
@@ -723,11 +791,13 @@ var (
 		SegmentMembersTable,
 		SegmentMembershipsTable,
 		SegmentRunsTable,
+		SuppressedIdsTable,
 		SurveysTable,
 		SurveyQuestionsTable,
 		SurveyResponsesTable,
 		UsersTable,
 		UserDailyActivitiesTable,
+		UserErasuresTable,
 	}
 )
 
@@ -787,6 +857,10 @@ func init() {
 	SegmentRunsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(30064771072),
 	}
+	SuppressedIdsTable.ForeignKeys[0].RefTable = ProjectsTable
+	SuppressedIdsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(73014444032),
+	}
 	SurveysTable.ForeignKeys[0].RefTable = ProjectsTable
 	SurveysTable.ForeignKeys[1].RefTable = SegmentsTable
 	SurveysTable.Annotation = &entsql.Annotation{
@@ -811,5 +885,9 @@ func init() {
 	UserDailyActivitiesTable.ForeignKeys[1].RefTable = UsersTable
 	UserDailyActivitiesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(51539607552),
+	}
+	UserErasuresTable.ForeignKeys[0].RefTable = ProjectsTable
+	UserErasuresTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(77309411328),
 	}
 }

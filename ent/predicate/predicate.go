@@ -42,6 +42,9 @@ type SegmentMembership func(*sql.Selector)
 // SegmentRun is the predicate function for segmentrun builders.
 type SegmentRun func(*sql.Selector)
 
+// SuppressedID is the predicate function for suppressedid builders.
+type SuppressedID func(*sql.Selector)
+
 // Survey is the predicate function for survey builders.
 type Survey func(*sql.Selector)
 
@@ -56,3 +59,6 @@ type User func(*sql.Selector)
 
 // UserDailyActivity is the predicate function for userdailyactivity builders.
 type UserDailyActivity func(*sql.Selector)
+
+// UserErasure is the predicate function for usererasure builders.
+type UserErasure func(*sql.Selector)

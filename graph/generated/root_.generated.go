@@ -5682,6 +5682,9 @@ enum SegmentOrderField {
 }
 type SegmentRun implements Node {
   id: ID!
+  """
+  ERASURE: the run that took erased users out of the segment (deleteUser)
+  """
   trigger: SegmentRunTrigger!
   """
   the River job that executes the run
@@ -5774,6 +5777,7 @@ enum SegmentRunTrigger @goModel(model: "github.com/pulse-analytics/pulse/ent/seg
   SCHEDULE
   DEFINITION_CHANGE
   INGEST
+  ERASURE
 }
 """
 SegmentRunWhereInput is used for filtering SegmentRun objects.
