@@ -26,6 +26,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/graphiql"
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/live"
+	"github.com/pulse-analytics/pulse/internal/privacy"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 )
 
@@ -58,6 +59,14 @@ type Options struct {
 	Keys *auth.Keys
 	// Extensions are added to gqlgen's server (e.g. metrics).
 	Extensions []graphql.HandlerExtension
+	// Erasers erase, with deleteUser, rows of other packages that name
+	// users (see privacy.RowEraser).
+	Erasers []privacy.RowEraser
+	// OnSuppressed is told of each feedback ("feedback") and survey
+	// response ("survey") dropped because its user's id is suppressed
+	// (e.g. a metrics counter); track, identify and ingestEvents report
+	// theirs through Ingest's result.
+	OnSuppressed func(source string)
 
 	// gqlgenLists leaves every list to gqlgen's executor (see plainLists),
 	// and rendered is told of each list plainLists renders, for the test
@@ -84,6 +93,8 @@ func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 		resolver.ingest = opts.Ingest
 	}
 	resolver.live = opts.Live
+	resolver.eraser = privacy.NewEraser(db, opts.Erasers...)
+	resolver.onSuppressed = opts.OnSuppressed
 	srv := newServer(resolver, keys, opts)
 
 	// The page's files are served by graphiql.Assets at graphiql.Prefix.

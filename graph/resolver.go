@@ -14,6 +14,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/feedback"
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/live"
+	"github.com/pulse-analytics/pulse/internal/privacy"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/pulse-analytics/pulse/internal/survey"
@@ -34,6 +35,10 @@ type Resolver struct {
 	renders   *renderer
 	analytics *analytics.Service
 	discovery *discovery.Enqueuer
+	eraser    *privacy.Eraser
+	// onSuppressed counts a feedback or survey response dropped because
+	// its user's id is suppressed (source "feedback" or "survey").
+	onSuppressed func(source string)
 }
 
 // NewResolver returns the root resolver over db and its ent client.
@@ -48,5 +53,6 @@ func NewResolver(db *sql.DB, client *ent.Client) *Resolver {
 		surveys:   survey.NewStore(client),
 		feedback:  feedback.NewStore(client),
 		analytics: analytics.New(db, client),
+		eraser:    privacy.NewEraser(db),
 	}
 }

@@ -29,7 +29,7 @@ func (SegmentRun) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("segment_id").Immutable().Annotations(entgql.Skip(entgql.SkipType)),
 		field.Enum("trigger").Values("MANUAL", "SCHEDULE", "DEFINITION_CHANGE", "INGEST", "ERASURE").Immutable().
-			Comment("ERASURE: the run that took erased users out of the segment (deleteUser)"),
+			Comment("why the run was made: MANUAL (recomputeSegment, static member changes), SCHEDULE, DEFINITION_CHANGE, INGEST (real-time passes) or ERASURE (deleteUser took members out)"),
 		field.Int64("job_id").Optional().Nillable().
 			Annotations(entgql.MapsTo("jobId")).
 			Comment("the River job that executes the run"),

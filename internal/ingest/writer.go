@@ -112,14 +112,18 @@ type storeOptions struct {
 
 // maxSettingsRetries bounds how often a batch is written again because the
 // project's settings changed under it; maxDeadlockRetries, because
-// PostgreSQL chose it as the victim of a deadlock.
+// PostgreSQL chose it as the victim of a deadlock; maxStaleRetries, because
+// a user it resolved was gone by the time it wrote (merged, or erased: a
+// batch naming users that erasures are taking away one after the other
+// may find another gone on each attempt).
 const (
 	maxSettingsRetries = 3
 	maxDeadlockRetries = 3
+	maxStaleRetries    = 5
 )
 
 // storeRetrying stores batch, first the fast way: users and settings from
-// memory and the events COPYed. A remembered user that no longer exists
+// memory and the events COPYed. A resolved user that no longer exists
 // makes it try again without the user cache; settings changed since they
 // were remembered, again with the new ones; a message id the project has (a
 // client's retry), again skipping known ids; a deadlock with another
@@ -127,14 +131,15 @@ const (
 // one leaves nothing behind.
 func (w *Writer) storeRetrying(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time) (out outcome, err error) {
 	opts := storeOptions{useCache: true}
-	for settingsRetries, deadlockRetries := 0, 0; ; {
+	for settingsRetries, deadlockRetries, staleRetries := 0, 0, 0; ; {
 		out, err = w.store(ctx, projectID, batch, receivedAt, opts)
 		switch {
 		case isDeadlock(err) && deadlockRetries < maxDeadlockRetries:
 			deadlockRetries++
-		case errors.Is(err, errStaleUser) && opts.useCache:
+		case errors.Is(err, errStaleUser) && staleRetries < maxStaleRetries:
 			w.users.forget(projectID)
 			opts.useCache = false
+			staleRetries++
 		case errors.Is(err, errStaleSettings) && settingsRetries < maxSettingsRetries:
 			w.settings.forget(projectID)
 			settingsRetries++

@@ -35,8 +35,9 @@ var userRows = []struct{ table, statement string }{
 	{"segment_memberships", `DELETE FROM segment_memberships WHERE user_id = ANY($2) AND project_id = $1 RETURNING user_id`},
 	// Empty by now (the erasure runs ended the users' memberships); kept
 	// so that nothing is left should a row have escaped them.
-	{"segment_members", `DELETE FROM segment_members WHERE user_id = ANY($2) RETURNING user_id`},
-	{"users", `DELETE FROM users WHERE id = ANY($2) AND project_id = $1 RETURNING id`},
+	{"segment_members", `DELETE FROM segment_members m USING segments s
+		WHERE m.user_id = ANY($2) AND s.id = m.segment_id AND s.project_id = $1 RETURNING m.user_id`},
+	{"users", `DELETE FROM users WHERE id = ANY($2) AND project_id = $1 RETURNING id AS user_id`},
 }
 
 // removed counts, per user, the rows an erasure removed, by table.
