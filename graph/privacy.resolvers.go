@@ -28,14 +28,6 @@ func (r *mutationResolver) UnsuppressUser(ctx context.Context, externalID string
 	return r.unsuppressUser(ctx, externalID)
 }
 
-// UserID is the resolver for the userId field.
-func (r *userErasureResolver) UserID(ctx context.Context, obj *privacy.Erasure) (*int, error) {
-	if obj.UserID == 0 {
-		return nil, nil
-	}
-	return &obj.UserID, nil
-}
-
 // Removed is the resolver for the removed field.
 func (r *userErasureResolver) Removed(ctx context.Context, obj *privacy.Erasure) ([]*model.ErasedRows, error) {
 	return erasedRows(obj), nil

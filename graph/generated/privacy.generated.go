@@ -18,8 +18,6 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type UserErasureResolver interface {
-	UserID(ctx context.Context, obj *privacy.Erasure) (*int, error)
-
 	Removed(ctx context.Context, obj *privacy.Erasure) ([]*model.ErasedRows, error)
 }
 
@@ -109,7 +107,7 @@ func (ec *executionContext) _UserErasure_userId(ctx context.Context, field graph
 			return ec.fieldContext_UserErasure_userId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.UserErasure().UserID(ctx, obj)
+			return obj.UserID, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
@@ -120,7 +118,7 @@ func (ec *executionContext) _UserErasure_userId(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_UserErasure_userId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UserErasure", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("UserErasure", field, false, false, "ID")
 }
 
 func (ec *executionContext) _UserErasure_erasedAt(ctx context.Context, field graphql.CollectedField, obj *privacy.Erasure) (ret graphql.Marshaler) {
@@ -268,11 +266,10 @@ func (ec *executionContext) _UserErasure(ctx context.Context, sel ast.SelectionS
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "userId":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._UserErasure_userId(ctx, field, obj)
-				})
+			out.Values[i] = ec._UserErasure_userId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "erasedAt":
 			out.Values[i] = ec._UserErasure_erasedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

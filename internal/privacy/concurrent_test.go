@@ -69,10 +69,10 @@ func TestEraseWhileIngestAndRecompute(t *testing.T) {
 	b.recomputeAll(t, enqueuer, segments)
 
 	var (
-		wg         sync.WaitGroup
-		erasing    = make(chan struct{})
-		keepSent   = make([]int, len(keep))
-		failures   = make(chan error, 16)
+		wg                     sync.WaitGroup
+		erasing                = make(chan struct{})
+		keepSent               = make([]int, len(keep))
+		failures               = make(chan error, 16)
 		suppressed, goneStored int
 	)
 	fail := func(err error) {

@@ -35,9 +35,9 @@ type Request struct {
 type Erasure struct {
 	// ID is the erasure's own id.
 	ID int
-	// UserID is the id the user had; 0 when the request suppressed an
-	// external id no user had.
-	UserID     int
+	// UserID is the id the user had; nil when the request suppressed an
+	// external id no user had, and in what Unsuppress returns.
+	UserID     *int
 	ErasedAt   time.Time
 	Suppressed bool
 	// Removed counts the rows removed, by table.

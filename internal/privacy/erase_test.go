@@ -31,7 +31,7 @@ func TestEraseLeavesNothing(t *testing.T) {
 	erasures, err := b.eraser.Erase(b.admin, privacy.Request{ExternalIDs: []string{ann.externalID}})
 	require.NoError(t, err)
 	require.Len(t, erasures, 1)
-	require.Equal(t, int(ann.id), erasures[0].UserID)
+	require.Equal(t, int(ann.id), *erasures[0].UserID)
 	require.False(t, erasures[0].Suppressed)
 	require.Equal(t, map[string]int{
 		"users": 1, "identities": 2, "events": 4, "user_daily_activities": days, "feedbacks": 1, "feedback_changes": 2,
@@ -135,7 +135,7 @@ func TestEraseByUserID(t *testing.T) {
 	require.NoError(t, b.db.QueryRow(`SELECT user_id FROM identities WHERE project_id = $1`, b.projectID).Scan(&id))
 	erasures, err := b.eraser.Erase(b.admin, privacy.Request{UserIDs: []int{id}, Suppress: true})
 	require.NoError(t, err)
-	require.Equal(t, id, erasures[0].UserID)
+	require.Equal(t, id, *erasures[0].UserID)
 	require.Empty(t, findIDs(t, b.db, []string{"visitor-" + itoa(int64(b.projectID))}, []int64{int64(id)}))
 	res = b.write(t, pageBy("visitor-"+itoa(int64(b.projectID)), "v-2"))
 	require.Equal(t, 1, res.Suppressed, "the anonymous id is suppressed")
@@ -177,8 +177,8 @@ func TestEraseRequests(t *testing.T) {
 	erasures, err := b.eraser.Erase(b.admin, privacy.Request{ExternalIDs: ok, Suppress: true})
 	require.NoError(t, err)
 	require.Len(t, erasures, privacy.MaxErasures)
-	require.Equal(t, int(ann.id), erasures[0].UserID, "users first, then the ids that named nobody")
-	require.Zero(t, erasures[1].UserID)
+	require.Equal(t, int(ann.id), *erasures[0].UserID, "users first, then the ids that named nobody")
+	require.Nil(t, erasures[1].UserID)
 	res := b.write(t, trackBy(many[7], "m-1"))
 	require.Equal(t, 1, res.Suppressed, "an id suppressed before anything was sent about it")
 }

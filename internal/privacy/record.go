@@ -149,7 +149,11 @@ func record(ctx context.Context, tx *sql.Tx, scope tenant.Scope, salt []byte, us
 	slices.Sort(ids)
 	out := make([]Erasure, len(users))
 	for i, u := range users {
-		out[i] = Erasure{ID: ids[i], UserID: int(u.ID), ErasedAt: at, Suppressed: suppress, Removed: nonNil(counts[u.ID])}
+		out[i] = Erasure{ID: ids[i], ErasedAt: at, Suppressed: suppress, Removed: nonNil(counts[u.ID])}
+		if u.ID != 0 {
+			id := int(u.ID)
+			out[i].UserID = &id
+		}
 	}
 	if suppress {
 		if err := suppressIDs(ctx, tx, scope.ProjectID, salt, users, ids); err != nil {

@@ -90,8 +90,15 @@ func countDeleted(ctx context.Context, tx *sql.Tx, table, query string, into rem
 
 // scrubDiscovery takes the users out of the clusters of the project's
 // discovery runs (their members lists). The clusters' sizes and shares
-// stay as they were computed: like a run's counts, they are history.
+// stay as they were computed: like a run's counts, they are history. The
+// rows of unfinished runs are locked until the erasure commits: their job
+// locks its row before it reads which of its members still exist, so it
+// cannot store an erased user back (see discovery's Worker.store).
 func scrubDiscovery(ctx context.Context, tx *sql.Tx, projectID int, users []int64, into removed) error {
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM discovery_runs WHERE project_id = $1 AND status IN ('PENDING', 'RUNNING') ORDER BY id FOR UPDATE`,
+		projectID); err != nil {
+		return fmt.Errorf("lock unfinished discovery runs: %w", err)
+	}
 	return countDeleted(ctx, tx, "discovery_runs", `
 		WITH named AS (
 			SELECT d.id, (m.value)::bigint AS user_id
