@@ -201,3 +201,29 @@ func TestEraseOtherProject(t *testing.T) {
 	require.ErrorIs(t, err, tenant.ErrNoTenant)
 	require.NotEmpty(t, findIDs(t, b.db, []string{ann.externalID}, nil), "ann is still there")
 }
+
+// TestErasureCoversEveryTable: every table with a user_id column, or a
+// foreign key to users, is one an erasure clears. A table added later
+// that names users fails this test until the erasure handles it (or, for
+// another package's table, a privacy.RowEraser does).
+func TestErasureCoversEveryTable(t *testing.T) {
+	t.Parallel()
+	db := setup(t).db
+	rows, err := db.Query(`
+		SELECT DISTINCT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND (
+			EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'user_id' AND NOT a.attisdropped)
+			OR EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'f' AND k.confrelid = 'users'::regclass))
+		ORDER BY 1`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var naming []string
+	for rows.Next() {
+		var table string
+		require.NoError(t, rows.Scan(&table))
+		naming = append(naming, table)
+	}
+	require.NoError(t, rows.Err())
+	require.Contains(t, naming, "events", "the catalog query finds the tables that name users")
+	require.Subset(t, privacy.ErasedTables(), naming)
+}
