@@ -179,7 +179,7 @@ func TestExportEndpoint(t *testing.T) {
 	s.send(t, s.ingestPaths(user, anon, "x"))
 	other := createProject(t, pgtest.DSN(t), "other "+t.Name())
 
-	get := func(externalID, key string) (*http.Response, []byte) {
+	get := func(externalID, key string) (int, http.Header, []byte) {
 		req, err := http.NewRequest(http.MethodGet, s.base+"/v1/users/"+externalID+"/export", nil)
 		require.NoError(t, err)
 		if key != "" {
@@ -190,12 +190,12 @@ func TestExportEndpoint(t *testing.T) {
 		defer res.Body.Close()
 		body, err := io.ReadAll(res.Body)
 		require.NoError(t, err)
-		return res, body
+		return res.StatusCode, res.Header, body
 	}
-	res, body := get(user, s.project.Keys.Admin)
-	require.Equal(t, http.StatusOK, res.StatusCode, string(body))
-	require.Equal(t, "application/json; charset=utf-8", res.Header.Get("Content-Type"))
-	require.Equal(t, "no-store", res.Header.Get("Cache-Control"))
+	status, header, body := get(user, s.project.Keys.Admin)
+	require.Equal(t, http.StatusOK, status, string(body))
+	require.Equal(t, "application/json; charset=utf-8", header.Get("Content-Type"))
+	require.Equal(t, "no-store", header.Get("Cache-Control"))
 	var doc struct {
 		User struct {
 			ExternalID string
@@ -236,8 +236,8 @@ func TestExportEndpoint(t *testing.T) {
 		{"an unknown user", "nobody", s.project.Keys.Admin, http.StatusNotFound, "NOT_FOUND"},
 		{"another project's ADMIN key", user, other.Keys.Admin, http.StatusNotFound, "NOT_FOUND"},
 	} {
-		res, body := get(tc.id, tc.key)
-		require.Equal(t, tc.status, res.StatusCode, "%s: %s", tc.name, body)
+		status, _, body := get(tc.id, tc.key)
+		require.Equal(t, tc.status, status, "%s: %s", tc.name, body)
 		var e struct{ Error struct{ Code string } }
 		require.NoError(t, json.Unmarshal(body, &e), tc.name)
 		require.Equal(t, tc.code, e.Error.Code, tc.name)

@@ -3,6 +3,7 @@ package privacy_test
 import (
 	"context"
 	"crypto/sha256"
+	"slices"
 	"testing"
 
 	"github.com/lib/pq"
@@ -173,7 +174,7 @@ func TestEraseRequests(t *testing.T) {
 	require.Equal(t, 1, users, "a refused request erases nobody")
 
 	// Exactly the limit is fine; an unknown id with suppress is recorded.
-	ok := append(many[:privacy.MaxErasures-1], ann.externalID)
+	ok := slices.Concat(many[:privacy.MaxErasures-1], []string{ann.externalID})
 	erasures, err := b.eraser.Erase(b.admin, privacy.Request{ExternalIDs: ok, Suppress: true})
 	require.NoError(t, err)
 	require.Len(t, erasures, privacy.MaxErasures)

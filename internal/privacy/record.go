@@ -24,28 +24,14 @@ func lockUsers(ctx context.Context, tx *sql.Tx, projectID int, req Request) ([]E
 	for i, id := range req.UserIDs {
 		userIDs[i] = int64(id)
 	}
-	rows, err := tx.QueryContext(ctx, `
-		SELECT id, COALESCE(external_id, '') FROM users
-		WHERE project_id = $1 AND (external_id = ANY($2) OR id = ANY($3)) ORDER BY id FOR UPDATE`,
-		projectID, pq.Array(req.ExternalIDs), pq.Array(userIDs))
+	users, err := scanUsers(ctx, tx, projectID, req.ExternalIDs, userIDs)
 	if err != nil {
-		return nil, nil, fmt.Errorf("lock users: %w", err)
+		return nil, nil, err
 	}
-	var users []ErasedUser
 	found := map[string]bool{}
 	foundIDs := map[int64]bool{}
-	for rows.Next() {
-		var u ErasedUser
-		if err := rows.Scan(&u.ID, &u.ExternalID); err != nil {
-			_ = rows.Close()
-			return nil, nil, fmt.Errorf("lock users: %w", err)
-		}
-		users = append(users, u)
+	for _, u := range users {
 		found[u.ExternalID], foundIDs[u.ID] = true, true
-	}
-	_ = rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("lock users: %w", err)
 	}
 	for _, id := range userIDs {
 		if !foundIDs[id] {
@@ -64,6 +50,31 @@ func lockUsers(ctx context.Context, tx *sql.Tx, projectID int, req Request) ([]E
 		return nil, nil, err
 	}
 	return users, unknown, nil
+}
+
+// scanUsers locks and reads the users of the project with these external
+// ids or ids.
+func scanUsers(ctx context.Context, tx *sql.Tx, projectID int, externalIDs []string, userIDs []int64) ([]ErasedUser, error) {
+	rows, err := tx.QueryContext(ctx, `
+		SELECT id, COALESCE(external_id, '') FROM users
+		WHERE project_id = $1 AND (external_id = ANY($2) OR id = ANY($3)) ORDER BY id FOR UPDATE`,
+		projectID, pq.Array(externalIDs), pq.Array(userIDs))
+	if err != nil {
+		return nil, fmt.Errorf("lock users: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var users []ErasedUser
+	for rows.Next() {
+		var u ErasedUser
+		if err := rows.Scan(&u.ID, &u.ExternalID); err != nil {
+			return nil, fmt.Errorf("lock users: %w", err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("lock users: %w", err)
+	}
+	return users, nil
 }
 
 // readAnonymousIDs fills in the anonymous ids and aliases of users
@@ -120,33 +131,13 @@ func record(ctx context.Context, tx *sql.Tx, scope tenant.Scope, salt []byte, us
 		}
 		removedDocs[i] = string(doc)
 	}
-	// A user without an external id has an empty hash (pq.ByteaArray has
-	// no NULL), stored as NULL. The identity column numbers the rows in the order they are inserted,
-	// which ORDER BY fixes: the ids returned, sorted, are the users' in order.
-	rows, err := tx.QueryContext(ctx, `
-		INSERT INTO user_erasures (project_id, external_id_hash, key_id, key_prefix, erased_at, suppressed, removed)
-		SELECT $1, NULLIF(h, ''::bytea), $2, $3, $4, $5, r::jsonb FROM unnest($6::bytea[], $7::text[]) WITH ORDINALITY AS x(h, r, n) ORDER BY n
-		RETURNING id`, scope.ProjectID, keyID, keyPrefix, at, suppress, pq.ByteaArray(hashes), pq.Array(removedDocs))
+	ids, err := insertErasures(ctx, tx, scope, keyID, keyPrefix, at, suppress, hashes, removedDocs)
 	if err != nil {
-		return nil, fmt.Errorf("record erasures: %w", err)
-	}
-	var ids []int
-	for rows.Next() {
-		var id int
-		if err := rows.Scan(&id); err != nil {
-			_ = rows.Close()
-			return nil, fmt.Errorf("record erasures: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	_ = rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("record erasures: %w", err)
+		return nil, err
 	}
 	if len(ids) != len(users) {
 		return nil, fmt.Errorf("record erasures: %d rows for %d users", len(ids), len(users))
 	}
-	slices.Sort(ids)
 	out := make([]Erasure, len(users))
 	for i, u := range users {
 		out[i] = Erasure{ID: ids[i], ErasedAt: at, Suppressed: suppress, Removed: nonNil(counts[u.ID])}
@@ -161,6 +152,36 @@ func record(ctx context.Context, tx *sql.Tx, scope tenant.Scope, salt []byte, us
 		}
 	}
 	return out, nil
+}
+
+// insertErasures inserts one erasure per hash (and removed document) and
+// returns their ids in the same order. A user without an external id has
+// an empty hash (pq.ByteaArray has no NULL), stored as NULL. The identity
+// column numbers the rows in the order they are inserted, which ORDER BY
+// fixes: the ids returned, sorted, are in the order of hashes.
+func insertErasures(ctx context.Context, tx *sql.Tx, scope tenant.Scope, keyID, keyPrefix any, at time.Time, suppress bool,
+	hashes [][]byte, removedDocs []string) ([]int, error) {
+	rows, err := tx.QueryContext(ctx, `
+		INSERT INTO user_erasures (project_id, external_id_hash, key_id, key_prefix, erased_at, suppressed, removed)
+		SELECT $1, NULLIF(h, ''::bytea), $2, $3, $4, $5, r::jsonb FROM unnest($6::bytea[], $7::text[]) WITH ORDINALITY AS x(h, r, n) ORDER BY n
+		RETURNING id`, scope.ProjectID, keyID, keyPrefix, at, suppress, pq.ByteaArray(hashes), pq.Array(removedDocs))
+	if err != nil {
+		return nil, fmt.Errorf("record erasures: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var ids []int
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("record erasures: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("record erasures: %w", err)
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // suppressIDs suppresses the external and anonymous ids of users, each

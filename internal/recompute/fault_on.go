@@ -15,7 +15,8 @@ import (
 // Crash tests build Pulse with -tags pulsefault and set PULSE_FAULT_PAUSE
 // to a comma-separated list of fault points ("evaluated", "written",
 // "committed" of a full recompute; "pass-written" of an incremental pass,
-// before its commit). A recompute reaching one prints
+// before its commit; "erasure-written" of an erasure's run, before the
+// erasure commits). A recompute reaching one prints
 //
 //	pulse-fault: paused at=<point> segment=<id> run=<id>
 //
