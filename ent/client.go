@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/auditentry"
 	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
@@ -27,6 +28,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/segmentversion"
 	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
@@ -34,6 +36,9 @@ import (
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
 	"github.com/pulse-analytics/pulse/ent/usererasure"
+	"github.com/pulse-analytics/pulse/ent/webhookattempt"
+	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 
 	stdsql "database/sql"
 )
@@ -45,6 +50,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// AuditEntry is the client for interacting with the AuditEntry builders.
+	AuditEntry *AuditEntryClient
 	// DiscoveryRun is the client for interacting with the DiscoveryRun builders.
 	DiscoveryRun *DiscoveryRunClient
 	// Event is the client for interacting with the Event builders.
@@ -67,6 +74,8 @@ type Client struct {
 	SegmentMembership *SegmentMembershipClient
 	// SegmentRun is the client for interacting with the SegmentRun builders.
 	SegmentRun *SegmentRunClient
+	// SegmentVersion is the client for interacting with the SegmentVersion builders.
+	SegmentVersion *SegmentVersionClient
 	// SuppressedID is the client for interacting with the SuppressedID builders.
 	SuppressedID *SuppressedIDClient
 	// Survey is the client for interacting with the Survey builders.
@@ -81,6 +90,12 @@ type Client struct {
 	UserDailyActivity *UserDailyActivityClient
 	// UserErasure is the client for interacting with the UserErasure builders.
 	UserErasure *UserErasureClient
+	// WebhookAttempt is the client for interacting with the WebhookAttempt builders.
+	WebhookAttempt *WebhookAttemptClient
+	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
+	WebhookEndpoint *WebhookEndpointClient
+	// WebhookMessage is the client for interacting with the WebhookMessage builders.
+	WebhookMessage *WebhookMessageClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -93,6 +108,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIKey = NewAPIKeyClient(c.config)
+	c.AuditEntry = NewAuditEntryClient(c.config)
 	c.DiscoveryRun = NewDiscoveryRunClient(c.config)
 	c.Event = NewEventClient(c.config)
 	c.Feedback = NewFeedbackClient(c.config)
@@ -104,6 +120,7 @@ func (c *Client) init() {
 	c.SegmentMember = NewSegmentMemberClient(c.config)
 	c.SegmentMembership = NewSegmentMembershipClient(c.config)
 	c.SegmentRun = NewSegmentRunClient(c.config)
+	c.SegmentVersion = NewSegmentVersionClient(c.config)
 	c.SuppressedID = NewSuppressedIDClient(c.config)
 	c.Survey = NewSurveyClient(c.config)
 	c.SurveyQuestion = NewSurveyQuestionClient(c.config)
@@ -111,6 +128,9 @@ func (c *Client) init() {
 	c.User = NewUserClient(c.config)
 	c.UserDailyActivity = NewUserDailyActivityClient(c.config)
 	c.UserErasure = NewUserErasureClient(c.config)
+	c.WebhookAttempt = NewWebhookAttemptClient(c.config)
+	c.WebhookEndpoint = NewWebhookEndpointClient(c.config)
+	c.WebhookMessage = NewWebhookMessageClient(c.config)
 }
 
 type (
@@ -204,6 +224,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:               ctx,
 		config:            cfg,
 		APIKey:            NewAPIKeyClient(cfg),
+		AuditEntry:        NewAuditEntryClient(cfg),
 		DiscoveryRun:      NewDiscoveryRunClient(cfg),
 		Event:             NewEventClient(cfg),
 		Feedback:          NewFeedbackClient(cfg),
@@ -215,6 +236,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		SegmentMember:     NewSegmentMemberClient(cfg),
 		SegmentMembership: NewSegmentMembershipClient(cfg),
 		SegmentRun:        NewSegmentRunClient(cfg),
+		SegmentVersion:    NewSegmentVersionClient(cfg),
 		SuppressedID:      NewSuppressedIDClient(cfg),
 		Survey:            NewSurveyClient(cfg),
 		SurveyQuestion:    NewSurveyQuestionClient(cfg),
@@ -222,6 +244,9 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		User:              NewUserClient(cfg),
 		UserDailyActivity: NewUserDailyActivityClient(cfg),
 		UserErasure:       NewUserErasureClient(cfg),
+		WebhookAttempt:    NewWebhookAttemptClient(cfg),
+		WebhookEndpoint:   NewWebhookEndpointClient(cfg),
+		WebhookMessage:    NewWebhookMessageClient(cfg),
 	}, nil
 }
 
@@ -242,6 +267,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:               ctx,
 		config:            cfg,
 		APIKey:            NewAPIKeyClient(cfg),
+		AuditEntry:        NewAuditEntryClient(cfg),
 		DiscoveryRun:      NewDiscoveryRunClient(cfg),
 		Event:             NewEventClient(cfg),
 		Feedback:          NewFeedbackClient(cfg),
@@ -253,6 +279,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		SegmentMember:     NewSegmentMemberClient(cfg),
 		SegmentMembership: NewSegmentMembershipClient(cfg),
 		SegmentRun:        NewSegmentRunClient(cfg),
+		SegmentVersion:    NewSegmentVersionClient(cfg),
 		SuppressedID:      NewSuppressedIDClient(cfg),
 		Survey:            NewSurveyClient(cfg),
 		SurveyQuestion:    NewSurveyQuestionClient(cfg),
@@ -260,6 +287,9 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		User:              NewUserClient(cfg),
 		UserDailyActivity: NewUserDailyActivityClient(cfg),
 		UserErasure:       NewUserErasureClient(cfg),
+		WebhookAttempt:    NewWebhookAttemptClient(cfg),
+		WebhookEndpoint:   NewWebhookEndpointClient(cfg),
+		WebhookMessage:    NewWebhookMessageClient(cfg),
 	}, nil
 }
 
@@ -289,10 +319,11 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.DiscoveryRun, c.Event, c.Feedback, c.FeedbackChange, c.Identity,
-		c.Project, c.Segment, c.SegmentDirtyUser, c.SegmentMember, c.SegmentMembership,
-		c.SegmentRun, c.SuppressedID, c.Survey, c.SurveyQuestion, c.SurveyResponse,
-		c.User, c.UserDailyActivity, c.UserErasure,
+		c.APIKey, c.AuditEntry, c.DiscoveryRun, c.Event, c.Feedback, c.FeedbackChange,
+		c.Identity, c.Project, c.Segment, c.SegmentDirtyUser, c.SegmentMember,
+		c.SegmentMembership, c.SegmentRun, c.SegmentVersion, c.SuppressedID, c.Survey,
+		c.SurveyQuestion, c.SurveyResponse, c.User, c.UserDailyActivity, c.UserErasure,
+		c.WebhookAttempt, c.WebhookEndpoint, c.WebhookMessage,
 	} {
 		n.Use(hooks...)
 	}
@@ -302,10 +333,11 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.DiscoveryRun, c.Event, c.Feedback, c.FeedbackChange, c.Identity,
-		c.Project, c.Segment, c.SegmentDirtyUser, c.SegmentMember, c.SegmentMembership,
-		c.SegmentRun, c.SuppressedID, c.Survey, c.SurveyQuestion, c.SurveyResponse,
-		c.User, c.UserDailyActivity, c.UserErasure,
+		c.APIKey, c.AuditEntry, c.DiscoveryRun, c.Event, c.Feedback, c.FeedbackChange,
+		c.Identity, c.Project, c.Segment, c.SegmentDirtyUser, c.SegmentMember,
+		c.SegmentMembership, c.SegmentRun, c.SegmentVersion, c.SuppressedID, c.Survey,
+		c.SurveyQuestion, c.SurveyResponse, c.User, c.UserDailyActivity, c.UserErasure,
+		c.WebhookAttempt, c.WebhookEndpoint, c.WebhookMessage,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -316,6 +348,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *APIKeyMutation:
 		return c.APIKey.mutate(ctx, m)
+	case *AuditEntryMutation:
+		return c.AuditEntry.mutate(ctx, m)
 	case *DiscoveryRunMutation:
 		return c.DiscoveryRun.mutate(ctx, m)
 	case *EventMutation:
@@ -338,6 +372,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.SegmentMembership.mutate(ctx, m)
 	case *SegmentRunMutation:
 		return c.SegmentRun.mutate(ctx, m)
+	case *SegmentVersionMutation:
+		return c.SegmentVersion.mutate(ctx, m)
 	case *SuppressedIDMutation:
 		return c.SuppressedID.mutate(ctx, m)
 	case *SurveyMutation:
@@ -352,6 +388,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.UserDailyActivity.mutate(ctx, m)
 	case *UserErasureMutation:
 		return c.UserErasure.mutate(ctx, m)
+	case *WebhookAttemptMutation:
+		return c.WebhookAttempt.mutate(ctx, m)
+	case *WebhookEndpointMutation:
+		return c.WebhookEndpoint.mutate(ctx, m)
+	case *WebhookMessageMutation:
+		return c.WebhookMessage.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -505,6 +547,157 @@ func (c *APIKeyClient) mutate(ctx context.Context, m *APIKeyMutation) (Value, er
 		return (&APIKeyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown APIKey mutation op: %q", m.Op())
+	}
+}
+
+// AuditEntryClient is a client for the AuditEntry schema.
+type AuditEntryClient struct {
+	config
+}
+
+// NewAuditEntryClient returns a client for the AuditEntry from the given config.
+func NewAuditEntryClient(c config) *AuditEntryClient {
+	return &AuditEntryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditentry.Hooks(f(g(h())))`.
+func (c *AuditEntryClient) Use(hooks ...Hook) {
+	c.hooks.AuditEntry = append(c.hooks.AuditEntry, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditentry.Intercept(f(g(h())))`.
+func (c *AuditEntryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditEntry = append(c.inters.AuditEntry, interceptors...)
+}
+
+// Create returns a builder for creating a AuditEntry entity.
+func (c *AuditEntryClient) Create() *AuditEntryCreate {
+	mutation := newAuditEntryMutation(c.config, OpCreate)
+	return &AuditEntryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditEntry entities.
+func (c *AuditEntryClient) CreateBulk(builders ...*AuditEntryCreate) *AuditEntryCreateBulk {
+	return &AuditEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditEntryClient) MapCreateBulk(slice any, setFunc func(*AuditEntryCreate, int)) *AuditEntryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditEntryCreateBulk{err: fmt.Errorf("calling to AuditEntryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditEntryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditEntry.
+func (c *AuditEntryClient) Update() *AuditEntryUpdate {
+	mutation := newAuditEntryMutation(c.config, OpUpdate)
+	return &AuditEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditEntryClient) UpdateOne(_m *AuditEntry) *AuditEntryUpdateOne {
+	mutation := newAuditEntryMutation(c.config, OpUpdateOne, withAuditEntry(_m))
+	return &AuditEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditEntryClient) UpdateOneID(id int) *AuditEntryUpdateOne {
+	mutation := newAuditEntryMutation(c.config, OpUpdateOne, withAuditEntryID(id))
+	return &AuditEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditEntry.
+func (c *AuditEntryClient) Delete() *AuditEntryDelete {
+	mutation := newAuditEntryMutation(c.config, OpDelete)
+	return &AuditEntryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditEntryClient) DeleteOne(_m *AuditEntry) *AuditEntryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditEntryClient) DeleteOneID(id int) *AuditEntryDeleteOne {
+	builder := c.Delete().Where(auditentry.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditEntryDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditEntry.
+func (c *AuditEntryClient) Query() *AuditEntryQuery {
+	return &AuditEntryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditEntry},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditEntry entity by its id.
+func (c *AuditEntryClient) Get(ctx context.Context, id int) (*AuditEntry, error) {
+	return c.Query().Where(auditentry.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditEntryClient) GetX(ctx context.Context, id int) *AuditEntry {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProject queries the project edge of a AuditEntry.
+func (c *AuditEntryClient) QueryProject(_m *AuditEntry) *ProjectQuery {
+	query := (&ProjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(auditentry.Table, auditentry.FieldID, id),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, auditentry.ProjectTable, auditentry.ProjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AuditEntryClient) Hooks() []Hook {
+	hooks := c.hooks.AuditEntry
+	return append(hooks[:len(hooks):len(hooks)], auditentry.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditEntryClient) Interceptors() []Interceptor {
+	inters := c.inters.AuditEntry
+	return append(inters[:len(inters):len(inters)], auditentry.Interceptors[:]...)
+}
+
+func (c *AuditEntryClient) mutate(ctx context.Context, m *AuditEntryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditEntryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditEntryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditEntry mutation op: %q", m.Op())
 	}
 }
 
@@ -1675,6 +1868,86 @@ func (c *ProjectClient) QueryDiscoveryRuns(_m *Project) *DiscoveryRunQuery {
 	return query
 }
 
+// QueryAuditEntries queries the audit_entries edge of a Project.
+func (c *ProjectClient) QueryAuditEntries(_m *Project) *AuditEntryQuery {
+	query := (&AuditEntryClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, id),
+			sqlgraph.To(auditentry.Table, auditentry.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.AuditEntriesTable, project.AuditEntriesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySegmentVersions queries the segment_versions edge of a Project.
+func (c *ProjectClient) QuerySegmentVersions(_m *Project) *SegmentVersionQuery {
+	query := (&SegmentVersionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, id),
+			sqlgraph.To(segmentversion.Table, segmentversion.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.SegmentVersionsTable, project.SegmentVersionsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryWebhookEndpoints queries the webhook_endpoints edge of a Project.
+func (c *ProjectClient) QueryWebhookEndpoints(_m *Project) *WebhookEndpointQuery {
+	query := (&WebhookEndpointClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, id),
+			sqlgraph.To(webhookendpoint.Table, webhookendpoint.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.WebhookEndpointsTable, project.WebhookEndpointsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryWebhookMessages queries the webhook_messages edge of a Project.
+func (c *ProjectClient) QueryWebhookMessages(_m *Project) *WebhookMessageQuery {
+	query := (&WebhookMessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, id),
+			sqlgraph.To(webhookmessage.Table, webhookmessage.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.WebhookMessagesTable, project.WebhookMessagesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryWebhookAttempts queries the webhook_attempts edge of a Project.
+func (c *ProjectClient) QueryWebhookAttempts(_m *Project) *WebhookAttemptQuery {
+	query := (&WebhookAttemptClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, id),
+			sqlgraph.To(webhookattempt.Table, webhookattempt.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.WebhookAttemptsTable, project.WebhookAttemptsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryUserErasures queries the user_erasures edge of a Project.
 func (c *ProjectClient) QueryUserErasures(_m *Project) *UserErasureQuery {
 	query := (&UserErasureClient{config: c.config}).Query()
@@ -1915,6 +2188,22 @@ func (c *SegmentClient) QueryTargetedSurveys(_m *Segment) *SurveyQuery {
 			sqlgraph.From(segment.Table, segment.FieldID, id),
 			sqlgraph.To(survey.Table, survey.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, segment.TargetedSurveysTable, segment.TargetedSurveysColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryVersions queries the versions edge of a Segment.
+func (c *SegmentClient) QueryVersions(_m *Segment) *SegmentVersionQuery {
+	query := (&SegmentVersionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(segment.Table, segment.FieldID, id),
+			sqlgraph.To(segmentversion.Table, segmentversion.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, segment.VersionsTable, segment.VersionsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -2563,6 +2852,173 @@ func (c *SegmentRunClient) mutate(ctx context.Context, m *SegmentRunMutation) (V
 		return (&SegmentRunDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown SegmentRun mutation op: %q", m.Op())
+	}
+}
+
+// SegmentVersionClient is a client for the SegmentVersion schema.
+type SegmentVersionClient struct {
+	config
+}
+
+// NewSegmentVersionClient returns a client for the SegmentVersion from the given config.
+func NewSegmentVersionClient(c config) *SegmentVersionClient {
+	return &SegmentVersionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `segmentversion.Hooks(f(g(h())))`.
+func (c *SegmentVersionClient) Use(hooks ...Hook) {
+	c.hooks.SegmentVersion = append(c.hooks.SegmentVersion, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `segmentversion.Intercept(f(g(h())))`.
+func (c *SegmentVersionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SegmentVersion = append(c.inters.SegmentVersion, interceptors...)
+}
+
+// Create returns a builder for creating a SegmentVersion entity.
+func (c *SegmentVersionClient) Create() *SegmentVersionCreate {
+	mutation := newSegmentVersionMutation(c.config, OpCreate)
+	return &SegmentVersionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SegmentVersion entities.
+func (c *SegmentVersionClient) CreateBulk(builders ...*SegmentVersionCreate) *SegmentVersionCreateBulk {
+	return &SegmentVersionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SegmentVersionClient) MapCreateBulk(slice any, setFunc func(*SegmentVersionCreate, int)) *SegmentVersionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SegmentVersionCreateBulk{err: fmt.Errorf("calling to SegmentVersionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SegmentVersionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SegmentVersionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SegmentVersion.
+func (c *SegmentVersionClient) Update() *SegmentVersionUpdate {
+	mutation := newSegmentVersionMutation(c.config, OpUpdate)
+	return &SegmentVersionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SegmentVersionClient) UpdateOne(_m *SegmentVersion) *SegmentVersionUpdateOne {
+	mutation := newSegmentVersionMutation(c.config, OpUpdateOne, withSegmentVersion(_m))
+	return &SegmentVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SegmentVersionClient) UpdateOneID(id int) *SegmentVersionUpdateOne {
+	mutation := newSegmentVersionMutation(c.config, OpUpdateOne, withSegmentVersionID(id))
+	return &SegmentVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SegmentVersion.
+func (c *SegmentVersionClient) Delete() *SegmentVersionDelete {
+	mutation := newSegmentVersionMutation(c.config, OpDelete)
+	return &SegmentVersionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SegmentVersionClient) DeleteOne(_m *SegmentVersion) *SegmentVersionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SegmentVersionClient) DeleteOneID(id int) *SegmentVersionDeleteOne {
+	builder := c.Delete().Where(segmentversion.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SegmentVersionDeleteOne{builder}
+}
+
+// Query returns a query builder for SegmentVersion.
+func (c *SegmentVersionClient) Query() *SegmentVersionQuery {
+	return &SegmentVersionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSegmentVersion},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SegmentVersion entity by its id.
+func (c *SegmentVersionClient) Get(ctx context.Context, id int) (*SegmentVersion, error) {
+	return c.Query().Where(segmentversion.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SegmentVersionClient) GetX(ctx context.Context, id int) *SegmentVersion {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProject queries the project edge of a SegmentVersion.
+func (c *SegmentVersionClient) QueryProject(_m *SegmentVersion) *ProjectQuery {
+	query := (&ProjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(segmentversion.Table, segmentversion.FieldID, id),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, segmentversion.ProjectTable, segmentversion.ProjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySegment queries the segment edge of a SegmentVersion.
+func (c *SegmentVersionClient) QuerySegment(_m *SegmentVersion) *SegmentQuery {
+	query := (&SegmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(segmentversion.Table, segmentversion.FieldID, id),
+			sqlgraph.To(segment.Table, segment.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, segmentversion.SegmentTable, segmentversion.SegmentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SegmentVersionClient) Hooks() []Hook {
+	hooks := c.hooks.SegmentVersion
+	return append(hooks[:len(hooks):len(hooks)], segmentversion.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SegmentVersionClient) Interceptors() []Interceptor {
+	inters := c.inters.SegmentVersion
+	return append(inters[:len(inters):len(inters)], segmentversion.Interceptors[:]...)
+}
+
+func (c *SegmentVersionClient) mutate(ctx context.Context, m *SegmentVersionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SegmentVersionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SegmentVersionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SegmentVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SegmentVersionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SegmentVersion mutation op: %q", m.Op())
 	}
 }
 
@@ -3863,19 +4319,538 @@ func (c *UserErasureClient) mutate(ctx context.Context, m *UserErasureMutation) 
 	}
 }
 
+// WebhookAttemptClient is a client for the WebhookAttempt schema.
+type WebhookAttemptClient struct {
+	config
+}
+
+// NewWebhookAttemptClient returns a client for the WebhookAttempt from the given config.
+func NewWebhookAttemptClient(c config) *WebhookAttemptClient {
+	return &WebhookAttemptClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `webhookattempt.Hooks(f(g(h())))`.
+func (c *WebhookAttemptClient) Use(hooks ...Hook) {
+	c.hooks.WebhookAttempt = append(c.hooks.WebhookAttempt, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `webhookattempt.Intercept(f(g(h())))`.
+func (c *WebhookAttemptClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WebhookAttempt = append(c.inters.WebhookAttempt, interceptors...)
+}
+
+// Create returns a builder for creating a WebhookAttempt entity.
+func (c *WebhookAttemptClient) Create() *WebhookAttemptCreate {
+	mutation := newWebhookAttemptMutation(c.config, OpCreate)
+	return &WebhookAttemptCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WebhookAttempt entities.
+func (c *WebhookAttemptClient) CreateBulk(builders ...*WebhookAttemptCreate) *WebhookAttemptCreateBulk {
+	return &WebhookAttemptCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WebhookAttemptClient) MapCreateBulk(slice any, setFunc func(*WebhookAttemptCreate, int)) *WebhookAttemptCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WebhookAttemptCreateBulk{err: fmt.Errorf("calling to WebhookAttemptClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WebhookAttemptCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WebhookAttemptCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WebhookAttempt.
+func (c *WebhookAttemptClient) Update() *WebhookAttemptUpdate {
+	mutation := newWebhookAttemptMutation(c.config, OpUpdate)
+	return &WebhookAttemptUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WebhookAttemptClient) UpdateOne(_m *WebhookAttempt) *WebhookAttemptUpdateOne {
+	mutation := newWebhookAttemptMutation(c.config, OpUpdateOne, withWebhookAttempt(_m))
+	return &WebhookAttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WebhookAttemptClient) UpdateOneID(id int) *WebhookAttemptUpdateOne {
+	mutation := newWebhookAttemptMutation(c.config, OpUpdateOne, withWebhookAttemptID(id))
+	return &WebhookAttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WebhookAttempt.
+func (c *WebhookAttemptClient) Delete() *WebhookAttemptDelete {
+	mutation := newWebhookAttemptMutation(c.config, OpDelete)
+	return &WebhookAttemptDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WebhookAttemptClient) DeleteOne(_m *WebhookAttempt) *WebhookAttemptDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WebhookAttemptClient) DeleteOneID(id int) *WebhookAttemptDeleteOne {
+	builder := c.Delete().Where(webhookattempt.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WebhookAttemptDeleteOne{builder}
+}
+
+// Query returns a query builder for WebhookAttempt.
+func (c *WebhookAttemptClient) Query() *WebhookAttemptQuery {
+	return &WebhookAttemptQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWebhookAttempt},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WebhookAttempt entity by its id.
+func (c *WebhookAttemptClient) Get(ctx context.Context, id int) (*WebhookAttempt, error) {
+	return c.Query().Where(webhookattempt.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WebhookAttemptClient) GetX(ctx context.Context, id int) *WebhookAttempt {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProject queries the project edge of a WebhookAttempt.
+func (c *WebhookAttemptClient) QueryProject(_m *WebhookAttempt) *ProjectQuery {
+	query := (&ProjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webhookattempt.Table, webhookattempt.FieldID, id),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, webhookattempt.ProjectTable, webhookattempt.ProjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryMessage queries the message edge of a WebhookAttempt.
+func (c *WebhookAttemptClient) QueryMessage(_m *WebhookAttempt) *WebhookMessageQuery {
+	query := (&WebhookMessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webhookattempt.Table, webhookattempt.FieldID, id),
+			sqlgraph.To(webhookmessage.Table, webhookmessage.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, webhookattempt.MessageTable, webhookattempt.MessageColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *WebhookAttemptClient) Hooks() []Hook {
+	hooks := c.hooks.WebhookAttempt
+	return append(hooks[:len(hooks):len(hooks)], webhookattempt.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *WebhookAttemptClient) Interceptors() []Interceptor {
+	inters := c.inters.WebhookAttempt
+	return append(inters[:len(inters):len(inters)], webhookattempt.Interceptors[:]...)
+}
+
+func (c *WebhookAttemptClient) mutate(ctx context.Context, m *WebhookAttemptMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WebhookAttemptCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WebhookAttemptUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WebhookAttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WebhookAttemptDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WebhookAttempt mutation op: %q", m.Op())
+	}
+}
+
+// WebhookEndpointClient is a client for the WebhookEndpoint schema.
+type WebhookEndpointClient struct {
+	config
+}
+
+// NewWebhookEndpointClient returns a client for the WebhookEndpoint from the given config.
+func NewWebhookEndpointClient(c config) *WebhookEndpointClient {
+	return &WebhookEndpointClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `webhookendpoint.Hooks(f(g(h())))`.
+func (c *WebhookEndpointClient) Use(hooks ...Hook) {
+	c.hooks.WebhookEndpoint = append(c.hooks.WebhookEndpoint, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `webhookendpoint.Intercept(f(g(h())))`.
+func (c *WebhookEndpointClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WebhookEndpoint = append(c.inters.WebhookEndpoint, interceptors...)
+}
+
+// Create returns a builder for creating a WebhookEndpoint entity.
+func (c *WebhookEndpointClient) Create() *WebhookEndpointCreate {
+	mutation := newWebhookEndpointMutation(c.config, OpCreate)
+	return &WebhookEndpointCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WebhookEndpoint entities.
+func (c *WebhookEndpointClient) CreateBulk(builders ...*WebhookEndpointCreate) *WebhookEndpointCreateBulk {
+	return &WebhookEndpointCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WebhookEndpointClient) MapCreateBulk(slice any, setFunc func(*WebhookEndpointCreate, int)) *WebhookEndpointCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WebhookEndpointCreateBulk{err: fmt.Errorf("calling to WebhookEndpointClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WebhookEndpointCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WebhookEndpointCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WebhookEndpoint.
+func (c *WebhookEndpointClient) Update() *WebhookEndpointUpdate {
+	mutation := newWebhookEndpointMutation(c.config, OpUpdate)
+	return &WebhookEndpointUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WebhookEndpointClient) UpdateOne(_m *WebhookEndpoint) *WebhookEndpointUpdateOne {
+	mutation := newWebhookEndpointMutation(c.config, OpUpdateOne, withWebhookEndpoint(_m))
+	return &WebhookEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WebhookEndpointClient) UpdateOneID(id int) *WebhookEndpointUpdateOne {
+	mutation := newWebhookEndpointMutation(c.config, OpUpdateOne, withWebhookEndpointID(id))
+	return &WebhookEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WebhookEndpoint.
+func (c *WebhookEndpointClient) Delete() *WebhookEndpointDelete {
+	mutation := newWebhookEndpointMutation(c.config, OpDelete)
+	return &WebhookEndpointDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WebhookEndpointClient) DeleteOne(_m *WebhookEndpoint) *WebhookEndpointDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WebhookEndpointClient) DeleteOneID(id int) *WebhookEndpointDeleteOne {
+	builder := c.Delete().Where(webhookendpoint.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WebhookEndpointDeleteOne{builder}
+}
+
+// Query returns a query builder for WebhookEndpoint.
+func (c *WebhookEndpointClient) Query() *WebhookEndpointQuery {
+	return &WebhookEndpointQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWebhookEndpoint},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WebhookEndpoint entity by its id.
+func (c *WebhookEndpointClient) Get(ctx context.Context, id int) (*WebhookEndpoint, error) {
+	return c.Query().Where(webhookendpoint.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WebhookEndpointClient) GetX(ctx context.Context, id int) *WebhookEndpoint {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProject queries the project edge of a WebhookEndpoint.
+func (c *WebhookEndpointClient) QueryProject(_m *WebhookEndpoint) *ProjectQuery {
+	query := (&ProjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webhookendpoint.Table, webhookendpoint.FieldID, id),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, webhookendpoint.ProjectTable, webhookendpoint.ProjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDeliveries queries the deliveries edge of a WebhookEndpoint.
+func (c *WebhookEndpointClient) QueryDeliveries(_m *WebhookEndpoint) *WebhookMessageQuery {
+	query := (&WebhookMessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webhookendpoint.Table, webhookendpoint.FieldID, id),
+			sqlgraph.To(webhookmessage.Table, webhookmessage.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, webhookendpoint.DeliveriesTable, webhookendpoint.DeliveriesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *WebhookEndpointClient) Hooks() []Hook {
+	hooks := c.hooks.WebhookEndpoint
+	return append(hooks[:len(hooks):len(hooks)], webhookendpoint.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *WebhookEndpointClient) Interceptors() []Interceptor {
+	inters := c.inters.WebhookEndpoint
+	return append(inters[:len(inters):len(inters)], webhookendpoint.Interceptors[:]...)
+}
+
+func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WebhookEndpointCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WebhookEndpointUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WebhookEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WebhookEndpointDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WebhookEndpoint mutation op: %q", m.Op())
+	}
+}
+
+// WebhookMessageClient is a client for the WebhookMessage schema.
+type WebhookMessageClient struct {
+	config
+}
+
+// NewWebhookMessageClient returns a client for the WebhookMessage from the given config.
+func NewWebhookMessageClient(c config) *WebhookMessageClient {
+	return &WebhookMessageClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `webhookmessage.Hooks(f(g(h())))`.
+func (c *WebhookMessageClient) Use(hooks ...Hook) {
+	c.hooks.WebhookMessage = append(c.hooks.WebhookMessage, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `webhookmessage.Intercept(f(g(h())))`.
+func (c *WebhookMessageClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WebhookMessage = append(c.inters.WebhookMessage, interceptors...)
+}
+
+// Create returns a builder for creating a WebhookMessage entity.
+func (c *WebhookMessageClient) Create() *WebhookMessageCreate {
+	mutation := newWebhookMessageMutation(c.config, OpCreate)
+	return &WebhookMessageCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WebhookMessage entities.
+func (c *WebhookMessageClient) CreateBulk(builders ...*WebhookMessageCreate) *WebhookMessageCreateBulk {
+	return &WebhookMessageCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WebhookMessageClient) MapCreateBulk(slice any, setFunc func(*WebhookMessageCreate, int)) *WebhookMessageCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WebhookMessageCreateBulk{err: fmt.Errorf("calling to WebhookMessageClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WebhookMessageCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WebhookMessageCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WebhookMessage.
+func (c *WebhookMessageClient) Update() *WebhookMessageUpdate {
+	mutation := newWebhookMessageMutation(c.config, OpUpdate)
+	return &WebhookMessageUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WebhookMessageClient) UpdateOne(_m *WebhookMessage) *WebhookMessageUpdateOne {
+	mutation := newWebhookMessageMutation(c.config, OpUpdateOne, withWebhookMessage(_m))
+	return &WebhookMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WebhookMessageClient) UpdateOneID(id int) *WebhookMessageUpdateOne {
+	mutation := newWebhookMessageMutation(c.config, OpUpdateOne, withWebhookMessageID(id))
+	return &WebhookMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WebhookMessage.
+func (c *WebhookMessageClient) Delete() *WebhookMessageDelete {
+	mutation := newWebhookMessageMutation(c.config, OpDelete)
+	return &WebhookMessageDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WebhookMessageClient) DeleteOne(_m *WebhookMessage) *WebhookMessageDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WebhookMessageClient) DeleteOneID(id int) *WebhookMessageDeleteOne {
+	builder := c.Delete().Where(webhookmessage.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WebhookMessageDeleteOne{builder}
+}
+
+// Query returns a query builder for WebhookMessage.
+func (c *WebhookMessageClient) Query() *WebhookMessageQuery {
+	return &WebhookMessageQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWebhookMessage},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WebhookMessage entity by its id.
+func (c *WebhookMessageClient) Get(ctx context.Context, id int) (*WebhookMessage, error) {
+	return c.Query().Where(webhookmessage.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WebhookMessageClient) GetX(ctx context.Context, id int) *WebhookMessage {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProject queries the project edge of a WebhookMessage.
+func (c *WebhookMessageClient) QueryProject(_m *WebhookMessage) *ProjectQuery {
+	query := (&ProjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webhookmessage.Table, webhookmessage.FieldID, id),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, webhookmessage.ProjectTable, webhookmessage.ProjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryEndpoint queries the endpoint edge of a WebhookMessage.
+func (c *WebhookMessageClient) QueryEndpoint(_m *WebhookMessage) *WebhookEndpointQuery {
+	query := (&WebhookEndpointClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webhookmessage.Table, webhookmessage.FieldID, id),
+			sqlgraph.To(webhookendpoint.Table, webhookendpoint.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, webhookmessage.EndpointTable, webhookmessage.EndpointColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAttemptLog queries the attempt_log edge of a WebhookMessage.
+func (c *WebhookMessageClient) QueryAttemptLog(_m *WebhookMessage) *WebhookAttemptQuery {
+	query := (&WebhookAttemptClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webhookmessage.Table, webhookmessage.FieldID, id),
+			sqlgraph.To(webhookattempt.Table, webhookattempt.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, webhookmessage.AttemptLogTable, webhookmessage.AttemptLogColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *WebhookMessageClient) Hooks() []Hook {
+	hooks := c.hooks.WebhookMessage
+	return append(hooks[:len(hooks):len(hooks)], webhookmessage.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *WebhookMessageClient) Interceptors() []Interceptor {
+	inters := c.inters.WebhookMessage
+	return append(inters[:len(inters):len(inters)], webhookmessage.Interceptors[:]...)
+}
+
+func (c *WebhookMessageClient) mutate(ctx context.Context, m *WebhookMessageMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WebhookMessageCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WebhookMessageUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WebhookMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WebhookMessageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WebhookMessage mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, DiscoveryRun, Event, Feedback, FeedbackChange, Identity, Project,
-		Segment, SegmentDirtyUser, SegmentMember, SegmentMembership, SegmentRun,
-		SuppressedID, Survey, SurveyQuestion, SurveyResponse, User, UserDailyActivity,
-		UserErasure []ent.Hook
+		APIKey, AuditEntry, DiscoveryRun, Event, Feedback, FeedbackChange, Identity,
+		Project, Segment, SegmentDirtyUser, SegmentMember, SegmentMembership,
+		SegmentRun, SegmentVersion, SuppressedID, Survey, SurveyQuestion,
+		SurveyResponse, User, UserDailyActivity, UserErasure, WebhookAttempt,
+		WebhookEndpoint, WebhookMessage []ent.Hook
 	}
 	inters struct {
-		APIKey, DiscoveryRun, Event, Feedback, FeedbackChange, Identity, Project,
-		Segment, SegmentDirtyUser, SegmentMember, SegmentMembership, SegmentRun,
-		SuppressedID, Survey, SurveyQuestion, SurveyResponse, User, UserDailyActivity,
-		UserErasure []ent.Interceptor
+		APIKey, AuditEntry, DiscoveryRun, Event, Feedback, FeedbackChange, Identity,
+		Project, Segment, SegmentDirtyUser, SegmentMember, SegmentMembership,
+		SegmentRun, SegmentVersion, SuppressedID, Survey, SurveyQuestion,
+		SurveyResponse, User, UserDailyActivity, UserErasure, WebhookAttempt,
+		WebhookEndpoint, WebhookMessage []ent.Interceptor
 	}
 )
 

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/auditentry"
 	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
@@ -24,6 +25,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/segmentversion"
 	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
@@ -31,6 +33,9 @@ import (
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
 	"github.com/pulse-analytics/pulse/ent/usererasure"
+	"github.com/pulse-analytics/pulse/ent/webhookattempt"
+	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -92,6 +97,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			apikey.Table:            apikey.ValidColumn,
+			auditentry.Table:        auditentry.ValidColumn,
 			discoveryrun.Table:      discoveryrun.ValidColumn,
 			event.Table:             event.ValidColumn,
 			feedback.Table:          feedback.ValidColumn,
@@ -103,6 +109,7 @@ func checkColumn(t, c string) error {
 			segmentmember.Table:     segmentmember.ValidColumn,
 			segmentmembership.Table: segmentmembership.ValidColumn,
 			segmentrun.Table:        segmentrun.ValidColumn,
+			segmentversion.Table:    segmentversion.ValidColumn,
 			suppressedid.Table:      suppressedid.ValidColumn,
 			survey.Table:            survey.ValidColumn,
 			surveyquestion.Table:    surveyquestion.ValidColumn,
@@ -110,6 +117,9 @@ func checkColumn(t, c string) error {
 			user.Table:              user.ValidColumn,
 			userdailyactivity.Table: userdailyactivity.ValidColumn,
 			usererasure.Table:       usererasure.ValidColumn,
+			webhookattempt.Table:    webhookattempt.ValidColumn,
+			webhookendpoint.Table:   webhookendpoint.ValidColumn,
+			webhookmessage.Table:    webhookmessage.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

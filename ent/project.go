@@ -70,13 +70,23 @@ type ProjectEdges struct {
 	FeedbackChanges []*FeedbackChange `json:"feedback_changes,omitempty"`
 	// DiscoveryRuns holds the value of the discovery_runs edge.
 	DiscoveryRuns []*DiscoveryRun `json:"discovery_runs,omitempty"`
+	// AuditEntries holds the value of the audit_entries edge.
+	AuditEntries []*AuditEntry `json:"audit_entries,omitempty"`
+	// SegmentVersions holds the value of the segment_versions edge.
+	SegmentVersions []*SegmentVersion `json:"segment_versions,omitempty"`
+	// WebhookEndpoints holds the value of the webhook_endpoints edge.
+	WebhookEndpoints []*WebhookEndpoint `json:"webhook_endpoints,omitempty"`
+	// WebhookMessages holds the value of the webhook_messages edge.
+	WebhookMessages []*WebhookMessage `json:"webhook_messages,omitempty"`
+	// WebhookAttempts holds the value of the webhook_attempts edge.
+	WebhookAttempts []*WebhookAttempt `json:"webhook_attempts,omitempty"`
 	// UserErasures holds the value of the user_erasures edge.
 	UserErasures []*UserErasure `json:"user_erasures,omitempty"`
 	// SuppressedIds holds the value of the suppressed_ids edge.
 	SuppressedIds []*SuppressedID `json:"suppressed_ids,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [16]bool
+	loadedTypes [21]bool
 
 	namedAPIKeys            map[string][]*APIKey
 	namedUsers              map[string][]*User
@@ -92,6 +102,11 @@ type ProjectEdges struct {
 	namedSegmentRuns        map[string][]*SegmentRun
 	namedFeedbackChanges    map[string][]*FeedbackChange
 	namedDiscoveryRuns      map[string][]*DiscoveryRun
+	namedAuditEntries       map[string][]*AuditEntry
+	namedSegmentVersions    map[string][]*SegmentVersion
+	namedWebhookEndpoints   map[string][]*WebhookEndpoint
+	namedWebhookMessages    map[string][]*WebhookMessage
+	namedWebhookAttempts    map[string][]*WebhookAttempt
 	namedUserErasures       map[string][]*UserErasure
 	namedSuppressedIds      map[string][]*SuppressedID
 }
@@ -222,10 +237,55 @@ func (e ProjectEdges) DiscoveryRunsOrErr() ([]*DiscoveryRun, error) {
 	return nil, &NotLoadedError{edge: "discovery_runs"}
 }
 
+// AuditEntriesOrErr returns the AuditEntries value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) AuditEntriesOrErr() ([]*AuditEntry, error) {
+	if e.loadedTypes[14] {
+		return e.AuditEntries, nil
+	}
+	return nil, &NotLoadedError{edge: "audit_entries"}
+}
+
+// SegmentVersionsOrErr returns the SegmentVersions value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) SegmentVersionsOrErr() ([]*SegmentVersion, error) {
+	if e.loadedTypes[15] {
+		return e.SegmentVersions, nil
+	}
+	return nil, &NotLoadedError{edge: "segment_versions"}
+}
+
+// WebhookEndpointsOrErr returns the WebhookEndpoints value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) WebhookEndpointsOrErr() ([]*WebhookEndpoint, error) {
+	if e.loadedTypes[16] {
+		return e.WebhookEndpoints, nil
+	}
+	return nil, &NotLoadedError{edge: "webhook_endpoints"}
+}
+
+// WebhookMessagesOrErr returns the WebhookMessages value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) WebhookMessagesOrErr() ([]*WebhookMessage, error) {
+	if e.loadedTypes[17] {
+		return e.WebhookMessages, nil
+	}
+	return nil, &NotLoadedError{edge: "webhook_messages"}
+}
+
+// WebhookAttemptsOrErr returns the WebhookAttempts value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) WebhookAttemptsOrErr() ([]*WebhookAttempt, error) {
+	if e.loadedTypes[18] {
+		return e.WebhookAttempts, nil
+	}
+	return nil, &NotLoadedError{edge: "webhook_attempts"}
+}
+
 // UserErasuresOrErr returns the UserErasures value or an error if the edge
 // was not loaded in eager-loading.
 func (e ProjectEdges) UserErasuresOrErr() ([]*UserErasure, error) {
-	if e.loadedTypes[14] {
+	if e.loadedTypes[19] {
 		return e.UserErasures, nil
 	}
 	return nil, &NotLoadedError{edge: "user_erasures"}
@@ -234,7 +294,7 @@ func (e ProjectEdges) UserErasuresOrErr() ([]*UserErasure, error) {
 // SuppressedIdsOrErr returns the SuppressedIds value or an error if the edge
 // was not loaded in eager-loading.
 func (e ProjectEdges) SuppressedIdsOrErr() ([]*SuppressedID, error) {
-	if e.loadedTypes[15] {
+	if e.loadedTypes[20] {
 		return e.SuppressedIds, nil
 	}
 	return nil, &NotLoadedError{edge: "suppressed_ids"}
@@ -407,6 +467,31 @@ func (_m *Project) QueryFeedbackChanges() *FeedbackChangeQuery {
 // QueryDiscoveryRuns queries the "discovery_runs" edge of the Project entity.
 func (_m *Project) QueryDiscoveryRuns() *DiscoveryRunQuery {
 	return NewProjectClient(_m.config).QueryDiscoveryRuns(_m)
+}
+
+// QueryAuditEntries queries the "audit_entries" edge of the Project entity.
+func (_m *Project) QueryAuditEntries() *AuditEntryQuery {
+	return NewProjectClient(_m.config).QueryAuditEntries(_m)
+}
+
+// QuerySegmentVersions queries the "segment_versions" edge of the Project entity.
+func (_m *Project) QuerySegmentVersions() *SegmentVersionQuery {
+	return NewProjectClient(_m.config).QuerySegmentVersions(_m)
+}
+
+// QueryWebhookEndpoints queries the "webhook_endpoints" edge of the Project entity.
+func (_m *Project) QueryWebhookEndpoints() *WebhookEndpointQuery {
+	return NewProjectClient(_m.config).QueryWebhookEndpoints(_m)
+}
+
+// QueryWebhookMessages queries the "webhook_messages" edge of the Project entity.
+func (_m *Project) QueryWebhookMessages() *WebhookMessageQuery {
+	return NewProjectClient(_m.config).QueryWebhookMessages(_m)
+}
+
+// QueryWebhookAttempts queries the "webhook_attempts" edge of the Project entity.
+func (_m *Project) QueryWebhookAttempts() *WebhookAttemptQuery {
+	return NewProjectClient(_m.config).QueryWebhookAttempts(_m)
 }
 
 // QueryUserErasures queries the "user_erasures" edge of the Project entity.
@@ -801,6 +886,126 @@ func (_m *Project) appendNamedDiscoveryRuns(name string, edges ...*DiscoveryRun)
 		_m.Edges.namedDiscoveryRuns[name] = []*DiscoveryRun{}
 	} else {
 		_m.Edges.namedDiscoveryRuns[name] = append(_m.Edges.namedDiscoveryRuns[name], edges...)
+	}
+}
+
+// NamedAuditEntries returns the AuditEntries named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedAuditEntries(name string) ([]*AuditEntry, error) {
+	if _m.Edges.namedAuditEntries == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedAuditEntries[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedAuditEntries(name string, edges ...*AuditEntry) {
+	if _m.Edges.namedAuditEntries == nil {
+		_m.Edges.namedAuditEntries = make(map[string][]*AuditEntry)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedAuditEntries[name] = []*AuditEntry{}
+	} else {
+		_m.Edges.namedAuditEntries[name] = append(_m.Edges.namedAuditEntries[name], edges...)
+	}
+}
+
+// NamedSegmentVersions returns the SegmentVersions named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedSegmentVersions(name string) ([]*SegmentVersion, error) {
+	if _m.Edges.namedSegmentVersions == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSegmentVersions[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedSegmentVersions(name string, edges ...*SegmentVersion) {
+	if _m.Edges.namedSegmentVersions == nil {
+		_m.Edges.namedSegmentVersions = make(map[string][]*SegmentVersion)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSegmentVersions[name] = []*SegmentVersion{}
+	} else {
+		_m.Edges.namedSegmentVersions[name] = append(_m.Edges.namedSegmentVersions[name], edges...)
+	}
+}
+
+// NamedWebhookEndpoints returns the WebhookEndpoints named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedWebhookEndpoints(name string) ([]*WebhookEndpoint, error) {
+	if _m.Edges.namedWebhookEndpoints == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedWebhookEndpoints[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedWebhookEndpoints(name string, edges ...*WebhookEndpoint) {
+	if _m.Edges.namedWebhookEndpoints == nil {
+		_m.Edges.namedWebhookEndpoints = make(map[string][]*WebhookEndpoint)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedWebhookEndpoints[name] = []*WebhookEndpoint{}
+	} else {
+		_m.Edges.namedWebhookEndpoints[name] = append(_m.Edges.namedWebhookEndpoints[name], edges...)
+	}
+}
+
+// NamedWebhookMessages returns the WebhookMessages named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedWebhookMessages(name string) ([]*WebhookMessage, error) {
+	if _m.Edges.namedWebhookMessages == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedWebhookMessages[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedWebhookMessages(name string, edges ...*WebhookMessage) {
+	if _m.Edges.namedWebhookMessages == nil {
+		_m.Edges.namedWebhookMessages = make(map[string][]*WebhookMessage)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedWebhookMessages[name] = []*WebhookMessage{}
+	} else {
+		_m.Edges.namedWebhookMessages[name] = append(_m.Edges.namedWebhookMessages[name], edges...)
+	}
+}
+
+// NamedWebhookAttempts returns the WebhookAttempts named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedWebhookAttempts(name string) ([]*WebhookAttempt, error) {
+	if _m.Edges.namedWebhookAttempts == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedWebhookAttempts[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedWebhookAttempts(name string, edges ...*WebhookAttempt) {
+	if _m.Edges.namedWebhookAttempts == nil {
+		_m.Edges.namedWebhookAttempts = make(map[string][]*WebhookAttempt)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedWebhookAttempts[name] = []*WebhookAttempt{}
+	} else {
+		_m.Edges.namedWebhookAttempts[name] = append(_m.Edges.namedWebhookAttempts[name], edges...)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/auditentry"
 	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
@@ -24,6 +25,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/segmentversion"
 	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
@@ -31,6 +33,9 @@ import (
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
 	"github.com/pulse-analytics/pulse/ent/usererasure"
+	"github.com/pulse-analytics/pulse/ent/webhookattempt"
+	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 )
 
 // ProjectQuery is the builder for querying Project entities.
@@ -54,6 +59,11 @@ type ProjectQuery struct {
 	withSegmentRuns             *SegmentRunQuery
 	withFeedbackChanges         *FeedbackChangeQuery
 	withDiscoveryRuns           *DiscoveryRunQuery
+	withAuditEntries            *AuditEntryQuery
+	withSegmentVersions         *SegmentVersionQuery
+	withWebhookEndpoints        *WebhookEndpointQuery
+	withWebhookMessages         *WebhookMessageQuery
+	withWebhookAttempts         *WebhookAttemptQuery
 	withUserErasures            *UserErasureQuery
 	withSuppressedIds           *SuppressedIDQuery
 	loadTotal                   []func(context.Context, []*Project) error
@@ -72,6 +82,11 @@ type ProjectQuery struct {
 	withNamedSegmentRuns        map[string]*SegmentRunQuery
 	withNamedFeedbackChanges    map[string]*FeedbackChangeQuery
 	withNamedDiscoveryRuns      map[string]*DiscoveryRunQuery
+	withNamedAuditEntries       map[string]*AuditEntryQuery
+	withNamedSegmentVersions    map[string]*SegmentVersionQuery
+	withNamedWebhookEndpoints   map[string]*WebhookEndpointQuery
+	withNamedWebhookMessages    map[string]*WebhookMessageQuery
+	withNamedWebhookAttempts    map[string]*WebhookAttemptQuery
 	withNamedUserErasures       map[string]*UserErasureQuery
 	withNamedSuppressedIds      map[string]*SuppressedIDQuery
 	// intermediate query (i.e. traversal path).
@@ -418,6 +433,116 @@ func (_q *ProjectQuery) QueryDiscoveryRuns() *DiscoveryRunQuery {
 	return query
 }
 
+// QueryAuditEntries chains the current query on the "audit_entries" edge.
+func (_q *ProjectQuery) QueryAuditEntries() *AuditEntryQuery {
+	query := (&AuditEntryClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(auditentry.Table, auditentry.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.AuditEntriesTable, project.AuditEntriesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QuerySegmentVersions chains the current query on the "segment_versions" edge.
+func (_q *ProjectQuery) QuerySegmentVersions() *SegmentVersionQuery {
+	query := (&SegmentVersionClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(segmentversion.Table, segmentversion.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.SegmentVersionsTable, project.SegmentVersionsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryWebhookEndpoints chains the current query on the "webhook_endpoints" edge.
+func (_q *ProjectQuery) QueryWebhookEndpoints() *WebhookEndpointQuery {
+	query := (&WebhookEndpointClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(webhookendpoint.Table, webhookendpoint.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.WebhookEndpointsTable, project.WebhookEndpointsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryWebhookMessages chains the current query on the "webhook_messages" edge.
+func (_q *ProjectQuery) QueryWebhookMessages() *WebhookMessageQuery {
+	query := (&WebhookMessageClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(webhookmessage.Table, webhookmessage.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.WebhookMessagesTable, project.WebhookMessagesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryWebhookAttempts chains the current query on the "webhook_attempts" edge.
+func (_q *ProjectQuery) QueryWebhookAttempts() *WebhookAttemptQuery {
+	query := (&WebhookAttemptClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(webhookattempt.Table, webhookattempt.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.WebhookAttemptsTable, project.WebhookAttemptsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
 // QueryUserErasures chains the current query on the "user_erasures" edge.
 func (_q *ProjectQuery) QueryUserErasures() *UserErasureQuery {
 	query := (&UserErasureClient{config: _q.config}).Query()
@@ -668,6 +793,11 @@ func (_q *ProjectQuery) Clone() *ProjectQuery {
 		withSegmentRuns:        _q.withSegmentRuns.Clone(),
 		withFeedbackChanges:    _q.withFeedbackChanges.Clone(),
 		withDiscoveryRuns:      _q.withDiscoveryRuns.Clone(),
+		withAuditEntries:       _q.withAuditEntries.Clone(),
+		withSegmentVersions:    _q.withSegmentVersions.Clone(),
+		withWebhookEndpoints:   _q.withWebhookEndpoints.Clone(),
+		withWebhookMessages:    _q.withWebhookMessages.Clone(),
+		withWebhookAttempts:    _q.withWebhookAttempts.Clone(),
 		withUserErasures:       _q.withUserErasures.Clone(),
 		withSuppressedIds:      _q.withSuppressedIds.Clone(),
 		// clone intermediate query.
@@ -831,6 +961,61 @@ func (_q *ProjectQuery) WithDiscoveryRuns(opts ...func(*DiscoveryRunQuery)) *Pro
 	return _q
 }
 
+// WithAuditEntries tells the query-builder to eager-load the nodes that are connected to
+// the "audit_entries" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithAuditEntries(opts ...func(*AuditEntryQuery)) *ProjectQuery {
+	query := (&AuditEntryClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAuditEntries = query
+	return _q
+}
+
+// WithSegmentVersions tells the query-builder to eager-load the nodes that are connected to
+// the "segment_versions" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithSegmentVersions(opts ...func(*SegmentVersionQuery)) *ProjectQuery {
+	query := (&SegmentVersionClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withSegmentVersions = query
+	return _q
+}
+
+// WithWebhookEndpoints tells the query-builder to eager-load the nodes that are connected to
+// the "webhook_endpoints" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithWebhookEndpoints(opts ...func(*WebhookEndpointQuery)) *ProjectQuery {
+	query := (&WebhookEndpointClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withWebhookEndpoints = query
+	return _q
+}
+
+// WithWebhookMessages tells the query-builder to eager-load the nodes that are connected to
+// the "webhook_messages" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithWebhookMessages(opts ...func(*WebhookMessageQuery)) *ProjectQuery {
+	query := (&WebhookMessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withWebhookMessages = query
+	return _q
+}
+
+// WithWebhookAttempts tells the query-builder to eager-load the nodes that are connected to
+// the "webhook_attempts" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithWebhookAttempts(opts ...func(*WebhookAttemptQuery)) *ProjectQuery {
+	query := (&WebhookAttemptClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withWebhookAttempts = query
+	return _q
+}
+
 // WithUserErasures tells the query-builder to eager-load the nodes that are connected to
 // the "user_erasures" edge. The optional arguments are used to configure the query builder of the edge.
 func (_q *ProjectQuery) WithUserErasures(opts ...func(*UserErasureQuery)) *ProjectQuery {
@@ -931,7 +1116,7 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 	var (
 		nodes       = []*Project{}
 		_spec       = _q.querySpec()
-		loadedTypes = [16]bool{
+		loadedTypes = [21]bool{
 			_q.withAPIKeys != nil,
 			_q.withUsers != nil,
 			_q.withIdentities != nil,
@@ -946,6 +1131,11 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			_q.withSegmentRuns != nil,
 			_q.withFeedbackChanges != nil,
 			_q.withDiscoveryRuns != nil,
+			_q.withAuditEntries != nil,
+			_q.withSegmentVersions != nil,
+			_q.withWebhookEndpoints != nil,
+			_q.withWebhookMessages != nil,
+			_q.withWebhookAttempts != nil,
 			_q.withUserErasures != nil,
 			_q.withSuppressedIds != nil,
 		}
@@ -1071,6 +1261,41 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			return nil, err
 		}
 	}
+	if query := _q.withAuditEntries; query != nil {
+		if err := _q.loadAuditEntries(ctx, query, nodes,
+			func(n *Project) { n.Edges.AuditEntries = []*AuditEntry{} },
+			func(n *Project, e *AuditEntry) { n.Edges.AuditEntries = append(n.Edges.AuditEntries, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withSegmentVersions; query != nil {
+		if err := _q.loadSegmentVersions(ctx, query, nodes,
+			func(n *Project) { n.Edges.SegmentVersions = []*SegmentVersion{} },
+			func(n *Project, e *SegmentVersion) { n.Edges.SegmentVersions = append(n.Edges.SegmentVersions, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withWebhookEndpoints; query != nil {
+		if err := _q.loadWebhookEndpoints(ctx, query, nodes,
+			func(n *Project) { n.Edges.WebhookEndpoints = []*WebhookEndpoint{} },
+			func(n *Project, e *WebhookEndpoint) { n.Edges.WebhookEndpoints = append(n.Edges.WebhookEndpoints, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withWebhookMessages; query != nil {
+		if err := _q.loadWebhookMessages(ctx, query, nodes,
+			func(n *Project) { n.Edges.WebhookMessages = []*WebhookMessage{} },
+			func(n *Project, e *WebhookMessage) { n.Edges.WebhookMessages = append(n.Edges.WebhookMessages, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withWebhookAttempts; query != nil {
+		if err := _q.loadWebhookAttempts(ctx, query, nodes,
+			func(n *Project) { n.Edges.WebhookAttempts = []*WebhookAttempt{} },
+			func(n *Project, e *WebhookAttempt) { n.Edges.WebhookAttempts = append(n.Edges.WebhookAttempts, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withUserErasures; query != nil {
 		if err := _q.loadUserErasures(ctx, query, nodes,
 			func(n *Project) { n.Edges.UserErasures = []*UserErasure{} },
@@ -1180,6 +1405,41 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 		if err := _q.loadDiscoveryRuns(ctx, query, nodes,
 			func(n *Project) { n.appendNamedDiscoveryRuns(name) },
 			func(n *Project, e *DiscoveryRun) { n.appendNamedDiscoveryRuns(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedAuditEntries {
+		if err := _q.loadAuditEntries(ctx, query, nodes,
+			func(n *Project) { n.appendNamedAuditEntries(name) },
+			func(n *Project, e *AuditEntry) { n.appendNamedAuditEntries(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedSegmentVersions {
+		if err := _q.loadSegmentVersions(ctx, query, nodes,
+			func(n *Project) { n.appendNamedSegmentVersions(name) },
+			func(n *Project, e *SegmentVersion) { n.appendNamedSegmentVersions(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedWebhookEndpoints {
+		if err := _q.loadWebhookEndpoints(ctx, query, nodes,
+			func(n *Project) { n.appendNamedWebhookEndpoints(name) },
+			func(n *Project, e *WebhookEndpoint) { n.appendNamedWebhookEndpoints(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedWebhookMessages {
+		if err := _q.loadWebhookMessages(ctx, query, nodes,
+			func(n *Project) { n.appendNamedWebhookMessages(name) },
+			func(n *Project, e *WebhookMessage) { n.appendNamedWebhookMessages(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedWebhookAttempts {
+		if err := _q.loadWebhookAttempts(ctx, query, nodes,
+			func(n *Project) { n.appendNamedWebhookAttempts(name) },
+			func(n *Project, e *WebhookAttempt) { n.appendNamedWebhookAttempts(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1625,6 +1885,156 @@ func (_q *ProjectQuery) loadDiscoveryRuns(ctx context.Context, query *DiscoveryR
 	}
 	return nil
 }
+func (_q *ProjectQuery) loadAuditEntries(ctx context.Context, query *AuditEntryQuery, nodes []*Project, init func(*Project), assign func(*Project, *AuditEntry)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(auditentry.FieldProjectID)
+	}
+	query.Where(predicate.AuditEntry(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.AuditEntriesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProjectQuery) loadSegmentVersions(ctx context.Context, query *SegmentVersionQuery, nodes []*Project, init func(*Project), assign func(*Project, *SegmentVersion)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(segmentversion.FieldProjectID)
+	}
+	query.Where(predicate.SegmentVersion(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.SegmentVersionsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProjectQuery) loadWebhookEndpoints(ctx context.Context, query *WebhookEndpointQuery, nodes []*Project, init func(*Project), assign func(*Project, *WebhookEndpoint)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(webhookendpoint.FieldProjectID)
+	}
+	query.Where(predicate.WebhookEndpoint(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.WebhookEndpointsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProjectQuery) loadWebhookMessages(ctx context.Context, query *WebhookMessageQuery, nodes []*Project, init func(*Project), assign func(*Project, *WebhookMessage)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(webhookmessage.FieldProjectID)
+	}
+	query.Where(predicate.WebhookMessage(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.WebhookMessagesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProjectQuery) loadWebhookAttempts(ctx context.Context, query *WebhookAttemptQuery, nodes []*Project, init func(*Project), assign func(*Project, *WebhookAttempt)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(webhookattempt.FieldProjectID)
+	}
+	query.Where(predicate.WebhookAttempt(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.WebhookAttemptsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 func (_q *ProjectQuery) loadUserErasures(ctx context.Context, query *UserErasureQuery, nodes []*Project, init func(*Project), assign func(*Project, *UserErasure)) error {
 	fks := make([]driver.Value, 0, len(nodes))
 	nodeids := make(map[int]*Project)
@@ -1998,6 +2408,76 @@ func (_q *ProjectQuery) WithNamedDiscoveryRuns(name string, opts ...func(*Discov
 		_q.withNamedDiscoveryRuns = make(map[string]*DiscoveryRunQuery)
 	}
 	_q.withNamedDiscoveryRuns[name] = query
+	return _q
+}
+
+// WithNamedAuditEntries tells the query-builder to eager-load the nodes that are connected to the "audit_entries"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedAuditEntries(name string, opts ...func(*AuditEntryQuery)) *ProjectQuery {
+	query := (&AuditEntryClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedAuditEntries == nil {
+		_q.withNamedAuditEntries = make(map[string]*AuditEntryQuery)
+	}
+	_q.withNamedAuditEntries[name] = query
+	return _q
+}
+
+// WithNamedSegmentVersions tells the query-builder to eager-load the nodes that are connected to the "segment_versions"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedSegmentVersions(name string, opts ...func(*SegmentVersionQuery)) *ProjectQuery {
+	query := (&SegmentVersionClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSegmentVersions == nil {
+		_q.withNamedSegmentVersions = make(map[string]*SegmentVersionQuery)
+	}
+	_q.withNamedSegmentVersions[name] = query
+	return _q
+}
+
+// WithNamedWebhookEndpoints tells the query-builder to eager-load the nodes that are connected to the "webhook_endpoints"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedWebhookEndpoints(name string, opts ...func(*WebhookEndpointQuery)) *ProjectQuery {
+	query := (&WebhookEndpointClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedWebhookEndpoints == nil {
+		_q.withNamedWebhookEndpoints = make(map[string]*WebhookEndpointQuery)
+	}
+	_q.withNamedWebhookEndpoints[name] = query
+	return _q
+}
+
+// WithNamedWebhookMessages tells the query-builder to eager-load the nodes that are connected to the "webhook_messages"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedWebhookMessages(name string, opts ...func(*WebhookMessageQuery)) *ProjectQuery {
+	query := (&WebhookMessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedWebhookMessages == nil {
+		_q.withNamedWebhookMessages = make(map[string]*WebhookMessageQuery)
+	}
+	_q.withNamedWebhookMessages[name] = query
+	return _q
+}
+
+// WithNamedWebhookAttempts tells the query-builder to eager-load the nodes that are connected to the "webhook_attempts"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedWebhookAttempts(name string, opts ...func(*WebhookAttemptQuery)) *ProjectQuery {
+	query := (&WebhookAttemptClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedWebhookAttempts == nil {
+		_q.withNamedWebhookAttempts = make(map[string]*WebhookAttemptQuery)
+	}
+	_q.withNamedWebhookAttempts[name] = query
 	return _q
 }
 

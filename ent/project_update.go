@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/auditentry"
 	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
@@ -23,6 +24,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/segmentversion"
 	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
@@ -30,6 +32,9 @@ import (
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
 	"github.com/pulse-analytics/pulse/ent/usererasure"
+	"github.com/pulse-analytics/pulse/ent/webhookattempt"
+	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 )
 
 // ProjectUpdate is the builder for updating Project entities.
@@ -353,6 +358,81 @@ func (_u *ProjectUpdate) AddDiscoveryRuns(v ...*DiscoveryRun) *ProjectUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.AddDiscoveryRunIDs(ids...)
+}
+
+// AddAuditEntryIDs adds the "audit_entries" edge to the AuditEntry entity by IDs.
+func (_u *ProjectUpdate) AddAuditEntryIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddAuditEntryIDs(ids...)
+	return _u
+}
+
+// AddAuditEntries adds the "audit_entries" edges to the AuditEntry entity.
+func (_u *ProjectUpdate) AddAuditEntries(v ...*AuditEntry) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAuditEntryIDs(ids...)
+}
+
+// AddSegmentVersionIDs adds the "segment_versions" edge to the SegmentVersion entity by IDs.
+func (_u *ProjectUpdate) AddSegmentVersionIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddSegmentVersionIDs(ids...)
+	return _u
+}
+
+// AddSegmentVersions adds the "segment_versions" edges to the SegmentVersion entity.
+func (_u *ProjectUpdate) AddSegmentVersions(v ...*SegmentVersion) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSegmentVersionIDs(ids...)
+}
+
+// AddWebhookEndpointIDs adds the "webhook_endpoints" edge to the WebhookEndpoint entity by IDs.
+func (_u *ProjectUpdate) AddWebhookEndpointIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddWebhookEndpointIDs(ids...)
+	return _u
+}
+
+// AddWebhookEndpoints adds the "webhook_endpoints" edges to the WebhookEndpoint entity.
+func (_u *ProjectUpdate) AddWebhookEndpoints(v ...*WebhookEndpoint) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddWebhookEndpointIDs(ids...)
+}
+
+// AddWebhookMessageIDs adds the "webhook_messages" edge to the WebhookMessage entity by IDs.
+func (_u *ProjectUpdate) AddWebhookMessageIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddWebhookMessageIDs(ids...)
+	return _u
+}
+
+// AddWebhookMessages adds the "webhook_messages" edges to the WebhookMessage entity.
+func (_u *ProjectUpdate) AddWebhookMessages(v ...*WebhookMessage) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddWebhookMessageIDs(ids...)
+}
+
+// AddWebhookAttemptIDs adds the "webhook_attempts" edge to the WebhookAttempt entity by IDs.
+func (_u *ProjectUpdate) AddWebhookAttemptIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddWebhookAttemptIDs(ids...)
+	return _u
+}
+
+// AddWebhookAttempts adds the "webhook_attempts" edges to the WebhookAttempt entity.
+func (_u *ProjectUpdate) AddWebhookAttempts(v ...*WebhookAttempt) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddWebhookAttemptIDs(ids...)
 }
 
 // AddUserErasureIDs adds the "user_erasures" edge to the UserErasure entity by IDs.
@@ -682,6 +762,111 @@ func (_u *ProjectUpdate) RemoveDiscoveryRuns(v ...*DiscoveryRun) *ProjectUpdate 
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveDiscoveryRunIDs(ids...)
+}
+
+// ClearAuditEntries clears all "audit_entries" edges to the AuditEntry entity.
+func (_u *ProjectUpdate) ClearAuditEntries() *ProjectUpdate {
+	_u.mutation.ClearAuditEntries()
+	return _u
+}
+
+// RemoveAuditEntryIDs removes the "audit_entries" edge to AuditEntry entities by IDs.
+func (_u *ProjectUpdate) RemoveAuditEntryIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveAuditEntryIDs(ids...)
+	return _u
+}
+
+// RemoveAuditEntries removes "audit_entries" edges to AuditEntry entities.
+func (_u *ProjectUpdate) RemoveAuditEntries(v ...*AuditEntry) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAuditEntryIDs(ids...)
+}
+
+// ClearSegmentVersions clears all "segment_versions" edges to the SegmentVersion entity.
+func (_u *ProjectUpdate) ClearSegmentVersions() *ProjectUpdate {
+	_u.mutation.ClearSegmentVersions()
+	return _u
+}
+
+// RemoveSegmentVersionIDs removes the "segment_versions" edge to SegmentVersion entities by IDs.
+func (_u *ProjectUpdate) RemoveSegmentVersionIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveSegmentVersionIDs(ids...)
+	return _u
+}
+
+// RemoveSegmentVersions removes "segment_versions" edges to SegmentVersion entities.
+func (_u *ProjectUpdate) RemoveSegmentVersions(v ...*SegmentVersion) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSegmentVersionIDs(ids...)
+}
+
+// ClearWebhookEndpoints clears all "webhook_endpoints" edges to the WebhookEndpoint entity.
+func (_u *ProjectUpdate) ClearWebhookEndpoints() *ProjectUpdate {
+	_u.mutation.ClearWebhookEndpoints()
+	return _u
+}
+
+// RemoveWebhookEndpointIDs removes the "webhook_endpoints" edge to WebhookEndpoint entities by IDs.
+func (_u *ProjectUpdate) RemoveWebhookEndpointIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveWebhookEndpointIDs(ids...)
+	return _u
+}
+
+// RemoveWebhookEndpoints removes "webhook_endpoints" edges to WebhookEndpoint entities.
+func (_u *ProjectUpdate) RemoveWebhookEndpoints(v ...*WebhookEndpoint) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveWebhookEndpointIDs(ids...)
+}
+
+// ClearWebhookMessages clears all "webhook_messages" edges to the WebhookMessage entity.
+func (_u *ProjectUpdate) ClearWebhookMessages() *ProjectUpdate {
+	_u.mutation.ClearWebhookMessages()
+	return _u
+}
+
+// RemoveWebhookMessageIDs removes the "webhook_messages" edge to WebhookMessage entities by IDs.
+func (_u *ProjectUpdate) RemoveWebhookMessageIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveWebhookMessageIDs(ids...)
+	return _u
+}
+
+// RemoveWebhookMessages removes "webhook_messages" edges to WebhookMessage entities.
+func (_u *ProjectUpdate) RemoveWebhookMessages(v ...*WebhookMessage) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveWebhookMessageIDs(ids...)
+}
+
+// ClearWebhookAttempts clears all "webhook_attempts" edges to the WebhookAttempt entity.
+func (_u *ProjectUpdate) ClearWebhookAttempts() *ProjectUpdate {
+	_u.mutation.ClearWebhookAttempts()
+	return _u
+}
+
+// RemoveWebhookAttemptIDs removes the "webhook_attempts" edge to WebhookAttempt entities by IDs.
+func (_u *ProjectUpdate) RemoveWebhookAttemptIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveWebhookAttemptIDs(ids...)
+	return _u
+}
+
+// RemoveWebhookAttempts removes "webhook_attempts" edges to WebhookAttempt entities.
+func (_u *ProjectUpdate) RemoveWebhookAttempts(v ...*WebhookAttempt) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveWebhookAttemptIDs(ids...)
 }
 
 // ClearUserErasures clears all "user_erasures" edges to the UserErasure entity.
@@ -1461,6 +1646,231 @@ func (_u *ProjectUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.AuditEntriesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEntriesTable,
+			Columns: []string{project.AuditEntriesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditentry.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAuditEntriesIDs(); len(nodes) > 0 && !_u.mutation.AuditEntriesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEntriesTable,
+			Columns: []string{project.AuditEntriesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditentry.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AuditEntriesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEntriesTable,
+			Columns: []string{project.AuditEntriesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditentry.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SegmentVersionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SegmentVersionsTable,
+			Columns: []string{project.SegmentVersionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(segmentversion.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSegmentVersionsIDs(); len(nodes) > 0 && !_u.mutation.SegmentVersionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SegmentVersionsTable,
+			Columns: []string{project.SegmentVersionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(segmentversion.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SegmentVersionsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SegmentVersionsTable,
+			Columns: []string{project.SegmentVersionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(segmentversion.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.WebhookEndpointsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookEndpointsTable,
+			Columns: []string{project.WebhookEndpointsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookendpoint.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedWebhookEndpointsIDs(); len(nodes) > 0 && !_u.mutation.WebhookEndpointsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookEndpointsTable,
+			Columns: []string{project.WebhookEndpointsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookendpoint.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.WebhookEndpointsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookEndpointsTable,
+			Columns: []string{project.WebhookEndpointsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookendpoint.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.WebhookMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookMessagesTable,
+			Columns: []string{project.WebhookMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookmessage.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedWebhookMessagesIDs(); len(nodes) > 0 && !_u.mutation.WebhookMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookMessagesTable,
+			Columns: []string{project.WebhookMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookmessage.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.WebhookMessagesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookMessagesTable,
+			Columns: []string{project.WebhookMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookmessage.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.WebhookAttemptsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookAttemptsTable,
+			Columns: []string{project.WebhookAttemptsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookattempt.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedWebhookAttemptsIDs(); len(nodes) > 0 && !_u.mutation.WebhookAttemptsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookAttemptsTable,
+			Columns: []string{project.WebhookAttemptsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookattempt.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.WebhookAttemptsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookAttemptsTable,
+			Columns: []string{project.WebhookAttemptsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookattempt.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _u.mutation.UserErasuresCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -1882,6 +2292,81 @@ func (_u *ProjectUpdateOne) AddDiscoveryRuns(v ...*DiscoveryRun) *ProjectUpdateO
 	return _u.AddDiscoveryRunIDs(ids...)
 }
 
+// AddAuditEntryIDs adds the "audit_entries" edge to the AuditEntry entity by IDs.
+func (_u *ProjectUpdateOne) AddAuditEntryIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddAuditEntryIDs(ids...)
+	return _u
+}
+
+// AddAuditEntries adds the "audit_entries" edges to the AuditEntry entity.
+func (_u *ProjectUpdateOne) AddAuditEntries(v ...*AuditEntry) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAuditEntryIDs(ids...)
+}
+
+// AddSegmentVersionIDs adds the "segment_versions" edge to the SegmentVersion entity by IDs.
+func (_u *ProjectUpdateOne) AddSegmentVersionIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddSegmentVersionIDs(ids...)
+	return _u
+}
+
+// AddSegmentVersions adds the "segment_versions" edges to the SegmentVersion entity.
+func (_u *ProjectUpdateOne) AddSegmentVersions(v ...*SegmentVersion) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSegmentVersionIDs(ids...)
+}
+
+// AddWebhookEndpointIDs adds the "webhook_endpoints" edge to the WebhookEndpoint entity by IDs.
+func (_u *ProjectUpdateOne) AddWebhookEndpointIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddWebhookEndpointIDs(ids...)
+	return _u
+}
+
+// AddWebhookEndpoints adds the "webhook_endpoints" edges to the WebhookEndpoint entity.
+func (_u *ProjectUpdateOne) AddWebhookEndpoints(v ...*WebhookEndpoint) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddWebhookEndpointIDs(ids...)
+}
+
+// AddWebhookMessageIDs adds the "webhook_messages" edge to the WebhookMessage entity by IDs.
+func (_u *ProjectUpdateOne) AddWebhookMessageIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddWebhookMessageIDs(ids...)
+	return _u
+}
+
+// AddWebhookMessages adds the "webhook_messages" edges to the WebhookMessage entity.
+func (_u *ProjectUpdateOne) AddWebhookMessages(v ...*WebhookMessage) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddWebhookMessageIDs(ids...)
+}
+
+// AddWebhookAttemptIDs adds the "webhook_attempts" edge to the WebhookAttempt entity by IDs.
+func (_u *ProjectUpdateOne) AddWebhookAttemptIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddWebhookAttemptIDs(ids...)
+	return _u
+}
+
+// AddWebhookAttempts adds the "webhook_attempts" edges to the WebhookAttempt entity.
+func (_u *ProjectUpdateOne) AddWebhookAttempts(v ...*WebhookAttempt) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddWebhookAttemptIDs(ids...)
+}
+
 // AddUserErasureIDs adds the "user_erasures" edge to the UserErasure entity by IDs.
 func (_u *ProjectUpdateOne) AddUserErasureIDs(ids ...int) *ProjectUpdateOne {
 	_u.mutation.AddUserErasureIDs(ids...)
@@ -2209,6 +2694,111 @@ func (_u *ProjectUpdateOne) RemoveDiscoveryRuns(v ...*DiscoveryRun) *ProjectUpda
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveDiscoveryRunIDs(ids...)
+}
+
+// ClearAuditEntries clears all "audit_entries" edges to the AuditEntry entity.
+func (_u *ProjectUpdateOne) ClearAuditEntries() *ProjectUpdateOne {
+	_u.mutation.ClearAuditEntries()
+	return _u
+}
+
+// RemoveAuditEntryIDs removes the "audit_entries" edge to AuditEntry entities by IDs.
+func (_u *ProjectUpdateOne) RemoveAuditEntryIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveAuditEntryIDs(ids...)
+	return _u
+}
+
+// RemoveAuditEntries removes "audit_entries" edges to AuditEntry entities.
+func (_u *ProjectUpdateOne) RemoveAuditEntries(v ...*AuditEntry) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAuditEntryIDs(ids...)
+}
+
+// ClearSegmentVersions clears all "segment_versions" edges to the SegmentVersion entity.
+func (_u *ProjectUpdateOne) ClearSegmentVersions() *ProjectUpdateOne {
+	_u.mutation.ClearSegmentVersions()
+	return _u
+}
+
+// RemoveSegmentVersionIDs removes the "segment_versions" edge to SegmentVersion entities by IDs.
+func (_u *ProjectUpdateOne) RemoveSegmentVersionIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveSegmentVersionIDs(ids...)
+	return _u
+}
+
+// RemoveSegmentVersions removes "segment_versions" edges to SegmentVersion entities.
+func (_u *ProjectUpdateOne) RemoveSegmentVersions(v ...*SegmentVersion) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSegmentVersionIDs(ids...)
+}
+
+// ClearWebhookEndpoints clears all "webhook_endpoints" edges to the WebhookEndpoint entity.
+func (_u *ProjectUpdateOne) ClearWebhookEndpoints() *ProjectUpdateOne {
+	_u.mutation.ClearWebhookEndpoints()
+	return _u
+}
+
+// RemoveWebhookEndpointIDs removes the "webhook_endpoints" edge to WebhookEndpoint entities by IDs.
+func (_u *ProjectUpdateOne) RemoveWebhookEndpointIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveWebhookEndpointIDs(ids...)
+	return _u
+}
+
+// RemoveWebhookEndpoints removes "webhook_endpoints" edges to WebhookEndpoint entities.
+func (_u *ProjectUpdateOne) RemoveWebhookEndpoints(v ...*WebhookEndpoint) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveWebhookEndpointIDs(ids...)
+}
+
+// ClearWebhookMessages clears all "webhook_messages" edges to the WebhookMessage entity.
+func (_u *ProjectUpdateOne) ClearWebhookMessages() *ProjectUpdateOne {
+	_u.mutation.ClearWebhookMessages()
+	return _u
+}
+
+// RemoveWebhookMessageIDs removes the "webhook_messages" edge to WebhookMessage entities by IDs.
+func (_u *ProjectUpdateOne) RemoveWebhookMessageIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveWebhookMessageIDs(ids...)
+	return _u
+}
+
+// RemoveWebhookMessages removes "webhook_messages" edges to WebhookMessage entities.
+func (_u *ProjectUpdateOne) RemoveWebhookMessages(v ...*WebhookMessage) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveWebhookMessageIDs(ids...)
+}
+
+// ClearWebhookAttempts clears all "webhook_attempts" edges to the WebhookAttempt entity.
+func (_u *ProjectUpdateOne) ClearWebhookAttempts() *ProjectUpdateOne {
+	_u.mutation.ClearWebhookAttempts()
+	return _u
+}
+
+// RemoveWebhookAttemptIDs removes the "webhook_attempts" edge to WebhookAttempt entities by IDs.
+func (_u *ProjectUpdateOne) RemoveWebhookAttemptIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveWebhookAttemptIDs(ids...)
+	return _u
+}
+
+// RemoveWebhookAttempts removes "webhook_attempts" edges to WebhookAttempt entities.
+func (_u *ProjectUpdateOne) RemoveWebhookAttempts(v ...*WebhookAttempt) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveWebhookAttemptIDs(ids...)
 }
 
 // ClearUserErasures clears all "user_erasures" edges to the UserErasure entity.
@@ -3011,6 +3601,231 @@ func (_u *ProjectUpdateOne) sqlSave(ctx context.Context) (_node *Project, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(discoveryrun.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AuditEntriesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEntriesTable,
+			Columns: []string{project.AuditEntriesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditentry.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAuditEntriesIDs(); len(nodes) > 0 && !_u.mutation.AuditEntriesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEntriesTable,
+			Columns: []string{project.AuditEntriesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditentry.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AuditEntriesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEntriesTable,
+			Columns: []string{project.AuditEntriesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditentry.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SegmentVersionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SegmentVersionsTable,
+			Columns: []string{project.SegmentVersionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(segmentversion.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSegmentVersionsIDs(); len(nodes) > 0 && !_u.mutation.SegmentVersionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SegmentVersionsTable,
+			Columns: []string{project.SegmentVersionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(segmentversion.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SegmentVersionsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SegmentVersionsTable,
+			Columns: []string{project.SegmentVersionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(segmentversion.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.WebhookEndpointsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookEndpointsTable,
+			Columns: []string{project.WebhookEndpointsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookendpoint.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedWebhookEndpointsIDs(); len(nodes) > 0 && !_u.mutation.WebhookEndpointsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookEndpointsTable,
+			Columns: []string{project.WebhookEndpointsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookendpoint.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.WebhookEndpointsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookEndpointsTable,
+			Columns: []string{project.WebhookEndpointsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookendpoint.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.WebhookMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookMessagesTable,
+			Columns: []string{project.WebhookMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookmessage.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedWebhookMessagesIDs(); len(nodes) > 0 && !_u.mutation.WebhookMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookMessagesTable,
+			Columns: []string{project.WebhookMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookmessage.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.WebhookMessagesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookMessagesTable,
+			Columns: []string{project.WebhookMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookmessage.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.WebhookAttemptsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookAttemptsTable,
+			Columns: []string{project.WebhookAttemptsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookattempt.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedWebhookAttemptsIDs(); len(nodes) > 0 && !_u.mutation.WebhookAttemptsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookAttemptsTable,
+			Columns: []string{project.WebhookAttemptsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookattempt.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.WebhookAttemptsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.WebhookAttemptsTable,
+			Columns: []string{project.WebhookAttemptsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(webhookattempt.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -71,11 +71,13 @@ type SegmentEdges struct {
 	Runs []*SegmentRun `json:"runs,omitempty"`
 	// TargetedSurveys holds the value of the targeted_surveys edge.
 	TargetedSurveys []*Survey `json:"targeted_surveys,omitempty"`
+	// Versions holds the value of the versions edge.
+	Versions []*SegmentVersion `json:"versions,omitempty"`
 	// CurrentMemberships holds the value of the current_memberships edge.
 	CurrentMemberships []*SegmentMember `json:"current_memberships,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [6]bool
+	loadedTypes [7]bool
 	// totalCount holds the count of the edges above.
 	totalCount [3]map[string]int
 
@@ -83,6 +85,7 @@ type SegmentEdges struct {
 	namedMemberships        map[string][]*SegmentMembership
 	namedRuns               map[string][]*SegmentRun
 	namedTargetedSurveys    map[string][]*Survey
+	namedVersions           map[string][]*SegmentVersion
 	namedCurrentMemberships map[string][]*SegmentMember
 }
 
@@ -133,10 +136,19 @@ func (e SegmentEdges) TargetedSurveysOrErr() ([]*Survey, error) {
 	return nil, &NotLoadedError{edge: "targeted_surveys"}
 }
 
+// VersionsOrErr returns the Versions value or an error if the edge
+// was not loaded in eager-loading.
+func (e SegmentEdges) VersionsOrErr() ([]*SegmentVersion, error) {
+	if e.loadedTypes[5] {
+		return e.Versions, nil
+	}
+	return nil, &NotLoadedError{edge: "versions"}
+}
+
 // CurrentMembershipsOrErr returns the CurrentMemberships value or an error if the edge
 // was not loaded in eager-loading.
 func (e SegmentEdges) CurrentMembershipsOrErr() ([]*SegmentMember, error) {
-	if e.loadedTypes[5] {
+	if e.loadedTypes[6] {
 		return e.CurrentMemberships, nil
 	}
 	return nil, &NotLoadedError{edge: "current_memberships"}
@@ -326,6 +338,11 @@ func (_m *Segment) QueryTargetedSurveys() *SurveyQuery {
 	return NewSegmentClient(_m.config).QueryTargetedSurveys(_m)
 }
 
+// QueryVersions queries the "versions" edge of the Segment entity.
+func (_m *Segment) QueryVersions() *SegmentVersionQuery {
+	return NewSegmentClient(_m.config).QueryVersions(_m)
+}
+
 // QueryCurrentMemberships queries the "current_memberships" edge of the Segment entity.
 func (_m *Segment) QueryCurrentMemberships() *SegmentMemberQuery {
 	return NewSegmentClient(_m.config).QueryCurrentMemberships(_m)
@@ -509,6 +526,30 @@ func (_m *Segment) appendNamedTargetedSurveys(name string, edges ...*Survey) {
 		_m.Edges.namedTargetedSurveys[name] = []*Survey{}
 	} else {
 		_m.Edges.namedTargetedSurveys[name] = append(_m.Edges.namedTargetedSurveys[name], edges...)
+	}
+}
+
+// NamedVersions returns the Versions named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Segment) NamedVersions(name string) ([]*SegmentVersion, error) {
+	if _m.Edges.namedVersions == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedVersions[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Segment) appendNamedVersions(name string, edges ...*SegmentVersion) {
+	if _m.Edges.namedVersions == nil {
+		_m.Edges.namedVersions = make(map[string][]*SegmentVersion)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedVersions[name] = []*SegmentVersion{}
+	} else {
+		_m.Edges.namedVersions[name] = append(_m.Edges.namedVersions[name], edges...)
 	}
 }
 

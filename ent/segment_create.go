@@ -16,6 +16,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/segmentversion"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/user"
 )
@@ -297,6 +298,21 @@ func (_c *SegmentCreate) AddTargetedSurveys(v ...*Survey) *SegmentCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddTargetedSurveyIDs(ids...)
+}
+
+// AddVersionIDs adds the "versions" edge to the SegmentVersion entity by IDs.
+func (_c *SegmentCreate) AddVersionIDs(ids ...int) *SegmentCreate {
+	_c.mutation.AddVersionIDs(ids...)
+	return _c
+}
+
+// AddVersions adds the "versions" edges to the SegmentVersion entity.
+func (_c *SegmentCreate) AddVersions(v ...*SegmentVersion) *SegmentCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddVersionIDs(ids...)
 }
 
 // Mutation returns the SegmentMutation object of the builder.
@@ -618,6 +634,22 @@ func (_c *SegmentCreate) createSpec() (*Segment, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(survey.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.VersionsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   segment.VersionsTable,
+			Columns: []string{segment.VersionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(segmentversion.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -19,6 +19,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/segmentversion"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/user"
 )
@@ -35,6 +36,7 @@ type SegmentQuery struct {
 	withMemberships             *SegmentMembershipQuery
 	withRuns                    *SegmentRunQuery
 	withTargetedSurveys         *SurveyQuery
+	withVersions                *SegmentVersionQuery
 	withCurrentMemberships      *SegmentMemberQuery
 	loadTotal                   []func(context.Context, []*Segment) error
 	modifiers                   []func(*sql.Selector)
@@ -42,6 +44,7 @@ type SegmentQuery struct {
 	withNamedMemberships        map[string]*SegmentMembershipQuery
 	withNamedRuns               map[string]*SegmentRunQuery
 	withNamedTargetedSurveys    map[string]*SurveyQuery
+	withNamedVersions           map[string]*SegmentVersionQuery
 	withNamedCurrentMemberships map[string]*SegmentMemberQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -182,6 +185,28 @@ func (_q *SegmentQuery) QueryTargetedSurveys() *SurveyQuery {
 			sqlgraph.From(segment.Table, segment.FieldID, selector),
 			sqlgraph.To(survey.Table, survey.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, segment.TargetedSurveysTable, segment.TargetedSurveysColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryVersions chains the current query on the "versions" edge.
+func (_q *SegmentQuery) QueryVersions() *SegmentVersionQuery {
+	query := (&SegmentVersionClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(segment.Table, segment.FieldID, selector),
+			sqlgraph.To(segmentversion.Table, segmentversion.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, segment.VersionsTable, segment.VersionsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -408,6 +433,7 @@ func (_q *SegmentQuery) Clone() *SegmentQuery {
 		withMemberships:        _q.withMemberships.Clone(),
 		withRuns:               _q.withRuns.Clone(),
 		withTargetedSurveys:    _q.withTargetedSurveys.Clone(),
+		withVersions:           _q.withVersions.Clone(),
 		withCurrentMemberships: _q.withCurrentMemberships.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
@@ -468,6 +494,17 @@ func (_q *SegmentQuery) WithTargetedSurveys(opts ...func(*SurveyQuery)) *Segment
 		opt(query)
 	}
 	_q.withTargetedSurveys = query
+	return _q
+}
+
+// WithVersions tells the query-builder to eager-load the nodes that are connected to
+// the "versions" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *SegmentQuery) WithVersions(opts ...func(*SegmentVersionQuery)) *SegmentQuery {
+	query := (&SegmentVersionClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withVersions = query
 	return _q
 }
 
@@ -560,12 +597,13 @@ func (_q *SegmentQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Segm
 	var (
 		nodes       = []*Segment{}
 		_spec       = _q.querySpec()
-		loadedTypes = [6]bool{
+		loadedTypes = [7]bool{
 			_q.withProject != nil,
 			_q.withMembers != nil,
 			_q.withMemberships != nil,
 			_q.withRuns != nil,
 			_q.withTargetedSurveys != nil,
+			_q.withVersions != nil,
 			_q.withCurrentMemberships != nil,
 		}
 	)
@@ -624,6 +662,13 @@ func (_q *SegmentQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Segm
 			return nil, err
 		}
 	}
+	if query := _q.withVersions; query != nil {
+		if err := _q.loadVersions(ctx, query, nodes,
+			func(n *Segment) { n.Edges.Versions = []*SegmentVersion{} },
+			func(n *Segment, e *SegmentVersion) { n.Edges.Versions = append(n.Edges.Versions, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withCurrentMemberships; query != nil {
 		if err := _q.loadCurrentMemberships(ctx, query, nodes,
 			func(n *Segment) { n.Edges.CurrentMemberships = []*SegmentMember{} },
@@ -656,6 +701,13 @@ func (_q *SegmentQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Segm
 		if err := _q.loadTargetedSurveys(ctx, query, nodes,
 			func(n *Segment) { n.appendNamedTargetedSurveys(name) },
 			func(n *Segment, e *Survey) { n.appendNamedTargetedSurveys(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedVersions {
+		if err := _q.loadVersions(ctx, query, nodes,
+			func(n *Segment) { n.appendNamedVersions(name) },
+			func(n *Segment, e *SegmentVersion) { n.appendNamedVersions(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -852,6 +904,36 @@ func (_q *SegmentQuery) loadTargetedSurveys(ctx context.Context, query *SurveyQu
 		node, ok := nodeids[*fk]
 		if !ok {
 			return fmt.Errorf(`unexpected referenced foreign-key "target_segment_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *SegmentQuery) loadVersions(ctx context.Context, query *SegmentVersionQuery, nodes []*Segment, init func(*Segment), assign func(*Segment, *SegmentVersion)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Segment)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(segmentversion.FieldSegmentID)
+	}
+	query.Where(predicate.SegmentVersion(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(segment.VersionsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.SegmentID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "segment_id" returned %v for node %v`, fk, n.ID)
 		}
 		assign(node, n)
 	}
@@ -1063,6 +1145,20 @@ func (_q *SegmentQuery) WithNamedTargetedSurveys(name string, opts ...func(*Surv
 		_q.withNamedTargetedSurveys = make(map[string]*SurveyQuery)
 	}
 	_q.withNamedTargetedSurveys[name] = query
+	return _q
+}
+
+// WithNamedVersions tells the query-builder to eager-load the nodes that are connected to the "versions"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *SegmentQuery) WithNamedVersions(name string, opts ...func(*SegmentVersionQuery)) *SegmentQuery {
+	query := (&SegmentVersionClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedVersions == nil {
+		_q.withNamedVersions = make(map[string]*SegmentVersionQuery)
+	}
+	_q.withNamedVersions[name] = query
 	return _q
 }
 

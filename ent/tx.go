@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// AuditEntry is the client for interacting with the AuditEntry builders.
+	AuditEntry *AuditEntryClient
 	// DiscoveryRun is the client for interacting with the DiscoveryRun builders.
 	DiscoveryRun *DiscoveryRunClient
 	// Event is the client for interacting with the Event builders.
@@ -38,6 +40,8 @@ type Tx struct {
 	SegmentMembership *SegmentMembershipClient
 	// SegmentRun is the client for interacting with the SegmentRun builders.
 	SegmentRun *SegmentRunClient
+	// SegmentVersion is the client for interacting with the SegmentVersion builders.
+	SegmentVersion *SegmentVersionClient
 	// SuppressedID is the client for interacting with the SuppressedID builders.
 	SuppressedID *SuppressedIDClient
 	// Survey is the client for interacting with the Survey builders.
@@ -52,6 +56,12 @@ type Tx struct {
 	UserDailyActivity *UserDailyActivityClient
 	// UserErasure is the client for interacting with the UserErasure builders.
 	UserErasure *UserErasureClient
+	// WebhookAttempt is the client for interacting with the WebhookAttempt builders.
+	WebhookAttempt *WebhookAttemptClient
+	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
+	WebhookEndpoint *WebhookEndpointClient
+	// WebhookMessage is the client for interacting with the WebhookMessage builders.
+	WebhookMessage *WebhookMessageClient
 
 	// lazily loaded.
 	client     *Client
@@ -184,6 +194,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
+	tx.AuditEntry = NewAuditEntryClient(tx.config)
 	tx.DiscoveryRun = NewDiscoveryRunClient(tx.config)
 	tx.Event = NewEventClient(tx.config)
 	tx.Feedback = NewFeedbackClient(tx.config)
@@ -195,6 +206,7 @@ func (tx *Tx) init() {
 	tx.SegmentMember = NewSegmentMemberClient(tx.config)
 	tx.SegmentMembership = NewSegmentMembershipClient(tx.config)
 	tx.SegmentRun = NewSegmentRunClient(tx.config)
+	tx.SegmentVersion = NewSegmentVersionClient(tx.config)
 	tx.SuppressedID = NewSuppressedIDClient(tx.config)
 	tx.Survey = NewSurveyClient(tx.config)
 	tx.SurveyQuestion = NewSurveyQuestionClient(tx.config)
@@ -202,6 +214,9 @@ func (tx *Tx) init() {
 	tx.User = NewUserClient(tx.config)
 	tx.UserDailyActivity = NewUserDailyActivityClient(tx.config)
 	tx.UserErasure = NewUserErasureClient(tx.config)
+	tx.WebhookAttempt = NewWebhookAttemptClient(tx.config)
+	tx.WebhookEndpoint = NewWebhookEndpointClient(tx.config)
+	tx.WebhookMessage = NewWebhookMessageClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

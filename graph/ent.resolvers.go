@@ -74,6 +74,12 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[int], fi
 		ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
 }
 
+// WebhookEndpoints is the resolver for the webhookEndpoints field.
+func (r *queryResolver) WebhookEndpoints(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) (*ent.WebhookEndpointConnection, error) {
+	return r.client.WebhookEndpoint.Query().Paginate(ctx, after, first, before, last,
+		ent.WithWebhookEndpointOrder(orderBy), ent.WithWebhookEndpointFilter(where.Filter))
+}
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -83,12 +89,24 @@ func (r *Resolver) Segment() generated.SegmentResolver { return &segmentResolver
 // SegmentRun returns generated.SegmentRunResolver implementation.
 func (r *Resolver) SegmentRun() generated.SegmentRunResolver { return &segmentRunResolver{r} }
 
+// SegmentVersion returns generated.SegmentVersionResolver implementation.
+func (r *Resolver) SegmentVersion() generated.SegmentVersionResolver {
+	return &segmentVersionResolver{r}
+}
+
 // User returns generated.UserResolver implementation.
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
+// WebhookEndpoint returns generated.WebhookEndpointResolver implementation.
+func (r *Resolver) WebhookEndpoint() generated.WebhookEndpointResolver {
+	return &webhookEndpointResolver{r}
+}
+
 type (
-	queryResolver      struct{ *Resolver }
-	segmentResolver    struct{ *Resolver }
-	segmentRunResolver struct{ *Resolver }
-	userResolver       struct{ *Resolver }
+	queryResolver           struct{ *Resolver }
+	segmentResolver         struct{ *Resolver }
+	segmentRunResolver      struct{ *Resolver }
+	segmentVersionResolver  struct{ *Resolver }
+	userResolver            struct{ *Resolver }
+	webhookEndpointResolver struct{ *Resolver }
 )

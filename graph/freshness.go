@@ -11,6 +11,7 @@ import (
 	entsegment "github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/graph/model"
+	"github.com/pulse-analytics/pulse/internal/audit"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
@@ -76,6 +77,7 @@ func (r *Resolver) updateProject(ctx context.Context, input model.UpdateProjectI
 	if err != nil {
 		return nil, fmt.Errorf("update project: %w", err)
 	}
+	audit.Change(ctx, project.ID, projectSettings(before), projectSettings(project))
 	if project.Realtime && !before.Realtime {
 		if err := r.client.Segment.Update().Where(entsegment.ArchivedAtIsNil()).SetSweptAt(time.Now()).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("restart the sweeps of the project: %w", err)

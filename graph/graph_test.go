@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/pulse-analytics/pulse/internal/discovery"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	_ "github.com/pulse-analytics/pulse/ent/runtime"
 	"github.com/pulse-analytics/pulse/graph"
 	"github.com/pulse-analytics/pulse/internal/auth"
+	"github.com/pulse-analytics/pulse/internal/httplog"
 	"github.com/pulse-analytics/pulse/internal/jobs"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
 	"github.com/pulse-analytics/pulse/internal/recompute"
@@ -75,7 +77,8 @@ func setupWith(t *testing.T, opts graph.Options) *testBundle {
 			opts.Discovery = discovery.NewEnqueuer(db, inserter.River)
 		}
 	}
-	h := graph.NewHandler(db, client, opts)
+	// As `pulse serve` mounts it: every request gets an id.
+	h := httplog.Middleware(slog.New(slog.DiscardHandler))(graph.NewHandler(db, client, opts))
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), queryCounterKey{}, queries)))
 	}))

@@ -21,6 +21,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/pulse-analytics/pulse/ent"
+	"github.com/pulse-analytics/pulse/internal/audit"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/discovery"
 	"github.com/pulse-analytics/pulse/internal/graphiql"
@@ -28,6 +29,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/privacy"
 	"github.com/pulse-analytics/pulse/internal/recompute"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
 // DefaultMaxBodyBytes bounds a GraphQL request body.
@@ -57,11 +59,11 @@ type Options struct {
 	// pool the other resolvers use, so reads that exhaust it never hold up
 	// ingestion.
 	Keys *auth.Keys
+	// Webhooks configure the webhook endpoints projects may create (by
+	// default: https URLs of public addresses only).
+	Webhooks webhook.StoreOptions
 	// Extensions are added to gqlgen's server (e.g. metrics).
 	Extensions []graphql.HandlerExtension
-	// Erasers erase, with deleteUser, rows of other packages that name
-	// users (see privacy.RowEraser).
-	Erasers []privacy.RowEraser
 	// OnSuppressed is told of each feedback ("feedback") and survey
 	// response ("survey") dropped because its user's id is suppressed
 	// (e.g. a metrics counter); track, identify and ingestEvents report
@@ -93,13 +95,14 @@ func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 		resolver.ingest = opts.Ingest
 	}
 	resolver.live = opts.Live
-	resolver.eraser = privacy.NewEraser(db, opts.Erasers...)
+	resolver.webhooks = webhook.NewStore(db, client, opts.Webhooks)
+	resolver.eraser = privacy.NewEraser(db)
 	resolver.onSuppressed = opts.OnSuppressed
 	srv := newServer(resolver, keys, opts)
 
 	// The page's files are served by graphiql.Assets at graphiql.Prefix.
 	ide := graphiql.Page("/graphql")
-	api := keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, srv))
+	api := audit.Middleware(keys.Middleware(rejectKey)(limitBody(opts.MaxBodyBytes, srv)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wantsGraphiQL(r) {
 			ide.ServeHTTP(w, r)
@@ -126,6 +129,7 @@ func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Serve
 	srv.Use(queryLimits{Limits: opts.Limits, cache: documents})
 	srv.Use(argumentText{})
 	srv.Use(liveRenderer{})
+	srv.Use(auditMutations{db: resolver.db})
 	if !opts.gqlgenLists {
 		srv.Use(&plainLists{schema: schema.Schema(), rendered: opts.rendered})
 	}

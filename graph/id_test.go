@@ -24,6 +24,7 @@ import (
 var idTables = map[string]string{
 	"APIKey": "api_keys", "DiscoveryRun": "discovery_runs", "Feedback": "feedbacks", "Segment": "segments",
 	"SegmentRun": "segment_runs", "Survey": "surveys", "SurveyQuestion": "survey_questions", "User": "users",
+	"WebhookEndpoint": "webhook_endpoints", "WebhookMessage": "webhook_messages",
 }
 
 // unknownID is a well-formed id of table that no row has: half-way up the

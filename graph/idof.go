@@ -15,20 +15,24 @@ import (
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/user"
+	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 	"github.com/pulse-analytics/pulse/graph/scalar"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 )
 
 // idTables maps the types @idOf names to their tables.
 var idTables = map[string]string{
-	"APIKey":         apikey.Table,
-	"DiscoveryRun":   discoveryrun.Table,
-	"Feedback":       feedback.Table,
-	"Segment":        segment.Table,
-	"SegmentRun":     segmentrun.Table,
-	"Survey":         survey.Table,
-	"SurveyQuestion": surveyquestion.Table,
-	"User":           user.Table,
+	"APIKey":          apikey.Table,
+	"DiscoveryRun":    discoveryrun.Table,
+	"Feedback":        feedback.Table,
+	"Segment":         segment.Table,
+	"SegmentRun":      segmentrun.Table,
+	"Survey":          survey.Table,
+	"SurveyQuestion":  surveyquestion.Table,
+	"User":            user.Table,
+	"WebhookEndpoint": webhookendpoint.Table,
+	"WebhookMessage":  webhookmessage.Table,
 }
 
 // idOf implements @idOf: an ID argument or input field must be the id of a

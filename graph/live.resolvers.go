@@ -18,12 +18,12 @@ import (
 
 // Entered is the resolver for the entered field.
 func (r *segmentRunResolver) Entered(ctx context.Context, obj *ent.SegmentRun, after *entgql.Cursor[int], first *int) (*ent.UserConnection, error) {
-	return live.EnteredUsers(obj.ID)(r.client.User.Query()).Paginate(ctx, after, first, nil, nil)
+	return runChanges(ctx, r.client, obj.ID, false, after, first)
 }
 
 // Exited is the resolver for the exited field.
 func (r *segmentRunResolver) Exited(ctx context.Context, obj *ent.SegmentRun, after *entgql.Cursor[int], first *int) (*ent.UserConnection, error) {
-	return live.ExitedUsers(obj.ID)(r.client.User.Query()).Paginate(ctx, after, first, nil, nil)
+	return runChanges(ctx, r.client, obj.ID, true, after, first)
 }
 
 // SegmentMembershipChanged is the resolver for the segmentMembershipChanged field.

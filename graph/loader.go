@@ -9,13 +9,17 @@ import (
 
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/identity"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
 // loaders batch the per-object fields that ent's field collection cannot
 // load with their parents: the anonymous ids of the users of a page are read
-// in one query, not one per user.
+// in one query, not one per user, and the users each run of a page moved in
+// one statement, not one per run.
 type loaders struct {
 	anonymousIDs *dataloadgen.Loader[int, []string]
+	webhooks     *webhookLoaders
+	runChanges   *dataloadgen.Loader[runChangesKey, *ent.RunChangesPage]
 }
 
 type loadersKey struct{}
@@ -30,9 +34,12 @@ const loaderWait = 5 * time.Millisecond
 // users a side).
 const loaderBatch = 1000
 
-func withLoaders(ctx context.Context, client *ent.Client) context.Context {
+func withLoaders(ctx context.Context, client *ent.Client, webhooks *webhook.Store) context.Context {
 	return context.WithValue(ctx, loadersKey{}, &loaders{
 		anonymousIDs: dataloadgen.NewMappedLoader(anonymousIDsFetcher(client),
+			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch)),
+		webhooks: newWebhookLoaders(webhooks),
+		runChanges: dataloadgen.NewMappedLoader(runChangesFetcher(client),
 			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch)),
 	})
 }

@@ -11,10 +11,11 @@ import (
 )
 
 // authorizeNode applies the role a type needs beyond READ when it is reached
-// through node/nodes: API keys are listed only to admins (apiKeys), so they
-// resolve only for admins here too.
+// through node/nodes: API keys and audit entries are listed only to admins
+// (apiKeys, auditLog), so they resolve only for admins here too.
 func authorizeNode(ctx context.Context, n ent.Noder) error {
-	if _, ok := n.(*ent.APIKey); ok {
+	switch n.(type) {
+	case *ent.APIKey, *ent.AuditEntry:
 		return auth.Require(ctx, tenant.RoleAdmin)
 	}
 	return nil

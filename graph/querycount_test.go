@@ -10,6 +10,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/pulse-analytics/pulse/ent"
+	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/graph"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
@@ -37,6 +38,11 @@ func TestQueryCount(t *testing.T) {
 	}
 	b.query(t, b.project.Read, `{ events(first: 1) { pageInfo { endCursor } } }`, nil, &page)
 	firstEvent := page.Events.PageInfo.EndCursor
+	// A second run, which moved nobody: the runs' users are one statement
+	// for both.
+	_, err := b.client.SegmentRun.Create().SetSegmentID(s.Segment.ID).
+		SetTrigger(segmentrun.TriggerMANUAL).SetStatus(segmentrun.StatusCOMPLETED).SetSeq(2).Save(b.project.ctx)
+	require.NoError(t, err)
 
 	tests := []struct {
 		name       string
@@ -81,6 +87,11 @@ func TestQueryCount(t *testing.T) {
 		{"segments with members, stored count and runs", `{ segments(first: 5) { edges { node { name
 			members(first: 10) { totalCount edges { node { externalId } } } runs(first: 5) { edges { node { seq } } } } } } }`, nil, 3,
 			map[string]any{"segments.edges.0.node.members.totalCount": 3, "segments.edges.0.node.members.edges.2.node.externalId": "q-4", "segments.edges.0.node.runs.edges.0.node.seq": 1}},
+		{"runs of segments with the users each moved", `{ segments(first: 5) { edges { node { runs(first: 5) { edges { node { seq
+			entered(first: 2) { totalCount pageInfo { hasNextPage } edges { node { externalId } } } exited(first: 2) { edges { node { id } } } } } } } } } }`, nil, 4,
+			map[string]any{"segments.edges.0.node.runs.edges.0.node.entered.totalCount": 3, "segments.edges.0.node.runs.edges.0.node.entered.edges.#": 2,
+				"segments.edges.0.node.runs.edges.0.node.entered.pageInfo.hasNextPage": true, "segments.edges.0.node.runs.edges.0.node.entered.edges.1.node.externalId": "q-2",
+				"segments.edges.0.node.runs.edges.0.node.exited.edges.#": 0, "segments.edges.0.node.runs.edges.1.node.entered.totalCount": 0}},
 		{"one user by id", `query($id: ID!) { node(id: $id) { ... on User { id externalId traits lastSeenAt } } }`, map[string]any{"id": gid(s.Users[3].ID)}, 1,
 			map[string]any{"node.externalId": "q-3", "node.traits.index": 3}},
 		{"nodes of three types", `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`,

@@ -18,6 +18,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/pulse-analytics/pulse/internal/survey"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
 // Resolver holds the services the resolvers call. Build it with NewResolver.
@@ -35,6 +36,7 @@ type Resolver struct {
 	renders   *renderer
 	analytics *analytics.Service
 	discovery *discovery.Enqueuer
+	webhooks  *webhook.Store
 	eraser    *privacy.Eraser
 	// onSuppressed counts a feedback or survey response dropped because
 	// its user's id is suppressed (source "feedback" or "survey").
@@ -53,6 +55,7 @@ func NewResolver(db *sql.DB, client *ent.Client) *Resolver {
 		surveys:   survey.NewStore(client),
 		feedback:  feedback.NewStore(client),
 		analytics: analytics.New(db, client),
+		webhooks:  webhook.NewStore(db, client, webhook.StoreOptions{}),
 		eraser:    privacy.NewEraser(db),
 	}
 }

@@ -3,16 +3,21 @@ package graph_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
 
+	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/apikey"
 	entsegment "github.com/pulse-analytics/pulse/ent/segment"
 	entsurvey "github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/user"
+	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/privacy"
 	"github.com/pulse-analytics/pulse/internal/tenant"
@@ -27,6 +32,8 @@ type roleFixture struct {
 	spareKeyID    int    // a READ key that revokeAPIKey may revoke
 	revokedSecret string // an ADMIN key that was revoked
 	suppressed    string // an external id an erasure suppressed, for unsuppressUser
+	endpoint      *ent.WebhookEndpoint
+	message       *ent.WebhookMessage // the endpoint's, FAILED
 }
 
 func newRoleFixture(t *testing.T, b *testBundle) *roleFixture {
@@ -39,10 +46,24 @@ func newRoleFixture(t *testing.T, b *testBundle) *roleFixture {
 	require.NoError(t, err)
 	_, err = keys.Revoke(p.ctx, revoked.Key.ID)
 	require.NoError(t, err)
-	suppressed := "objected-" + t.Name()
-	_, err = privacy.NewEraser(b.db).Erase(p.ctx, privacy.Request{ExternalIDs: []string{suppressed}, Suppress: true})
+	f := &roleFixture{p: p, s: seed(t, b, p, "r", 2), spareKeyID: spare.Key.ID, revokedSecret: revoked.Secret}
+	f.suppressed = "objected-" + t.Name()
+	_, err = privacy.NewEraser(b.db).Erase(p.ctx, privacy.Request{ExternalIDs: []string{f.suppressed}, Suppress: true})
 	require.NoError(t, err)
-	return &roleFixture{p: p, s: seed(t, b, p, "r", 2), spareKeyID: spare.Key.ID, revokedSecret: revoked.Secret, suppressed: suppressed}
+	endpoint, messages := webhookLog(t, b, p, f.s.Segment.ID, "FAILED")
+	f.endpoint, f.message = endpoint, messages[0]
+	return f
+}
+
+// roleEndpoint reads the fixture's endpoint back.
+func roleEndpoint(t *testing.T, b *testBundle, f *roleFixture) *ent.WebhookEndpoint {
+	t.Helper()
+	e, err := b.client.WebhookEndpoint.Get(f.p.ctx, f.endpoint.ID)
+	if ent.IsNotFound(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	return e
 }
 
 // roleKey is one way of calling: no key, a key of a role, or a key that no
@@ -145,6 +166,17 @@ var roleQueryCases = []roleCase{
 			}
 			require.ElementsMatch(t, []string{"INGEST", "READ", "ADMIN", "READ"}, roles, "the revoked key is left out")
 			require.Contains(t, out.APIKeys, struct{ ID, Role, Name string }{gid(f.spareKeyID), "READ", "spare"})
+		}},
+	{field: "auditLog", need: tenant.RoleAdmin, vars: noVars,
+		query: `{ auditLog(first: 10) { totalCount edges { node { action } } } }`,
+		check: func(t *testing.T, _ *roleFixture, _ tenant.Role, data json.RawMessage) {
+			// The fixture's keys were made by Pulse itself, not by a mutation.
+			require.JSONEq(t, `{"auditLog":{"totalCount":0,"edges":[]}}`, string(data))
+		}},
+	{field: "webhookEndpoints", need: tenant.RoleRead, vars: noVars,
+		query: `{ webhookEndpoints(first: 10) { totalCount edges { node { id } } } }`,
+		check: func(t *testing.T, f *roleFixture, _ tenant.Role, data json.RawMessage) {
+			requireIDs(t, data, "webhookEndpoints", f.endpoint.ID)
 		}},
 	{field: "viewer", need: tenant.RoleIngest, vars: noVars,
 		query: `{ viewer { role project { id } } }`,
@@ -313,11 +345,93 @@ var roleMutationCases = []roleCase{
 		}},
 }
 
+var roleWebhookCases = []roleCase{
+	{field: "createWebhookEndpoint", need: tenant.RoleAdmin,
+		query: `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { url events } secret } }`,
+		vars: func(*roleFixture) map[string]any {
+			return map[string]any{"input": map[string]any{"url": "https://role.example.com", "events": []string{"EXITED"}}}
+		},
+		check: func(t *testing.T, _ *roleFixture, _ tenant.Role, data json.RawMessage) {
+			out := decode[struct {
+				CreateWebhookEndpoint struct {
+					Endpoint struct {
+						URL    string
+						Events []string
+					}
+					Secret string
+				}
+			}](t, data)
+			require.Equal(t, "https://role.example.com", out.CreateWebhookEndpoint.Endpoint.URL)
+			require.Equal(t, []string{"EXITED"}, out.CreateWebhookEndpoint.Endpoint.Events)
+			require.True(t, strings.HasPrefix(out.CreateWebhookEndpoint.Secret, "whsec_"))
+		},
+		applied: func(t *testing.T, b *testBundle, f *roleFixture) bool {
+			ok, err := b.client.WebhookEndpoint.Query().Where(webhookendpoint.URL("https://role.example.com")).Exist(f.p.ctx)
+			require.NoError(t, err)
+			return ok
+		}},
+	{field: "updateWebhookEndpoint", need: tenant.RoleAdmin,
+		query: `mutation($id: ID!, $input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(id: $id, input: $input) { id batchSize } }`,
+		vars: func(f *roleFixture) map[string]any {
+			return map[string]any{"id": gid(f.endpoint.ID), "input": map[string]any{"batchSize": 7}}
+		},
+		check: func(t *testing.T, f *roleFixture, _ tenant.Role, data json.RawMessage) {
+			require.JSONEq(t, `{"updateWebhookEndpoint":{"id":"`+gid(f.endpoint.ID)+`","batchSize":7}}`, string(data))
+		},
+		applied: func(t *testing.T, b *testBundle, f *roleFixture) bool { return roleEndpoint(t, b, f).BatchSize == 7 }},
+	{field: "rotateWebhookSecret", need: tenant.RoleAdmin,
+		query: `mutation($id: ID!) { rotateWebhookSecret(id: $id) { endpoint { id } secret } }`,
+		vars:  func(f *roleFixture) map[string]any { return map[string]any{"id": gid(f.endpoint.ID)} },
+		check: func(t *testing.T, f *roleFixture, _ tenant.Role, data json.RawMessage) {
+			require.Equal(t, gid(f.endpoint.ID), gjson.GetBytes(data, "rotateWebhookSecret.endpoint.id").String())
+			require.True(t, strings.HasPrefix(gjson.GetBytes(data, "rotateWebhookSecret.secret").String(), "whsec_"))
+		},
+		applied: func(t *testing.T, b *testBundle, f *roleFixture) bool {
+			return roleEndpoint(t, b, f).Secret != f.endpoint.Secret
+		}},
+	{field: "disableWebhookEndpoint", need: tenant.RoleAdmin,
+		query: `mutation($id: ID!) { disableWebhookEndpoint(id: $id, reason: "role") { id state } }`,
+		vars:  func(f *roleFixture) map[string]any { return map[string]any{"id": gid(f.endpoint.ID)} },
+		check: func(t *testing.T, f *roleFixture, _ tenant.Role, data json.RawMessage) {
+			require.JSONEq(t, `{"disableWebhookEndpoint":{"id":"`+gid(f.endpoint.ID)+`","state":"DISABLED"}}`, string(data))
+		},
+		applied: func(t *testing.T, b *testBundle, f *roleFixture) bool { return roleEndpoint(t, b, f).DisabledAt != nil }},
+	{field: "redeliverWebhookMessage", need: tenant.RoleAdmin,
+		query: `mutation($id: ID!) { redeliverWebhookMessage(id: $id) { id state } }`,
+		vars:  func(f *roleFixture) map[string]any { return map[string]any{"id": gid(f.message.ID)} },
+		check: func(t *testing.T, f *roleFixture, _ tenant.Role, data json.RawMessage) {
+			require.JSONEq(t, `{"redeliverWebhookMessage":{"id":"`+gid(f.message.ID)+`","state":"PENDING"}}`, string(data))
+		},
+		applied: func(t *testing.T, b *testBundle, f *roleFixture) bool {
+			m, err := b.client.WebhookMessage.Get(f.p.ctx, f.message.ID)
+			require.NoError(t, err)
+			return m.State == webhookmessage.StatePENDING
+		}},
+	{field: "replayWebhookEndpoint", need: tenant.RoleAdmin,
+		query: `mutation($id: ID!) { replayWebhookEndpoint(id: $id, fromSeq: 0) { messages } }`,
+		vars:  func(f *roleFixture) map[string]any { return map[string]any{"id": gid(f.endpoint.ID)} },
+		check: func(t *testing.T, _ *roleFixture, _ tenant.Role, data json.RawMessage) {
+			require.JSONEq(t, `{"replayWebhookEndpoint":{"messages":1}}`, string(data))
+		},
+		applied: func(t *testing.T, b *testBundle, f *roleFixture) bool {
+			m, err := b.client.WebhookMessage.Get(f.p.ctx, f.message.ID)
+			require.NoError(t, err)
+			return m.State == webhookmessage.StatePENDING
+		}},
+	{field: "deleteWebhookEndpoint", need: tenant.RoleAdmin,
+		query: `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`,
+		vars:  func(f *roleFixture) map[string]any { return map[string]any{"id": gid(f.endpoint.ID)} },
+		check: func(t *testing.T, f *roleFixture, _ tenant.Role, data json.RawMessage) {
+			require.JSONEq(t, `{"deleteWebhookEndpoint":"`+gid(f.endpoint.ID)+`"}`, string(data))
+		},
+		applied: func(t *testing.T, b *testBundle, f *roleFixture) bool { return roleEndpoint(t, b, f) == nil }},
+}
+
 // TestRoleEnforcement calls every guarded root field with every kind of key.
 func TestRoleEnforcement(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	for _, tc := range append(append([]roleCase{}, roleQueryCases...), roleMutationCases...) {
+	for _, tc := range slices.Concat(roleQueryCases, roleMutationCases, roleWebhookCases) {
 		t.Run(tc.field, func(t *testing.T) {
 			t.Parallel()
 			for _, key := range roleKeys {

@@ -136,15 +136,7 @@ func (r *segmentResolver) Freshness(ctx context.Context, obj *ent.Segment) (*mod
 
 // RuleText is the resolver for the ruleText field.
 func (r *segmentResolver) RuleText(ctx context.Context, obj *ent.Segment) (*string, error) {
-	if len(obj.Rule) == 0 {
-		return nil, nil
-	}
-	rule, err := segment.Decode(obj.Rule)
-	if err != nil {
-		return nil, err
-	}
-	text := segment.Text(rule)
-	return &text, nil
+	return ruleText(obj.Rule)
 }
 
 // MembersAt is the resolver for the membersAt field.

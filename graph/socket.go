@@ -14,6 +14,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/coder/websocket"
 
+	"github.com/pulse-analytics/pulse/internal/audit"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/httplog"
 	"github.com/pulse-analytics/pulse/internal/live"
@@ -87,10 +88,11 @@ func (t *socketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphq
 	ws.SetReadLimit(socketReadLimit)
 	// The request's context ends when this handler returns, and holds on
 	// to what served it: the connection keeps only its logger (with the
-	// request id).
+	// request id) and its Origin, for the audit log.
 	// Not cancellable: operations that need it get a context of their own,
 	// cancelled when they stop or the connection ends.
 	ctx := httplog.WithLogger(context.Background(), httplog.Logger(r.Context(), t.logger))
+	ctx = audit.WithOrigin(ctx, audit.OriginOf(r.Context()))
 	c := &socketConn{t: t, exec: exec, ws: ws, netConn: hijacker.conn, reader: hijacker.reader, writes: hijacker.writes, proto: proto, ctx: ctx,
 		ops: map[string]*socketOperation{}, limit: live.DefaultBuffer}
 	if t.live != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/jobs"
 	"github.com/pulse-analytics/pulse/internal/metrics"
 	"github.com/pulse-analytics/pulse/internal/recompute"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 	"io"
 	"log/slog"
 	"os"
@@ -45,6 +46,9 @@ type config struct {
 	// RealtimeDelay is how long dirty marks gather before a segment's
 	// incremental pass (the period of the real-time sweep).
 	RealtimeDelay time.Duration
+	// WebhooksAllowPrivate lets webhooks go to http URLs and private
+	// addresses (development and tests).
+	WebhooksAllowPrivate bool
 
 	// envErrs collects environment variables that did not parse; commands
 	// refuse to start with them rather than silently use a default.
@@ -65,14 +69,18 @@ func (c *config) registerDatabase(fs *flag.FlagSet) {
 func (c *config) registerJobs(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RealtimeDelay, "realtime-delay", c.envDuration("PULSE_REALTIME_DELAY", recompute.DefaultDelay),
 		"how long changes gather before the segments they move are re-evaluated for the users they touched (env PULSE_REALTIME_DELAY)")
+	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", c.envBool("PULSE_WEBHOOKS_ALLOW_PRIVATE"),
+		"let webhooks go to http URLs and to private, loopback and link-local addresses: for development and tests only, never where tenants choose the URLs (env PULSE_WEBHOOKS_ALLOW_PRIVATE)")
 }
 
 // jobsConfig is the River client configuration of a process working jobs
 // (work) or only inserting them.
 func (c *config) jobsConfig(work bool, logger *slog.Logger, m *metrics.Metrics) jobs.Config {
-	cfg := jobs.Config{Work: work, Logger: logger, ListenDSN: c.DatabaseURL, Realtime: recompute.Options{Delay: c.RealtimeDelay}}
+	cfg := jobs.Config{Work: work, Logger: logger, ListenDSN: c.DatabaseURL, Realtime: recompute.Options{Delay: c.RealtimeDelay},
+		Webhooks: webhook.Options{Client: webhook.NewClient(webhook.ClientOptions{AllowPrivate: c.WebhooksAllowPrivate})}}
 	if m != nil {
 		cfg.Realtime.OnDrift = m.AddDrift
+		cfg.Webhooks.OnAttempt = m.ObserveWebhook
 	}
 	return cfg
 }
@@ -141,6 +149,7 @@ func (c *config) logAttrs() []any {
 		"shutdown_timeout", c.ShutdownTimeout,
 		"no_workers", c.NoWorkers,
 		"realtime_delay", c.RealtimeDelay,
+		"webhooks_allow_private", c.WebhooksAllowPrivate,
 		"operator_token", maskSecret(c.OperatorToken),
 	}
 }

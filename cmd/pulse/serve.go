@@ -17,6 +17,7 @@ import (
 	"github.com/pulse-analytics/pulse/graph"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/database"
+	"github.com/pulse-analytics/pulse/internal/export"
 	"github.com/pulse-analytics/pulse/internal/graphiql"
 	"github.com/pulse-analytics/pulse/internal/health"
 	"github.com/pulse-analytics/pulse/internal/httplog"
@@ -27,6 +28,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/migrate"
 	"github.com/pulse-analytics/pulse/internal/privacy"
 	"github.com/pulse-analytics/pulse/internal/recompute"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -165,6 +167,7 @@ func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enq
 		Discovery:    web.discovery,
 		Live:         web.live,
 		Ingest:       writer,
+		Webhooks:     webhook.StoreOptions{AllowPrivate: cfg.WebhooksAllowPrivate},
 		Extensions:   web.graphqlExtensions(),
 		OnSuppressed: web.onSuppressed(),
 	}))
@@ -174,6 +177,13 @@ func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enq
 	ingestAPI := ingest.NewHTTPHandler(keys, writer, logger)
 	for _, path := range []string{"/v1/", "/batch", "/batch/", "/capture", "/capture/", "/e", "/e/", "/i/v0/e", "/i/v0/e/"} {
 		mux.Handle(path, ingestAPI)
+	}
+	// Exports of members and runs, under /v1/ beside ingestion: their
+	// patterns are the more specific. They read on the main pool, at most
+	// export.DefaultMaxConcurrent connections of it at once.
+	exports := export.NewHandler(keys, export.New(db), export.Options{Logger: logger})
+	for _, path := range export.Patterns {
+		mux.Handle(path, exports)
 	}
 	mux.Handle(graphiql.Prefix, graphiql.Assets()) // the files of GraphiQL at GET /graphql
 	mux.Handle("GET /healthz", health.Live())

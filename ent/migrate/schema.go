@@ -42,6 +42,51 @@ var (
 			},
 		},
 	}
+	// AuditEntriesColumns holds the columns for the "audit_entries" table.
+	AuditEntriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "action", Type: field.TypeString},
+		{Name: "object_id", Type: field.TypeInt, Nullable: true},
+		{Name: "key_id", Type: field.TypeInt, Nullable: true},
+		{Name: "key_prefix", Type: field.TypeString, Nullable: true},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "request_id", Type: field.TypeString, Nullable: true},
+		{Name: "source_ip", Type: field.TypeString, Nullable: true},
+		{Name: "before", Type: field.TypeJSON, Nullable: true},
+		{Name: "after", Type: field.TypeJSON, Nullable: true},
+		{Name: "project_id", Type: field.TypeInt},
+	}
+	// AuditEntriesTable holds the schema information for the "audit_entries" table.
+	AuditEntriesTable = &schema.Table{
+		Name:       "audit_entries",
+		Columns:    AuditEntriesColumns,
+		PrimaryKey: []*schema.Column{AuditEntriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "audit_entries_projects_audit_entries",
+				Columns:    []*schema.Column{AuditEntriesColumns[10]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditentry_project_id_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEntriesColumns[10], AuditEntriesColumns[5]},
+			},
+			{
+				Name:    "auditentry_project_id_object_id_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEntriesColumns[10], AuditEntriesColumns[2], AuditEntriesColumns[5]},
+			},
+			{
+				Name:    "auditentry_project_id_action_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEntriesColumns[10], AuditEntriesColumns[1], AuditEntriesColumns[5]},
+			},
+		},
+	}
 	// DiscoveryRunsColumns holds the columns for the "discovery_runs" table.
 	DiscoveryRunsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -518,6 +563,44 @@ var (
 			},
 		},
 	}
+	// SegmentVersionsColumns holds the columns for the "segment_versions" table.
+	SegmentVersionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "version", Type: field.TypeInt},
+		{Name: "rule", Type: field.TypeJSON, Nullable: true},
+		{Name: "key_id", Type: field.TypeInt, Nullable: true},
+		{Name: "key_prefix", Type: field.TypeString, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "project_id", Type: field.TypeInt},
+		{Name: "segment_id", Type: field.TypeInt},
+	}
+	// SegmentVersionsTable holds the schema information for the "segment_versions" table.
+	SegmentVersionsTable = &schema.Table{
+		Name:       "segment_versions",
+		Columns:    SegmentVersionsColumns,
+		PrimaryKey: []*schema.Column{SegmentVersionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "segment_versions_projects_segment_versions",
+				Columns:    []*schema.Column{SegmentVersionsColumns[6]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "segment_versions_segments_versions",
+				Columns:    []*schema.Column{SegmentVersionsColumns[7]},
+				RefColumns: []*schema.Column{SegmentsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "segmentversion_segment_id_version",
+				Unique:  true,
+				Columns: []*schema.Column{SegmentVersionsColumns[7], SegmentVersionsColumns[1]},
+			},
+		},
+	}
 	// SuppressedIdsColumns holds the columns for the "suppressed_ids" table.
 	SuppressedIdsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -777,9 +860,163 @@ var (
 			},
 		},
 	}
+	// WebhookAttemptsColumns holds the columns for the "webhook_attempts" table.
+	WebhookAttemptsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "endpoint_id", Type: field.TypeInt, Nullable: true},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "status_code", Type: field.TypeInt, Nullable: true},
+		{Name: "latency_ms", Type: field.TypeInt, Default: 0},
+		{Name: "response_body", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "error", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "project_id", Type: field.TypeInt},
+		{Name: "message_id", Type: field.TypeInt},
+	}
+	// WebhookAttemptsTable holds the schema information for the "webhook_attempts" table.
+	WebhookAttemptsTable = &schema.Table{
+		Name:       "webhook_attempts",
+		Columns:    WebhookAttemptsColumns,
+		PrimaryKey: []*schema.Column{WebhookAttemptsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "webhook_attempts_projects_webhook_attempts",
+				Columns:    []*schema.Column{WebhookAttemptsColumns[7]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "webhook_attempts_webhook_messages_attempt_log",
+				Columns:    []*schema.Column{WebhookAttemptsColumns[8]},
+				RefColumns: []*schema.Column{WebhookMessagesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookattempt_message_id_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookAttemptsColumns[8], WebhookAttemptsColumns[2]},
+			},
+			{
+				Name:    "webhookattempt_endpoint_id_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookAttemptsColumns[1], WebhookAttemptsColumns[2]},
+			},
+		},
+	}
+	// WebhookEndpointsColumns holds the columns for the "webhook_endpoints" table.
+	WebhookEndpointsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"WEBHOOK", "SEGMENT_TRACK"}, Default: "WEBHOOK"},
+		{Name: "url", Type: field.TypeString, Size: 2048},
+		{Name: "description", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "segment_ids", Type: field.TypeJSON},
+		{Name: "events", Type: field.TypeJSON},
+		{Name: "batch_size", Type: field.TypeInt, Default: 100},
+		{Name: "secret", Type: field.TypeString},
+		{Name: "previous_secret", Type: field.TypeString, Nullable: true},
+		{Name: "previous_secret_until", Type: field.TypeTime, Nullable: true},
+		{Name: "write_key", Type: field.TypeString, Nullable: true},
+		{Name: "disabled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "disabled_reason", Type: field.TypeString, Nullable: true},
+		{Name: "failing_since", Type: field.TypeTime, Nullable: true},
+		{Name: "project_id", Type: field.TypeInt},
+	}
+	// WebhookEndpointsTable holds the schema information for the "webhook_endpoints" table.
+	WebhookEndpointsTable = &schema.Table{
+		Name:       "webhook_endpoints",
+		Columns:    WebhookEndpointsColumns,
+		PrimaryKey: []*schema.Column{WebhookEndpointsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "webhook_endpoints_projects_webhook_endpoints",
+				Columns:    []*schema.Column{WebhookEndpointsColumns[16]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookendpoint_project_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEndpointsColumns[16], WebhookEndpointsColumns[1]},
+			},
+		},
+	}
+	// WebhookMessagesColumns holds the columns for the "webhook_messages" table.
+	WebhookMessagesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "segment_id", Type: field.TypeInt},
+		{Name: "run_id", Type: field.TypeInt, Nullable: true},
+		{Name: "seq", Type: field.TypeInt},
+		{Name: "part", Type: field.TypeInt, Default: 0},
+		{Name: "type", Type: field.TypeString},
+		{Name: "webhook_id", Type: field.TypeString, Unique: true},
+		{Name: "body", Type: field.TypeString, Size: 2147483647},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"PENDING", "DELIVERED", "FAILED"}, Default: "PENDING"},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "next_attempt_at", Type: field.TypeTime, Nullable: true},
+		{Name: "delivered_at", Type: field.TypeTime, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "project_id", Type: field.TypeInt},
+		{Name: "endpoint_id", Type: field.TypeInt},
+	}
+	// WebhookMessagesTable holds the schema information for the "webhook_messages" table.
+	WebhookMessagesTable = &schema.Table{
+		Name:       "webhook_messages",
+		Columns:    WebhookMessagesColumns,
+		PrimaryKey: []*schema.Column{WebhookMessagesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "webhook_messages_projects_webhook_messages",
+				Columns:    []*schema.Column{WebhookMessagesColumns[13]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "webhook_messages_webhook_endpoints_deliveries",
+				Columns:    []*schema.Column{WebhookMessagesColumns[14]},
+				RefColumns: []*schema.Column{WebhookEndpointsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookmessage_endpoint_id_segment_id_seq_part",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookMessagesColumns[14], WebhookMessagesColumns[1], WebhookMessagesColumns[3], WebhookMessagesColumns[4]},
+			},
+			{
+				Name:    "webhookmessage_state_next_attempt_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookMessagesColumns[8], WebhookMessagesColumns[10]},
+			},
+			{
+				Name:    "webhookmessage_endpoint_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookMessagesColumns[14], WebhookMessagesColumns[12]},
+			},
+			{
+				Name:    "webhookmessage_endpoint_id_state_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookMessagesColumns[14], WebhookMessagesColumns[8], WebhookMessagesColumns[12]},
+			},
+			{
+				Name:    "webhookmessage_pending_stream",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookMessagesColumns[14], WebhookMessagesColumns[1], WebhookMessagesColumns[3]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "state = 'PENDING'",
+				},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
+		AuditEntriesTable,
 		DiscoveryRunsTable,
 		EventsTable,
 		FeedbacksTable,
@@ -791,6 +1028,7 @@ var (
 		SegmentMembersTable,
 		SegmentMembershipsTable,
 		SegmentRunsTable,
+		SegmentVersionsTable,
 		SuppressedIdsTable,
 		SurveysTable,
 		SurveyQuestionsTable,
@@ -798,6 +1036,9 @@ var (
 		UsersTable,
 		UserDailyActivitiesTable,
 		UserErasuresTable,
+		WebhookAttemptsTable,
+		WebhookEndpointsTable,
+		WebhookMessagesTable,
 	}
 )
 
@@ -805,6 +1046,10 @@ func init() {
 	APIKeysTable.ForeignKeys[0].RefTable = ProjectsTable
 	APIKeysTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(0),
+	}
+	AuditEntriesTable.ForeignKeys[0].RefTable = ProjectsTable
+	AuditEntriesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(73014444032),
 	}
 	DiscoveryRunsTable.ForeignKeys[0].RefTable = ProjectsTable
 	DiscoveryRunsTable.Annotation = &entsql.Annotation{
@@ -857,9 +1102,14 @@ func init() {
 	SegmentRunsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(30064771072),
 	}
+	SegmentVersionsTable.ForeignKeys[0].RefTable = ProjectsTable
+	SegmentVersionsTable.ForeignKeys[1].RefTable = SegmentsTable
+	SegmentVersionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(77309411328),
+	}
 	SuppressedIdsTable.ForeignKeys[0].RefTable = ProjectsTable
 	SuppressedIdsTable.Annotation = &entsql.Annotation{
-		IncrementStart: func(i int) *int { return &i }(73014444032),
+		IncrementStart: func(i int) *int { return &i }(94489280512),
 	}
 	SurveysTable.ForeignKeys[0].RefTable = ProjectsTable
 	SurveysTable.ForeignKeys[1].RefTable = SegmentsTable
@@ -888,6 +1138,20 @@ func init() {
 	}
 	UserErasuresTable.ForeignKeys[0].RefTable = ProjectsTable
 	UserErasuresTable.Annotation = &entsql.Annotation{
-		IncrementStart: func(i int) *int { return &i }(77309411328),
+		IncrementStart: func(i int) *int { return &i }(98784247808),
+	}
+	WebhookAttemptsTable.ForeignKeys[0].RefTable = ProjectsTable
+	WebhookAttemptsTable.ForeignKeys[1].RefTable = WebhookMessagesTable
+	WebhookAttemptsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(81604378624),
+	}
+	WebhookEndpointsTable.ForeignKeys[0].RefTable = ProjectsTable
+	WebhookEndpointsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(85899345920),
+	}
+	WebhookMessagesTable.ForeignKeys[0].RefTable = ProjectsTable
+	WebhookMessagesTable.ForeignKeys[1].RefTable = WebhookEndpointsTable
+	WebhookMessagesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(90194313216),
 	}
 }

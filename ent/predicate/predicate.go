@@ -9,6 +9,9 @@ import (
 // APIKey is the predicate function for apikey builders.
 type APIKey func(*sql.Selector)
 
+// AuditEntry is the predicate function for auditentry builders.
+type AuditEntry func(*sql.Selector)
+
 // DiscoveryRun is the predicate function for discoveryrun builders.
 type DiscoveryRun func(*sql.Selector)
 
@@ -42,6 +45,9 @@ type SegmentMembership func(*sql.Selector)
 // SegmentRun is the predicate function for segmentrun builders.
 type SegmentRun func(*sql.Selector)
 
+// SegmentVersion is the predicate function for segmentversion builders.
+type SegmentVersion func(*sql.Selector)
+
 // SuppressedID is the predicate function for suppressedid builders.
 type SuppressedID func(*sql.Selector)
 
@@ -62,3 +68,12 @@ type UserDailyActivity func(*sql.Selector)
 
 // UserErasure is the predicate function for usererasure builders.
 type UserErasure func(*sql.Selector)
+
+// WebhookAttempt is the predicate function for webhookattempt builders.
+type WebhookAttempt func(*sql.Selector)
+
+// WebhookEndpoint is the predicate function for webhookendpoint builders.
+type WebhookEndpoint func(*sql.Selector)
+
+// WebhookMessage is the predicate function for webhookmessage builders.
+type WebhookMessage func(*sql.Selector)

@@ -59,6 +59,16 @@ const (
 	EdgeFeedbackChanges = "feedback_changes"
 	// EdgeDiscoveryRuns holds the string denoting the discovery_runs edge name in mutations.
 	EdgeDiscoveryRuns = "discovery_runs"
+	// EdgeAuditEntries holds the string denoting the audit_entries edge name in mutations.
+	EdgeAuditEntries = "audit_entries"
+	// EdgeSegmentVersions holds the string denoting the segment_versions edge name in mutations.
+	EdgeSegmentVersions = "segment_versions"
+	// EdgeWebhookEndpoints holds the string denoting the webhook_endpoints edge name in mutations.
+	EdgeWebhookEndpoints = "webhook_endpoints"
+	// EdgeWebhookMessages holds the string denoting the webhook_messages edge name in mutations.
+	EdgeWebhookMessages = "webhook_messages"
+	// EdgeWebhookAttempts holds the string denoting the webhook_attempts edge name in mutations.
+	EdgeWebhookAttempts = "webhook_attempts"
 	// EdgeUserErasures holds the string denoting the user_erasures edge name in mutations.
 	EdgeUserErasures = "user_erasures"
 	// EdgeSuppressedIds holds the string denoting the suppressed_ids edge name in mutations.
@@ -163,6 +173,41 @@ const (
 	DiscoveryRunsInverseTable = "discovery_runs"
 	// DiscoveryRunsColumn is the table column denoting the discovery_runs relation/edge.
 	DiscoveryRunsColumn = "project_id"
+	// AuditEntriesTable is the table that holds the audit_entries relation/edge.
+	AuditEntriesTable = "audit_entries"
+	// AuditEntriesInverseTable is the table name for the AuditEntry entity.
+	// It exists in this package in order to avoid circular dependency with the "auditentry" package.
+	AuditEntriesInverseTable = "audit_entries"
+	// AuditEntriesColumn is the table column denoting the audit_entries relation/edge.
+	AuditEntriesColumn = "project_id"
+	// SegmentVersionsTable is the table that holds the segment_versions relation/edge.
+	SegmentVersionsTable = "segment_versions"
+	// SegmentVersionsInverseTable is the table name for the SegmentVersion entity.
+	// It exists in this package in order to avoid circular dependency with the "segmentversion" package.
+	SegmentVersionsInverseTable = "segment_versions"
+	// SegmentVersionsColumn is the table column denoting the segment_versions relation/edge.
+	SegmentVersionsColumn = "project_id"
+	// WebhookEndpointsTable is the table that holds the webhook_endpoints relation/edge.
+	WebhookEndpointsTable = "webhook_endpoints"
+	// WebhookEndpointsInverseTable is the table name for the WebhookEndpoint entity.
+	// It exists in this package in order to avoid circular dependency with the "webhookendpoint" package.
+	WebhookEndpointsInverseTable = "webhook_endpoints"
+	// WebhookEndpointsColumn is the table column denoting the webhook_endpoints relation/edge.
+	WebhookEndpointsColumn = "project_id"
+	// WebhookMessagesTable is the table that holds the webhook_messages relation/edge.
+	WebhookMessagesTable = "webhook_messages"
+	// WebhookMessagesInverseTable is the table name for the WebhookMessage entity.
+	// It exists in this package in order to avoid circular dependency with the "webhookmessage" package.
+	WebhookMessagesInverseTable = "webhook_messages"
+	// WebhookMessagesColumn is the table column denoting the webhook_messages relation/edge.
+	WebhookMessagesColumn = "project_id"
+	// WebhookAttemptsTable is the table that holds the webhook_attempts relation/edge.
+	WebhookAttemptsTable = "webhook_attempts"
+	// WebhookAttemptsInverseTable is the table name for the WebhookAttempt entity.
+	// It exists in this package in order to avoid circular dependency with the "webhookattempt" package.
+	WebhookAttemptsInverseTable = "webhook_attempts"
+	// WebhookAttemptsColumn is the table column denoting the webhook_attempts relation/edge.
+	WebhookAttemptsColumn = "project_id"
 	// UserErasuresTable is the table that holds the user_erasures relation/edge.
 	UserErasuresTable = "user_erasures"
 	// UserErasuresInverseTable is the table name for the UserErasure entity.
@@ -460,6 +505,76 @@ func ByDiscoveryRuns(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByAuditEntriesCount orders the results by audit_entries count.
+func ByAuditEntriesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newAuditEntriesStep(), opts...)
+	}
+}
+
+// ByAuditEntries orders the results by audit_entries terms.
+func ByAuditEntries(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newAuditEntriesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// BySegmentVersionsCount orders the results by segment_versions count.
+func BySegmentVersionsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newSegmentVersionsStep(), opts...)
+	}
+}
+
+// BySegmentVersions orders the results by segment_versions terms.
+func BySegmentVersions(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newSegmentVersionsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByWebhookEndpointsCount orders the results by webhook_endpoints count.
+func ByWebhookEndpointsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newWebhookEndpointsStep(), opts...)
+	}
+}
+
+// ByWebhookEndpoints orders the results by webhook_endpoints terms.
+func ByWebhookEndpoints(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newWebhookEndpointsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByWebhookMessagesCount orders the results by webhook_messages count.
+func ByWebhookMessagesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newWebhookMessagesStep(), opts...)
+	}
+}
+
+// ByWebhookMessages orders the results by webhook_messages terms.
+func ByWebhookMessages(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newWebhookMessagesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByWebhookAttemptsCount orders the results by webhook_attempts count.
+func ByWebhookAttemptsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newWebhookAttemptsStep(), opts...)
+	}
+}
+
+// ByWebhookAttempts orders the results by webhook_attempts terms.
+func ByWebhookAttempts(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newWebhookAttemptsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByUserErasuresCount orders the results by user_erasures count.
 func ByUserErasuresCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -583,6 +698,41 @@ func newDiscoveryRunsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(DiscoveryRunsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, DiscoveryRunsTable, DiscoveryRunsColumn),
+	)
+}
+func newAuditEntriesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(AuditEntriesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, AuditEntriesTable, AuditEntriesColumn),
+	)
+}
+func newSegmentVersionsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(SegmentVersionsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, SegmentVersionsTable, SegmentVersionsColumn),
+	)
+}
+func newWebhookEndpointsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(WebhookEndpointsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, WebhookEndpointsTable, WebhookEndpointsColumn),
+	)
+}
+func newWebhookMessagesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(WebhookMessagesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, WebhookMessagesTable, WebhookMessagesColumn),
+	)
+}
+func newWebhookAttemptsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(WebhookAttemptsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, WebhookAttemptsTable, WebhookAttemptsColumn),
 	)
 }
 func newUserErasuresStep() *sqlgraph.Step {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/ent/auditentry"
 	"github.com/pulse-analytics/pulse/ent/discoveryrun"
 	"github.com/pulse-analytics/pulse/ent/event"
 	"github.com/pulse-analytics/pulse/ent/feedback"
@@ -18,6 +19,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmember"
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/ent/segmentversion"
 	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
@@ -25,6 +27,9 @@ import (
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
 	"github.com/pulse-analytics/pulse/ent/usererasure"
+	"github.com/pulse-analytics/pulse/ent/webhookattempt"
+	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 )
 
 // The init function reads all schema descriptors with runtime code
@@ -56,6 +61,17 @@ func init() {
 	apikey.DefaultName = apikeyDescName.Default.(string)
 	// apikey.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	apikey.NameValidator = apikeyDescName.Validators[0].(func(string) error)
+	auditentryMixin := schema.AuditEntry{}.Mixin()
+	auditentryMixinHooks0 := auditentryMixin[0].Hooks()
+	auditentry.Hooks[0] = auditentryMixinHooks0[0]
+	auditentryMixinInters0 := auditentryMixin[0].Interceptors()
+	auditentry.Interceptors[0] = auditentryMixinInters0[0]
+	auditentryFields := schema.AuditEntry{}.Fields()
+	_ = auditentryFields
+	// auditentryDescAction is the schema descriptor for action field.
+	auditentryDescAction := auditentryFields[0].Descriptor()
+	// auditentry.ActionValidator is a validator for the "action" field. It is called by the builders before save.
+	auditentry.ActionValidator = auditentryDescAction.Validators[0].(func(string) error)
 	discoveryrunMixin := schema.DiscoveryRun{}.Mixin()
 	discoveryrunMixinHooks0 := discoveryrunMixin[0].Hooks()
 	discoveryrun.Hooks[0] = discoveryrunMixinHooks0[0]
@@ -368,6 +384,21 @@ func init() {
 	segmentrun.DefaultExitedCount = segmentrunDescExitedCount.Default.(int)
 	// segmentrun.ExitedCountValidator is a validator for the "exited_count" field. It is called by the builders before save.
 	segmentrun.ExitedCountValidator = segmentrunDescExitedCount.Validators[0].(func(int) error)
+	segmentversionMixin := schema.SegmentVersion{}.Mixin()
+	segmentversionMixinHooks0 := segmentversionMixin[0].Hooks()
+	segmentversion.Hooks[0] = segmentversionMixinHooks0[0]
+	segmentversionMixinInters0 := segmentversionMixin[0].Interceptors()
+	segmentversion.Interceptors[0] = segmentversionMixinInters0[0]
+	segmentversionFields := schema.SegmentVersion{}.Fields()
+	_ = segmentversionFields
+	// segmentversionDescVersion is the schema descriptor for version field.
+	segmentversionDescVersion := segmentversionFields[1].Descriptor()
+	// segmentversion.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	segmentversion.VersionValidator = segmentversionDescVersion.Validators[0].(func(int) error)
+	// segmentversionDescCreatedAt is the schema descriptor for created_at field.
+	segmentversionDescCreatedAt := segmentversionFields[5].Descriptor()
+	// segmentversion.DefaultCreatedAt holds the default value on creation for the created_at field.
+	segmentversion.DefaultCreatedAt = segmentversionDescCreatedAt.Default.(func() time.Time)
 	suppressedidMixin := schema.SuppressedID{}.Mixin()
 	suppressedidMixinHooks0 := suppressedidMixin[0].Hooks()
 	suppressedid.Hooks[0] = suppressedidMixinHooks0[0]
@@ -521,6 +552,103 @@ func init() {
 	usererasureDescSuppressed := usererasureFields[4].Descriptor()
 	// usererasure.DefaultSuppressed holds the default value on creation for the suppressed field.
 	usererasure.DefaultSuppressed = usererasureDescSuppressed.Default.(bool)
+	webhookattemptMixin := schema.WebhookAttempt{}.Mixin()
+	webhookattemptMixinHooks0 := webhookattemptMixin[0].Hooks()
+	webhookattemptHooks := schema.WebhookAttempt{}.Hooks()
+	webhookattempt.Hooks[0] = webhookattemptMixinHooks0[0]
+	webhookattempt.Hooks[1] = webhookattemptHooks[0]
+	webhookattemptMixinInters0 := webhookattemptMixin[0].Interceptors()
+	webhookattempt.Interceptors[0] = webhookattemptMixinInters0[0]
+	webhookattemptFields := schema.WebhookAttempt{}.Fields()
+	_ = webhookattemptFields
+	// webhookattemptDescAt is the schema descriptor for at field.
+	webhookattemptDescAt := webhookattemptFields[2].Descriptor()
+	// webhookattempt.DefaultAt holds the default value on creation for the at field.
+	webhookattempt.DefaultAt = webhookattemptDescAt.Default.(func() time.Time)
+	// webhookattemptDescLatencyMs is the schema descriptor for latency_ms field.
+	webhookattemptDescLatencyMs := webhookattemptFields[4].Descriptor()
+	// webhookattempt.DefaultLatencyMs holds the default value on creation for the latency_ms field.
+	webhookattempt.DefaultLatencyMs = webhookattemptDescLatencyMs.Default.(int)
+	// webhookattempt.LatencyMsValidator is a validator for the "latency_ms" field. It is called by the builders before save.
+	webhookattempt.LatencyMsValidator = webhookattemptDescLatencyMs.Validators[0].(func(int) error)
+	// webhookattemptDescResponseBody is the schema descriptor for response_body field.
+	webhookattemptDescResponseBody := webhookattemptFields[5].Descriptor()
+	// webhookattempt.DefaultResponseBody holds the default value on creation for the response_body field.
+	webhookattempt.DefaultResponseBody = webhookattemptDescResponseBody.Default.(string)
+	webhookendpointMixin := schema.WebhookEndpoint{}.Mixin()
+	webhookendpointMixinHooks0 := webhookendpointMixin[0].Hooks()
+	webhookendpoint.Hooks[0] = webhookendpointMixinHooks0[0]
+	webhookendpointMixinInters0 := webhookendpointMixin[0].Interceptors()
+	webhookendpoint.Interceptors[0] = webhookendpointMixinInters0[0]
+	webhookendpointMixinFields1 := webhookendpointMixin[1].Fields()
+	_ = webhookendpointMixinFields1
+	webhookendpointFields := schema.WebhookEndpoint{}.Fields()
+	_ = webhookendpointFields
+	// webhookendpointDescCreatedAt is the schema descriptor for created_at field.
+	webhookendpointDescCreatedAt := webhookendpointMixinFields1[0].Descriptor()
+	// webhookendpoint.DefaultCreatedAt holds the default value on creation for the created_at field.
+	webhookendpoint.DefaultCreatedAt = webhookendpointDescCreatedAt.Default.(func() time.Time)
+	// webhookendpointDescUpdatedAt is the schema descriptor for updated_at field.
+	webhookendpointDescUpdatedAt := webhookendpointMixinFields1[1].Descriptor()
+	// webhookendpoint.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	webhookendpoint.DefaultUpdatedAt = webhookendpointDescUpdatedAt.Default.(func() time.Time)
+	// webhookendpoint.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	webhookendpoint.UpdateDefaultUpdatedAt = webhookendpointDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// webhookendpointDescURL is the schema descriptor for url field.
+	webhookendpointDescURL := webhookendpointFields[1].Descriptor()
+	// webhookendpoint.URLValidator is a validator for the "url" field. It is called by the builders before save.
+	webhookendpoint.URLValidator = func() func(string) error {
+		validators := webhookendpointDescURL.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(url string) error {
+			for _, fn := range fns {
+				if err := fn(url); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookendpointDescDescription is the schema descriptor for description field.
+	webhookendpointDescDescription := webhookendpointFields[2].Descriptor()
+	// webhookendpoint.DefaultDescription holds the default value on creation for the description field.
+	webhookendpoint.DefaultDescription = webhookendpointDescDescription.Default.(string)
+	// webhookendpointDescSegmentIds is the schema descriptor for segment_ids field.
+	webhookendpointDescSegmentIds := webhookendpointFields[3].Descriptor()
+	// webhookendpoint.DefaultSegmentIds holds the default value on creation for the segment_ids field.
+	webhookendpoint.DefaultSegmentIds = webhookendpointDescSegmentIds.Default.([]int)
+	// webhookendpointDescBatchSize is the schema descriptor for batch_size field.
+	webhookendpointDescBatchSize := webhookendpointFields[5].Descriptor()
+	// webhookendpoint.DefaultBatchSize holds the default value on creation for the batch_size field.
+	webhookendpoint.DefaultBatchSize = webhookendpointDescBatchSize.Default.(int)
+	// webhookendpoint.BatchSizeValidator is a validator for the "batch_size" field. It is called by the builders before save.
+	webhookendpoint.BatchSizeValidator = webhookendpointDescBatchSize.Validators[0].(func(int) error)
+	webhookmessageMixin := schema.WebhookMessage{}.Mixin()
+	webhookmessageMixinHooks0 := webhookmessageMixin[0].Hooks()
+	webhookmessage.Hooks[0] = webhookmessageMixinHooks0[0]
+	webhookmessageMixinInters0 := webhookmessageMixin[0].Interceptors()
+	webhookmessage.Interceptors[0] = webhookmessageMixinInters0[0]
+	webhookmessageFields := schema.WebhookMessage{}.Fields()
+	_ = webhookmessageFields
+	// webhookmessageDescPart is the schema descriptor for part field.
+	webhookmessageDescPart := webhookmessageFields[4].Descriptor()
+	// webhookmessage.DefaultPart holds the default value on creation for the part field.
+	webhookmessage.DefaultPart = webhookmessageDescPart.Default.(int)
+	// webhookmessage.PartValidator is a validator for the "part" field. It is called by the builders before save.
+	webhookmessage.PartValidator = webhookmessageDescPart.Validators[0].(func(int) error)
+	// webhookmessageDescAttempts is the schema descriptor for attempts field.
+	webhookmessageDescAttempts := webhookmessageFields[9].Descriptor()
+	// webhookmessage.DefaultAttempts holds the default value on creation for the attempts field.
+	webhookmessage.DefaultAttempts = webhookmessageDescAttempts.Default.(int)
+	// webhookmessage.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
+	webhookmessage.AttemptsValidator = webhookmessageDescAttempts.Validators[0].(func(int) error)
+	// webhookmessageDescCreatedAt is the schema descriptor for created_at field.
+	webhookmessageDescCreatedAt := webhookmessageFields[12].Descriptor()
+	// webhookmessage.DefaultCreatedAt holds the default value on creation for the created_at field.
+	webhookmessage.DefaultCreatedAt = webhookmessageDescCreatedAt.Default.(func() time.Time)
 }
 
 const (

@@ -85,6 +85,11 @@ func (Project) Edges() []ent.Edge {
 		{"segment_runs", SegmentRun.Type},
 		{"feedback_changes", FeedbackChange.Type},
 		{"discovery_runs", DiscoveryRun.Type},
+		{"audit_entries", AuditEntry.Type},
+		{"segment_versions", SegmentVersion.Type},
+		{"webhook_endpoints", WebhookEndpoint.Type},
+		{"webhook_messages", WebhookMessage.Type},
+		{"webhook_attempts", WebhookAttempt.Type},
 		{"user_erasures", UserErasure.Type},
 		{"suppressed_ids", SuppressedID.Type},
 	}

@@ -70,6 +70,10 @@ func (Segment) Edges() []ent.Edge {
 		edge.To("runs", SegmentRun.Type).
 			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
 		edge.To("targeted_surveys", Survey.Type).Annotations(entgql.Skip()),
+		// Segment.versions and versionAt are resolvers: they backfill a
+		// segment written without versions (see internal/segment).
+		edge.To("versions", SegmentVersion.Type).
+			Annotations(entgql.Skip(), entsql.OnDelete(entsql.Cascade)),
 	}
 }
 

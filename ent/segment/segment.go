@@ -62,6 +62,8 @@ const (
 	EdgeRuns = "runs"
 	// EdgeTargetedSurveys holds the string denoting the targeted_surveys edge name in mutations.
 	EdgeTargetedSurveys = "targeted_surveys"
+	// EdgeVersions holds the string denoting the versions edge name in mutations.
+	EdgeVersions = "versions"
 	// EdgeCurrentMemberships holds the string denoting the current_memberships edge name in mutations.
 	EdgeCurrentMemberships = "current_memberships"
 	// Table holds the table name of the segment in the database.
@@ -99,6 +101,13 @@ const (
 	TargetedSurveysInverseTable = "surveys"
 	// TargetedSurveysColumn is the table column denoting the targeted_surveys relation/edge.
 	TargetedSurveysColumn = "target_segment_id"
+	// VersionsTable is the table that holds the versions relation/edge.
+	VersionsTable = "segment_versions"
+	// VersionsInverseTable is the table name for the SegmentVersion entity.
+	// It exists in this package in order to avoid circular dependency with the "segmentversion" package.
+	VersionsInverseTable = "segment_versions"
+	// VersionsColumn is the table column denoting the versions relation/edge.
+	VersionsColumn = "segment_id"
 	// CurrentMembershipsTable is the table that holds the current_memberships relation/edge.
 	CurrentMembershipsTable = "segment_members"
 	// CurrentMembershipsInverseTable is the table name for the SegmentMember entity.
@@ -380,6 +389,20 @@ func ByTargetedSurveys(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByVersionsCount orders the results by versions count.
+func ByVersionsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newVersionsStep(), opts...)
+	}
+}
+
+// ByVersions orders the results by versions terms.
+func ByVersions(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newVersionsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByCurrentMembershipsCount orders the results by current_memberships count.
 func ByCurrentMembershipsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -426,6 +449,13 @@ func newTargetedSurveysStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(TargetedSurveysInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, TargetedSurveysTable, TargetedSurveysColumn),
+	)
+}
+func newVersionsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(VersionsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, VersionsTable, VersionsColumn),
 	)
 }
 func newCurrentMembershipsStep() *sqlgraph.Step {

@@ -880,6 +880,29 @@ func HasTargetedSurveysWith(preds ...predicate.Survey) predicate.Segment {
 	})
 }
 
+// HasVersions applies the HasEdge predicate on the "versions" edge.
+func HasVersions() predicate.Segment {
+	return predicate.Segment(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, VersionsTable, VersionsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasVersionsWith applies the HasEdge predicate on the "versions" edge with a given conditions (other predicates).
+func HasVersionsWith(preds ...predicate.SegmentVersion) predicate.Segment {
+	return predicate.Segment(func(s *sql.Selector) {
+		step := newVersionsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasCurrentMemberships applies the HasEdge predicate on the "current_memberships" edge.
 func HasCurrentMemberships() predicate.Segment {
 	return predicate.Segment(func(s *sql.Selector) {

@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/segment"
+	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 	"github.com/pulse-analytics/pulse/graph/model"
 	segment1 "github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/pulse-analytics/pulse/internal/tenant"
@@ -32,9 +33,12 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Segment() SegmentResolver
 	SegmentRun() SegmentRunResolver
+	SegmentVersion() SegmentVersionResolver
 	Subscription() SubscriptionResolver
 	User() UserResolver
 	UserErasure() UserErasureResolver
+	WebhookEndpoint() WebhookEndpointResolver
+	WebhookMessage() WebhookMessageResolver
 }
 
 type DirectiveRoot struct {
@@ -51,6 +55,30 @@ type ComplexityRoot struct {
 		RevokedAt func(childComplexity int) int
 		Role      func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
+	}
+
+	AuditEntry struct {
+		Action    func(childComplexity int) int
+		After     func(childComplexity int) int
+		At        func(childComplexity int) int
+		Before    func(childComplexity int) int
+		ID        func(childComplexity int) int
+		KeyID     func(childComplexity int) int
+		KeyPrefix func(childComplexity int) int
+		ObjectID  func(childComplexity int) int
+		RequestID func(childComplexity int) int
+		SourceIP  func(childComplexity int) int
+	}
+
+	AuditEntryConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AuditEntryEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	ClusterCentre struct {
@@ -317,15 +345,22 @@ type ComplexityRoot struct {
 		CreateSegment            func(childComplexity int, input model.CreateSegmentInput) int
 		CreateSegmentFromCluster func(childComplexity int, runID int, cluster int, name string, kind *segment.Kind) int
 		CreateSurvey             func(childComplexity int, input model.CreateSurveyInput) int
+		CreateWebhookEndpoint    func(childComplexity int, input model.CreateWebhookEndpointInput) int
 		DeleteUser               func(childComplexity int, externalID *string, id *int, suppress *bool) int
 		DeleteUsers              func(childComplexity int, externalIds []string, suppress *bool) int
+		DeleteWebhookEndpoint    func(childComplexity int, id int) int
+		DisableWebhookEndpoint   func(childComplexity int, id int, reason *string) int
 		DiscoverSegments         func(childComplexity int, k *int, withinDays *int, seed *int) int
+		EnableWebhookEndpoint    func(childComplexity int, id int) int
 		Identify                 func(childComplexity int, input model.IdentifyInput) int
 		IngestEvents             func(childComplexity int, events []*model.EventInput) int
 		RecomputeAllSegments     func(childComplexity int) int
 		RecomputeSegment         func(childComplexity int, id int) int
+		RedeliverWebhookMessage  func(childComplexity int, id int) int
 		RemoveSegmentMembers     func(childComplexity int, id int, externalIds []string) int
+		ReplayWebhookEndpoint    func(childComplexity int, id int, fromSeq int) int
 		RevokeAPIKey             func(childComplexity int, id int) int
+		RotateWebhookSecret      func(childComplexity int, id int) int
 		SubmitFeedback           func(childComplexity int, input model.FeedbackInput) int
 		SubmitSurveyResponse     func(childComplexity int, input model.SurveyResponseInput) int
 		Track                    func(childComplexity int, input model.TrackInput) int
@@ -334,6 +369,7 @@ type ComplexityRoot struct {
 		UpdateProject            func(childComplexity int, input model.UpdateProjectInput) int
 		UpdateSegment            func(childComplexity int, id int, input model.UpdateSegmentInput) int
 		UpdateSurvey             func(childComplexity int, id int, input model.UpdateSurveyInput) int
+		UpdateWebhookEndpoint    func(childComplexity int, id int, input model.UpdateWebhookEndpointInput) int
 	}
 
 	PageInfo struct {
@@ -360,6 +396,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		APIKeys            func(childComplexity int, includeRevoked *bool) int
+		AuditLog           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, where *model.AuditLogWhereInput) int
 		DiscoveryRun       func(childComplexity int, id int) int
 		DiscoveryRuns      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.DiscoveryRunOrder, where *ent.DiscoveryRunWhereInput) int
 		EligibleSurveys    func(childComplexity int, userID string) int
@@ -384,6 +421,7 @@ type ComplexityRoot struct {
 		User               func(childComplexity int, externalID string) int
 		Users              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
 		Viewer             func(childComplexity int) int
+		WebhookEndpoints   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) int
 	}
 
 	RetentionCohort struct {
@@ -431,6 +469,8 @@ type ComplexityRoot struct {
 		SizeHistory            func(childComplexity int, from *time.Time, to *time.Time) int
 		Status                 func(childComplexity int) int
 		UpdatedAt              func(childComplexity int) int
+		VersionAt              func(childComplexity int, time time.Time) int
+		Versions               func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 	}
 
 	SegmentConnection struct {
@@ -558,6 +598,27 @@ type ComplexityRoot struct {
 		Users func(childComplexity int) int
 	}
 
+	SegmentVersion struct {
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		KeyID     func(childComplexity int) int
+		KeyPrefix func(childComplexity int) int
+		Rule      func(childComplexity int) int
+		RuleText  func(childComplexity int) int
+		Version   func(childComplexity int) int
+	}
+
+	SegmentVersionConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	SegmentVersionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	SubmitFeedbackPayload struct {
 		ID         func(childComplexity int) int
 		Sentiment  func(childComplexity int) int
@@ -683,6 +744,84 @@ type ComplexityRoot struct {
 		Project func(childComplexity int) int
 		Role    func(childComplexity int) int
 	}
+
+	WebhookAttempt struct {
+		At           func(childComplexity int) int
+		Error        func(childComplexity int) int
+		LatencyMs    func(childComplexity int) int
+		ResponseBody func(childComplexity int) int
+		StatusCode   func(childComplexity int) int
+	}
+
+	WebhookEndpoint struct {
+		BatchSize           func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		Deliveries          func(childComplexity int, first *int, after *entgql.Cursor[int], status *webhookmessage.State) int
+		Description         func(childComplexity int) int
+		DisabledAt          func(childComplexity int) int
+		DisabledReason      func(childComplexity int) int
+		Enabled             func(childComplexity int) int
+		Events              func(childComplexity int) int
+		FailingSince        func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Kind                func(childComplexity int) int
+		LastAttempt         func(childComplexity int) int
+		PreviousSecretUntil func(childComplexity int) int
+		SegmentIds          func(childComplexity int) int
+		State               func(childComplexity int) int
+		URL                 func(childComplexity int) int
+		UpdatedAt           func(childComplexity int) int
+	}
+
+	WebhookEndpointConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	WebhookEndpointEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	WebhookEndpointWithSecret struct {
+		Endpoint func(childComplexity int) int
+		Secret   func(childComplexity int) int
+	}
+
+	WebhookMessage struct {
+		Attempts      func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		DeliveredAt   func(childComplexity int) int
+		ID            func(childComplexity int) int
+		NextAttemptAt func(childComplexity int) int
+		Part          func(childComplexity int) int
+		Run           func(childComplexity int) int
+		SegmentID     func(childComplexity int) int
+		State         func(childComplexity int) int
+		Type          func(childComplexity int) int
+		WebhookID     func(childComplexity int) int
+	}
+
+	WebhookMessageConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	WebhookMessageEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	WebhookMessageRun struct {
+		ID  func(childComplexity int) int
+		Seq func(childComplexity int) int
+	}
+
+	WebhookReplay struct {
+		Endpoint func(childComplexity int) int
+		Messages func(childComplexity int) int
+	}
 }
 
 type executableSchema graphql.ExecutableSchemaState[ResolverRoot, DirectiveRoot, ComplexityRoot]
@@ -741,6 +880,99 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKey.UpdatedAt(childComplexity), true
+
+	case "AuditEntry.action":
+		if e.ComplexityRoot.AuditEntry.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Action(childComplexity), true
+	case "AuditEntry.after":
+		if e.ComplexityRoot.AuditEntry.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.After(childComplexity), true
+	case "AuditEntry.at":
+		if e.ComplexityRoot.AuditEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.At(childComplexity), true
+	case "AuditEntry.before":
+		if e.ComplexityRoot.AuditEntry.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Before(childComplexity), true
+	case "AuditEntry.id":
+		if e.ComplexityRoot.AuditEntry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.ID(childComplexity), true
+	case "AuditEntry.keyId":
+		if e.ComplexityRoot.AuditEntry.KeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.KeyID(childComplexity), true
+	case "AuditEntry.keyPrefix":
+		if e.ComplexityRoot.AuditEntry.KeyPrefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.KeyPrefix(childComplexity), true
+	case "AuditEntry.objectId":
+		if e.ComplexityRoot.AuditEntry.ObjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.ObjectID(childComplexity), true
+	case "AuditEntry.requestId":
+		if e.ComplexityRoot.AuditEntry.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.RequestID(childComplexity), true
+	case "AuditEntry.sourceIp":
+		if e.ComplexityRoot.AuditEntry.SourceIP == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.SourceIP(childComplexity), true
+
+	case "AuditEntryConnection.edges":
+		if e.ComplexityRoot.AuditEntryConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryConnection.Edges(childComplexity), true
+	case "AuditEntryConnection.pageInfo":
+		if e.ComplexityRoot.AuditEntryConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryConnection.PageInfo(childComplexity), true
+	case "AuditEntryConnection.totalCount":
+		if e.ComplexityRoot.AuditEntryConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryConnection.TotalCount(childComplexity), true
+
+	case "AuditEntryEdge.cursor":
+		if e.ComplexityRoot.AuditEntryEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryEdge.Cursor(childComplexity), true
+	case "AuditEntryEdge.node":
+		if e.ComplexityRoot.AuditEntryEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryEdge.Node(childComplexity), true
 
 	case "ClusterCentre.activeDays":
 		if e.ComplexityRoot.ClusterCentre.ActiveDays == nil {
@@ -1794,6 +2026,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateSurvey(childComplexity, args["input"].(model.CreateSurveyInput)), true
+	case "Mutation.createWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.CreateWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateWebhookEndpoint(childComplexity, args["input"].(model.CreateWebhookEndpointInput)), true
 	case "Mutation.deleteUser":
 		if e.ComplexityRoot.Mutation.DeleteUser == nil {
 			break
@@ -1816,6 +2059,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteUsers(childComplexity, args["externalIds"].([]string), args["suppress"].(*bool)), true
+	case "Mutation.deleteWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.DeleteWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteWebhookEndpoint(childComplexity, args["id"].(int)), true
+	case "Mutation.disableWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.DisableWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_disableWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DisableWebhookEndpoint(childComplexity, args["id"].(int), args["reason"].(*string)), true
 	case "Mutation.discoverSegments":
 		if e.ComplexityRoot.Mutation.DiscoverSegments == nil {
 			break
@@ -1827,6 +2092,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DiscoverSegments(childComplexity, args["k"].(*int), args["withinDays"].(*int), args["seed"].(*int)), true
+	case "Mutation.enableWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.EnableWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_enableWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EnableWebhookEndpoint(childComplexity, args["id"].(int)), true
 	case "Mutation.identify":
 		if e.ComplexityRoot.Mutation.Identify == nil {
 			break
@@ -1866,6 +2142,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecomputeSegment(childComplexity, args["id"].(int)), true
+	case "Mutation.redeliverWebhookMessage":
+		if e.ComplexityRoot.Mutation.RedeliverWebhookMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_redeliverWebhookMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RedeliverWebhookMessage(childComplexity, args["id"].(int)), true
 	case "Mutation.removeSegmentMembers":
 		if e.ComplexityRoot.Mutation.RemoveSegmentMembers == nil {
 			break
@@ -1877,6 +2164,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveSegmentMembers(childComplexity, args["id"].(int), args["externalIds"].([]string)), true
+	case "Mutation.replayWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.ReplayWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_replayWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReplayWebhookEndpoint(childComplexity, args["id"].(int), args["fromSeq"].(int)), true
 	case "Mutation.revokeAPIKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -1888,6 +2186,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["id"].(int)), true
+	case "Mutation.rotateWebhookSecret":
+		if e.ComplexityRoot.Mutation.RotateWebhookSecret == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateWebhookSecret_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateWebhookSecret(childComplexity, args["id"].(int)), true
 	case "Mutation.submitFeedback":
 		if e.ComplexityRoot.Mutation.SubmitFeedback == nil {
 			break
@@ -1976,6 +2285,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateSurvey(childComplexity, args["id"].(int), args["input"].(model.UpdateSurveyInput)), true
+	case "Mutation.updateWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.UpdateWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateWebhookEndpoint(childComplexity, args["id"].(int), args["input"].(model.UpdateWebhookEndpointInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -2069,6 +2389,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APIKeys(childComplexity, args["includeRevoked"].(*bool)), true
+	case "Query.auditLog":
+		if e.ComplexityRoot.Query.AuditLog == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["where"].(*model.AuditLogWhereInput)), true
 	case "Query.discoveryRun":
 		if e.ComplexityRoot.Query.DiscoveryRun == nil {
 			break
@@ -2324,6 +2655,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+	case "Query.webhookEndpoints":
+		if e.ComplexityRoot.Query.WebhookEndpoints == nil {
+			break
+		}
+
+		args, err := ec.field_Query_webhookEndpoints_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WebhookEndpoints(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.WebhookEndpointOrder), args["where"].(*ent.WebhookEndpointWhereInput)), true
 
 	case "RetentionCohort.end":
 		if e.ComplexityRoot.RetentionCohort.End == nil {
@@ -2563,6 +2905,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Segment.UpdatedAt(childComplexity), true
+	case "Segment.versionAt":
+		if e.ComplexityRoot.Segment.VersionAt == nil {
+			break
+		}
+
+		args, err := ec.field_Segment_versionAt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Segment.VersionAt(childComplexity, args["time"].(time.Time)), true
+	case "Segment.versions":
+		if e.ComplexityRoot.Segment.Versions == nil {
+			break
+		}
+
+		args, err := ec.field_Segment_versions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Segment.Versions(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
 
 	case "SegmentConnection.edges":
 		if e.ComplexityRoot.SegmentConnection.Edges == nil {
@@ -3051,6 +3415,81 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SegmentTransition.Users(childComplexity), true
+
+	case "SegmentVersion.createdAt":
+		if e.ComplexityRoot.SegmentVersion.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersion.CreatedAt(childComplexity), true
+	case "SegmentVersion.id":
+		if e.ComplexityRoot.SegmentVersion.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersion.ID(childComplexity), true
+	case "SegmentVersion.keyId":
+		if e.ComplexityRoot.SegmentVersion.KeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersion.KeyID(childComplexity), true
+	case "SegmentVersion.keyPrefix":
+		if e.ComplexityRoot.SegmentVersion.KeyPrefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersion.KeyPrefix(childComplexity), true
+	case "SegmentVersion.rule":
+		if e.ComplexityRoot.SegmentVersion.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersion.Rule(childComplexity), true
+	case "SegmentVersion.ruleText":
+		if e.ComplexityRoot.SegmentVersion.RuleText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersion.RuleText(childComplexity), true
+	case "SegmentVersion.version":
+		if e.ComplexityRoot.SegmentVersion.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersion.Version(childComplexity), true
+
+	case "SegmentVersionConnection.edges":
+		if e.ComplexityRoot.SegmentVersionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersionConnection.Edges(childComplexity), true
+	case "SegmentVersionConnection.pageInfo":
+		if e.ComplexityRoot.SegmentVersionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersionConnection.PageInfo(childComplexity), true
+	case "SegmentVersionConnection.totalCount":
+		if e.ComplexityRoot.SegmentVersionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersionConnection.TotalCount(childComplexity), true
+
+	case "SegmentVersionEdge.cursor":
+		if e.ComplexityRoot.SegmentVersionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersionEdge.Cursor(childComplexity), true
+	case "SegmentVersionEdge.node":
+		if e.ComplexityRoot.SegmentVersionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentVersionEdge.Node(childComplexity), true
 
 	case "SubmitFeedbackPayload.id":
 		if e.ComplexityRoot.SubmitFeedbackPayload.ID == nil {
@@ -3559,6 +3998,309 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Viewer.Role(childComplexity), true
 
+	case "WebhookAttempt.at":
+		if e.ComplexityRoot.WebhookAttempt.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookAttempt.At(childComplexity), true
+	case "WebhookAttempt.error":
+		if e.ComplexityRoot.WebhookAttempt.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookAttempt.Error(childComplexity), true
+	case "WebhookAttempt.latencyMs":
+		if e.ComplexityRoot.WebhookAttempt.LatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookAttempt.LatencyMs(childComplexity), true
+	case "WebhookAttempt.responseBody":
+		if e.ComplexityRoot.WebhookAttempt.ResponseBody == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookAttempt.ResponseBody(childComplexity), true
+	case "WebhookAttempt.httpStatus":
+		if e.ComplexityRoot.WebhookAttempt.StatusCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookAttempt.StatusCode(childComplexity), true
+
+	case "WebhookEndpoint.batchSize":
+		if e.ComplexityRoot.WebhookEndpoint.BatchSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.BatchSize(childComplexity), true
+	case "WebhookEndpoint.createdAt":
+		if e.ComplexityRoot.WebhookEndpoint.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.CreatedAt(childComplexity), true
+	case "WebhookEndpoint.deliveries":
+		if e.ComplexityRoot.WebhookEndpoint.Deliveries == nil {
+			break
+		}
+
+		args, err := ec.field_WebhookEndpoint_deliveries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Deliveries(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["status"].(*webhookmessage.State)), true
+	case "WebhookEndpoint.description":
+		if e.ComplexityRoot.WebhookEndpoint.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Description(childComplexity), true
+	case "WebhookEndpoint.disabledAt":
+		if e.ComplexityRoot.WebhookEndpoint.DisabledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.DisabledAt(childComplexity), true
+	case "WebhookEndpoint.disabledReason":
+		if e.ComplexityRoot.WebhookEndpoint.DisabledReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.DisabledReason(childComplexity), true
+	case "WebhookEndpoint.enabled":
+		if e.ComplexityRoot.WebhookEndpoint.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Enabled(childComplexity), true
+	case "WebhookEndpoint.events":
+		if e.ComplexityRoot.WebhookEndpoint.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Events(childComplexity), true
+	case "WebhookEndpoint.failingSince":
+		if e.ComplexityRoot.WebhookEndpoint.FailingSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.FailingSince(childComplexity), true
+	case "WebhookEndpoint.id":
+		if e.ComplexityRoot.WebhookEndpoint.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.ID(childComplexity), true
+	case "WebhookEndpoint.kind":
+		if e.ComplexityRoot.WebhookEndpoint.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Kind(childComplexity), true
+	case "WebhookEndpoint.lastAttempt":
+		if e.ComplexityRoot.WebhookEndpoint.LastAttempt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.LastAttempt(childComplexity), true
+	case "WebhookEndpoint.previousSecretExpiresAt":
+		if e.ComplexityRoot.WebhookEndpoint.PreviousSecretUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.PreviousSecretUntil(childComplexity), true
+	case "WebhookEndpoint.segmentIds":
+		if e.ComplexityRoot.WebhookEndpoint.SegmentIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.SegmentIds(childComplexity), true
+	case "WebhookEndpoint.state":
+		if e.ComplexityRoot.WebhookEndpoint.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.State(childComplexity), true
+	case "WebhookEndpoint.url":
+		if e.ComplexityRoot.WebhookEndpoint.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.URL(childComplexity), true
+	case "WebhookEndpoint.updatedAt":
+		if e.ComplexityRoot.WebhookEndpoint.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.UpdatedAt(childComplexity), true
+
+	case "WebhookEndpointConnection.edges":
+		if e.ComplexityRoot.WebhookEndpointConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointConnection.Edges(childComplexity), true
+	case "WebhookEndpointConnection.pageInfo":
+		if e.ComplexityRoot.WebhookEndpointConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointConnection.PageInfo(childComplexity), true
+	case "WebhookEndpointConnection.totalCount":
+		if e.ComplexityRoot.WebhookEndpointConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointConnection.TotalCount(childComplexity), true
+
+	case "WebhookEndpointEdge.cursor":
+		if e.ComplexityRoot.WebhookEndpointEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointEdge.Cursor(childComplexity), true
+	case "WebhookEndpointEdge.node":
+		if e.ComplexityRoot.WebhookEndpointEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointEdge.Node(childComplexity), true
+
+	case "WebhookEndpointWithSecret.endpoint":
+		if e.ComplexityRoot.WebhookEndpointWithSecret.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointWithSecret.Endpoint(childComplexity), true
+	case "WebhookEndpointWithSecret.secret":
+		if e.ComplexityRoot.WebhookEndpointWithSecret.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointWithSecret.Secret(childComplexity), true
+
+	case "WebhookMessage.attempts":
+		if e.ComplexityRoot.WebhookMessage.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.Attempts(childComplexity), true
+	case "WebhookMessage.createdAt":
+		if e.ComplexityRoot.WebhookMessage.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.CreatedAt(childComplexity), true
+	case "WebhookMessage.deliveredAt":
+		if e.ComplexityRoot.WebhookMessage.DeliveredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.DeliveredAt(childComplexity), true
+	case "WebhookMessage.id":
+		if e.ComplexityRoot.WebhookMessage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.ID(childComplexity), true
+	case "WebhookMessage.nextAttemptAt":
+		if e.ComplexityRoot.WebhookMessage.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.NextAttemptAt(childComplexity), true
+	case "WebhookMessage.part":
+		if e.ComplexityRoot.WebhookMessage.Part == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.Part(childComplexity), true
+	case "WebhookMessage.run":
+		if e.ComplexityRoot.WebhookMessage.Run == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.Run(childComplexity), true
+	case "WebhookMessage.segmentId":
+		if e.ComplexityRoot.WebhookMessage.SegmentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.SegmentID(childComplexity), true
+	case "WebhookMessage.state":
+		if e.ComplexityRoot.WebhookMessage.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.State(childComplexity), true
+	case "WebhookMessage.type":
+		if e.ComplexityRoot.WebhookMessage.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.Type(childComplexity), true
+	case "WebhookMessage.webhookId":
+		if e.ComplexityRoot.WebhookMessage.WebhookID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessage.WebhookID(childComplexity), true
+
+	case "WebhookMessageConnection.edges":
+		if e.ComplexityRoot.WebhookMessageConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessageConnection.Edges(childComplexity), true
+	case "WebhookMessageConnection.pageInfo":
+		if e.ComplexityRoot.WebhookMessageConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessageConnection.PageInfo(childComplexity), true
+
+	case "WebhookMessageEdge.cursor":
+		if e.ComplexityRoot.WebhookMessageEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessageEdge.Cursor(childComplexity), true
+	case "WebhookMessageEdge.node":
+		if e.ComplexityRoot.WebhookMessageEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessageEdge.Node(childComplexity), true
+
+	case "WebhookMessageRun.id":
+		if e.ComplexityRoot.WebhookMessageRun.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessageRun.ID(childComplexity), true
+	case "WebhookMessageRun.seq":
+		if e.ComplexityRoot.WebhookMessageRun.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookMessageRun.Seq(childComplexity), true
+
+	case "WebhookReplay.endpoint":
+		if e.ComplexityRoot.WebhookReplay.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReplay.Endpoint(childComplexity), true
+	case "WebhookReplay.messages":
+		if e.ComplexityRoot.WebhookReplay.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReplay.Messages(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -3571,10 +4313,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("APIKeyOrder", ec.unmarshalInputAPIKeyOrder),
 			graphql.NewInputUnmarshaler("APIKeyWhereInput", ec.unmarshalInputAPIKeyWhereInput),
 			graphql.NewInputUnmarshaler("ActivityConditionInput", ec.unmarshalInputActivityConditionInput),
+			graphql.NewInputUnmarshaler("AuditLogWhereInput", ec.unmarshalInputAuditLogWhereInput),
 			graphql.NewInputUnmarshaler("CountInput", ec.unmarshalInputCountInput),
 			graphql.NewInputUnmarshaler("CreateAPIKeyInput", ec.unmarshalInputCreateAPIKeyInput),
 			graphql.NewInputUnmarshaler("CreateSegmentInput", ec.unmarshalInputCreateSegmentInput),
 			graphql.NewInputUnmarshaler("CreateSurveyInput", ec.unmarshalInputCreateSurveyInput),
+			graphql.NewInputUnmarshaler("CreateWebhookEndpointInput", ec.unmarshalInputCreateWebhookEndpointInput),
 			graphql.NewInputUnmarshaler("DiscoveryRunOrder", ec.unmarshalInputDiscoveryRunOrder),
 			graphql.NewInputUnmarshaler("DiscoveryRunWhereInput", ec.unmarshalInputDiscoveryRunWhereInput),
 			graphql.NewInputUnmarshaler("EventConditionInput", ec.unmarshalInputEventConditionInput),
@@ -3616,9 +4360,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateProjectInput", ec.unmarshalInputUpdateProjectInput),
 			graphql.NewInputUnmarshaler("UpdateSegmentInput", ec.unmarshalInputUpdateSegmentInput),
 			graphql.NewInputUnmarshaler("UpdateSurveyInput", ec.unmarshalInputUpdateSurveyInput),
+			graphql.NewInputUnmarshaler("UpdateWebhookEndpointInput", ec.unmarshalInputUpdateWebhookEndpointInput),
 			graphql.NewInputUnmarshaler("UserDailyActivityOrder", ec.unmarshalInputUserDailyActivityOrder),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 			graphql.NewInputUnmarshaler("UserWhereInput", ec.unmarshalInputUserWhereInput),
+			graphql.NewInputUnmarshaler("WebhookEndpointOrder", ec.unmarshalInputWebhookEndpointOrder),
+			graphql.NewInputUnmarshaler("WebhookEndpointWhereInput", ec.unmarshalInputWebhookEndpointWhereInput),
 		)
 	}
 	first := true
@@ -3994,6 +4741,48 @@ extend type Mutation {
   revokeAPIKey(id: ID! @idOf(type: "APIKey")): APIKey! @hasRole(role: ADMIN)
 }
 `, BuiltIn: false},
+	{Name: "../../schema/audit.graphql", Input: `# The audit log and segment definition history. See docs/AUDIT.md.
+
+"""
+Filters of the audit log. Every filter given must hold; from and to make the
+half-open interval [from, to).
+"""
+input AuditLogWhereInput {
+  "The mutation that made the change, as in createSegment."
+  action: String
+  "The object changed."
+  objectId: ID
+  "Entries recorded at or after this instant."
+  from: Time
+  "Entries recorded before this instant."
+  to: Time
+}
+
+extend type Query {
+  """
+  The project's audit log, newest first: an entry for every change an admin
+  mutation made, with the key, time, request id and source address. A
+  mutation that failed made no change and has no entry.
+  """
+  auditLog(after: Cursor, first: Int, before: Cursor, last: Int, where: AuditLogWhereInput): AuditEntryConnection! @hasRole(role: ADMIN)
+}
+
+extend type Segment {
+  """
+  Every definition the segment has had, newest first: the first at its
+  creation, then one per change of its rule (a rename is not a new
+  definition).
+  """
+  versions(after: Cursor, first: Int, before: Cursor, last: Int): SegmentVersionConnection!
+  "The definition in force at time; null before the segment's first version."
+  versionAt(time: Time!): SegmentVersion
+}
+
+extend type SegmentVersion {
+  "The rule in words, as Segment.ruleText; null for a STATIC segment."
+  ruleText: String
+}
+`, BuiltIn: false},
 	{Name: "../../schema/discovery.graphql", Input: `# Segment discovery: cluster the active users by behaviour and turn a
 # cluster into a segment.
 
@@ -4203,6 +4992,75 @@ input APIKeyWhereInput {
   revokedAtLTE: Time
   revokedAtIsNil: Boolean
   revokedAtNotNil: Boolean
+}
+type AuditEntry implements Node {
+  id: ID!
+  """
+  the name of the mutation field that made the change: createSegment, revokeAPIKey, ...
+  """
+  action: String!
+  """
+  the id of the object changed; null for a change of several (recomputeAllSegments)
+  """
+  objectId: ID
+  """
+  the API key that made the change
+  """
+  keyId: ID
+  """
+  the prefix of that key, kept so the entry still reads after the key is revoked
+  """
+  keyPrefix: String
+  """
+  when the change was recorded
+  """
+  at: Time!
+  """
+  the X-Request-Id of the request, as in the server's request log
+  """
+  requestId: String
+  """
+  the address the request came from
+  """
+  sourceIp: String
+  """
+  the object before the change; null for a creation or a request
+  """
+  before: JSON
+  """
+  the object after the change, or what was requested
+  """
+  after: JSON
+}
+"""
+A connection to a list of items.
+"""
+type AuditEntryConnection {
+  """
+  A list of edges.
+  """
+  edges: [AuditEntryEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type AuditEntryEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: AuditEntry
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
 }
 """
 Define a Relay Cursor type:
@@ -5464,6 +6322,37 @@ type Query {
     """
     where: UserWhereInput
   ): UserConnection! @hasRole(role: READ)
+  webhookEndpoints(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for WebhookEndpoints returned from the connection.
+    """
+    orderBy: WebhookEndpointOrder
+
+    """
+    Filtering options for WebhookEndpoints returned from the connection.
+    """
+    where: WebhookEndpointWhereInput
+  ): WebhookEndpointConnection! @hasRole(role: READ)
 }
 type Segment implements Node {
   id: ID!
@@ -6090,6 +6979,59 @@ enum SegmentStatus @goModel(model: "github.com/pulse-analytics/pulse/ent/segment
   COMPUTING
   READY
   FAILED
+}
+type SegmentVersion implements Node {
+  id: ID!
+  """
+  the segment's definitionVersion while this definition was in force
+  """
+  version: Int!
+  """
+  the rule of this version; null for a STATIC segment
+  """
+  rule: JSON
+  """
+  the API key that made this version; null when Pulse did (a migration, the CLI)
+  """
+  keyId: ID
+  """
+  the prefix of that key, kept so the history still reads after the key is revoked
+  """
+  keyPrefix: String
+  """
+  when this version came into force
+  """
+  createdAt: Time!
+}
+"""
+A connection to a list of items.
+"""
+type SegmentVersionConnection {
+  """
+  A list of edges.
+  """
+  edges: [SegmentVersionEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type SegmentVersionEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: SegmentVersion
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
 }
 """
 SegmentWhereInput is used for filtering Segment objects.
@@ -6978,6 +7920,241 @@ input UserWhereInput {
   externalIDEqualFold: String @deprecated(reason: "Use externalIdEqualFold.")
   externalIDContainsFold: String @deprecated(reason: "Use externalIdContainsFold.")
 }
+type WebhookEndpoint implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  kind: WebhookEndpointKind!
+  """
+  where messages are posted; for SEGMENT_TRACK the base URL of the Tracking API
+  """
+  url: String!
+  description: String!
+  """
+  the segments delivered; empty means every segment of the project
+  """
+  segmentIds: [ID!]!
+  """
+  at most this many users per message
+  """
+  batchSize: Int!
+  """
+  until when messages carry a signature by the previous secret too
+  """
+  previousSecretExpiresAt: Time @goField(name: "PreviousSecretUntil", forceResolver: false)
+  disabledAt: Time
+  disabledReason: String
+  """
+  the first failure of the current run of failures; cleared by a success
+  """
+  failingSince: Time
+}
+"""
+A connection to a list of items.
+"""
+type WebhookEndpointConnection {
+  """
+  A list of edges.
+  """
+  edges: [WebhookEndpointEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type WebhookEndpointEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: WebhookEndpoint
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+WebhookEndpointKind is enum for the field kind
+"""
+enum WebhookEndpointKind @goModel(model: "github.com/pulse-analytics/pulse/ent/webhookendpoint.Kind") {
+  WEBHOOK
+  SEGMENT_TRACK
+}
+"""
+Ordering options for WebhookEndpoint connections
+"""
+input WebhookEndpointOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order WebhookEndpoints.
+  """
+  field: WebhookEndpointOrderField!
+}
+"""
+Properties by which WebhookEndpoint connections can be ordered.
+"""
+enum WebhookEndpointOrderField {
+  CREATED_AT
+  UPDATED_AT
+}
+"""
+WebhookEndpointWhereInput is used for filtering WebhookEndpoint objects.
+Input was generated by ent.
+"""
+input WebhookEndpointWhereInput {
+  not: WebhookEndpointWhereInput
+  and: [WebhookEndpointWhereInput!]
+  or: [WebhookEndpointWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  kind field predicates
+  """
+  kind: WebhookEndpointKind
+  kindNEQ: WebhookEndpointKind
+  kindIn: [WebhookEndpointKind!]
+  kindNotIn: [WebhookEndpointKind!]
+  """
+  url field predicates
+  """
+  url: String
+  urlNEQ: String
+  urlIn: [String!]
+  urlNotIn: [String!]
+  urlGT: String
+  urlGTE: String
+  urlLT: String
+  urlLTE: String
+  urlContains: String
+  urlHasPrefix: String
+  urlHasSuffix: String
+  urlEqualFold: String
+  urlContainsFold: String
+  """
+  description field predicates
+  """
+  description: String
+  descriptionNEQ: String
+  descriptionIn: [String!]
+  descriptionNotIn: [String!]
+  descriptionGT: String
+  descriptionGTE: String
+  descriptionLT: String
+  descriptionLTE: String
+  descriptionContains: String
+  descriptionHasPrefix: String
+  descriptionHasSuffix: String
+  descriptionEqualFold: String
+  descriptionContainsFold: String
+  """
+  batch_size field predicates
+  """
+  batchSize: Int
+  batchSizeNEQ: Int
+  batchSizeIn: [Int!]
+  batchSizeNotIn: [Int!]
+  batchSizeGT: Int
+  batchSizeGTE: Int
+  batchSizeLT: Int
+  batchSizeLTE: Int
+  """
+  previous_secret_until field predicates
+  """
+  previousSecretUntil: Time
+  previousSecretUntilNEQ: Time
+  previousSecretUntilIn: [Time!]
+  previousSecretUntilNotIn: [Time!]
+  previousSecretUntilGT: Time
+  previousSecretUntilGTE: Time
+  previousSecretUntilLT: Time
+  previousSecretUntilLTE: Time
+  previousSecretUntilIsNil: Boolean
+  previousSecretUntilNotNil: Boolean
+  """
+  disabled_at field predicates
+  """
+  disabledAt: Time
+  disabledAtNEQ: Time
+  disabledAtIn: [Time!]
+  disabledAtNotIn: [Time!]
+  disabledAtGT: Time
+  disabledAtGTE: Time
+  disabledAtLT: Time
+  disabledAtLTE: Time
+  disabledAtIsNil: Boolean
+  disabledAtNotNil: Boolean
+  """
+  disabled_reason field predicates
+  """
+  disabledReason: String
+  disabledReasonNEQ: String
+  disabledReasonIn: [String!]
+  disabledReasonNotIn: [String!]
+  disabledReasonGT: String
+  disabledReasonGTE: String
+  disabledReasonLT: String
+  disabledReasonLTE: String
+  disabledReasonContains: String
+  disabledReasonHasPrefix: String
+  disabledReasonHasSuffix: String
+  disabledReasonIsNil: Boolean
+  disabledReasonNotNil: Boolean
+  disabledReasonEqualFold: String
+  disabledReasonContainsFold: String
+  """
+  failing_since field predicates
+  """
+  failingSince: Time
+  failingSinceNEQ: Time
+  failingSinceIn: [Time!]
+  failingSinceNotIn: [Time!]
+  failingSinceGT: Time
+  failingSinceGTE: Time
+  failingSinceLT: Time
+  failingSinceLTE: Time
+  failingSinceIsNil: Boolean
+  failingSinceNotNil: Boolean
+}
 `, BuiltIn: false},
 	{Name: "../../schema/feedback.graphql", Input: `input UpdateFeedbackInput {
   status: FeedbackStatus
@@ -7739,6 +8916,190 @@ extend type User {
   anonymousIds: [String!]!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/webhook.graphql", Input: `# Webhook endpoints: where committed runs are delivered, signed per
+# Standard Webhooks 1.0, and the log of those deliveries.
+
+"What an endpoint is sent."
+enum WebhookEvent {
+  "Users entered a segment: messages of type segment.entered."
+  ENTERED
+  "Users left a segment: segment.exited."
+  EXITED
+  "A run of a segment failed: segment.run_failed."
+  RUN_FAILED
+}
+
+"How an endpoint is doing."
+enum WebhookEndpointState {
+  "Deliveries succeed (or none has been tried yet)."
+  HEALTHY
+  "Deliveries fail and are being retried since failingSince; lastAttempt says how."
+  FAILING
+  "Nothing is delivered: disabled by an administrator, or by delivery after a 410 or 5 days of failures (disabledReason)."
+  DISABLED
+}
+
+"The state of a message of the delivery log."
+enum WebhookMessageState {
+  "Waiting for its first attempt or a retry (nextAttemptAt)."
+  PENDING
+  "A receiver answered 2xx."
+  DELIVERED
+  "Delivery gave up, or the endpoint was disabled; redeliver or replay sends it again."
+  FAILED
+}
+
+extend type WebhookEndpoint {
+  "The events delivered."
+  events: [WebhookEvent!]!
+  "Whether messages are delivered: false once the endpoint is disabled."
+  enabled: Boolean!
+  "Its health, from disabledAt and failingSince."
+  state: WebhookEndpointState!
+  "The latest attempt to deliver to the endpoint, successful or not; null before the first."
+  lastAttempt: WebhookAttempt
+  """
+  The endpoint's messages, newest first, each with its attempts; status keeps
+  those in one state (FAILED: what needs attention).
+  """
+  deliveries(first: Int, after: Cursor, status: WebhookMessageState): WebhookMessageConnection!
+}
+
+"""
+One message of an endpoint's delivery log. Every attempt sends the same
+webhook-id and the same signed body.
+"""
+type WebhookMessage {
+  id: ID!
+  "The webhook-id header: the receiver's idempotency key."
+  webhookId: String!
+  "segment.entered, segment.exited or segment.run_failed."
+  type: String!
+  segmentId: ID!
+  "The run that made the message."
+  run: WebhookMessageRun!
+  "The message's position among those its run made for the endpoint and type, from 0: a run that moves more users than batchSize makes several."
+  part: Int!
+  state: WebhookMessageState!
+  "The attempts, oldest first."
+  attempts: [WebhookAttempt!]!
+  "When the next attempt is due, while PENDING."
+  nextAttemptAt: Time
+  deliveredAt: Time
+  createdAt: Time!
+}
+
+"The run a message comes from."
+type WebhookMessageRun {
+  "The SegmentRun."
+  id: ID
+  "The run's seq: replayWebhookEndpoint(fromSeq) re-sends from one."
+  seq: Int!
+}
+
+"One try at delivering a message."
+type WebhookAttempt {
+  at: Time!
+  "The HTTP status of the response; null when there was none (see error)."
+  httpStatus: Int
+  latencyMs: Int!
+  "The first 1 KiB of the response body."
+  responseBody: String!
+  "Why the attempt failed when no status says: a timeout, a refused address, a reset connection."
+  error: String
+}
+
+type WebhookMessageConnection {
+  edges: [WebhookMessageEdge!]!
+  pageInfo: PageInfo!
+}
+
+type WebhookMessageEdge {
+  node: WebhookMessage!
+  cursor: Cursor!
+}
+
+input CreateWebhookEndpointInput {
+  """
+  Where messages are posted. https, and a public address, unless the
+  operator runs Pulse with --webhooks-allow-private. For SEGMENT_TRACK, the
+  base URL of a Segment HTTP Tracking API (https://api.segment.io): Pulse
+  posts to its /v1/batch.
+  """
+  url: String!
+  description: String
+  "The segments delivered; empty or left out: every segment of the project, those made later too."
+  segmentIds: [ID!] @idOf(type: "Segment")
+  "At least one."
+  events: [WebhookEvent!]!
+  "At most this many users per message: 1 to 1,000, default 100."
+  batchSize: Int
+  "WEBHOOK (default): signed Standard Webhooks messages. SEGMENT_TRACK: Segment track calls."
+  kind: WebhookEndpointKind
+  "SEGMENT_TRACK only, and required there: the write key of the source it sends to, sent as the Basic auth user."
+  writeKey: String
+}
+
+"Leave a field out to keep it."
+input UpdateWebhookEndpointInput {
+  url: String
+  description: String
+  "Replaces the segments; [] means every segment."
+  segmentIds: [ID!] @idOf(type: "Segment")
+  events: [WebhookEvent!]
+  batchSize: Int
+  "SEGMENT_TRACK only."
+  writeKey: String
+}
+
+"""
+An endpoint with its signing secret. The secret is shown once, here, and
+never again: configure the receiver with it now.
+"""
+type WebhookEndpointWithSecret {
+  endpoint: WebhookEndpoint!
+  "whsec_ and the base64 of 32 random bytes, as Standard Webhooks libraries take it."
+  secret: String!
+}
+
+"What replayWebhookEndpoint queued."
+type WebhookReplay {
+  endpoint: WebhookEndpoint!
+  "How many messages are PENDING again."
+  messages: Int!
+}
+
+extend type Mutation {
+  "Creates an endpoint of the caller's project. Messages are delivered for runs committed from now on."
+  createWebhookEndpoint(input: CreateWebhookEndpointInput!): WebhookEndpointWithSecret! @hasRole(role: ADMIN)
+  "Changes an endpoint's settings; messages already made keep theirs."
+  updateWebhookEndpoint(id: ID! @idOf(type: "WebhookEndpoint"), input: UpdateWebhookEndpointInput!): WebhookEndpoint! @hasRole(role: ADMIN)
+  """
+  Gives an endpoint a new secret, returned once. For 24 hours (until
+  previousSecretExpiresAt) every message carries two signatures, by the new
+  secret and by the previous one, so the receiver can switch without a gap.
+  """
+  rotateWebhookSecret(id: ID! @idOf(type: "WebhookEndpoint")): WebhookEndpointWithSecret! @hasRole(role: ADMIN)
+  "Stops deliveries to an endpoint, recording why; disabling a disabled endpoint changes nothing."
+  disableWebhookEndpoint(id: ID! @idOf(type: "WebhookEndpoint"), reason: String): WebhookEndpoint! @hasRole(role: ADMIN)
+  "Resumes deliveries to a disabled endpoint, with failingSince cleared. Messages that failed meanwhile stay FAILED until replayed."
+  enableWebhookEndpoint(id: ID! @idOf(type: "WebhookEndpoint")): WebhookEndpoint! @hasRole(role: ADMIN)
+  """
+  Sends a message again, with the same webhook-id and body: it is PENDING
+  again with a fresh retry schedule (the attempts made stay in its log), and
+  goes out once its stream's earlier pending messages are delivered.
+  """
+  redeliverWebhookMessage(id: ID! @idOf(type: "WebhookMessage")): WebhookMessage! @hasRole(role: ADMIN)
+  """
+  Sends again every message of the endpoint whose run's seq is after
+  fromSeq (0: all of them), in each segment's seq order: for a receiver that
+  lost data. The endpoint must be enabled.
+  """
+  replayWebhookEndpoint(id: ID! @idOf(type: "WebhookEndpoint"), fromSeq: Int!): WebhookReplay! @hasRole(role: ADMIN)
+  "Deletes an endpoint and its delivery log; returns its id."
+  deleteWebhookEndpoint(id: ID! @idOf(type: "WebhookEndpoint")): ID! @hasRole(role: ADMIN)
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -7764,6 +9125,54 @@ func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphq
 		return ec.fieldContext_APIKey_revokedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKey", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AuditEntry_id(ctx, field)
+	case "action":
+		return ec.fieldContext_AuditEntry_action(ctx, field)
+	case "objectId":
+		return ec.fieldContext_AuditEntry_objectId(ctx, field)
+	case "keyId":
+		return ec.fieldContext_AuditEntry_keyId(ctx, field)
+	case "keyPrefix":
+		return ec.fieldContext_AuditEntry_keyPrefix(ctx, field)
+	case "at":
+		return ec.fieldContext_AuditEntry_at(ctx, field)
+	case "requestId":
+		return ec.fieldContext_AuditEntry_requestId(ctx, field)
+	case "sourceIp":
+		return ec.fieldContext_AuditEntry_sourceIp(ctx, field)
+	case "before":
+		return ec.fieldContext_AuditEntry_before(ctx, field)
+	case "after":
+		return ec.fieldContext_AuditEntry_after(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEntryConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AuditEntryConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AuditEntryConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AuditEntryConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEntryConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEntryEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AuditEntryEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_AuditEntryEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEntryEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_ClusterCentre(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8406,6 +9815,10 @@ func (ec *executionContext) childFields_Segment(ctx context.Context, field graph
 		return ec.fieldContext_Segment_memberships(ctx, field)
 	case "runs":
 		return ec.fieldContext_Segment_runs(ctx, field)
+	case "versions":
+		return ec.fieldContext_Segment_versions(ctx, field)
+	case "versionAt":
+		return ec.fieldContext_Segment_versionAt(ctx, field)
 	case "freshness":
 		return ec.fieldContext_Segment_freshness(ctx, field)
 	case "ruleText":
@@ -8668,6 +10081,48 @@ func (ec *executionContext) childFields_SegmentTransition(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type SegmentTransition", field.Name)
 }
 
+func (ec *executionContext) childFields_SegmentVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SegmentVersion_id(ctx, field)
+	case "version":
+		return ec.fieldContext_SegmentVersion_version(ctx, field)
+	case "rule":
+		return ec.fieldContext_SegmentVersion_rule(ctx, field)
+	case "keyId":
+		return ec.fieldContext_SegmentVersion_keyId(ctx, field)
+	case "keyPrefix":
+		return ec.fieldContext_SegmentVersion_keyPrefix(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SegmentVersion_createdAt(ctx, field)
+	case "ruleText":
+		return ec.fieldContext_SegmentVersion_ruleText(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentVersionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SegmentVersionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SegmentVersionConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SegmentVersionConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentVersionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentVersionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_SegmentVersionEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_SegmentVersionEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentVersionEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_SubmitFeedbackPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -8886,6 +10341,162 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_role(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_WebhookAttempt_at(ctx, field)
+	case "httpStatus":
+		return ec.fieldContext_WebhookAttempt_httpStatus(ctx, field)
+	case "latencyMs":
+		return ec.fieldContext_WebhookAttempt_latencyMs(ctx, field)
+	case "responseBody":
+		return ec.fieldContext_WebhookAttempt_responseBody(ctx, field)
+	case "error":
+		return ec.fieldContext_WebhookAttempt_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookAttempt", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookEndpoint_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WebhookEndpoint_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_WebhookEndpoint_updatedAt(ctx, field)
+	case "kind":
+		return ec.fieldContext_WebhookEndpoint_kind(ctx, field)
+	case "url":
+		return ec.fieldContext_WebhookEndpoint_url(ctx, field)
+	case "description":
+		return ec.fieldContext_WebhookEndpoint_description(ctx, field)
+	case "segmentIds":
+		return ec.fieldContext_WebhookEndpoint_segmentIds(ctx, field)
+	case "batchSize":
+		return ec.fieldContext_WebhookEndpoint_batchSize(ctx, field)
+	case "previousSecretExpiresAt":
+		return ec.fieldContext_WebhookEndpoint_previousSecretExpiresAt(ctx, field)
+	case "disabledAt":
+		return ec.fieldContext_WebhookEndpoint_disabledAt(ctx, field)
+	case "disabledReason":
+		return ec.fieldContext_WebhookEndpoint_disabledReason(ctx, field)
+	case "failingSince":
+		return ec.fieldContext_WebhookEndpoint_failingSince(ctx, field)
+	case "events":
+		return ec.fieldContext_WebhookEndpoint_events(ctx, field)
+	case "enabled":
+		return ec.fieldContext_WebhookEndpoint_enabled(ctx, field)
+	case "state":
+		return ec.fieldContext_WebhookEndpoint_state(ctx, field)
+	case "lastAttempt":
+		return ec.fieldContext_WebhookEndpoint_lastAttempt(ctx, field)
+	case "deliveries":
+		return ec.fieldContext_WebhookEndpoint_deliveries(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpoint", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpointConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WebhookEndpointConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WebhookEndpointConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_WebhookEndpointConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpointConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpointEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_WebhookEndpointEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_WebhookEndpointEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpointEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpointWithSecret(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "endpoint":
+		return ec.fieldContext_WebhookEndpointWithSecret_endpoint(ctx, field)
+	case "secret":
+		return ec.fieldContext_WebhookEndpointWithSecret_secret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpointWithSecret", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookMessage_id(ctx, field)
+	case "webhookId":
+		return ec.fieldContext_WebhookMessage_webhookId(ctx, field)
+	case "type":
+		return ec.fieldContext_WebhookMessage_type(ctx, field)
+	case "segmentId":
+		return ec.fieldContext_WebhookMessage_segmentId(ctx, field)
+	case "run":
+		return ec.fieldContext_WebhookMessage_run(ctx, field)
+	case "part":
+		return ec.fieldContext_WebhookMessage_part(ctx, field)
+	case "state":
+		return ec.fieldContext_WebhookMessage_state(ctx, field)
+	case "attempts":
+		return ec.fieldContext_WebhookMessage_attempts(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_WebhookMessage_nextAttemptAt(ctx, field)
+	case "deliveredAt":
+		return ec.fieldContext_WebhookMessage_deliveredAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WebhookMessage_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookMessage", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookMessageConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WebhookMessageConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WebhookMessageConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookMessageConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookMessageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_WebhookMessageEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_WebhookMessageEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookMessageEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookMessageRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookMessageRun_id(ctx, field)
+	case "seq":
+		return ec.fieldContext_WebhookMessageRun_seq(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookMessageRun", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookReplay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "endpoint":
+		return ec.fieldContext_WebhookReplay_endpoint(ctx, field)
+	case "messages":
+		return ec.fieldContext_WebhookReplay_messages(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookReplay", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -9,14 +9,30 @@ import (
 	"strconv"
 	"time"
 
+	"entgo.io/contrib/entgql"
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/feedback"
 	"github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
+	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	segment1 "github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/pulse-analytics/pulse/internal/tenant"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 )
+
+// Filters of the audit log. Every filter given must hold; from and to make the
+// half-open interval [from, to).
+type AuditLogWhereInput struct {
+	// The mutation that made the change, as in createSegment.
+	Action *string `json:"action,omitempty"`
+	// The object changed.
+	ObjectID *int `json:"objectId,omitempty"`
+	// Entries recorded at or after this instant.
+	From *time.Time `json:"from,omitempty"`
+	// Entries recorded before this instant.
+	To *time.Time `json:"to,omitempty"`
+}
 
 type CreateAPIKeyInput struct {
 	Role tenant.Role `json:"role"`
@@ -45,6 +61,25 @@ type CreateSurveyInput struct {
 	// Only members of this segment are asked.
 	TargetSegmentID *int                   `json:"targetSegmentId,omitempty"`
 	Questions       []*SurveyQuestionInput `json:"questions"`
+}
+
+type CreateWebhookEndpointInput struct {
+	// Where messages are posted. https, and a public address, unless the
+	// operator runs Pulse with --webhooks-allow-private. For SEGMENT_TRACK, the
+	// base URL of a Segment HTTP Tracking API (https://api.segment.io): Pulse
+	// posts to its /v1/batch.
+	URL         string  `json:"url"`
+	Description *string `json:"description,omitempty"`
+	// The segments delivered; empty or left out: every segment of the project, those made later too.
+	SegmentIds []int `json:"segmentIds,omitempty"`
+	// At least one.
+	Events []WebhookEvent `json:"events"`
+	// At most this many users per message: 1 to 1,000, default 100.
+	BatchSize *int `json:"batchSize,omitempty"`
+	// WEBHOOK (default): signed Standard Webhooks messages. SEGMENT_TRACK: Segment track calls.
+	Kind *webhookendpoint.Kind `json:"kind,omitempty"`
+	// SEGMENT_TRACK only, and required there: the write key of the source it sends to, sent as the Basic auth user.
+	WriteKey *string `json:"writeKey,omitempty"`
 }
 
 // A newly created API key. The secret is shown once, here, and never again:
@@ -310,10 +345,48 @@ type UpdateSurveyInput struct {
 	Questions []*SurveyQuestionInput `json:"questions,omitempty"`
 }
 
+// Leave a field out to keep it.
+type UpdateWebhookEndpointInput struct {
+	URL         *string `json:"url,omitempty"`
+	Description *string `json:"description,omitempty"`
+	// Replaces the segments; [] means every segment.
+	SegmentIds []int          `json:"segmentIds,omitempty"`
+	Events     []WebhookEvent `json:"events,omitempty"`
+	BatchSize  *int           `json:"batchSize,omitempty"`
+	// SEGMENT_TRACK only.
+	WriteKey *string `json:"writeKey,omitempty"`
+}
+
 // Who is calling: the project of the API key and its role.
 type Viewer struct {
 	Project *ent.Project `json:"project"`
 	Role    tenant.Role  `json:"role"`
+}
+
+// An endpoint with its signing secret. The secret is shown once, here, and
+// never again: configure the receiver with it now.
+type WebhookEndpointWithSecret struct {
+	Endpoint *ent.WebhookEndpoint `json:"endpoint"`
+	// whsec_ and the base64 of 32 random bytes, as Standard Webhooks libraries take it.
+	Secret string `json:"secret"`
+}
+
+type WebhookMessageConnection struct {
+	Edges    []*WebhookMessageEdge `json:"edges"`
+	PageInfo *entgql.PageInfo[int] `json:"pageInfo"`
+}
+
+type WebhookMessageEdge struct {
+	Node   *webhook.Message   `json:"node"`
+	Cursor entgql.Cursor[int] `json:"cursor"`
+}
+
+// The run a message comes from.
+type WebhookMessageRun struct {
+	// The SegmentRun.
+	ID *int `json:"id,omitempty"`
+	// The run's seq: replayWebhookEndpoint(fromSeq) re-sends from one.
+	Seq int `json:"seq"`
 }
 
 // The size of a bucket: a calendar day, week (Monday to Sunday) or month.
@@ -556,6 +629,128 @@ func (e *SegmentTemplateKey) UnmarshalJSON(b []byte) error {
 }
 
 func (e SegmentTemplateKey) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How an endpoint is doing.
+type WebhookEndpointState string
+
+const (
+	// Deliveries succeed (or none has been tried yet).
+	WebhookEndpointStateHealthy WebhookEndpointState = "HEALTHY"
+	// Deliveries fail and are being retried since failingSince; lastAttempt says how.
+	WebhookEndpointStateFailing WebhookEndpointState = "FAILING"
+	// Nothing is delivered: disabled by an administrator, or by delivery after a 410 or 5 days of failures (disabledReason).
+	WebhookEndpointStateDisabled WebhookEndpointState = "DISABLED"
+)
+
+var AllWebhookEndpointState = []WebhookEndpointState{
+	WebhookEndpointStateHealthy,
+	WebhookEndpointStateFailing,
+	WebhookEndpointStateDisabled,
+}
+
+func (e WebhookEndpointState) IsValid() bool {
+	switch e {
+	case WebhookEndpointStateHealthy, WebhookEndpointStateFailing, WebhookEndpointStateDisabled:
+		return true
+	}
+	return false
+}
+
+func (e WebhookEndpointState) String() string {
+	return string(e)
+}
+
+func (e *WebhookEndpointState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookEndpointState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookEndpointState", str)
+	}
+	return nil
+}
+
+func (e WebhookEndpointState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookEndpointState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookEndpointState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What an endpoint is sent.
+type WebhookEvent string
+
+const (
+	// Users entered a segment: messages of type segment.entered.
+	WebhookEventEntered WebhookEvent = "ENTERED"
+	// Users left a segment: segment.exited.
+	WebhookEventExited WebhookEvent = "EXITED"
+	// A run of a segment failed: segment.run_failed.
+	WebhookEventRunFailed WebhookEvent = "RUN_FAILED"
+)
+
+var AllWebhookEvent = []WebhookEvent{
+	WebhookEventEntered,
+	WebhookEventExited,
+	WebhookEventRunFailed,
+}
+
+func (e WebhookEvent) IsValid() bool {
+	switch e {
+	case WebhookEventEntered, WebhookEventExited, WebhookEventRunFailed:
+		return true
+	}
+	return false
+}
+
+func (e WebhookEvent) String() string {
+	return string(e)
+}
+
+func (e *WebhookEvent) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookEvent(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookEvent", str)
+	}
+	return nil
+}
+
+func (e WebhookEvent) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookEvent) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookEvent) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/apikey"
+	"github.com/pulse-analytics/pulse/internal/audit"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
@@ -62,16 +63,49 @@ func (k *Keys) Create(ctx context.Context, role tenant.Role, name string) (*Issu
 		return nil, err
 	}
 	shown := len(secretPrefix(role)) + keyPrefixLen
-	key, err := k.client.APIKey.Create().
-		SetRole(apikey.Role(role)).
-		SetName(name).
-		SetPrefix(secret[:shown]).
-		SetHash(hash(secret)).
-		Save(ctx)
+	var key *ent.APIKey
+	err = k.inTx(ctx, func(client *ent.Client) error {
+		key, err = client.APIKey.Create().
+			SetRole(apikey.Role(role)).
+			SetName(name).
+			SetPrefix(secret[:shown]).
+			SetHash(hash(secret)).
+			Save(ctx)
+		if err != nil {
+			return fmt.Errorf("create %s key: %w", role, err)
+		}
+		return audit.Record(ctx, client, key.ID, nil, auditedKey(key))
+	})
 	if err != nil {
-		return nil, fmt.Errorf("create %s key: %w", role, err)
+		return nil, err
 	}
 	return &Issued{Key: key, Secret: secret}, nil
+}
+
+// auditedKey is a key as its audit entries show it: never its secret nor
+// its hash.
+func auditedKey(key *ent.APIKey) map[string]any {
+	return map[string]any{"role": key.Role, "name": key.Name, "prefix": key.Prefix, "revokedAt": key.RevokedAt}
+}
+
+// inTx runs fn in a transaction of k's client, committed when fn
+// succeeds, or in the caller's when k's client already runs in one.
+func (k *Keys) inTx(ctx context.Context, fn func(client *ent.Client) error) error {
+	tx, err := k.client.Tx(ctx)
+	if errors.Is(err, ent.ErrTxStarted) {
+		return fn(k.client)
+	}
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx.Client()); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }
 
 // Revoke revokes key id of the project of ctx. A key cannot revoke itself,
@@ -97,28 +131,20 @@ func (k *Keys) Revoke(ctx context.Context, id int) (*ent.APIKey, error) {
 // transaction, so every process evicts it exactly when it stops being live
 // in the database.
 func (k *Keys) revoke(ctx context.Context, key *ent.APIKey) (*ent.APIKey, error) {
-	tx, err := k.client.Tx(ctx)
-	client := k.client
-	switch {
-	case errors.Is(err, ent.ErrTxStarted):
-		tx = nil // k.client already runs in the caller's transaction
-	case err != nil:
-		return nil, fmt.Errorf("revoke key %d: begin: %w", key.ID, err)
-	default:
-		defer func() { _ = tx.Rollback() }()
-		client = tx.Client()
-	}
-	revoked, err := client.APIKey.UpdateOne(key).SetRevokedAt(time.Now()).Save(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("revoke key %d: %w", key.ID, err)
-	}
-	if _, err := client.ExecContext(ctx, `SELECT pg_notify($1, $2)`, RevokeChannel, key.Hash); err != nil {
-		return nil, fmt.Errorf("revoke key %d: notify: %w", key.ID, err)
-	}
-	if tx != nil {
-		if err := tx.Commit(); err != nil {
-			return nil, fmt.Errorf("revoke key %d: commit: %w", key.ID, err)
+	var revoked *ent.APIKey
+	err := k.inTx(ctx, func(client *ent.Client) error {
+		var err error
+		revoked, err = client.APIKey.UpdateOne(key).SetRevokedAt(time.Now()).Save(ctx)
+		if err != nil {
+			return fmt.Errorf("revoke key %d: %w", key.ID, err)
 		}
+		if _, err := client.ExecContext(ctx, `SELECT pg_notify($1, $2)`, RevokeChannel, key.Hash); err != nil {
+			return fmt.Errorf("revoke key %d: notify: %w", key.ID, err)
+		}
+		return audit.Record(ctx, client, key.ID, auditedKey(key), auditedKey(revoked))
+	})
+	if err != nil {
+		return nil, err
 	}
 	return revoked, nil
 }
@@ -187,7 +213,7 @@ func (k *Keys) lookup(ctx context.Context, hash string) (tenant.Scope, error) {
 		}
 		return tenant.Scope{}, ErrUnauthenticated
 	}
-	if err := rows.Scan(&scope.KeyID, &scope.ProjectID, &role); err != nil {
+	if err := rows.Scan(&scope.KeyID, &scope.ProjectID, &role, &scope.KeyPrefix); err != nil {
 		return tenant.Scope{}, fmt.Errorf("look up key: %w", err)
 	}
 	scope.Role = tenant.Role(role)
@@ -196,7 +222,7 @@ func (k *Keys) lookup(ctx context.Context, hash string) (tenant.Scope, error) {
 
 // selectLiveKey finds an unrevoked key by the hash of its secret, on the
 // unique hash index.
-const selectLiveKey = `SELECT id, project_id, role FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`
+const selectLiveKey = `SELECT id, project_id, role, prefix FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`
 
 // Require returns ErrUnauthenticated or ErrForbidden unless ctx carries a
 // scope of at least role.

@@ -44,7 +44,7 @@ func TestCreateProject(t *testing.T) {
 
 		scope, err := auth.NewKeys(client).Authenticate(context.Background(), issued.Secret)
 		require.NoError(t, err)
-		require.Equal(t, tenant.Scope{ProjectID: created.Project.ID, Role: role, KeyID: issued.Key.ID}, scope)
+		require.Equal(t, tenant.Scope{ProjectID: created.Project.ID, Role: role, KeyID: issued.Key.ID, KeyPrefix: issued.Key.Prefix}, scope)
 	}
 	_, err := auth.CreateProject(context.Background(), client, "   ")
 	require.ErrorContains(t, err, "must not be empty")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/pulse-analytics/pulse/internal/audit"
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/privacy"
 	"github.com/pulse-analytics/pulse/internal/recompute"
@@ -96,8 +97,10 @@ func RunErasure(ctx context.Context, cfg ErasureConfig, progress io.Writer) (Era
 			return report, err
 		}
 		ids := cohortIDs(erased, cfg.Users)
+		// As the GraphQL mutation does, with its audit entries.
+		mutation := audit.Begin(adminCtx, "deleteUsers", 0)
 		start := time.Now()
-		erasures, err := eraser.Erase(adminCtx, privacy.Request{ExternalIDs: ids, Suppress: true})
+		erasures, err := eraser.Erase(mutation, privacy.Request{ExternalIDs: ids, Suppress: true})
 		if err != nil {
 			return report, fmt.Errorf("erase round %d: %w", round, err)
 		}
@@ -157,8 +160,14 @@ func seedCohort(ctx context.Context, writer *ingest.Writer, cohort string, n, ev
 }
 
 // erasureSegments creates three dynamic segments (two real time, whose
-// marks ingestion keeps) and a static one, and a survey.
+// marks ingestion keeps) and a static one, a survey, and a webhook
+// endpoint that wants every change (the runs write its messages; nothing
+// delivers them here).
 func erasureSegments(ctx context.Context, cfg ErasureConfig) (dynamic []int, static int, err error) {
+	if _, err := cfg.DB.ExecContext(ctx, `INSERT INTO webhook_endpoints (project_id, kind, url, description, segment_ids, events, batch_size, secret, created_at, updated_at)
+		VALUES ($1, 'WEBHOOK', 'https://erasure-bench.invalid/hook', '', '[]', '["ENTERED", "EXITED"]', 100, 'whsec_bench', now(), now())`, cfg.ProjectID); err != nil {
+		return nil, 0, fmt.Errorf("create webhook endpoint: %w", err)
+	}
 	for _, rule := range []string{
 		`{"event":{"name":"export","withinDays":30}}`,
 		`{"trait":{"key":"plan","op":"EQ","value":"pro"}}`,

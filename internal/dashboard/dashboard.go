@@ -2,6 +2,7 @@
 // JavaScript embedded in the binary (no CDN, no build step). The page talks
 // to /graphql like any client: queries for the segment tiles and charts, a
 // graphql-transport-ws subscription to segmentsChanged for the live feed,
+// a CSV export of each segment's members (GET /v1/segments/{id}/members.csv),
 // and recomputeSegment with an ADMIN key.
 package dashboard
 

@@ -81,10 +81,11 @@ func TestAssetsAreEmbedded(t *testing.T) {
 	h, err := dashboard.New(dashboard.Options{})
 	require.NoError(t, err)
 	for path, contentType := range map[string]string{
-		"/dashboard/app.js":     "text/javascript; charset=utf-8",
-		"/dashboard/graphql.js": "text/javascript; charset=utf-8",
-		"/dashboard/charts.js":  "text/javascript; charset=utf-8",
-		"/dashboard/style.css":  "text/css; charset=utf-8",
+		"/dashboard/app.js":      "text/javascript; charset=utf-8",
+		"/dashboard/graphql.js":  "text/javascript; charset=utf-8",
+		"/dashboard/charts.js":   "text/javascript; charset=utf-8",
+		"/dashboard/webhooks.js": "text/javascript; charset=utf-8",
+		"/dashboard/style.css":   "text/css; charset=utf-8",
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))

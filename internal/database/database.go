@@ -24,10 +24,11 @@ import (
 const DefaultMaxConns = 20
 
 // DefaultJobsMaxConns bounds the pool of River and the jobs it works
-// (recomputes, passes, sweeps), so a burst of ingestion that takes every
-// connection of the main pool never holds up the jobs that make its data
-// count, nor they it.
-const DefaultJobsMaxConns = 10
+// (recomputes, passes, sweeps, webhook deliveries), so a burst of ingestion
+// that takes every connection of the main pool never holds up the jobs that
+// make its data count, nor they it. Four of them are for deliveries, which
+// hold theirs while a receiver answers.
+const DefaultJobsMaxConns = 14
 
 // DefaultGraphQLMaxConns bounds the pool of the other GraphQL resolvers, so
 // that heavy reads wait for each other, never for ingestion's connections.

@@ -82,7 +82,8 @@ func TestSetupIsIdempotent(t *testing.T) {
 	for role, secret := range map[tenant.Role]string{tenant.RoleIngest: first.Keys.Ingest, tenant.RoleRead: first.Keys.Read, tenant.RoleAdmin: first.Keys.Admin} {
 		scope, err := keys.Authenticate(context.Background(), secret)
 		require.NoError(t, err)
-		require.Equal(t, tenant.Scope{ProjectID: first.ProjectID, Role: role, KeyID: scope.KeyID}, scope)
+		require.Equal(t, tenant.Scope{ProjectID: first.ProjectID, Role: role, KeyID: scope.KeyID, KeyPrefix: secret[:len(scope.KeyPrefix)]}, scope)
+		require.NotEmpty(t, scope.KeyPrefix)
 	}
 }
 

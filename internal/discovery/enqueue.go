@@ -7,6 +7,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/pulse-analytics/pulse/internal/audit"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 )
 
@@ -37,8 +38,8 @@ func NewEnqueuer(db *sql.DB, client *river.Client[*sql.Tx]) *Enqueuer {
 	return &Enqueuer{db: db, river: client}
 }
 
-// Enqueue validates req, then creates the run and its job in one
-// transaction, and returns the run id.
+// Enqueue validates req, then creates the run, its job and the request's
+// audit entry in one transaction, and returns the run id.
 func (e *Enqueuer) Enqueue(ctx context.Context, projectID int, req Request) (int, error) {
 	if req.WithinDays < 1 || req.WithinDays > MaxWindowDays {
 		return 0, invalid.Field("withinDays", "must be between 1 and %d days, got %d", MaxWindowDays, req.WithinDays)
@@ -65,6 +66,10 @@ func (e *Enqueuer) Enqueue(ctx context.Context, projectID int, req Request) (int
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE discovery_runs SET job_id = $1 WHERE id = $2`, res.Job.ID, runID); err != nil {
 		return 0, fmt.Errorf("record job of discovery run %d: %w", runID, err)
+	}
+	requested := map[string]any{"k": req.K, "withinDays": req.WithinDays, "seed": req.Seed}
+	if err := audit.Record(ctx, tx, runID, nil, requested); err != nil {
+		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit discovery: %w", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent"
 	entfeedback "github.com/pulse-analytics/pulse/ent/feedback"
 	"github.com/pulse-analytics/pulse/ent/feedbackchange"
+	"github.com/pulse-analytics/pulse/internal/audit"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 )
 
@@ -75,10 +76,14 @@ func (s *Store) Update(ctx context.Context, id int, ch Change) (*ent.Feedback, e
 		return nil, err
 	}
 	if len(entries) > 0 {
+		before := workflowOf(fb, false)
 		if fb, err = update.Save(ctx); err != nil {
 			return nil, fmt.Errorf("update feedback %d: %w", id, err)
 		}
 		if err := record(ctx, tx, fb.ID, actor, entries); err != nil {
+			return nil, err
+		}
+		if err := audit.Record(ctx, tx, fb.ID, before, workflowOf(fb, ch.Note != nil)); err != nil {
 			return nil, err
 		}
 		var changes dirty.Changes

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pulse-analytics/pulse/ent"
+	entfeedback "github.com/pulse-analytics/pulse/ent/feedback"
 	"github.com/pulse-analytics/pulse/ent/feedbackchange"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 	"github.com/pulse-analytics/pulse/internal/tenant"
@@ -45,6 +46,21 @@ func (s *Store) actor(ctx context.Context) (actor, error) {
 		return actor{}, fmt.Errorf("load API key %d: %w", scope.KeyID, err)
 	}
 	return actor{keyID: &key.ID, keyPrefix: &key.Prefix}, nil
+}
+
+// workflow is feedback as its audit entries show it before and after an
+// update: what the workflow sets. A note is only said to have been added:
+// its text stays in the feedback's history, which erasure removes with the
+// feedback, while the audit log outlives it.
+type workflow struct {
+	Status    entfeedback.Status `json:"status"`
+	Tags      []string           `json:"tags"`
+	Assignee  *string            `json:"assignee"`
+	NoteAdded bool               `json:"noteAdded,omitempty"`
+}
+
+func workflowOf(fb *ent.Feedback, noteAdded bool) workflow {
+	return workflow{Status: fb.Status, Tags: nonNil(fb.Tags), Assignee: fb.Assignee, NoteAdded: noteAdded}
 }
 
 // record appends entries to the history of feedback feedbackID.

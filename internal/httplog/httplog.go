@@ -16,6 +16,14 @@ const HeaderRequestID = "X-Request-Id"
 
 type loggerKey struct{}
 
+type requestIDKey struct{}
+
+// RequestID returns the id Middleware gave the request of ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
 // Logger returns the request's logger (with its request id), or fallback.
 func Logger(ctx context.Context, fallback *slog.Logger) *slog.Logger {
 	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
@@ -42,7 +50,8 @@ func Middleware(logger *slog.Logger) func(http.Handler) http.Handler {
 			w.Header().Set(HeaderRequestID, id)
 			l := logger.With("request_id", id)
 			rec := NewStatusRecorder(w)
-			next.ServeHTTP(rec, r.WithContext(WithLogger(r.Context(), l)))
+			ctx := context.WithValue(WithLogger(r.Context(), l), requestIDKey{}, id)
+			next.ServeHTTP(rec, r.WithContext(ctx))
 			l.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),

@@ -20,8 +20,10 @@ func TestEveryLineCarriesTheRequestID(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&out, nil))
+	var seen string // the id the handler finds in its context
 	h := httplog.Middleware(logger)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httplog.Logger(r.Context(), logger).Info("handling")
+		seen = httplog.RequestID(r.Context())
 	}))
 
 	for _, tc := range []struct{ sent, want string }{
@@ -35,6 +37,7 @@ func TestEveryLineCarriesTheRequestID(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		id := rec.Header().Get(httplog.HeaderRequestID)
 		require.NotEmpty(t, id)
+		require.Equal(t, id, seen, "the handler sees the id it answers with")
 		if tc.want != "" {
 			require.Equal(t, tc.want, id, "a well-formed caller id is kept")
 		} else {

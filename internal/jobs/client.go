@@ -19,6 +19,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/discovery"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/warnlog"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
 // Config configures the River client of a Pulse process.
@@ -48,11 +49,21 @@ type Config struct {
 	// RealtimeWorkers is how many incremental passes run at once, apart
 	// from the Workers of full recomputes (default 2).
 	RealtimeWorkers int
+	// Webhooks configures deliveries (their HTTP client, metrics); its
+	// workers run on their own queue, WebhookWorkers at once (default 4).
+	Webhooks       webhook.Options
+	WebhookWorkers int
 	// ListenDSN, when set, makes job pickup LISTEN for new jobs instead of
 	// waiting for the next poll: one more connection, held by a pgx pool.
 	ListenDSN string
 	Logger    *slog.Logger
 }
+
+// DefaultWebhookWorkers is how many deliveries a process makes at once.
+// Each holds a database connection while its receiver answers (its
+// attempt's transaction holds the stream's lock): the jobs pool is sized
+// for them.
+const DefaultWebhookWorkers = 4
 
 // realtimePoll bounds how long a queued pass waits for a worker to see it.
 const realtimePoll = 200 * time.Millisecond
@@ -91,8 +102,8 @@ func (c *Client) closeListener() {
 	}
 }
 
-// NewClient returns the River client of a Pulse process: recompute's and
-// discovery's workers and periodic jobs when cfg.Work is set.
+// NewClient returns the River client of a Pulse process: recompute's,
+// discovery's and webhook's workers and periodic jobs when cfg.Work is set.
 func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -109,17 +120,22 @@ func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 		workers := river.NewWorkers()
 		recompute.AddWorkers(workers, db, cfg.Realtime)
 		river.AddWorker(workers, discovery.NewWorker(db))
+		webhook.AddWorkers(workers, db, cfg.Webhooks)
 		riverCfg.Workers = workers
 		sweep := cfg.SweepPeriod
 		if sweep == 0 {
 			sweep = cfg.Realtime.Delay
 		}
-		riverCfg.PeriodicJobs = recompute.PeriodicJobs(recompute.Periods{Schedule: cfg.SchedulePeriod, Reconcile: cfg.ReconcilePeriod, Sweep: sweep})
+		riverCfg.PeriodicJobs = append(recompute.PeriodicJobs(recompute.Periods{Schedule: cfg.SchedulePeriod, Reconcile: cfg.ReconcilePeriod, Sweep: sweep}),
+			webhook.PeriodicJobs(cfg.Webhooks)...)
 		if cfg.Workers <= 0 {
 			cfg.Workers = 4
 		}
 		if cfg.RealtimeWorkers <= 0 {
 			cfg.RealtimeWorkers = 2
+		}
+		if cfg.WebhookWorkers <= 0 {
+			cfg.WebhookWorkers = DefaultWebhookWorkers
 		}
 		riverCfg.Queues = map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: cfg.Workers},
@@ -127,6 +143,9 @@ func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 			// not, and River throttles the notifications of new jobs: a
 			// short poll bounds their pickup, at one cheap query each.
 			recompute.QueueRealtime: {MaxWorkers: cfg.RealtimeWorkers, FetchPollInterval: realtimePoll, FetchCooldown: realtimePoll / 4},
+			// Deliveries are queued by runs' transactions, in bursts: the same
+			// short poll as passes bounds their pickup.
+			webhook.QueueDeliveries: {MaxWorkers: cfg.WebhookWorkers, FetchPollInterval: realtimePoll, FetchCooldown: realtimePoll / 4},
 		}
 		riverCfg.FetchPollInterval = cfg.PollInterval
 		if cfg.PollInterval > 0 && cfg.PollInterval < river.FetchCooldownDefault {

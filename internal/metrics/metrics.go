@@ -1,6 +1,6 @@
 // Package metrics is Pulse's Prometheus instrumentation: HTTP requests,
-// GraphQL operations, ingestion outcomes, River job runs, live subscribers
-// and listener reconnects, served at /metrics.
+// GraphQL operations, ingestion outcomes, River job runs, live subscribers,
+// listener reconnects and webhook deliveries, served at /metrics.
 package metrics
 
 import (
@@ -47,6 +47,8 @@ type Metrics struct {
 	// SlowConsumers counts the subscribers dropped for not keeping up.
 	SlowConsumers prometheus.Counter
 	liveFanOut    prometheus.Histogram
+
+	webhooks webhookMetrics
 }
 
 // maxOperationNames bounds the operation_name label: names come from
@@ -130,6 +132,7 @@ func New(reg *prometheus.Registry) *Metrics {
 			Help:    "Time from this process receiving a run's notification to a subscriber's message being written, per message.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .15, .2, .25, .5, 1, 2.5},
 		}),
+		webhooks: newWebhookMetrics(),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -141,6 +144,7 @@ func New(reg *prometheus.Registry) *Metrics {
 		m.Subscribers, m.ListenerReconnects, m.LiveMessages, m.SlowConsumers, m.liveFanOut,
 		m.Drift,
 	)
+	reg.MustRegister(m.webhooks.collectors()...)
 	// Pre-create the fixed label values so a scrape shows zeros rather than
 	// nothing before the first event of each kind.
 	for _, outcome := range []string{outcomeAccepted, outcomeDuplicate, outcomeSuppressed, outcomeRejected} {

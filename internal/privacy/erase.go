@@ -13,6 +13,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/invalid"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/tenant"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
 // MaxErasures bounds the users one erasure request names: a thousand
@@ -44,18 +45,8 @@ type Erasure struct {
 	Removed map[string]int
 }
 
-// RowEraser erases rows about users that the tables Eraser knows do not
-// hold: a package that keeps such rows (a webhook outbox's undelivered
-// payloads, say) gives one to NewEraser, and its rows go in the erasure's
-// transaction. Erase deletes the rows that name any of the users and
-// returns how many it deleted per user id.
-type RowEraser struct {
-	Table string
-	Erase func(ctx context.Context, tx *sql.Tx, projectID int, users []ErasedUser) (map[int64]int, error)
-}
-
-// ErasedUser is a user being erased: what rows about them may name them by.
-type ErasedUser struct {
+// erasedUser is a user being erased: the ids rows about them may name them by.
+type erasedUser struct {
 	ID           int64
 	ExternalID   string // "" when the user had none
 	AnonymousIDs []string
@@ -63,16 +54,12 @@ type ErasedUser struct {
 
 // Eraser erases users.
 type Eraser struct {
-	db    *sql.DB
-	extra []RowEraser
-	now   func() time.Time
+	db  *sql.DB
+	now func() time.Time
 }
 
-// NewEraser returns an Eraser over db; extra erase rows of other packages
-// in the same transaction.
-func NewEraser(db *sql.DB, extra ...RowEraser) *Eraser {
-	return &Eraser{db: db, extra: extra, now: time.Now}
-}
+// NewEraser returns an Eraser over db.
+func NewEraser(db *sql.DB) *Eraser { return &Eraser{db: db, now: time.Now} }
 
 // ErrNotAdmin is returned when the caller's key is not an ADMIN key.
 var ErrNotAdmin = errors.New("erasing users needs an ADMIN key")
@@ -150,28 +137,27 @@ func (e *Eraser) erase(ctx context.Context, tx *sql.Tx, scope tenant.Scope, req 
 	for user, n := range marks {
 		counts.add(user, "segment_dirty_users", n)
 	}
-	if err := e.deleteRows(ctx, tx, scope.ProjectID, users, ids, counts); err != nil {
+	if err := deleteRows(ctx, tx, scope.ProjectID, ids, counts); err != nil {
 		return nil, err
 	}
 	for _, ext := range unknown {
-		users = append(users, ErasedUser{ExternalID: ext})
+		users = append(users, erasedUser{ExternalID: ext})
 	}
 	return record(ctx, tx, scope, salt, users, req.Suppress, counts, e.now().UTC())
 }
 
-// deleteRows deletes every row about users.
-func (e *Eraser) deleteRows(ctx context.Context, tx *sql.Tx, projectID int, users []ErasedUser, ids []int64, counts removed) error {
+// deleteRows deletes every row about users. The webhook outbox goes
+// first: its messages are found through the memberships deleted next.
+func deleteRows(ctx context.Context, tx *sql.Tx, projectID int, ids []int64, counts removed) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	for _, x := range e.extra {
-		n, err := x.Erase(ctx, tx, projectID, users)
-		if err != nil {
-			return fmt.Errorf("erase %s: %w", x.Table, err)
-		}
-		for user, rows := range n {
-			counts.add(user, x.Table, rows)
-		}
+	messages, err := webhook.EraseUsers(ctx, tx, projectID, ids)
+	if err != nil {
+		return err
+	}
+	for user, n := range messages {
+		counts.add(user, "webhook_messages", n)
 	}
 	if err := scrubDiscovery(ctx, tx, projectID, ids, counts); err != nil {
 		return err

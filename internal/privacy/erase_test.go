@@ -3,7 +3,9 @@ package privacy_test
 import (
 	"context"
 	"crypto/sha256"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lib/pq"
@@ -22,10 +24,11 @@ func TestEraseLeavesNothing(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ann, bea, cid := b.seedProject(t)
-	strings := []string{ann.externalID, ann.anonymousID, ann.alias}
-	require.NotEmpty(t, findIDs(t, b.db, strings, []int64{ann.id}), "the scan finds what is there")
+	ids := []string{ann.externalID, ann.anonymousID, ann.alias}
+	require.NotEmpty(t, findIDs(t, b.db, ids, []int64{ann.id}), "the scan finds what is there")
 	others := []int64{bea.id, cid.id}
 	before := fingerprint(t, b.db, b.projectID, others)
+	messagesBefore := webhookUsers(t, b)
 	var days int
 	require.NoError(t, b.db.QueryRow(`SELECT count(*) FROM user_daily_activities WHERE user_id = $1`, ann.id).Scan(&days))
 
@@ -37,15 +40,44 @@ func TestEraseLeavesNothing(t *testing.T) {
 	require.Equal(t, map[string]int{
 		"users": 1, "identities": 2, "events": 4, "user_daily_activities": days, "feedbacks": 1, "feedback_changes": 2,
 		"survey_responses": 1, "segment_memberships": 3, "segment_dirty_users": erasures[0].Removed["segment_dirty_users"],
-		"discovery_runs": 1,
+		"discovery_runs": 1, "webhook_messages": 3,
 	}, erasures[0].Removed)
 	require.Positive(t, erasures[0].Removed["segment_dirty_users"])
 
-	require.Empty(t, findIDs(t, b.db, strings, []int64{ann.id}), "nothing names ann")
+	require.Empty(t, findIDs(t, b.db, ids, []int64{ann.id}), "nothing names ann")
 	require.Equal(t, before, fingerprint(t, b.db, b.projectID, others), "the other users' rows are unchanged")
 	var members string
 	require.NoError(t, b.db.QueryRow(`SELECT members::text FROM discovery_runs WHERE project_id = $1`, b.projectID).Scan(&members))
 	require.JSONEq(t, `[[`+itoa(bea.id)+`], [`+itoa(cid.id)+`]]`, members, "the clusters keep their other members, in order")
+	messagesAfter := webhookUsers(t, b)
+	for id, users := range messagesBefore {
+		users = slices.DeleteFunc(users, func(u string) bool { return u == itoa(ann.id) })
+		if len(users) == 0 {
+			require.NotContains(t, messagesAfter, id, "a message of ann only is gone")
+			continue
+		}
+		require.Equal(t, users, messagesAfter[id], "message %d keeps its other users, in order", id)
+	}
+}
+
+// webhookUsers lists, per webhook message of the project, the users its
+// body names, in order.
+func webhookUsers(t *testing.T, b *bundle) map[int][]string {
+	t.Helper()
+	rows, err := b.db.Query(`SELECT m.id, u->>'id' FROM webhook_messages m, jsonb_array_elements(m.body::jsonb->'data'->'users') WITH ORDINALITY x(u, n)
+		WHERE m.project_id = $1 ORDER BY m.id, n`, b.projectID)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[int][]string{}
+	for rows.Next() {
+		var id int
+		var user string
+		require.NoError(t, rows.Scan(&id, &user))
+		out[id] = append(out[id], user)
+	}
+	require.NoError(t, rows.Err())
+	require.NotEmpty(t, out, "the runs wrote webhook messages")
+	return out
 }
 
 // TestEraseRunsExitTheSegments: each segment the user was in records a
@@ -55,7 +87,7 @@ func TestEraseLeavesNothing(t *testing.T) {
 func TestEraseRunsExitTheSegments(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ann, bea, _ := b.seedProject(t)
+	ann, bea, cid := b.seedProject(t)
 	type run struct {
 		Segment, Entered, Exited, Size, Seq int
 		Trigger, Status                     string
@@ -75,9 +107,13 @@ func TestEraseRunsExitTheSegments(t *testing.T) {
 		return out
 	}
 	before := runs()
+	require.Len(t, webhookUsers(t, b), 4, "entered exporters, pro and vip; exited pro")
 	_, err := b.eraser.Erase(b.admin, privacy.Request{ExternalIDs: []string{ann.externalID, bea.externalID}})
 	require.NoError(t, err)
 	after := runs()
+	messages := webhookUsers(t, b)
+	require.ElementsMatch(t, [][]string{{itoa(cid.id)}, {itoa(cid.id)}}, slices.Collect(maps.Values(messages)),
+		"messages of the erased users only are gone; the ERASURE runs wrote none")
 
 	// ann was in all three segments, bea in exporters only (she left pro).
 	erasure := []run{
@@ -119,7 +155,7 @@ func TestEraseRecord(t *testing.T) {
 	want := sha256.Sum256(append(append([]byte{}, salt...), ann.externalID...))
 	require.Equal(t, want[:], hash)
 	require.Equal(t, b.adminKey, keyID)
-	require.NotEmpty(t, prefix)
+	require.True(t, strings.HasPrefix(prefix, "pk_admin_"), prefix)
 	require.True(t, suppressed)
 	var suppressedIDs int
 	require.NoError(t, b.db.QueryRow(`SELECT count(*) FROM suppressed_ids WHERE erasure_id = $1`, erasures[0].ID).Scan(&suppressedIDs))
@@ -205,8 +241,7 @@ func TestEraseOtherProject(t *testing.T) {
 
 // TestErasureCoversEveryTable: every table with a user_id column, or a
 // foreign key to users, is one an erasure clears. A table added later
-// that names users fails this test until the erasure handles it (or, for
-// another package's table, a privacy.RowEraser does).
+// that names users fails this test until the erasure handles it.
 func TestErasureCoversEveryTable(t *testing.T) {
 	t.Parallel()
 	db := setup(t).db

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/httplog"
@@ -14,6 +15,11 @@ import (
 // ExportPattern is the route of access requests: GET with the user's
 // external id, authenticated by an ADMIN key as "Authorization: Bearer".
 const ExportPattern = "GET /v1/users/{externalId}/export"
+
+// ExportWriteTimeout is how long a client may take no bytes of an export
+// before it is cut off: a stalled reader must not hold a connection and a
+// snapshot forever.
+const ExportWriteTimeout = time.Minute
 
 // ExportHandler serves ExportPattern: 200 with the document of Export,
 // streamed; 401 without a valid key, 403 for a key that is not ADMIN, 404
@@ -36,7 +42,11 @@ func ExportHandler(keys *auth.Keys, exporter *Exporter, logger *slog.Logger) htt
 			writeError(w, http.StatusForbidden, "FORBIDDEN", "exporting a user needs an ADMIN key")
 			return
 		}
-		out := &startedWriter{w: w}
+		rc := http.NewResponseController(w)
+		// A deadline set on the connection outlives the request: the next
+		// request of a kept-alive connection must not inherit it.
+		defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+		out := &startedWriter{w: w, rc: rc}
 		err = exporter.Export(ctx, out, r.PathValue("externalId"))
 		switch {
 		case err == nil:
@@ -55,10 +65,12 @@ func ExportHandler(keys *auth.Keys, exporter *Exporter, logger *slog.Logger) htt
 	})
 }
 
-// startedWriter sets the export's headers before its first byte and says
-// whether anything was written.
+// startedWriter sets the export's headers before its first byte, gives
+// every write ExportWriteTimeout to complete, and says whether anything
+// was written.
 type startedWriter struct {
 	w       http.ResponseWriter
+	rc      *http.ResponseController
 	started bool
 }
 
@@ -68,8 +80,12 @@ func (s *startedWriter) Write(p []byte) (int, error) {
 		h := s.w.Header()
 		h.Set("Content-Type", "application/json; charset=utf-8")
 		h.Set("Content-Disposition", `attachment; filename="pulse-user-export.json"`)
+		// Personal data: no shared cache keeps a copy.
 		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
 	}
+	// A writer without deadlines (a test's recorder) writes without one.
+	_ = s.rc.SetWriteDeadline(time.Now().Add(ExportWriteTimeout))
 	return s.w.Write(p)
 }
 

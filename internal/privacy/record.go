@@ -10,6 +10,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/pulse-analytics/pulse/internal/audit"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
@@ -19,7 +20,7 @@ import (
 // them, and reads their anonymous ids and aliases. It returns the external
 // ids of req that no user has. A user id of req that is no user of the
 // project is NOT_FOUND.
-func lockUsers(ctx context.Context, tx *sql.Tx, projectID int, req Request) ([]ErasedUser, []string, error) {
+func lockUsers(ctx context.Context, tx *sql.Tx, projectID int, req Request) ([]erasedUser, []string, error) {
 	userIDs := make([]int64, len(req.UserIDs))
 	for i, id := range req.UserIDs {
 		userIDs[i] = int64(id)
@@ -54,7 +55,7 @@ func lockUsers(ctx context.Context, tx *sql.Tx, projectID int, req Request) ([]E
 
 // scanUsers locks and reads the users of the project with these external
 // ids or ids.
-func scanUsers(ctx context.Context, tx *sql.Tx, projectID int, externalIDs []string, userIDs []int64) ([]ErasedUser, error) {
+func scanUsers(ctx context.Context, tx *sql.Tx, projectID int, externalIDs []string, userIDs []int64) ([]erasedUser, error) {
 	rows, err := tx.QueryContext(ctx, `
 		SELECT id, COALESCE(external_id, '') FROM users
 		WHERE project_id = $1 AND (external_id = ANY($2) OR id = ANY($3)) ORDER BY id FOR UPDATE`,
@@ -63,9 +64,9 @@ func scanUsers(ctx context.Context, tx *sql.Tx, projectID int, externalIDs []str
 		return nil, fmt.Errorf("lock users: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	var users []ErasedUser
+	var users []erasedUser
 	for rows.Next() {
-		var u ErasedUser
+		var u erasedUser
 		if err := rows.Scan(&u.ID, &u.ExternalID); err != nil {
 			return nil, fmt.Errorf("lock users: %w", err)
 		}
@@ -79,7 +80,7 @@ func scanUsers(ctx context.Context, tx *sql.Tx, projectID int, externalIDs []str
 
 // readAnonymousIDs fills in the anonymous ids and aliases of users
 // (identity_user_id).
-func readAnonymousIDs(ctx context.Context, tx *sql.Tx, users []ErasedUser) error {
+func readAnonymousIDs(ctx context.Context, tx *sql.Tx, users []erasedUser) error {
 	if len(users) == 0 {
 		return nil
 	}
@@ -112,12 +113,9 @@ func readAnonymousIDs(ctx context.Context, tx *sql.Tx, users []ErasedUser) error
 
 // record writes an erasure per user and, with suppress, their ids'
 // suppressions, and returns the erasures in the order of users.
-func record(ctx context.Context, tx *sql.Tx, scope tenant.Scope, salt []byte, users []ErasedUser, suppress bool,
+func record(ctx context.Context, tx *sql.Tx, scope tenant.Scope, salt []byte, users []erasedUser, suppress bool,
 	counts removed, at time.Time) ([]Erasure, error) {
-	keyID, keyPrefix, err := actor(ctx, tx, scope)
-	if err != nil {
-		return nil, err
-	}
+	keyID, keyPrefix := actor(scope)
 	hashes := make([][]byte, len(users))
 	removedDocs := make([]string, len(users))
 	for i, u := range users {
@@ -150,6 +148,14 @@ func record(ctx context.Context, tx *sql.Tx, scope tenant.Scope, salt []byte, us
 		if err := suppressIDs(ctx, tx, scope.ProjectID, salt, users, ids); err != nil {
 			return nil, err
 		}
+	}
+	// The audit log names the erasures, never the users (see audit).
+	entries := make([]audit.Entry, len(out))
+	for i, e := range out {
+		entries[i] = audit.Entry{ObjectID: e.ID, After: map[string]any{"suppressed": e.Suppressed, "removed": e.Removed}}
+	}
+	if err := audit.RecordAll(ctx, tx, entries); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -187,7 +193,7 @@ func insertErasures(ctx context.Context, tx *sql.Tx, scope tenant.Scope, keyID, 
 // suppressIDs suppresses the external and anonymous ids of users, each
 // owned by the erasure of the same index. An id suppressed before moves to
 // the newer erasure.
-func suppressIDs(ctx context.Context, tx *sql.Tx, projectID int, salt []byte, users []ErasedUser, erasures []int) error {
+func suppressIDs(ctx context.Context, tx *sql.Tx, projectID int, salt []byte, users []erasedUser, erasures []int) error {
 	// One user's external id may be another's anonymous id: each id is
 	// inserted once (a statement may not update a row twice).
 	owner := map[[32]byte]int64{}
@@ -218,16 +224,17 @@ func suppressIDs(ctx context.Context, tx *sql.Tx, projectID int, salt []byte, us
 	return nil
 }
 
-// actor is the API key of the request, as erasures record it.
-func actor(ctx context.Context, tx *sql.Tx, scope tenant.Scope) (keyID, keyPrefix any, err error) {
-	if scope.KeyID == 0 {
-		return nil, nil, nil
+// actor is the API key of the request, as erasures record it: its id and
+// prefix (the prefix is kept so the record still reads once the key is
+// revoked), or nothing for internal callers.
+func actor(scope tenant.Scope) (keyID, keyPrefix any) {
+	if scope.KeyID != 0 {
+		keyID = scope.KeyID
 	}
-	var prefix string
-	if err := tx.QueryRowContext(ctx, `SELECT prefix FROM api_keys WHERE id = $1 AND project_id = $2`, scope.KeyID, scope.ProjectID).Scan(&prefix); err != nil {
-		return nil, nil, fmt.Errorf("load API key %d: %w", scope.KeyID, err)
+	if scope.KeyPrefix != "" {
+		keyPrefix = scope.KeyPrefix
 	}
-	return scope.KeyID, prefix, nil
+	return keyID, keyPrefix
 }
 
 func nonNil(m map[string]int) map[string]int {

@@ -56,7 +56,8 @@ func setup(t *testing.T) *bundle {
 	p := created.Project.ID
 	b := &bundle{
 		db: db, client: client, projectID: p, adminKey: created.Admin.Key.ID,
-		admin:  tenant.NewContext(context.Background(), tenant.Scope{ProjectID: p, Role: tenant.RoleAdmin, KeyID: created.Admin.Key.ID}),
+		admin: tenant.NewContext(context.Background(), tenant.Scope{ProjectID: p, Role: tenant.RoleAdmin, KeyID: created.Admin.Key.ID,
+			KeyPrefix: created.Admin.Key.Prefix}),
 		ingest: tenant.NewContext(context.Background(), tenant.Scope{ProjectID: p, Role: tenant.RoleIngest, KeyID: created.Ingest.Key.ID}),
 		writer: ingest.NewWriter(db), eraser: privacy.NewEraser(db), worker: recompute.NewWorker(db),
 	}
@@ -184,12 +185,18 @@ func (b *bundle) discover(t *testing.T, clusters ...[]person) {
 
 // seedProject is the scene of most tests: three people with every kind of
 // row, a membership that ended (bea left pro), current memberships in
-// every segment, a discovery run and pending real-time marks.
+// every segment, the webhook messages of those runs, a discovery run and
+// pending real-time marks.
 func (b *bundle) seedProject(t *testing.T) (ann, bea, cid person) {
 	t.Helper()
 	ann = b.seedPerson(t, "ann", "pro")
 	bea = b.seedPerson(t, "bea", "pro")
 	cid = b.seedPerson(t, "cid", "free")
+	// Runs write the webhook messages of an endpoint that wants every
+	// change; its address never resolves, so none is ever delivered.
+	_, err := b.client.WebhookEndpoint.Create().SetURL("https://erasure.invalid/hook").
+		SetEvents([]string{"ENTERED", "EXITED"}).SetSecret("whsec_test").Save(b.admin)
+	require.NoError(t, err)
 	b.addStatic(t, ann, cid)
 	b.recompute(t, b.exporters, b.pro)
 	b.write(t, ingest.Message{Type: ingest.TypeIdentify, UserID: bea.externalID, Traits: map[string]any{"plan": "free"},

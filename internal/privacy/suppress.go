@@ -9,6 +9,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/pulse-analytics/pulse/internal/audit"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
@@ -163,6 +164,12 @@ func unsuppress(ctx context.Context, tx *sql.Tx, projectID int, id string) ([]Er
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("unsuppress: %w", err)
+	}
+	_ = rows.Close()
+	for _, e := range lifted {
+		if err := audit.Record(ctx, tx, e.ID, map[string]any{"suppressed": true}, map[string]any{"suppressed": false}); err != nil {
+			return nil, err
+		}
 	}
 	return lifted, nil
 }

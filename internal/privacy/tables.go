@@ -14,7 +14,7 @@ import (
 // the foreign keys: a feedback's history before the feedback, everything
 // before the user. Segment memberships (through recompute.EraseMembers),
 // dirty marks (recompute.DropMarks), discovery assignments (scrubDiscovery)
-// and what other packages register (RowEraser) are erased apart; the test
+// and the webhook outbox (webhook.EraseUsers) are erased apart; the test
 // TestErasureCoversEveryTable fails when a table that names users is in
 // none of these.
 //

@@ -11,8 +11,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/pulse-analytics/pulse/internal/dirty"
-
 	"github.com/pulse-analytics/pulse/internal/segment"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
 // result is what one run changed.
@@ -22,6 +22,8 @@ type result struct {
 	// Drift, for a full recompute of a real-time segment, is how many
 	// users it moved that the incremental path had not; nil otherwise.
 	Drift *int
+	// moved is who the run moved, for the webhooks of its commit.
+	moved webhook.Run
 }
 
 // evaluate computes the members of a rule in tx. It is a plain SELECT, so
@@ -98,6 +100,7 @@ func writeDiff(ctx context.Context, tx *sql.Tx, a Args, members, current []int64
 		return res, err
 	}
 	res.Size -= len(entered) - res.Entered
+	res.moved = webhook.Run{At: at, Entered: entered, Exited: exited}
 	if err := markDependents(ctx, tx, a, entered, exited); err != nil {
 		return res, err
 	}
@@ -216,7 +219,8 @@ func finish(ctx context.Context, tx *sql.Tx, a Args, res result) error {
 }
 
 // completeRun marks the run COMPLETED with what it changed and the next
-// sequence number of its segment, and returns that number.
+// sequence number of its segment, writes the webhooks of its changes, and
+// returns that number.
 func completeRun(ctx context.Context, tx *sql.Tx, a Args, res result) (int, error) {
 	var seq int
 	err := tx.QueryRowContext(ctx, `
@@ -228,7 +232,9 @@ func completeRun(ctx context.Context, tx *sql.Tx, a Args, res result) (int, erro
 	if err != nil {
 		return 0, fmt.Errorf("complete run %d: %w", a.RunID, err)
 	}
-	return seq, nil
+	run := res.moved
+	run.ProjectID, run.SegmentID, run.RunID, run.Seq = a.ProjectID, a.SegmentID, a.RunID, seq
+	return seq, webhook.EnqueueRun(ctx, tx, run)
 }
 
 // announce notifies the run's commit, inside tx.

@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
+	"github.com/pulse-analytics/pulse/internal/audit"
 )
 
 // Enqueuer creates PENDING runs and their River jobs.
@@ -65,14 +67,37 @@ func (e *Enqueuer) Enqueue(ctx context.Context, projectID, segmentID int, trigge
 		}
 	} else if res.Job.State != rivertype.JobStateRunning {
 		// The waiting job already has its run: drop ours, answer with that.
-		return e.runOfJob(ctx, tx, res.Job.ID, projectID)
+		existing, err := e.runOfJob(ctx, tx, res.Job.ID, projectID)
+		requested(ctx, trigger, segmentID, existing)
+		return existing, err
 	} else if followUp, err := followUpRun(ctx, tx, segmentID, runID); err != nil || followUp != 0 {
+		requested(ctx, trigger, segmentID, followUp)
 		return followUp, err // ours is dropped
+	}
+	if trigger == segmentrun.TriggerMANUAL {
+		// An admin's request is in the audit log exactly when its run is.
+		if err := audit.Record(ctx, tx, segmentID, nil, queuedRun(runID)); err != nil {
+			return 0, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit enqueue: %w", err)
 	}
 	return runID, nil
+}
+
+// requested attaches to the audit entry of an admin's request that queued
+// no run of its own the run that will answer it: the request changed
+// nothing, and the entry is written once the mutation succeeded.
+func requested(ctx context.Context, trigger segmentrun.Trigger, segmentID, runID int) {
+	if trigger == segmentrun.TriggerMANUAL && runID != 0 {
+		audit.Change(ctx, segmentID, nil, queuedRun(runID))
+	}
+}
+
+// queuedRun is what an audit entry says a recompute request queued.
+func queuedRun(runID int) map[string]any {
+	return map[string]any{"runId": strconv.Itoa(runID)}
 }
 
 func insertRun(ctx context.Context, tx *sql.Tx, projectID, segmentID int, trigger segmentrun.Trigger) (int, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/pulse-analytics/pulse/internal/audit"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 )
 
@@ -29,14 +30,21 @@ func ChangeStatic(ctx context.Context, db *sql.DB, projectID, segmentID int, ext
 		if err != nil {
 			return nil, err
 		}
+		before := len(current)
+		var members []int64
 		if remove {
 			slices.Sort(userIDs)
-			return slices.DeleteFunc(current, func(id int64) bool {
+			members = slices.DeleteFunc(current, func(id int64) bool {
 				_, found := slices.BinarySearch(userIDs, id)
 				return found
-			}), nil
+			})
+		} else {
+			members = union(current, userIDs)
 		}
-		return union(current, userIDs), nil
+		// Sizes, never the ids: the audit log must name no end user.
+		err = audit.Record(ctx, tx, segmentID, map[string]any{"size": before},
+			map[string]any{"size": len(members), "requested": len(externalIDs)})
+		return members, err
 	})
 }
 

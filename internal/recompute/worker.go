@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pulse-analytics/pulse/internal/segment"
+	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
 // NotifyChannel is the pg_notify channel a committed run is announced on;
@@ -280,18 +281,34 @@ func (w *Worker) compile(ctx context.Context, a Args) (definition, error) {
 
 // fail records a failed attempt on the run and the segment, outside the
 // rolled-back transaction; a run that committed (a commit whose answer was
-// lost) stays as it is.
+// lost) stays as it is. A final failure is announced to webhooks in the
+// same transaction.
 func (w *Worker) fail(ctx context.Context, a Args, cause error, final bool) error {
-	_, err := w.db.ExecContext(ctx, `
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin recording failure of run %d: %w", a.RunID, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var failed int
+	err = tx.QueryRowContext(ctx, `
 		WITH run AS (
 			UPDATE segment_runs SET status = 'FAILED', error = $3, finished_at = now()
 			WHERE id = $2 AND project_id = $4 AND status <> 'COMPLETED' RETURNING id
 		), seg AS (
 			UPDATE segments SET status = 'FAILED', last_error = $3 WHERE id = $1 AND project_id = $4 AND EXISTS (SELECT 1 FROM run)
-		) SELECT pg_notify($5, $6) FROM run`,
-		a.SegmentID, a.RunID, cause.Error(), a.ProjectID, NotifyChannel, notification(a, "FAILED", 0, final))
+		) SELECT count(pg_notify($5, $6)) FROM run`,
+		a.SegmentID, a.RunID, cause.Error(), a.ProjectID, NotifyChannel, notification(a, "FAILED", 0, final)).Scan(&failed)
 	if err != nil {
 		return fmt.Errorf("record failure of run %d: %w", a.RunID, err)
+	}
+	if final && failed > 0 {
+		if err := webhook.EnqueueRunFailure(ctx, tx, webhook.RunFailure{ProjectID: a.ProjectID, SegmentID: a.SegmentID, RunID: a.RunID,
+			At: w.now().UTC(), Error: cause.Error()}); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit failure of run %d: %w", a.RunID, err)
 	}
 	return nil
 }

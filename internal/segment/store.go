@@ -2,7 +2,6 @@ package segment
 
 import (
 	"context"
-
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	entsegment "github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
+	"github.com/pulse-analytics/pulse/internal/audit"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 )
 
@@ -54,8 +54,19 @@ type Store struct {
 // NewStore returns a Store over client.
 func NewStore(client *ent.Client) *Store { return &Store{client: client} }
 
-// Create validates def and saves a new segment in PENDING state.
+// Create validates def and saves a new segment in PENDING state, with its
+// first version and its audit entry, in one transaction.
 func (s *Store) Create(ctx context.Context, def Definition) (*ent.Segment, error) {
+	return s.inTx(ctx, func(tx *Store) (*ent.Segment, error) {
+		seg, err := tx.create(ctx, def)
+		if err != nil {
+			return nil, err
+		}
+		return seg, tx.recordDefinition(ctx, nil, seg)
+	})
+}
+
+func (s *Store) create(ctx context.Context, def Definition) (*ent.Segment, error) {
 	if def.Kind == "" {
 		def.Kind = entsegment.KindDYNAMIC
 	}
@@ -112,12 +123,34 @@ func (s *Store) Create(ctx context.Context, def Definition) (*ent.Segment, error
 	return seg, nil
 }
 
-// Update applies ch to segment id. A new rule bumps the definition version.
+// Update applies ch to segment id. A new rule bumps the definition version
+// and is kept as a version; the change and its audit entry commit together.
 func (s *Store) Update(ctx context.Context, id int, ch Change) (*ent.Segment, error) {
-	seg, err := s.active(ctx, id)
-	if err != nil {
-		return nil, err
-	}
+	return s.inTx(ctx, func(tx *Store) (*ent.Segment, error) {
+		if err := tx.lock(ctx, id); err != nil {
+			return nil, err
+		}
+		before, err := tx.active(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if ch.Rule != nil {
+			// A segment written without versions (outside Store) gets the
+			// definition being replaced first, so versionAt covers its past.
+			if err := tx.ensureCurrentVersion(ctx, id); err != nil {
+				return nil, err
+			}
+		}
+		after, err := tx.update(ctx, before, ch)
+		if err != nil {
+			return nil, err
+		}
+		return after, tx.recordDefinition(ctx, before, after)
+	})
+}
+
+func (s *Store) update(ctx context.Context, seg *ent.Segment, ch Change) (*ent.Segment, error) {
+	id := seg.ID
 	update := seg.Update()
 	if ch.Name != nil {
 		if err := checkName("input.name", *ch.Name); err != nil {
@@ -150,7 +183,7 @@ func (s *Store) Update(ctx context.Context, id int, ch Change) (*ent.Segment, er
 			return nil, err
 		}
 	}
-	seg, err = update.Save(ctx)
+	seg, err := update.Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("update segment %d: %w", id, err)
 	}
@@ -184,20 +217,27 @@ func setRealtime(update *ent.SegmentUpdateOne, seg *ent.Segment, ch Change) erro
 	return nil
 }
 
-// Archive marks segment id archived; archiving twice is a no-op.
+// Archive marks segment id archived, with its audit entry, in one
+// transaction; archiving twice changes nothing.
 func (s *Store) Archive(ctx context.Context, id int) (*ent.Segment, error) {
-	seg, err := s.get(ctx, "id", id)
-	if err != nil {
-		return nil, err
-	}
-	if seg.ArchivedAt != nil {
-		return seg, nil
-	}
-	seg, err = seg.Update().SetArchivedAt(time.Now()).Save(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("archive segment %d: %w", id, err)
-	}
-	return seg, nil
+	return s.inTx(ctx, func(tx *Store) (*ent.Segment, error) {
+		if err := tx.lock(ctx, id); err != nil {
+			return nil, err
+		}
+		before, err := tx.get(ctx, "id", id)
+		if err != nil {
+			return nil, err
+		}
+		if before.ArchivedAt != nil {
+			audit.Change(ctx, id, definitionOf(before), definitionOf(before))
+			return before, nil
+		}
+		after, err := before.Update().SetArchivedAt(time.Now()).Save(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("archive segment %d: %w", id, err)
+		}
+		return after, audit.Record(ctx, tx.client, id, definitionOf(before), definitionOf(after))
+	})
 }
 
 // get loads segment id, named field in the input, of the caller's project.

@@ -11,6 +11,7 @@ import (
 	entsurvey "github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
+	"github.com/pulse-analytics/pulse/internal/audit"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 )
 
@@ -72,7 +73,14 @@ func (s *Store) Create(ctx context.Context, def Definition) (*ent.Survey, error)
 			return fmt.Errorf("create survey: %w", err)
 		}
 		created = sv
-		return addQuestions(ctx, tx, sv.ID, def.Questions)
+		if err := addQuestions(ctx, tx, sv.ID, def.Questions); err != nil {
+			return err
+		}
+		after, err := definitionOf(ctx, tx, sv)
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, sv.ID, nil, after)
 	})
 	if err != nil {
 		return nil, err
@@ -108,31 +116,54 @@ func (s *Store) Update(ctx context.Context, id int, ch Change) (*ent.Survey, err
 	}
 	var updated *ent.Survey
 	err = s.inTx(ctx, func(tx *ent.Tx) error {
-		update := tx.Survey.UpdateOneID(sv.ID).SetNillableTargetSegmentID(ch.TargetSegmentID)
-		if ch.Name != nil {
-			update.SetName(strings.TrimSpace(*ch.Name))
+		// The row lock orders concurrent updates, so before is what this
+		// one replaces.
+		locked, err := tx.Survey.Query().Where(entsurvey.ID(sv.ID)).ForUpdate().Only(ctx)
+		if err != nil {
+			return fmt.Errorf("lock survey %d: %w", id, err)
 		}
-		if ch.Status != nil {
-			update.SetStatus(*ch.Status)
+		before, err := definitionOf(ctx, tx, locked)
+		if err != nil {
+			return err
 		}
-		if ch.ClearTargetSegment {
-			update.ClearTargetSegmentID()
+		if updated, err = apply(ctx, tx, sv.ID, ch); err != nil {
+			return err
 		}
-		if updated, err = update.Save(ctx); err != nil {
-			return fmt.Errorf("update survey %d: %w", id, err)
+		after, err := definitionOf(ctx, tx, updated)
+		if err != nil {
+			return err
 		}
-		if ch.Questions == nil {
-			return nil
-		}
-		if _, err := tx.SurveyQuestion.Delete().Where(surveyquestion.SurveyID(id)).Exec(ctx); err != nil {
-			return fmt.Errorf("replace questions of survey %d: %w", id, err)
-		}
-		return addQuestions(ctx, tx, id, ch.Questions)
+		return audit.Record(ctx, tx, id, before, after)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return s.client.Survey.Get(ctx, updated.ID)
+}
+
+// apply makes the changes of ch to survey id in tx.
+func apply(ctx context.Context, tx *ent.Tx, id int, ch Change) (*ent.Survey, error) {
+	update := tx.Survey.UpdateOneID(id).SetNillableTargetSegmentID(ch.TargetSegmentID)
+	if ch.Name != nil {
+		update.SetName(strings.TrimSpace(*ch.Name))
+	}
+	if ch.Status != nil {
+		update.SetStatus(*ch.Status)
+	}
+	if ch.ClearTargetSegment {
+		update.ClearTargetSegmentID()
+	}
+	updated, err := update.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("update survey %d: %w", id, err)
+	}
+	if ch.Questions == nil {
+		return updated, nil
+	}
+	if _, err := tx.SurveyQuestion.Delete().Where(surveyquestion.SurveyID(id)).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("replace questions of survey %d: %w", id, err)
+	}
+	return updated, addQuestions(ctx, tx, id, ch.Questions)
 }
 
 func (s *Store) checkReplaceable(ctx context.Context, id int, questions []Question) error {

@@ -44,6 +44,9 @@ type Scope struct {
 	Role      Role
 	// KeyID is the API key that authenticated the request, 0 for internal callers.
 	KeyID int
+	// KeyPrefix is the shown prefix of that key (never the secret), for
+	// records of who did what; empty for internal callers.
+	KeyPrefix string
 }
 
 // ErrNoTenant is returned when tenant-owned data is touched from a context

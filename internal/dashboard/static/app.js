@@ -1,5 +1,6 @@
 // The Pulse dashboard: segment tiles, the live feed of users entering and
-// leaving segments, recompute buttons and the analytics charts.
+// leaving segments, export and recompute buttons, the health of the
+// webhook endpoints and the analytics charts.
 "use strict";
 
 (() => {
@@ -25,6 +26,9 @@
     segment { id name }
     entered { externalId } exited { externalId }
   } }`;
+  const WEBHOOKS = `query Webhooks { webhookEndpoints(first: 100) { edges { node {
+    id url description state disabledReason failingSince lastAttempt { at httpStatus error }
+  } } } }`;
   const RECOMPUTE = `mutation Recompute($id: ID!) { recomputeSegment(id: $id) { id status } }`;
   const RECOMPUTE_ALL = `mutation RecomputeAll { recomputeAllSegments { id } }`;
   const OVERLAP = `query Overlap($ids: [ID!]!) { segmentOverlap(segmentIds: $ids) { a { id } b { id } intersection jaccard } }`;
@@ -95,8 +99,10 @@
       },
     });
     loadCharts();
+    loadWebhooks();
     setInterval(() => loadSegments().catch(showError), 30000);
     setInterval(loadCharts, 30000);
+    setInterval(loadWebhooks, 30000);
     setInterval(renderFreshness, 1000);
   }
 
@@ -136,8 +142,11 @@
       seg.tile.innerHTML = `<div class="top"><span class="name"></span><span class="badge"></span></div>
         <div class="size"></div><svg aria-hidden="true"></svg><div class="rule"></div>
         <div class="lasterror" hidden></div>
-        <div class="meta"><span class="fresh"></span><button class="recompute" hidden>Recompute</button></div>`;
+        <div class="meta"><span class="fresh"></span><span class="actions">
+          <button class="export" title="Download the current members as CSV">Export CSV</button>
+          <button class="recompute" hidden>Recompute</button></span></div>`;
       seg.tile.querySelector(".recompute").addEventListener("click", () => recompute(seg));
+      seg.tile.querySelector(".export").addEventListener("click", () => exportMembers(seg));
       $("tiles").appendChild(seg.tile);
     }
     const t = seg.tile;
@@ -210,6 +219,53 @@
     }
   }
 
+  // exportMembers downloads the segment's current members as CSV. The
+  // export wants the key in an Authorization header, which a plain link
+  // cannot send (and a key in a URL would end up in logs and history), so
+  // the page fetches the file itself and hands the browser a blob of it
+  // to save under the name the server gives.
+  async function exportMembers(seg) {
+    const button = seg.tile.querySelector(".export");
+    button.disabled = true;
+    button.textContent = "Exporting…";
+    try {
+      const res = await fetch("/v1/segments/" + encodeURIComponent(seg.id) + "/members.csv", {
+        headers: { "Authorization": "Bearer " + state.readKey },
+      });
+      if (!res.ok) {
+        let message = "HTTP " + res.status;
+        try { message = (await res.json()).error.message; } catch (e) { /* not a JSON error */ }
+        throw new Error("The export of " + seg.name + " was refused: " + message);
+      }
+      // A response cut short by the server rejects here: no partial file.
+      const blob = await res.blob();
+      const url = URL.createObjectURL(blob);
+      const link = el("a", { href: url, download: downloadName(res.headers.get("Content-Disposition"), seg.name + "-members.csv") });
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      // The download reads the blob after click returns.
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      seg.tile.dataset.exportedBytes = blob.size;
+    } catch (err) {
+      showError(err);
+    } finally {
+      button.disabled = false;
+      button.textContent = "Export CSV";
+    }
+  }
+
+  // downloadName reads the file name of a Content-Disposition header:
+  // RFC 6266's UTF-8 filename* first, else the ASCII filename.
+  function downloadName(header, fallback) {
+    const ext = /filename\*=UTF-8''([^;]+)/i.exec(header || "");
+    if (ext) {
+      try { return decodeURIComponent(ext[1]); } catch (e) { /* malformed: try the plain name */ }
+    }
+    const plain = /filename="([^"]*)"/i.exec(header || "");
+    return plain ? plain[1] : fallback;
+  }
+
   $("recompute-all").addEventListener("click", async () => {
     try { await query(state.adminKey, RECOMPUTE_ALL); } catch (err) { showError(err); }
   });
@@ -259,6 +315,15 @@
     const feed = $("feed");
     feed.prepend(li);
     while (feed.children.length > 100) feed.lastChild.remove();
+  }
+
+  async function loadWebhooks() {
+    try {
+      const data = await query(state.readKey, WEBHOOKS);
+      window.PulseWebhooks.render($("webhooks"), data.webhookEndpoints.edges.map((e) => e.node), ago);
+    } catch (err) {
+      $("webhooks").textContent = "Webhook health is unavailable: " + err.message;
+    }
   }
 
   async function loadCharts() {
