@@ -29,11 +29,13 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/ent/segmentversion"
+	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/usererasure"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -74,6 +76,8 @@ type Client struct {
 	SegmentRun *SegmentRunClient
 	// SegmentVersion is the client for interacting with the SegmentVersion builders.
 	SegmentVersion *SegmentVersionClient
+	// SuppressedID is the client for interacting with the SuppressedID builders.
+	SuppressedID *SuppressedIDClient
 	// Survey is the client for interacting with the Survey builders.
 	Survey *SurveyClient
 	// SurveyQuestion is the client for interacting with the SurveyQuestion builders.
@@ -84,6 +88,8 @@ type Client struct {
 	User *UserClient
 	// UserDailyActivity is the client for interacting with the UserDailyActivity builders.
 	UserDailyActivity *UserDailyActivityClient
+	// UserErasure is the client for interacting with the UserErasure builders.
+	UserErasure *UserErasureClient
 	// WebhookAttempt is the client for interacting with the WebhookAttempt builders.
 	WebhookAttempt *WebhookAttemptClient
 	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
@@ -115,11 +121,13 @@ func (c *Client) init() {
 	c.SegmentMembership = NewSegmentMembershipClient(c.config)
 	c.SegmentRun = NewSegmentRunClient(c.config)
 	c.SegmentVersion = NewSegmentVersionClient(c.config)
+	c.SuppressedID = NewSuppressedIDClient(c.config)
 	c.Survey = NewSurveyClient(c.config)
 	c.SurveyQuestion = NewSurveyQuestionClient(c.config)
 	c.SurveyResponse = NewSurveyResponseClient(c.config)
 	c.User = NewUserClient(c.config)
 	c.UserDailyActivity = NewUserDailyActivityClient(c.config)
+	c.UserErasure = NewUserErasureClient(c.config)
 	c.WebhookAttempt = NewWebhookAttemptClient(c.config)
 	c.WebhookEndpoint = NewWebhookEndpointClient(c.config)
 	c.WebhookMessage = NewWebhookMessageClient(c.config)
@@ -229,11 +237,13 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		SegmentMembership: NewSegmentMembershipClient(cfg),
 		SegmentRun:        NewSegmentRunClient(cfg),
 		SegmentVersion:    NewSegmentVersionClient(cfg),
+		SuppressedID:      NewSuppressedIDClient(cfg),
 		Survey:            NewSurveyClient(cfg),
 		SurveyQuestion:    NewSurveyQuestionClient(cfg),
 		SurveyResponse:    NewSurveyResponseClient(cfg),
 		User:              NewUserClient(cfg),
 		UserDailyActivity: NewUserDailyActivityClient(cfg),
+		UserErasure:       NewUserErasureClient(cfg),
 		WebhookAttempt:    NewWebhookAttemptClient(cfg),
 		WebhookEndpoint:   NewWebhookEndpointClient(cfg),
 		WebhookMessage:    NewWebhookMessageClient(cfg),
@@ -270,11 +280,13 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		SegmentMembership: NewSegmentMembershipClient(cfg),
 		SegmentRun:        NewSegmentRunClient(cfg),
 		SegmentVersion:    NewSegmentVersionClient(cfg),
+		SuppressedID:      NewSuppressedIDClient(cfg),
 		Survey:            NewSurveyClient(cfg),
 		SurveyQuestion:    NewSurveyQuestionClient(cfg),
 		SurveyResponse:    NewSurveyResponseClient(cfg),
 		User:              NewUserClient(cfg),
 		UserDailyActivity: NewUserDailyActivityClient(cfg),
+		UserErasure:       NewUserErasureClient(cfg),
 		WebhookAttempt:    NewWebhookAttemptClient(cfg),
 		WebhookEndpoint:   NewWebhookEndpointClient(cfg),
 		WebhookMessage:    NewWebhookMessageClient(cfg),
@@ -309,8 +321,8 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.AuditEntry, c.DiscoveryRun, c.Event, c.Feedback, c.FeedbackChange,
 		c.Identity, c.Project, c.Segment, c.SegmentDirtyUser, c.SegmentMember,
-		c.SegmentMembership, c.SegmentRun, c.SegmentVersion, c.Survey,
-		c.SurveyQuestion, c.SurveyResponse, c.User, c.UserDailyActivity,
+		c.SegmentMembership, c.SegmentRun, c.SegmentVersion, c.SuppressedID, c.Survey,
+		c.SurveyQuestion, c.SurveyResponse, c.User, c.UserDailyActivity, c.UserErasure,
 		c.WebhookAttempt, c.WebhookEndpoint, c.WebhookMessage,
 	} {
 		n.Use(hooks...)
@@ -323,8 +335,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.AuditEntry, c.DiscoveryRun, c.Event, c.Feedback, c.FeedbackChange,
 		c.Identity, c.Project, c.Segment, c.SegmentDirtyUser, c.SegmentMember,
-		c.SegmentMembership, c.SegmentRun, c.SegmentVersion, c.Survey,
-		c.SurveyQuestion, c.SurveyResponse, c.User, c.UserDailyActivity,
+		c.SegmentMembership, c.SegmentRun, c.SegmentVersion, c.SuppressedID, c.Survey,
+		c.SurveyQuestion, c.SurveyResponse, c.User, c.UserDailyActivity, c.UserErasure,
 		c.WebhookAttempt, c.WebhookEndpoint, c.WebhookMessage,
 	} {
 		n.Intercept(interceptors...)
@@ -362,6 +374,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.SegmentRun.mutate(ctx, m)
 	case *SegmentVersionMutation:
 		return c.SegmentVersion.mutate(ctx, m)
+	case *SuppressedIDMutation:
+		return c.SuppressedID.mutate(ctx, m)
 	case *SurveyMutation:
 		return c.Survey.mutate(ctx, m)
 	case *SurveyQuestionMutation:
@@ -372,6 +386,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.User.mutate(ctx, m)
 	case *UserDailyActivityMutation:
 		return c.UserDailyActivity.mutate(ctx, m)
+	case *UserErasureMutation:
+		return c.UserErasure.mutate(ctx, m)
 	case *WebhookAttemptMutation:
 		return c.WebhookAttempt.mutate(ctx, m)
 	case *WebhookEndpointMutation:
@@ -1932,6 +1948,38 @@ func (c *ProjectClient) QueryWebhookAttempts(_m *Project) *WebhookAttemptQuery {
 	return query
 }
 
+// QueryUserErasures queries the user_erasures edge of a Project.
+func (c *ProjectClient) QueryUserErasures(_m *Project) *UserErasureQuery {
+	query := (&UserErasureClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, id),
+			sqlgraph.To(usererasure.Table, usererasure.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.UserErasuresTable, project.UserErasuresColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySuppressedIds queries the suppressed_ids edge of a Project.
+func (c *ProjectClient) QuerySuppressedIds(_m *Project) *SuppressedIDQuery {
+	query := (&SuppressedIDClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, id),
+			sqlgraph.To(suppressedid.Table, suppressedid.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.SuppressedIdsTable, project.SuppressedIdsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *ProjectClient) Hooks() []Hook {
 	hooks := c.hooks.Project
@@ -2974,6 +3022,157 @@ func (c *SegmentVersionClient) mutate(ctx context.Context, m *SegmentVersionMuta
 	}
 }
 
+// SuppressedIDClient is a client for the SuppressedID schema.
+type SuppressedIDClient struct {
+	config
+}
+
+// NewSuppressedIDClient returns a client for the SuppressedID from the given config.
+func NewSuppressedIDClient(c config) *SuppressedIDClient {
+	return &SuppressedIDClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `suppressedid.Hooks(f(g(h())))`.
+func (c *SuppressedIDClient) Use(hooks ...Hook) {
+	c.hooks.SuppressedID = append(c.hooks.SuppressedID, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `suppressedid.Intercept(f(g(h())))`.
+func (c *SuppressedIDClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SuppressedID = append(c.inters.SuppressedID, interceptors...)
+}
+
+// Create returns a builder for creating a SuppressedID entity.
+func (c *SuppressedIDClient) Create() *SuppressedIDCreate {
+	mutation := newSuppressedIDMutation(c.config, OpCreate)
+	return &SuppressedIDCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SuppressedID entities.
+func (c *SuppressedIDClient) CreateBulk(builders ...*SuppressedIDCreate) *SuppressedIDCreateBulk {
+	return &SuppressedIDCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SuppressedIDClient) MapCreateBulk(slice any, setFunc func(*SuppressedIDCreate, int)) *SuppressedIDCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SuppressedIDCreateBulk{err: fmt.Errorf("calling to SuppressedIDClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SuppressedIDCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SuppressedIDCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SuppressedID.
+func (c *SuppressedIDClient) Update() *SuppressedIDUpdate {
+	mutation := newSuppressedIDMutation(c.config, OpUpdate)
+	return &SuppressedIDUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SuppressedIDClient) UpdateOne(_m *SuppressedID) *SuppressedIDUpdateOne {
+	mutation := newSuppressedIDMutation(c.config, OpUpdateOne, withSuppressedID(_m))
+	return &SuppressedIDUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SuppressedIDClient) UpdateOneID(id int) *SuppressedIDUpdateOne {
+	mutation := newSuppressedIDMutation(c.config, OpUpdateOne, withSuppressedIDID(id))
+	return &SuppressedIDUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SuppressedID.
+func (c *SuppressedIDClient) Delete() *SuppressedIDDelete {
+	mutation := newSuppressedIDMutation(c.config, OpDelete)
+	return &SuppressedIDDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SuppressedIDClient) DeleteOne(_m *SuppressedID) *SuppressedIDDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SuppressedIDClient) DeleteOneID(id int) *SuppressedIDDeleteOne {
+	builder := c.Delete().Where(suppressedid.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SuppressedIDDeleteOne{builder}
+}
+
+// Query returns a query builder for SuppressedID.
+func (c *SuppressedIDClient) Query() *SuppressedIDQuery {
+	return &SuppressedIDQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSuppressedID},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SuppressedID entity by its id.
+func (c *SuppressedIDClient) Get(ctx context.Context, id int) (*SuppressedID, error) {
+	return c.Query().Where(suppressedid.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SuppressedIDClient) GetX(ctx context.Context, id int) *SuppressedID {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProject queries the project edge of a SuppressedID.
+func (c *SuppressedIDClient) QueryProject(_m *SuppressedID) *ProjectQuery {
+	query := (&ProjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(suppressedid.Table, suppressedid.FieldID, id),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, suppressedid.ProjectTable, suppressedid.ProjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SuppressedIDClient) Hooks() []Hook {
+	hooks := c.hooks.SuppressedID
+	return append(hooks[:len(hooks):len(hooks)], suppressedid.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SuppressedIDClient) Interceptors() []Interceptor {
+	inters := c.inters.SuppressedID
+	return append(inters[:len(inters):len(inters)], suppressedid.Interceptors[:]...)
+}
+
+func (c *SuppressedIDClient) mutate(ctx context.Context, m *SuppressedIDMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SuppressedIDCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SuppressedIDUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SuppressedIDUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SuppressedIDDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SuppressedID mutation op: %q", m.Op())
+	}
+}
+
 // SurveyClient is a client for the Survey schema.
 type SurveyClient struct {
 	config
@@ -3969,6 +4168,157 @@ func (c *UserDailyActivityClient) mutate(ctx context.Context, m *UserDailyActivi
 	}
 }
 
+// UserErasureClient is a client for the UserErasure schema.
+type UserErasureClient struct {
+	config
+}
+
+// NewUserErasureClient returns a client for the UserErasure from the given config.
+func NewUserErasureClient(c config) *UserErasureClient {
+	return &UserErasureClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `usererasure.Hooks(f(g(h())))`.
+func (c *UserErasureClient) Use(hooks ...Hook) {
+	c.hooks.UserErasure = append(c.hooks.UserErasure, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `usererasure.Intercept(f(g(h())))`.
+func (c *UserErasureClient) Intercept(interceptors ...Interceptor) {
+	c.inters.UserErasure = append(c.inters.UserErasure, interceptors...)
+}
+
+// Create returns a builder for creating a UserErasure entity.
+func (c *UserErasureClient) Create() *UserErasureCreate {
+	mutation := newUserErasureMutation(c.config, OpCreate)
+	return &UserErasureCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of UserErasure entities.
+func (c *UserErasureClient) CreateBulk(builders ...*UserErasureCreate) *UserErasureCreateBulk {
+	return &UserErasureCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *UserErasureClient) MapCreateBulk(slice any, setFunc func(*UserErasureCreate, int)) *UserErasureCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &UserErasureCreateBulk{err: fmt.Errorf("calling to UserErasureClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*UserErasureCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &UserErasureCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for UserErasure.
+func (c *UserErasureClient) Update() *UserErasureUpdate {
+	mutation := newUserErasureMutation(c.config, OpUpdate)
+	return &UserErasureUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *UserErasureClient) UpdateOne(_m *UserErasure) *UserErasureUpdateOne {
+	mutation := newUserErasureMutation(c.config, OpUpdateOne, withUserErasure(_m))
+	return &UserErasureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *UserErasureClient) UpdateOneID(id int) *UserErasureUpdateOne {
+	mutation := newUserErasureMutation(c.config, OpUpdateOne, withUserErasureID(id))
+	return &UserErasureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for UserErasure.
+func (c *UserErasureClient) Delete() *UserErasureDelete {
+	mutation := newUserErasureMutation(c.config, OpDelete)
+	return &UserErasureDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *UserErasureClient) DeleteOne(_m *UserErasure) *UserErasureDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *UserErasureClient) DeleteOneID(id int) *UserErasureDeleteOne {
+	builder := c.Delete().Where(usererasure.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &UserErasureDeleteOne{builder}
+}
+
+// Query returns a query builder for UserErasure.
+func (c *UserErasureClient) Query() *UserErasureQuery {
+	return &UserErasureQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeUserErasure},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a UserErasure entity by its id.
+func (c *UserErasureClient) Get(ctx context.Context, id int) (*UserErasure, error) {
+	return c.Query().Where(usererasure.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *UserErasureClient) GetX(ctx context.Context, id int) *UserErasure {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProject queries the project edge of a UserErasure.
+func (c *UserErasureClient) QueryProject(_m *UserErasure) *ProjectQuery {
+	query := (&ProjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(usererasure.Table, usererasure.FieldID, id),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, usererasure.ProjectTable, usererasure.ProjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *UserErasureClient) Hooks() []Hook {
+	hooks := c.hooks.UserErasure
+	return append(hooks[:len(hooks):len(hooks)], usererasure.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *UserErasureClient) Interceptors() []Interceptor {
+	inters := c.inters.UserErasure
+	return append(inters[:len(inters):len(inters)], usererasure.Interceptors[:]...)
+}
+
+func (c *UserErasureClient) mutate(ctx context.Context, m *UserErasureMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&UserErasureCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&UserErasureUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&UserErasureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&UserErasureDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown UserErasure mutation op: %q", m.Op())
+	}
+}
+
 // WebhookAttemptClient is a client for the WebhookAttempt schema.
 type WebhookAttemptClient struct {
 	config
@@ -4491,15 +4841,16 @@ type (
 	hooks struct {
 		APIKey, AuditEntry, DiscoveryRun, Event, Feedback, FeedbackChange, Identity,
 		Project, Segment, SegmentDirtyUser, SegmentMember, SegmentMembership,
-		SegmentRun, SegmentVersion, Survey, SurveyQuestion, SurveyResponse, User,
-		UserDailyActivity, WebhookAttempt, WebhookEndpoint, WebhookMessage []ent.Hook
+		SegmentRun, SegmentVersion, SuppressedID, Survey, SurveyQuestion,
+		SurveyResponse, User, UserDailyActivity, UserErasure, WebhookAttempt,
+		WebhookEndpoint, WebhookMessage []ent.Hook
 	}
 	inters struct {
 		APIKey, AuditEntry, DiscoveryRun, Event, Feedback, FeedbackChange, Identity,
 		Project, Segment, SegmentDirtyUser, SegmentMember, SegmentMembership,
-		SegmentRun, SegmentVersion, Survey, SurveyQuestion, SurveyResponse, User,
-		UserDailyActivity, WebhookAttempt, WebhookEndpoint,
-		WebhookMessage []ent.Interceptor
+		SegmentRun, SegmentVersion, SuppressedID, Survey, SurveyQuestion,
+		SurveyResponse, User, UserDailyActivity, UserErasure, WebhookAttempt,
+		WebhookEndpoint, WebhookMessage []ent.Interceptor
 	}
 )
 

@@ -26,11 +26,13 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/ent/segmentversion"
+	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/usererasure"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -108,11 +110,13 @@ func checkColumn(t, c string) error {
 			segmentmembership.Table: segmentmembership.ValidColumn,
 			segmentrun.Table:        segmentrun.ValidColumn,
 			segmentversion.Table:    segmentversion.ValidColumn,
+			suppressedid.Table:      suppressedid.ValidColumn,
 			survey.Table:            survey.ValidColumn,
 			surveyquestion.Table:    surveyquestion.ValidColumn,
 			surveyresponse.Table:    surveyresponse.ValidColumn,
 			user.Table:              user.ValidColumn,
 			userdailyactivity.Table: userdailyactivity.ValidColumn,
+			usererasure.Table:       usererasure.ValidColumn,
 			webhookattempt.Table:    webhookattempt.ValidColumn,
 			webhookendpoint.Table:   webhookendpoint.ValidColumn,
 			webhookmessage.Table:    webhookmessage.ValidColumn,

@@ -28,11 +28,13 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/ent/segmentversion"
+	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/usererasure"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -61,11 +63,13 @@ const (
 	TypeSegmentMembership = "SegmentMembership"
 	TypeSegmentRun        = "SegmentRun"
 	TypeSegmentVersion    = "SegmentVersion"
+	TypeSuppressedID      = "SuppressedID"
 	TypeSurvey            = "Survey"
 	TypeSurveyQuestion    = "SurveyQuestion"
 	TypeSurveyResponse    = "SurveyResponse"
 	TypeUser              = "User"
 	TypeUserDailyActivity = "UserDailyActivity"
+	TypeUserErasure       = "UserErasure"
 	TypeWebhookAttempt    = "WebhookAttempt"
 	TypeWebhookEndpoint   = "WebhookEndpoint"
 	TypeWebhookMessage    = "WebhookMessage"
@@ -7493,6 +7497,9 @@ type ProjectMutation struct {
 	active_events              *[]string
 	appendactive_events        []string
 	realtime                   *bool
+	privacy_salt               *[]byte
+	suppression_version        *int64
+	addsuppression_version     *int64
 	clearedFields              map[string]struct{}
 	api_keys                   map[int]struct{}
 	removedapi_keys            map[int]struct{}
@@ -7551,6 +7558,12 @@ type ProjectMutation struct {
 	webhook_attempts           map[int]struct{}
 	removedwebhook_attempts    map[int]struct{}
 	clearedwebhook_attempts    bool
+	user_erasures              map[int]struct{}
+	removeduser_erasures       map[int]struct{}
+	cleareduser_erasures       bool
+	suppressed_ids             map[int]struct{}
+	removedsuppressed_ids      map[int]struct{}
+	clearedsuppressed_ids      bool
 	done                       bool
 	oldValue                   func(context.Context) (*Project, error)
 	predicates                 []predicate.Project
@@ -7897,6 +7910,111 @@ func (m *ProjectMutation) OldRealtime(ctx context.Context) (v bool, err error) {
 // ResetRealtime resets all changes to the "realtime" field.
 func (m *ProjectMutation) ResetRealtime() {
 	m.realtime = nil
+}
+
+// SetPrivacySalt sets the "privacy_salt" field.
+func (m *ProjectMutation) SetPrivacySalt(b []byte) {
+	m.privacy_salt = &b
+}
+
+// PrivacySalt returns the value of the "privacy_salt" field in the mutation.
+func (m *ProjectMutation) PrivacySalt() (r []byte, exists bool) {
+	v := m.privacy_salt
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrivacySalt returns the old "privacy_salt" field's value of the Project entity.
+// If the Project object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProjectMutation) OldPrivacySalt(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrivacySalt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrivacySalt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrivacySalt: %w", err)
+	}
+	return oldValue.PrivacySalt, nil
+}
+
+// ClearPrivacySalt clears the value of the "privacy_salt" field.
+func (m *ProjectMutation) ClearPrivacySalt() {
+	m.privacy_salt = nil
+	m.clearedFields[project.FieldPrivacySalt] = struct{}{}
+}
+
+// PrivacySaltCleared returns if the "privacy_salt" field was cleared in this mutation.
+func (m *ProjectMutation) PrivacySaltCleared() bool {
+	_, ok := m.clearedFields[project.FieldPrivacySalt]
+	return ok
+}
+
+// ResetPrivacySalt resets all changes to the "privacy_salt" field.
+func (m *ProjectMutation) ResetPrivacySalt() {
+	m.privacy_salt = nil
+	delete(m.clearedFields, project.FieldPrivacySalt)
+}
+
+// SetSuppressionVersion sets the "suppression_version" field.
+func (m *ProjectMutation) SetSuppressionVersion(i int64) {
+	m.suppression_version = &i
+	m.addsuppression_version = nil
+}
+
+// SuppressionVersion returns the value of the "suppression_version" field in the mutation.
+func (m *ProjectMutation) SuppressionVersion() (r int64, exists bool) {
+	v := m.suppression_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSuppressionVersion returns the old "suppression_version" field's value of the Project entity.
+// If the Project object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProjectMutation) OldSuppressionVersion(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSuppressionVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSuppressionVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSuppressionVersion: %w", err)
+	}
+	return oldValue.SuppressionVersion, nil
+}
+
+// AddSuppressionVersion adds i to the "suppression_version" field.
+func (m *ProjectMutation) AddSuppressionVersion(i int64) {
+	if m.addsuppression_version != nil {
+		*m.addsuppression_version += i
+	} else {
+		m.addsuppression_version = &i
+	}
+}
+
+// AddedSuppressionVersion returns the value that was added to the "suppression_version" field in this mutation.
+func (m *ProjectMutation) AddedSuppressionVersion() (r int64, exists bool) {
+	v := m.addsuppression_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSuppressionVersion resets all changes to the "suppression_version" field.
+func (m *ProjectMutation) ResetSuppressionVersion() {
+	m.suppression_version = nil
+	m.addsuppression_version = nil
 }
 
 // AddAPIKeyIDs adds the "api_keys" edge to the APIKey entity by ids.
@@ -8925,6 +9043,114 @@ func (m *ProjectMutation) ResetWebhookAttempts() {
 	m.removedwebhook_attempts = nil
 }
 
+// AddUserErasureIDs adds the "user_erasures" edge to the UserErasure entity by ids.
+func (m *ProjectMutation) AddUserErasureIDs(ids ...int) {
+	if m.user_erasures == nil {
+		m.user_erasures = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.user_erasures[ids[i]] = struct{}{}
+	}
+}
+
+// ClearUserErasures clears the "user_erasures" edge to the UserErasure entity.
+func (m *ProjectMutation) ClearUserErasures() {
+	m.cleareduser_erasures = true
+}
+
+// UserErasuresCleared reports if the "user_erasures" edge to the UserErasure entity was cleared.
+func (m *ProjectMutation) UserErasuresCleared() bool {
+	return m.cleareduser_erasures
+}
+
+// RemoveUserErasureIDs removes the "user_erasures" edge to the UserErasure entity by IDs.
+func (m *ProjectMutation) RemoveUserErasureIDs(ids ...int) {
+	if m.removeduser_erasures == nil {
+		m.removeduser_erasures = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.user_erasures, ids[i])
+		m.removeduser_erasures[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedUserErasures returns the removed IDs of the "user_erasures" edge to the UserErasure entity.
+func (m *ProjectMutation) RemovedUserErasuresIDs() (ids []int) {
+	for id := range m.removeduser_erasures {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// UserErasuresIDs returns the "user_erasures" edge IDs in the mutation.
+func (m *ProjectMutation) UserErasuresIDs() (ids []int) {
+	for id := range m.user_erasures {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetUserErasures resets all changes to the "user_erasures" edge.
+func (m *ProjectMutation) ResetUserErasures() {
+	m.user_erasures = nil
+	m.cleareduser_erasures = false
+	m.removeduser_erasures = nil
+}
+
+// AddSuppressedIDIDs adds the "suppressed_ids" edge to the SuppressedID entity by ids.
+func (m *ProjectMutation) AddSuppressedIDIDs(ids ...int) {
+	if m.suppressed_ids == nil {
+		m.suppressed_ids = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.suppressed_ids[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSuppressedIds clears the "suppressed_ids" edge to the SuppressedID entity.
+func (m *ProjectMutation) ClearSuppressedIds() {
+	m.clearedsuppressed_ids = true
+}
+
+// SuppressedIdsCleared reports if the "suppressed_ids" edge to the SuppressedID entity was cleared.
+func (m *ProjectMutation) SuppressedIdsCleared() bool {
+	return m.clearedsuppressed_ids
+}
+
+// RemoveSuppressedIDIDs removes the "suppressed_ids" edge to the SuppressedID entity by IDs.
+func (m *ProjectMutation) RemoveSuppressedIDIDs(ids ...int) {
+	if m.removedsuppressed_ids == nil {
+		m.removedsuppressed_ids = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.suppressed_ids, ids[i])
+		m.removedsuppressed_ids[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSuppressedIds returns the removed IDs of the "suppressed_ids" edge to the SuppressedID entity.
+func (m *ProjectMutation) RemovedSuppressedIdsIDs() (ids []int) {
+	for id := range m.removedsuppressed_ids {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// SuppressedIdsIDs returns the "suppressed_ids" edge IDs in the mutation.
+func (m *ProjectMutation) SuppressedIdsIDs() (ids []int) {
+	for id := range m.suppressed_ids {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSuppressedIds resets all changes to the "suppressed_ids" edge.
+func (m *ProjectMutation) ResetSuppressedIds() {
+	m.suppressed_ids = nil
+	m.clearedsuppressed_ids = false
+	m.removedsuppressed_ids = nil
+}
+
 // Where appends a list predicates to the ProjectMutation builder.
 func (m *ProjectMutation) Where(ps ...predicate.Project) {
 	m.predicates = append(m.predicates, ps...)
@@ -8959,7 +9185,7 @@ func (m *ProjectMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ProjectMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 8)
 	if m.created_at != nil {
 		fields = append(fields, project.FieldCreatedAt)
 	}
@@ -8977,6 +9203,12 @@ func (m *ProjectMutation) Fields() []string {
 	}
 	if m.realtime != nil {
 		fields = append(fields, project.FieldRealtime)
+	}
+	if m.privacy_salt != nil {
+		fields = append(fields, project.FieldPrivacySalt)
+	}
+	if m.suppression_version != nil {
+		fields = append(fields, project.FieldSuppressionVersion)
 	}
 	return fields
 }
@@ -8998,6 +9230,10 @@ func (m *ProjectMutation) Field(name string) (ent.Value, bool) {
 		return m.ActiveEvents()
 	case project.FieldRealtime:
 		return m.Realtime()
+	case project.FieldPrivacySalt:
+		return m.PrivacySalt()
+	case project.FieldSuppressionVersion:
+		return m.SuppressionVersion()
 	}
 	return nil, false
 }
@@ -9019,6 +9255,10 @@ func (m *ProjectMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldActiveEvents(ctx)
 	case project.FieldRealtime:
 		return m.OldRealtime(ctx)
+	case project.FieldPrivacySalt:
+		return m.OldPrivacySalt(ctx)
+	case project.FieldSuppressionVersion:
+		return m.OldSuppressionVersion(ctx)
 	}
 	return nil, fmt.Errorf("unknown Project field %s", name)
 }
@@ -9070,6 +9310,20 @@ func (m *ProjectMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetRealtime(v)
 		return nil
+	case project.FieldPrivacySalt:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrivacySalt(v)
+		return nil
+	case project.FieldSuppressionVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSuppressionVersion(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Project field %s", name)
 }
@@ -9077,13 +9331,21 @@ func (m *ProjectMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *ProjectMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addsuppression_version != nil {
+		fields = append(fields, project.FieldSuppressionVersion)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *ProjectMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case project.FieldSuppressionVersion:
+		return m.AddedSuppressionVersion()
+	}
 	return nil, false
 }
 
@@ -9092,6 +9354,13 @@ func (m *ProjectMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *ProjectMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case project.FieldSuppressionVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSuppressionVersion(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Project numeric field %s", name)
 }
@@ -9102,6 +9371,9 @@ func (m *ProjectMutation) ClearedFields() []string {
 	var fields []string
 	if m.FieldCleared(project.FieldActiveEvents) {
 		fields = append(fields, project.FieldActiveEvents)
+	}
+	if m.FieldCleared(project.FieldPrivacySalt) {
+		fields = append(fields, project.FieldPrivacySalt)
 	}
 	return fields
 }
@@ -9119,6 +9391,9 @@ func (m *ProjectMutation) ClearField(name string) error {
 	switch name {
 	case project.FieldActiveEvents:
 		m.ClearActiveEvents()
+		return nil
+	case project.FieldPrivacySalt:
+		m.ClearPrivacySalt()
 		return nil
 	}
 	return fmt.Errorf("unknown Project nullable field %s", name)
@@ -9146,13 +9421,19 @@ func (m *ProjectMutation) ResetField(name string) error {
 	case project.FieldRealtime:
 		m.ResetRealtime()
 		return nil
+	case project.FieldPrivacySalt:
+		m.ResetPrivacySalt()
+		return nil
+	case project.FieldSuppressionVersion:
+		m.ResetSuppressionVersion()
+		return nil
 	}
 	return fmt.Errorf("unknown Project field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ProjectMutation) AddedEdges() []string {
-	edges := make([]string, 0, 19)
+	edges := make([]string, 0, 21)
 	if m.api_keys != nil {
 		edges = append(edges, project.EdgeAPIKeys)
 	}
@@ -9209,6 +9490,12 @@ func (m *ProjectMutation) AddedEdges() []string {
 	}
 	if m.webhook_attempts != nil {
 		edges = append(edges, project.EdgeWebhookAttempts)
+	}
+	if m.user_erasures != nil {
+		edges = append(edges, project.EdgeUserErasures)
+	}
+	if m.suppressed_ids != nil {
+		edges = append(edges, project.EdgeSuppressedIds)
 	}
 	return edges
 }
@@ -9331,13 +9618,25 @@ func (m *ProjectMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case project.EdgeUserErasures:
+		ids := make([]ent.Value, 0, len(m.user_erasures))
+		for id := range m.user_erasures {
+			ids = append(ids, id)
+		}
+		return ids
+	case project.EdgeSuppressedIds:
+		ids := make([]ent.Value, 0, len(m.suppressed_ids))
+		for id := range m.suppressed_ids {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ProjectMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 19)
+	edges := make([]string, 0, 21)
 	if m.removedapi_keys != nil {
 		edges = append(edges, project.EdgeAPIKeys)
 	}
@@ -9394,6 +9693,12 @@ func (m *ProjectMutation) RemovedEdges() []string {
 	}
 	if m.removedwebhook_attempts != nil {
 		edges = append(edges, project.EdgeWebhookAttempts)
+	}
+	if m.removeduser_erasures != nil {
+		edges = append(edges, project.EdgeUserErasures)
+	}
+	if m.removedsuppressed_ids != nil {
+		edges = append(edges, project.EdgeSuppressedIds)
 	}
 	return edges
 }
@@ -9516,13 +9821,25 @@ func (m *ProjectMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case project.EdgeUserErasures:
+		ids := make([]ent.Value, 0, len(m.removeduser_erasures))
+		for id := range m.removeduser_erasures {
+			ids = append(ids, id)
+		}
+		return ids
+	case project.EdgeSuppressedIds:
+		ids := make([]ent.Value, 0, len(m.removedsuppressed_ids))
+		for id := range m.removedsuppressed_ids {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ProjectMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 19)
+	edges := make([]string, 0, 21)
 	if m.clearedapi_keys {
 		edges = append(edges, project.EdgeAPIKeys)
 	}
@@ -9580,6 +9897,12 @@ func (m *ProjectMutation) ClearedEdges() []string {
 	if m.clearedwebhook_attempts {
 		edges = append(edges, project.EdgeWebhookAttempts)
 	}
+	if m.cleareduser_erasures {
+		edges = append(edges, project.EdgeUserErasures)
+	}
+	if m.clearedsuppressed_ids {
+		edges = append(edges, project.EdgeSuppressedIds)
+	}
 	return edges
 }
 
@@ -9625,6 +9948,10 @@ func (m *ProjectMutation) EdgeCleared(name string) bool {
 		return m.clearedwebhook_messages
 	case project.EdgeWebhookAttempts:
 		return m.clearedwebhook_attempts
+	case project.EdgeUserErasures:
+		return m.cleareduser_erasures
+	case project.EdgeSuppressedIds:
+		return m.clearedsuppressed_ids
 	}
 	return false
 }
@@ -9697,6 +10024,12 @@ func (m *ProjectMutation) ResetEdge(name string) error {
 		return nil
 	case project.EdgeWebhookAttempts:
 		m.ResetWebhookAttempts()
+		return nil
+	case project.EdgeUserErasures:
+		m.ResetUserErasures()
+		return nil
+	case project.EdgeSuppressedIds:
+		m.ResetSuppressedIds()
 		return nil
 	}
 	return fmt.Errorf("unknown Project edge %s", name)
@@ -16023,6 +16356,584 @@ func (m *SegmentVersionMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown SegmentVersion edge %s", name)
 }
 
+// SuppressedIDMutation represents an operation that mutates the SuppressedID nodes in the graph.
+type SuppressedIDMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	id_hash        *[]byte
+	erasure_id     *int
+	adderasure_id  *int
+	created_at     *time.Time
+	clearedFields  map[string]struct{}
+	project        *int
+	clearedproject bool
+	done           bool
+	oldValue       func(context.Context) (*SuppressedID, error)
+	predicates     []predicate.SuppressedID
+}
+
+var _ ent.Mutation = (*SuppressedIDMutation)(nil)
+
+// suppressedidOption allows management of the mutation configuration using functional options.
+type suppressedidOption func(*SuppressedIDMutation)
+
+// newSuppressedIDMutation creates new mutation for the SuppressedID entity.
+func newSuppressedIDMutation(c config, op Op, opts ...suppressedidOption) *SuppressedIDMutation {
+	m := &SuppressedIDMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSuppressedID,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSuppressedIDID sets the ID field of the mutation.
+func withSuppressedIDID(id int) suppressedidOption {
+	return func(m *SuppressedIDMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SuppressedID
+		)
+		m.oldValue = func(ctx context.Context) (*SuppressedID, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SuppressedID.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSuppressedID sets the old SuppressedID of the mutation.
+func withSuppressedID(node *SuppressedID) suppressedidOption {
+	return func(m *SuppressedIDMutation) {
+		m.oldValue = func(context.Context) (*SuppressedID, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SuppressedIDMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SuppressedIDMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SuppressedIDMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SuppressedIDMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SuppressedID.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetProjectID sets the "project_id" field.
+func (m *SuppressedIDMutation) SetProjectID(i int) {
+	m.project = &i
+}
+
+// ProjectID returns the value of the "project_id" field in the mutation.
+func (m *SuppressedIDMutation) ProjectID() (r int, exists bool) {
+	v := m.project
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProjectID returns the old "project_id" field's value of the SuppressedID entity.
+// If the SuppressedID object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SuppressedIDMutation) OldProjectID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProjectID: %w", err)
+	}
+	return oldValue.ProjectID, nil
+}
+
+// ResetProjectID resets all changes to the "project_id" field.
+func (m *SuppressedIDMutation) ResetProjectID() {
+	m.project = nil
+}
+
+// SetIDHash sets the "id_hash" field.
+func (m *SuppressedIDMutation) SetIDHash(b []byte) {
+	m.id_hash = &b
+}
+
+// IDHash returns the value of the "id_hash" field in the mutation.
+func (m *SuppressedIDMutation) IDHash() (r []byte, exists bool) {
+	v := m.id_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIDHash returns the old "id_hash" field's value of the SuppressedID entity.
+// If the SuppressedID object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SuppressedIDMutation) OldIDHash(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIDHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIDHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIDHash: %w", err)
+	}
+	return oldValue.IDHash, nil
+}
+
+// ResetIDHash resets all changes to the "id_hash" field.
+func (m *SuppressedIDMutation) ResetIDHash() {
+	m.id_hash = nil
+}
+
+// SetErasureID sets the "erasure_id" field.
+func (m *SuppressedIDMutation) SetErasureID(i int) {
+	m.erasure_id = &i
+	m.adderasure_id = nil
+}
+
+// ErasureID returns the value of the "erasure_id" field in the mutation.
+func (m *SuppressedIDMutation) ErasureID() (r int, exists bool) {
+	v := m.erasure_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldErasureID returns the old "erasure_id" field's value of the SuppressedID entity.
+// If the SuppressedID object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SuppressedIDMutation) OldErasureID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldErasureID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldErasureID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldErasureID: %w", err)
+	}
+	return oldValue.ErasureID, nil
+}
+
+// AddErasureID adds i to the "erasure_id" field.
+func (m *SuppressedIDMutation) AddErasureID(i int) {
+	if m.adderasure_id != nil {
+		*m.adderasure_id += i
+	} else {
+		m.adderasure_id = &i
+	}
+}
+
+// AddedErasureID returns the value that was added to the "erasure_id" field in this mutation.
+func (m *SuppressedIDMutation) AddedErasureID() (r int, exists bool) {
+	v := m.adderasure_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetErasureID resets all changes to the "erasure_id" field.
+func (m *SuppressedIDMutation) ResetErasureID() {
+	m.erasure_id = nil
+	m.adderasure_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *SuppressedIDMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *SuppressedIDMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the SuppressedID entity.
+// If the SuppressedID object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SuppressedIDMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *SuppressedIDMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// ClearProject clears the "project" edge to the Project entity.
+func (m *SuppressedIDMutation) ClearProject() {
+	m.clearedproject = true
+	m.clearedFields[suppressedid.FieldProjectID] = struct{}{}
+}
+
+// ProjectCleared reports if the "project" edge to the Project entity was cleared.
+func (m *SuppressedIDMutation) ProjectCleared() bool {
+	return m.clearedproject
+}
+
+// ProjectIDs returns the "project" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ProjectID instead. It exists only for internal usage by the builders.
+func (m *SuppressedIDMutation) ProjectIDs() (ids []int) {
+	if id := m.project; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProject resets all changes to the "project" edge.
+func (m *SuppressedIDMutation) ResetProject() {
+	m.project = nil
+	m.clearedproject = false
+}
+
+// Where appends a list predicates to the SuppressedIDMutation builder.
+func (m *SuppressedIDMutation) Where(ps ...predicate.SuppressedID) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SuppressedIDMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SuppressedIDMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SuppressedID, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SuppressedIDMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SuppressedIDMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SuppressedID).
+func (m *SuppressedIDMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SuppressedIDMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.project != nil {
+		fields = append(fields, suppressedid.FieldProjectID)
+	}
+	if m.id_hash != nil {
+		fields = append(fields, suppressedid.FieldIDHash)
+	}
+	if m.erasure_id != nil {
+		fields = append(fields, suppressedid.FieldErasureID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, suppressedid.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SuppressedIDMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case suppressedid.FieldProjectID:
+		return m.ProjectID()
+	case suppressedid.FieldIDHash:
+		return m.IDHash()
+	case suppressedid.FieldErasureID:
+		return m.ErasureID()
+	case suppressedid.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SuppressedIDMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case suppressedid.FieldProjectID:
+		return m.OldProjectID(ctx)
+	case suppressedid.FieldIDHash:
+		return m.OldIDHash(ctx)
+	case suppressedid.FieldErasureID:
+		return m.OldErasureID(ctx)
+	case suppressedid.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown SuppressedID field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SuppressedIDMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case suppressedid.FieldProjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProjectID(v)
+		return nil
+	case suppressedid.FieldIDHash:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIDHash(v)
+		return nil
+	case suppressedid.FieldErasureID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetErasureID(v)
+		return nil
+	case suppressedid.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SuppressedID field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SuppressedIDMutation) AddedFields() []string {
+	var fields []string
+	if m.adderasure_id != nil {
+		fields = append(fields, suppressedid.FieldErasureID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SuppressedIDMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case suppressedid.FieldErasureID:
+		return m.AddedErasureID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SuppressedIDMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case suppressedid.FieldErasureID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddErasureID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SuppressedID numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SuppressedIDMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SuppressedIDMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SuppressedIDMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown SuppressedID nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SuppressedIDMutation) ResetField(name string) error {
+	switch name {
+	case suppressedid.FieldProjectID:
+		m.ResetProjectID()
+		return nil
+	case suppressedid.FieldIDHash:
+		m.ResetIDHash()
+		return nil
+	case suppressedid.FieldErasureID:
+		m.ResetErasureID()
+		return nil
+	case suppressedid.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown SuppressedID field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SuppressedIDMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.project != nil {
+		edges = append(edges, suppressedid.EdgeProject)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SuppressedIDMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case suppressedid.EdgeProject:
+		if id := m.project; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SuppressedIDMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SuppressedIDMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SuppressedIDMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedproject {
+		edges = append(edges, suppressedid.EdgeProject)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SuppressedIDMutation) EdgeCleared(name string) bool {
+	switch name {
+	case suppressedid.EdgeProject:
+		return m.clearedproject
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SuppressedIDMutation) ClearEdge(name string) error {
+	switch name {
+	case suppressedid.EdgeProject:
+		m.ClearProject()
+		return nil
+	}
+	return fmt.Errorf("unknown SuppressedID unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SuppressedIDMutation) ResetEdge(name string) error {
+	switch name {
+	case suppressedid.EdgeProject:
+		m.ResetProject()
+		return nil
+	}
+	return fmt.Errorf("unknown SuppressedID edge %s", name)
+}
+
 // SurveyMutation represents an operation that mutates the Survey nodes in the graph.
 type SurveyMutation struct {
 	config
@@ -20783,6 +21694,826 @@ func (m *UserDailyActivityMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown UserDailyActivity edge %s", name)
+}
+
+// UserErasureMutation represents an operation that mutates the UserErasure nodes in the graph.
+type UserErasureMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	external_id_hash *[]byte
+	key_id           *int
+	addkey_id        *int
+	key_prefix       *string
+	erased_at        *time.Time
+	suppressed       *bool
+	removed          *map[string]int
+	clearedFields    map[string]struct{}
+	project          *int
+	clearedproject   bool
+	done             bool
+	oldValue         func(context.Context) (*UserErasure, error)
+	predicates       []predicate.UserErasure
+}
+
+var _ ent.Mutation = (*UserErasureMutation)(nil)
+
+// usererasureOption allows management of the mutation configuration using functional options.
+type usererasureOption func(*UserErasureMutation)
+
+// newUserErasureMutation creates new mutation for the UserErasure entity.
+func newUserErasureMutation(c config, op Op, opts ...usererasureOption) *UserErasureMutation {
+	m := &UserErasureMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeUserErasure,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withUserErasureID sets the ID field of the mutation.
+func withUserErasureID(id int) usererasureOption {
+	return func(m *UserErasureMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *UserErasure
+		)
+		m.oldValue = func(ctx context.Context) (*UserErasure, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().UserErasure.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withUserErasure sets the old UserErasure of the mutation.
+func withUserErasure(node *UserErasure) usererasureOption {
+	return func(m *UserErasureMutation) {
+		m.oldValue = func(context.Context) (*UserErasure, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m UserErasureMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m UserErasureMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *UserErasureMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *UserErasureMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().UserErasure.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetProjectID sets the "project_id" field.
+func (m *UserErasureMutation) SetProjectID(i int) {
+	m.project = &i
+}
+
+// ProjectID returns the value of the "project_id" field in the mutation.
+func (m *UserErasureMutation) ProjectID() (r int, exists bool) {
+	v := m.project
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProjectID returns the old "project_id" field's value of the UserErasure entity.
+// If the UserErasure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserErasureMutation) OldProjectID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProjectID: %w", err)
+	}
+	return oldValue.ProjectID, nil
+}
+
+// ResetProjectID resets all changes to the "project_id" field.
+func (m *UserErasureMutation) ResetProjectID() {
+	m.project = nil
+}
+
+// SetExternalIDHash sets the "external_id_hash" field.
+func (m *UserErasureMutation) SetExternalIDHash(b []byte) {
+	m.external_id_hash = &b
+}
+
+// ExternalIDHash returns the value of the "external_id_hash" field in the mutation.
+func (m *UserErasureMutation) ExternalIDHash() (r []byte, exists bool) {
+	v := m.external_id_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExternalIDHash returns the old "external_id_hash" field's value of the UserErasure entity.
+// If the UserErasure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserErasureMutation) OldExternalIDHash(ctx context.Context) (v *[]byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExternalIDHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExternalIDHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExternalIDHash: %w", err)
+	}
+	return oldValue.ExternalIDHash, nil
+}
+
+// ClearExternalIDHash clears the value of the "external_id_hash" field.
+func (m *UserErasureMutation) ClearExternalIDHash() {
+	m.external_id_hash = nil
+	m.clearedFields[usererasure.FieldExternalIDHash] = struct{}{}
+}
+
+// ExternalIDHashCleared returns if the "external_id_hash" field was cleared in this mutation.
+func (m *UserErasureMutation) ExternalIDHashCleared() bool {
+	_, ok := m.clearedFields[usererasure.FieldExternalIDHash]
+	return ok
+}
+
+// ResetExternalIDHash resets all changes to the "external_id_hash" field.
+func (m *UserErasureMutation) ResetExternalIDHash() {
+	m.external_id_hash = nil
+	delete(m.clearedFields, usererasure.FieldExternalIDHash)
+}
+
+// SetKeyID sets the "key_id" field.
+func (m *UserErasureMutation) SetKeyID(i int) {
+	m.key_id = &i
+	m.addkey_id = nil
+}
+
+// KeyID returns the value of the "key_id" field in the mutation.
+func (m *UserErasureMutation) KeyID() (r int, exists bool) {
+	v := m.key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKeyID returns the old "key_id" field's value of the UserErasure entity.
+// If the UserErasure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserErasureMutation) OldKeyID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKeyID: %w", err)
+	}
+	return oldValue.KeyID, nil
+}
+
+// AddKeyID adds i to the "key_id" field.
+func (m *UserErasureMutation) AddKeyID(i int) {
+	if m.addkey_id != nil {
+		*m.addkey_id += i
+	} else {
+		m.addkey_id = &i
+	}
+}
+
+// AddedKeyID returns the value that was added to the "key_id" field in this mutation.
+func (m *UserErasureMutation) AddedKeyID() (r int, exists bool) {
+	v := m.addkey_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearKeyID clears the value of the "key_id" field.
+func (m *UserErasureMutation) ClearKeyID() {
+	m.key_id = nil
+	m.addkey_id = nil
+	m.clearedFields[usererasure.FieldKeyID] = struct{}{}
+}
+
+// KeyIDCleared returns if the "key_id" field was cleared in this mutation.
+func (m *UserErasureMutation) KeyIDCleared() bool {
+	_, ok := m.clearedFields[usererasure.FieldKeyID]
+	return ok
+}
+
+// ResetKeyID resets all changes to the "key_id" field.
+func (m *UserErasureMutation) ResetKeyID() {
+	m.key_id = nil
+	m.addkey_id = nil
+	delete(m.clearedFields, usererasure.FieldKeyID)
+}
+
+// SetKeyPrefix sets the "key_prefix" field.
+func (m *UserErasureMutation) SetKeyPrefix(s string) {
+	m.key_prefix = &s
+}
+
+// KeyPrefix returns the value of the "key_prefix" field in the mutation.
+func (m *UserErasureMutation) KeyPrefix() (r string, exists bool) {
+	v := m.key_prefix
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKeyPrefix returns the old "key_prefix" field's value of the UserErasure entity.
+// If the UserErasure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserErasureMutation) OldKeyPrefix(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKeyPrefix is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKeyPrefix requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKeyPrefix: %w", err)
+	}
+	return oldValue.KeyPrefix, nil
+}
+
+// ClearKeyPrefix clears the value of the "key_prefix" field.
+func (m *UserErasureMutation) ClearKeyPrefix() {
+	m.key_prefix = nil
+	m.clearedFields[usererasure.FieldKeyPrefix] = struct{}{}
+}
+
+// KeyPrefixCleared returns if the "key_prefix" field was cleared in this mutation.
+func (m *UserErasureMutation) KeyPrefixCleared() bool {
+	_, ok := m.clearedFields[usererasure.FieldKeyPrefix]
+	return ok
+}
+
+// ResetKeyPrefix resets all changes to the "key_prefix" field.
+func (m *UserErasureMutation) ResetKeyPrefix() {
+	m.key_prefix = nil
+	delete(m.clearedFields, usererasure.FieldKeyPrefix)
+}
+
+// SetErasedAt sets the "erased_at" field.
+func (m *UserErasureMutation) SetErasedAt(t time.Time) {
+	m.erased_at = &t
+}
+
+// ErasedAt returns the value of the "erased_at" field in the mutation.
+func (m *UserErasureMutation) ErasedAt() (r time.Time, exists bool) {
+	v := m.erased_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldErasedAt returns the old "erased_at" field's value of the UserErasure entity.
+// If the UserErasure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserErasureMutation) OldErasedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldErasedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldErasedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldErasedAt: %w", err)
+	}
+	return oldValue.ErasedAt, nil
+}
+
+// ResetErasedAt resets all changes to the "erased_at" field.
+func (m *UserErasureMutation) ResetErasedAt() {
+	m.erased_at = nil
+}
+
+// SetSuppressed sets the "suppressed" field.
+func (m *UserErasureMutation) SetSuppressed(b bool) {
+	m.suppressed = &b
+}
+
+// Suppressed returns the value of the "suppressed" field in the mutation.
+func (m *UserErasureMutation) Suppressed() (r bool, exists bool) {
+	v := m.suppressed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSuppressed returns the old "suppressed" field's value of the UserErasure entity.
+// If the UserErasure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserErasureMutation) OldSuppressed(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSuppressed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSuppressed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSuppressed: %w", err)
+	}
+	return oldValue.Suppressed, nil
+}
+
+// ResetSuppressed resets all changes to the "suppressed" field.
+func (m *UserErasureMutation) ResetSuppressed() {
+	m.suppressed = nil
+}
+
+// SetRemoved sets the "removed" field.
+func (m *UserErasureMutation) SetRemoved(value map[string]int) {
+	m.removed = &value
+}
+
+// Removed returns the value of the "removed" field in the mutation.
+func (m *UserErasureMutation) Removed() (r map[string]int, exists bool) {
+	v := m.removed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRemoved returns the old "removed" field's value of the UserErasure entity.
+// If the UserErasure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserErasureMutation) OldRemoved(ctx context.Context) (v map[string]int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRemoved is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRemoved requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRemoved: %w", err)
+	}
+	return oldValue.Removed, nil
+}
+
+// ClearRemoved clears the value of the "removed" field.
+func (m *UserErasureMutation) ClearRemoved() {
+	m.removed = nil
+	m.clearedFields[usererasure.FieldRemoved] = struct{}{}
+}
+
+// RemovedCleared returns if the "removed" field was cleared in this mutation.
+func (m *UserErasureMutation) RemovedCleared() bool {
+	_, ok := m.clearedFields[usererasure.FieldRemoved]
+	return ok
+}
+
+// ResetRemoved resets all changes to the "removed" field.
+func (m *UserErasureMutation) ResetRemoved() {
+	m.removed = nil
+	delete(m.clearedFields, usererasure.FieldRemoved)
+}
+
+// ClearProject clears the "project" edge to the Project entity.
+func (m *UserErasureMutation) ClearProject() {
+	m.clearedproject = true
+	m.clearedFields[usererasure.FieldProjectID] = struct{}{}
+}
+
+// ProjectCleared reports if the "project" edge to the Project entity was cleared.
+func (m *UserErasureMutation) ProjectCleared() bool {
+	return m.clearedproject
+}
+
+// ProjectIDs returns the "project" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ProjectID instead. It exists only for internal usage by the builders.
+func (m *UserErasureMutation) ProjectIDs() (ids []int) {
+	if id := m.project; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProject resets all changes to the "project" edge.
+func (m *UserErasureMutation) ResetProject() {
+	m.project = nil
+	m.clearedproject = false
+}
+
+// Where appends a list predicates to the UserErasureMutation builder.
+func (m *UserErasureMutation) Where(ps ...predicate.UserErasure) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the UserErasureMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *UserErasureMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.UserErasure, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *UserErasureMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *UserErasureMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (UserErasure).
+func (m *UserErasureMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *UserErasureMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.project != nil {
+		fields = append(fields, usererasure.FieldProjectID)
+	}
+	if m.external_id_hash != nil {
+		fields = append(fields, usererasure.FieldExternalIDHash)
+	}
+	if m.key_id != nil {
+		fields = append(fields, usererasure.FieldKeyID)
+	}
+	if m.key_prefix != nil {
+		fields = append(fields, usererasure.FieldKeyPrefix)
+	}
+	if m.erased_at != nil {
+		fields = append(fields, usererasure.FieldErasedAt)
+	}
+	if m.suppressed != nil {
+		fields = append(fields, usererasure.FieldSuppressed)
+	}
+	if m.removed != nil {
+		fields = append(fields, usererasure.FieldRemoved)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *UserErasureMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case usererasure.FieldProjectID:
+		return m.ProjectID()
+	case usererasure.FieldExternalIDHash:
+		return m.ExternalIDHash()
+	case usererasure.FieldKeyID:
+		return m.KeyID()
+	case usererasure.FieldKeyPrefix:
+		return m.KeyPrefix()
+	case usererasure.FieldErasedAt:
+		return m.ErasedAt()
+	case usererasure.FieldSuppressed:
+		return m.Suppressed()
+	case usererasure.FieldRemoved:
+		return m.Removed()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *UserErasureMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case usererasure.FieldProjectID:
+		return m.OldProjectID(ctx)
+	case usererasure.FieldExternalIDHash:
+		return m.OldExternalIDHash(ctx)
+	case usererasure.FieldKeyID:
+		return m.OldKeyID(ctx)
+	case usererasure.FieldKeyPrefix:
+		return m.OldKeyPrefix(ctx)
+	case usererasure.FieldErasedAt:
+		return m.OldErasedAt(ctx)
+	case usererasure.FieldSuppressed:
+		return m.OldSuppressed(ctx)
+	case usererasure.FieldRemoved:
+		return m.OldRemoved(ctx)
+	}
+	return nil, fmt.Errorf("unknown UserErasure field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UserErasureMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case usererasure.FieldProjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProjectID(v)
+		return nil
+	case usererasure.FieldExternalIDHash:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExternalIDHash(v)
+		return nil
+	case usererasure.FieldKeyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKeyID(v)
+		return nil
+	case usererasure.FieldKeyPrefix:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKeyPrefix(v)
+		return nil
+	case usererasure.FieldErasedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetErasedAt(v)
+		return nil
+	case usererasure.FieldSuppressed:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSuppressed(v)
+		return nil
+	case usererasure.FieldRemoved:
+		v, ok := value.(map[string]int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRemoved(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UserErasure field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *UserErasureMutation) AddedFields() []string {
+	var fields []string
+	if m.addkey_id != nil {
+		fields = append(fields, usererasure.FieldKeyID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *UserErasureMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case usererasure.FieldKeyID:
+		return m.AddedKeyID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UserErasureMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case usererasure.FieldKeyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddKeyID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UserErasure numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *UserErasureMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(usererasure.FieldExternalIDHash) {
+		fields = append(fields, usererasure.FieldExternalIDHash)
+	}
+	if m.FieldCleared(usererasure.FieldKeyID) {
+		fields = append(fields, usererasure.FieldKeyID)
+	}
+	if m.FieldCleared(usererasure.FieldKeyPrefix) {
+		fields = append(fields, usererasure.FieldKeyPrefix)
+	}
+	if m.FieldCleared(usererasure.FieldRemoved) {
+		fields = append(fields, usererasure.FieldRemoved)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *UserErasureMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *UserErasureMutation) ClearField(name string) error {
+	switch name {
+	case usererasure.FieldExternalIDHash:
+		m.ClearExternalIDHash()
+		return nil
+	case usererasure.FieldKeyID:
+		m.ClearKeyID()
+		return nil
+	case usererasure.FieldKeyPrefix:
+		m.ClearKeyPrefix()
+		return nil
+	case usererasure.FieldRemoved:
+		m.ClearRemoved()
+		return nil
+	}
+	return fmt.Errorf("unknown UserErasure nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *UserErasureMutation) ResetField(name string) error {
+	switch name {
+	case usererasure.FieldProjectID:
+		m.ResetProjectID()
+		return nil
+	case usererasure.FieldExternalIDHash:
+		m.ResetExternalIDHash()
+		return nil
+	case usererasure.FieldKeyID:
+		m.ResetKeyID()
+		return nil
+	case usererasure.FieldKeyPrefix:
+		m.ResetKeyPrefix()
+		return nil
+	case usererasure.FieldErasedAt:
+		m.ResetErasedAt()
+		return nil
+	case usererasure.FieldSuppressed:
+		m.ResetSuppressed()
+		return nil
+	case usererasure.FieldRemoved:
+		m.ResetRemoved()
+		return nil
+	}
+	return fmt.Errorf("unknown UserErasure field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *UserErasureMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.project != nil {
+		edges = append(edges, usererasure.EdgeProject)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *UserErasureMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case usererasure.EdgeProject:
+		if id := m.project; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *UserErasureMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *UserErasureMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *UserErasureMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedproject {
+		edges = append(edges, usererasure.EdgeProject)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *UserErasureMutation) EdgeCleared(name string) bool {
+	switch name {
+	case usererasure.EdgeProject:
+		return m.clearedproject
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *UserErasureMutation) ClearEdge(name string) error {
+	switch name {
+	case usererasure.EdgeProject:
+		m.ClearProject()
+		return nil
+	}
+	return fmt.Errorf("unknown UserErasure unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *UserErasureMutation) ResetEdge(name string) error {
+	switch name {
+	case usererasure.EdgeProject:
+		m.ResetProject()
+		return nil
+	}
+	return fmt.Errorf("unknown UserErasure edge %s", name)
 }
 
 // WebhookAttemptMutation represents an operation that mutates the WebhookAttempt nodes in the graph.

@@ -30,6 +30,10 @@ type Project struct {
 	ActiveEvents []string `json:"active_events,omitempty"`
 	// segments move as their data changes (incremental passes); off: only by scheduled full recomputes
 	Realtime bool `json:"realtime,omitempty"`
+	// salts the hashes of erased and suppressed ids; set by the project's first erasure
+	PrivacySalt []byte `json:"-"`
+	// moves with every change of the suppressed ids, so ingest knows its copy of them is current
+	SuppressionVersion int64 `json:"suppression_version,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ProjectQuery when eager-loading is set.
 	Edges        ProjectEdges `json:"edges"`
@@ -76,9 +80,13 @@ type ProjectEdges struct {
 	WebhookMessages []*WebhookMessage `json:"webhook_messages,omitempty"`
 	// WebhookAttempts holds the value of the webhook_attempts edge.
 	WebhookAttempts []*WebhookAttempt `json:"webhook_attempts,omitempty"`
+	// UserErasures holds the value of the user_erasures edge.
+	UserErasures []*UserErasure `json:"user_erasures,omitempty"`
+	// SuppressedIds holds the value of the suppressed_ids edge.
+	SuppressedIds []*SuppressedID `json:"suppressed_ids,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [19]bool
+	loadedTypes [21]bool
 
 	namedAPIKeys            map[string][]*APIKey
 	namedUsers              map[string][]*User
@@ -99,6 +107,8 @@ type ProjectEdges struct {
 	namedWebhookEndpoints   map[string][]*WebhookEndpoint
 	namedWebhookMessages    map[string][]*WebhookMessage
 	namedWebhookAttempts    map[string][]*WebhookAttempt
+	namedUserErasures       map[string][]*UserErasure
+	namedSuppressedIds      map[string][]*SuppressedID
 }
 
 // APIKeysOrErr returns the APIKeys value or an error if the edge
@@ -272,16 +282,34 @@ func (e ProjectEdges) WebhookAttemptsOrErr() ([]*WebhookAttempt, error) {
 	return nil, &NotLoadedError{edge: "webhook_attempts"}
 }
 
+// UserErasuresOrErr returns the UserErasures value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) UserErasuresOrErr() ([]*UserErasure, error) {
+	if e.loadedTypes[19] {
+		return e.UserErasures, nil
+	}
+	return nil, &NotLoadedError{edge: "user_erasures"}
+}
+
+// SuppressedIdsOrErr returns the SuppressedIds value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) SuppressedIdsOrErr() ([]*SuppressedID, error) {
+	if e.loadedTypes[20] {
+		return e.SuppressedIds, nil
+	}
+	return nil, &NotLoadedError{edge: "suppressed_ids"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Project) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case project.FieldActiveEvents:
+		case project.FieldActiveEvents, project.FieldPrivacySalt:
 			values[i] = new([]byte)
 		case project.FieldRealtime:
 			values[i] = new(sql.NullBool)
-		case project.FieldID:
+		case project.FieldID, project.FieldSuppressionVersion:
 			values[i] = new(sql.NullInt64)
 		case project.FieldName, project.FieldTimezone:
 			values[i] = new(sql.NullString)
@@ -345,6 +373,18 @@ func (_m *Project) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field realtime", values[i])
 			} else if value.Valid {
 				_m.Realtime = value.Bool
+			}
+		case project.FieldPrivacySalt:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field privacy_salt", values[i])
+			} else if value != nil {
+				_m.PrivacySalt = *value
+			}
+		case project.FieldSuppressionVersion:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field suppression_version", values[i])
+			} else if value.Valid {
+				_m.SuppressionVersion = value.Int64
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -454,6 +494,16 @@ func (_m *Project) QueryWebhookAttempts() *WebhookAttemptQuery {
 	return NewProjectClient(_m.config).QueryWebhookAttempts(_m)
 }
 
+// QueryUserErasures queries the "user_erasures" edge of the Project entity.
+func (_m *Project) QueryUserErasures() *UserErasureQuery {
+	return NewProjectClient(_m.config).QueryUserErasures(_m)
+}
+
+// QuerySuppressedIds queries the "suppressed_ids" edge of the Project entity.
+func (_m *Project) QuerySuppressedIds() *SuppressedIDQuery {
+	return NewProjectClient(_m.config).QuerySuppressedIds(_m)
+}
+
 // Update returns a builder for updating this Project.
 // Note that you need to call Project.Unwrap() before calling this method if this Project
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -494,6 +544,11 @@ func (_m *Project) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("realtime=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Realtime))
+	builder.WriteString(", ")
+	builder.WriteString("privacy_salt=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("suppression_version=")
+	builder.WriteString(fmt.Sprintf("%v", _m.SuppressionVersion))
 	builder.WriteByte(')')
 	return builder.String()
 }
@@ -951,6 +1006,54 @@ func (_m *Project) appendNamedWebhookAttempts(name string, edges ...*WebhookAtte
 		_m.Edges.namedWebhookAttempts[name] = []*WebhookAttempt{}
 	} else {
 		_m.Edges.namedWebhookAttempts[name] = append(_m.Edges.namedWebhookAttempts[name], edges...)
+	}
+}
+
+// NamedUserErasures returns the UserErasures named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedUserErasures(name string) ([]*UserErasure, error) {
+	if _m.Edges.namedUserErasures == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedUserErasures[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedUserErasures(name string, edges ...*UserErasure) {
+	if _m.Edges.namedUserErasures == nil {
+		_m.Edges.namedUserErasures = make(map[string][]*UserErasure)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedUserErasures[name] = []*UserErasure{}
+	} else {
+		_m.Edges.namedUserErasures[name] = append(_m.Edges.namedUserErasures[name], edges...)
+	}
+}
+
+// NamedSuppressedIds returns the SuppressedIds named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedSuppressedIds(name string) ([]*SuppressedID, error) {
+	if _m.Edges.namedSuppressedIds == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSuppressedIds[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedSuppressedIds(name string, edges ...*SuppressedID) {
+	if _m.Edges.namedSuppressedIds == nil {
+		_m.Edges.namedSuppressedIds = make(map[string][]*SuppressedID)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSuppressedIds[name] = []*SuppressedID{}
+	} else {
+		_m.Edges.namedSuppressedIds[name] = append(_m.Edges.namedSuppressedIds[name], edges...)
 	}
 }
 

@@ -23,11 +23,13 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/ent/segmentversion"
+	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/usererasure"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -105,6 +107,26 @@ func (_c *ProjectCreate) SetRealtime(v bool) *ProjectCreate {
 func (_c *ProjectCreate) SetNillableRealtime(v *bool) *ProjectCreate {
 	if v != nil {
 		_c.SetRealtime(*v)
+	}
+	return _c
+}
+
+// SetPrivacySalt sets the "privacy_salt" field.
+func (_c *ProjectCreate) SetPrivacySalt(v []byte) *ProjectCreate {
+	_c.mutation.SetPrivacySalt(v)
+	return _c
+}
+
+// SetSuppressionVersion sets the "suppression_version" field.
+func (_c *ProjectCreate) SetSuppressionVersion(v int64) *ProjectCreate {
+	_c.mutation.SetSuppressionVersion(v)
+	return _c
+}
+
+// SetNillableSuppressionVersion sets the "suppression_version" field if the given value is not nil.
+func (_c *ProjectCreate) SetNillableSuppressionVersion(v *int64) *ProjectCreate {
+	if v != nil {
+		_c.SetSuppressionVersion(*v)
 	}
 	return _c
 }
@@ -394,6 +416,36 @@ func (_c *ProjectCreate) AddWebhookAttempts(v ...*WebhookAttempt) *ProjectCreate
 	return _c.AddWebhookAttemptIDs(ids...)
 }
 
+// AddUserErasureIDs adds the "user_erasures" edge to the UserErasure entity by IDs.
+func (_c *ProjectCreate) AddUserErasureIDs(ids ...int) *ProjectCreate {
+	_c.mutation.AddUserErasureIDs(ids...)
+	return _c
+}
+
+// AddUserErasures adds the "user_erasures" edges to the UserErasure entity.
+func (_c *ProjectCreate) AddUserErasures(v ...*UserErasure) *ProjectCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddUserErasureIDs(ids...)
+}
+
+// AddSuppressedIDIDs adds the "suppressed_ids" edge to the SuppressedID entity by IDs.
+func (_c *ProjectCreate) AddSuppressedIDIDs(ids ...int) *ProjectCreate {
+	_c.mutation.AddSuppressedIDIDs(ids...)
+	return _c
+}
+
+// AddSuppressedIds adds the "suppressed_ids" edges to the SuppressedID entity.
+func (_c *ProjectCreate) AddSuppressedIds(v ...*SuppressedID) *ProjectCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddSuppressedIDIDs(ids...)
+}
+
 // Mutation returns the ProjectMutation object of the builder.
 func (_c *ProjectCreate) Mutation() *ProjectMutation {
 	return _c.mutation
@@ -453,6 +505,10 @@ func (_c *ProjectCreate) defaults() error {
 		v := project.DefaultRealtime
 		_c.mutation.SetRealtime(v)
 	}
+	if _, ok := _c.mutation.SuppressionVersion(); !ok {
+		v := project.DefaultSuppressionVersion
+		_c.mutation.SetSuppressionVersion(v)
+	}
 	return nil
 }
 
@@ -477,6 +533,9 @@ func (_c *ProjectCreate) check() error {
 	}
 	if _, ok := _c.mutation.Realtime(); !ok {
 		return &ValidationError{Name: "realtime", err: errors.New(`ent: missing required field "Project.realtime"`)}
+	}
+	if _, ok := _c.mutation.SuppressionVersion(); !ok {
+		return &ValidationError{Name: "suppression_version", err: errors.New(`ent: missing required field "Project.suppression_version"`)}
 	}
 	return nil
 }
@@ -528,6 +587,14 @@ func (_c *ProjectCreate) createSpec() (*Project, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Realtime(); ok {
 		_spec.SetField(project.FieldRealtime, field.TypeBool, value)
 		_node.Realtime = value
+	}
+	if value, ok := _c.mutation.PrivacySalt(); ok {
+		_spec.SetField(project.FieldPrivacySalt, field.TypeBytes, value)
+		_node.PrivacySalt = value
+	}
+	if value, ok := _c.mutation.SuppressionVersion(); ok {
+		_spec.SetField(project.FieldSuppressionVersion, field.TypeInt64, value)
+		_node.SuppressionVersion = value
 	}
 	if nodes := _c.mutation.APIKeysIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -833,6 +900,38 @@ func (_c *ProjectCreate) createSpec() (*Project, *sqlgraph.CreateSpec) {
 		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
+	if nodes := _c.mutation.UserErasuresIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.UserErasuresTable,
+			Columns: []string{project.UserErasuresColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(usererasure.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.SuppressedIdsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SuppressedIdsTable,
+			Columns: []string{project.SuppressedIdsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(suppressedid.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
 	return _node, _spec
 }
 
@@ -948,6 +1047,42 @@ func (u *ProjectUpsert) SetRealtime(v bool) *ProjectUpsert {
 // UpdateRealtime sets the "realtime" field to the value that was provided on create.
 func (u *ProjectUpsert) UpdateRealtime() *ProjectUpsert {
 	u.SetExcluded(project.FieldRealtime)
+	return u
+}
+
+// SetPrivacySalt sets the "privacy_salt" field.
+func (u *ProjectUpsert) SetPrivacySalt(v []byte) *ProjectUpsert {
+	u.Set(project.FieldPrivacySalt, v)
+	return u
+}
+
+// UpdatePrivacySalt sets the "privacy_salt" field to the value that was provided on create.
+func (u *ProjectUpsert) UpdatePrivacySalt() *ProjectUpsert {
+	u.SetExcluded(project.FieldPrivacySalt)
+	return u
+}
+
+// ClearPrivacySalt clears the value of the "privacy_salt" field.
+func (u *ProjectUpsert) ClearPrivacySalt() *ProjectUpsert {
+	u.SetNull(project.FieldPrivacySalt)
+	return u
+}
+
+// SetSuppressionVersion sets the "suppression_version" field.
+func (u *ProjectUpsert) SetSuppressionVersion(v int64) *ProjectUpsert {
+	u.Set(project.FieldSuppressionVersion, v)
+	return u
+}
+
+// UpdateSuppressionVersion sets the "suppression_version" field to the value that was provided on create.
+func (u *ProjectUpsert) UpdateSuppressionVersion() *ProjectUpsert {
+	u.SetExcluded(project.FieldSuppressionVersion)
+	return u
+}
+
+// AddSuppressionVersion adds v to the "suppression_version" field.
+func (u *ProjectUpsert) AddSuppressionVersion(v int64) *ProjectUpsert {
+	u.Add(project.FieldSuppressionVersion, v)
 	return u
 }
 
@@ -1070,6 +1205,48 @@ func (u *ProjectUpsertOne) SetRealtime(v bool) *ProjectUpsertOne {
 func (u *ProjectUpsertOne) UpdateRealtime() *ProjectUpsertOne {
 	return u.Update(func(s *ProjectUpsert) {
 		s.UpdateRealtime()
+	})
+}
+
+// SetPrivacySalt sets the "privacy_salt" field.
+func (u *ProjectUpsertOne) SetPrivacySalt(v []byte) *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.SetPrivacySalt(v)
+	})
+}
+
+// UpdatePrivacySalt sets the "privacy_salt" field to the value that was provided on create.
+func (u *ProjectUpsertOne) UpdatePrivacySalt() *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.UpdatePrivacySalt()
+	})
+}
+
+// ClearPrivacySalt clears the value of the "privacy_salt" field.
+func (u *ProjectUpsertOne) ClearPrivacySalt() *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.ClearPrivacySalt()
+	})
+}
+
+// SetSuppressionVersion sets the "suppression_version" field.
+func (u *ProjectUpsertOne) SetSuppressionVersion(v int64) *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.SetSuppressionVersion(v)
+	})
+}
+
+// AddSuppressionVersion adds v to the "suppression_version" field.
+func (u *ProjectUpsertOne) AddSuppressionVersion(v int64) *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.AddSuppressionVersion(v)
+	})
+}
+
+// UpdateSuppressionVersion sets the "suppression_version" field to the value that was provided on create.
+func (u *ProjectUpsertOne) UpdateSuppressionVersion() *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.UpdateSuppressionVersion()
 	})
 }
 
@@ -1358,6 +1535,48 @@ func (u *ProjectUpsertBulk) SetRealtime(v bool) *ProjectUpsertBulk {
 func (u *ProjectUpsertBulk) UpdateRealtime() *ProjectUpsertBulk {
 	return u.Update(func(s *ProjectUpsert) {
 		s.UpdateRealtime()
+	})
+}
+
+// SetPrivacySalt sets the "privacy_salt" field.
+func (u *ProjectUpsertBulk) SetPrivacySalt(v []byte) *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.SetPrivacySalt(v)
+	})
+}
+
+// UpdatePrivacySalt sets the "privacy_salt" field to the value that was provided on create.
+func (u *ProjectUpsertBulk) UpdatePrivacySalt() *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.UpdatePrivacySalt()
+	})
+}
+
+// ClearPrivacySalt clears the value of the "privacy_salt" field.
+func (u *ProjectUpsertBulk) ClearPrivacySalt() *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.ClearPrivacySalt()
+	})
+}
+
+// SetSuppressionVersion sets the "suppression_version" field.
+func (u *ProjectUpsertBulk) SetSuppressionVersion(v int64) *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.SetSuppressionVersion(v)
+	})
+}
+
+// AddSuppressionVersion adds v to the "suppression_version" field.
+func (u *ProjectUpsertBulk) AddSuppressionVersion(v int64) *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.AddSuppressionVersion(v)
+	})
+}
+
+// UpdateSuppressionVersion sets the "suppression_version" field to the value that was provided on create.
+func (u *ProjectUpsertBulk) UpdateSuppressionVersion() *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.UpdateSuppressionVersion()
 	})
 }
 

@@ -26,11 +26,13 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/ent/segmentversion"
+	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/usererasure"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -62,6 +64,8 @@ type ProjectQuery struct {
 	withWebhookEndpoints        *WebhookEndpointQuery
 	withWebhookMessages         *WebhookMessageQuery
 	withWebhookAttempts         *WebhookAttemptQuery
+	withUserErasures            *UserErasureQuery
+	withSuppressedIds           *SuppressedIDQuery
 	loadTotal                   []func(context.Context, []*Project) error
 	modifiers                   []func(*sql.Selector)
 	withNamedAPIKeys            map[string]*APIKeyQuery
@@ -83,6 +87,8 @@ type ProjectQuery struct {
 	withNamedWebhookEndpoints   map[string]*WebhookEndpointQuery
 	withNamedWebhookMessages    map[string]*WebhookMessageQuery
 	withNamedWebhookAttempts    map[string]*WebhookAttemptQuery
+	withNamedUserErasures       map[string]*UserErasureQuery
+	withNamedSuppressedIds      map[string]*SuppressedIDQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -537,6 +543,50 @@ func (_q *ProjectQuery) QueryWebhookAttempts() *WebhookAttemptQuery {
 	return query
 }
 
+// QueryUserErasures chains the current query on the "user_erasures" edge.
+func (_q *ProjectQuery) QueryUserErasures() *UserErasureQuery {
+	query := (&UserErasureClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(usererasure.Table, usererasure.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.UserErasuresTable, project.UserErasuresColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QuerySuppressedIds chains the current query on the "suppressed_ids" edge.
+func (_q *ProjectQuery) QuerySuppressedIds() *SuppressedIDQuery {
+	query := (&SuppressedIDClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(suppressedid.Table, suppressedid.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.SuppressedIdsTable, project.SuppressedIdsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
 // First returns the first Project entity from the query.
 // Returns a *NotFoundError when no Project was found.
 func (_q *ProjectQuery) First(ctx context.Context) (*Project, error) {
@@ -748,6 +798,8 @@ func (_q *ProjectQuery) Clone() *ProjectQuery {
 		withWebhookEndpoints:   _q.withWebhookEndpoints.Clone(),
 		withWebhookMessages:    _q.withWebhookMessages.Clone(),
 		withWebhookAttempts:    _q.withWebhookAttempts.Clone(),
+		withUserErasures:       _q.withUserErasures.Clone(),
+		withSuppressedIds:      _q.withSuppressedIds.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -964,6 +1016,28 @@ func (_q *ProjectQuery) WithWebhookAttempts(opts ...func(*WebhookAttemptQuery)) 
 	return _q
 }
 
+// WithUserErasures tells the query-builder to eager-load the nodes that are connected to
+// the "user_erasures" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithUserErasures(opts ...func(*UserErasureQuery)) *ProjectQuery {
+	query := (&UserErasureClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withUserErasures = query
+	return _q
+}
+
+// WithSuppressedIds tells the query-builder to eager-load the nodes that are connected to
+// the "suppressed_ids" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithSuppressedIds(opts ...func(*SuppressedIDQuery)) *ProjectQuery {
+	query := (&SuppressedIDClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withSuppressedIds = query
+	return _q
+}
+
 // GroupBy is used to group vertices by one or more fields/columns.
 // It is often used with aggregate functions, like: count, max, mean, min, sum.
 //
@@ -1042,7 +1116,7 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 	var (
 		nodes       = []*Project{}
 		_spec       = _q.querySpec()
-		loadedTypes = [19]bool{
+		loadedTypes = [21]bool{
 			_q.withAPIKeys != nil,
 			_q.withUsers != nil,
 			_q.withIdentities != nil,
@@ -1062,6 +1136,8 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			_q.withWebhookEndpoints != nil,
 			_q.withWebhookMessages != nil,
 			_q.withWebhookAttempts != nil,
+			_q.withUserErasures != nil,
+			_q.withSuppressedIds != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -1220,6 +1296,20 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			return nil, err
 		}
 	}
+	if query := _q.withUserErasures; query != nil {
+		if err := _q.loadUserErasures(ctx, query, nodes,
+			func(n *Project) { n.Edges.UserErasures = []*UserErasure{} },
+			func(n *Project, e *UserErasure) { n.Edges.UserErasures = append(n.Edges.UserErasures, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withSuppressedIds; query != nil {
+		if err := _q.loadSuppressedIds(ctx, query, nodes,
+			func(n *Project) { n.Edges.SuppressedIds = []*SuppressedID{} },
+			func(n *Project, e *SuppressedID) { n.Edges.SuppressedIds = append(n.Edges.SuppressedIds, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedAPIKeys {
 		if err := _q.loadAPIKeys(ctx, query, nodes,
 			func(n *Project) { n.appendNamedAPIKeys(name) },
@@ -1350,6 +1440,20 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 		if err := _q.loadWebhookAttempts(ctx, query, nodes,
 			func(n *Project) { n.appendNamedWebhookAttempts(name) },
 			func(n *Project, e *WebhookAttempt) { n.appendNamedWebhookAttempts(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedUserErasures {
+		if err := _q.loadUserErasures(ctx, query, nodes,
+			func(n *Project) { n.appendNamedUserErasures(name) },
+			func(n *Project, e *UserErasure) { n.appendNamedUserErasures(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedSuppressedIds {
+		if err := _q.loadSuppressedIds(ctx, query, nodes,
+			func(n *Project) { n.appendNamedSuppressedIds(name) },
+			func(n *Project, e *SuppressedID) { n.appendNamedSuppressedIds(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1931,6 +2035,66 @@ func (_q *ProjectQuery) loadWebhookAttempts(ctx context.Context, query *WebhookA
 	}
 	return nil
 }
+func (_q *ProjectQuery) loadUserErasures(ctx context.Context, query *UserErasureQuery, nodes []*Project, init func(*Project), assign func(*Project, *UserErasure)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(usererasure.FieldProjectID)
+	}
+	query.Where(predicate.UserErasure(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.UserErasuresColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProjectQuery) loadSuppressedIds(ctx context.Context, query *SuppressedIDQuery, nodes []*Project, init func(*Project), assign func(*Project, *SuppressedID)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(suppressedid.FieldProjectID)
+	}
+	query.Where(predicate.SuppressedID(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.SuppressedIdsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *ProjectQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -2314,6 +2478,34 @@ func (_q *ProjectQuery) WithNamedWebhookAttempts(name string, opts ...func(*Webh
 		_q.withNamedWebhookAttempts = make(map[string]*WebhookAttemptQuery)
 	}
 	_q.withNamedWebhookAttempts[name] = query
+	return _q
+}
+
+// WithNamedUserErasures tells the query-builder to eager-load the nodes that are connected to the "user_erasures"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedUserErasures(name string, opts ...func(*UserErasureQuery)) *ProjectQuery {
+	query := (&UserErasureClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedUserErasures == nil {
+		_q.withNamedUserErasures = make(map[string]*UserErasureQuery)
+	}
+	_q.withNamedUserErasures[name] = query
+	return _q
+}
+
+// WithNamedSuppressedIds tells the query-builder to eager-load the nodes that are connected to the "suppressed_ids"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedSuppressedIds(name string, opts ...func(*SuppressedIDQuery)) *ProjectQuery {
+	query := (&SuppressedIDClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSuppressedIds == nil {
+		_q.withNamedSuppressedIds = make(map[string]*SuppressedIDQuery)
+	}
+	_q.withNamedSuppressedIds[name] = query
 	return _q
 }
 

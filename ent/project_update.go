@@ -25,11 +25,13 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/ent/segmentversion"
+	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/usererasure"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -112,6 +114,39 @@ func (_u *ProjectUpdate) SetNillableRealtime(v *bool) *ProjectUpdate {
 	if v != nil {
 		_u.SetRealtime(*v)
 	}
+	return _u
+}
+
+// SetPrivacySalt sets the "privacy_salt" field.
+func (_u *ProjectUpdate) SetPrivacySalt(v []byte) *ProjectUpdate {
+	_u.mutation.SetPrivacySalt(v)
+	return _u
+}
+
+// ClearPrivacySalt clears the value of the "privacy_salt" field.
+func (_u *ProjectUpdate) ClearPrivacySalt() *ProjectUpdate {
+	_u.mutation.ClearPrivacySalt()
+	return _u
+}
+
+// SetSuppressionVersion sets the "suppression_version" field.
+func (_u *ProjectUpdate) SetSuppressionVersion(v int64) *ProjectUpdate {
+	_u.mutation.ResetSuppressionVersion()
+	_u.mutation.SetSuppressionVersion(v)
+	return _u
+}
+
+// SetNillableSuppressionVersion sets the "suppression_version" field if the given value is not nil.
+func (_u *ProjectUpdate) SetNillableSuppressionVersion(v *int64) *ProjectUpdate {
+	if v != nil {
+		_u.SetSuppressionVersion(*v)
+	}
+	return _u
+}
+
+// AddSuppressionVersion adds value to the "suppression_version" field.
+func (_u *ProjectUpdate) AddSuppressionVersion(v int64) *ProjectUpdate {
+	_u.mutation.AddSuppressionVersion(v)
 	return _u
 }
 
@@ -398,6 +433,36 @@ func (_u *ProjectUpdate) AddWebhookAttempts(v ...*WebhookAttempt) *ProjectUpdate
 		ids[i] = v[i].ID
 	}
 	return _u.AddWebhookAttemptIDs(ids...)
+}
+
+// AddUserErasureIDs adds the "user_erasures" edge to the UserErasure entity by IDs.
+func (_u *ProjectUpdate) AddUserErasureIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddUserErasureIDs(ids...)
+	return _u
+}
+
+// AddUserErasures adds the "user_erasures" edges to the UserErasure entity.
+func (_u *ProjectUpdate) AddUserErasures(v ...*UserErasure) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddUserErasureIDs(ids...)
+}
+
+// AddSuppressedIDIDs adds the "suppressed_ids" edge to the SuppressedID entity by IDs.
+func (_u *ProjectUpdate) AddSuppressedIDIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddSuppressedIDIDs(ids...)
+	return _u
+}
+
+// AddSuppressedIds adds the "suppressed_ids" edges to the SuppressedID entity.
+func (_u *ProjectUpdate) AddSuppressedIds(v ...*SuppressedID) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSuppressedIDIDs(ids...)
 }
 
 // Mutation returns the ProjectMutation object of the builder.
@@ -804,6 +869,48 @@ func (_u *ProjectUpdate) RemoveWebhookAttempts(v ...*WebhookAttempt) *ProjectUpd
 	return _u.RemoveWebhookAttemptIDs(ids...)
 }
 
+// ClearUserErasures clears all "user_erasures" edges to the UserErasure entity.
+func (_u *ProjectUpdate) ClearUserErasures() *ProjectUpdate {
+	_u.mutation.ClearUserErasures()
+	return _u
+}
+
+// RemoveUserErasureIDs removes the "user_erasures" edge to UserErasure entities by IDs.
+func (_u *ProjectUpdate) RemoveUserErasureIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveUserErasureIDs(ids...)
+	return _u
+}
+
+// RemoveUserErasures removes "user_erasures" edges to UserErasure entities.
+func (_u *ProjectUpdate) RemoveUserErasures(v ...*UserErasure) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveUserErasureIDs(ids...)
+}
+
+// ClearSuppressedIds clears all "suppressed_ids" edges to the SuppressedID entity.
+func (_u *ProjectUpdate) ClearSuppressedIds() *ProjectUpdate {
+	_u.mutation.ClearSuppressedIds()
+	return _u
+}
+
+// RemoveSuppressedIDIDs removes the "suppressed_ids" edge to SuppressedID entities by IDs.
+func (_u *ProjectUpdate) RemoveSuppressedIDIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveSuppressedIDIDs(ids...)
+	return _u
+}
+
+// RemoveSuppressedIds removes "suppressed_ids" edges to SuppressedID entities.
+func (_u *ProjectUpdate) RemoveSuppressedIds(v ...*SuppressedID) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSuppressedIDIDs(ids...)
+}
+
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *ProjectUpdate) Save(ctx context.Context) (int, error) {
 	if err := _u.defaults(); err != nil {
@@ -896,6 +1003,18 @@ func (_u *ProjectUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Realtime(); ok {
 		_spec.SetField(project.FieldRealtime, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.PrivacySalt(); ok {
+		_spec.SetField(project.FieldPrivacySalt, field.TypeBytes, value)
+	}
+	if _u.mutation.PrivacySaltCleared() {
+		_spec.ClearField(project.FieldPrivacySalt, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.SuppressionVersion(); ok {
+		_spec.SetField(project.FieldSuppressionVersion, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedSuppressionVersion(); ok {
+		_spec.AddField(project.FieldSuppressionVersion, field.TypeInt64, value)
 	}
 	if _u.mutation.APIKeysCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1752,6 +1871,96 @@ func (_u *ProjectUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.UserErasuresCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.UserErasuresTable,
+			Columns: []string{project.UserErasuresColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(usererasure.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedUserErasuresIDs(); len(nodes) > 0 && !_u.mutation.UserErasuresCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.UserErasuresTable,
+			Columns: []string{project.UserErasuresColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(usererasure.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.UserErasuresIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.UserErasuresTable,
+			Columns: []string{project.UserErasuresColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(usererasure.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SuppressedIdsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SuppressedIdsTable,
+			Columns: []string{project.SuppressedIdsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(suppressedid.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSuppressedIdsIDs(); len(nodes) > 0 && !_u.mutation.SuppressedIdsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SuppressedIdsTable,
+			Columns: []string{project.SuppressedIdsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(suppressedid.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SuppressedIdsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SuppressedIdsTable,
+			Columns: []string{project.SuppressedIdsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(suppressedid.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -1837,6 +2046,39 @@ func (_u *ProjectUpdateOne) SetNillableRealtime(v *bool) *ProjectUpdateOne {
 	if v != nil {
 		_u.SetRealtime(*v)
 	}
+	return _u
+}
+
+// SetPrivacySalt sets the "privacy_salt" field.
+func (_u *ProjectUpdateOne) SetPrivacySalt(v []byte) *ProjectUpdateOne {
+	_u.mutation.SetPrivacySalt(v)
+	return _u
+}
+
+// ClearPrivacySalt clears the value of the "privacy_salt" field.
+func (_u *ProjectUpdateOne) ClearPrivacySalt() *ProjectUpdateOne {
+	_u.mutation.ClearPrivacySalt()
+	return _u
+}
+
+// SetSuppressionVersion sets the "suppression_version" field.
+func (_u *ProjectUpdateOne) SetSuppressionVersion(v int64) *ProjectUpdateOne {
+	_u.mutation.ResetSuppressionVersion()
+	_u.mutation.SetSuppressionVersion(v)
+	return _u
+}
+
+// SetNillableSuppressionVersion sets the "suppression_version" field if the given value is not nil.
+func (_u *ProjectUpdateOne) SetNillableSuppressionVersion(v *int64) *ProjectUpdateOne {
+	if v != nil {
+		_u.SetSuppressionVersion(*v)
+	}
+	return _u
+}
+
+// AddSuppressionVersion adds value to the "suppression_version" field.
+func (_u *ProjectUpdateOne) AddSuppressionVersion(v int64) *ProjectUpdateOne {
+	_u.mutation.AddSuppressionVersion(v)
 	return _u
 }
 
@@ -2123,6 +2365,36 @@ func (_u *ProjectUpdateOne) AddWebhookAttempts(v ...*WebhookAttempt) *ProjectUpd
 		ids[i] = v[i].ID
 	}
 	return _u.AddWebhookAttemptIDs(ids...)
+}
+
+// AddUserErasureIDs adds the "user_erasures" edge to the UserErasure entity by IDs.
+func (_u *ProjectUpdateOne) AddUserErasureIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddUserErasureIDs(ids...)
+	return _u
+}
+
+// AddUserErasures adds the "user_erasures" edges to the UserErasure entity.
+func (_u *ProjectUpdateOne) AddUserErasures(v ...*UserErasure) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddUserErasureIDs(ids...)
+}
+
+// AddSuppressedIDIDs adds the "suppressed_ids" edge to the SuppressedID entity by IDs.
+func (_u *ProjectUpdateOne) AddSuppressedIDIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddSuppressedIDIDs(ids...)
+	return _u
+}
+
+// AddSuppressedIds adds the "suppressed_ids" edges to the SuppressedID entity.
+func (_u *ProjectUpdateOne) AddSuppressedIds(v ...*SuppressedID) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSuppressedIDIDs(ids...)
 }
 
 // Mutation returns the ProjectMutation object of the builder.
@@ -2529,6 +2801,48 @@ func (_u *ProjectUpdateOne) RemoveWebhookAttempts(v ...*WebhookAttempt) *Project
 	return _u.RemoveWebhookAttemptIDs(ids...)
 }
 
+// ClearUserErasures clears all "user_erasures" edges to the UserErasure entity.
+func (_u *ProjectUpdateOne) ClearUserErasures() *ProjectUpdateOne {
+	_u.mutation.ClearUserErasures()
+	return _u
+}
+
+// RemoveUserErasureIDs removes the "user_erasures" edge to UserErasure entities by IDs.
+func (_u *ProjectUpdateOne) RemoveUserErasureIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveUserErasureIDs(ids...)
+	return _u
+}
+
+// RemoveUserErasures removes "user_erasures" edges to UserErasure entities.
+func (_u *ProjectUpdateOne) RemoveUserErasures(v ...*UserErasure) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveUserErasureIDs(ids...)
+}
+
+// ClearSuppressedIds clears all "suppressed_ids" edges to the SuppressedID entity.
+func (_u *ProjectUpdateOne) ClearSuppressedIds() *ProjectUpdateOne {
+	_u.mutation.ClearSuppressedIds()
+	return _u
+}
+
+// RemoveSuppressedIDIDs removes the "suppressed_ids" edge to SuppressedID entities by IDs.
+func (_u *ProjectUpdateOne) RemoveSuppressedIDIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveSuppressedIDIDs(ids...)
+	return _u
+}
+
+// RemoveSuppressedIds removes "suppressed_ids" edges to SuppressedID entities.
+func (_u *ProjectUpdateOne) RemoveSuppressedIds(v ...*SuppressedID) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSuppressedIDIDs(ids...)
+}
+
 // Where appends a list predicates to the ProjectUpdate builder.
 func (_u *ProjectUpdateOne) Where(ps ...predicate.Project) *ProjectUpdateOne {
 	_u.mutation.Where(ps...)
@@ -2651,6 +2965,18 @@ func (_u *ProjectUpdateOne) sqlSave(ctx context.Context) (_node *Project, err er
 	}
 	if value, ok := _u.mutation.Realtime(); ok {
 		_spec.SetField(project.FieldRealtime, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.PrivacySalt(); ok {
+		_spec.SetField(project.FieldPrivacySalt, field.TypeBytes, value)
+	}
+	if _u.mutation.PrivacySaltCleared() {
+		_spec.ClearField(project.FieldPrivacySalt, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.SuppressionVersion(); ok {
+		_spec.SetField(project.FieldSuppressionVersion, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedSuppressionVersion(); ok {
+		_spec.AddField(project.FieldSuppressionVersion, field.TypeInt64, value)
 	}
 	if _u.mutation.APIKeysCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -3500,6 +3826,96 @@ func (_u *ProjectUpdateOne) sqlSave(ctx context.Context) (_node *Project, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(webhookattempt.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.UserErasuresCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.UserErasuresTable,
+			Columns: []string{project.UserErasuresColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(usererasure.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedUserErasuresIDs(); len(nodes) > 0 && !_u.mutation.UserErasuresCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.UserErasuresTable,
+			Columns: []string{project.UserErasuresColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(usererasure.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.UserErasuresIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.UserErasuresTable,
+			Columns: []string{project.UserErasuresColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(usererasure.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SuppressedIdsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SuppressedIdsTable,
+			Columns: []string{project.SuppressedIdsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(suppressedid.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSuppressedIdsIDs(); len(nodes) > 0 && !_u.mutation.SuppressedIdsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SuppressedIdsTable,
+			Columns: []string{project.SuppressedIdsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(suppressedid.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SuppressedIdsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.SuppressedIdsTable,
+			Columns: []string{project.SuppressedIdsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(suppressedid.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

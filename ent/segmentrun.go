@@ -23,7 +23,7 @@ type SegmentRun struct {
 	ProjectID int `json:"project_id,omitempty"`
 	// SegmentID holds the value of the "segment_id" field.
 	SegmentID int `json:"segment_id,omitempty"`
-	// Trigger holds the value of the "trigger" field.
+	// why the run was made: MANUAL (recomputeSegment, static member changes), SCHEDULE, DEFINITION_CHANGE, INGEST (real-time passes) or ERASURE (deleteUser took members out)
 	Trigger segmentrun.Trigger `json:"trigger,omitempty"`
 	// the River job that executes the run
 	JobID *int64 `json:"job_id,omitempty"`

@@ -42,6 +42,8 @@ type Tx struct {
 	SegmentRun *SegmentRunClient
 	// SegmentVersion is the client for interacting with the SegmentVersion builders.
 	SegmentVersion *SegmentVersionClient
+	// SuppressedID is the client for interacting with the SuppressedID builders.
+	SuppressedID *SuppressedIDClient
 	// Survey is the client for interacting with the Survey builders.
 	Survey *SurveyClient
 	// SurveyQuestion is the client for interacting with the SurveyQuestion builders.
@@ -52,6 +54,8 @@ type Tx struct {
 	User *UserClient
 	// UserDailyActivity is the client for interacting with the UserDailyActivity builders.
 	UserDailyActivity *UserDailyActivityClient
+	// UserErasure is the client for interacting with the UserErasure builders.
+	UserErasure *UserErasureClient
 	// WebhookAttempt is the client for interacting with the WebhookAttempt builders.
 	WebhookAttempt *WebhookAttemptClient
 	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
@@ -203,11 +207,13 @@ func (tx *Tx) init() {
 	tx.SegmentMembership = NewSegmentMembershipClient(tx.config)
 	tx.SegmentRun = NewSegmentRunClient(tx.config)
 	tx.SegmentVersion = NewSegmentVersionClient(tx.config)
+	tx.SuppressedID = NewSuppressedIDClient(tx.config)
 	tx.Survey = NewSurveyClient(tx.config)
 	tx.SurveyQuestion = NewSurveyQuestionClient(tx.config)
 	tx.SurveyResponse = NewSurveyResponseClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.UserDailyActivity = NewUserDailyActivityClient(tx.config)
+	tx.UserErasure = NewUserErasureClient(tx.config)
 	tx.WebhookAttempt = NewWebhookAttemptClient(tx.config)
 	tx.WebhookEndpoint = NewWebhookEndpointClient(tx.config)
 	tx.WebhookMessage = NewWebhookMessageClient(tx.config)

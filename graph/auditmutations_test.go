@@ -17,6 +17,7 @@ import (
 	"github.com/pulse-analytics/pulse/graph/generated"
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
+	"github.com/pulse-analytics/pulse/internal/privacy"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
@@ -271,6 +272,41 @@ var auditCases = map[string]auditCase{
 			require.Equal(t, gjson.Null, gjson.GetBytes(e[0].Before, "revokedAt").Type)
 			require.Equal(t, "spare", gjson.GetBytes(e[0].Before, "name").String())
 			require.Equal(t, gjson.String, gjson.GetBytes(e[0].After, "revokedAt").Type)
+		}},
+	"deleteUser": {
+		query:   `mutation($id: ID!) { deleteUser(id: $id) { id } }`,
+		vars:    func(f *auditFixture) map[string]any { return map[string]any{"id": gid(f.s.Users[1].ID)} },
+		objects: func(_ *auditFixture, data gjson.Result) []int { return []int{idOf(data, "deleteUser.id")} },
+		check: func(t *testing.T, b *testBundle, f *auditFixture, _ gjson.Result, e []auditEntry) {
+			requireJSON(t, e[0].After, `{"suppressed":false,"removed":{"events":2,"feedbacks":1,"users":1}}`)
+			stored := b.storedEntries(t, f.p)
+			require.NotContains(t, stored, *f.s.Users[1].ExternalID, "no end user's external id in the log")
+			require.NotContains(t, stored, gid(f.s.Users[1].ID), "nor their id")
+		}},
+	"deleteUsers": {
+		query: `mutation { deleteUsers(externalIds: ["a-0", "a-1"], suppress: true) { id } }`,
+		objects: func(_ *auditFixture, data gjson.Result) []int {
+			return []int{idOf(data, "deleteUsers.0.id"), idOf(data, "deleteUsers.1.id")}
+		},
+		check: func(t *testing.T, b *testBundle, f *auditFixture, _ gjson.Result, e []auditEntry) {
+			for _, entry := range e {
+				require.True(t, gjson.GetBytes(entry.After, "suppressed").Bool())
+			}
+			stored := b.storedEntries(t, f.p)
+			require.NotContains(t, stored, `"a-0"`)
+			require.NotContains(t, stored, gid(f.s.Users[0].ID))
+		}},
+	"unsuppressUser": {
+		query: `mutation { unsuppressUser(externalId: "objected") { id } }`,
+		prepare: func(t *testing.T, _ *testBundle, f *auditFixture) {
+			_, err := privacy.NewEraser(pgtest.DB(t)).Erase(f.p.ctx, privacy.Request{ExternalIDs: []string{"objected"}, Suppress: true})
+			require.NoError(t, err)
+		},
+		objects: func(_ *auditFixture, data gjson.Result) []int { return []int{idOf(data, "unsuppressUser.0.id")} },
+		check: func(t *testing.T, b *testBundle, f *auditFixture, _ gjson.Result, e []auditEntry) {
+			requireJSON(t, e[0].Before, `{"suppressed":true}`)
+			requireJSON(t, e[0].After, `{"suppressed":false}`)
+			require.NotContains(t, b.storedEntries(t, f.p), "objected")
 		}},
 	"updateProject": {
 		query:   `mutation { updateProject(input: {realtime: false}) { id } }`,

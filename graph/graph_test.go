@@ -3,6 +3,7 @@ package graph_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"github.com/pulse-analytics/pulse/internal/discovery"
@@ -42,6 +43,7 @@ type testProject struct {
 // testBundle is what every GraphQL test needs: a real handler over a real
 // database, and a project of its own.
 type testBundle struct {
+	db      *sql.DB
 	client  *ent.Client
 	server  *httptest.Server
 	queries *atomic.Int64 // SQL statements run by requests, for N+1 checks
@@ -81,7 +83,7 @@ func setupWith(t *testing.T, opts graph.Options) *testBundle {
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), queryCounterKey{}, queries)))
 	}))
 	t.Cleanup(server.Close)
-	b := &testBundle{client: client, server: server, queries: queries}
+	b := &testBundle{db: db, client: client, server: server, queries: queries}
 	b.project = b.newProject(t, t.Name())
 	return b
 }

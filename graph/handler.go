@@ -27,6 +27,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/graphiql"
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/live"
+	"github.com/pulse-analytics/pulse/internal/privacy"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/webhook"
 )
@@ -63,6 +64,11 @@ type Options struct {
 	Webhooks webhook.StoreOptions
 	// Extensions are added to gqlgen's server (e.g. metrics).
 	Extensions []graphql.HandlerExtension
+	// OnSuppressed is told of each feedback ("feedback") and survey
+	// response ("survey") dropped because its user's id is suppressed
+	// (e.g. a metrics counter); track, identify and ingestEvents report
+	// theirs through Ingest's result.
+	OnSuppressed func(source string)
 
 	// gqlgenLists leaves every list to gqlgen's executor (see plainLists),
 	// and rendered is told of each list plainLists renders, for the test
@@ -90,6 +96,8 @@ func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 	}
 	resolver.live = opts.Live
 	resolver.webhooks = webhook.NewStore(db, client, opts.Webhooks)
+	resolver.eraser = privacy.NewEraser(db)
+	resolver.onSuppressed = opts.OnSuppressed
 	srv := newServer(resolver, keys, opts)
 
 	// The page's files are served by graphiql.Assets at graphiql.Prefix.

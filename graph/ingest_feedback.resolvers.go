@@ -25,10 +25,13 @@ func (r *mutationResolver) SubmitFeedback(ctx context.Context, input model.Feedb
 		Tags:      input.Tags,
 		Timestamp: deref(input.Timestamp),
 	})
+	if r.suppressed(err, "feedback") {
+		return &model.SubmitFeedbackPayload{Suppressed: true}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &model.SubmitFeedbackPayload{ID: fb.ID, Sentiment: fb.Sentiment}, nil
+	return &model.SubmitFeedbackPayload{ID: &fb.ID, Sentiment: fb.Sentiment}, nil
 }
 
 // SubmitSurveyResponse is the resolver for the submitSurveyResponse field.
@@ -43,8 +46,11 @@ func (r *mutationResolver) SubmitSurveyResponse(ctx context.Context, input model
 		Answers:   answers,
 		Timestamp: deref(input.Timestamp),
 	})
+	if r.suppressed(err, "survey") {
+		return &model.SubmitSurveyResponsePayload{Suppressed: true}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &model.SubmitSurveyResponsePayload{ID: res.ID}, nil
+	return &model.SubmitSurveyResponsePayload{ID: &res.ID}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/feedback"
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/live"
+	"github.com/pulse-analytics/pulse/internal/privacy"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/pulse-analytics/pulse/internal/survey"
@@ -36,6 +37,10 @@ type Resolver struct {
 	analytics *analytics.Service
 	discovery *discovery.Enqueuer
 	webhooks  *webhook.Store
+	eraser    *privacy.Eraser
+	// onSuppressed counts a feedback or survey response dropped because
+	// its user's id is suppressed (source "feedback" or "survey").
+	onSuppressed func(source string)
 }
 
 // NewResolver returns the root resolver over db and its ent client.
@@ -51,5 +56,6 @@ func NewResolver(db *sql.DB, client *ent.Client) *Resolver {
 		feedback:  feedback.NewStore(client),
 		analytics: analytics.New(db, client),
 		webhooks:  webhook.NewStore(db, client, webhook.StoreOptions{}),
+		eraser:    privacy.NewEraser(db),
 	}
 }

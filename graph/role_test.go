@@ -15,9 +15,11 @@ import (
 	"github.com/pulse-analytics/pulse/ent/apikey"
 	entsegment "github.com/pulse-analytics/pulse/ent/segment"
 	entsurvey "github.com/pulse-analytics/pulse/ent/survey"
+	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
 	"github.com/pulse-analytics/pulse/internal/auth"
+	"github.com/pulse-analytics/pulse/internal/privacy"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
 
@@ -29,6 +31,7 @@ type roleFixture struct {
 	s             *seeded
 	spareKeyID    int    // a READ key that revokeAPIKey may revoke
 	revokedSecret string // an ADMIN key that was revoked
+	suppressed    string // an external id an erasure suppressed, for unsuppressUser
 	endpoint      *ent.WebhookEndpoint
 	message       *ent.WebhookMessage // the endpoint's, FAILED
 }
@@ -44,6 +47,9 @@ func newRoleFixture(t *testing.T, b *testBundle) *roleFixture {
 	_, err = keys.Revoke(p.ctx, revoked.Key.ID)
 	require.NoError(t, err)
 	f := &roleFixture{p: p, s: seed(t, b, p, "r", 2), spareKeyID: spare.Key.ID, revokedSecret: revoked.Secret}
+	f.suppressed = "objected-" + t.Name()
+	_, err = privacy.NewEraser(b.db).Erase(p.ctx, privacy.Request{ExternalIDs: []string{f.suppressed}, Suppress: true})
+	require.NoError(t, err)
 	endpoint, messages := webhookLog(t, b, p, f.s.Segment.ID, "FAILED")
 	f.endpoint, f.message = endpoint, messages[0]
 	return f
@@ -299,6 +305,43 @@ var roleMutationCases = []roleCase{
 			key, err := b.client.APIKey.Get(f.p.ctx, f.spareKeyID)
 			require.NoError(t, err)
 			return key.RevokedAt != nil
+		}},
+	{field: "deleteUser", need: tenant.RoleAdmin,
+		query: `mutation($id: String!) { deleteUser(externalId: $id) { userId suppressed removed { table rows } } }`,
+		vars:  func(f *roleFixture) map[string]any { return map[string]any{"id": f.s.Users[1].ExternalID} },
+		check: func(t *testing.T, f *roleFixture, _ tenant.Role, data json.RawMessage) {
+			require.JSONEq(t, `{"deleteUser":{"userId":"`+gid(f.s.Users[1].ID)+`","suppressed":false,"removed":[
+				{"table":"events","rows":2},{"table":"feedbacks","rows":1},{"table":"users","rows":1}]}}`, string(data))
+		},
+		applied: func(t *testing.T, b *testBundle, f *roleFixture) bool {
+			exists, err := b.client.User.Query().Where(user.ID(f.s.Users[1].ID)).Exist(f.p.ctx)
+			require.NoError(t, err)
+			return !exists
+		}},
+	{field: "deleteUsers", need: tenant.RoleAdmin,
+		query: `mutation($ids: [String!]!) { deleteUsers(externalIds: $ids, suppress: true) { userId suppressed } }`,
+		vars: func(f *roleFixture) map[string]any {
+			return map[string]any{"ids": []string{*f.s.Users[0].ExternalID, *f.s.Users[1].ExternalID}}
+		},
+		check: func(t *testing.T, f *roleFixture, _ tenant.Role, data json.RawMessage) {
+			require.JSONEq(t, `{"deleteUsers":[{"userId":"`+gid(f.s.Users[0].ID)+`","suppressed":true},
+				{"userId":"`+gid(f.s.Users[1].ID)+`","suppressed":true}]}`, string(data))
+		},
+		applied: func(t *testing.T, b *testBundle, f *roleFixture) bool {
+			left, err := b.client.User.Query().Count(f.p.ctx)
+			require.NoError(t, err)
+			return left == 0
+		}},
+	{field: "unsuppressUser", need: tenant.RoleAdmin,
+		query: `mutation($id: String!) { unsuppressUser(externalId: $id) { userId suppressed } }`,
+		vars:  func(f *roleFixture) map[string]any { return map[string]any{"id": f.suppressed} },
+		check: func(t *testing.T, _ *roleFixture, _ tenant.Role, data json.RawMessage) {
+			require.JSONEq(t, `{"unsuppressUser":[{"userId":null,"suppressed":false}]}`, string(data))
+		},
+		applied: func(t *testing.T, b *testBundle, f *roleFixture) bool {
+			var suppressed int
+			require.NoError(t, b.db.QueryRow(`SELECT count(*) FROM suppressed_ids WHERE project_id = $1`, f.p.ID).Scan(&suppressed))
+			return suppressed == 0
 		}},
 }
 

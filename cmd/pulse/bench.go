@@ -38,9 +38,12 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "webhooks" {
 		return benchWebhooks(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "erasure" {
+		return benchErasure(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		fmt.Fprintln(stderr, "USAGE\n  pulse bench ingest [flags]\n  pulse bench segments [flags]\n  pulse bench analytics [flags]\n  pulse bench live [flags]\n  pulse bench realtime [flags]\n  pulse bench reads [flags]\n  pulse bench webhooks [flags]")
-		return fmt.Errorf("%w: pulse bench needs a benchmark: ingest, segments, analytics, live, realtime, reads or webhooks", errUsage)
+		fmt.Fprintln(stderr, "USAGE\n  pulse bench ingest [flags]\n  pulse bench segments [flags]\n  pulse bench analytics [flags]\n  pulse bench live [flags]\n  pulse bench realtime [flags]\n  pulse bench reads [flags]\n  pulse bench webhooks [flags]\n  pulse bench erasure [flags]")
+		return fmt.Errorf("%w: pulse bench needs a benchmark: ingest, segments, analytics, live, realtime, reads, webhooks or erasure", errUsage)
 	}
 	var (
 		cfg                      config

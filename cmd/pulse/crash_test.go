@@ -2,6 +2,7 @@ package main
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,4 +177,52 @@ func TestKillMidPassLosesNoChange(t *testing.T) {
 	require.Zero(t, drift)
 	require.Zero(t, moved)
 	c.checkRuns(t)
+}
+
+// TestKillMidErasureLeavesTheUser kills a process while an erasure it
+// serves has written its ERASURE run but not committed: the user, their
+// rows and their memberships are all there, no run or record of the
+// erasure is left, and another process then erases the user with the next
+// seq, no gap.
+func TestKillMidErasureLeavesTheUser(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, buildFaultPulse(t))
+	p := c.start(t, []string{"PULSE_FAULT_PAUSE=erasure-written"})
+	c.users(t, 50)
+	segment := c.dynamicSegment(t, p, "on")
+	var run int
+	require.NoError(t, c.db.QueryRow(`SELECT id FROM segment_runs WHERE segment_id = $1`, segment).Scan(&run))
+	c.waitRun(t, run, "COMPLETED", 60*time.Second)
+	var member string
+	require.NoError(t, c.db.QueryRow(`SELECT u.external_id FROM segment_members m JOIN users u ON u.id = m.user_id
+		WHERE m.segment_id = $1 ORDER BY u.id LIMIT 1`, segment).Scan(&member))
+	type state struct{ users, members, size, runs, erasures int }
+	read := func() (s state) {
+		require.NoError(t, c.db.QueryRow(`SELECT (SELECT count(*) FROM users WHERE project_id = $1),
+			(SELECT count(*) FROM segment_members WHERE segment_id = $2), (SELECT size FROM segments WHERE id = $2),
+			(SELECT count(*) FROM segment_runs WHERE segment_id = $2), (SELECT count(*) FROM user_erasures WHERE project_id = $1)`,
+			c.projectID, segment).Scan(&s.users, &s.members, &s.size, &s.runs, &s.erasures))
+		return s
+	}
+	before := read()
+	const erase = `mutation($id: String!) { deleteUser(externalId: $id, suppress: true) { suppressed } }`
+	answered := make(chan error, 1)
+	go func() {
+		_, err := postGraphQL(strings.TrimPrefix(p.base, "http://"), c.admin, erase, map[string]any{"id": member})
+		answered <- err
+	}()
+	require.Contains(t, p.fault(t), "at=erasure-written")
+	p.kill(t)
+	require.Error(t, <-answered, "the erasure never answered")
+	require.Equal(t, before, read(), "nothing of the erasure was committed")
+
+	next := c.start(t, nil)
+	require.JSONEq(t, `{"data":{"deleteUser":{"suppressed":true}}}`, string(graphqlPost(t, next.base, c.admin, erase, map[string]any{"id": member})))
+	after := read()
+	require.Equal(t, state{users: before.users - 1, members: before.members - 1, size: before.size - 1, runs: before.runs + 1, erasures: 1}, after)
+	var trigger string
+	var seq int
+	require.NoError(t, c.db.QueryRow(`SELECT trigger, seq FROM segment_runs WHERE segment_id = $1 ORDER BY seq DESC LIMIT 1`, segment).Scan(&trigger, &seq))
+	require.Equal(t, "ERASURE", trigger)
+	require.Equal(t, before.runs+1, seq, "the erasure's run follows the last, no gap")
 }

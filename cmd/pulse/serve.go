@@ -26,6 +26,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/metrics"
 	"github.com/pulse-analytics/pulse/internal/migrate"
+	"github.com/pulse-analytics/pulse/internal/privacy"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/webhook"
 )
@@ -168,7 +169,10 @@ func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enq
 		Ingest:       writer,
 		Webhooks:     webhook.StoreOptions{AllowPrivate: cfg.WebhooksAllowPrivate},
 		Extensions:   web.graphqlExtensions(),
+		OnSuppressed: web.onSuppressed(),
 	}))
+	// Access requests: everything about one user, streamed (ADMIN keys).
+	mux.Handle(privacy.ExportPattern, privacy.ExportHandler(keys, privacy.NewExporter(graphqlDB), logger))
 	// Segment HTTP Tracking API and PostHog capture, for SDKs as they are.
 	ingestAPI := ingest.NewHTTPHandler(keys, writer, logger)
 	for _, path := range []string{"/v1/", "/batch", "/batch/", "/capture", "/capture/", "/e", "/e/", "/i/v0/e", "/i/v0/e/"} {

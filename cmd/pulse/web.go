@@ -52,6 +52,15 @@ func (w webOptions) sink(s ingest.Sink) ingest.Sink {
 	return w.metrics.CountIngest(s)
 }
 
+// onSuppressed counts the feedback and survey responses dropped for a
+// suppressed id, when there are metrics.
+func (w webOptions) onSuppressed() func(source string) {
+	if w.metrics == nil {
+		return nil
+	}
+	return w.metrics.CountSuppressed
+}
+
 // graphqlExtensions are the gqlgen extensions the options ask for.
 func (w webOptions) graphqlExtensions() []graphql.HandlerExtension {
 	if w.metrics == nil {

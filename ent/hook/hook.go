@@ -177,6 +177,18 @@ func (f SegmentVersionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Val
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SegmentVersionMutation", m)
 }
 
+// The SuppressedIDFunc type is an adapter to allow the use of ordinary
+// function as SuppressedID mutator.
+type SuppressedIDFunc func(context.Context, *ent.SuppressedIDMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SuppressedIDFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SuppressedIDMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SuppressedIDMutation", m)
+}
+
 // The SurveyFunc type is an adapter to allow the use of ordinary
 // function as Survey mutator.
 type SurveyFunc func(context.Context, *ent.SurveyMutation) (ent.Value, error)
@@ -235,6 +247,18 @@ func (f UserDailyActivityFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UserDailyActivityMutation", m)
+}
+
+// The UserErasureFunc type is an adapter to allow the use of ordinary
+// function as UserErasure mutator.
+type UserErasureFunc func(context.Context, *ent.UserErasureMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f UserErasureFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.UserErasureMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UserErasureMutation", m)
 }
 
 // The WebhookAttemptFunc type is an adapter to allow the use of ordinary

@@ -23,11 +23,13 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/ent/segmentversion"
+	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/usererasure"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -467,6 +469,33 @@ func (f TraverseSegmentVersion) Traverse(ctx context.Context, q ent.Query) error
 	return fmt.Errorf("unexpected query type %T. expect *ent.SegmentVersionQuery", q)
 }
 
+// The SuppressedIDFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SuppressedIDFunc func(context.Context, *ent.SuppressedIDQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SuppressedIDFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SuppressedIDQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SuppressedIDQuery", q)
+}
+
+// The TraverseSuppressedID type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSuppressedID func(context.Context, *ent.SuppressedIDQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSuppressedID) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSuppressedID) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SuppressedIDQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SuppressedIDQuery", q)
+}
+
 // The SurveyFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SurveyFunc func(context.Context, *ent.SurveyQuery) (ent.Value, error)
 
@@ -602,6 +631,33 @@ func (f TraverseUserDailyActivity) Traverse(ctx context.Context, q ent.Query) er
 	return fmt.Errorf("unexpected query type %T. expect *ent.UserDailyActivityQuery", q)
 }
 
+// The UserErasureFunc type is an adapter to allow the use of ordinary function as a Querier.
+type UserErasureFunc func(context.Context, *ent.UserErasureQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f UserErasureFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.UserErasureQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.UserErasureQuery", q)
+}
+
+// The TraverseUserErasure type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseUserErasure func(context.Context, *ent.UserErasureQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseUserErasure) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseUserErasure) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.UserErasureQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.UserErasureQuery", q)
+}
+
 // The WebhookAttemptFunc type is an adapter to allow the use of ordinary function as a Querier.
 type WebhookAttemptFunc func(context.Context, *ent.WebhookAttemptQuery) (ent.Value, error)
 
@@ -714,6 +770,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.SegmentRunQuery, predicate.SegmentRun, segmentrun.OrderOption]{typ: ent.TypeSegmentRun, tq: q}, nil
 	case *ent.SegmentVersionQuery:
 		return &query[*ent.SegmentVersionQuery, predicate.SegmentVersion, segmentversion.OrderOption]{typ: ent.TypeSegmentVersion, tq: q}, nil
+	case *ent.SuppressedIDQuery:
+		return &query[*ent.SuppressedIDQuery, predicate.SuppressedID, suppressedid.OrderOption]{typ: ent.TypeSuppressedID, tq: q}, nil
 	case *ent.SurveyQuery:
 		return &query[*ent.SurveyQuery, predicate.Survey, survey.OrderOption]{typ: ent.TypeSurvey, tq: q}, nil
 	case *ent.SurveyQuestionQuery:
@@ -724,6 +782,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.UserQuery, predicate.User, user.OrderOption]{typ: ent.TypeUser, tq: q}, nil
 	case *ent.UserDailyActivityQuery:
 		return &query[*ent.UserDailyActivityQuery, predicate.UserDailyActivity, userdailyactivity.OrderOption]{typ: ent.TypeUserDailyActivity, tq: q}, nil
+	case *ent.UserErasureQuery:
+		return &query[*ent.UserErasureQuery, predicate.UserErasure, usererasure.OrderOption]{typ: ent.TypeUserErasure, tq: q}, nil
 	case *ent.WebhookAttemptQuery:
 		return &query[*ent.WebhookAttemptQuery, predicate.WebhookAttempt, webhookattempt.OrderOption]{typ: ent.TypeWebhookAttempt, tq: q}, nil
 	case *ent.WebhookEndpointQuery:

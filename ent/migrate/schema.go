@@ -323,6 +323,8 @@ var (
 		{Name: "timezone", Type: field.TypeString, Default: "UTC"},
 		{Name: "active_events", Type: field.TypeJSON, Nullable: true},
 		{Name: "realtime", Type: field.TypeBool, Default: true},
+		{Name: "privacy_salt", Type: field.TypeBytes, Nullable: true},
+		{Name: "suppression_version", Type: field.TypeInt64, Default: 0},
 	}
 	// ProjectsTable holds the schema information for the "projects" table.
 	ProjectsTable = &schema.Table{
@@ -502,7 +504,7 @@ var (
 	// SegmentRunsColumns holds the columns for the "segment_runs" table.
 	SegmentRunsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"MANUAL", "SCHEDULE", "DEFINITION_CHANGE", "INGEST"}},
+		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"MANUAL", "SCHEDULE", "DEFINITION_CHANGE", "INGEST", "ERASURE"}},
 		{Name: "job_id", Type: field.TypeInt64, Nullable: true},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "RUNNING", "COMPLETED", "FAILED"}, Default: "PENDING"},
 		{Name: "created_at", Type: field.TypeTime},
@@ -596,6 +598,40 @@ var (
 				Name:    "segmentversion_segment_id_version",
 				Unique:  true,
 				Columns: []*schema.Column{SegmentVersionsColumns[7], SegmentVersionsColumns[1]},
+			},
+		},
+	}
+	// SuppressedIdsColumns holds the columns for the "suppressed_ids" table.
+	SuppressedIdsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "id_hash", Type: field.TypeBytes},
+		{Name: "erasure_id", Type: field.TypeInt},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "project_id", Type: field.TypeInt},
+	}
+	// SuppressedIdsTable holds the schema information for the "suppressed_ids" table.
+	SuppressedIdsTable = &schema.Table{
+		Name:       "suppressed_ids",
+		Columns:    SuppressedIdsColumns,
+		PrimaryKey: []*schema.Column{SuppressedIdsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "suppressed_ids_projects_suppressed_ids",
+				Columns:    []*schema.Column{SuppressedIdsColumns[4]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "suppressedid_project_id_id_hash",
+				Unique:  true,
+				Columns: []*schema.Column{SuppressedIdsColumns[4], SuppressedIdsColumns[1]},
+			},
+			{
+				Name:    "suppressedid_erasure_id",
+				Unique:  false,
+				Columns: []*schema.Column{SuppressedIdsColumns[2]},
 			},
 		},
 	}
@@ -792,6 +828,38 @@ var (
 			},
 		},
 	}
+	// UserErasuresColumns holds the columns for the "user_erasures" table.
+	UserErasuresColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "external_id_hash", Type: field.TypeBytes, Nullable: true},
+		{Name: "key_id", Type: field.TypeInt, Nullable: true},
+		{Name: "key_prefix", Type: field.TypeString, Nullable: true},
+		{Name: "erased_at", Type: field.TypeTime},
+		{Name: "suppressed", Type: field.TypeBool, Default: false},
+		{Name: "removed", Type: field.TypeJSON, Nullable: true},
+		{Name: "project_id", Type: field.TypeInt},
+	}
+	// UserErasuresTable holds the schema information for the "user_erasures" table.
+	UserErasuresTable = &schema.Table{
+		Name:       "user_erasures",
+		Columns:    UserErasuresColumns,
+		PrimaryKey: []*schema.Column{UserErasuresColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "user_erasures_projects_user_erasures",
+				Columns:    []*schema.Column{UserErasuresColumns[7]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "usererasure_project_id_external_id_hash",
+				Unique:  false,
+				Columns: []*schema.Column{UserErasuresColumns[7], UserErasuresColumns[1]},
+			},
+		},
+	}
 	// WebhookAttemptsColumns holds the columns for the "webhook_attempts" table.
 	WebhookAttemptsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -961,11 +1029,13 @@ var (
 		SegmentMembershipsTable,
 		SegmentRunsTable,
 		SegmentVersionsTable,
+		SuppressedIdsTable,
 		SurveysTable,
 		SurveyQuestionsTable,
 		SurveyResponsesTable,
 		UsersTable,
 		UserDailyActivitiesTable,
+		UserErasuresTable,
 		WebhookAttemptsTable,
 		WebhookEndpointsTable,
 		WebhookMessagesTable,
@@ -1037,6 +1107,10 @@ func init() {
 	SegmentVersionsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(77309411328),
 	}
+	SuppressedIdsTable.ForeignKeys[0].RefTable = ProjectsTable
+	SuppressedIdsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(94489280512),
+	}
 	SurveysTable.ForeignKeys[0].RefTable = ProjectsTable
 	SurveysTable.ForeignKeys[1].RefTable = SegmentsTable
 	SurveysTable.Annotation = &entsql.Annotation{
@@ -1061,6 +1135,10 @@ func init() {
 	UserDailyActivitiesTable.ForeignKeys[1].RefTable = UsersTable
 	UserDailyActivitiesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(51539607552),
+	}
+	UserErasuresTable.ForeignKeys[0].RefTable = ProjectsTable
+	UserErasuresTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(98784247808),
 	}
 	WebhookAttemptsTable.ForeignKeys[0].RefTable = ProjectsTable
 	WebhookAttemptsTable.ForeignKeys[1].RefTable = WebhookMessagesTable

@@ -48,6 +48,9 @@ type SegmentRun func(*sql.Selector)
 // SegmentVersion is the predicate function for segmentversion builders.
 type SegmentVersion func(*sql.Selector)
 
+// SuppressedID is the predicate function for suppressedid builders.
+type SuppressedID func(*sql.Selector)
+
 // Survey is the predicate function for survey builders.
 type Survey func(*sql.Selector)
 
@@ -62,6 +65,9 @@ type User func(*sql.Selector)
 
 // UserDailyActivity is the predicate function for userdailyactivity builders.
 type UserDailyActivity func(*sql.Selector)
+
+// UserErasure is the predicate function for usererasure builders.
+type UserErasure func(*sql.Selector)
 
 // WebhookAttempt is the predicate function for webhookattempt builders.
 type WebhookAttempt func(*sql.Selector)

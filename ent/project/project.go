@@ -27,6 +27,10 @@ const (
 	FieldActiveEvents = "active_events"
 	// FieldRealtime holds the string denoting the realtime field in the database.
 	FieldRealtime = "realtime"
+	// FieldPrivacySalt holds the string denoting the privacy_salt field in the database.
+	FieldPrivacySalt = "privacy_salt"
+	// FieldSuppressionVersion holds the string denoting the suppression_version field in the database.
+	FieldSuppressionVersion = "suppression_version"
 	// EdgeAPIKeys holds the string denoting the api_keys edge name in mutations.
 	EdgeAPIKeys = "api_keys"
 	// EdgeUsers holds the string denoting the users edge name in mutations.
@@ -65,6 +69,10 @@ const (
 	EdgeWebhookMessages = "webhook_messages"
 	// EdgeWebhookAttempts holds the string denoting the webhook_attempts edge name in mutations.
 	EdgeWebhookAttempts = "webhook_attempts"
+	// EdgeUserErasures holds the string denoting the user_erasures edge name in mutations.
+	EdgeUserErasures = "user_erasures"
+	// EdgeSuppressedIds holds the string denoting the suppressed_ids edge name in mutations.
+	EdgeSuppressedIds = "suppressed_ids"
 	// Table holds the table name of the project in the database.
 	Table = "projects"
 	// APIKeysTable is the table that holds the api_keys relation/edge.
@@ -200,6 +208,20 @@ const (
 	WebhookAttemptsInverseTable = "webhook_attempts"
 	// WebhookAttemptsColumn is the table column denoting the webhook_attempts relation/edge.
 	WebhookAttemptsColumn = "project_id"
+	// UserErasuresTable is the table that holds the user_erasures relation/edge.
+	UserErasuresTable = "user_erasures"
+	// UserErasuresInverseTable is the table name for the UserErasure entity.
+	// It exists in this package in order to avoid circular dependency with the "usererasure" package.
+	UserErasuresInverseTable = "user_erasures"
+	// UserErasuresColumn is the table column denoting the user_erasures relation/edge.
+	UserErasuresColumn = "project_id"
+	// SuppressedIdsTable is the table that holds the suppressed_ids relation/edge.
+	SuppressedIdsTable = "suppressed_ids"
+	// SuppressedIdsInverseTable is the table name for the SuppressedID entity.
+	// It exists in this package in order to avoid circular dependency with the "suppressedid" package.
+	SuppressedIdsInverseTable = "suppressed_ids"
+	// SuppressedIdsColumn is the table column denoting the suppressed_ids relation/edge.
+	SuppressedIdsColumn = "project_id"
 )
 
 // Columns holds all SQL columns for project fields.
@@ -211,6 +233,8 @@ var Columns = []string{
 	FieldTimezone,
 	FieldActiveEvents,
 	FieldRealtime,
+	FieldPrivacySalt,
+	FieldSuppressionVersion,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -243,6 +267,8 @@ var (
 	DefaultTimezone string
 	// DefaultRealtime holds the default value on creation for the "realtime" field.
 	DefaultRealtime bool
+	// DefaultSuppressionVersion holds the default value on creation for the "suppression_version" field.
+	DefaultSuppressionVersion int64
 )
 
 // OrderOption defines the ordering options for the Project queries.
@@ -276,6 +302,11 @@ func ByTimezone(opts ...sql.OrderTermOption) OrderOption {
 // ByRealtime orders the results by the realtime field.
 func ByRealtime(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRealtime, opts...).ToFunc()
+}
+
+// BySuppressionVersion orders the results by the suppression_version field.
+func BySuppressionVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSuppressionVersion, opts...).ToFunc()
 }
 
 // ByAPIKeysCount orders the results by api_keys count.
@@ -543,6 +574,34 @@ func ByWebhookAttempts(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newWebhookAttemptsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByUserErasuresCount orders the results by user_erasures count.
+func ByUserErasuresCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newUserErasuresStep(), opts...)
+	}
+}
+
+// ByUserErasures orders the results by user_erasures terms.
+func ByUserErasures(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newUserErasuresStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// BySuppressedIdsCount orders the results by suppressed_ids count.
+func BySuppressedIdsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newSuppressedIdsStep(), opts...)
+	}
+}
+
+// BySuppressedIds orders the results by suppressed_ids terms.
+func BySuppressedIds(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newSuppressedIdsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newAPIKeysStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -674,5 +733,19 @@ func newWebhookAttemptsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(WebhookAttemptsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, WebhookAttemptsTable, WebhookAttemptsColumn),
+	)
+}
+func newUserErasuresStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(UserErasuresInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, UserErasuresTable, UserErasuresColumn),
+	)
+}
+func newSuppressedIdsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(SuppressedIdsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, SuppressedIdsTable, SuppressedIdsColumn),
 	)
 }

@@ -80,6 +80,16 @@ func Realtime(v bool) predicate.Project {
 	return predicate.Project(sql.FieldEQ(FieldRealtime, v))
 }
 
+// PrivacySalt applies equality check predicate on the "privacy_salt" field. It's identical to PrivacySaltEQ.
+func PrivacySalt(v []byte) predicate.Project {
+	return predicate.Project(sql.FieldEQ(FieldPrivacySalt, v))
+}
+
+// SuppressionVersion applies equality check predicate on the "suppression_version" field. It's identical to SuppressionVersionEQ.
+func SuppressionVersion(v int64) predicate.Project {
+	return predicate.Project(sql.FieldEQ(FieldSuppressionVersion, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Project {
 	return predicate.Project(sql.FieldEQ(FieldCreatedAt, v))
@@ -308,6 +318,96 @@ func RealtimeEQ(v bool) predicate.Project {
 // RealtimeNEQ applies the NEQ predicate on the "realtime" field.
 func RealtimeNEQ(v bool) predicate.Project {
 	return predicate.Project(sql.FieldNEQ(FieldRealtime, v))
+}
+
+// PrivacySaltEQ applies the EQ predicate on the "privacy_salt" field.
+func PrivacySaltEQ(v []byte) predicate.Project {
+	return predicate.Project(sql.FieldEQ(FieldPrivacySalt, v))
+}
+
+// PrivacySaltNEQ applies the NEQ predicate on the "privacy_salt" field.
+func PrivacySaltNEQ(v []byte) predicate.Project {
+	return predicate.Project(sql.FieldNEQ(FieldPrivacySalt, v))
+}
+
+// PrivacySaltIn applies the In predicate on the "privacy_salt" field.
+func PrivacySaltIn(vs ...[]byte) predicate.Project {
+	return predicate.Project(sql.FieldIn(FieldPrivacySalt, vs...))
+}
+
+// PrivacySaltNotIn applies the NotIn predicate on the "privacy_salt" field.
+func PrivacySaltNotIn(vs ...[]byte) predicate.Project {
+	return predicate.Project(sql.FieldNotIn(FieldPrivacySalt, vs...))
+}
+
+// PrivacySaltGT applies the GT predicate on the "privacy_salt" field.
+func PrivacySaltGT(v []byte) predicate.Project {
+	return predicate.Project(sql.FieldGT(FieldPrivacySalt, v))
+}
+
+// PrivacySaltGTE applies the GTE predicate on the "privacy_salt" field.
+func PrivacySaltGTE(v []byte) predicate.Project {
+	return predicate.Project(sql.FieldGTE(FieldPrivacySalt, v))
+}
+
+// PrivacySaltLT applies the LT predicate on the "privacy_salt" field.
+func PrivacySaltLT(v []byte) predicate.Project {
+	return predicate.Project(sql.FieldLT(FieldPrivacySalt, v))
+}
+
+// PrivacySaltLTE applies the LTE predicate on the "privacy_salt" field.
+func PrivacySaltLTE(v []byte) predicate.Project {
+	return predicate.Project(sql.FieldLTE(FieldPrivacySalt, v))
+}
+
+// PrivacySaltIsNil applies the IsNil predicate on the "privacy_salt" field.
+func PrivacySaltIsNil() predicate.Project {
+	return predicate.Project(sql.FieldIsNull(FieldPrivacySalt))
+}
+
+// PrivacySaltNotNil applies the NotNil predicate on the "privacy_salt" field.
+func PrivacySaltNotNil() predicate.Project {
+	return predicate.Project(sql.FieldNotNull(FieldPrivacySalt))
+}
+
+// SuppressionVersionEQ applies the EQ predicate on the "suppression_version" field.
+func SuppressionVersionEQ(v int64) predicate.Project {
+	return predicate.Project(sql.FieldEQ(FieldSuppressionVersion, v))
+}
+
+// SuppressionVersionNEQ applies the NEQ predicate on the "suppression_version" field.
+func SuppressionVersionNEQ(v int64) predicate.Project {
+	return predicate.Project(sql.FieldNEQ(FieldSuppressionVersion, v))
+}
+
+// SuppressionVersionIn applies the In predicate on the "suppression_version" field.
+func SuppressionVersionIn(vs ...int64) predicate.Project {
+	return predicate.Project(sql.FieldIn(FieldSuppressionVersion, vs...))
+}
+
+// SuppressionVersionNotIn applies the NotIn predicate on the "suppression_version" field.
+func SuppressionVersionNotIn(vs ...int64) predicate.Project {
+	return predicate.Project(sql.FieldNotIn(FieldSuppressionVersion, vs...))
+}
+
+// SuppressionVersionGT applies the GT predicate on the "suppression_version" field.
+func SuppressionVersionGT(v int64) predicate.Project {
+	return predicate.Project(sql.FieldGT(FieldSuppressionVersion, v))
+}
+
+// SuppressionVersionGTE applies the GTE predicate on the "suppression_version" field.
+func SuppressionVersionGTE(v int64) predicate.Project {
+	return predicate.Project(sql.FieldGTE(FieldSuppressionVersion, v))
+}
+
+// SuppressionVersionLT applies the LT predicate on the "suppression_version" field.
+func SuppressionVersionLT(v int64) predicate.Project {
+	return predicate.Project(sql.FieldLT(FieldSuppressionVersion, v))
+}
+
+// SuppressionVersionLTE applies the LTE predicate on the "suppression_version" field.
+func SuppressionVersionLTE(v int64) predicate.Project {
+	return predicate.Project(sql.FieldLTE(FieldSuppressionVersion, v))
 }
 
 // HasAPIKeys applies the HasEdge predicate on the "api_keys" edge.
@@ -739,6 +839,52 @@ func HasWebhookAttempts() predicate.Project {
 func HasWebhookAttemptsWith(preds ...predicate.WebhookAttempt) predicate.Project {
 	return predicate.Project(func(s *sql.Selector) {
 		step := newWebhookAttemptsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasUserErasures applies the HasEdge predicate on the "user_erasures" edge.
+func HasUserErasures() predicate.Project {
+	return predicate.Project(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, UserErasuresTable, UserErasuresColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasUserErasuresWith applies the HasEdge predicate on the "user_erasures" edge with a given conditions (other predicates).
+func HasUserErasuresWith(preds ...predicate.UserErasure) predicate.Project {
+	return predicate.Project(func(s *sql.Selector) {
+		step := newUserErasuresStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasSuppressedIds applies the HasEdge predicate on the "suppressed_ids" edge.
+func HasSuppressedIds() predicate.Project {
+	return predicate.Project(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, SuppressedIdsTable, SuppressedIdsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasSuppressedIdsWith applies the HasEdge predicate on the "suppressed_ids" edge with a given conditions (other predicates).
+func HasSuppressedIdsWith(preds ...predicate.SuppressedID) predicate.Project {
+	return predicate.Project(func(s *sql.Selector) {
+		step := newSuppressedIdsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

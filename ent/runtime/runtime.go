@@ -20,11 +20,13 @@ import (
 	"github.com/pulse-analytics/pulse/ent/segmentmembership"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/ent/segmentversion"
+	"github.com/pulse-analytics/pulse/ent/suppressedid"
 	"github.com/pulse-analytics/pulse/ent/survey"
 	"github.com/pulse-analytics/pulse/ent/surveyquestion"
 	"github.com/pulse-analytics/pulse/ent/surveyresponse"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
+	"github.com/pulse-analytics/pulse/ent/usererasure"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -270,6 +272,10 @@ func init() {
 	projectDescRealtime := projectFields[3].Descriptor()
 	// project.DefaultRealtime holds the default value on creation for the realtime field.
 	project.DefaultRealtime = projectDescRealtime.Default.(bool)
+	// projectDescSuppressionVersion is the schema descriptor for suppression_version field.
+	projectDescSuppressionVersion := projectFields[5].Descriptor()
+	// project.DefaultSuppressionVersion holds the default value on creation for the suppression_version field.
+	project.DefaultSuppressionVersion = projectDescSuppressionVersion.Default.(int64)
 	segmentMixin := schema.Segment{}.Mixin()
 	segmentMixinHooks0 := segmentMixin[0].Hooks()
 	segment.Hooks[0] = segmentMixinHooks0[0]
@@ -393,6 +399,17 @@ func init() {
 	segmentversionDescCreatedAt := segmentversionFields[5].Descriptor()
 	// segmentversion.DefaultCreatedAt holds the default value on creation for the created_at field.
 	segmentversion.DefaultCreatedAt = segmentversionDescCreatedAt.Default.(func() time.Time)
+	suppressedidMixin := schema.SuppressedID{}.Mixin()
+	suppressedidMixinHooks0 := suppressedidMixin[0].Hooks()
+	suppressedid.Hooks[0] = suppressedidMixinHooks0[0]
+	suppressedidMixinInters0 := suppressedidMixin[0].Interceptors()
+	suppressedid.Interceptors[0] = suppressedidMixinInters0[0]
+	suppressedidFields := schema.SuppressedID{}.Fields()
+	_ = suppressedidFields
+	// suppressedidDescCreatedAt is the schema descriptor for created_at field.
+	suppressedidDescCreatedAt := suppressedidFields[2].Descriptor()
+	// suppressedid.DefaultCreatedAt holds the default value on creation for the created_at field.
+	suppressedid.DefaultCreatedAt = suppressedidDescCreatedAt.Default.(func() time.Time)
 	surveyMixin := schema.Survey{}.Mixin()
 	surveyMixinHooks0 := surveyMixin[0].Hooks()
 	survey.Hooks[0] = surveyMixinHooks0[0]
@@ -520,6 +537,21 @@ func init() {
 	userdailyactivity.DefaultDesktopEvents = userdailyactivityDescDesktopEvents.Default.(int)
 	// userdailyactivity.DesktopEventsValidator is a validator for the "desktop_events" field. It is called by the builders before save.
 	userdailyactivity.DesktopEventsValidator = userdailyactivityDescDesktopEvents.Validators[0].(func(int) error)
+	usererasureMixin := schema.UserErasure{}.Mixin()
+	usererasureMixinHooks0 := usererasureMixin[0].Hooks()
+	usererasure.Hooks[0] = usererasureMixinHooks0[0]
+	usererasureMixinInters0 := usererasureMixin[0].Interceptors()
+	usererasure.Interceptors[0] = usererasureMixinInters0[0]
+	usererasureFields := schema.UserErasure{}.Fields()
+	_ = usererasureFields
+	// usererasureDescErasedAt is the schema descriptor for erased_at field.
+	usererasureDescErasedAt := usererasureFields[3].Descriptor()
+	// usererasure.DefaultErasedAt holds the default value on creation for the erased_at field.
+	usererasure.DefaultErasedAt = usererasureDescErasedAt.Default.(func() time.Time)
+	// usererasureDescSuppressed is the schema descriptor for suppressed field.
+	usererasureDescSuppressed := usererasureFields[4].Descriptor()
+	// usererasure.DefaultSuppressed holds the default value on creation for the suppressed field.
+	usererasure.DefaultSuppressed = usererasureDescSuppressed.Default.(bool)
 	webhookattemptMixin := schema.WebhookAttempt{}.Mixin()
 	webhookattemptMixinHooks0 := webhookattemptMixin[0].Hooks()
 	webhookattemptHooks := schema.WebhookAttempt{}.Hooks()

@@ -35,6 +35,12 @@ func (Project) Fields() []ent.Field {
 			Comment("event names that count as activity; empty means every usage event"),
 		field.Bool("realtime").Default(true).
 			Comment("segments move as their data changes (incremental passes); off: only by scheduled full recomputes"),
+		field.Bytes("privacy_salt").Optional().Sensitive().
+			Annotations(entgql.Skip()).
+			Comment("salts the hashes of erased and suppressed ids; set by the project's first erasure"),
+		field.Int64("suppression_version").Default(0).
+			Annotations(entgql.Skip()).
+			Comment("moves with every change of the suppressed ids, so ingest knows its copy of them is current"),
 	}
 }
 
@@ -84,6 +90,8 @@ func (Project) Edges() []ent.Edge {
 		{"webhook_endpoints", WebhookEndpoint.Type},
 		{"webhook_messages", WebhookMessage.Type},
 		{"webhook_attempts", WebhookAttempt.Type},
+		{"user_erasures", UserErasure.Type},
+		{"suppressed_ids", SuppressedID.Type},
 	}
 	edges := make([]ent.Edge, 0, len(owned))
 	for _, o := range owned {

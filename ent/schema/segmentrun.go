@@ -28,7 +28,8 @@ func (SegmentRun) Mixin() []ent.Mixin {
 func (SegmentRun) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("segment_id").Immutable().Annotations(entgql.Skip(entgql.SkipType)),
-		field.Enum("trigger").Values("MANUAL", "SCHEDULE", "DEFINITION_CHANGE", "INGEST").Immutable(),
+		field.Enum("trigger").Values("MANUAL", "SCHEDULE", "DEFINITION_CHANGE", "INGEST", "ERASURE").Immutable().
+			Comment("why the run was made: MANUAL (recomputeSegment, static member changes), SCHEDULE, DEFINITION_CHANGE, INGEST (real-time passes) or ERASURE (deleteUser took members out)"),
 		field.Int64("job_id").Optional().Nillable().
 			Annotations(entgql.MapsTo("jobId")).
 			Comment("the River job that executes the run"),

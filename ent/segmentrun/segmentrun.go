@@ -129,6 +129,7 @@ const (
 	TriggerSCHEDULE          Trigger = "SCHEDULE"
 	TriggerDEFINITION_CHANGE Trigger = "DEFINITION_CHANGE"
 	TriggerINGEST            Trigger = "INGEST"
+	TriggerERASURE           Trigger = "ERASURE"
 )
 
 func (t Trigger) String() string {
@@ -138,7 +139,7 @@ func (t Trigger) String() string {
 // TriggerValidator is a validator for the "trigger" field enum values. It is called by the builders before save.
 func TriggerValidator(t Trigger) error {
 	switch t {
-	case TriggerMANUAL, TriggerSCHEDULE, TriggerDEFINITION_CHANGE, TriggerINGEST:
+	case TriggerMANUAL, TriggerSCHEDULE, TriggerDEFINITION_CHANGE, TriggerINGEST, TriggerERASURE:
 		return nil
 	default:
 		return fmt.Errorf("segmentrun: invalid enum value for trigger field: %q", t)

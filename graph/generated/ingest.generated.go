@@ -162,6 +162,29 @@ func (ec *executionContext) fieldContext_IngestResult_duplicates(_ context.Conte
 	return graphql.NewScalarFieldContext("IngestResult", field, false, false, "Int")
 }
 
+func (ec *executionContext) _IngestResult_suppressed(ctx context.Context, field graphql.CollectedField, obj *ingest.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestResult_suppressed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Suppressed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestResult_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestResult", field, false, false, "Int")
+}
+
 func (ec *executionContext) _IngestResult_rejected(ctx context.Context, field graphql.CollectedField, obj *ingest.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -612,6 +635,11 @@ func (ec *executionContext) _IngestResult(ctx context.Context, sel ast.Selection
 			}
 		case "duplicates":
 			out.Values[i] = ec._IngestResult_duplicates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "suppressed":
+			out.Values[i] = ec._IngestResult_suppressed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

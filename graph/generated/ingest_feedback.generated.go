@@ -38,11 +38,11 @@ func (ec *executionContext) _SubmitFeedbackPayload_id(ctx context.Context, field
 			return obj.ID, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNID2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_SubmitFeedbackPayload_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -72,6 +72,29 @@ func (ec *executionContext) fieldContext_SubmitFeedbackPayload_sentiment(_ conte
 	return graphql.NewScalarFieldContext("SubmitFeedbackPayload", field, false, false, "FeedbackSentiment")
 }
 
+func (ec *executionContext) _SubmitFeedbackPayload_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.SubmitFeedbackPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubmitFeedbackPayload_suppressed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Suppressed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubmitFeedbackPayload_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubmitFeedbackPayload", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _SubmitSurveyResponsePayload_id(ctx context.Context, field graphql.CollectedField, obj *model.SubmitSurveyResponsePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -84,15 +107,38 @@ func (ec *executionContext) _SubmitSurveyResponsePayload_id(ctx context.Context,
 			return obj.ID, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNID2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOID2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SubmitSurveyResponsePayload_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubmitSurveyResponsePayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SubmitSurveyResponsePayload_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.SubmitSurveyResponsePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubmitSurveyResponsePayload_suppressed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Suppressed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_SubmitSurveyResponsePayload_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SubmitSurveyResponsePayload", field, false, false, "ID")
+func (ec *executionContext) fieldContext_SubmitSurveyResponsePayload_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubmitSurveyResponsePayload", field, false, false, "Boolean")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -381,12 +427,17 @@ func (ec *executionContext) _SubmitFeedbackPayload(ctx context.Context, sel ast.
 			out.Values[i] = graphql.MarshalString("SubmitFeedbackPayload")
 		case "id":
 			out.Values[i] = ec._SubmitFeedbackPayload_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "sentiment":
 			out.Values[i] = ec._SubmitFeedbackPayload_sentiment(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "suppressed":
+			out.Values[i] = ec._SubmitFeedbackPayload_suppressed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -419,6 +470,11 @@ func (ec *executionContext) _SubmitSurveyResponsePayload(ctx context.Context, se
 			out.Values[i] = graphql.MarshalString("SubmitSurveyResponsePayload")
 		case "id":
 			out.Values[i] = ec._SubmitSurveyResponsePayload_id(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "suppressed":
+			out.Values[i] = ec._SubmitSurveyResponsePayload_suppressed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -36,6 +36,7 @@ type ResolverRoot interface {
 	SegmentVersion() SegmentVersionResolver
 	Subscription() SubscriptionResolver
 	User() UserResolver
+	UserErasure() UserErasureResolver
 	WebhookEndpoint() WebhookEndpointResolver
 	WebhookMessage() WebhookMessageResolver
 }
@@ -171,6 +172,11 @@ type ComplexityRoot struct {
 		End                       func(childComplexity int) int
 		Start                     func(childComplexity int) int
 		Stickiness                func(childComplexity int) int
+	}
+
+	ErasedRows struct {
+		Rows  func(childComplexity int) int
+		Table func(childComplexity int) int
 	}
 
 	Event struct {
@@ -314,6 +320,7 @@ type ComplexityRoot struct {
 		Accepted   func(childComplexity int) int
 		Duplicates func(childComplexity int) int
 		Rejected   func(childComplexity int) int
+		Suppressed func(childComplexity int) int
 	}
 
 	LifecycleBucket struct {
@@ -339,6 +346,8 @@ type ComplexityRoot struct {
 		CreateSegmentFromCluster func(childComplexity int, runID int, cluster int, name string, kind *segment.Kind) int
 		CreateSurvey             func(childComplexity int, input model.CreateSurveyInput) int
 		CreateWebhookEndpoint    func(childComplexity int, input model.CreateWebhookEndpointInput) int
+		DeleteUser               func(childComplexity int, externalID *string, id *int, suppress *bool) int
+		DeleteUsers              func(childComplexity int, externalIds []string, suppress *bool) int
 		DeleteWebhookEndpoint    func(childComplexity int, id int) int
 		DisableWebhookEndpoint   func(childComplexity int, id int, reason *string) int
 		DiscoverSegments         func(childComplexity int, k *int, withinDays *int, seed *int) int
@@ -355,6 +364,7 @@ type ComplexityRoot struct {
 		SubmitFeedback           func(childComplexity int, input model.FeedbackInput) int
 		SubmitSurveyResponse     func(childComplexity int, input model.SurveyResponseInput) int
 		Track                    func(childComplexity int, input model.TrackInput) int
+		UnsuppressUser           func(childComplexity int, externalID string) int
 		UpdateFeedback           func(childComplexity int, id int, input model.UpdateFeedbackInput) int
 		UpdateProject            func(childComplexity int, input model.UpdateProjectInput) int
 		UpdateSegment            func(childComplexity int, id int, input model.UpdateSegmentInput) int
@@ -610,12 +620,14 @@ type ComplexityRoot struct {
 	}
 
 	SubmitFeedbackPayload struct {
-		ID        func(childComplexity int) int
-		Sentiment func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Sentiment  func(childComplexity int) int
+		Suppressed func(childComplexity int) int
 	}
 
 	SubmitSurveyResponsePayload struct {
-		ID func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Suppressed func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -718,6 +730,14 @@ type ComplexityRoot struct {
 	UserEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	UserErasure struct {
+		ErasedAt   func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Removed    func(childComplexity int) int
+		Suppressed func(childComplexity int) int
+		UserID     func(childComplexity int) int
 	}
 
 	Viewer struct {
@@ -1325,6 +1345,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EngagementBucket.Stickiness(childComplexity), true
 
+	case "ErasedRows.rows":
+		if e.ComplexityRoot.ErasedRows.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasedRows.Rows(childComplexity), true
+	case "ErasedRows.table":
+		if e.ComplexityRoot.ErasedRows.Table == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasedRows.Table(childComplexity), true
+
 	case "Event.id":
 		if e.ComplexityRoot.Event.ID == nil {
 			break
@@ -1864,6 +1897,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IngestResult.Rejected(childComplexity), true
+	case "IngestResult.suppressed":
+		if e.ComplexityRoot.IngestResult.Suppressed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestResult.Suppressed(childComplexity), true
 
 	case "LifecycleBucket.dormant":
 		if e.ComplexityRoot.LifecycleBucket.Dormant == nil {
@@ -1998,6 +2037,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateWebhookEndpoint(childComplexity, args["input"].(model.CreateWebhookEndpointInput)), true
+	case "Mutation.deleteUser":
+		if e.ComplexityRoot.Mutation.DeleteUser == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteUser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteUser(childComplexity, args["externalId"].(*string), args["id"].(*int), args["suppress"].(*bool)), true
+	case "Mutation.deleteUsers":
+		if e.ComplexityRoot.Mutation.DeleteUsers == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteUsers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteUsers(childComplexity, args["externalIds"].([]string), args["suppress"].(*bool)), true
 	case "Mutation.deleteWebhookEndpoint":
 		if e.ComplexityRoot.Mutation.DeleteWebhookEndpoint == nil {
 			break
@@ -2169,6 +2230,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Track(childComplexity, args["input"].(model.TrackInput)), true
+	case "Mutation.unsuppressUser":
+		if e.ComplexityRoot.Mutation.UnsuppressUser == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unsuppressUser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnsuppressUser(childComplexity, args["externalId"].(string)), true
 	case "Mutation.updateFeedback":
 		if e.ComplexityRoot.Mutation.UpdateFeedback == nil {
 			break
@@ -3431,6 +3503,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SubmitFeedbackPayload.Sentiment(childComplexity), true
+	case "SubmitFeedbackPayload.suppressed":
+		if e.ComplexityRoot.SubmitFeedbackPayload.Suppressed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubmitFeedbackPayload.Suppressed(childComplexity), true
 
 	case "SubmitSurveyResponsePayload.id":
 		if e.ComplexityRoot.SubmitSurveyResponsePayload.ID == nil {
@@ -3438,6 +3516,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SubmitSurveyResponsePayload.ID(childComplexity), true
+	case "SubmitSurveyResponsePayload.suppressed":
+		if e.ComplexityRoot.SubmitSurveyResponsePayload.Suppressed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubmitSurveyResponsePayload.Suppressed(childComplexity), true
 
 	case "Subscription.segmentMembershipChanged":
 		if e.ComplexityRoot.Subscription.SegmentMembershipChanged == nil {
@@ -3869,6 +3953,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserEdge.Node(childComplexity), true
+
+	case "UserErasure.erasedAt":
+		if e.ComplexityRoot.UserErasure.ErasedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserErasure.ErasedAt(childComplexity), true
+	case "UserErasure.id":
+		if e.ComplexityRoot.UserErasure.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserErasure.ID(childComplexity), true
+	case "UserErasure.removed":
+		if e.ComplexityRoot.UserErasure.Removed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserErasure.Removed(childComplexity), true
+	case "UserErasure.suppressed":
+		if e.ComplexityRoot.UserErasure.Suppressed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserErasure.Suppressed(childComplexity), true
+	case "UserErasure.userId":
+		if e.ComplexityRoot.UserErasure.UserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserErasure.UserID(childComplexity), true
 
 	case "Viewer.project":
 		if e.ComplexityRoot.Viewer.Project == nil {
@@ -6571,6 +6686,9 @@ enum SegmentOrderField {
 }
 type SegmentRun implements Node {
   id: ID!
+  """
+  why the run was made: MANUAL (recomputeSegment, static member changes), SCHEDULE, DEFINITION_CHANGE, INGEST (real-time passes) or ERASURE (deleteUser took members out)
+  """
   trigger: SegmentRunTrigger!
   """
   the River job that executes the run
@@ -6663,6 +6781,7 @@ enum SegmentRunTrigger @goModel(model: "github.com/pulse-analytics/pulse/ent/seg
   SCHEDULE
   DEFINITION_CHANGE
   INGEST
+  ERASURE
 }
 """
 SegmentRunWhereInput is used for filtering SegmentRun objects.
@@ -8173,11 +8292,14 @@ type IngestRejection {
 
 """
 The outcome of an ingest call: messages stored, messages already stored
-before (retries with the same idempotencyKey) and messages rejected.
+before (retries with the same idempotencyKey), messages dropped because
+they name an id the project suppressed (see deleteUser) and messages
+rejected.
 """
 type IngestResult {
   accepted: Int!
   duplicates: Int!
+  suppressed: Int!
   rejected: [IngestRejection!]!
 }
 
@@ -8248,16 +8370,20 @@ itself because an INGEST key may write but never read: the Feedback would
 lead on to the user, its events and its segments.
 """
 type SubmitFeedbackPayload {
-  "The id of the new Feedback."
-  id: ID!
+  "The id of the new Feedback; null when it was suppressed."
+  id: ID
   "The sentiment Pulse computed from the text, scores and kind (see the README)."
   sentiment: FeedbackSentiment
+  "The user's id is suppressed (see deleteUser): the feedback was dropped, not stored."
+  suppressed: Boolean!
 }
 
 "What submitSurveyResponse stored (an id only: INGEST keys cannot read)."
 type SubmitSurveyResponsePayload {
-  "The id of the new SurveyResponse."
-  id: ID!
+  "The id of the new SurveyResponse; null when it was suppressed."
+  id: ID
+  "The user's id is suppressed (see deleteUser): the response was dropped, not stored."
+  suppressed: Boolean!
 }
 
 extend type Mutation {
@@ -8319,6 +8445,62 @@ extend type SegmentRun {
   entered(after: Cursor, first: Int): UserConnection!
   "The users who left the segment in this run, by user id."
   exited(after: Cursor, first: Int): UserConnection!
+}
+`, BuiltIn: false},
+	{Name: "../../schema/privacy.graphql", Input: `"""
+The record of one erased user (see docs/PRIVACY.md). It never names the
+user: Pulse keeps only a salted hash of the external id, the API key that
+asked and when.
+"""
+type UserErasure {
+  "The erasure's own id."
+  id: ID!
+  """
+  The id the user had, in the answer to deleteUser and deleteUsers; null
+  for an external id that named no user (suppressed all the same) and in
+  the answer to unsuppressUser.
+  """
+  userId: ID
+  erasedAt: Time!
+  "Whether messages naming the user's ids are dropped at ingest (until unsuppressUser)."
+  suppressed: Boolean!
+  "The rows removed, by table, in table order."
+  removed: [ErasedRows!]!
+}
+
+"How many rows of one table an erasure removed."
+type ErasedRows {
+  table: String!
+  rows: Int!
+}
+
+extend type Mutation {
+  """
+  Erases a user, named by externalId or id (exactly one), and every row
+  about them, in one transaction: profile and traits, identities (anonymous
+  ids and aliases), events, daily activity, feedback and its history,
+  survey responses, membership history, discovery assignments and pending
+  real-time marks. Each segment the user was in records a run of trigger
+  ERASURE in which they exit. Runs keep their counts but no longer name the
+  user. With suppress, later messages naming the user's external id,
+  anonymous ids or aliases are dropped at ingest (counted as suppressed)
+  until unsuppressUser; an externalId no user has is then recorded and
+  suppressed too, otherwise it is NOT_FOUND.
+  """
+  deleteUser(externalId: String, id: ID @idOf(type: "User"), suppress: Boolean = false): UserErasure! @hasRole(role: ADMIN)
+  """
+  Erases up to 1,000 users by external id in one transaction, as deleteUser
+  does each; more is BAD_USER_INPUT. Any unknown external id is NOT_FOUND
+  and nothing is erased, unless suppress is true.
+  """
+  deleteUsers(externalIds: [String!]!, suppress: Boolean = false): [UserErasure!]! @hasRole(role: ADMIN)
+  """
+  Lets an id that an erasure suppressed (an external id, or an anonymous
+  id) in again, with every other id of the same erasures. Returns those
+  erasures, now with suppressed false; an id that is not suppressed is
+  NOT_FOUND.
+  """
+  unsuppressUser(externalId: String!): [UserErasure!]! @hasRole(role: ADMIN)
 }
 `, BuiltIn: false},
 	{Name: "../../schema/pulse.graphql", Input: `"""
@@ -9179,6 +9361,16 @@ func (ec *executionContext) childFields_EngagementBucket(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type EngagementBucket", field.Name)
 }
 
+func (ec *executionContext) childFields_ErasedRows(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "table":
+		return ec.fieldContext_ErasedRows_table(ctx, field)
+	case "rows":
+		return ec.fieldContext_ErasedRows_rows(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ErasedRows", field.Name)
+}
+
 func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -9459,6 +9651,8 @@ func (ec *executionContext) childFields_IngestResult(ctx context.Context, field 
 		return ec.fieldContext_IngestResult_accepted(ctx, field)
 	case "duplicates":
 		return ec.fieldContext_IngestResult_duplicates(ctx, field)
+	case "suppressed":
+		return ec.fieldContext_IngestResult_suppressed(ctx, field)
 	case "rejected":
 		return ec.fieldContext_IngestResult_rejected(ctx, field)
 	}
@@ -9935,6 +10129,8 @@ func (ec *executionContext) childFields_SubmitFeedbackPayload(ctx context.Contex
 		return ec.fieldContext_SubmitFeedbackPayload_id(ctx, field)
 	case "sentiment":
 		return ec.fieldContext_SubmitFeedbackPayload_sentiment(ctx, field)
+	case "suppressed":
+		return ec.fieldContext_SubmitFeedbackPayload_suppressed(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SubmitFeedbackPayload", field.Name)
 }
@@ -9943,6 +10139,8 @@ func (ec *executionContext) childFields_SubmitSurveyResponsePayload(ctx context.
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_SubmitSurveyResponsePayload_id(ctx, field)
+	case "suppressed":
+		return ec.fieldContext_SubmitSurveyResponsePayload_suppressed(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SubmitSurveyResponsePayload", field.Name)
 }
@@ -10117,6 +10315,22 @@ func (ec *executionContext) childFields_UserEdge(ctx context.Context, field grap
 		return ec.fieldContext_UserEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_UserErasure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_UserErasure_id(ctx, field)
+	case "userId":
+		return ec.fieldContext_UserErasure_userId(ctx, field)
+	case "erasedAt":
+		return ec.fieldContext_UserErasure_erasedAt(ctx, field)
+	case "suppressed":
+		return ec.fieldContext_UserErasure_suppressed(ctx, field)
+	case "removed":
+		return ec.fieldContext_UserErasure_removed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UserErasure", field.Name)
 }
 
 func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -108,6 +108,12 @@ type EligibleSurveyQuestion struct {
 	Required bool     `json:"required"`
 }
 
+// How many rows of one table an erasure removed.
+type ErasedRows struct {
+	Table string `json:"table"`
+	Rows  int    `json:"rows"`
+}
+
 // What the SDK knows about the device; Pulse derives the event's platform
 // from it (see the README, "Platform classification").
 type EventContextInput struct {
@@ -232,16 +238,20 @@ type SegmentTemplate struct {
 // itself because an INGEST key may write but never read: the Feedback would
 // lead on to the user, its events and its segments.
 type SubmitFeedbackPayload struct {
-	// The id of the new Feedback.
-	ID int `json:"id"`
+	// The id of the new Feedback; null when it was suppressed.
+	ID *int `json:"id,omitempty"`
 	// The sentiment Pulse computed from the text, scores and kind (see the README).
 	Sentiment *feedback.Sentiment `json:"sentiment,omitempty"`
+	// The user's id is suppressed (see deleteUser): the feedback was dropped, not stored.
+	Suppressed bool `json:"suppressed"`
 }
 
 // What submitSurveyResponse stored (an id only: INGEST keys cannot read).
 type SubmitSurveyResponsePayload struct {
-	// The id of the new SurveyResponse.
-	ID int `json:"id"`
+	// The id of the new SurveyResponse; null when it was suppressed.
+	ID *int `json:"id,omitempty"`
+	// The user's id is suppressed (see deleteUser): the response was dropped, not stored.
+	Suppressed bool `json:"suppressed"`
 }
 
 type Subscription struct {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/riverqueue/river"
 )
 
@@ -83,21 +84,73 @@ func (w *Worker) run(ctx context.Context, a Args) error {
 	return w.store(ctx, a, res)
 }
 
+// store writes the result on the run. The run's row is locked first: an
+// erasure holds the rows of the project's unfinished runs until it
+// commits, so the members are then read against users as the erasure left
+// them, and a user it erased is not stored back (see privacy).
 func (w *Worker) store(ctx context.Context, a Args, res *Result) error {
 	var kScores any // NULL when k was given
 	if res.KScores != nil {
 		kScores = jsonText(res.KScores)
 	}
-	_, err := w.db.ExecContext(ctx, `
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin storing discovery run %d: %w", a.RunID, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM discovery_runs WHERE id = $1 AND project_id = $2 FOR UPDATE`, a.RunID, a.ProjectID); err != nil {
+		return fmt.Errorf("lock discovery run %d: %w", a.RunID, err)
+	}
+	members, err := existingMembers(ctx, tx, a.ProjectID, res.Members)
+	if err != nil {
+		return fmt.Errorf("store discovery run %d: %w", a.RunID, err)
+	}
+	_, err = tx.ExecContext(ctx, `
 		UPDATE discovery_runs SET status = 'COMPLETED', finished_at = $3, updated_at = $3, k = $4, users = $5,
 			silhouette = $6, k_scores = $7, clusters = $8, members = $9
 		WHERE id = $1 AND project_id = $2`,
 		a.RunID, a.ProjectID, w.now().UTC(), res.K, res.Users, res.Silhouette, kScores,
-		jsonText(res.Clusters), jsonText(res.Members))
+		jsonText(res.Clusters), jsonText(members))
 	if err != nil {
 		return fmt.Errorf("store discovery run %d: %w", a.RunID, err)
 	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit discovery run %d: %w", a.RunID, err)
+	}
 	return nil
+}
+
+// existingMembers is members without the users that no longer exist
+// (erased, or merged into another since the clustering read them).
+func existingMembers(ctx context.Context, tx *sql.Tx, projectID int, members [][]int) ([][]int, error) {
+	var all []int64
+	for _, cluster := range members {
+		for _, id := range cluster {
+			all = append(all, int64(id))
+		}
+	}
+	var existing pq.Int64Array
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(array_agg(id), '{}') FROM users WHERE project_id = $1 AND id = ANY($2)`,
+		projectID, pq.Array(all)).Scan(&existing); err != nil {
+		return nil, fmt.Errorf("read the clustered users: %w", err)
+	}
+	if len(existing) == len(all) {
+		return members, nil
+	}
+	exists := make(map[int]bool, len(existing))
+	for _, id := range existing {
+		exists[int(id)] = true
+	}
+	out := make([][]int, len(members))
+	for i, cluster := range members {
+		out[i] = []int{}
+		for _, id := range cluster {
+			if exists[id] {
+				out[i] = append(out[i], id)
+			}
+		}
+	}
+	return out, nil
 }
 
 // fail records a failed attempt on the run.

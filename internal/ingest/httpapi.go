@@ -206,6 +206,7 @@ func (h *handler) store(ctx context.Context, b *parsedBatch, fieldName func(stri
 		}
 		res.Accepted += part.Accepted
 		res.Duplicates += part.Duplicates
+		res.Suppressed += part.Suppressed
 		for _, rej := range part.Rejected {
 			if rej.Index >= 0 && start+rej.Index < len(b.origins) {
 				rej.Index = b.origins[start+rej.Index]
@@ -229,7 +230,7 @@ func (h *handler) storeAndLog(ctx context.Context, b *parsedBatch, fieldName fun
 		logger.Error("store ingested messages", "messages", len(b.msgs), "error", err)
 		return Result{}, &apiError{http.StatusInternalServerError, "INTERNAL", "the messages could not be stored; retry later"}
 	}
-	logger.Debug("ingested", "accepted", res.Accepted, "duplicates", res.Duplicates, "rejected", len(res.Rejected))
+	logger.Debug("ingested", "accepted", res.Accepted, "duplicates", res.Duplicates, "suppressed", res.Suppressed, "rejected", len(res.Rejected))
 	return res, nil
 }
 

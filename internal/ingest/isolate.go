@@ -31,7 +31,7 @@ func refusedValue(err error) bool {
 
 // isolate stores batch, which failed with refused, by halves, each with
 // store, adding the outcome to res. It returns any other failure.
-func isolate(batch []*prepared, refused error, store func([]*prepared) (accepted, duplicates int, err error), res *Result) error {
+func isolate(batch []*prepared, refused error, store func([]*prepared) (outcome, error), res *Result) error {
 	attempts := 0
 	var split func(batch []*prepared, refused error) error
 	split = func(batch []*prepared, refused error) error {
@@ -48,11 +48,10 @@ func isolate(batch []*prepared, refused error, store func([]*prepared) (accepted
 		half := len(batch) / 2
 		for _, part := range [][]*prepared{batch[:half], batch[half:]} {
 			attempts++
-			stored, duplicates, err := store(part)
+			out, err := store(part)
 			switch {
 			case err == nil:
-				res.Accepted += stored
-				res.Duplicates += duplicates
+				out.addTo(res)
 			case refusedValue(err):
 				if err := split(part, err); err != nil {
 					return err

@@ -86,9 +86,12 @@ type Rejection struct {
 }
 
 // Result is the outcome of a batch: how many messages were stored, how many
-// were already stored before (retries), and which were rejected.
+// were already stored before (retries), how many were dropped because they
+// name an id the project suppressed (an erased user who objected), and
+// which were rejected.
 type Result struct {
 	Accepted   int         `json:"accepted"`
 	Duplicates int         `json:"duplicates"`
+	Suppressed int         `json:"suppressed"`
 	Rejected   []Rejection `json:"rejected,omitempty"`
 }

@@ -181,7 +181,7 @@ func TestPostHogCapture(t *testing.T) {
 			r := b.do(t, call{path: tt.path, body: body, header: tt.header, gzip: tt.gzip})
 			require.Equal(t, http.StatusOK, r.Status, r.Raw)
 			require.Equal(t, 1, r.PostHog, r.Raw)
-			require.JSONEq(t, fmt.Sprintf(`{"status": 1, "accepted": %d, "duplicates": 0}`, len(tt.want)), r.Raw)
+			require.JSONEq(t, fmt.Sprintf(`{"status": 1, "accepted": %d, "duplicates": 0, "suppressed": 0}`, len(tt.want)), r.Raw)
 			require.Equal(t, tt.want, b.sink.messages())
 		})
 	}

@@ -120,7 +120,7 @@ func rollUp(ctx context.Context, tx dbtx, projectID int, s settings, stored []ev
 	days := deltas(stored, s)
 	users := userDeltas(days, traits)
 	if len(users) == 0 {
-		return nil
+		return checkSettings(ctx, tx, projectID, s)
 	}
 	var (
 		ids, counts                   = make([]int64, len(users)), make([]int64, len(users))
@@ -150,15 +150,11 @@ func rollUp(ctx context.Context, tx dbtx, projectID int, s settings, stored []ev
 	var (
 		movedUsers      int
 		settingsCurrent sql.NullBool
-		activeEvents    any // NULL unless the project has them
 	)
-	if s.activeEvents != nil {
-		activeEvents = string(s.activeEvents)
-	}
 	err := tx.QueryRowContext(ctx, rollUpUsersAndDays, projectID,
 		pq.Array(ids), pq.Array(counts), pq.Array(firsts), pq.Array(lasts), pq.Array(docs),
 		pq.Array(dUsers), pq.Array(dDays), pq.Array(dEvents), pq.Array(dMobile), pq.Array(dTab), pq.Array(dDesk),
-		s.timezone, activeEvents).
+		s.timezone, s.activeEventsParam(), s.suppressionVersion).
 		Scan(&movedUsers, &settingsCurrent)
 	switch {
 	case err != nil:
@@ -174,7 +170,8 @@ func rollUp(ctx context.Context, tx dbtx, projectID int, s settings, stored []ev
 // rollUpUsersAndDays applies a batch's changes to its users and to their
 // days in one statement: one plan and one round trip per batch. It returns
 // how many users it updated, and whether the project's settings are still
-// the time zone and active events ($13, $14) the days were computed with.
+// the time zone and active events ($13, $14) the days were computed with,
+// and the suppressed ids ($15) the batch was filtered with.
 //
 // Deadlocks: concurrent batches share users (sessions cross batch
 // boundaries, heavy users are in most batches), so every batch must lock
@@ -217,4 +214,22 @@ const rollUpUsersAndDays = `
 			desktop_events = user_daily_activities.desktop_events + excluded.desktop_events
 	)
 	SELECT (SELECT count(*) FROM moved_users),
-		(SELECT timezone = $13 AND active_events IS NOT DISTINCT FROM $14::jsonb FROM projects WHERE id = $1)`
+		(SELECT timezone = $13 AND active_events IS NOT DISTINCT FROM $14::jsonb AND suppression_version = $15 FROM projects WHERE id = $1)`
+
+// checkSettings is the settings check of rollUpUsersAndDays for a batch
+// that changes no user's counts or traits. It may still have created users
+// and identities: they too must not be of an id suppressed since the batch
+// was filtered. It runs after the batch resolved its users, in a statement
+// of its own, so it sees an erasure that one of them waited for.
+func checkSettings(ctx context.Context, tx dbtx, projectID int, s settings) error {
+	var current bool
+	if err := tx.QueryRowContext(ctx, selectSettingsCurrent, projectID, s.timezone, s.activeEventsParam(), s.suppressionVersion).Scan(&current); err != nil {
+		return fmt.Errorf("check project %d settings: %w", projectID, err)
+	}
+	if !current {
+		return errStaleSettings
+	}
+	return nil
+}
+
+const selectSettingsCurrent = `SELECT timezone = $2 AND active_events IS NOT DISTINCT FROM $3::jsonb AND suppression_version = $4 FROM projects WHERE id = $1`

@@ -130,7 +130,7 @@ func TestSegmentCalls(t *testing.T) {
 				b := setupHTTP(t)
 				r := b.do(t, call{path: path, body: tt.body, basicKey: b.project.Ingest.Secret})
 				require.Equal(t, http.StatusOK, r.Status, r.Raw)
-				require.JSONEq(t, `{"success": true, "accepted": 1, "duplicates": 0}`, r.Raw)
+				require.JSONEq(t, `{"success": true, "accepted": 1, "duplicates": 0, "suppressed": 0}`, r.Raw)
 				require.Equal(t, []ingest.Message{tt.want}, b.sink.messages())
 			})
 		}
@@ -157,7 +157,7 @@ func TestSegmentBatch(t *testing.T) {
 	}`
 	r := b.do(t, call{path: "/v1/batch", body: withKey(body, b.project.Ingest.Secret), gzip: true})
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
-	require.JSONEq(t, `{"success": true, "accepted": 5, "duplicates": 0}`, r.Raw)
+	require.JSONEq(t, `{"success": true, "accepted": 5, "duplicates": 0, "suppressed": 0}`, r.Raw)
 
 	phone := ingest.Context{DeviceType: "phone", OSName: "iOS", UserAgent: "Segment/iOS"}
 	sentAt := time.Date(2015, 2, 2, 0, 31, 0, 0, time.UTC)

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/pulse-analytics/pulse/internal/privacy"
 )
 
-// settings are a project's rules for rollups.
+// settings are a project's rules for rollups, and the ids it suppresses.
 type settings struct {
 	location *time.Location  // calendar days are counted here
 	active   map[string]bool // nil: every usage event is activity
@@ -18,9 +20,23 @@ type settings struct {
 	// the rollup statement compares with the row it sees.
 	timezone     string
 	activeEvents []byte // JSON; nil when NULL
+	// suppressionVersion moves with every change of the project's
+	// suppressed ids, which suppressed holds as of that version; the
+	// rollup statement compares it with the row like timezone.
+	suppressionVersion int64
+	suppressed         privacy.Suppressions
 }
 
 func (s settings) isActive(name string) bool { return s.active == nil || s.active[name] }
+
+// activeEventsParam is activeEvents as a jsonb parameter: text, or NULL
+// unless the project has them (lib/pq sends []byte as bytea).
+func (s settings) activeEventsParam() any {
+	if s.activeEvents == nil {
+		return nil
+	}
+	return string(s.activeEvents)
+}
 
 // errStaleSettings means a project's settings changed since the writer
 // remembered them: the batch's rollups were computed with old ones, so it
@@ -65,13 +81,19 @@ func (c *settingsCache) forget(projectID int) {
 	delete(c.byProject, projectID)
 }
 
-const selectSettings = `SELECT timezone, active_events FROM projects WHERE id = $1`
+const selectSettings = `SELECT timezone, active_events, suppression_version FROM projects WHERE id = $1`
 
 func loadSettings(ctx context.Context, tx dbtx, projectID int) (settings, error) {
 	var s settings
-	err := tx.QueryRowContext(ctx, selectSettings, projectID).Scan(&s.timezone, &s.activeEvents)
+	err := tx.QueryRowContext(ctx, selectSettings, projectID).Scan(&s.timezone, &s.activeEvents, &s.suppressionVersion)
 	if err != nil {
 		return s, fmt.Errorf("load project %d: %w", projectID, err)
+	}
+	// A project that never suppressed an id (version 0) has none to read.
+	if s.suppressionVersion > 0 {
+		if s.suppressed, err = privacy.LoadSuppressions(ctx, tx, projectID); err != nil {
+			return s, err
+		}
 	}
 	if s.location, err = time.LoadLocation(s.timezone); err != nil {
 		return s, fmt.Errorf("project %d time zone %q: %w", projectID, s.timezone, err)

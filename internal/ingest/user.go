@@ -10,6 +10,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/identity"
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/internal/invalid"
+	"github.com/pulse-analytics/pulse/internal/privacy"
 )
 
 // FindOrCreateUser returns the id of the user with externalID in the project
@@ -19,7 +20,8 @@ import (
 // (project_id, external_id) index, whose project_id the tenant hook sets like
 // on any create. The conflict update writes every column to itself, so a
 // known user's activity and traits are never changed, and RETURNING yields
-// its id (DO NOTHING would return no row).
+// its id (DO NOTHING would return no row). An external id the project
+// suppressed is privacy.ErrSuppressed.
 func FindOrCreateUser(ctx context.Context, tx *ent.Tx, externalID string) (int, error) {
 	id, _, err := findOrCreateUser(ctx, tx, externalID)
 	return id, err
@@ -35,7 +37,22 @@ func FindOrCreateUserMarking(ctx context.Context, tx *ent.Tx, externalID string,
 	return id, err
 }
 
+// findOrCreateUser is FindOrCreateUser. An external id the project
+// suppressed is privacy.ErrSuppressed: the caller rolls back what it did
+// (a user it created included). The check comes after the user is found or
+// created, so that it sees an erasure the creation had to wait for.
 func findOrCreateUser(ctx context.Context, tx *ent.Tx, externalID string) (int, bool, error) {
+	id, created, err := findOrCreateUserRow(ctx, tx, externalID)
+	if err != nil {
+		return 0, false, err
+	}
+	if err := privacy.CheckSuppressed(ctx, tx, externalID); err != nil {
+		return 0, false, err
+	}
+	return id, created, nil
+}
+
+func findOrCreateUserRow(ctx context.Context, tx *ent.Tx, externalID string) (int, bool, error) {
 	id, err := tx.User.Query().Where(user.ExternalID(externalID)).OnlyID(ctx)
 	if err == nil {
 		return id, false, nil

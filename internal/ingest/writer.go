@@ -13,6 +13,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/pulse-analytics/pulse/internal/privacy"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
 
@@ -73,19 +74,31 @@ func (w *Writer) Write(ctx context.Context, msgs []Message) (Result, error) {
 	if err := w.stmts.prepare(ctx); err != nil {
 		return Result{}, err
 	}
-	store := func(part []*prepared) (int, int, error) {
+	store := func(part []*prepared) (outcome, error) {
 		return w.storeRetrying(ctx, scope.ProjectID, part, receivedAt)
 	}
-	stored, duplicates, err := store(batch)
+	out, err := store(batch)
 	if refusedValue(err) {
 		err = isolate(batch, err, store, &res)
 	}
 	if err != nil {
 		return Result{}, err
 	}
-	res.Accepted += stored
-	res.Duplicates += duplicates
+	out.addTo(&res)
 	return res, nil
+}
+
+// outcome is what storing a part of a batch did with its messages.
+type outcome struct {
+	accepted, duplicates int
+	// suppressed were dropped: they name an id the project suppressed.
+	suppressed int
+}
+
+func (o outcome) addTo(res *Result) {
+	res.Accepted += o.accepted
+	res.Duplicates += o.duplicates
+	res.Suppressed += o.suppressed
 }
 
 // storeOptions say how one attempt at a batch goes.
@@ -99,58 +112,66 @@ type storeOptions struct {
 
 // maxSettingsRetries bounds how often a batch is written again because the
 // project's settings changed under it; maxDeadlockRetries, because
-// PostgreSQL chose it as the victim of a deadlock.
+// PostgreSQL chose it as the victim of a deadlock; maxStaleRetries, because
+// a user it resolved was gone by the time it wrote (merged, or erased: a
+// batch naming users that erasures are taking away one after the other
+// may find another gone on each attempt).
 const (
 	maxSettingsRetries = 3
 	maxDeadlockRetries = 3
+	maxStaleRetries    = 5
 )
 
 // storeRetrying stores batch, first the fast way: users and settings from
-// memory and the events COPYed. A remembered user that no longer exists
+// memory and the events COPYed. A resolved user that no longer exists
 // makes it try again without the user cache; settings changed since they
 // were remembered, again with the new ones; a message id the project has (a
 // client's retry), again skipping known ids; a deadlock with another
 // batch, again as it was. Each attempt is a whole transaction, so a failed
 // one leaves nothing behind.
-func (w *Writer) storeRetrying(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time) (accepted, duplicates int, err error) {
+func (w *Writer) storeRetrying(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time) (out outcome, err error) {
 	opts := storeOptions{useCache: true}
-	for settingsRetries, deadlockRetries := 0, 0; ; {
-		accepted, duplicates, err = w.store(ctx, projectID, batch, receivedAt, opts)
+	for settingsRetries, deadlockRetries, staleRetries := 0, 0, 0; ; {
+		out, err = w.store(ctx, projectID, batch, receivedAt, opts)
 		switch {
 		case isDeadlock(err) && deadlockRetries < maxDeadlockRetries:
 			deadlockRetries++
-		case errors.Is(err, errStaleUser) && opts.useCache:
+		case errors.Is(err, errStaleUser) && staleRetries < maxStaleRetries:
 			w.users.forget(projectID)
 			opts.useCache = false
+			staleRetries++
 		case errors.Is(err, errStaleSettings) && settingsRetries < maxSettingsRetries:
 			w.settings.forget(projectID)
 			settingsRetries++
 		case errors.Is(err, errKnownMessage) && !opts.skipKnown:
 			opts.skipKnown = true
 		default:
-			return accepted, duplicates, err
+			return out, err
 		}
 	}
 }
 
-// store writes batch in one transaction.
-func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time, opts storeOptions) (accepted, duplicates int, err error) {
+// store writes batch in one transaction, but for the messages that name
+// a suppressed id: those are dropped (the settings check of rollUp makes
+// sure the suppressions were current).
+func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time, opts storeOptions) (outcome, error) {
 	conn, err := w.db.Conn(ctx)
 	if err != nil {
-		return 0, 0, fmt.Errorf("connect: %w", err)
+		return outcome{}, fmt.Errorf("connect: %w", err)
 	}
 	defer func() { _ = conn.Close() }()
 	sqlTx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, 0, fmt.Errorf("begin batch: %w", err)
+		return outcome{}, fmt.Errorf("begin batch: %w", err)
 	}
 	defer func() { _ = sqlTx.Rollback() }()
 	tx := dbtx{Tx: sqlTx, conn: conn, stmts: w.stmts}
 
 	settings, err := w.settings.get(ctx, tx, projectID)
 	if err != nil {
-		return 0, 0, err
+		return outcome{}, err
 	}
+	batch, suppressed := withoutSuppressed(batch, settings.suppressed)
 	// Profile messages first, in time order, so that a track following an
 	// identify in the same batch lands on the identified user.
 	sort.SliceStable(batch, func(i, j int) bool { return batch[i].at.Before(batch[j].at) })
@@ -160,24 +181,24 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 	}
 	userOf, err := resolveUsers(ctx, r, batch)
 	if err != nil {
-		return 0, 0, err
+		return outcome{}, err
 	}
 	traits, err := profileTraits(ctx, r, batch)
 	if err != nil {
-		return 0, 0, err
+		return outcome{}, err
 	}
 	stored, usage, err := insertEvents(ctx, tx, projectID, batch, userOf, receivedAt, opts.skipKnown)
 	if err != nil {
-		return 0, 0, err
+		return outcome{}, err
 	}
 	if err := rollUp(ctx, tx, projectID, settings, stored, traits); err != nil {
-		return 0, 0, err
+		return outcome{}, err
 	}
 	if err := dirty.Mark(ctx, sqlTx, projectID, changesOf(r, stored, batch)); err != nil {
-		return 0, 0, err
+		return outcome{}, err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return 0, 0, fmt.Errorf("commit batch: %w", err)
+		return outcome{}, fmt.Errorf("commit batch: %w", err)
 	}
 	if r.merged {
 		w.users.forget(projectID)
@@ -185,7 +206,23 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 		w.users.remember(projectID, r.byExtID)
 	}
 	profiles := len(batch) - usage
-	return len(stored) + profiles, usage - len(stored), nil
+	return outcome{accepted: len(stored) + profiles, duplicates: usage - len(stored), suppressed: suppressed}, nil
+}
+
+// withoutSuppressed returns the messages of batch that name no suppressed
+// id (as user, anonymous or previous id) and how many it left out. With
+// nothing suppressed it is batch itself, at no cost.
+func withoutSuppressed(batch []*prepared, suppressed privacy.Suppressions) ([]*prepared, int) {
+	if suppressed.Empty() {
+		return batch, 0
+	}
+	kept := make([]*prepared, 0, len(batch))
+	for _, p := range batch {
+		if !suppressed.Has(p.UserID) && !suppressed.Has(p.AnonymousID) && !suppressed.Has(p.PreviousID) {
+			kept = append(kept, p)
+		}
+	}
+	return kept, len(batch) - len(kept)
 }
 
 // changesOf is what a stored batch changed for real-time segments: the

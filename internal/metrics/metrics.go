@@ -25,7 +25,8 @@ type Metrics struct {
 	graphqlErrors     *prometheus.CounterVec
 	operationNames    *boundedLabels
 
-	ingestMessages *prometheus.CounterVec
+	ingestMessages   *prometheus.CounterVec
+	ingestSuppressed *prometheus.CounterVec
 
 	jobRuns     *prometheus.CounterVec
 	jobDuration *prometheus.HistogramVec
@@ -87,8 +88,12 @@ func New(reg *prometheus.Registry) *Metrics {
 		operationNames: newBoundedLabels(maxOperationNames),
 		ingestMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pulse_ingest_messages_total",
-			Help: "Ingested messages by outcome: accepted (stored), duplicate (already stored) or rejected (invalid).",
+			Help: "Ingested messages by outcome: accepted (stored), duplicate (already stored), suppressed (naming an id an erasure suppressed) or rejected (invalid).",
 		}, []string{"outcome"}),
+		ingestSuppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pulse_ingest_suppressed_total",
+			Help: "Messages dropped because they name an id an erasure suppressed, by source: events (every tracking API), feedback or survey.",
+		}, []string{"source"}),
 		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pulse_job_runs_total",
 			Help: "River job runs worked by this process, by job kind and outcome (completed, failed, cancelled, snoozed).",
@@ -134,7 +139,7 @@ func New(reg *prometheus.Registry) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration,
 		m.graphqlOperations, m.graphqlDuration, m.graphqlErrors,
-		m.ingestMessages,
+		m.ingestMessages, m.ingestSuppressed,
 		m.jobRuns, m.jobDuration, m.jobFailures,
 		m.Subscribers, m.ListenerReconnects, m.LiveMessages, m.SlowConsumers, m.liveFanOut,
 		m.Drift,
@@ -142,8 +147,11 @@ func New(reg *prometheus.Registry) *Metrics {
 	reg.MustRegister(m.webhooks.collectors()...)
 	// Pre-create the fixed label values so a scrape shows zeros rather than
 	// nothing before the first event of each kind.
-	for _, outcome := range []string{outcomeAccepted, outcomeDuplicate, outcomeRejected} {
+	for _, outcome := range []string{outcomeAccepted, outcomeDuplicate, outcomeSuppressed, outcomeRejected} {
 		m.ingestMessages.WithLabelValues(outcome)
+	}
+	for _, source := range []string{SuppressedEvents, SuppressedFeedback, SuppressedSurvey} {
+		m.ingestSuppressed.WithLabelValues(source)
 	}
 	return m
 }

@@ -95,6 +95,23 @@ func writeDiff(ctx context.Context, tx *sql.Tx, a Args, members, current []int64
 	if len(entered) == 0 && len(exited) == 0 {
 		return res, nil
 	}
+	var err error
+	if res.Entered, err = writeChanges(ctx, tx, a, entered, exited, at); err != nil {
+		return res, err
+	}
+	res.Size -= len(entered) - res.Entered
+	res.moved = webhook.Run{At: at, Entered: entered, Exited: exited}
+	if err := markDependents(ctx, tx, a, entered, exited); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// writeChanges moves users into and out of the segment as of at, in tx under
+// the segment's lock, in one set-wise statement, and returns how many
+// entered (users of the project that still exist: see applyDiff).
+func writeChanges(ctx context.Context, tx *sql.Tx, a Args, entered, exited []int64, at time.Time) (int, error) {
+	var came int
 	err := tx.QueryRowContext(ctx, `
 		WITH gone AS (
 			DELETE FROM segment_members WHERE segment_id = $1 AND user_id = ANY($4::bigint[])
@@ -110,16 +127,11 @@ func writeDiff(ctx context.Context, tx *sql.Tx, a Args, members, current []int64
 			SELECT $6, $1, id, $2, $3 FROM entered
 		)
 		SELECT count(*) FROM entered`,
-		a.SegmentID, at, a.RunID, pq.Array(exited), pq.Array(entered), a.ProjectID).Scan(&res.Entered)
+		a.SegmentID, at, a.RunID, pq.Array(exited), pq.Array(entered), a.ProjectID).Scan(&came)
 	if err != nil {
-		return res, fmt.Errorf("write membership diff of segment %d: %w", a.SegmentID, err)
+		return 0, fmt.Errorf("write membership diff of segment %d: %w", a.SegmentID, err)
 	}
-	res.Size -= len(entered) - res.Entered
-	res.moved = webhook.Run{At: at, Entered: entered, Exited: exited}
-	if err := markDependents(ctx, tx, a, entered, exited); err != nil {
-		return res, err
-	}
-	return res, nil
+	return came, nil
 }
 
 // markDependents marks the users a run moved dirty for the real-time

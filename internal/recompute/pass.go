@@ -62,6 +62,11 @@ var _ river.JobArgsWithInsertOpts = PassArgs{}
 // and its write, which would otherwise undo the pass with older data.
 const membershipLock = `hashtextextended('pulse segment membership ' || $1::text, 0)`
 
+// membershipLockOf is membershipLock of the segment id in column.
+func membershipLockOf(column string) string {
+	return `hashtextextended('pulse segment membership ' || ` + column + `::text, 0)`
+}
+
 // lockMembership takes the segment's membership lock in tx, waiting.
 func lockMembership(ctx context.Context, tx *sql.Tx, segmentID int) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+membershipLock+`)`, segmentID); err != nil {

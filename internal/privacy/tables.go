@@ -1,0 +1,116 @@
+package privacy
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/lib/pq"
+)
+
+// userRows are the tables that hold rows about a user, with the statement
+// that deletes the rows of a set of users of a project ($1 the project, $2
+// the users' ids) and returns how many each user had. The order is that of
+// the foreign keys: a feedback's history before the feedback, everything
+// before the user. Segment memberships (through recompute.EraseMembers),
+// dirty marks (recompute.DropMarks), discovery assignments (scrubDiscovery)
+// and the webhook outbox (webhook.EraseUsers) are erased apart; the test
+// TestErasureCoversEveryTable fails when a table that names users is in
+// none of these.
+//
+// Indexes: event_project_id_user_id_timestamp, userdailyactivity_user_id_day,
+// identity_user_id, feedback_user_id_timestamp with
+// feedbackchange_feedback_id_created_at, surveyresponse_user_id_survey_id,
+// segmentmembership_user_id_entered_at, segmentmember_user_id, users_pkey.
+var userRows = []struct{ table, statement string }{
+	{"events", `DELETE FROM events WHERE project_id = $1 AND user_id = ANY($2) RETURNING user_id`},
+	{"user_daily_activities", `DELETE FROM user_daily_activities WHERE user_id = ANY($2) AND project_id = $1 RETURNING user_id`},
+	{"identities", `DELETE FROM identities WHERE user_id = ANY($2) AND project_id = $1 RETURNING user_id`},
+	{"feedback_changes", `DELETE FROM feedback_changes c USING feedbacks f
+		WHERE f.user_id = ANY($2) AND f.project_id = $1 AND c.feedback_id = f.id RETURNING f.user_id`},
+	{"feedbacks", `DELETE FROM feedbacks WHERE user_id = ANY($2) AND project_id = $1 RETURNING user_id`},
+	{"survey_responses", `DELETE FROM survey_responses WHERE user_id = ANY($2) AND project_id = $1 RETURNING user_id`},
+	// Every interval, current or past: the runs keep their counts, and no
+	// longer name the user (run.entered and run.exited read these).
+	{"segment_memberships", `DELETE FROM segment_memberships WHERE user_id = ANY($2) AND project_id = $1 RETURNING user_id`},
+	// Empty by now (the erasure runs ended the users' memberships); kept
+	// so that nothing is left should a row have escaped them.
+	{"segment_members", `DELETE FROM segment_members m USING segments s
+		WHERE m.user_id = ANY($2) AND s.id = m.segment_id AND s.project_id = $1 RETURNING m.user_id`},
+	{"users", `DELETE FROM users WHERE id = ANY($2) AND project_id = $1 RETURNING id AS user_id`},
+}
+
+// removed counts, per user, the rows an erasure removed, by table.
+type removed map[int64]map[string]int
+
+func (r removed) add(user int64, table string, n int) {
+	if n == 0 {
+		return
+	}
+	if r[user] == nil {
+		r[user] = map[string]int{}
+	}
+	r[user][table] += n
+}
+
+// deleteUserRows runs userRows for users, in tx.
+func deleteUserRows(ctx context.Context, tx *sql.Tx, projectID int, users []int64, into removed) error {
+	for _, t := range userRows {
+		if err := countDeleted(ctx, tx, t.table, `WITH d AS (`+t.statement+`) SELECT d.user_id, count(*) FROM d GROUP BY 1`,
+			into, projectID, pq.Array(users)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// countDeleted runs a statement returning (user id, rows) and adds them to
+// into under table.
+func countDeleted(ctx context.Context, tx *sql.Tx, table, query string, into removed, args ...any) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("erase %s: %w", table, err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var (
+			user int64
+			n    int
+		)
+		if err := rows.Scan(&user, &n); err != nil {
+			return fmt.Errorf("erase %s: %w", table, err)
+		}
+		into.add(user, table, n)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("erase %s: %w", table, err)
+	}
+	return nil
+}
+
+// scrubDiscovery takes the users out of the clusters of the project's
+// discovery runs (their members lists). The clusters' sizes and shares
+// stay as they were computed: like a run's counts, they are history. The
+// rows of unfinished runs are locked until the erasure commits: their job
+// locks its row before it reads which of its members still exist, so it
+// cannot store an erased user back (see discovery's Worker.store).
+func scrubDiscovery(ctx context.Context, tx *sql.Tx, projectID int, users []int64, into removed) error {
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM discovery_runs WHERE project_id = $1 AND status IN ('PENDING', 'RUNNING') ORDER BY id FOR UPDATE`,
+		projectID); err != nil {
+		return fmt.Errorf("lock unfinished discovery runs: %w", err)
+	}
+	return countDeleted(ctx, tx, "discovery_runs", `
+		WITH named AS (
+			SELECT d.id, (m.value)::bigint AS user_id
+			FROM discovery_runs d, jsonb_array_elements(d.members) c, jsonb_array_elements(c.value) m
+			WHERE d.project_id = $1 AND d.members IS NOT NULL AND jsonb_typeof(d.members) = 'array' AND (m.value)::bigint = ANY($2)
+		), scrubbed AS (
+			UPDATE discovery_runs d SET members = (
+				SELECT COALESCE(jsonb_agg(COALESCE(
+					(SELECT jsonb_agg(m.value ORDER BY m.ordinality) FROM jsonb_array_elements(c.value) WITH ORDINALITY m
+					 WHERE (m.value)::bigint <> ALL($2)), '[]'::jsonb) ORDER BY c.ordinality), '[]'::jsonb)
+				FROM jsonb_array_elements(d.members) WITH ORDINALITY c)
+			WHERE d.id IN (SELECT id FROM named)
+		)
+		SELECT user_id, count(*) FROM named GROUP BY 1`, into, projectID, pq.Array(users))
+}
