@@ -193,7 +193,9 @@ func TestClockSkew(t *testing.T) {
 func TestIdentifyMergesAnonymousHistory(t *testing.T) {
 	t.Parallel()
 	b := setupWriter(t)
-	start := time.Now().Add(-10 * 24 * time.Hour).UTC().Truncate(time.Second)
+	// Early in a day, so that events an hour apart fall on one day whatever
+	// the time of the run.
+	start := time.Now().Add(-10 * 24 * time.Hour).UTC().Truncate(24 * time.Hour).Add(time.Hour)
 	b.write(t,
 		ingest.Message{Type: ingest.TypePage, AnonymousID: "visitor-1", MessageID: "a1", Timestamp: start},
 		ingest.Message{Type: ingest.TypeTrack, AnonymousID: "visitor-1", Event: "pricing_viewed", MessageID: "a2", Timestamp: start.Add(time.Hour)},
