@@ -15,7 +15,7 @@ func (r *Resolver) deleteUser(ctx context.Context, externalID *string, id *int, 
 	req := privacy.Request{Suppress: suppress, ExternalIDsField: "externalId", UserIDsField: "id"}
 	switch {
 	case (externalID == nil) == (id == nil):
-		return nil, invalid.Field("externalId", "name the user by externalId or by id, not both")
+		return nil, invalid.Field("externalId", "name the user by exactly one of externalId and id")
 	case externalID != nil:
 		req.ExternalIDs = []string{*externalID}
 	default:

@@ -58,8 +58,8 @@ func TestDeleteUserInput(t *testing.T) {
 		messageCheck string
 	}{
 		{"both ids", deleteUserMutation, map[string]any{"externalId": "in-0", "id": gid(s.Users[0].ID)},
-			"BAD_USER_INPUT", "externalId", []any{"deleteUser"}, "not both"},
-		{"neither", deleteUserMutation, map[string]any{}, "BAD_USER_INPUT", "externalId", []any{"deleteUser"}, "not both"},
+			"BAD_USER_INPUT", "externalId", []any{"deleteUser"}, "exactly one of externalId and id"},
+		{"neither", deleteUserMutation, map[string]any{}, "BAD_USER_INPUT", "externalId", []any{"deleteUser"}, "exactly one of externalId and id"},
 		{"an id of another type", deleteUserMutation, map[string]any{"id": gid(s.Segment.ID)},
 			"BAD_USER_INPUT", "id", []any{"deleteUser", "id"}, "not the id of a User"},
 		{"unknown", deleteUserMutation, map[string]any{"externalId": "nobody"}, "NOT_FOUND", "", []any{"deleteUser"}, "nobody"},
