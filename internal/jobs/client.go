@@ -118,6 +118,9 @@ func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 		riverCfg.ID = id
 		riverCfg.RescueStuckJobsAfter = stuckMargin
 		workers := river.NewWorkers()
+		if cfg.Realtime.Logger == nil {
+			cfg.Realtime.Logger = cfg.Logger
+		}
 		recompute.AddWorkers(workers, db, cfg.Realtime)
 		river.AddWorker(workers, discovery.NewWorker(db))
 		webhook.AddWorkers(workers, db, cfg.Webhooks)

@@ -1,6 +1,7 @@
 package recompute_test
 
 import (
+	"database/sql"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
@@ -88,6 +90,9 @@ func (b *bundle) waitMembers(t *testing.T, segmentID int, want ...string) {
 		if fmt.Sprint(got) == fmt.Sprint(want) {
 			return
 		}
+		if !time.Now().Before(deadline) {
+			b.logJobs(t, segmentID)
+		}
 		require.True(t, time.Now().Before(deadline), "segment %d has members %v, want %v", segmentID, got, want)
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -135,6 +140,23 @@ func TestEachChangeMarksItsSegmentsOnly(t *testing.T) {
 	require.Empty(t, b.ingestRuns(t, signups), "a pass that changes nobody writes no run")
 }
 
+// TestUnreadableSegmentStopsNoOther: a real-time segment whose rule
+// cannot be read fails its own sweep, not the sweep of every other
+// segment: the others keep moving.
+func TestUnreadableSegmentStopsNoOther(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var unreadable int
+	require.NoError(t, b.db.QueryRow(`INSERT INTO segments (project_id, name, description, kind, rule, refresh_interval_seconds, status, size,
+		definition_version, created_at, updated_at, realtime, realtime_sources, swept_at)
+		VALUES ($1, 'unreadable', '', 'DYNAMIC', '{"lastSeen":{"withinDays":"seven"}}', 900, 'PENDING', 0, 1, now(), now(), true, '{}', now() - interval '1 hour')
+		RETURNING id`, b.projectID).Scan(&unreadable))
+	require.ErrorContains(t, recompute.SweepProject(context.Background(), b.db, b.projectID, time.Now()), fmt.Sprintf("segment %d", unreadable))
+	exporters := b.realtimeSegment(t, "exporters", `{"event":{"name":"export"}}`)
+	b.write(t, ingest.Message{Type: ingest.TypeTrack, UserID: "fay", Event: "export"})
+	b.waitMembers(t, exporters, "fay")
+}
+
 // TestNestedSegmentsFollow: a membership change of a segment marks the
 // segments that reference it, which then move too.
 func TestNestedSegmentsFollow(t *testing.T) {
@@ -166,7 +188,10 @@ func TestMergeMovesBothUsers(t *testing.T) {
 // waitPassed waits until a pass took the segment's marks.
 func (b *bundle) waitPassed(t *testing.T, segmentID int) {
 	t.Helper()
-	require.Eventually(t, func() bool { return len(b.marked(t, segmentID)) == 0 }, 20*time.Second, 20*time.Millisecond)
+	if !assert.Eventually(t, func() bool { return len(b.marked(t, segmentID)) == 0 }, 20*time.Second, 20*time.Millisecond) {
+		b.logJobs(t, segmentID)
+		t.FailNow()
+	}
 }
 
 func (b *bundle) size(t *testing.T, segmentID int) int {
@@ -186,10 +211,12 @@ func TestTimeMovesMembers(t *testing.T) {
 	dormant := b.realtimeSegment(t, "dormant", `{"lastSeen":{"moreThanDaysAgo":7}}`)
 	b.write(t, ingest.Message{Type: ingest.TypeTrack, UserID: "dee", Event: "open", Timestamp: time.Now().Add(-6 * 24 * time.Hour)})
 	b.waitMembers(t, active, "dee")
-	b.waitMembers(t, dormant)
+	b.waitPassed(t, active)
+	b.waitPassed(t, dormant)
+	require.Empty(t, b.members(t, dormant))
 
 	later := time.Now().Add(36 * time.Hour)
-	require.NoError(t, recompute.Sweep(context.Background(), b.db, later))
+	require.NoError(t, recompute.SweepProject(context.Background(), b.db, b.projectID, later))
 	require.Equal(t, []string{"dee"}, b.marked(t, active))
 	require.Equal(t, []string{"dee"}, b.marked(t, dormant))
 	for _, seg := range []int{active, dormant} {
@@ -337,3 +364,29 @@ func TestFeedbackSurveysAndStaticEditsMove(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// logJobs logs, when a wait gives up, the River jobs that move the
+// segment: its passes and any sweep that did not complete.
+func (b *bundle) logJobs(t *testing.T, segmentID int) {
+	t.Helper()
+	rows, err := b.db.Query(`SELECT id, kind, state, attempt, scheduled_at, errors::text FROM river_job
+		WHERE (kind = 'segment_pass' AND (args->>'segment_id')::bigint = $1) OR (kind = 'segment_sweep' AND state <> 'completed')
+		ORDER BY id`, segmentID)
+	if err != nil {
+		t.Logf("list jobs: %v", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, attempt int
+		var kind, state string
+		var errs sql.NullString
+		var scheduled time.Time
+		if err := rows.Scan(&id, &kind, &state, &attempt, &scheduled, &errs); err != nil {
+			t.Logf("list jobs: %v", err)
+			return
+		}
+		t.Logf("job %d %s: %s, attempt %d, scheduled %s, errors %s", id, kind, state, attempt, scheduled.Format(time.RFC3339Nano), errs.String)
+	}
+	t.Logf("marks left: %v", b.marked(t, segmentID))
+}

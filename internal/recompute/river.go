@@ -2,6 +2,7 @@ package recompute
 
 import (
 	"database/sql"
+	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -17,6 +18,9 @@ type Options struct {
 	Delay time.Duration
 	// OnDrift observes the drift of each reconciling full recompute.
 	OnDrift func(int)
+	// Logger receives what a job survives but an operator must hear of,
+	// such as a segment the sweep cannot read (default: discarded).
+	Logger *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -25,6 +29,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Delay <= 0 {
 		o.Delay = DefaultDelay
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o
 }
@@ -36,7 +43,7 @@ func AddWorkers(workers *river.Workers, db *sql.DB, opts Options) {
 	opts = opts.withDefaults()
 	river.AddWorker(workers, &Worker{db: db, now: opts.Now, onDrift: opts.OnDrift})
 	river.AddWorker(workers, &passWorker{db: db, now: opts.Now, delay: opts.Delay})
-	river.AddWorker(workers, &sweepWorker{db: db, now: opts.Now})
+	river.AddWorker(workers, &sweepWorker{db: db, now: opts.Now, logger: opts.Logger})
 	river.AddWorker(workers, &scheduleWorker{db: db})
 	river.AddWorker(workers, &reconcileWorker{db: db})
 }

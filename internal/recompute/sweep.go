@@ -3,7 +3,9 @@ package recompute
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -32,15 +34,21 @@ func (sweepArgs) InsertOpts() river.InsertOpts {
 
 type sweepWorker struct {
 	river.WorkerDefaults[sweepArgs]
-	db  *sql.DB
-	now func() time.Time
+	db     *sql.DB
+	now    func() time.Time
+	logger *slog.Logger
 }
 
 // Work sweeps the windows of every real-time segment up to now, then
-// dispatches the passes.
+// dispatches the passes. A segment the sweep cannot handle is logged and
+// left for the next sweep, which covers its longer interval: failing the
+// job would hold up every project's real time until River retried it.
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 	if err := Sweep(ctx, w.db, w.now()); err != nil {
-		return err
+		if ctx.Err() != nil {
+			return err
+		}
+		w.logger.WarnContext(ctx, "real-time sweep", "error", err)
 	}
 	return dispatch(ctx, w.db, river.ClientFromContext[*sql.Tx](ctx))
 }
@@ -59,25 +67,41 @@ type swept struct {
 // ones, as ingestion's are (see dirty.Mark): a pass that read an earlier
 // mark of the same user may have evaluated at an earlier instant. A
 // segment another transaction holds is swept next time, over the longer
-// interval.
+// interval. A segment that fails does not stop the others: Sweep returns
+// the failures joined once every segment had its turn.
 func Sweep(ctx context.Context, db *sql.DB, now time.Time) error {
-	segments, err := realtimeSegments(ctx, db)
+	return sweep(ctx, db, 0, now)
+}
+
+// SweepProject is Sweep of one project's segments.
+func SweepProject(ctx context.Context, db *sql.DB, projectID int, now time.Time) error {
+	return sweep(ctx, db, projectID, now)
+}
+
+// sweep sweeps the segments of projectID, or of every project for 0.
+func sweep(ctx context.Context, db *sql.DB, projectID int, now time.Time) error {
+	segments, err := realtimeSegments(ctx, db, projectID)
 	if err != nil {
 		return err
 	}
+	var failed []error
 	for _, s := range segments {
 		if err := sweepSegment(ctx, db, s, now); err != nil {
-			return err
+			if ctx.Err() != nil {
+				return err
+			}
+			failed = append(failed, err)
 		}
 	}
-	return nil
+	return errors.Join(failed...)
 }
 
-func realtimeSegments(ctx context.Context, db *sql.DB) ([]swept, error) {
+func realtimeSegments(ctx context.Context, db *sql.DB, projectID int) ([]swept, error) {
 	rows, err := db.QueryContext(ctx, `
 		SELECT s.id, s.project_id, s.rule, p.timezone, s.swept_at FROM segments s JOIN projects p ON p.id = s.project_id
 		WHERE s.realtime_sources IS NOT NULL AND s.archived_at IS NULL AND s.kind = 'DYNAMIC' AND p.realtime
-		ORDER BY s.id`)
+			AND ($1::bigint = 0 OR s.project_id = $1)
+		ORDER BY s.id`, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("find real-time segments: %w", err)
 	}
@@ -119,11 +143,16 @@ func sweepSegment(ctx context.Context, db *sql.DB, s swept, now time.Time) error
 		return fmt.Errorf("begin sweep of segment %d: %w", s.id, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	var locked bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM segments WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED)`, s.id).Scan(&locked); err != nil {
+	// Under the row's lock, the sweep instant must still be the one the
+	// crossers were compiled from: a concurrent sweep that got there first
+	// covered the interval, and writing ours would move the instant back.
+	var sweptAt *time.Time
+	switch err := tx.QueryRowContext(ctx, `SELECT swept_at FROM segments WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED`, s.id).Scan(&sweptAt); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
 		return fmt.Errorf("lock segment %d for its sweep: %w", s.id, err)
-	}
-	if !locked {
+	case !sameInstant(sweptAt, s.sweptAt):
 		return nil
 	}
 	if q.SQL != "" {
@@ -142,6 +171,13 @@ func sweepSegment(ctx context.Context, db *sql.DB, s swept, now time.Time) error
 		return fmt.Errorf("commit sweep of segment %d: %w", s.id, err)
 	}
 	return nil
+}
+
+func sameInstant(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }
 
 // dispatch queues a pass of every segment with marks.
