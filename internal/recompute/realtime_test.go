@@ -1,8 +1,8 @@
 package recompute_test
 
 import (
-	"database/sql"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"testing"
