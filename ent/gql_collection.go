@@ -1023,6 +1023,11 @@ func (_q *ProjectQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, project.FieldRealtime)
 				fieldSeen[project.FieldRealtime] = struct{}{}
 			}
+		case "retentionDays":
+			if _, ok := fieldSeen[project.FieldRetentionDays]; !ok {
+				selectedFields = append(selectedFields, project.FieldRetentionDays)
+				fieldSeen[project.FieldRetentionDays] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

@@ -2369,6 +2369,18 @@ type ProjectWhereInput struct {
 	// "realtime" field predicates.
 	Realtime    *bool `json:"realtime,omitempty"`
 	RealtimeNEQ *bool `json:"realtimeNEQ,omitempty"`
+
+	// "retention_days" field predicates.
+	RetentionDays       *int  `json:"retentionDays,omitempty"`
+	RetentionDaysNEQ    *int  `json:"retentionDaysNEQ,omitempty"`
+	RetentionDaysIn     []int `json:"retentionDaysIn,omitempty"`
+	RetentionDaysNotIn  []int `json:"retentionDaysNotIn,omitempty"`
+	RetentionDaysGT     *int  `json:"retentionDaysGT,omitempty"`
+	RetentionDaysGTE    *int  `json:"retentionDaysGTE,omitempty"`
+	RetentionDaysLT     *int  `json:"retentionDaysLT,omitempty"`
+	RetentionDaysLTE    *int  `json:"retentionDaysLTE,omitempty"`
+	RetentionDaysIsNil  bool  `json:"retentionDaysIsNil,omitempty"`
+	RetentionDaysNotNil bool  `json:"retentionDaysNotNil,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -2597,6 +2609,36 @@ func (i *ProjectWhereInput) P() (predicate.Project, error) {
 	}
 	if i.RealtimeNEQ != nil {
 		predicates = append(predicates, project.RealtimeNEQ(*i.RealtimeNEQ))
+	}
+	if i.RetentionDays != nil {
+		predicates = append(predicates, project.RetentionDaysEQ(*i.RetentionDays))
+	}
+	if i.RetentionDaysNEQ != nil {
+		predicates = append(predicates, project.RetentionDaysNEQ(*i.RetentionDaysNEQ))
+	}
+	if len(i.RetentionDaysIn) > 0 {
+		predicates = append(predicates, project.RetentionDaysIn(i.RetentionDaysIn...))
+	}
+	if len(i.RetentionDaysNotIn) > 0 {
+		predicates = append(predicates, project.RetentionDaysNotIn(i.RetentionDaysNotIn...))
+	}
+	if i.RetentionDaysGT != nil {
+		predicates = append(predicates, project.RetentionDaysGT(*i.RetentionDaysGT))
+	}
+	if i.RetentionDaysGTE != nil {
+		predicates = append(predicates, project.RetentionDaysGTE(*i.RetentionDaysGTE))
+	}
+	if i.RetentionDaysLT != nil {
+		predicates = append(predicates, project.RetentionDaysLT(*i.RetentionDaysLT))
+	}
+	if i.RetentionDaysLTE != nil {
+		predicates = append(predicates, project.RetentionDaysLTE(*i.RetentionDaysLTE))
+	}
+	if i.RetentionDaysIsNil {
+		predicates = append(predicates, project.RetentionDaysIsNil())
+	}
+	if i.RetentionDaysNotNil {
+		predicates = append(predicates, project.RetentionDaysNotNil())
 	}
 
 	switch len(predicates) {

@@ -7497,6 +7497,8 @@ type ProjectMutation struct {
 	active_events              *[]string
 	appendactive_events        []string
 	realtime                   *bool
+	retention_days             *int
+	addretention_days          *int
 	privacy_salt               *[]byte
 	suppression_version        *int64
 	addsuppression_version     *int64
@@ -7910,6 +7912,76 @@ func (m *ProjectMutation) OldRealtime(ctx context.Context) (v bool, err error) {
 // ResetRealtime resets all changes to the "realtime" field.
 func (m *ProjectMutation) ResetRealtime() {
 	m.realtime = nil
+}
+
+// SetRetentionDays sets the "retention_days" field.
+func (m *ProjectMutation) SetRetentionDays(i int) {
+	m.retention_days = &i
+	m.addretention_days = nil
+}
+
+// RetentionDays returns the value of the "retention_days" field in the mutation.
+func (m *ProjectMutation) RetentionDays() (r int, exists bool) {
+	v := m.retention_days
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRetentionDays returns the old "retention_days" field's value of the Project entity.
+// If the Project object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProjectMutation) OldRetentionDays(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRetentionDays is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRetentionDays requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRetentionDays: %w", err)
+	}
+	return oldValue.RetentionDays, nil
+}
+
+// AddRetentionDays adds i to the "retention_days" field.
+func (m *ProjectMutation) AddRetentionDays(i int) {
+	if m.addretention_days != nil {
+		*m.addretention_days += i
+	} else {
+		m.addretention_days = &i
+	}
+}
+
+// AddedRetentionDays returns the value that was added to the "retention_days" field in this mutation.
+func (m *ProjectMutation) AddedRetentionDays() (r int, exists bool) {
+	v := m.addretention_days
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearRetentionDays clears the value of the "retention_days" field.
+func (m *ProjectMutation) ClearRetentionDays() {
+	m.retention_days = nil
+	m.addretention_days = nil
+	m.clearedFields[project.FieldRetentionDays] = struct{}{}
+}
+
+// RetentionDaysCleared returns if the "retention_days" field was cleared in this mutation.
+func (m *ProjectMutation) RetentionDaysCleared() bool {
+	_, ok := m.clearedFields[project.FieldRetentionDays]
+	return ok
+}
+
+// ResetRetentionDays resets all changes to the "retention_days" field.
+func (m *ProjectMutation) ResetRetentionDays() {
+	m.retention_days = nil
+	m.addretention_days = nil
+	delete(m.clearedFields, project.FieldRetentionDays)
 }
 
 // SetPrivacySalt sets the "privacy_salt" field.
@@ -9185,7 +9257,7 @@ func (m *ProjectMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ProjectMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 9)
 	if m.created_at != nil {
 		fields = append(fields, project.FieldCreatedAt)
 	}
@@ -9203,6 +9275,9 @@ func (m *ProjectMutation) Fields() []string {
 	}
 	if m.realtime != nil {
 		fields = append(fields, project.FieldRealtime)
+	}
+	if m.retention_days != nil {
+		fields = append(fields, project.FieldRetentionDays)
 	}
 	if m.privacy_salt != nil {
 		fields = append(fields, project.FieldPrivacySalt)
@@ -9230,6 +9305,8 @@ func (m *ProjectMutation) Field(name string) (ent.Value, bool) {
 		return m.ActiveEvents()
 	case project.FieldRealtime:
 		return m.Realtime()
+	case project.FieldRetentionDays:
+		return m.RetentionDays()
 	case project.FieldPrivacySalt:
 		return m.PrivacySalt()
 	case project.FieldSuppressionVersion:
@@ -9255,6 +9332,8 @@ func (m *ProjectMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldActiveEvents(ctx)
 	case project.FieldRealtime:
 		return m.OldRealtime(ctx)
+	case project.FieldRetentionDays:
+		return m.OldRetentionDays(ctx)
 	case project.FieldPrivacySalt:
 		return m.OldPrivacySalt(ctx)
 	case project.FieldSuppressionVersion:
@@ -9310,6 +9389,13 @@ func (m *ProjectMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetRealtime(v)
 		return nil
+	case project.FieldRetentionDays:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRetentionDays(v)
+		return nil
 	case project.FieldPrivacySalt:
 		v, ok := value.([]byte)
 		if !ok {
@@ -9332,6 +9418,9 @@ func (m *ProjectMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *ProjectMutation) AddedFields() []string {
 	var fields []string
+	if m.addretention_days != nil {
+		fields = append(fields, project.FieldRetentionDays)
+	}
 	if m.addsuppression_version != nil {
 		fields = append(fields, project.FieldSuppressionVersion)
 	}
@@ -9343,6 +9432,8 @@ func (m *ProjectMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *ProjectMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case project.FieldRetentionDays:
+		return m.AddedRetentionDays()
 	case project.FieldSuppressionVersion:
 		return m.AddedSuppressionVersion()
 	}
@@ -9354,6 +9445,13 @@ func (m *ProjectMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *ProjectMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case project.FieldRetentionDays:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRetentionDays(v)
+		return nil
 	case project.FieldSuppressionVersion:
 		v, ok := value.(int64)
 		if !ok {
@@ -9371,6 +9469,9 @@ func (m *ProjectMutation) ClearedFields() []string {
 	var fields []string
 	if m.FieldCleared(project.FieldActiveEvents) {
 		fields = append(fields, project.FieldActiveEvents)
+	}
+	if m.FieldCleared(project.FieldRetentionDays) {
+		fields = append(fields, project.FieldRetentionDays)
 	}
 	if m.FieldCleared(project.FieldPrivacySalt) {
 		fields = append(fields, project.FieldPrivacySalt)
@@ -9391,6 +9492,9 @@ func (m *ProjectMutation) ClearField(name string) error {
 	switch name {
 	case project.FieldActiveEvents:
 		m.ClearActiveEvents()
+		return nil
+	case project.FieldRetentionDays:
+		m.ClearRetentionDays()
 		return nil
 	case project.FieldPrivacySalt:
 		m.ClearPrivacySalt()
@@ -9420,6 +9524,9 @@ func (m *ProjectMutation) ResetField(name string) error {
 		return nil
 	case project.FieldRealtime:
 		m.ResetRealtime()
+		return nil
+	case project.FieldRetentionDays:
+		m.ResetRetentionDays()
 		return nil
 	case project.FieldPrivacySalt:
 		m.ResetPrivacySalt()

@@ -30,6 +30,8 @@ type Project struct {
 	ActiveEvents []string `json:"active_events,omitempty"`
 	// segments move as their data changes (incremental passes); off: only by scheduled full recomputes
 	Realtime bool `json:"realtime,omitempty"`
+	// days that events, daily activity, feedback and survey responses are kept; null keeps them for ever
+	RetentionDays *int `json:"retention_days,omitempty"`
 	// salts the hashes of erased and suppressed ids; set by the project's first erasure
 	PrivacySalt []byte `json:"-"`
 	// moves with every change of the suppressed ids, so ingest knows its copy of them is current
@@ -309,7 +311,7 @@ func (*Project) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case project.FieldRealtime:
 			values[i] = new(sql.NullBool)
-		case project.FieldID, project.FieldSuppressionVersion:
+		case project.FieldID, project.FieldRetentionDays, project.FieldSuppressionVersion:
 			values[i] = new(sql.NullInt64)
 		case project.FieldName, project.FieldTimezone:
 			values[i] = new(sql.NullString)
@@ -373,6 +375,13 @@ func (_m *Project) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field realtime", values[i])
 			} else if value.Valid {
 				_m.Realtime = value.Bool
+			}
+		case project.FieldRetentionDays:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field retention_days", values[i])
+			} else if value.Valid {
+				_m.RetentionDays = new(int)
+				*_m.RetentionDays = int(value.Int64)
 			}
 		case project.FieldPrivacySalt:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -544,6 +553,11 @@ func (_m *Project) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("realtime=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Realtime))
+	builder.WriteString(", ")
+	if v := _m.RetentionDays; v != nil {
+		builder.WriteString("retention_days=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("privacy_salt=<sensitive>")
 	builder.WriteString(", ")

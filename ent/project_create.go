@@ -111,6 +111,20 @@ func (_c *ProjectCreate) SetNillableRealtime(v *bool) *ProjectCreate {
 	return _c
 }
 
+// SetRetentionDays sets the "retention_days" field.
+func (_c *ProjectCreate) SetRetentionDays(v int) *ProjectCreate {
+	_c.mutation.SetRetentionDays(v)
+	return _c
+}
+
+// SetNillableRetentionDays sets the "retention_days" field if the given value is not nil.
+func (_c *ProjectCreate) SetNillableRetentionDays(v *int) *ProjectCreate {
+	if v != nil {
+		_c.SetRetentionDays(*v)
+	}
+	return _c
+}
+
 // SetPrivacySalt sets the "privacy_salt" field.
 func (_c *ProjectCreate) SetPrivacySalt(v []byte) *ProjectCreate {
 	_c.mutation.SetPrivacySalt(v)
@@ -534,6 +548,11 @@ func (_c *ProjectCreate) check() error {
 	if _, ok := _c.mutation.Realtime(); !ok {
 		return &ValidationError{Name: "realtime", err: errors.New(`ent: missing required field "Project.realtime"`)}
 	}
+	if v, ok := _c.mutation.RetentionDays(); ok {
+		if err := project.RetentionDaysValidator(v); err != nil {
+			return &ValidationError{Name: "retention_days", err: fmt.Errorf(`ent: validator failed for field "Project.retention_days": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.SuppressionVersion(); !ok {
 		return &ValidationError{Name: "suppression_version", err: errors.New(`ent: missing required field "Project.suppression_version"`)}
 	}
@@ -587,6 +606,10 @@ func (_c *ProjectCreate) createSpec() (*Project, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Realtime(); ok {
 		_spec.SetField(project.FieldRealtime, field.TypeBool, value)
 		_node.Realtime = value
+	}
+	if value, ok := _c.mutation.RetentionDays(); ok {
+		_spec.SetField(project.FieldRetentionDays, field.TypeInt, value)
+		_node.RetentionDays = &value
 	}
 	if value, ok := _c.mutation.PrivacySalt(); ok {
 		_spec.SetField(project.FieldPrivacySalt, field.TypeBytes, value)
@@ -1050,6 +1073,30 @@ func (u *ProjectUpsert) UpdateRealtime() *ProjectUpsert {
 	return u
 }
 
+// SetRetentionDays sets the "retention_days" field.
+func (u *ProjectUpsert) SetRetentionDays(v int) *ProjectUpsert {
+	u.Set(project.FieldRetentionDays, v)
+	return u
+}
+
+// UpdateRetentionDays sets the "retention_days" field to the value that was provided on create.
+func (u *ProjectUpsert) UpdateRetentionDays() *ProjectUpsert {
+	u.SetExcluded(project.FieldRetentionDays)
+	return u
+}
+
+// AddRetentionDays adds v to the "retention_days" field.
+func (u *ProjectUpsert) AddRetentionDays(v int) *ProjectUpsert {
+	u.Add(project.FieldRetentionDays, v)
+	return u
+}
+
+// ClearRetentionDays clears the value of the "retention_days" field.
+func (u *ProjectUpsert) ClearRetentionDays() *ProjectUpsert {
+	u.SetNull(project.FieldRetentionDays)
+	return u
+}
+
 // SetPrivacySalt sets the "privacy_salt" field.
 func (u *ProjectUpsert) SetPrivacySalt(v []byte) *ProjectUpsert {
 	u.Set(project.FieldPrivacySalt, v)
@@ -1205,6 +1252,34 @@ func (u *ProjectUpsertOne) SetRealtime(v bool) *ProjectUpsertOne {
 func (u *ProjectUpsertOne) UpdateRealtime() *ProjectUpsertOne {
 	return u.Update(func(s *ProjectUpsert) {
 		s.UpdateRealtime()
+	})
+}
+
+// SetRetentionDays sets the "retention_days" field.
+func (u *ProjectUpsertOne) SetRetentionDays(v int) *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.SetRetentionDays(v)
+	})
+}
+
+// AddRetentionDays adds v to the "retention_days" field.
+func (u *ProjectUpsertOne) AddRetentionDays(v int) *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.AddRetentionDays(v)
+	})
+}
+
+// UpdateRetentionDays sets the "retention_days" field to the value that was provided on create.
+func (u *ProjectUpsertOne) UpdateRetentionDays() *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.UpdateRetentionDays()
+	})
+}
+
+// ClearRetentionDays clears the value of the "retention_days" field.
+func (u *ProjectUpsertOne) ClearRetentionDays() *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.ClearRetentionDays()
 	})
 }
 
@@ -1535,6 +1610,34 @@ func (u *ProjectUpsertBulk) SetRealtime(v bool) *ProjectUpsertBulk {
 func (u *ProjectUpsertBulk) UpdateRealtime() *ProjectUpsertBulk {
 	return u.Update(func(s *ProjectUpsert) {
 		s.UpdateRealtime()
+	})
+}
+
+// SetRetentionDays sets the "retention_days" field.
+func (u *ProjectUpsertBulk) SetRetentionDays(v int) *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.SetRetentionDays(v)
+	})
+}
+
+// AddRetentionDays adds v to the "retention_days" field.
+func (u *ProjectUpsertBulk) AddRetentionDays(v int) *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.AddRetentionDays(v)
+	})
+}
+
+// UpdateRetentionDays sets the "retention_days" field to the value that was provided on create.
+func (u *ProjectUpsertBulk) UpdateRetentionDays() *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.UpdateRetentionDays()
+	})
+}
+
+// ClearRetentionDays clears the value of the "retention_days" field.
+func (u *ProjectUpsertBulk) ClearRetentionDays() *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.ClearRetentionDays()
 	})
 }
 

@@ -117,6 +117,33 @@ func (_u *ProjectUpdate) SetNillableRealtime(v *bool) *ProjectUpdate {
 	return _u
 }
 
+// SetRetentionDays sets the "retention_days" field.
+func (_u *ProjectUpdate) SetRetentionDays(v int) *ProjectUpdate {
+	_u.mutation.ResetRetentionDays()
+	_u.mutation.SetRetentionDays(v)
+	return _u
+}
+
+// SetNillableRetentionDays sets the "retention_days" field if the given value is not nil.
+func (_u *ProjectUpdate) SetNillableRetentionDays(v *int) *ProjectUpdate {
+	if v != nil {
+		_u.SetRetentionDays(*v)
+	}
+	return _u
+}
+
+// AddRetentionDays adds value to the "retention_days" field.
+func (_u *ProjectUpdate) AddRetentionDays(v int) *ProjectUpdate {
+	_u.mutation.AddRetentionDays(v)
+	return _u
+}
+
+// ClearRetentionDays clears the value of the "retention_days" field.
+func (_u *ProjectUpdate) ClearRetentionDays() *ProjectUpdate {
+	_u.mutation.ClearRetentionDays()
+	return _u
+}
+
 // SetPrivacySalt sets the "privacy_salt" field.
 func (_u *ProjectUpdate) SetPrivacySalt(v []byte) *ProjectUpdate {
 	_u.mutation.SetPrivacySalt(v)
@@ -960,6 +987,11 @@ func (_u *ProjectUpdate) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Project.name": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.RetentionDays(); ok {
+		if err := project.RetentionDaysValidator(v); err != nil {
+			return &ValidationError{Name: "retention_days", err: fmt.Errorf(`ent: validator failed for field "Project.retention_days": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -1003,6 +1035,15 @@ func (_u *ProjectUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Realtime(); ok {
 		_spec.SetField(project.FieldRealtime, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.RetentionDays(); ok {
+		_spec.SetField(project.FieldRetentionDays, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedRetentionDays(); ok {
+		_spec.AddField(project.FieldRetentionDays, field.TypeInt, value)
+	}
+	if _u.mutation.RetentionDaysCleared() {
+		_spec.ClearField(project.FieldRetentionDays, field.TypeInt)
 	}
 	if value, ok := _u.mutation.PrivacySalt(); ok {
 		_spec.SetField(project.FieldPrivacySalt, field.TypeBytes, value)
@@ -2049,6 +2090,33 @@ func (_u *ProjectUpdateOne) SetNillableRealtime(v *bool) *ProjectUpdateOne {
 	return _u
 }
 
+// SetRetentionDays sets the "retention_days" field.
+func (_u *ProjectUpdateOne) SetRetentionDays(v int) *ProjectUpdateOne {
+	_u.mutation.ResetRetentionDays()
+	_u.mutation.SetRetentionDays(v)
+	return _u
+}
+
+// SetNillableRetentionDays sets the "retention_days" field if the given value is not nil.
+func (_u *ProjectUpdateOne) SetNillableRetentionDays(v *int) *ProjectUpdateOne {
+	if v != nil {
+		_u.SetRetentionDays(*v)
+	}
+	return _u
+}
+
+// AddRetentionDays adds value to the "retention_days" field.
+func (_u *ProjectUpdateOne) AddRetentionDays(v int) *ProjectUpdateOne {
+	_u.mutation.AddRetentionDays(v)
+	return _u
+}
+
+// ClearRetentionDays clears the value of the "retention_days" field.
+func (_u *ProjectUpdateOne) ClearRetentionDays() *ProjectUpdateOne {
+	_u.mutation.ClearRetentionDays()
+	return _u
+}
+
 // SetPrivacySalt sets the "privacy_salt" field.
 func (_u *ProjectUpdateOne) SetPrivacySalt(v []byte) *ProjectUpdateOne {
 	_u.mutation.SetPrivacySalt(v)
@@ -2905,6 +2973,11 @@ func (_u *ProjectUpdateOne) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Project.name": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.RetentionDays(); ok {
+		if err := project.RetentionDaysValidator(v); err != nil {
+			return &ValidationError{Name: "retention_days", err: fmt.Errorf(`ent: validator failed for field "Project.retention_days": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -2965,6 +3038,15 @@ func (_u *ProjectUpdateOne) sqlSave(ctx context.Context) (_node *Project, err er
 	}
 	if value, ok := _u.mutation.Realtime(); ok {
 		_spec.SetField(project.FieldRealtime, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.RetentionDays(); ok {
+		_spec.SetField(project.FieldRetentionDays, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedRetentionDays(); ok {
+		_spec.AddField(project.FieldRetentionDays, field.TypeInt, value)
+	}
+	if _u.mutation.RetentionDaysCleared() {
+		_spec.ClearField(project.FieldRetentionDays, field.TypeInt)
 	}
 	if value, ok := _u.mutation.PrivacySalt(); ok {
 		_spec.SetField(project.FieldPrivacySalt, field.TypeBytes, value)

@@ -323,6 +323,7 @@ var (
 		{Name: "timezone", Type: field.TypeString, Default: "UTC"},
 		{Name: "active_events", Type: field.TypeJSON, Nullable: true},
 		{Name: "realtime", Type: field.TypeBool, Default: true},
+		{Name: "retention_days", Type: field.TypeInt, Nullable: true},
 		{Name: "privacy_salt", Type: field.TypeBytes, Nullable: true},
 		{Name: "suppression_version", Type: field.TypeInt64, Default: 0},
 	}

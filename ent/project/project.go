@@ -27,6 +27,8 @@ const (
 	FieldActiveEvents = "active_events"
 	// FieldRealtime holds the string denoting the realtime field in the database.
 	FieldRealtime = "realtime"
+	// FieldRetentionDays holds the string denoting the retention_days field in the database.
+	FieldRetentionDays = "retention_days"
 	// FieldPrivacySalt holds the string denoting the privacy_salt field in the database.
 	FieldPrivacySalt = "privacy_salt"
 	// FieldSuppressionVersion holds the string denoting the suppression_version field in the database.
@@ -233,6 +235,7 @@ var Columns = []string{
 	FieldTimezone,
 	FieldActiveEvents,
 	FieldRealtime,
+	FieldRetentionDays,
 	FieldPrivacySalt,
 	FieldSuppressionVersion,
 }
@@ -267,6 +270,8 @@ var (
 	DefaultTimezone string
 	// DefaultRealtime holds the default value on creation for the "realtime" field.
 	DefaultRealtime bool
+	// RetentionDaysValidator is a validator for the "retention_days" field. It is called by the builders before save.
+	RetentionDaysValidator func(int) error
 	// DefaultSuppressionVersion holds the default value on creation for the "suppression_version" field.
 	DefaultSuppressionVersion int64
 )
@@ -302,6 +307,11 @@ func ByTimezone(opts ...sql.OrderTermOption) OrderOption {
 // ByRealtime orders the results by the realtime field.
 func ByRealtime(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRealtime, opts...).ToFunc()
+}
+
+// ByRetentionDays orders the results by the retention_days field.
+func ByRetentionDays(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRetentionDays, opts...).ToFunc()
 }
 
 // BySuppressionVersion orders the results by the suppression_version field.

@@ -80,6 +80,11 @@ func Realtime(v bool) predicate.Project {
 	return predicate.Project(sql.FieldEQ(FieldRealtime, v))
 }
 
+// RetentionDays applies equality check predicate on the "retention_days" field. It's identical to RetentionDaysEQ.
+func RetentionDays(v int) predicate.Project {
+	return predicate.Project(sql.FieldEQ(FieldRetentionDays, v))
+}
+
 // PrivacySalt applies equality check predicate on the "privacy_salt" field. It's identical to PrivacySaltEQ.
 func PrivacySalt(v []byte) predicate.Project {
 	return predicate.Project(sql.FieldEQ(FieldPrivacySalt, v))
@@ -318,6 +323,56 @@ func RealtimeEQ(v bool) predicate.Project {
 // RealtimeNEQ applies the NEQ predicate on the "realtime" field.
 func RealtimeNEQ(v bool) predicate.Project {
 	return predicate.Project(sql.FieldNEQ(FieldRealtime, v))
+}
+
+// RetentionDaysEQ applies the EQ predicate on the "retention_days" field.
+func RetentionDaysEQ(v int) predicate.Project {
+	return predicate.Project(sql.FieldEQ(FieldRetentionDays, v))
+}
+
+// RetentionDaysNEQ applies the NEQ predicate on the "retention_days" field.
+func RetentionDaysNEQ(v int) predicate.Project {
+	return predicate.Project(sql.FieldNEQ(FieldRetentionDays, v))
+}
+
+// RetentionDaysIn applies the In predicate on the "retention_days" field.
+func RetentionDaysIn(vs ...int) predicate.Project {
+	return predicate.Project(sql.FieldIn(FieldRetentionDays, vs...))
+}
+
+// RetentionDaysNotIn applies the NotIn predicate on the "retention_days" field.
+func RetentionDaysNotIn(vs ...int) predicate.Project {
+	return predicate.Project(sql.FieldNotIn(FieldRetentionDays, vs...))
+}
+
+// RetentionDaysGT applies the GT predicate on the "retention_days" field.
+func RetentionDaysGT(v int) predicate.Project {
+	return predicate.Project(sql.FieldGT(FieldRetentionDays, v))
+}
+
+// RetentionDaysGTE applies the GTE predicate on the "retention_days" field.
+func RetentionDaysGTE(v int) predicate.Project {
+	return predicate.Project(sql.FieldGTE(FieldRetentionDays, v))
+}
+
+// RetentionDaysLT applies the LT predicate on the "retention_days" field.
+func RetentionDaysLT(v int) predicate.Project {
+	return predicate.Project(sql.FieldLT(FieldRetentionDays, v))
+}
+
+// RetentionDaysLTE applies the LTE predicate on the "retention_days" field.
+func RetentionDaysLTE(v int) predicate.Project {
+	return predicate.Project(sql.FieldLTE(FieldRetentionDays, v))
+}
+
+// RetentionDaysIsNil applies the IsNil predicate on the "retention_days" field.
+func RetentionDaysIsNil() predicate.Project {
+	return predicate.Project(sql.FieldIsNull(FieldRetentionDays))
+}
+
+// RetentionDaysNotNil applies the NotNil predicate on the "retention_days" field.
+func RetentionDaysNotNil() predicate.Project {
+	return predicate.Project(sql.FieldNotNull(FieldRetentionDays))
 }
 
 // PrivacySaltEQ applies the EQ predicate on the "privacy_salt" field.

@@ -272,8 +272,12 @@ func init() {
 	projectDescRealtime := projectFields[3].Descriptor()
 	// project.DefaultRealtime holds the default value on creation for the realtime field.
 	project.DefaultRealtime = projectDescRealtime.Default.(bool)
+	// projectDescRetentionDays is the schema descriptor for retention_days field.
+	projectDescRetentionDays := projectFields[4].Descriptor()
+	// project.RetentionDaysValidator is a validator for the "retention_days" field. It is called by the builders before save.
+	project.RetentionDaysValidator = projectDescRetentionDays.Validators[0].(func(int) error)
 	// projectDescSuppressionVersion is the schema descriptor for suppression_version field.
-	projectDescSuppressionVersion := projectFields[5].Descriptor()
+	projectDescSuppressionVersion := projectFields[6].Descriptor()
 	// project.DefaultSuppressionVersion holds the default value on creation for the suppression_version field.
 	project.DefaultSuppressionVersion = projectDescSuppressionVersion.Default.(int64)
 	segmentMixin := schema.Segment{}.Mixin()

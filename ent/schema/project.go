@@ -35,6 +35,9 @@ func (Project) Fields() []ent.Field {
 			Comment("event names that count as activity; empty means every usage event"),
 		field.Bool("realtime").Default(true).
 			Comment("segments move as their data changes (incremental passes); off: only by scheduled full recomputes"),
+		field.Int("retention_days").Optional().Nillable().Positive().
+			Annotations(entgql.MapsTo("retentionDays")).
+			Comment("days that events, daily activity, feedback and survey responses are kept; null keeps them for ever"),
 		field.Bytes("privacy_salt").Optional().Sensitive().
 			Annotations(entgql.Skip()).
 			Comment("salts the hashes of erased and suppressed ids; set by the project's first erasure"),

@@ -385,13 +385,14 @@ type ComplexityRoot struct {
 	}
 
 	Project struct {
-		ActiveEvents func(childComplexity int) int
-		CreatedAt    func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Name         func(childComplexity int) int
-		Realtime     func(childComplexity int) int
-		Timezone     func(childComplexity int) int
-		UpdatedAt    func(childComplexity int) int
+		ActiveEvents  func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Realtime      func(childComplexity int) int
+		RetentionDays func(childComplexity int) int
+		Timezone      func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
 	}
 
 	Query struct {
@@ -2365,6 +2366,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Project.Realtime(childComplexity), true
+	case "Project.retentionDays":
+		if e.ComplexityRoot.Project.RetentionDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.RetentionDays(childComplexity), true
 	case "Project.timezone":
 		if e.ComplexityRoot.Project.Timezone == nil {
 			break
@@ -6048,6 +6055,10 @@ type Project implements Node {
   segments move as their data changes (incremental passes); off: only by scheduled full recomputes
   """
   realtime: Boolean!
+  """
+  days that events, daily activity, feedback and survey responses are kept; null keeps them for ever
+  """
+  retentionDays: Int
 }
 """
 Ordering options for Project connections
@@ -6147,6 +6158,19 @@ input ProjectWhereInput {
   """
   realtime: Boolean
   realtimeNEQ: Boolean
+  """
+  retention_days field predicates
+  """
+  retentionDays: Int
+  retentionDaysNEQ: Int
+  retentionDaysIn: [Int!]
+  retentionDaysNotIn: [Int!]
+  retentionDaysGT: Int
+  retentionDaysGTE: Int
+  retentionDaysLT: Int
+  retentionDaysLTE: Int
+  retentionDaysIsNil: Boolean
+  retentionDaysNotNil: Boolean
 }
 type Query {
   """
@@ -9729,6 +9753,8 @@ func (ec *executionContext) childFields_Project(ctx context.Context, field graph
 		return ec.fieldContext_Project_activeEvents(ctx, field)
 	case "realtime":
 		return ec.fieldContext_Project_realtime(ctx, field)
+	case "retentionDays":
+		return ec.fieldContext_Project_retentionDays(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Project", field.Name)
 }

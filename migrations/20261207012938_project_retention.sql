@@ -1,0 +1,2 @@
+-- Modify "projects" table
+ALTER TABLE "projects" ADD COLUMN "retention_days" bigint NULL;
