@@ -36,7 +36,7 @@ func (argumentText) MutateOperationContext(_ context.Context, oc *graphql.Operat
 		return nil
 	}
 	w := textWalker{vars: oc.Variables, seen: map[string]bool{}}
-	w.selection(oc.Operation.SelectionSet, ast.Path{})
+	w.selection(oc.Operation.SelectionSet, make(ast.Path, 0, 16))
 	return w.err
 }
 
@@ -55,7 +55,8 @@ func (w *textWalker) selection(set ast.SelectionSet, path ast.Path) {
 		}
 		switch s := sel.(type) {
 		case *ast.Field:
-			fieldPath := append(slices.Clip(path), ast.PathName(s.Alias))
+			// The path grows in place, as a stack: an error clones it.
+			fieldPath := append(path, ast.PathName(s.Alias))
 			w.arguments(s.Arguments, fieldPath, "")
 			w.directives(s.Directives, fieldPath)
 			w.selection(s.SelectionSet, fieldPath)
@@ -137,7 +138,7 @@ func textProblem(s string) string {
 func textError(path ast.Path, field, reason string) *gqlerror.Error {
 	return &gqlerror.Error{
 		Message:    fmt.Sprintf("argument %s %s, which Pulse cannot store", field, reason),
-		Path:       path,
+		Path:       slices.Clone(path),
 		Extensions: map[string]any{"code": CodeBadUserInput, "field": field},
 	}
 }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -18,7 +19,7 @@ import (
 // fragment is walked once, however often it is spread.
 func checkCursors(ctx context.Context, opCtx *graphql.OperationContext) error {
 	c := cursorCheck{ctx: ctx, vars: opCtx.Variables, doc: opCtx.Doc, walked: map[string]bool{}}
-	return c.walk(opCtx.Operation.SelectionSet, nil)
+	return c.walk(opCtx.Operation.SelectionSet, make(ast.Path, 0, 16))
 }
 
 type cursorCheck struct {
@@ -53,7 +54,8 @@ func (c cursorCheck) walk(set ast.SelectionSet, path ast.Path) error {
 }
 
 func (c cursorCheck) field(f *ast.Field, path ast.Path) error {
-	path = append(append(ast.Path(nil), path...), ast.PathName(f.Alias))
+	// The path grows in place, as a stack: an error clones it.
+	path = append(path, ast.PathName(f.Alias))
 	if f.Definition != nil {
 		for _, arg := range f.Arguments {
 			def := f.Definition.Arguments.ForName(arg.Name)
@@ -64,7 +66,7 @@ func (c cursorCheck) field(f *ast.Field, path ast.Path) error {
 			if err != nil || value == nil {
 				continue // gqlparser has reported it; a null cursor is none
 			}
-			argPath := append(append(ast.Path(nil), path...), ast.PathName(arg.Name))
+			argPath := append(slices.Clone(path), ast.PathName(arg.Name))
 			ctx := graphql.WithPathContext(c.ctx, graphql.NewPathWithField(arg.Name))
 			if _, err := scalar.UnmarshalCursor(ctx, value); err != nil {
 				return gqlerror.WrapPath(argPath, err)

@@ -20,12 +20,6 @@ import (
 // one statement.
 type freshnessLoader = dataloadgen.Loader[int, recompute.Freshness]
 
-type freshnessKey struct{}
-
-func (r *Resolver) withFreshness(ctx context.Context) context.Context {
-	return context.WithValue(ctx, freshnessKey{}, dataloadgen.NewMappedLoader(r.freshnessFetcher,
-		dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch)))
-}
 
 func (r *Resolver) freshnessFetcher(ctx context.Context, ids []int) (map[int]recompute.Freshness, error) {
 	scope, ok := tenant.FromContext(ctx)
@@ -41,8 +35,8 @@ func (r *Resolver) freshness(ctx context.Context, seg *ent.Segment) (*model.Segm
 		f   recompute.Freshness
 		err error
 	)
-	if l, ok := ctx.Value(freshnessKey{}).(*freshnessLoader); ok {
-		f, err = l.Load(ctx, seg.ID)
+	if l, ok := ctx.Value(loadersKey{}).(*loaders); ok {
+		f, err = l.freshnessLoader().Load(ctx, seg.ID)
 	} else {
 		var all map[int]recompute.Freshness
 		all, err = r.freshnessFetcher(ctx, []int{seg.ID})

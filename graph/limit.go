@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -86,7 +87,7 @@ func (l queryLimits) MutateOperationContext(_ context.Context, oc *graphql.Opera
 		return nil
 	}
 	m := measurer{limits: l.Limits, vars: oc.Variables, fragments: map[fragmentAtDepth]int{}}
-	cost := m.selection(oc.Operation.SelectionSet, 1, ast.Path{})
+	cost := m.selection(oc.Operation.SelectionSet, 1, make(ast.Path, 0, 16))
 	if m.err != nil {
 		return m.err
 	}
@@ -121,7 +122,8 @@ func (m *measurer) selection(set ast.SelectionSet, depth int, path ast.Path) int
 		}
 		switch s := sel.(type) {
 		case *ast.Field:
-			cost += m.field(s, depth, append(path[:len(path):len(path)], ast.PathName(s.Alias)))
+			// The path grows in place, as a stack: an error clones it.
+			cost += m.field(s, depth, append(path, ast.PathName(s.Alias)))
 		case *ast.InlineFragment:
 			cost += m.selection(s.SelectionSet, depth, path)
 		case *ast.FragmentSpread:
@@ -262,7 +264,7 @@ func asInt(v any) (int, bool) {
 func limitError(path ast.Path, format string, args ...any) *gqlerror.Error {
 	return &gqlerror.Error{
 		Message:    fmt.Sprintf(format, args...),
-		Path:       path,
+		Path:       slices.Clone(path),
 		Extensions: map[string]any{"code": CodeBadUserInput, "limit": true},
 	}
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/vikstrous/dataloadgen"
@@ -15,11 +16,51 @@ import (
 // loaders batch the per-object fields that ent's field collection cannot
 // load with their parents: the anonymous ids of the users of a page are read
 // in one query, not one per user, and the users each run of a page moved in
-// one statement, not one per run.
+// one statement, not one per run. Each is made on the response's first use:
+// most responses use none, and making them all cost each response about 20
+// allocations.
 type loaders struct {
-	anonymousIDs *dataloadgen.Loader[int, []string]
-	webhooks     *webhookLoaders
-	runChanges   *dataloadgen.Loader[runChangesKey, *ent.RunChangesPage]
+	client       *ent.Client
+	webhookStore *webhook.Store
+	resolver     *Resolver
+
+	anonymousIDsOnce sync.Once
+	anonymousIDs     *dataloadgen.Loader[int, []string]
+	webhooksOnce     sync.Once
+	webhooks         *webhookLoaders
+	runChangesOnce   sync.Once
+	runChanges       *dataloadgen.Loader[runChangesKey, *ent.RunChangesPage]
+	freshnessOnce    sync.Once
+	freshness        *freshnessLoader
+}
+
+func (l *loaders) anonymousIDsLoader() *dataloadgen.Loader[int, []string] {
+	l.anonymousIDsOnce.Do(func() {
+		l.anonymousIDs = dataloadgen.NewMappedLoader(anonymousIDsFetcher(l.client),
+			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch))
+	})
+	return l.anonymousIDs
+}
+
+func (l *loaders) webhookLoaders() *webhookLoaders {
+	l.webhooksOnce.Do(func() { l.webhooks = newWebhookLoaders(l.webhookStore) })
+	return l.webhooks
+}
+
+func (l *loaders) runChangesLoader() *dataloadgen.Loader[runChangesKey, *ent.RunChangesPage] {
+	l.runChangesOnce.Do(func() {
+		l.runChanges = dataloadgen.NewMappedLoader(runChangesFetcher(l.client),
+			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch))
+	})
+	return l.runChanges
+}
+
+func (l *loaders) freshnessLoader() *freshnessLoader {
+	l.freshnessOnce.Do(func() {
+		l.freshness = dataloadgen.NewMappedLoader(l.resolver.freshnessFetcher,
+			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch))
+	})
+	return l.freshness
 }
 
 type loadersKey struct{}
@@ -34,14 +75,8 @@ const loaderWait = 5 * time.Millisecond
 // users a side).
 const loaderBatch = 1000
 
-func withLoaders(ctx context.Context, client *ent.Client, webhooks *webhook.Store) context.Context {
-	return context.WithValue(ctx, loadersKey{}, &loaders{
-		anonymousIDs: dataloadgen.NewMappedLoader(anonymousIDsFetcher(client),
-			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch)),
-		webhooks: newWebhookLoaders(webhooks),
-		runChanges: dataloadgen.NewMappedLoader(runChangesFetcher(client),
-			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch)),
-	})
+func withLoaders(ctx context.Context, client *ent.Client, r *Resolver) context.Context {
+	return context.WithValue(ctx, loadersKey{}, &loaders{client: client, webhookStore: r.webhooks, resolver: r})
 }
 
 // anonymousIDsOf returns the anonymous ids of user userID, batched with the
@@ -52,7 +87,7 @@ func anonymousIDsOf(ctx context.Context, client *ent.Client, userID int) ([]stri
 		ids, err := anonymousIDsFetcher(client)(ctx, []int{userID})
 		return ids[userID], err
 	}
-	return l.anonymousIDs.Load(ctx, userID)
+	return l.anonymousIDsLoader().Load(ctx, userID)
 }
 
 // anonymousIDsFetcher reads the identities of users (of the caller's project:

@@ -67,7 +67,7 @@ func runChanges(ctx context.Context, client *ent.Client, runID int, exited bool,
 	if after != nil {
 		key.after = after.ID
 	}
-	page, err := l.runChanges.Load(ctx, key)
+	page, err := l.runChangesLoader().Load(ctx, key)
 	if err != nil {
 		return nil, err
 	}

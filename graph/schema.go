@@ -43,6 +43,6 @@ func (s loadingSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	}
 	next := s.ExecutableSchema.Exec(ctx)
 	return func(ctx context.Context) *graphql.Response {
-		return next(s.resolver.withFreshness(withLoaders(ctx, s.client, s.resolver.webhooks)))
+		return next(withLoaders(ctx, s.client, s.resolver))
 	}
 }

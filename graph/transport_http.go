@@ -166,6 +166,27 @@ func postParams(r *http.Request) (*graphql.RawParams, error) {
 	if err != nil {
 		return nil, errors.New("could not read the request body")
 	}
+	// One decode when the body is well formed; the field-by-field decode
+	// below only explains what is wrong with one that is not.
+	var params struct {
+		Query         *string        `json:"query"`
+		OperationName *string        `json:"operationName"`
+		Variables     map[string]any `json:"variables"`
+		Extensions    map[string]any `json:"extensions"`
+	}
+	if err := decodeJSON(body, &params); err == nil && params.Query != nil && *params.Query != "" {
+		out := &graphql.RawParams{Query: *params.Query, Variables: params.Variables, Extensions: params.Extensions}
+		if params.OperationName != nil {
+			out.OperationName = *params.OperationName
+		}
+		return out, nil
+	}
+	return explainParams(body)
+}
+
+// explainParams decodes a body postParams refused field by field, to say
+// what is wrong with it.
+func explainParams(body []byte) (*graphql.RawParams, error) {
 	var raw map[string]json.RawMessage
 	if err := decodeJSON(body, &raw); err != nil || raw == nil {
 		return nil, errors.New("the body must be a JSON object: {\"query\": \"...\", \"variables\": {...}}")

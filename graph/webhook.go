@@ -184,7 +184,7 @@ func (r *Resolver) lastAttemptOf(ctx context.Context, endpoint *ent.WebhookEndpo
 		last, err := r.webhooks.LastAttempts(ctx, []int{endpoint.ID})
 		return last[endpoint.ID], err
 	}
-	return l.webhooks.lastAttempts.Load(ctx, endpoint.ID)
+	return l.webhookLoaders().lastAttempts.Load(ctx, endpoint.ID)
 }
 
 // deliveriesOf returns the page q of endpoint's log, batched with the other
@@ -198,7 +198,7 @@ func (r *Resolver) deliveriesOf(ctx context.Context, endpoint *ent.WebhookEndpoi
 		}
 		return pages[endpoint.ID], nil
 	}
-	page, err := l.webhooks.deliveriesLoader(q).Load(ctx, endpoint.ID)
+	page, err := l.webhookLoaders().deliveriesLoader(q).Load(ctx, endpoint.ID)
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of webhook endpoint %d: %w", endpoint.ID, err)
 	}
