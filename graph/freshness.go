@@ -20,7 +20,6 @@ import (
 // one statement.
 type freshnessLoader = dataloadgen.Loader[int, recompute.Freshness]
 
-
 func (r *Resolver) freshnessFetcher(ctx context.Context, ids []int) (map[int]recompute.Freshness, error) {
 	scope, ok := tenant.FromContext(ctx)
 	if !ok {
