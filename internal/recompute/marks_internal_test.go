@@ -89,7 +89,7 @@ func TestMarkWrittenAfterReadSurvivesDrop(t *testing.T) {
 			if commitFirst {
 				require.NoError(t, change.Commit())
 			}
-			require.NoError(t, dropMarks(b.ctx, pass, b.seg, read))
+			require.NoError(t, dropMarks(b.ctx, pass, b.seg, read, false))
 			if !commitFirst {
 				require.NoError(t, change.Commit())
 			}
@@ -113,7 +113,27 @@ func TestMarksOfOneUserAreReadOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, b.users, read.users)
 	require.Len(t, read.rows, 4)
-	require.NoError(t, dropMarks(b.ctx, pass, b.seg, read))
+	require.NoError(t, dropMarks(b.ctx, pass, b.seg, read, false))
 	require.NoError(t, pass.Commit())
 	require.Empty(t, b.marked(t))
+}
+
+// TestQuietPassSkipsTheFlush: a pass that wrote no run commits without
+// waiting for its WAL (its loss in a crash only repeats the pass); one
+// that wrote a run waits, as every other transaction.
+func TestQuietPassSkipsTheFlush(t *testing.T) {
+	t.Parallel()
+	for _, quiet := range []bool{true, false} {
+		b := setupMarks(t)
+		pass, err := b.db.BeginTx(b.ctx, nil)
+		require.NoError(t, err)
+		read, err := readMarks(b.ctx, pass, b.seg)
+		require.NoError(t, err)
+		require.NoError(t, dropMarks(b.ctx, pass, b.seg, read, quiet))
+		var mode string
+		require.NoError(t, pass.QueryRowContext(b.ctx, `SHOW synchronous_commit`).Scan(&mode))
+		require.Equal(t, map[bool]string{true: "off", false: "on"}[quiet], mode)
+		require.NoError(t, pass.Commit())
+		require.Empty(t, b.marked(t))
+	}
 }

@@ -159,10 +159,11 @@ func (w *passWorker) passOnce(ctx context.Context, a PassArgs, lock func(context
 	if err != nil || len(marks.users) == 0 {
 		return 0, err
 	}
-	if err := w.pass(ctx, tx, a, marks.users); err != nil {
+	wrote, err := w.pass(ctx, tx, a, marks.users)
+	if err != nil {
 		return 0, err
 	}
-	if err := dropMarks(ctx, tx, a.SegmentID, marks); err != nil {
+	if err := dropMarks(ctx, tx, a.SegmentID, marks, !wrote); err != nil {
 		return 0, err
 	}
 	if complete != nil {
@@ -177,16 +178,16 @@ func (w *passWorker) passOnce(ctx context.Context, a PassArgs, lock func(context
 }
 
 // pass re-evaluates users, whose marks it took, in tx under the segment's
-// membership lock.
-func (w *passWorker) pass(ctx context.Context, tx *sql.Tx, a PassArgs, users []int64) error {
+// membership lock, and says whether it wrote a run.
+func (w *passWorker) pass(ctx context.Context, tx *sql.Tx, a PassArgs, users []int64) (bool, error) {
 	seg, err := loadRealtime(ctx, tx, a)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if seg == nil {
 		// A segment no longer real time (or gone) drops its marks: its
 		// next full recompute covers them.
-		return nil
+		return false, nil
 	}
 	// The clock is read after the marks were read: the sweep that made a
 	// mark committed before, at an earlier instant.
@@ -194,20 +195,20 @@ func (w *passWorker) pass(ctx context.Context, tx *sql.Tx, a PassArgs, users []i
 	seg.env.Now = now
 	next, current, err := evaluateUsers(ctx, tx, a.SegmentID, seg.rule, seg.env, users)
 	if err != nil {
-		return fmt.Errorf("evaluate %d users of segment %d: %w", len(users), a.SegmentID, err)
+		return false, fmt.Errorf("evaluate %d users of segment %d: %w", len(users), a.SegmentID, err)
 	}
 	entered, exited := diffSorted(next, current)
 	if len(entered) == 0 && len(exited) == 0 {
-		return nil
+		return false, nil
 	}
 	if err := lockSegment(ctx, tx, a.SegmentID); err != nil {
-		return err
+		return false, err
 	}
 	var size int
 	if err := tx.QueryRowContext(ctx, `SELECT size FROM segments WHERE id = $1`, a.SegmentID).Scan(&size); err != nil {
-		return fmt.Errorf("size of segment %d: %w", a.SegmentID, err)
+		return false, fmt.Errorf("size of segment %d: %w", a.SegmentID, err)
 	}
-	return w.writePass(ctx, tx, a, next, current, size, now)
+	return true, w.writePass(ctx, tx, a, next, current, size, now)
 }
 
 // writePass writes a pass's diff as a committed run of trigger INGEST.
@@ -241,10 +242,13 @@ func loadRealtime(ctx context.Context, tx *sql.Tx, a PassArgs) (*realtimeSegment
 		rule     []byte
 		timezone string
 	)
+	// The settings of the evaluation that follows are set here, one round
+	// trip fewer (see evaluateUsers).
 	err := tx.QueryRowContext(ctx, `
-		SELECT s.rule, p.timezone FROM segments s JOIN projects p ON p.id = s.project_id
+		SELECT s.rule, p.timezone, set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)
+		FROM segments s JOIN projects p ON p.id = s.project_id
 		WHERE s.id = $1 AND s.project_id = $2 AND s.archived_at IS NULL AND s.kind = 'DYNAMIC'
-		AND s.realtime_sources IS NOT NULL AND p.realtime`, a.SegmentID, a.ProjectID).Scan(&rule, &timezone)
+		AND s.realtime_sources IS NOT NULL AND p.realtime`, a.SegmentID, a.ProjectID).Scan(&rule, &timezone, new(string), new(string))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -304,9 +308,17 @@ func readMarks(ctx context.Context, tx *sql.Tx, segmentID int) (marks, error) {
 }
 
 // dropMarks deletes the marks the pass read. No other transaction writes
-// them, so this waits for nothing.
-func dropMarks(ctx context.Context, tx *sql.Tx, segmentID int, m marks) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM segment_dirty_users WHERE ctid = ANY($1::tid[])`, pq.Array(m.rows)); err != nil {
+// them, so this waits for nothing. A pass that wrote no run (quiet) then
+// commits without waiting for its WAL to be flushed: should PostgreSQL
+// crash before it is, the marks and the job's completion are lost
+// together, and the job, rescued, does the same pass again.
+func dropMarks(ctx context.Context, tx *sql.Tx, segmentID int, m marks, quiet bool) error {
+	query := `DELETE FROM segment_dirty_users WHERE ctid = ANY($1::tid[])`
+	if quiet {
+		query = `WITH quiet AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true))
+			DELETE FROM segment_dirty_users WHERE ctid = ANY($1::tid[]) AND EXISTS (SELECT FROM quiet)`
+	}
+	if _, err := tx.ExecContext(ctx, query, pq.Array(m.rows)); err != nil {
 		return fmt.Errorf("drop the marks of segment %d: %w", segmentID, err)
 	}
 	return nil
@@ -324,14 +336,12 @@ func evaluateUsers(ctx context.Context, tx *sql.Tx, segmentID int, r *segment.Ru
 	if err != nil {
 		return nil, nil, err
 	}
-	// Over a few users the plan's cost estimate can still pass
-	// jit_above_cost; compiling it costs more than the whole evaluation.
-	// A custom plan would estimate the selectivity of every condition on
-	// the list of users element by element, which costs more than the
-	// generic plan's index scans lose to it: about 2.5 ms for 1,000 users.
-	if _, err := tx.ExecContext(ctx, `SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`); err != nil {
-		return nil, nil, fmt.Errorf("tune evaluation: %w", err)
-	}
+	// loadRealtime turned jit off and forced a generic plan in tx: over a
+	// few users the plan's cost estimate can still pass jit_above_cost,
+	// and compiling it costs more than the whole evaluation; a custom plan
+	// would estimate the selectivity of every condition on the list of
+	// users element by element, which costs more than the generic plan's
+	// index scans lose to it: about 2.5 ms for 1,000 users.
 	n := len(q.Args)
 	err = tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT
 		(SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM (%s) m(id)),
