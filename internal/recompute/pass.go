@@ -310,8 +310,8 @@ func readMarks(ctx context.Context, tx *sql.Tx, segmentID int) (marks, error) {
 // dropMarks deletes the marks the pass read. No other transaction writes
 // them, so this waits for nothing. A pass that wrote no run (quiet) then
 // commits without waiting for its WAL to be flushed: should PostgreSQL
-// crash before it is, the marks and the job's completion are lost
-// together, and the job, rescued, does the same pass again.
+// crash before it is, the pass changed nothing but the marks, which come
+// back, and the sweep queues a pass for them again.
 func dropMarks(ctx context.Context, tx *sql.Tx, segmentID int, m marks, quiet bool) error {
 	query := `DELETE FROM segment_dirty_users WHERE ctid = ANY($1::tid[])`
 	if quiet {
