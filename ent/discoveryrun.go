@@ -95,6 +95,8 @@ func (*DiscoveryRun) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case discoveryrun.FieldCreatedAt, discoveryrun.FieldUpdatedAt, discoveryrun.FieldStartedAt, discoveryrun.FieldFinishedAt:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

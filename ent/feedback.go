@@ -115,6 +115,8 @@ func (*Feedback) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case feedback.FieldCreatedAt, feedback.FieldUpdatedAt, feedback.FieldTimestamp:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

@@ -90,6 +90,8 @@ func (*FeedbackChange) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case feedbackchange.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

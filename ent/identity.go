@@ -79,6 +79,8 @@ func (*Identity) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case identity.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

@@ -169,6 +169,8 @@ func (*Segment) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case segment.FieldCreatedAt, segment.FieldUpdatedAt, segment.FieldLastComputedAt, segment.FieldArchivedAt, segment.FieldSweptAt:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

@@ -37,6 +37,8 @@ func (*SegmentDirtyUser) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case segmentdirtyuser.FieldMarkedAt:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

@@ -73,6 +73,8 @@ func (*SegmentMember) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case segmentmember.FieldEnteredAt:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

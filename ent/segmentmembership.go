@@ -97,6 +97,8 @@ func (*SegmentMembership) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case segmentmembership.FieldEnteredAt, segmentmembership.FieldExitedAt:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

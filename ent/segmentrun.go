@@ -101,6 +101,8 @@ func (*SegmentRun) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case segmentrun.FieldCreatedAt, segmentrun.FieldStartedAt, segmentrun.FieldFinishedAt:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

@@ -86,6 +86,8 @@ func (*SegmentVersion) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case segmentversion.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

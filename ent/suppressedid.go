@@ -63,6 +63,8 @@ func (*SuppressedID) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case suppressedid.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

@@ -108,6 +108,8 @@ func (*Survey) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case survey.FieldCreatedAt, survey.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

@@ -87,6 +87,8 @@ func (*SurveyQuestion) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case surveyquestion.FieldKind, surveyquestion.FieldPrompt:
 			values[i] = new(sql.NullString)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

@@ -83,6 +83,8 @@ func (*UserDailyActivity) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case userdailyactivity.FieldDay:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

@@ -74,6 +74,8 @@ func (*UserErasure) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case usererasure.FieldErasedAt:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

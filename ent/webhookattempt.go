@@ -85,6 +85,8 @@ func (*WebhookAttempt) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case webhookattempt.FieldAt:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}

@@ -112,6 +112,8 @@ func (*WebhookMessage) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case webhookmessage.FieldNextAttemptAt, webhookmessage.FieldDeliveredAt, webhookmessage.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
+		case lateralTotal:
+			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}
