@@ -6,10 +6,12 @@ package ent
 import (
 	"context"
 	"database/sql/driver"
+	"sync"
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // The lateral parent list: the parents' ids, numbered in the order the
@@ -115,4 +117,48 @@ func unfiltered(ctx context.Context, path ...string) bool {
 	where := field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)[whereField]
 	filter, isMap := where.(map[string]any)
 	return where == nil || isMap && len(filter) == 0
+}
+
+// nestedPage is what LoadedConnection reads from a nested connection
+// field's arguments: the same for every parent of the page.
+type nestedPage[A, P any] struct {
+	args  A
+	pager P
+}
+
+type nestedArgsKey struct{}
+
+// nestedArgsCache holds, for one response, each nested connection field's
+// nestedPage.
+type nestedArgsCache struct {
+	mu      sync.Mutex
+	byField map[*ast.Field]any
+}
+
+// WithNestedArgs gives ctx a cache of the nested connections' arguments,
+// read once per field of the response instead of once per parent (a page
+// of 20 users read the events' arguments 20 times: about 250
+// allocations).
+func WithNestedArgs(ctx context.Context) context.Context {
+	return context.WithValue(ctx, nestedArgsKey{}, &nestedArgsCache{byField: map[*ast.Field]any{}})
+}
+
+// nestedArgsOf returns read's result for field, made once per response
+// when ctx has a cache (see WithNestedArgs).
+func nestedArgsOf[T any](ctx context.Context, field graphql.CollectedField, read func() (T, error)) (T, error) {
+	cache, ok := ctx.Value(nestedArgsKey{}).(*nestedArgsCache)
+	if !ok || field.Field == nil {
+		return read()
+	}
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	if v, ok := cache.byField[field.Field]; ok {
+		return v.(T), nil
+	}
+	v, err := read()
+	if err != nil {
+		return v, err
+	}
+	cache.byField[field.Field] = v
+	return v, nil
 }

@@ -15,18 +15,22 @@ import (
 func (_m *Feedback) LoadedConnection(ctx context.Context, field graphql.CollectedField) (any, bool, error) {
 	switch field.Name {
 	case "history":
-		args := newFeedbackChangePaginateArgs(unmarshalArgs(ctx, new(FeedbackChangeWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
 		totalCount, hasTotalCount := _m.Edges.totalCount[1][field.Alias]
 		nodes, err := _m.NamedHistory(field.Alias)
 		if err != nil && !hasTotalCount {
 			return nil, false, nil
 		}
-		pager, err := newFeedbackChangePager(args.opts, args.last != nil)
+		page, err := nestedArgsOf(ctx, field, func() (nestedPage[*feedbackchangePaginateArgs, *feedbackchangePager], error) {
+			args := newFeedbackChangePaginateArgs(unmarshalArgs(ctx, new(FeedbackChangeWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
+			pager, err := newFeedbackChangePager(args.opts, args.last != nil)
+			return nestedPage[*feedbackchangePaginateArgs, *feedbackchangePager]{args: args, pager: pager}, err
+		})
 		if err != nil {
 			return nil, false, err
 		}
+		args := page.args
 		conn := &FeedbackChangeConnection{Edges: []*FeedbackChangeEdge{}, TotalCount: totalCount}
-		conn.build(nodes, pager, args.after, args.first, args.before, args.last)
+		conn.build(nodes, page.pager, args.after, args.first, args.before, args.last)
 		return conn, true, nil
 	}
 	return nil, false, nil
@@ -39,46 +43,58 @@ func (_m *Feedback) LoadedConnection(ctx context.Context, field graphql.Collecte
 func (_m *Segment) LoadedConnection(ctx context.Context, field graphql.CollectedField) (any, bool, error) {
 	switch field.Name {
 	case "members":
-		args := newUserPaginateArgs(unmarshalArgs(ctx, new(UserWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
 		totalCount, hasTotalCount := _m.Edges.totalCount[0][field.Alias]
 		nodes, err := _m.NamedMembers(field.Alias)
 		if err != nil && !hasTotalCount {
 			return nil, false, nil
 		}
-		pager, err := newUserPager(args.opts, args.last != nil)
+		page, err := nestedArgsOf(ctx, field, func() (nestedPage[*userPaginateArgs, *userPager], error) {
+			args := newUserPaginateArgs(unmarshalArgs(ctx, new(UserWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
+			pager, err := newUserPager(args.opts, args.last != nil)
+			return nestedPage[*userPaginateArgs, *userPager]{args: args, pager: pager}, err
+		})
 		if err != nil {
 			return nil, false, err
 		}
+		args := page.args
 		conn := &UserConnection{Edges: []*UserEdge{}, TotalCount: totalCount}
-		conn.build(nodes, pager, args.after, args.first, args.before, args.last)
+		conn.build(nodes, page.pager, args.after, args.first, args.before, args.last)
 		return conn, true, nil
 	case "memberships":
-		args := newSegmentMembershipPaginateArgs(unmarshalArgs(ctx, new(SegmentMembershipWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
 		totalCount, hasTotalCount := _m.Edges.totalCount[1][field.Alias]
 		nodes, err := _m.NamedMemberships(field.Alias)
 		if err != nil && !hasTotalCount {
 			return nil, false, nil
 		}
-		pager, err := newSegmentMembershipPager(args.opts, args.last != nil)
+		page, err := nestedArgsOf(ctx, field, func() (nestedPage[*segmentmembershipPaginateArgs, *segmentmembershipPager], error) {
+			args := newSegmentMembershipPaginateArgs(unmarshalArgs(ctx, new(SegmentMembershipWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
+			pager, err := newSegmentMembershipPager(args.opts, args.last != nil)
+			return nestedPage[*segmentmembershipPaginateArgs, *segmentmembershipPager]{args: args, pager: pager}, err
+		})
 		if err != nil {
 			return nil, false, err
 		}
+		args := page.args
 		conn := &SegmentMembershipConnection{Edges: []*SegmentMembershipEdge{}, TotalCount: totalCount}
-		conn.build(nodes, pager, args.after, args.first, args.before, args.last)
+		conn.build(nodes, page.pager, args.after, args.first, args.before, args.last)
 		return conn, true, nil
 	case "runs":
-		args := newSegmentRunPaginateArgs(unmarshalArgs(ctx, new(SegmentRunWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
 		totalCount, hasTotalCount := _m.Edges.totalCount[2][field.Alias]
 		nodes, err := _m.NamedRuns(field.Alias)
 		if err != nil && !hasTotalCount {
 			return nil, false, nil
 		}
-		pager, err := newSegmentRunPager(args.opts, args.last != nil)
+		page, err := nestedArgsOf(ctx, field, func() (nestedPage[*segmentrunPaginateArgs, *segmentrunPager], error) {
+			args := newSegmentRunPaginateArgs(unmarshalArgs(ctx, new(SegmentRunWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
+			pager, err := newSegmentRunPager(args.opts, args.last != nil)
+			return nestedPage[*segmentrunPaginateArgs, *segmentrunPager]{args: args, pager: pager}, err
+		})
 		if err != nil {
 			return nil, false, err
 		}
+		args := page.args
 		conn := &SegmentRunConnection{Edges: []*SegmentRunEdge{}, TotalCount: totalCount}
-		conn.build(nodes, pager, args.after, args.first, args.before, args.last)
+		conn.build(nodes, page.pager, args.after, args.first, args.before, args.last)
 		return conn, true, nil
 	}
 	return nil, false, nil
@@ -91,18 +107,22 @@ func (_m *Segment) LoadedConnection(ctx context.Context, field graphql.Collected
 func (_m *Survey) LoadedConnection(ctx context.Context, field graphql.CollectedField) (any, bool, error) {
 	switch field.Name {
 	case "responses":
-		args := newSurveyResponsePaginateArgs(unmarshalArgs(ctx, new(SurveyResponseWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
 		totalCount, hasTotalCount := _m.Edges.totalCount[2][field.Alias]
 		nodes, err := _m.NamedResponses(field.Alias)
 		if err != nil && !hasTotalCount {
 			return nil, false, nil
 		}
-		pager, err := newSurveyResponsePager(args.opts, args.last != nil)
+		page, err := nestedArgsOf(ctx, field, func() (nestedPage[*surveyresponsePaginateArgs, *surveyresponsePager], error) {
+			args := newSurveyResponsePaginateArgs(unmarshalArgs(ctx, new(SurveyResponseWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
+			pager, err := newSurveyResponsePager(args.opts, args.last != nil)
+			return nestedPage[*surveyresponsePaginateArgs, *surveyresponsePager]{args: args, pager: pager}, err
+		})
 		if err != nil {
 			return nil, false, err
 		}
+		args := page.args
 		conn := &SurveyResponseConnection{Edges: []*SurveyResponseEdge{}, TotalCount: totalCount}
-		conn.build(nodes, pager, args.after, args.first, args.before, args.last)
+		conn.build(nodes, page.pager, args.after, args.first, args.before, args.last)
 		return conn, true, nil
 	}
 	return nil, false, nil
@@ -115,74 +135,94 @@ func (_m *Survey) LoadedConnection(ctx context.Context, field graphql.CollectedF
 func (_m *User) LoadedConnection(ctx context.Context, field graphql.CollectedField) (any, bool, error) {
 	switch field.Name {
 	case "events":
-		args := newEventPaginateArgs(unmarshalArgs(ctx, new(EventWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
 		totalCount, hasTotalCount := _m.Edges.totalCount[0][field.Alias]
 		nodes, err := _m.NamedEvents(field.Alias)
 		if err != nil && !hasTotalCount {
 			return nil, false, nil
 		}
-		pager, err := newEventPager(args.opts, args.last != nil)
+		page, err := nestedArgsOf(ctx, field, func() (nestedPage[*eventPaginateArgs, *eventPager], error) {
+			args := newEventPaginateArgs(unmarshalArgs(ctx, new(EventWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
+			pager, err := newEventPager(args.opts, args.last != nil)
+			return nestedPage[*eventPaginateArgs, *eventPager]{args: args, pager: pager}, err
+		})
 		if err != nil {
 			return nil, false, err
 		}
+		args := page.args
 		conn := &EventConnection{Edges: []*EventEdge{}, TotalCount: totalCount}
-		conn.build(nodes, pager, args.after, args.first, args.before, args.last)
+		conn.build(nodes, page.pager, args.after, args.first, args.before, args.last)
 		return conn, true, nil
 	case "feedback":
-		args := newFeedbackPaginateArgs(unmarshalArgs(ctx, new(FeedbackWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
 		totalCount, hasTotalCount := _m.Edges.totalCount[1][field.Alias]
 		nodes, err := _m.NamedFeedback(field.Alias)
 		if err != nil && !hasTotalCount {
 			return nil, false, nil
 		}
-		pager, err := newFeedbackPager(args.opts, args.last != nil)
+		page, err := nestedArgsOf(ctx, field, func() (nestedPage[*feedbackPaginateArgs, *feedbackPager], error) {
+			args := newFeedbackPaginateArgs(unmarshalArgs(ctx, new(FeedbackWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
+			pager, err := newFeedbackPager(args.opts, args.last != nil)
+			return nestedPage[*feedbackPaginateArgs, *feedbackPager]{args: args, pager: pager}, err
+		})
 		if err != nil {
 			return nil, false, err
 		}
+		args := page.args
 		conn := &FeedbackConnection{Edges: []*FeedbackEdge{}, TotalCount: totalCount}
-		conn.build(nodes, pager, args.after, args.first, args.before, args.last)
+		conn.build(nodes, page.pager, args.after, args.first, args.before, args.last)
 		return conn, true, nil
 	case "surveyResponses":
-		args := newSurveyResponsePaginateArgs(unmarshalArgs(ctx, new(SurveyResponseWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
 		totalCount, hasTotalCount := _m.Edges.totalCount[2][field.Alias]
 		nodes, err := _m.NamedSurveyResponses(field.Alias)
 		if err != nil && !hasTotalCount {
 			return nil, false, nil
 		}
-		pager, err := newSurveyResponsePager(args.opts, args.last != nil)
+		page, err := nestedArgsOf(ctx, field, func() (nestedPage[*surveyresponsePaginateArgs, *surveyresponsePager], error) {
+			args := newSurveyResponsePaginateArgs(unmarshalArgs(ctx, new(SurveyResponseWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
+			pager, err := newSurveyResponsePager(args.opts, args.last != nil)
+			return nestedPage[*surveyresponsePaginateArgs, *surveyresponsePager]{args: args, pager: pager}, err
+		})
 		if err != nil {
 			return nil, false, err
 		}
+		args := page.args
 		conn := &SurveyResponseConnection{Edges: []*SurveyResponseEdge{}, TotalCount: totalCount}
-		conn.build(nodes, pager, args.after, args.first, args.before, args.last)
+		conn.build(nodes, page.pager, args.after, args.first, args.before, args.last)
 		return conn, true, nil
 	case "memberships":
-		args := newSegmentMembershipPaginateArgs(unmarshalArgs(ctx, new(SegmentMembershipWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
 		totalCount, hasTotalCount := _m.Edges.totalCount[3][field.Alias]
 		nodes, err := _m.NamedMemberships(field.Alias)
 		if err != nil && !hasTotalCount {
 			return nil, false, nil
 		}
-		pager, err := newSegmentMembershipPager(args.opts, args.last != nil)
+		page, err := nestedArgsOf(ctx, field, func() (nestedPage[*segmentmembershipPaginateArgs, *segmentmembershipPager], error) {
+			args := newSegmentMembershipPaginateArgs(unmarshalArgs(ctx, new(SegmentMembershipWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
+			pager, err := newSegmentMembershipPager(args.opts, args.last != nil)
+			return nestedPage[*segmentmembershipPaginateArgs, *segmentmembershipPager]{args: args, pager: pager}, err
+		})
 		if err != nil {
 			return nil, false, err
 		}
+		args := page.args
 		conn := &SegmentMembershipConnection{Edges: []*SegmentMembershipEdge{}, TotalCount: totalCount}
-		conn.build(nodes, pager, args.after, args.first, args.before, args.last)
+		conn.build(nodes, page.pager, args.after, args.first, args.before, args.last)
 		return conn, true, nil
 	case "segments":
-		args := newSegmentPaginateArgs(unmarshalArgs(ctx, new(SegmentWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
 		totalCount, hasTotalCount := _m.Edges.totalCount[4][field.Alias]
 		nodes, err := _m.NamedSegments(field.Alias)
 		if err != nil && !hasTotalCount {
 			return nil, false, nil
 		}
-		pager, err := newSegmentPager(args.opts, args.last != nil)
+		page, err := nestedArgsOf(ctx, field, func() (nestedPage[*segmentPaginateArgs, *segmentPager], error) {
+			args := newSegmentPaginateArgs(unmarshalArgs(ctx, new(SegmentWhereInput), field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)))
+			pager, err := newSegmentPager(args.opts, args.last != nil)
+			return nestedPage[*segmentPaginateArgs, *segmentPager]{args: args, pager: pager}, err
+		})
 		if err != nil {
 			return nil, false, err
 		}
+		args := page.args
 		conn := &SegmentConnection{Edges: []*SegmentEdge{}, TotalCount: totalCount}
-		conn.build(nodes, pager, args.after, args.first, args.before, args.last)
+		conn.build(nodes, page.pager, args.after, args.first, args.before, args.last)
 		return conn, true, nil
 	}
 	return nil, false, nil

@@ -76,6 +76,7 @@ const loaderWait = 5 * time.Millisecond
 const loaderBatch = 1000
 
 func withLoaders(ctx context.Context, client *ent.Client, r *Resolver) context.Context {
+	ctx = ent.WithNestedArgs(ctx)
 	return context.WithValue(ctx, loadersKey{}, &loaders{client: client, webhookStore: r.webhooks, resolver: r})
 }
 
