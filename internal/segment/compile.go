@@ -66,6 +66,7 @@ func Compile(r *Rule, env Env) (Query, error) {
 	joined := func(s source, i int) string { return "COALESCE(" + scans[s].alias + "." + scans[s].column(i) + ", 0)" }
 	aggregate := func(s source, i int) string { return scans[s].aggs[i] }
 	var ctes, joins []string
+	candidates := "" // the first inner-joined scan of listed users
 	for _, s := range []source{fromEvents, fromActivity, fromFeedback} {
 		sc := scans[s]
 		if sc == nil {
@@ -79,6 +80,17 @@ func Compile(r *Rule, env Env) (Query, error) {
 				having = " HAVING " + cond
 			case isFalse:
 				having = " HAVING false"
+			}
+			// Only the users an earlier inner-joined scan kept can hold:
+			// over listed users, the later scans read theirs alone (an
+			// incremental pass reads the activity of the 80 users of 1,000
+			// its events let through, not of all 1,000).
+			switch {
+			case env.Users == nil:
+			case candidates == "":
+				candidates = sc.alias
+			default:
+				sc.users = " AND user_id IN (SELECT user_id FROM " + candidates + ")"
 			}
 		}
 		ctes = append(ctes, sc.cte(having))

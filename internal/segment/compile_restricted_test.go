@@ -49,7 +49,9 @@ func TestRestrictedCompileMatchesReference(t *testing.T) {
 }
 
 // TestRestrictedCompileShape: the restricted statement binds the list once
-// and filters the users and every scan by it.
+// and filters the users and the first inner-joined scan by it; the later
+// inner-joined scans read only the users that one kept, and a left-joined
+// scan (one a user may have no rows in and still hold) the list.
 func TestRestrictedCompileShape(t *testing.T) {
 	t.Parallel()
 	r := decode(t, `{"and":[{"event":{"name":"export","withinDays":30}},{"platform":{"platform":"MOBILE","minShare":0.5,"withinDays":7}},
@@ -69,9 +71,21 @@ func TestRestrictedCompileShape(t *testing.T) {
 	filter := "user_id = ANY(" + placeholder + "::bigint[])"
 	require.Contains(t, q.SQL, "FROM (SELECT DISTINCT unnest("+placeholder+"::bigint[])) AS listed(id) JOIN users u ON u.id = listed.id")
 	require.Contains(t, q.SQL, "WHERE u.project_id = $1 AND (")
-	require.Contains(t, q.SQL, "events e WHERE project_id = $1 AND "+filter)
-	require.Contains(t, q.SQL, "user_daily_activities WHERE project_id = $1 AND "+filter)
-	require.Contains(t, q.SQL, "feedbacks WHERE project_id = $1 AND "+filter)
+	require.Contains(t, q.SQL, "AND "+filter+" GROUP BY user_id HAVING")
+	require.Contains(t, q.SQL, "AND events > 0 AND user_id IN (SELECT user_id FROM ev) GROUP BY user_id")
+	require.Contains(t, q.SQL, "feedbacks WHERE project_id = $1 AND user_id IN (SELECT user_id FROM ev) GROUP BY user_id")
+
+	either := decode(t, `{"or":[{"activity":{"activeDays":{"op":"GTE","value":1},"withinDays":7}},{"not":{"feedback":{"kind":"BUG"}}}]}`)
+	q, err = segment.Compile(either, env)
+	require.NoError(t, err)
+	for i, a := range q.Args {
+		if _, ok := a.(*pq.Int64Array); ok {
+			filter = fmt.Sprintf("user_id = ANY($%d::bigint[])", i+1)
+		}
+	}
+	require.Contains(t, q.SQL, "AND events > 0 AND "+filter+" GROUP BY user_id")
+	require.Contains(t, q.SQL, "feedbacks WHERE project_id = $1 AND "+filter+" GROUP BY user_id")
+	require.NotContains(t, q.SQL, "IN (SELECT user_id FROM")
 
 	env.Users = nil
 	unrestricted, err := segment.Compile(r, env)

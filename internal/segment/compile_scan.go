@@ -26,9 +26,11 @@ func (c *compiler) eventColumn(col eventColumn) int {
 // scan is one per-user aggregate of a statement, a CTE joined to users.
 type scan struct {
 	alias, prefix string
-	// from is the scanned table and its WHERE, with the grouping.
+	// from is the scanned table and its WHERE.
 	from string
-	aggs []string
+	// users narrows the WHERE to the evaluated users, when listed.
+	users string
+	aggs  []string
 }
 
 func (s *scan) column(i int) string { return s.prefix + strconv.Itoa(i) }
@@ -38,7 +40,7 @@ func (s *scan) cte(having string) string {
 	for i, agg := range s.aggs {
 		cols[i] = agg + " AS " + s.column(i)
 	}
-	return s.alias + " AS (SELECT user_id, " + strings.Join(cols, ", ") + " FROM " + s.from + having + ")"
+	return s.alias + " AS (SELECT user_id, " + strings.Join(cols, ", ") + " FROM " + s.from + s.users + " GROUP BY user_id" + having + ")"
 }
 
 // count is a count of the rows meeting every condition.
@@ -64,7 +66,7 @@ func (c *compiler) scans() map[source]*scan {
 			aggs[i] = count(conds)
 		}
 		scans[fromFeedback] = &scan{alias: "fb", prefix: "f", aggs: aggs,
-			from: "feedbacks WHERE project_id = $1" + c.onlyUsers("user_id") + " GROUP BY user_id"}
+			from: "feedbacks WHERE project_id = $1", users: c.onlyUsers("user_id")}
 	}
 	return scans
 }
@@ -83,7 +85,7 @@ func (c *compiler) eventsScan() *scan {
 			earliest = col.start
 		}
 	}
-	where := "project_id = $1" + c.onlyUsers("user_id")
+	where := "project_id = $1"
 	if earliest != nil {
 		where += " AND timestamp >= " + c.window(*earliest)
 	}
@@ -109,7 +111,7 @@ func (c *compiler) eventsScan() *scan {
 		}
 		aggs[i] = count(append(conds, col.filter...))
 	}
-	return &scan{alias: "ev", prefix: "e", aggs: aggs, from: "events e WHERE " + where + " GROUP BY user_id"}
+	return &scan{alias: "ev", prefix: "e", aggs: aggs, from: "events e WHERE " + where, users: c.onlyUsers("user_id")}
 }
 
 // activityScan counts active days per user from the daily rollup; only
@@ -120,8 +122,7 @@ func (c *compiler) activityScan() *scan {
 		earliest = min(earliest, first)
 	}
 	bind := func(day string) string { return c.bindOnce(day, day) + "::date" }
-	from := "user_daily_activities WHERE project_id = $1" + c.onlyUsers("user_id") + " AND day >= " + bind(earliest) +
-		" AND events > 0 GROUP BY user_id"
+	from := "user_daily_activities WHERE project_id = $1 AND day >= " + bind(earliest) + " AND events > 0"
 	aggs := make([]string, len(c.activity))
 	for i, first := range c.activity {
 		var conds []string
@@ -130,5 +131,5 @@ func (c *compiler) activityScan() *scan {
 		}
 		aggs[i] = count(conds)
 	}
-	return &scan{alias: "act", prefix: "a", aggs: aggs, from: from}
+	return &scan{alias: "act", prefix: "a", aggs: aggs, from: from, users: c.onlyUsers("user_id")}
 }
