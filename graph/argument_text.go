@@ -56,10 +56,10 @@ func (w *textWalker) selection(set ast.SelectionSet, path ast.Path) {
 		switch s := sel.(type) {
 		case *ast.Field:
 			// The path grows in place, as a stack: an error clones it.
-			fieldPath := append(path, ast.PathName(s.Alias))
-			w.arguments(s.Arguments, fieldPath, "")
-			w.directives(s.Directives, fieldPath)
-			w.selection(s.SelectionSet, fieldPath)
+			path := append(path, ast.PathName(s.Alias))
+			w.arguments(s.Arguments, path, "")
+			w.directives(s.Directives, path)
+			w.selection(s.SelectionSet, path)
 		case *ast.InlineFragment:
 			w.directives(s.Directives, path)
 			w.selection(s.SelectionSet, path)

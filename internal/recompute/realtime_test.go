@@ -388,5 +388,8 @@ func (b *bundle) logJobs(t *testing.T, segmentID int) {
 		}
 		t.Logf("job %d %s: %s, attempt %d, scheduled %s, errors %s", id, kind, state, attempt, scheduled.Format(time.RFC3339Nano), errs.String)
 	}
+	if err := rows.Err(); err != nil {
+		t.Logf("list jobs: %v", err)
+	}
 	t.Logf("marks left: %v", b.marked(t, segmentID))
 }
