@@ -67,6 +67,9 @@ func (a *ActivityCondition) crossing(x *crossing) {
 	}
 }
 
+// The daily rollup is read from the window's first day on.
+func (a *ActivityCondition) reach(path string, add func(string, int)) { add(path, a.WithinDays) }
+
 // FirstActiveDay is the first calendar day (YYYY-MM-DD) of an activity
 // window of days ending today in loc.
 func FirstActiveDay(now time.Time, loc *time.Location, days int) string {
