@@ -76,6 +76,11 @@ func FirstActiveDay(now time.Time, loc *time.Location, days int) string {
 	return firstActiveDate(now, loc, days).Format(time.DateOnly)
 }
 
+// FirstActiveDayStart is the first instant of FirstActiveDay in loc.
+func FirstActiveDayStart(now time.Time, loc *time.Location, days int) time.Time {
+	return dayStart(firstActiveDate(now, loc, days), loc)
+}
+
 // firstActiveDate is FirstActiveDay as a date: midnight UTC of that day.
 func firstActiveDate(now time.Time, loc *time.Location, days int) time.Time {
 	today := now.In(loc)
