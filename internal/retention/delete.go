@@ -181,7 +181,7 @@ func (r *run) surveyResponses(ctx context.Context) (bool, error) {
 }
 
 // batches runs batch from the start of time until one deletes less than a
-// full batch, or the budget is spent (false).
+// full batch (true), or the budget is spent with more to delete (false).
 func (r *run) batches(ctx context.Context, table string, batch func(from time.Time) (int, time.Time, error)) (bool, error) {
 	from := time.Time{}
 	for {
@@ -189,11 +189,12 @@ func (r *run) batches(ctx context.Context, table string, batch func(from time.Ti
 		if err != nil {
 			return false, fmt.Errorf("project %d, %s: %w", r.project, table, err)
 		}
-		if !r.deleted(ctx, table, n) {
-			return false, nil
-		}
-		if n < r.opts.BatchSize {
+		r.deleted(ctx, table, n)
+		switch {
+		case n < r.opts.BatchSize:
 			return true, nil
+		case r.spent():
+			return false, nil
 		}
 		from = last
 	}

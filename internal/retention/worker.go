@@ -113,15 +113,16 @@ type run struct {
 	removed  Removed
 }
 
-// deleted records a committed batch's rows of table; it reports whether
-// the pass may go on (its budget is not spent).
-func (r *run) deleted(ctx context.Context, table string, rows int) bool {
+// deleted records a committed batch's rows of table.
+func (r *run) deleted(ctx context.Context, table string, rows int) {
 	if rows > 0 {
 		r.count(table, rows)
 		fault.Pause(ctx, "retention-batch", fmt.Sprintf("project=%d table=%s rows=%d", r.project, table, rows))
 	}
-	return time.Now().Before(r.deadline)
 }
+
+// spent reports whether the pass has used up its budget.
+func (r *run) spent() bool { return !time.Now().Before(r.deadline) }
 
 // count records deleted rows of table.
 func (r *run) count(table string, rows int) {
