@@ -37,7 +37,7 @@ func fill(t *testing.T, b *bundle, h history) {
 		at   time.Time
 	}{
 		{ann, "export", h.now.Add(-time.Hour)},
-		{ann, "export", h.cutoff},                       // the first instant kept
+		{ann, "export", h.cutoff},                        // the first instant kept
 		{ann, "export", h.cutoff.Add(-time.Microsecond)}, // the last one deleted
 		{ann, "export", h.now.Add(-31 * day)},
 		{bob, "login", h.now.Add(-2 * day)},
@@ -100,7 +100,7 @@ func TestApplyDeletesExactlyTheExpired(t *testing.T) {
 
 	day := 24 * time.Hour
 	require.Equal(t, map[string][]string{
-		retention.TableEvents: {"export " + stamp(h.cutoff), "export " + stamp(now.Add(-time.Hour)), "login " + stamp(now.Add(-2*day))},
+		retention.TableEvents:          {"export " + stamp(h.cutoff), "export " + stamp(now.Add(-time.Hour)), "login " + stamp(now.Add(-2*day))},
 		retention.TableDailyActivities: {itoa(h.year) + "-12-16", itoa(h.year) + "-12-16", itoa(h.year+1) + "-01-14"},
 		retention.TableFeedbacks:       {stamp(now.Add(-day))},
 		retention.TableFeedbackChanges: {stamp(now.Add(-day))},
