@@ -80,17 +80,24 @@ type tooLong struct {
 }
 
 func (s tooLong) String() string {
-	reach := fmt.Sprintf("%d days", s.days)
+	reach := days(s.days)
 	if s.unbounded {
 		reach = "all history"
 	}
 	return fmt.Sprintf("%d %q (%s)", s.id, s.name, reach)
 }
 
-// checkSegments refuses a retention of days shorter than what a segment
-// of the project reads: every active segment with a rule (archived ones
-// are no longer computed), in id order.
-func checkSegments(ctx context.Context, tx *sql.Tx, projectID, days int) error {
+func days(n int) string {
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
+// checkSegments refuses a retention of retentionDays shorter than what a
+// segment of the project reads: every active segment with a rule
+// (archived ones are no longer computed), in id order.
+func checkSegments(ctx context.Context, tx *sql.Tx, projectID, retentionDays int) error {
 	rows, err := tx.QueryContext(ctx, `SELECT id, name, rule FROM segments WHERE project_id = $1 AND archived_at IS NULL AND rule IS NOT NULL ORDER BY id`, projectID)
 	if err != nil {
 		return fmt.Errorf("read the segments of project %d: %w", projectID, err)
@@ -110,7 +117,7 @@ func checkSegments(ctx context.Context, tx *sql.Tx, projectID, days int) error {
 			return fmt.Errorf("segment %d: %w", s.id, err)
 		}
 		reaches := segment.Reaches(r)
-		if segment.Exceeds(reaches, days) {
+		if segment.Exceeds(reaches, retentionDays) {
 			s.days, s.unbounded = segment.Longest(reaches)
 			found = append(found, s)
 		}
@@ -125,8 +132,8 @@ func checkSegments(ctx context.Context, tx *sql.Tx, projectID, days int) error {
 	if len(found) > 1 {
 		verb, them = "read", "them"
 	}
-	return invalid.Field("input.retentionDays", "%s %s further back than %d days and would lose members as that data is deleted: shorten the windows (withinDays) of %s or archive %s first",
-		listSegments(found), verb, days, them, them)
+	return invalid.Field("input.retentionDays", "%s %s further back than %s and would lose members as that data is deleted: shorten the windows (withinDays) of %s or archive %s first",
+		listSegments(found), verb, days(retentionDays), them, them)
 }
 
 func listSegments(found []tooLong) string {

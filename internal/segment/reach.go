@@ -86,13 +86,21 @@ func CheckRetention(r *Rule, retentionDays int) error {
 		switch {
 		case reach.Unbounded():
 			return invalid.Field(reach.Path+".withinDays",
-				"is required: the project keeps %d days of history (Project.retentionDays), and a condition without a window reads all of it; set at most %d",
-				retentionDays, retentionDays)
+				"is required: the project keeps %s of history (Project.retentionDays), and a condition without a window reads all of it; set at most %d",
+				nDays(retentionDays), retentionDays)
 		case reach.Days > retentionDays:
 			return invalid.Field(reach.Path+".withinDays",
-				"must be at most %d: the project keeps %d days of history (Project.retentionDays), got %d",
-				retentionDays, retentionDays, reach.Days)
+				"must be at most %d: the project keeps %s of history (Project.retentionDays), got %d",
+				retentionDays, nDays(retentionDays), reach.Days)
 		}
 	}
 	return nil
+}
+
+// nDays is "1 day" or "n days".
+func nDays(n int) string {
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
 }
