@@ -44,7 +44,7 @@ func TestExpiredEventsAreRejected(t *testing.T) {
 	}, res.Rejected, "in message order, whichever step rejected them")
 	require.Equal(t, 2, res.Accepted, "the fresh event and the identify")
 	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM events WHERE project_id = $1`))
-	require.Equal(t, `{"plan": "pro"}`, b.user(t, "ann").Traits)
+	require.JSONEq(t, `{"plan": "pro"}`, b.user(t, "ann").Traits)
 	require.Equal(t, 0, b.count(t, `SELECT count(*) FROM users WHERE project_id = $1 AND external_id IS NULL`), "no user for the refused page")
 
 	_, err = b.db.Exec(`UPDATE projects SET retention_days = NULL WHERE id = $1`, b.projectID)
