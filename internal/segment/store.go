@@ -127,6 +127,14 @@ func (s *Store) create(ctx context.Context, def Definition) (*ent.Segment, error
 // and is kept as a version; the change and its audit entry commit together.
 func (s *Store) Update(ctx context.Context, id int, ch Change) (*ent.Segment, error) {
 	return s.inTx(ctx, func(tx *Store) (*ent.Segment, error) {
+		if ch.Rule != nil {
+			// The project's share lock (see checkRule) before the
+			// segment's: an erasure takes the project's row, then the
+			// segments'.
+			if _, err := tx.retentionDays(ctx, true); err != nil {
+				return nil, err
+			}
+		}
 		if err := tx.lock(ctx, id); err != nil {
 			return nil, err
 		}
@@ -270,6 +278,8 @@ func (s *Store) active(ctx context.Context, id int) (*ent.Segment, error) {
 // share-locked until the transaction ends, so a change of its retention
 // (which locks the row to check the segments against it) waits for the
 // segment and then sees it, or the segment waits and sees the retention.
+// A caller that locks the segment's row takes this lock first, as
+// erasures take the project's row before the segments'.
 func (s *Store) checkRule(ctx context.Context, self int, r *Rule) ([]byte, error) {
 	return s.checkRuleAt(ctx, "input", self, r, true)
 }
