@@ -71,12 +71,6 @@ func audited(def *ast.FieldDefinition) bool {
 	return role == nil || role.Value == nil || role.Value.Raw != string(tenant.RoleIngest)
 }
 
-// projectSettings is a project as updateProject's audit entries show it:
-// what an admin sets.
-func projectSettings(p *ent.Project) map[string]any {
-	return map[string]any{"name": p.Name, "timezone": p.Timezone, "activeEvents": p.ActiveEvents, "realtime": p.Realtime}
-}
-
 // auditLogOrder is the audit log's order, newest first; entgql breaks
 // ties of one instant by id.
 var auditLogOrder = &ent.AuditEntryOrder{Direction: entgql.OrderDirectionDesc, Field: ent.AuditEntryOrderFieldAt}

@@ -309,15 +309,16 @@ var auditCases = map[string]auditCase{
 			require.NotContains(t, b.storedEntries(t, f.p), "objected")
 		}},
 	"updateProject": {
-		query:   `mutation { updateProject(input: {realtime: false}) { id } }`,
+		query:   `mutation { updateProject(input: {realtime: false, retentionDays: 30, name: "Renamed", timezone: "Europe/Paris"}) { id } }`,
 		objects: func(f *auditFixture, _ gjson.Result) []int { return []int{f.p.ID} },
 		check: func(t *testing.T, b *testBundle, f *auditFixture, _ gjson.Result, e []auditEntry) {
 			project, err := b.client.Project.Get(f.p.ctx, f.p.ID)
 			require.NoError(t, err)
-			name, err := json.Marshal(project.Name)
+			require.Equal(t, "Renamed", project.Name)
+			name, err := json.Marshal(t.Name()) // newAuditFixture's
 			require.NoError(t, err)
-			requireJSON(t, e[0].Before, `{"name":`+string(name)+`,"timezone":"UTC","activeEvents":null,"realtime":true}`)
-			requireJSON(t, e[0].After, `{"name":`+string(name)+`,"timezone":"UTC","activeEvents":null,"realtime":false}`)
+			requireJSON(t, e[0].Before, `{"name":`+string(name)+`,"timezone":"UTC","activeEvents":null,"realtime":true,"retentionDays":null}`)
+			requireJSON(t, e[0].After, `{"name":"Renamed","timezone":"Europe/Paris","activeEvents":null,"realtime":false,"retentionDays":30}`)
 		}},
 	"discoverSegments": {
 		query: `mutation { discoverSegments(k: 2, withinDays: 14) { id } }`,

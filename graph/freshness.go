@@ -11,7 +11,7 @@ import (
 	entsegment "github.com/pulse-analytics/pulse/ent/segment"
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/graph/model"
-	"github.com/pulse-analytics/pulse/internal/audit"
+	"github.com/pulse-analytics/pulse/internal/project"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
@@ -53,25 +53,22 @@ func (r *Resolver) freshness(ctx context.Context, seg *ent.Segment) (*model.Segm
 	return out, nil
 }
 
-// updateProject applies input to the caller's project. Turning real time
-// back on restarts the sweep of every segment's windows from now and
-// recomputes them all, which covers what changed while it was off.
+// updateProject applies input to the caller's project (see
+// project.Updater). Turning real time back on, or changing the time zone
+// (which moves the days activity counts), restarts the sweep of every
+// segment's windows from now and recomputes them all, which covers what
+// changed meanwhile.
 func (r *Resolver) updateProject(ctx context.Context, input model.UpdateProjectInput) (*ent.Project, error) {
 	scope, _ := tenant.FromContext(ctx)
-	before, err := r.client.Project.Get(ctx, scope.ProjectID)
+	change := project.Change{Name: input.Name, Timezone: input.Timezone, Realtime: input.Realtime}
+	if days, set := input.RetentionDays.ValueOK(); set {
+		change.Retention = &project.Retention{Days: days}
+	}
+	before, after, err := r.projects.Update(ctx, scope.ProjectID, change)
 	if err != nil {
-		return nil, fmt.Errorf("load project: %w", err)
+		return nil, err
 	}
-	update := before.Update()
-	if input.Realtime != nil {
-		update.SetRealtime(*input.Realtime)
-	}
-	project, err := update.Save(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("update project: %w", err)
-	}
-	audit.Change(ctx, project.ID, projectSettings(before), projectSettings(project))
-	if project.Realtime && !before.Realtime {
+	if (after.Realtime && !before.Realtime) || after.Timezone != before.Timezone {
 		if err := r.client.Segment.Update().Where(entsegment.ArchivedAtIsNil()).SetSweptAt(time.Now()).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("restart the sweeps of the project: %w", err)
 		}
@@ -81,5 +78,5 @@ func (r *Resolver) updateProject(ctx context.Context, input model.UpdateProjectI
 			}
 		}
 	}
-	return project, nil
+	return r.client.Project.Get(ctx, scope.ProjectID)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/jobs"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
 	"github.com/pulse-analytics/pulse/internal/recompute"
+	"github.com/pulse-analytics/pulse/internal/retention"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
 
@@ -75,6 +76,9 @@ func setupWith(t *testing.T, opts graph.Options) *testBundle {
 		opts.Recompute = recompute.NewEnqueuer(db, inserter.River)
 		if opts.Discovery == nil {
 			opts.Discovery = discovery.NewEnqueuer(db, inserter.River)
+		}
+		if opts.Retention == nil {
+			opts.Retention = retention.NewEnqueuer(inserter.River)
 		}
 	}
 	// As `pulse serve` mounts it: every request gets an id.

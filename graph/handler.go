@@ -28,7 +28,9 @@ import (
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/privacy"
+	"github.com/pulse-analytics/pulse/internal/project"
 	"github.com/pulse-analytics/pulse/internal/recompute"
+	"github.com/pulse-analytics/pulse/internal/retention"
 	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
@@ -48,6 +50,9 @@ type Options struct {
 	// Discovery queues segment discoveries; without it, discovery
 	// mutations are refused.
 	Discovery *discovery.Enqueuer
+	// Retention queues the deletion of expired data when a project's
+	// retention changes; without it, such changes are refused.
+	Retention *retention.Enqueuer
 	// Live serves subscriptions; without it they are refused.
 	Live *live.Hub
 	// Ingest, when set, stores what track, identify and ingestEvents
@@ -97,6 +102,7 @@ func NewHandler(db *sql.DB, client *ent.Client, opts Options) http.Handler {
 	resolver.live = opts.Live
 	resolver.webhooks = webhook.NewStore(db, client, opts.Webhooks)
 	resolver.eraser = privacy.NewEraser(db)
+	resolver.projects = project.NewUpdater(db, opts.Retention)
 	resolver.onSuppressed = opts.OnSuppressed
 	srv := newServer(resolver, keys, opts)
 

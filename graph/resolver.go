@@ -15,6 +15,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/ingest"
 	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/privacy"
+	"github.com/pulse-analytics/pulse/internal/project"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/segment"
 	"github.com/pulse-analytics/pulse/internal/survey"
@@ -38,6 +39,7 @@ type Resolver struct {
 	discovery *discovery.Enqueuer
 	webhooks  *webhook.Store
 	eraser    *privacy.Eraser
+	projects  *project.Updater
 	// onSuppressed counts a feedback or survey response dropped because
 	// its user's id is suppressed (source "feedback" or "survey").
 	onSuppressed func(source string)
@@ -57,5 +59,6 @@ func NewResolver(db *sql.DB, client *ent.Client) *Resolver {
 		analytics: analytics.New(db, client),
 		webhooks:  webhook.NewStore(db, client, webhook.StoreOptions{}),
 		eraser:    privacy.NewEraser(db),
+		projects:  project.NewUpdater(db, nil),
 	}
 }

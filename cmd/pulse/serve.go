@@ -28,6 +28,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/migrate"
 	"github.com/pulse-analytics/pulse/internal/privacy"
 	"github.com/pulse-analytics/pulse/internal/recompute"
+	"github.com/pulse-analytics/pulse/internal/retention"
 	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
@@ -110,6 +111,7 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 	}
 	enqueuer := recompute.NewEnqueuer(db, client.River)
 	web.discovery = discovery.NewEnqueuer(db, client.River)
+	web.retention = retention.NewEnqueuer(client.River)
 	// Listening first tells the demo whether it may hand out its keys.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -165,6 +167,7 @@ func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enq
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Recompute:    enqueuer,
 		Discovery:    web.discovery,
+		Retention:    web.retention,
 		Live:         web.live,
 		Ingest:       writer,
 		Webhooks:     webhook.StoreOptions{AllowPrivate: cfg.WebhooksAllowPrivate},

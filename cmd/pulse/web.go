@@ -15,6 +15,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/jobui"
 	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/metrics"
+	"github.com/pulse-analytics/pulse/internal/retention"
 )
 
 // webOptions are the optional parts of the HTTP surface beyond the API:
@@ -33,6 +34,9 @@ type webOptions struct {
 	keys *auth.Keys
 	// discovery queues segment discoveries; nil refuses them.
 	discovery *discovery.Enqueuer
+	// retention queues the deletion of expired data; nil refuses changes
+	// of a project's retention.
+	retention *retention.Enqueuer
 }
 
 // newJobsUI returns River's UI over jobs for the operator token, or nil

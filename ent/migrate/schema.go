@@ -827,6 +827,11 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{UserDailyActivitiesColumns[7], UserDailyActivitiesColumns[1]},
 			},
+			{
+				Name:    "userdailyactivity_project_id_day",
+				Unique:  false,
+				Columns: []*schema.Column{UserDailyActivitiesColumns[6], UserDailyActivitiesColumns[1]},
+			},
 		},
 	}
 	// UserErasuresColumns holds the columns for the "user_erasures" table.

@@ -49,11 +49,14 @@ func (UserDailyActivity) Edges() []ent.Edge {
 // Indexes of the UserDailyActivity.
 func (UserDailyActivity) Indexes() []ent.Index {
 	return []ent.Index{
-		// The ingest upsert key, and per-user activity lookups. Deliberately
-		// the only secondary index: every ingested batch inserts about a row
-		// per event here, and activity rules read a project's recent days
-		// in one sequential pass anyway.
+		// The ingest upsert key, and per-user activity lookups. Activity
+		// rules read a project's recent days in one sequential pass.
 		index.Fields("user_id", "day").Unique(),
+		// The retention's deletion of a project's oldest days, in batches
+		// (internal/retention). The only other index: the upsert's
+		// updates change neither column, so they stay HOT; only a user's
+		// first event of a day inserts into it.
+		index.Fields("project_id", "day"),
 	}
 }
 

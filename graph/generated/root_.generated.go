@@ -8587,7 +8587,10 @@ extend type Query {
   viewer: Viewer! @hasRole(role: INGEST)
 }
 
-"A change of the project's settings; absent fields stay as they are."
+"""
+A change of the project's settings; absent fields stay as they are (so do
+realtime, name and timezone when null).
+"""
 input UpdateProjectInput {
   """
   Segments move within seconds of their data (default true). Off, they move
@@ -8595,6 +8598,26 @@ input UpdateProjectInput {
   to catch up.
   """
   realtime: Boolean
+  """
+  How many days of events, daily activity, feedback (with its history) and
+  survey responses the project keeps, 1 to 36500; null keeps them for ever
+  (the default). Older rows are deleted within a minute of the change, then
+  hourly, and ingestion refuses usage events, feedback and survey answers
+  stamped before the retention. Refused while a segment's rule reads
+  further back (the error names the segments); while it is set, so are
+  rules that do (see RuleInput). Today and the days before it are counted
+  in the project's timezone.
+  """
+  retentionDays: Int @goField(omittable: true)
+  "The project's name: 1 to 200 characters, trimmed."
+  name: String
+  """
+  The IANA time zone (such as "Europe/Paris") in which calendar days are
+  counted: activity windows, daily activity, analytics. Daily activity
+  already counted stays on the days it was counted in; every segment is
+  recomputed.
+  """
+  timezone: String
 }
 
 extend type Mutation {
@@ -8605,6 +8628,11 @@ extend type Mutation {
 	{Name: "../../schema/segment.graphql", Input: `"""
 A node of a segment rule. Exactly one field is set. The same shape is stored
 as the segment's ` + "`" + `rule` + "`" + ` JSON.
+
+When the project has a retention (Project.retentionDays), a condition over
+events, activity, platform, feedback or surveys needs a withinDays of at
+most that many days: older data is deleted. Traits, firstSeen and lastSeen
+read the user's profile, which is kept, and take any window.
 """
 input RuleInput @oneOf {
   "All of the rules hold (at least one rule)."

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/feedback"
 	"github.com/pulse-analytics/pulse/ent/segment"
@@ -317,12 +318,29 @@ type UpdateFeedbackInput struct {
 	Note *string `json:"note,omitempty"`
 }
 
-// A change of the project's settings; absent fields stay as they are.
+// A change of the project's settings; absent fields stay as they are (so do
+// realtime, name and timezone when null).
 type UpdateProjectInput struct {
 	// Segments move within seconds of their data (default true). Off, they move
 	// only by scheduled recomputes; turning it back on recomputes every segment
 	// to catch up.
 	Realtime *bool `json:"realtime,omitempty"`
+	// How many days of events, daily activity, feedback (with its history) and
+	// survey responses the project keeps, 1 to 36500; null keeps them for ever
+	// (the default). Older rows are deleted within a minute of the change, then
+	// hourly, and ingestion refuses usage events, feedback and survey answers
+	// stamped before the retention. Refused while a segment's rule reads
+	// further back (the error names the segments); while it is set, so are
+	// rules that do (see RuleInput). Today and the days before it are counted
+	// in the project's timezone.
+	RetentionDays graphql.Omittable[*int] `json:"retentionDays,omitempty"`
+	// The project's name: 1 to 200 characters, trimmed.
+	Name *string `json:"name,omitempty"`
+	// The IANA time zone (such as "Europe/Paris") in which calendar days are
+	// counted: activity windows, daily activity, analytics. Daily activity
+	// already counted stays on the days it was counted in; every segment is
+	// recomputed.
+	Timezone *string `json:"timezone,omitempty"`
 }
 
 type UpdateSegmentInput struct {

@@ -40,15 +40,21 @@ type Submission struct {
 // for the user of in.UserID, creating that user on first sight. Creating a
 // user this way does not make it active: first_seen_at, last_seen_at and
 // event_count stay as they are, since only usage events move them. Bad input
-// is an *invalid.Error naming the input field.
+// (a timestamp older than the project's retention included) is an
+// *invalid.Error naming the input field.
 func (s *Store) Submit(ctx context.Context, in Submission) (*ent.Feedback, error) {
-	in, err := checkSubmission(in, time.Now())
+	now := time.Now()
+	in, err := checkSubmission(in, now)
 	if err != nil {
 		return nil, err
 	}
 	tx, err := s.client.Tx(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
+	}
+	if err := ingest.CheckRetained(ctx, tx, in.Timestamp, now); err != nil {
+		_ = tx.Rollback()
+		return nil, err
 	}
 	fb, err := createFeedback(ctx, tx, in)
 	if err != nil {

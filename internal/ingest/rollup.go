@@ -154,7 +154,7 @@ func rollUp(ctx context.Context, tx dbtx, projectID int, s settings, stored []ev
 	err := tx.QueryRowContext(ctx, rollUpUsersAndDays, projectID,
 		pq.Array(ids), pq.Array(counts), pq.Array(firsts), pq.Array(lasts), pq.Array(docs),
 		pq.Array(dUsers), pq.Array(dDays), pq.Array(dEvents), pq.Array(dMobile), pq.Array(dTab), pq.Array(dDesk),
-		s.timezone, s.activeEventsParam(), s.suppressionVersion).
+		s.timezone, s.activeEventsParam(), s.suppressionVersion, s.retentionParam()).
 		Scan(&movedUsers, &settingsCurrent)
 	switch {
 	case err != nil:
@@ -171,7 +171,8 @@ func rollUp(ctx context.Context, tx dbtx, projectID int, s settings, stored []ev
 // days in one statement: one plan and one round trip per batch. It returns
 // how many users it updated, and whether the project's settings are still
 // the time zone and active events ($13, $14) the days were computed with,
-// and the suppressed ids ($15) the batch was filtered with.
+// and the suppressed ids ($15) and retention ($16) the batch was filtered
+// with.
 //
 // Deadlocks: concurrent batches share users (sessions cross batch
 // boundaries, heavy users are in most batches), so every batch must lock
@@ -214,7 +215,8 @@ const rollUpUsersAndDays = `
 			desktop_events = user_daily_activities.desktop_events + excluded.desktop_events
 	)
 	SELECT (SELECT count(*) FROM moved_users),
-		(SELECT timezone = $13 AND active_events IS NOT DISTINCT FROM $14::jsonb AND suppression_version = $15 FROM projects WHERE id = $1)`
+		(SELECT timezone = $13 AND active_events IS NOT DISTINCT FROM $14::jsonb AND suppression_version = $15
+			AND retention_days IS NOT DISTINCT FROM $16::int FROM projects WHERE id = $1)`
 
 // checkSettings is the settings check of rollUpUsersAndDays for a batch
 // that changes no user's counts or traits. It may still have created users
@@ -223,7 +225,7 @@ const rollUpUsersAndDays = `
 // of its own, so it sees an erasure that one of them waited for.
 func checkSettings(ctx context.Context, tx dbtx, projectID int, s settings) error {
 	var current bool
-	if err := tx.QueryRowContext(ctx, selectSettingsCurrent, projectID, s.timezone, s.activeEventsParam(), s.suppressionVersion).Scan(&current); err != nil {
+	if err := tx.QueryRowContext(ctx, selectSettingsCurrent, projectID, s.timezone, s.activeEventsParam(), s.suppressionVersion, s.retentionParam()).Scan(&current); err != nil {
 		return fmt.Errorf("check project %d settings: %w", projectID, err)
 	}
 	if !current {
@@ -232,4 +234,5 @@ func checkSettings(ctx context.Context, tx dbtx, projectID int, s settings) erro
 	return nil
 }
 
-const selectSettingsCurrent = `SELECT timezone = $2 AND active_events IS NOT DISTINCT FROM $3::jsonb AND suppression_version = $4 FROM projects WHERE id = $1`
+const selectSettingsCurrent = `SELECT timezone = $2 AND active_events IS NOT DISTINCT FROM $3::jsonb AND suppression_version = $4
+	AND retention_days IS NOT DISTINCT FROM $5::int FROM projects WHERE id = $1`

@@ -12,7 +12,8 @@ import (
 	"github.com/pulse-analytics/pulse/internal/privacy"
 )
 
-// settings are a project's rules for rollups, and the ids it suppresses.
+// settings are a project's rules for rollups, the ids it suppresses and
+// how long it keeps events.
 type settings struct {
 	location *time.Location  // calendar days are counted here
 	active   map[string]bool // nil: every usage event is activity
@@ -25,6 +26,18 @@ type settings struct {
 	// rollup statement compares it with the row like timezone.
 	suppressionVersion int64
 	suppressed         privacy.Suppressions
+	// retentionDays is the project's retention (0: none), which the
+	// rollup statement compares with the row like timezone: usage events
+	// older than it are refused.
+	retentionDays int
+}
+
+// retentionParam is retentionDays as a parameter: NULL for none.
+func (s settings) retentionParam() any {
+	if s.retentionDays == 0 {
+		return nil
+	}
+	return s.retentionDays
 }
 
 func (s settings) isActive(name string) bool { return s.active == nil || s.active[name] }
@@ -81,11 +94,11 @@ func (c *settingsCache) forget(projectID int) {
 	delete(c.byProject, projectID)
 }
 
-const selectSettings = `SELECT timezone, active_events, suppression_version FROM projects WHERE id = $1`
+const selectSettings = `SELECT timezone, active_events, suppression_version, COALESCE(retention_days, 0) FROM projects WHERE id = $1`
 
 func loadSettings(ctx context.Context, tx dbtx, projectID int) (settings, error) {
 	var s settings
-	err := tx.QueryRowContext(ctx, selectSettings, projectID).Scan(&s.timezone, &s.activeEvents, &s.suppressionVersion)
+	err := tx.QueryRowContext(ctx, selectSettings, projectID).Scan(&s.timezone, &s.activeEvents, &s.suppressionVersion, &s.retentionDays)
 	if err != nil {
 		return s, fmt.Errorf("load project %d: %w", projectID, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/pulse-analytics/pulse/internal/dirty"
 	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -85,6 +86,9 @@ func (w *Writer) Write(ctx context.Context, msgs []Message) (Result, error) {
 		return Result{}, err
 	}
 	out.addTo(&res)
+	// Rejections are found before and while storing: in index order, as
+	// the messages came.
+	slices.SortStableFunc(res.Rejected, func(a, b Rejection) int { return a.Index - b.Index })
 	return res, nil
 }
 
@@ -93,12 +97,15 @@ type outcome struct {
 	accepted, duplicates int
 	// suppressed were dropped: they name an id the project suppressed.
 	suppressed int
+	// rejected are the usage events older than the project's retention.
+	rejected []Rejection
 }
 
 func (o outcome) addTo(res *Result) {
 	res.Accepted += o.accepted
 	res.Duplicates += o.duplicates
 	res.Suppressed += o.suppressed
+	res.Rejected = append(res.Rejected, o.rejected...)
 }
 
 // storeOptions say how one attempt at a batch goes.
@@ -152,8 +159,9 @@ func (w *Writer) storeRetrying(ctx context.Context, projectID int, batch []*prep
 }
 
 // store writes batch in one transaction, but for the messages that name
-// a suppressed id: those are dropped (the settings check of rollUp makes
-// sure the suppressions were current).
+// a suppressed id, which are dropped, and the usage events older than the
+// project's retention, which are rejected (the settings check of rollUp
+// makes sure the suppressions and the retention were current).
 func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time, opts storeOptions) (outcome, error) {
 	conn, err := w.db.Conn(ctx)
 	if err != nil {
@@ -172,6 +180,7 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 		return outcome{}, err
 	}
 	batch, suppressed := withoutSuppressed(batch, settings.suppressed)
+	batch, expired := withoutExpired(batch, settings, receivedAt)
 	// Profile messages first, in time order, so that a track following an
 	// identify in the same batch lands on the identified user.
 	sort.SliceStable(batch, func(i, j int) bool { return batch[i].at.Before(batch[j].at) })
@@ -206,7 +215,7 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 		w.users.remember(projectID, r.byExtID)
 	}
 	profiles := len(batch) - usage
-	return outcome{accepted: len(stored) + profiles, duplicates: usage - len(stored), suppressed: suppressed}, nil
+	return outcome{accepted: len(stored) + profiles, duplicates: usage - len(stored), suppressed: suppressed, rejected: expired}, nil
 }
 
 // withoutSuppressed returns the messages of batch that name no suppressed

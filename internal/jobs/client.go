@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/internal/discovery"
 	"github.com/pulse-analytics/pulse/internal/recompute"
+	"github.com/pulse-analytics/pulse/internal/retention"
 	"github.com/pulse-analytics/pulse/internal/warnlog"
 	"github.com/pulse-analytics/pulse/internal/webhook"
 )
@@ -53,6 +55,9 @@ type Config struct {
 	// workers run on their own queue, WebhookWorkers at once (default 4).
 	Webhooks       webhook.Options
 	WebhookWorkers int
+	// Retention configures the deletion of expired data (clock, batch
+	// size, how often every project is queued, a counter of rows).
+	Retention retention.Options
 	// ListenDSN, when set, makes job pickup LISTEN for new jobs instead of
 	// waiting for the next poll: one more connection, held by a pgx pool.
 	ListenDSN string
@@ -103,7 +108,8 @@ func (c *Client) closeListener() {
 }
 
 // NewClient returns the River client of a Pulse process: recompute's,
-// discovery's and webhook's workers and periodic jobs when cfg.Work is set.
+// discovery's, webhook's and retention's workers and periodic jobs when
+// cfg.Work is set.
 func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -124,13 +130,14 @@ func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 		recompute.AddWorkers(workers, db, cfg.Realtime)
 		river.AddWorker(workers, discovery.NewWorker(db))
 		webhook.AddWorkers(workers, db, cfg.Webhooks)
+		retention.AddWorkers(workers, db, cfg.Retention)
 		riverCfg.Workers = workers
 		sweep := cfg.SweepPeriod
 		if sweep == 0 {
 			sweep = cfg.Realtime.Delay
 		}
-		riverCfg.PeriodicJobs = append(recompute.PeriodicJobs(recompute.Periods{Schedule: cfg.SchedulePeriod, Reconcile: cfg.ReconcilePeriod, Sweep: sweep}),
-			webhook.PeriodicJobs(cfg.Webhooks)...)
+		riverCfg.PeriodicJobs = slices.Concat(recompute.PeriodicJobs(recompute.Periods{Schedule: cfg.SchedulePeriod, Reconcile: cfg.ReconcilePeriod, Sweep: sweep}),
+			webhook.PeriodicJobs(cfg.Webhooks), retention.PeriodicJobs(cfg.Retention))
 		if cfg.Workers <= 0 {
 			cfg.Workers = 4
 		}
@@ -149,6 +156,7 @@ func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 			// Deliveries are queued by runs' transactions, in bursts: the same
 			// short poll as passes bounds their pickup.
 			webhook.QueueDeliveries: {MaxWorkers: cfg.WebhookWorkers, FetchPollInterval: realtimePoll, FetchCooldown: realtimePoll / 4},
+			retention.Queue:         {MaxWorkers: 1},
 		}
 		riverCfg.FetchPollInterval = cfg.PollInterval
 		if cfg.PollInterval > 0 && cfg.PollInterval < river.FetchCooldownDefault {

@@ -1,6 +1,7 @@
 // Package metrics is Pulse's Prometheus instrumentation: HTTP requests,
 // GraphQL operations, ingestion outcomes, River job runs, live subscribers,
-// listener reconnects and webhook deliveries, served at /metrics.
+// listener reconnects, webhook deliveries and rows deleted by retention,
+// served at /metrics.
 package metrics
 
 import (
@@ -10,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pulse-analytics/pulse/internal/retention"
 )
 
 // Metrics holds every Pulse metric. Build one per process with New and pass
@@ -49,6 +52,8 @@ type Metrics struct {
 	liveFanOut    prometheus.Histogram
 
 	webhooks webhookMetrics
+
+	retentionDeleted *prometheus.CounterVec
 }
 
 // maxOperationNames bounds the operation_name label: names come from
@@ -133,6 +138,10 @@ func New(reg *prometheus.Registry) *Metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .15, .2, .25, .5, 1, 2.5},
 		}),
 		webhooks: newWebhookMetrics(),
+		retentionDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pulse_retention_deleted_rows_total",
+			Help: "Rows deleted because they were older than their project's retention, by table.",
+		}, []string{"table"}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -142,7 +151,7 @@ func New(reg *prometheus.Registry) *Metrics {
 		m.ingestMessages, m.ingestSuppressed,
 		m.jobRuns, m.jobDuration, m.jobFailures,
 		m.Subscribers, m.ListenerReconnects, m.LiveMessages, m.SlowConsumers, m.liveFanOut,
-		m.Drift,
+		m.Drift, m.retentionDeleted,
 	)
 	reg.MustRegister(m.webhooks.collectors()...)
 	// Pre-create the fixed label values so a scrape shows zeros rather than
@@ -153,12 +162,21 @@ func New(reg *prometheus.Registry) *Metrics {
 	for _, source := range []string{SuppressedEvents, SuppressedFeedback, SuppressedSurvey} {
 		m.ingestSuppressed.WithLabelValues(source)
 	}
+	for _, table := range retention.Tables {
+		m.retentionDeleted.WithLabelValues(table)
+	}
 	return m
 }
 
 // Handler serves the metrics in Prometheus's text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
+}
+
+// AddRetentionDeleted counts rows of table deleted by a retention, as
+// retention.Options.OnDeleted wants.
+func (m *Metrics) AddRetentionDeleted(table string, rows int) {
+	m.retentionDeleted.WithLabelValues(table).Add(float64(rows))
 }
 
 // AddDrift counts n users of drift, as recompute.Options.OnDrift wants.

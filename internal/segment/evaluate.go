@@ -24,6 +24,12 @@ type Dataset struct {
 type RefUser struct {
 	ID     int
 	Traits map[string]any
+	// FirstSeen and LastSeen, when both set, are the user's first and last
+	// usage as the users table keeps them, which is what compiled rules
+	// read; unset, they are the user's first and last event. They differ
+	// once events are deleted (a project's retention) while the user
+	// stays: Explain loads them so it says what the rule saw.
+	FirstSeen, LastSeen *time.Time
 }
 
 // RefEvent is a usage event.
@@ -93,8 +99,12 @@ func (e *evaluator) holds(r *Rule, u RefUser) bool {
 	return k != nil && k.evaluate(e, u)
 }
 
-// seen is the user's first and last usage, from raw events.
+// seen is the user's first and last usage: the columns of the user when
+// loaded, else from raw events.
 func (e *evaluator) seen(u RefUser) (first, last time.Time, ok bool) {
+	if u.FirstSeen != nil && u.LastSeen != nil {
+		return *u.FirstSeen, *u.LastSeen, true
+	}
 	for i, ev := range e.events[u.ID] {
 		if i == 0 || ev.At.Before(first) {
 			first = ev.At

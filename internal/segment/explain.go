@@ -49,12 +49,19 @@ func (e *evaluator) explainList(rules []*Rule, u RefUser, path string) []*Explan
 // project's list of events that count as activity (empty: all).
 func LoadUser(ctx context.Context, db *sql.DB, projectID, userID int, r *Rule, activeEvents []string) (*Dataset, error) {
 	d := &Dataset{Members: map[int]map[int]bool{}}
-	var traits []byte
-	err := db.QueryRowContext(ctx, `SELECT COALESCE(traits, '{}') FROM users WHERE id = $1 AND project_id = $2`, userID, projectID).Scan(&traits)
+	var (
+		traits      []byte
+		first, last sql.NullTime
+	)
+	err := db.QueryRowContext(ctx, `SELECT COALESCE(traits, '{}'), first_seen_at, last_seen_at FROM users WHERE id = $1 AND project_id = $2`,
+		userID, projectID).Scan(&traits, &first, &last)
 	if err != nil {
 		return nil, fmt.Errorf("load user %d: %w", userID, err)
 	}
 	u := RefUser{ID: userID}
+	if first.Valid && last.Valid {
+		u.FirstSeen, u.LastSeen = &first.Time, &last.Time
+	}
 	if err := json.Unmarshal(traits, &u.Traits); err != nil {
 		return nil, fmt.Errorf("user %d traits: %w", userID, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -47,4 +48,29 @@ func TestLoadUserSurfacesUndecodableRows(t *testing.T) {
 		SELECT $1, id, $2, '{"q": 1}', now() FROM s RETURNING id`, pid, userID).Scan(&responseID))
 	_, err = segment.LoadUser(context.Background(), db, pid, userID, rule, nil)
 	require.ErrorContains(t, err, fmt.Sprintf("answers of survey response %d", responseID))
+}
+
+// TestExplainReadsSeenFromTheUser: first and last seen are explained from
+// the user's columns, as compiled rules read them, so a user whose old
+// events a retention deleted is still explained as last seen then.
+func TestExplainReadsSeenFromTheUser(t *testing.T) {
+	t.Parallel()
+	db := pgtest.DB(t)
+	created, err := auth.CreateProject(context.Background(), database.NewClient(db), t.Name())
+	require.NoError(t, err)
+	pid := created.Project.ID
+	now := time.Now().UTC()
+	first, last := now.Add(-90*24*time.Hour).Truncate(time.Second), now.Add(-40*24*time.Hour).Truncate(time.Second)
+	var userID int
+	require.NoError(t, db.QueryRow(`INSERT INTO users (project_id, external_id, traits, first_seen_at, last_seen_at, event_count, created_at, updated_at)
+		VALUES ($1, 'ann', '{}', $2, $3, 12, now(), now()) RETURNING id`, pid, first, last).Scan(&userID))
+	thirty := 30
+	rule := &segment.Rule{LastSeen: &segment.LastSeenCondition{MoreThanDaysAgo: &thirty}}
+
+	d, err := segment.LoadUser(context.Background(), db, pid, userID, rule, nil)
+	require.NoError(t, err)
+	x := segment.Explain(rule, d, segment.Env{ProjectID: pid, Now: now, Location: time.UTC})
+	require.True(t, x.Holds)
+	require.Equal(t, "last seen "+last.Format(time.RFC3339), x.Observed)
+	require.Equal(t, []int{userID}, segment.Evaluate(rule, d, segment.Env{ProjectID: pid, Now: now, Location: time.UTC}))
 }

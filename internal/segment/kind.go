@@ -24,6 +24,9 @@ type kind interface {
 	// crossing adds the rows that leave the node's windows while the clock
 	// moves between x.from and x.to (see Crossers).
 	crossing(x *crossing)
+	// reach adds, for each condition at or below path that reads stored
+	// history, its path and window in days, 0 for all of it (see Reaches).
+	reach(path string, add func(path string, days int))
 }
 
 // ruleKind ties one field of Rule to its kind.

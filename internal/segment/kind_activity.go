@@ -67,10 +67,18 @@ func (a *ActivityCondition) crossing(x *crossing) {
 	}
 }
 
+// The daily rollup is read from the window's first day on.
+func (a *ActivityCondition) reach(path string, add func(string, int)) { add(path, a.WithinDays) }
+
 // FirstActiveDay is the first calendar day (YYYY-MM-DD) of an activity
 // window of days ending today in loc.
 func FirstActiveDay(now time.Time, loc *time.Location, days int) string {
 	return firstActiveDate(now, loc, days).Format(time.DateOnly)
+}
+
+// FirstActiveDayStart is the first instant of FirstActiveDay in loc.
+func FirstActiveDayStart(now time.Time, loc *time.Location, days int) time.Time {
+	return dayStart(firstActiveDate(now, loc, days), loc)
 }
 
 // firstActiveDate is FirstActiveDay as a date: midnight UTC of that day.

@@ -36,3 +36,5 @@ func (a andRule) crossing(x *crossing) {
 		x.add(child)
 	}
 }
+
+func (a andRule) reach(path string, add func(string, int)) { reachList(a, path, add) }

@@ -102,3 +102,7 @@ func (ev *EventCondition) crossing(x *crossing) {
 		x.events(ev.Name, x.window(*ev.WithinDays))
 	}
 }
+
+func (ev *EventCondition) reach(path string, add func(string, int)) {
+	windowReach(path, ev.WithinDays, add)
+}

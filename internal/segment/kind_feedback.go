@@ -209,3 +209,7 @@ func (f *FeedbackCondition) crossing(x *crossing) {
 		x.feedback(x.window(*f.WithinDays))
 	}
 }
+
+func (f *FeedbackCondition) reach(path string, add func(string, int)) {
+	windowReach(path, f.WithinDays, add)
+}

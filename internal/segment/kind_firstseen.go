@@ -36,3 +36,6 @@ func (*FirstSeenCondition) sources(add func(Source)) { add(Source{Kind: SourceEv
 // The user leaves when the first event leaves the window; every event in
 // the range is a superset of the first ones.
 func (f *FirstSeenCondition) crossing(x *crossing) { x.events("", x.window(f.WithinDays)) }
+
+// users.first_seen_at is a column of the user, kept whatever is deleted.
+func (*FirstSeenCondition) reach(string, func(string, int)) {}

@@ -38,3 +38,6 @@ func (s inSegmentRule) sources(add func(Source)) {
 // The other segment's members change when it is recomputed, which its own
 // sources and crossers cover: the source says to follow it.
 func (inSegmentRule) crossing(*crossing) {}
+
+// The other segment's members are read as they are now, not history.
+func (inSegmentRule) reach(string, func(string, int)) {}

@@ -55,3 +55,6 @@ func (*LastSeenCondition) sources(add func(Source)) { add(Source{Kind: SourceEve
 
 // Either form changes when the last event leaves the window.
 func (l *LastSeenCondition) crossing(x *crossing) { x.events("", x.window(l.days())) }
+
+// users.last_seen_at is a column of the user, kept whatever is deleted.
+func (*LastSeenCondition) reach(string, func(string, int)) {}

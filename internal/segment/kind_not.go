@@ -24,3 +24,5 @@ func (n notRule) text(bool) string { return "NOT " + text(n.rule, true) }
 func (n notRule) sources(add func(Source)) { sourcesOf(n.rule, add) }
 
 func (n notRule) crossing(x *crossing) { x.add(n.rule) }
+
+func (n notRule) reach(path string, add func(string, int)) { reachOf(n.rule, path, add) }

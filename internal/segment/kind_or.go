@@ -36,3 +36,5 @@ func (o orRule) crossing(x *crossing) {
 		x.add(child)
 	}
 }
+
+func (o orRule) reach(path string, add func(string, int)) { reachList(o, path, add) }

@@ -61,6 +61,7 @@ type partsCase struct {
 	sources            []segment.Source
 	crossesIn1h, in13h bool
 	childPaths         []string
+	reaches            []segment.Reach
 }
 
 // partsCases has at least one node of every kind.
@@ -72,6 +73,7 @@ func partsCases() []partsCase {
 			sql: ") AND (", members: []int{1}, text: `trait plan = "pro" AND export ≥ 1 times`,
 			sources:    []segment.Source{{Kind: segment.SourceEvent, Name: "export"}, {Kind: segment.SourceTrait, Name: "plan"}},
 			childPaths: []string{"rule.and[0]", "rule.and[1]"},
+			reaches:    []segment.Reach{{Path: "rule.and[1].event", Days: 0}},
 		},
 		{
 			field: "or", rule: `{"or":[{"trait":{"key":"plan","op":"EQ","value":"free"}},{"event":{"name":"export","withinDays":7}}]}`,
@@ -79,6 +81,7 @@ func partsCases() []partsCase {
 			sql: ") OR (", members: []int{1, 2}, text: `trait plan = "free" OR export ≥ 1 times in the last 7 days`,
 			sources:     []segment.Source{{Kind: segment.SourceEvent, Name: "export"}, {Kind: segment.SourceTrait, Name: "plan"}},
 			crossesIn1h: true, in13h: true, childPaths: []string{"rule.or[0]", "rule.or[1]"},
+			reaches: []segment.Reach{{Path: "rule.or[1].event", Days: 7}},
 		},
 		{
 			field: "not", rule: `{"not":{"inSegment":5}}`,
@@ -105,12 +108,14 @@ func partsCases() []partsCase {
 			sql: "FROM events e WHERE", members: nil, observed: `export where format = "csv": 1 times in the last 7 days`,
 			text:    `export ≥ 2 times where format = "csv" in the last 7 days`,
 			sources: []segment.Source{{Kind: segment.SourceEvent, Name: "export"}}, crossesIn1h: true, in13h: true,
+			reaches: []segment.Reach{{Path: "rule.event", Days: 7}},
 		},
 		{
 			field: "activity", rule: `{"activity":{"activeDays":{"op":"GTE","value":2},"withinDays":7}}`,
 			broken: `{"activity":{"activeDays":{"op":"GTE","value":8},"withinDays":7}}`, brokenPath: "rule.activity.activeDays.value",
 			sql: "FROM user_daily_activities", members: []int{1}, observed: "active 2 days of the last 7", text: "active ≥ 2 days of the last 7",
 			sources: []segment.Source{{Kind: segment.SourceEvent}}, crossesIn1h: false, in13h: true,
+			reaches: []segment.Reach{{Path: "rule.activity", Days: 7}},
 		},
 		{
 			field: "firstSeen", rule: `{"firstSeen":{"withinDays":30}}`, broken: `{"firstSeen":{}}`, brokenPath: "rule.firstSeen.withinDays",
@@ -132,6 +137,7 @@ func partsCases() []partsCase {
 			broken: `{"platform":{"platform":"MOBILE","minShare":1.5,"withinDays":30}}`, brokenPath: "rule.platform.minShare",
 			sql: "e.platform = $2", members: []int{1}, observed: "2 of 2 events on MOBILE (100%)", text: "MOBILE ≥ 50% of events in the last 30 days",
 			sources: []segment.Source{{Kind: segment.SourceEvent}}, crossesIn1h: true, in13h: true,
+			reaches: []segment.Reach{{Path: "rule.platform", Days: 30}},
 		},
 		{
 			field: "feedback", rule: `{"feedback":{"kind":"BUG","npsCategory":"PROMOTER","withinDays":30}}`,
@@ -139,6 +145,7 @@ func partsCases() []partsCase {
 			sql: "f.nps_score IS NOT NULL", members: []int{1}, observed: "latest NPS score 10, 1 matching feedback in the last 30 days",
 			text:    "latest NPS is promoter and BUG feedback ≥ 1 times in the last 30 days",
 			sources: []segment.Source{{Kind: segment.SourceFeedback}}, crossesIn1h: true, in13h: true,
+			reaches: []segment.Reach{{Path: "rule.feedback", Days: 30}},
 		},
 		{
 			field: "survey", rule: `{"survey":{"surveyId":7,"questionId":8,"answerIn":["dev"],"withinDays":30}}`,
@@ -146,6 +153,7 @@ func partsCases() []partsCase {
 			sql: "FROM survey_responses r WHERE", members: []int{1}, observed: `latest response 2026-06-09T12:00:00Z: "dev"`,
 			text:    `answered survey 7 with question 8 in ("dev") in the last 30 days`,
 			sources: []segment.Source{{Kind: segment.SourceSurvey, Name: "7"}}, crossesIn1h: true, in13h: true,
+			reaches: []segment.Reach{{Path: "rule.survey", Days: 30}},
 		},
 	}
 }
@@ -153,8 +161,8 @@ func partsCases() []partsCase {
 // TestEveryKindHasEveryPart exercises each part of each kind of node with
 // real values: validation (a valid and a broken node), compilation (the
 // SQL the kind contributes), evaluation, what Explain observes for user 1,
-// text, sources, and whether the clock passing midnight UTC (13 hours
-// after partsNow) or only one hour can move someone.
+// text, sources, the history it reaches, and whether the clock passing
+// midnight UTC (13 hours after partsNow) or only one hour can move someone.
 func TestEveryKindHasEveryPart(t *testing.T) {
 	t.Parallel()
 	for _, tc := range partsCases() {
@@ -185,6 +193,7 @@ func TestEveryKindHasEveryPart(t *testing.T) {
 			}
 			require.Equal(t, tc.childPaths, paths)
 			require.Equal(t, tc.sources, segment.Sources(r))
+			require.Equal(t, tc.reaches, segment.Reaches(r))
 
 			for _, window := range []struct {
 				to    time.Duration

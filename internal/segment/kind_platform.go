@@ -66,3 +66,5 @@ func (p *PlatformCondition) text(bool) string {
 func (*PlatformCondition) sources(add func(Source)) { add(Source{Kind: SourceEvent}) }
 
 func (p *PlatformCondition) crossing(x *crossing) { x.events("", x.window(p.WithinDays)) }
+
+func (p *PlatformCondition) reach(path string, add func(string, int)) { add(path, p.WithinDays) }

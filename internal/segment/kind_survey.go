@@ -176,3 +176,7 @@ func (s *SurveyCondition) crossing(x *crossing) {
 		x.survey(s.SurveyID, x.window(*s.WithinDays))
 	}
 }
+
+func (s *SurveyCondition) reach(path string, add func(string, int)) {
+	windowReach(path, s.WithinDays, add)
+}

@@ -44,3 +44,5 @@ func (t *TraitCondition) text(bool) string {
 func (t *TraitCondition) sources(add func(Source)) { add(Source{Kind: SourceTrait, Name: t.Key}) }
 
 func (*TraitCondition) crossing(*crossing) {}
+
+func (*TraitCondition) reach(string, func(string, int)) {}

@@ -47,7 +47,7 @@ func (p *Previewer) Preview(ctx context.Context, r *Rule, segmentID *int) (*Prev
 		}
 		self = *segmentID
 	}
-	if _, err := p.store.checkRuleAt(ctx, "", self, r); err != nil {
+	if _, err := p.store.checkRuleAt(ctx, "", self, r, false); err != nil {
 		return nil, err
 	}
 	env, err := p.env(ctx)

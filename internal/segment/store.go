@@ -127,6 +127,14 @@ func (s *Store) create(ctx context.Context, def Definition) (*ent.Segment, error
 // and is kept as a version; the change and its audit entry commit together.
 func (s *Store) Update(ctx context.Context, id int, ch Change) (*ent.Segment, error) {
 	return s.inTx(ctx, func(tx *Store) (*ent.Segment, error) {
+		if ch.Rule != nil {
+			// The project's share lock (see checkRule) before the
+			// segment's: an erasure takes the project's row, then the
+			// segments'.
+			if _, err := tx.retentionDays(ctx, true); err != nil {
+				return nil, err
+			}
+		}
 		if err := tx.lock(ctx, id); err != nil {
 			return nil, err
 		}
@@ -265,19 +273,36 @@ func (s *Store) active(ctx context.Context, id int) (*ent.Segment, error) {
 
 // checkRule validates r for segment self (0 for a new segment) and returns
 // its stored form. Referenced segments and surveys must exist in the caller's
-// project, and inSegment must not lead back to self.
+// project, inSegment must not lead back to self, and r must read no history
+// older than the project keeps (see CheckRetention). The project's row is
+// share-locked until the transaction ends, so a change of its retention
+// (which locks the row to check the segments against it) waits for the
+// segment and then sees it, or the segment waits and sees the retention.
+// A caller that locks the segment's row takes this lock first, as
+// erasures take the project's row before the segments'.
 func (s *Store) checkRule(ctx context.Context, self int, r *Rule) ([]byte, error) {
-	return s.checkRuleAt(ctx, "input", self, r)
+	return s.checkRuleAt(ctx, "input", self, r, true)
 }
 
 // checkRuleAt is checkRule with the input path the rule sits at ("input"
-// for a definition, "" for a previewed rule argument).
-func (s *Store) checkRuleAt(ctx context.Context, at string, self int, r *Rule) ([]byte, error) {
-	if err := Validate(r); err != nil {
+// for a definition, "" for a previewed rule argument); lockProject takes
+// the project's share lock.
+func (s *Store) checkRuleAt(ctx context.Context, at string, self int, r *Rule, lockProject bool) ([]byte, error) {
+	prefix := func(err error) error {
 		if at == "" {
-			return nil, err
+			return err
 		}
-		return nil, invalid.Prefix(at, err)
+		return invalid.Prefix(at, err)
+	}
+	if err := Validate(r); err != nil {
+		return nil, prefix(err)
+	}
+	retention, err := s.retentionDays(ctx, lockProject)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckRetention(r, retention); err != nil {
+		return nil, prefix(err)
 	}
 	segmentIDs, surveyIDs := r.References()
 	for _, id := range segmentIDs {
@@ -291,6 +316,22 @@ func (s *Store) checkRuleAt(ctx context.Context, at string, self int, r *Rule) (
 		}
 	}
 	return r.Encode()
+}
+
+// retentionDays is the retention of the caller's project, 0 for none.
+func (s *Store) retentionDays(ctx context.Context, lock bool) (int, error) {
+	q := s.client.Project.Query()
+	if lock {
+		q.ForShare()
+	}
+	p, err := q.Only(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("load the project's retention: %w", err)
+	}
+	if p.RetentionDays == nil {
+		return 0, nil
+	}
+	return *p.RetentionDays, nil
 }
 
 func (s *Store) checkSegmentRef(ctx context.Context, self, id int) error {

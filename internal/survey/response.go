@@ -54,14 +54,16 @@ type Response struct {
 //
 // Choices match the question's options ignoring case and surrounding space
 // and are stored as the question spells them; answers are stored in question
-// order. Bad input is an *invalid.Error naming the field; an unknown survey
-// is one wrapping invalid.ErrNotFound.
+// order. Bad input (a timestamp older than the project's retention
+// included) is an *invalid.Error naming the field; an unknown survey is
+// one wrapping invalid.ErrNotFound.
 func (s *Store) SubmitResponse(ctx context.Context, in Response) (*ent.SurveyResponse, error) {
 	in.UserID = strings.TrimSpace(in.UserID)
 	if err := checkRespondent(in.UserID); err != nil {
 		return nil, err
 	}
-	submittedAt, err := ingest.SubmittedAt(in.Timestamp, time.Now())
+	now := time.Now()
+	submittedAt, err := ingest.SubmittedAt(in.Timestamp, now)
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +83,9 @@ func (s *Store) SubmitResponse(ctx context.Context, in Response) (*ent.SurveyRes
 	}
 	var created *ent.SurveyResponse
 	err = s.inTx(ctx, func(tx *ent.Tx) error {
+		if err := ingest.CheckRetained(ctx, tx, submittedAt, now); err != nil {
+			return err
+		}
 		var changes dirty.Changes
 		userID, err := ingest.FindOrCreateUserMarking(ctx, tx, in.UserID, &changes)
 		if err != nil {
