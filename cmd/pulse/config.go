@@ -81,6 +81,7 @@ func (c *config) jobsConfig(work bool, logger *slog.Logger, m *metrics.Metrics) 
 	if m != nil {
 		cfg.Realtime.OnDrift = m.AddDrift
 		cfg.Webhooks.OnAttempt = m.ObserveWebhook
+		cfg.Partitions.OnReport = m.ObservePartitions
 	}
 	return cfg
 }

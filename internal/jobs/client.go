@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 
 	"github.com/pulse-analytics/pulse/internal/discovery"
+	"github.com/pulse-analytics/pulse/internal/partition"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/warnlog"
 	"github.com/pulse-analytics/pulse/internal/webhook"
@@ -53,6 +54,9 @@ type Config struct {
 	// workers run on their own queue, WebhookWorkers at once (default 4).
 	Webhooks       webhook.Options
 	WebhookWorkers int
+	// Partitions configures the partition maintenance of events (clock,
+	// period, the online copy's batches); it runs on the default queue.
+	Partitions partition.Options
 	// ListenDSN, when set, makes job pickup LISTEN for new jobs instead of
 	// waiting for the next poll: one more connection, held by a pgx pool.
 	ListenDSN string
@@ -103,7 +107,8 @@ func (c *Client) closeListener() {
 }
 
 // NewClient returns the River client of a Pulse process: recompute's,
-// discovery's and webhook's workers and periodic jobs when cfg.Work is set.
+// discovery's, webhook's and partition's workers and periodic jobs when
+// cfg.Work is set.
 func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -124,6 +129,10 @@ func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 		recompute.AddWorkers(workers, db, cfg.Realtime)
 		river.AddWorker(workers, discovery.NewWorker(db))
 		webhook.AddWorkers(workers, db, cfg.Webhooks)
+		if cfg.Partitions.Logger == nil {
+			cfg.Partitions.Logger = cfg.Logger
+		}
+		partition.AddWorkers(workers, db, cfg.Partitions)
 		riverCfg.Workers = workers
 		sweep := cfg.SweepPeriod
 		if sweep == 0 {
@@ -131,6 +140,7 @@ func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 		}
 		riverCfg.PeriodicJobs = append(recompute.PeriodicJobs(recompute.Periods{Schedule: cfg.SchedulePeriod, Reconcile: cfg.ReconcilePeriod, Sweep: sweep}),
 			webhook.PeriodicJobs(cfg.Webhooks)...)
+		riverCfg.PeriodicJobs = append(riverCfg.PeriodicJobs, partition.PeriodicJobs(cfg.Partitions)...)
 		if cfg.Workers <= 0 {
 			cfg.Workers = 4
 		}
