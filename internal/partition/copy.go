@@ -61,6 +61,17 @@ var copyBatchSQL = `
 	)
 	SELECT count(*), COALESCE(max(id), 0) FROM batch`
 
+// copyLockTimeout bounds a batch's wait for a row lock (a merge or an
+// erasure holding one of its rows). It is shorter than PostgreSQL's
+// deadlock_timeout (1 s by default), so a batch caught in a cycle with
+// one of them gives up, and is tried again, before the deadlock detector
+// could choose the merge or the erasure as its victim.
+const copyLockTimeout = 100 * time.Millisecond
+
+// batchAttempts bounds the tries of one batch whose locks time out or
+// deadlock; the next run goes on after the last committed batch.
+const batchAttempts = 50
+
 // batchMonthsSQL are the months of the rows the same batch would copy.
 const batchMonthsSQL = `SELECT DISTINCT date_trunc('month', "timestamp", 'UTC')
 	FROM (SELECT "timestamp" FROM events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3) b`
@@ -71,12 +82,12 @@ const batchMonthsSQL = `SELECT DISTINCT date_trunc('month', "timestamp", 'UTC')
 // the progress after each batch.
 func copyOnline(ctx context.Context, db *sql.DB, size int, now time.Time, lockTimeout time.Duration, after func(Progress)) (Progress, error) {
 	for {
-		p, err := copyBatch(ctx, db, size, now)
+		p, err := copyBatchRetrying(ctx, db, size, now)
 		if IsNoPartition(err) {
 			// A row of a month the migration did not foresee (its
 			// partitions cover the months its statistics showed).
 			if err = ensureBatchMonths(ctx, db, p, size, lockTimeout); err == nil {
-				p, err = copyBatch(ctx, db, size, now)
+				p, err = copyBatchRetrying(ctx, db, size, now)
 			}
 		}
 		if err != nil {
@@ -94,6 +105,22 @@ func copyOnline(ctx context.Context, db *sql.DB, size int, now time.Time, lockTi
 	}
 }
 
+// copyBatchRetrying copies one batch, trying it again while it gives up
+// on its locks or is a deadlock's victim.
+func copyBatchRetrying(ctx context.Context, db *sql.DB, size int, now time.Time) (Progress, error) {
+	for attempt := 1; ; attempt++ {
+		p, err := copyBatch(ctx, db, size, now)
+		if attempt == batchAttempts || !(IsLockTimeout(err) || isDeadlock(err)) {
+			return p, err
+		}
+		select {
+		case <-ctx.Done():
+			return p, ctx.Err()
+		case <-time.After(min(time.Duration(attempt)*copyLockTimeout, time.Second)):
+		}
+	}
+}
+
 // copyBatch copies one batch and records it, in one transaction. On error
 // it returns the progress the batch started from.
 func copyBatch(ctx context.Context, db *sql.DB, size int, now time.Time) (Progress, error) {
@@ -102,6 +129,9 @@ func copyBatch(ctx context.Context, db *sql.DB, size int, now time.Time) (Progre
 		return Progress{}, fmt.Errorf("begin copy batch: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, copyLockTimeout.Milliseconds())); err != nil {
+		return Progress{}, fmt.Errorf("set the copy's lock timeout: %w", err)
+	}
 	var p Progress
 	// The row lock orders copiers, should two ever run.
 	err = tx.QueryRowContext(ctx, `SELECT copied_through, copy_until, rows_copied FROM `+progressTable+` FOR UPDATE`).

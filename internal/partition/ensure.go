@@ -127,6 +127,13 @@ func IsNoPartition(err error) bool {
 	return errors.As(err, &pqErr) && pqErr.Code == "23514" && pqErr.Routine == "ExecFindPartition"
 }
 
+// isDeadlock reports whether PostgreSQL aborted the transaction to break a
+// deadlock.
+func isDeadlock(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "40P01"
+}
+
 // IsLockTimeout reports whether err is a lock wait that gave up
 // (lock_not_available): the change is tried again at the next run.
 func IsLockTimeout(err error) bool {
