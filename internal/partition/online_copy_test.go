@@ -85,7 +85,9 @@ func TestOnlineMigration(t *testing.T) {
 		_, mergeErr = in.writer.Write(in.ingest, []ingest.Message{{Type: ingest.TypeIdentify, UserID: "u-merged", AnonymousID: "anon-merge",
 			MessageID: "merge", Timestamp: time.Now()}})
 	})
-	wg.Go(func() { _, eraseErr = privacy.NewEraser(in.db).Erase(in.admin, privacy.Request{ExternalIDs: []string{"u7"}}) })
+	wg.Go(func() {
+		_, eraseErr = privacy.NewEraser(in.db).Erase(in.admin, privacy.Request{ExternalIDs: []string{"u7"}})
+	})
 	wg.Wait()
 	require.NoError(t, mergeErr)
 	require.NoError(t, eraseErr)
