@@ -29,6 +29,7 @@ func TestCopyBatchInterleavedWithChanges(t *testing.T) {
 	var ids []int64
 	rows, err := in.db.Query(`SELECT id FROM events ORDER BY id LIMIT 4`)
 	require.NoError(t, err)
+	defer rows.Close()
 	for rows.Next() {
 		var id int64
 		require.NoError(t, rows.Scan(&id))

@@ -100,7 +100,8 @@ func Maintain(ctx context.Context, db *sql.DB, opts Options) (Report, error) {
 	}
 	defer release()
 	now := opts.Now()
-	if report.Created, err = ensure(ctx, db, aheadMonths(now), opts.LockTimeout); err != nil {
+	report.Created, err = ensure(ctx, db, aheadMonths(now), opts.LockTimeout)
+	if err := soft(ctx, opts.Logger, "creating the months ahead", err); err != nil {
 		return report, err
 	}
 	if report.Trimmed, err = trimMessages(ctx, db, now, trimBatch); err != nil {
@@ -111,11 +112,7 @@ func Maintain(ctx context.Context, db *sql.DB, opts Options) (Report, error) {
 	}
 	if report.Copy == nil || report.Swapped {
 		report.Dropped, err = dropExpired(ctx, db, now, opts.LockTimeout)
-		if IsLockTimeout(err) {
-			opts.Logger.WarnContext(ctx, "dropping expired partitions waited too long for events; the next run tries again", "error", err)
-			err = nil
-		}
-		if err != nil {
+		if err := soft(ctx, opts.Logger, "dropping expired partitions", err); err != nil {
 			return report, err
 		}
 	}
@@ -130,6 +127,18 @@ func Maintain(ctx context.Context, db *sql.DB, opts Options) (Report, error) {
 		opts.OnReport(report)
 	}
 	return report, nil
+}
+
+// soft is err, but for a lock timeout, which is logged: the step is tried
+// again at the next run. (Attaching a month waits only for what locks
+// events SHARE UPDATE EXCLUSIVE or more, an ANALYZE or a DDL statement;
+// dropping one, for every reader and writer.)
+func soft(ctx context.Context, logger *slog.Logger, step string, err error) error {
+	if !IsLockTimeout(err) {
+		return err
+	}
+	logger.WarnContext(ctx, step+" waited too long for its lock on events; the next run tries again", "error", err)
+	return nil
 }
 
 // continueMigration copies, then swaps, when events is being partitioned

@@ -178,3 +178,30 @@ func indexes(t *testing.T, b *bundle, table string) map[string]string {
 	require.NoError(t, rows.Err())
 	return out
 }
+
+// TestDropWaitsBrieflyForItsLock: a drop that cannot have its lock on
+// events within the lock timeout (a long reader) gives up without failing
+// the run, and the next run drops.
+func TestDropWaitsBrieflyForItsLock(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	run(t, b.db, `UPDATE projects SET retention_days = 1`)
+	later := partition.MonthStart(time.Now()).AddDate(0, 6, 0)
+	opts := partition.Options{Now: func() time.Time { return later }, LockTimeout: 100 * time.Millisecond}
+
+	reader, err := b.db.Begin()
+	require.NoError(t, err)
+	defer func() { _ = reader.Rollback() }()
+	var n int
+	require.NoError(t, reader.QueryRow(`SELECT count(*) FROM events`).Scan(&n))
+	report, err := partition.Maintain(context.Background(), b.db, opts)
+	require.NoError(t, err, "a lock timeout is for the next run")
+	require.Empty(t, report.Dropped)
+	require.NotEmpty(t, report.Created, "the other steps ran")
+	require.Contains(t, partitions(t, b.db, "events"), "events_history")
+
+	require.NoError(t, reader.Rollback())
+	report, err = partition.Maintain(context.Background(), b.db, opts)
+	require.NoError(t, err)
+	require.Contains(t, report.Dropped, "events_history")
+}

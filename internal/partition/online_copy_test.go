@@ -308,3 +308,31 @@ func (c *copier) kill(t *testing.T) {
 		return c.db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, copierName).Scan(&n) == nil && n == 0
 	}, 30*time.Second, 20*time.Millisecond, "the killed process's sessions end")
 }
+
+// TestSwapWaitsBrieflyForItsLock: a swap that cannot have its locks within
+// the lock timeout (a long reader of events) leaves events as it was, and
+// the next run swaps.
+func TestSwapWaitsBrieflyForItsLock(t *testing.T) {
+	t.Parallel()
+	in := olderInstallation(t, 10, 1000)
+	require.NoError(t, migrate.Up(context.Background(), in.db, nil))
+	before := digest(t, in.db, "events")
+	reader, err := in.db.Begin()
+	require.NoError(t, err)
+	defer func() { _ = reader.Rollback() }()
+	var n int
+	require.NoError(t, reader.QueryRow(`SELECT count(*) FROM events`).Scan(&n))
+
+	opts := partition.Options{LockTimeout: 50 * time.Millisecond}
+	report, err := partition.Maintain(context.Background(), in.db, opts)
+	require.NoError(t, err)
+	require.True(t, report.Copy.Done())
+	require.False(t, report.Swapped)
+	require.Equal(t, "r", text(t, in.bundle, `SELECT relkind::text FROM pg_class WHERE oid = 'events'::regclass`))
+
+	require.NoError(t, reader.Rollback())
+	report, err = partition.Maintain(context.Background(), in.db, opts)
+	require.NoError(t, err)
+	require.True(t, report.Swapped)
+	require.Equal(t, before, digest(t, in.db, "events"))
+}

@@ -63,17 +63,13 @@ func olderInstallation(t *testing.T, users, n int) *installation {
 // rebuilt as they were: a bulk load, not n index insertions.
 func (in *installation) loadEvents(t *testing.T, n int) {
 	t.Helper()
-	rows, err := in.db.Query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'events' AND indexname <> 'events_pkey'`)
-	require.NoError(t, err)
-	var defs []string
-	for rows.Next() {
-		var name, def string
-		require.NoError(t, rows.Scan(&name, &def))
-		defs = append(defs, def)
+	var names, defs []string
+	require.NoError(t, in.db.QueryRow(`SELECT array_agg(indexname), array_agg(indexdef) FROM pg_indexes
+		WHERE tablename = 'events' AND indexname <> 'events_pkey'`).Scan(pq.Array(&names), pq.Array(&defs)))
+	require.Len(t, defs, 3)
+	for _, name := range names {
 		run(t, in.db, `DROP INDEX `+pq.QuoteIdentifier(name))
 	}
-	require.NoError(t, rows.Err())
-	require.Len(t, defs, 3)
 	run(t, in.db, `ALTER TABLE events DROP CONSTRAINT events_pkey`)
 	// Every 1001st event is the visitor's; the rest go round the users.
 	run(t, in.db, `INSERT INTO events (project_id, user_id, name, timestamp, received_at, properties, platform, message_id)
