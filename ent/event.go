@@ -34,7 +34,7 @@ type Event struct {
 	Properties map[string]interface{} `json:"properties,omitempty"`
 	// Platform holds the value of the "platform" field.
 	Platform event.Platform `json:"platform,omitempty"`
-	// the sender's id of the message; a retry with the same id is stored once
+	// the sender's id of the message; a retry with the same id within the dedup window is stored once
 	MessageID string `json:"message_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the EventQuery when eager-loading is set.

@@ -59,8 +59,9 @@ properties per event, in time order. It starts Pulse in-process on a
 loopback port and sends the events through the Segment /v1/batch API from
 concurrent clients, each waiting for its previous batch. Then it COPYs the
 same rows over as many connections into an index-free table (the bare floor)
-and into a table LIKE events INCLUDING ALL (the storage floor: events'
-indexes). That is one round; each round starts from empty tables and a
+and into a table LIKE events INCLUDING ALL, with the rows' message keys
+into one LIKE event_messages first (the storage floor: events' indexes and
+the dedup keys). That is one round; each round starts from empty tables and a
 freshly started Pulse. It prints each round's figures, then the medians
 over the rounds: events/s for all three, the machine's busy CPU time per
 event of each, "bare ratio: Y" (Pulse / bare floor) and, last, "ratio: X"
@@ -128,7 +129,7 @@ It works in its own database, the --database-url database name with
 // caches) on a loopback port and runs one round of the ingest benchmark
 // against it.
 func ingestRound(ctx context.Context, db *sql.DB, cfg config, logger *slog.Logger, run bench.IngestConfig) (bench.IngestReport, error) {
-	if _, err := db.ExecContext(ctx, `TRUNCATE events, user_daily_activities, identities, users CASCADE`); err != nil {
+	if _, err := db.ExecContext(ctx, `TRUNCATE events, event_messages, user_daily_activities, identities, users CASCADE`); err != nil {
 		return bench.IngestReport{}, fmt.Errorf("empty the ingest tables: %w", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

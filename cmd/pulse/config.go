@@ -82,6 +82,7 @@ func (c *config) jobsConfig(work bool, logger *slog.Logger, m *metrics.Metrics) 
 		cfg.Realtime.OnDrift = m.AddDrift
 		cfg.Webhooks.OnAttempt = m.ObserveWebhook
 		cfg.Retention.OnDeleted = m.AddRetentionDeleted
+		cfg.Partitions.OnReport = m.ObservePartitions
 	}
 	return cfg
 }

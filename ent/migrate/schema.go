@@ -178,11 +178,6 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{EventsColumns[7], EventsColumns[1], EventsColumns[2]},
 			},
-			{
-				Name:    "event_project_id_message_id",
-				Unique:  true,
-				Columns: []*schema.Column{EventsColumns[7], EventsColumns[6]},
-			},
 		},
 	}
 	// FeedbacksColumns holds the columns for the "feedbacks" table.

@@ -5367,7 +5367,7 @@ type Event implements Node {
   properties: JSON
   platform: EventPlatform!
   """
-  the sender's id of the message; a retry with the same id is stored once
+  the sender's id of the message; a retry with the same id within the dedup window is stored once
   """
   messageId: String!
   user: User!

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"github.com/pulse-analytics/pulse/internal/partition"
 )
 
 // IngestConfig is one round of the ingest benchmark against a running
@@ -51,7 +53,8 @@ type IngestReport struct {
 // BareRatio is Pulse's throughput over the index-free COPY floor.
 func (r IngestReport) BareRatio() float64 { return r.Pulse / r.BareFloor }
 
-// Ratio is Pulse's throughput over the COPY floor with events' indexes.
+// Ratio is Pulse's throughput over the COPY floor with events' indexes and
+// the message keys.
 func (r IngestReport) Ratio() float64 { return r.Pulse / r.StorageFloor }
 
 // PrintRound writes one round's figures on one line.
@@ -73,7 +76,7 @@ func PrintSummary(w io.Writer, rounds []IngestReport) {
 	fmt.Fprintf(w, "events:                               %d (median of %d rounds below)\n", rounds[0].Events, len(rounds))
 	fmt.Fprintf(w, "pulse (/v1/batch, HTTP + rollups):    %.0f events/s\n", pick(func(r IngestReport) float64 { return r.Pulse }))
 	fmt.Fprintf(w, "bare floor (COPY, no indexes):        %.0f events/s\n", pick(func(r IngestReport) float64 { return r.BareFloor }))
-	fmt.Fprintf(w, "storage floor (COPY, events indexes): %.0f events/s\n", pick(func(r IngestReport) float64 { return r.StorageFloor }))
+	fmt.Fprintf(w, "storage floor (COPY, indexes, keys): %.0f events/s\n", pick(func(r IngestReport) float64 { return r.StorageFloor }))
 	if rounds[0].PulseCPU > 0 {
 		fmt.Fprintf(w, "machine CPU per event: pulse %.1f µs, bare floor %.1f µs, storage floor %.1f µs\n",
 			pick(func(r IngestReport) float64 { return micros(r.PulseCPU) }),
@@ -126,13 +129,17 @@ func RunIngest(ctx context.Context, cfg IngestConfig) (IngestReport, error) {
 	}
 	for _, floor := range []struct {
 		ddl  string
+		keys bool
 		rate *float64
 		cpu  *time.Duration
 	}{
-		{`CREATE TABLE bench_floor (LIKE events INCLUDING DEFAULTS INCLUDING IDENTITY)`, &report.BareFloor, &report.BareFloorCPU},
-		{`CREATE TABLE bench_floor (LIKE events INCLUDING ALL)`, &report.StorageFloor, &report.StorageFloorCPU},
+		{`CREATE TABLE bench_floor (LIKE events INCLUDING DEFAULTS INCLUDING IDENTITY)`, false, &report.BareFloor, &report.BareFloorCPU},
+		// Storage is the events with their indexes and the message keys
+		// that deduplicate them.
+		{`CREATE TABLE bench_floor (LIKE events INCLUDING ALL); CREATE TABLE bench_floor_messages (LIKE event_messages INCLUDING ALL)`, true,
+			&report.StorageFloor, &report.StorageFloorCPU},
 	} {
-		d, busy, err := copyFloor(ctx, cfg.DB, floor.ddl, rows, cfg.Clients)
+		d, busy, err := copyFloor(ctx, cfg.DB, floor.ddl, rows, floor.keys, cfg.Clients)
 		if err != nil {
 			return report, err
 		}
@@ -243,30 +250,55 @@ func storedRows(ctx context.Context, db *sql.DB, projectID int) ([]row, error) {
 	return rows, rs.Err()
 }
 
-// copyFloor creates the floor table with ddl, COPYs rows into it over
-// clients connections, times that and the machine's busy time, and drops
-// the table.
-func copyFloor(ctx context.Context, db *sql.DB, ddl string, rows []row, clients int) (elapsed, busy time.Duration, err error) {
-	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS bench_floor`); err != nil {
+// dropFloors drops the floor tables.
+const dropFloors = `DROP TABLE IF EXISTS bench_floor, bench_floor_messages`
+
+// copyFloor creates the floor tables with ddl, COPYs rows into them over
+// clients connections (with keys, their message keys first, as Pulse
+// does), times that and the machine's busy time, and drops the tables.
+func copyFloor(ctx context.Context, db *sql.DB, ddl string, rows []row, keys bool, clients int) (elapsed, busy time.Duration, err error) {
+	if _, err := db.ExecContext(ctx, dropFloors); err != nil {
 		return 0, 0, fmt.Errorf("drop floor table: %w", err)
 	}
 	if _, err := db.ExecContext(ctx, ddl); err != nil {
 		return 0, 0, fmt.Errorf("create floor table: %w", err)
 	}
-	defer func() { _, _ = db.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS bench_floor`) }()
+	defer func() { _, _ = db.ExecContext(context.WithoutCancel(ctx), dropFloors) }()
+	var keyRows []row
+	if keys {
+		keyRows = messageKeyRows(rows)
+	}
 	busy, err = busyDuring(func() (err error) {
 		elapsed, err = timeParallel(clients, func(c int) error {
-			return copyRows(ctx, db, rows[c*len(rows)/clients:(c+1)*len(rows)/clients])
+			from, to := c*len(rows)/clients, (c+1)*len(rows)/clients
+			var clientKeys []row
+			if keys {
+				clientKeys = keyRows[from:to]
+			}
+			return copyRows(ctx, db, rows[from:to], clientKeys)
 		})
 		return err
 	})
 	return elapsed, busy, err
 }
 
-// copyRows COPYs rows in one transaction the way Pulse's writer does,
-// through lib/pq's COPY statement at the driver level, so the floor pays
-// no more per row on the client than Pulse does.
-func copyRows(ctx context.Context, db *sql.DB, rows []row) error {
+var floorMessageColumns = []string{"project_id", "message_key", "received_at"}
+
+// messageKeyRows are the event_messages rows of rows, computed before the
+// floor is timed.
+func messageKeyRows(rows []row) []row {
+	keys := make([]row, len(rows))
+	for i, r := range rows {
+		key := partition.MessageKey(r[7].(string))
+		keys[i] = row{r[0], key[:], r[4]}
+	}
+	return keys
+}
+
+// copyRows COPYs keys, then rows, in one transaction the way Pulse's
+// writer does, through lib/pq's COPY statement at the driver level, so the
+// floor pays no more per row on the client than Pulse does.
+func copyRows(ctx context.Context, db *sql.DB, rows, keys []row) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -278,25 +310,34 @@ func copyRows(ctx context.Context, db *sql.DB, rows []row) error {
 	}
 	defer func() { _ = tx.Rollback() }()
 	err = conn.Raw(func(driverConn any) error {
-		stmt, err := driverConn.(driver.Conn).Prepare(pq.CopyIn("bench_floor", floorColumns...))
-		if err != nil {
-			return fmt.Errorf("copy: %w", err)
-		}
-		defer func() { _ = stmt.Close() }()
-		for _, r := range rows {
-			if _, err := stmt.Exec(r); err != nil {
-				return fmt.Errorf("copy row: %w", err)
+		if len(keys) > 0 {
+			if err := copyTable(driverConn.(driver.Conn), "bench_floor_messages", floorMessageColumns, keys); err != nil {
+				return err
 			}
 		}
-		if _, err := stmt.Exec(nil); err != nil {
-			return fmt.Errorf("copy: %w", err)
-		}
-		return nil
+		return copyTable(driverConn.(driver.Conn), "bench_floor", floorColumns, rows)
 	})
 	if err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+func copyTable(conn driver.Conn, table string, columns []string, rows []row) error {
+	stmt, err := conn.Prepare(pq.CopyIn(table, columns...))
+	if err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	defer func() { _ = stmt.Close() }()
+	for _, r := range rows {
+		if _, err := stmt.Exec(r); err != nil {
+			return fmt.Errorf("copy row: %w", err)
+		}
+	}
+	if _, err := stmt.Exec(nil); err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	return nil
 }
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

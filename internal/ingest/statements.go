@@ -25,7 +25,7 @@ type statements struct {
 // unprepared.
 var preparedQueries = []string{
 	selectSettings, selectUsersByExternalID, findOrCreateUsersByExternalID, selectAliasedMeanwhile, selectAnonymous, insertIdentity,
-	insertAnonymousUser, insertEventsSkippingKnown, rollUpUsersAndDays, selectSettingsCurrent,
+	insertAnonymousUser, insertMessageKeysSkippingKnown, insertEventsSkippingKnown, rollUpUsersAndDays, selectSettingsCurrent,
 }
 
 func newStatements(db *sql.DB) *statements { return &statements{db: db} }

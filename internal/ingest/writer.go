@@ -14,6 +14,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/pulse-analytics/pulse/internal/partition"
 	"github.com/pulse-analytics/pulse/internal/privacy"
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
@@ -134,10 +135,12 @@ const (
 // makes it try again without the user cache; settings changed since they
 // were remembered, again with the new ones; a message id the project has (a
 // client's retry), again skipping known ids; a deadlock with another
-// batch, again as it was. Each attempt is a whole transaction, so a failed
-// one leaves nothing behind.
+// batch, again as it was; an event of a month events has no partition for
+// yet, again once that partition is made. Each attempt is a whole
+// transaction, so a failed one leaves nothing behind.
 func (w *Writer) storeRetrying(ctx context.Context, projectID int, batch []*prepared, receivedAt time.Time) (out outcome, err error) {
 	opts := storeOptions{useCache: true}
+	partitionsMade := false
 	for settingsRetries, deadlockRetries, staleRetries := 0, 0, 0; ; {
 		out, err = w.store(ctx, projectID, batch, receivedAt, opts)
 		switch {
@@ -152,6 +155,15 @@ func (w *Writer) storeRetrying(ctx context.Context, projectID int, batch []*prep
 			settingsRetries++
 		case errors.Is(err, errKnownMessage) && !opts.skipKnown:
 			opts.skipKnown = true
+		case errors.Is(err, errNoPartition) && !partitionsMade:
+			// Timestamps are at most a day ahead, and the maintenance job
+			// makes the months ahead: a missing month is the next one
+			// before the job's first run, or one of the past, when Pulse
+			// was not running for months.
+			if _, err := partition.EnsureMonths(ctx, w.db, usageTimes(batch)); err != nil {
+				return out, fmt.Errorf("make the partitions of a batch: %w", err)
+			}
+			partitionsMade = true
 		default:
 			return out, err
 		}
@@ -216,6 +228,17 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 	}
 	profiles := len(batch) - usage
 	return outcome{accepted: len(stored) + profiles, duplicates: usage - len(stored), suppressed: suppressed, rejected: expired}, nil
+}
+
+// usageTimes are the timestamps of the batch's usage messages.
+func usageTimes(batch []*prepared) []time.Time {
+	times := make([]time.Time, 0, len(batch))
+	for _, p := range batch {
+		if _, ok := eventName(p); ok {
+			times = append(times, p.at)
+		}
+	}
+	return times
 }
 
 // withoutSuppressed returns the messages of batch that name no suppressed

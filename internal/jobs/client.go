@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 
 	"github.com/pulse-analytics/pulse/internal/discovery"
+	"github.com/pulse-analytics/pulse/internal/partition"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 	"github.com/pulse-analytics/pulse/internal/retention"
 	"github.com/pulse-analytics/pulse/internal/warnlog"
@@ -58,6 +59,9 @@ type Config struct {
 	// Retention configures the deletion of expired data (clock, batch
 	// size, how often every project is queued, a counter of rows).
 	Retention retention.Options
+	// Partitions configures the partition maintenance of events (clock,
+	// period, the online copy's batches); it runs on the default queue.
+	Partitions partition.Options
 	// ListenDSN, when set, makes job pickup LISTEN for new jobs instead of
 	// waiting for the next poll: one more connection, held by a pgx pool.
 	ListenDSN string
@@ -108,7 +112,7 @@ func (c *Client) closeListener() {
 }
 
 // NewClient returns the River client of a Pulse process: recompute's,
-// discovery's, webhook's and retention's workers and periodic jobs when
+// discovery's, webhook's, retention's and partition's workers and periodic jobs when
 // cfg.Work is set.
 func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
@@ -131,13 +135,17 @@ func NewClient(db *sql.DB, cfg Config) (*Client, error) {
 		river.AddWorker(workers, discovery.NewWorker(db))
 		webhook.AddWorkers(workers, db, cfg.Webhooks)
 		retention.AddWorkers(workers, db, cfg.Retention)
+		if cfg.Partitions.Logger == nil {
+			cfg.Partitions.Logger = cfg.Logger
+		}
+		partition.AddWorkers(workers, db, cfg.Partitions)
 		riverCfg.Workers = workers
 		sweep := cfg.SweepPeriod
 		if sweep == 0 {
 			sweep = cfg.Realtime.Delay
 		}
 		riverCfg.PeriodicJobs = slices.Concat(recompute.PeriodicJobs(recompute.Periods{Schedule: cfg.SchedulePeriod, Reconcile: cfg.ReconcilePeriod, Sweep: sweep}),
-			webhook.PeriodicJobs(cfg.Webhooks), retention.PeriodicJobs(cfg.Retention))
+			webhook.PeriodicJobs(cfg.Webhooks), retention.PeriodicJobs(cfg.Retention), partition.PeriodicJobs(cfg.Partitions))
 		if cfg.Workers <= 0 {
 			cfg.Workers = 4
 		}

@@ -1,7 +1,7 @@
 // Package metrics is Pulse's Prometheus instrumentation: HTTP requests,
 // GraphQL operations, ingestion outcomes, River job runs, live subscribers,
-// listener reconnects, webhook deliveries and rows deleted by retention,
-// served at /metrics.
+// listener reconnects, webhook deliveries, rows deleted by retention and
+// the partition maintenance of events, served at /metrics.
 package metrics
 
 import (
@@ -51,7 +51,8 @@ type Metrics struct {
 	SlowConsumers prometheus.Counter
 	liveFanOut    prometheus.Histogram
 
-	webhooks webhookMetrics
+	webhooks   webhookMetrics
+	partitions partitionMetrics
 
 	retentionDeleted *prometheus.CounterVec
 }
@@ -137,7 +138,8 @@ func New(reg *prometheus.Registry) *Metrics {
 			Help:    "Time from this process receiving a run's notification to a subscriber's message being written, per message.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .15, .2, .25, .5, 1, 2.5},
 		}),
-		webhooks: newWebhookMetrics(),
+		webhooks:   newWebhookMetrics(),
+		partitions: newPartitionMetrics(),
 		retentionDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pulse_retention_deleted_rows_total",
 			Help: "Rows deleted because they were older than their project's retention, by table.",
@@ -154,6 +156,7 @@ func New(reg *prometheus.Registry) *Metrics {
 		m.Drift, m.retentionDeleted,
 	)
 	reg.MustRegister(m.webhooks.collectors()...)
+	reg.MustRegister(m.partitions.collectors()...)
 	// Pre-create the fixed label values so a scrape shows zeros rather than
 	// nothing before the first event of each kind.
 	for _, outcome := range []string{outcomeAccepted, outcomeDuplicate, outcomeSuppressed, outcomeRejected} {

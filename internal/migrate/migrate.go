@@ -28,6 +28,13 @@ func Up(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
 	return newMigrator(db, migrations.FS, logger).up(ctx)
 }
 
+// UpFS is Up with the migrations of files (Atlas-format, with their
+// atlas.sum) in place of the embedded ones: a test applies the first of
+// Pulse's to build a database as an older version left it.
+func UpFS(ctx context.Context, db *sql.DB, files fs.FS, logger *slog.Logger) error {
+	return newMigrator(db, files, logger).up(ctx)
+}
+
 // Pending returns how many Pulse and River migrations are not applied to db
 // yet; /readyz reports a database with pending migrations as not ready. It
 // takes no lock and changes nothing.

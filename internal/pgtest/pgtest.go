@@ -102,6 +102,10 @@ func create(ctx context.Context) (name, dsn string, db *sql.DB, err error) {
 		return "", "", nil, fmt.Errorf("open %s: %w", name, err)
 	}
 	db.SetMaxOpenConns(16)
+	if err := currentPartitions(ctx, db); err != nil {
+		_ = db.Close()
+		return "", "", nil, err
+	}
 	return name, dsn, db, nil
 }
 

@@ -148,6 +148,7 @@ func (e *Eraser) erase(ctx context.Context, tx *sql.Tx, scope tenant.Scope, req 
 
 // deleteRows deletes every row about users. The webhook outbox goes
 // first: its messages are found through the memberships deleted next.
+// Events go before the rest of userRows, with their message keys.
 func deleteRows(ctx context.Context, tx *sql.Tx, projectID int, ids []int64, counts removed) error {
 	if len(ids) == 0 {
 		return nil
@@ -160,6 +161,9 @@ func deleteRows(ctx context.Context, tx *sql.Tx, projectID int, ids []int64, cou
 		counts.add(user, "webhook_messages", n)
 	}
 	if err := scrubDiscovery(ctx, tx, projectID, ids, counts); err != nil {
+		return err
+	}
+	if err := eraseEvents(ctx, tx, projectID, ids, counts); err != nil {
 		return err
 	}
 	return deleteUserRows(ctx, tx, projectID, ids, counts)

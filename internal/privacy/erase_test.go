@@ -31,6 +31,8 @@ func TestEraseLeavesNothing(t *testing.T) {
 	messagesBefore := webhookUsers(t, b)
 	var days int
 	require.NoError(t, b.db.QueryRow(`SELECT count(*) FROM user_daily_activities WHERE user_id = $1`, ann.id).Scan(&days))
+	annKeys, otherKeys := messageKeys(t, b, ann.id)
+	require.Len(t, annKeys, 4, "ann's events' message keys are in event_messages")
 
 	erasures, err := b.eraser.Erase(b.admin, privacy.Request{ExternalIDs: []string{ann.externalID}})
 	require.NoError(t, err)
@@ -40,12 +42,16 @@ func TestEraseLeavesNothing(t *testing.T) {
 	require.Equal(t, map[string]int{
 		"users": 1, "identities": 2, "events": 4, "user_daily_activities": days, "feedbacks": 1, "feedback_changes": 2,
 		"survey_responses": 1, "segment_memberships": 3, "segment_dirty_users": erasures[0].Removed["segment_dirty_users"],
-		"discovery_runs": 1, "webhook_messages": 3,
+		"discovery_runs": 1, "webhook_messages": 3, "event_messages": 4,
 	}, erasures[0].Removed)
 	require.Positive(t, erasures[0].Removed["segment_dirty_users"])
 
 	require.Empty(t, findIDs(t, b.db, ids, []int64{ann.id}), "nothing names ann")
 	require.Equal(t, before, fingerprint(t, b.db, b.projectID, others), "the other users' rows are unchanged")
+	var left []string
+	require.NoError(t, b.db.QueryRow(`SELECT COALESCE(array_agg(encode(message_key, 'hex') ORDER BY 1), '{}') FROM event_messages WHERE project_id = $1`,
+		b.projectID).Scan(pq.Array(&left)))
+	require.Equal(t, otherKeys, left, "ann's message keys are gone, the others' stay")
 	var members string
 	require.NoError(t, b.db.QueryRow(`SELECT members::text FROM discovery_runs WHERE project_id = $1`, b.projectID).Scan(&members))
 	require.JSONEq(t, `[[`+itoa(bea.id)+`], [`+itoa(cid.id)+`]]`, members, "the clusters keep their other members, in order")
@@ -58,6 +64,20 @@ func TestEraseLeavesNothing(t *testing.T) {
 		}
 		require.Equal(t, users, messagesAfter[id], "message %d keeps its other users, in order", id)
 	}
+}
+
+// messageKeys are the hex message keys of the user's events, and those of
+// the project's other keys, sorted.
+func messageKeys(t *testing.T, b *bundle, userID int64) (users, others []string) {
+	t.Helper()
+	require.NoError(t, b.db.QueryRow(`SELECT
+			COALESCE(array_agg(encode(m.message_key, 'hex') ORDER BY 1) FILTER (WHERE e.id IS NOT NULL), '{}'),
+			COALESCE(array_agg(encode(m.message_key, 'hex') ORDER BY 1) FILTER (WHERE e.id IS NULL), '{}')
+		FROM event_messages m LEFT JOIN events e ON e.project_id = m.project_id AND e.user_id = $2
+			AND m.message_key = substring(sha256(convert_to(e.message_id, 'UTF8')) for 16)
+		WHERE m.project_id = $1`, b.projectID, userID).Scan(pq.Array(&users), pq.Array(&others)))
+	require.NotEmpty(t, others, "the other users' events have keys")
+	return users, others
 }
 
 // webhookUsers lists, per webhook message of the project, the users its

@@ -6,24 +6,26 @@ import (
 	"fmt"
 
 	"github.com/lib/pq"
+
+	"github.com/pulse-analytics/pulse/internal/partition"
 )
 
 // userRows are the tables that hold rows about a user, with the statement
 // that deletes the rows of a set of users of a project ($1 the project, $2
 // the users' ids) and returns how many each user had. The order is that of
 // the foreign keys: a feedback's history before the feedback, everything
-// before the user. Segment memberships (through recompute.EraseMembers),
-// dirty marks (recompute.DropMarks), discovery assignments (scrubDiscovery)
-// and the webhook outbox (webhook.EraseUsers) are erased apart; the test
+// before the user. Events with their message keys (eraseEvents), segment
+// memberships (through recompute.EraseMembers), dirty marks
+// (recompute.DropMarks), discovery assignments (scrubDiscovery) and the
+// webhook outbox (webhook.EraseUsers) are erased apart; the test
 // TestErasureCoversEveryTable fails when a table that names users is in
 // none of these.
 //
-// Indexes: event_project_id_user_id_timestamp, userdailyactivity_user_id_day,
+// Indexes: userdailyactivity_user_id_day,
 // identity_user_id, feedback_user_id_timestamp with
 // feedbackchange_feedback_id_created_at, surveyresponse_user_id_survey_id,
 // segmentmembership_user_id_entered_at, segmentmember_user_id, users_pkey.
 var userRows = []struct{ table, statement string }{
-	{"events", `DELETE FROM events WHERE project_id = $1 AND user_id = ANY($2) RETURNING user_id`},
 	{"user_daily_activities", `DELETE FROM user_daily_activities WHERE user_id = ANY($2) AND project_id = $1 RETURNING user_id`},
 	{"identities", `DELETE FROM identities WHERE user_id = ANY($2) AND project_id = $1 RETURNING user_id`},
 	{"feedback_changes", `DELETE FROM feedback_changes c USING feedbacks f
@@ -51,6 +53,68 @@ func (r removed) add(user int64, table string, n int) {
 		r[user] = map[string]int{}
 	}
 	r[user][table] += n
+}
+
+// eraseEventsSQL deletes the users' events (through
+// event_project_id_user_id_timestamp) and returns, per user, how many and
+// the keys of their message ids.
+var eraseEventsSQL = `
+	WITH d AS (DELETE FROM events WHERE project_id = $1 AND user_id = ANY($2) RETURNING user_id, message_id)
+	SELECT user_id, count(*), array_agg(DISTINCT ` + partition.KeySQL("message_id") + `) FROM d GROUP BY 1`
+
+// eraseEvents deletes the users' events, then the keys of their message
+// ids in event_messages (its primary key), so a retry of one of their
+// messages is not taken for a duplicate of what is gone. The keys go in a
+// statement of their own, after the events: while events is being
+// partitioned online, a batch of the copy holding one of the rows (FOR
+// SHARE) makes the delete wait for it, and only a statement begun after
+// that sees the keys the batch wrote.
+func eraseEvents(ctx context.Context, tx *sql.Tx, projectID int, users []int64, into removed) error {
+	rows, err := tx.QueryContext(ctx, eraseEventsSQL, projectID, pq.Array(users))
+	if err != nil {
+		return fmt.Errorf("erase events: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	ownerOf := map[string]int64{}
+	var keys [][]byte
+	for rows.Next() {
+		var (
+			user     int64
+			n        int
+			userKeys pq.ByteaArray
+		)
+		if err := rows.Scan(&user, &n, &userKeys); err != nil {
+			return fmt.Errorf("erase events: %w", err)
+		}
+		into.add(user, "events", n)
+		for _, k := range userKeys {
+			ownerOf[string(k)] = user
+		}
+		keys = append(keys, userKeys...)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("erase events: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	deleted, err := tx.QueryContext(ctx, `DELETE FROM event_messages WHERE project_id = $1 AND message_key = ANY($2) RETURNING message_key`,
+		projectID, pq.ByteaArray(keys))
+	if err != nil {
+		return fmt.Errorf("erase message keys: %w", err)
+	}
+	defer func() { _ = deleted.Close() }()
+	for deleted.Next() {
+		var key []byte
+		if err := deleted.Scan(&key); err != nil {
+			return fmt.Errorf("erase message keys: %w", err)
+		}
+		into.add(ownerOf[string(key)], "event_messages", 1)
+	}
+	if err := deleted.Err(); err != nil {
+		return fmt.Errorf("erase message keys: %w", err)
+	}
+	return nil
 }
 
 // deleteUserRows runs userRows for users, in tx.

@@ -74,7 +74,7 @@ func run(ctx context.Context, dirPath string) error {
 		schema.WithFormatter(atlasmigrate.DefaultFormatter),
 		schema.WithDropColumn(true),
 		schema.WithDropIndex(true),
-		schema.WithDiffHook(withoutForeignKeys(tablesWithoutForeignKeys...)),
+		schema.WithDiffHook(withoutForeignKeys(tablesWithoutForeignKeys...), withPartitions(partitionedTables, handManagedTables)),
 		// ent's sql/globalid feature needs no option here: the ID ranges are
 		// IncrementStart annotations on ent/migrate's tables, which Atlas
 		// turns into each identity column's START WITH.
