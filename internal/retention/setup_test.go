@@ -17,6 +17,7 @@ import (
 	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/database"
 	"github.com/pulse-analytics/pulse/internal/jobs"
+	"github.com/pulse-analytics/pulse/internal/partition"
 	"github.com/pulse-analytics/pulse/internal/pgtest"
 	"github.com/pulse-analytics/pulse/internal/retention"
 	"github.com/pulse-analytics/pulse/internal/tenant"
@@ -104,6 +105,10 @@ var messages atomic.Int64
 
 func (b *bundle) event(t *testing.T, user int, name string, at time.Time) {
 	t.Helper()
+	// The tests' clock runs years ahead: the month of at may have no
+	// partition of events yet (ingestion would make it as it does here).
+	_, err := partition.EnsureMonths(context.Background(), b.db, []time.Time{at})
+	require.NoError(t, err)
 	b.exec(t, `INSERT INTO events (project_id, user_id, name, "timestamp", received_at, message_id) VALUES ($1, $2, $3, $4, $4, $5)`,
 		b.projectID, user, name, at, fmt.Sprintf("m-%d", messages.Add(1)))
 }
