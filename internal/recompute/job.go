@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pulse-analytics/pulse/internal/jobstate"
 )
 
 // Args is the recompute_segment job: one run of one segment. Only the
@@ -28,11 +29,8 @@ func (Args) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
 		MaxAttempts: 5,
 		UniqueOpts: river.UniqueOpts{
-			ByArgs: true,
-			ByState: []rivertype.JobState{
-				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-				rivertype.JobStateRunning, rivertype.JobStateScheduled,
-			},
+			ByArgs:  true,
+			ByState: jobstate.WaitingOrRunning(),
 		},
 	}
 }

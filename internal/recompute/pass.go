@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/pulse-analytics/pulse/internal/jobstate"
 	"github.com/pulse-analytics/pulse/internal/segment"
 )
 
@@ -45,11 +46,8 @@ func (PassArgs) InsertOpts() river.InsertOpts {
 		Queue:       QueueRealtime,
 		MaxAttempts: 10,
 		UniqueOpts: river.UniqueOpts{
-			ByArgs: true,
-			ByState: []rivertype.JobState{
-				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-				rivertype.JobStateRunning, rivertype.JobStateScheduled,
-			},
+			ByArgs:  true,
+			ByState: jobstate.WaitingOrRunning(),
 		},
 	}
 }

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
+	"github.com/pulse-analytics/pulse/internal/jobstate"
 	"github.com/pulse-analytics/pulse/internal/segment"
 )
 
@@ -24,11 +24,8 @@ func (sweepArgs) Kind() string { return "segment_sweep" }
 
 func (sweepArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
-		Queue: QueueRealtime,
-		UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
-			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-			rivertype.JobStateRunning, rivertype.JobStateScheduled,
-		}},
+		Queue:      QueueRealtime,
+		UniqueOpts: river.UniqueOpts{ByState: jobstate.WaitingOrRunning()},
 	}
 }
 

@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pulse-analytics/pulse/internal/jobstate"
 )
 
 // Queue is the River queue of apply_retention jobs: one at a time per
@@ -31,11 +32,8 @@ func (Args) InsertOpts() river.InsertOpts {
 		Queue:       Queue,
 		MaxAttempts: 10,
 		UniqueOpts: river.UniqueOpts{
-			ByArgs: true,
-			ByState: []rivertype.JobState{
-				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-				rivertype.JobStateRunning, rivertype.JobStateScheduled,
-			},
+			ByArgs:  true,
+			ByState: jobstate.WaitingOrRunning(),
 		},
 	}
 }

@@ -10,7 +10,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pulse-analytics/pulse/internal/jobstate"
 )
 
 // QueueDeliveries is the River queue of deliveries: apart from recomputes,
@@ -39,11 +40,8 @@ func (DeliverArgs) InsertOpts() river.InsertOpts {
 		// whose job River gave up.
 		MaxAttempts: 10,
 		UniqueOpts: river.UniqueOpts{
-			ByArgs: true,
-			ByState: []rivertype.JobState{
-				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-				rivertype.JobStateRunning, rivertype.JobStateScheduled,
-			},
+			ByArgs:  true,
+			ByState: jobstate.WaitingOrRunning(),
 		},
 	}
 }
