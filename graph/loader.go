@@ -10,7 +10,6 @@ import (
 
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/identity"
-	"github.com/pulse-analytics/pulse/internal/webhook"
 )
 
 // loaders batch the per-object fields that ent's field collection cannot
@@ -20,9 +19,8 @@ import (
 // most responses use none, and making them all cost each response about 20
 // allocations.
 type loaders struct {
-	client       *ent.Client
-	webhookStore *webhook.Store
-	resolver     *Resolver
+	client   *ent.Client
+	resolver *Resolver
 
 	anonymousIDsOnce sync.Once
 	anonymousIDs     *dataloadgen.Loader[int, []string]
@@ -43,7 +41,7 @@ func (l *loaders) anonymousIDsLoader() *dataloadgen.Loader[int, []string] {
 }
 
 func (l *loaders) webhookLoaders() *webhookLoaders {
-	l.webhooksOnce.Do(func() { l.webhooks = newWebhookLoaders(l.webhookStore) })
+	l.webhooksOnce.Do(func() { l.webhooks = newWebhookLoaders(l.resolver.webhooks) })
 	return l.webhooks
 }
 
@@ -77,7 +75,7 @@ const loaderBatch = 1000
 
 func withLoaders(ctx context.Context, client *ent.Client, r *Resolver) context.Context {
 	ctx = ent.WithNestedArgs(ctx)
-	return context.WithValue(ctx, loadersKey{}, &loaders{client: client, webhookStore: r.webhooks, resolver: r})
+	return context.WithValue(ctx, loadersKey{}, &loaders{client: client, resolver: r})
 }
 
 // anonymousIDsOf returns the anonymous ids of user userID, batched with the
