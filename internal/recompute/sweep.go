@@ -55,6 +55,7 @@ type swept struct {
 	id, project int
 	rule        []byte
 	timezone    string
+	retention   int // days; 0: none
 	sweptAt     *time.Time
 }
 
@@ -95,7 +96,7 @@ func sweep(ctx context.Context, db *sql.DB, projectID int, now time.Time) error 
 
 func realtimeSegments(ctx context.Context, db *sql.DB, projectID int) ([]swept, error) {
 	rows, err := db.QueryContext(ctx, `
-		SELECT s.id, s.project_id, s.rule, p.timezone, s.swept_at FROM segments s JOIN projects p ON p.id = s.project_id
+		SELECT s.id, s.project_id, s.rule, p.timezone, COALESCE(p.retention_days, 0), s.swept_at FROM segments s JOIN projects p ON p.id = s.project_id
 		WHERE s.realtime_sources IS NOT NULL AND s.archived_at IS NULL AND s.kind = 'DYNAMIC' AND p.realtime
 			AND ($1::bigint = 0 OR s.project_id = $1)
 		ORDER BY s.id`, projectID)
@@ -106,7 +107,7 @@ func realtimeSegments(ctx context.Context, db *sql.DB, projectID int) ([]swept, 
 	var out []swept
 	for rows.Next() {
 		var s swept
-		if err := rows.Scan(&s.id, &s.project, &s.rule, &s.timezone, &s.sweptAt); err != nil {
+		if err := rows.Scan(&s.id, &s.project, &s.rule, &s.timezone, &s.retention, &s.sweptAt); err != nil {
 			return nil, fmt.Errorf("find real-time segments: %w", err)
 		}
 		out = append(out, s)
@@ -131,7 +132,7 @@ func sweepSegment(ctx context.Context, db *sql.DB, s swept, now time.Time) error
 	}
 	var q segment.Query
 	if s.sweptAt != nil {
-		if q, err = segment.Crossers(r, segment.Env{ProjectID: s.project, Location: loc}, *s.sweptAt, now); err != nil {
+		if q, err = segment.Crossers(r, segment.Env{ProjectID: s.project, Location: loc, RetentionDays: s.retention}, *s.sweptAt, now); err != nil {
 			return fmt.Errorf("crossers of segment %d: %w", s.id, err)
 		}
 	}

@@ -246,15 +246,16 @@ type definition struct {
 // rule.
 func (w *Worker) compile(ctx context.Context, a Args) (definition, error) {
 	var (
-		kind     string
-		rule     []byte
-		timezone string
-		def      definition
+		kind      string
+		rule      []byte
+		timezone  string
+		retention int
+		def       definition
 	)
 	err := w.db.QueryRowContext(ctx, `
-		SELECT s.kind, s.rule, p.timezone, s.realtime_sources IS NOT NULL AND p.realtime, s.swept_at
+		SELECT s.kind, s.rule, p.timezone, COALESCE(p.retention_days, 0), s.realtime_sources IS NOT NULL AND p.realtime, s.swept_at
 		FROM segments s JOIN projects p ON p.id = s.project_id
-		WHERE s.id = $1 AND s.project_id = $2 AND s.archived_at IS NULL`, a.SegmentID, a.ProjectID).Scan(&kind, &rule, &timezone, &def.realtime, &def.sweptAt)
+		WHERE s.id = $1 AND s.project_id = $2 AND s.archived_at IS NULL`, a.SegmentID, a.ProjectID).Scan(&kind, &rule, &timezone, &retention, &def.realtime, &def.sweptAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return def, fmt.Errorf("recompute segment %d: %w", a.SegmentID, ErrNoSegment)
 	}
@@ -272,7 +273,7 @@ func (w *Worker) compile(ctx context.Context, a Args) (definition, error) {
 	if err != nil {
 		return def, fmt.Errorf("project time zone %q: %w", timezone, err)
 	}
-	def.env = segment.Env{ProjectID: a.ProjectID, Now: w.now(), Location: loc}
+	def.env = segment.Env{ProjectID: a.ProjectID, Now: w.now(), Location: loc, RetentionDays: retention}
 	if def.query, err = segment.Compile(def.rule, def.env); err != nil {
 		return def, fmt.Errorf("compile segment %d: %w", a.SegmentID, err)
 	}

@@ -21,6 +21,10 @@ type Env struct {
 	// statement then reads only their rows, through the per-user indexes.
 	// An empty, non-nil list selects no one.
 	Users []int64
+	// RetentionDays is the project's retention (0: none). Crossers reads
+	// the users whose first or last seen leaves a window the retention may
+	// have deleted the events of from users' columns instead.
+	RetentionDays int
 }
 
 // Query is one parameterised statement returning user ids: from Compile,

@@ -18,7 +18,10 @@ import (
 // event_project_id_name_timestamp; events of any name through the same
 // index, once per event name of the project, the names found by a loose
 // index scan; feedback through feedback_project_id_timestamp; survey
-// responses through surveyresponse_survey_id_submitted_at. Bounds are
+// responses through surveyresponse_survey_id_submitted_at; first and last
+// seen past env.RetentionDays, whose events may be deleted, through a scan of
+// the project's users (a window that long is rare, and an index on
+// last_seen_at would cost every ingested batch its HOT updates). Bounds are
 // widened to whole microseconds, PostgreSQL's precision, so that no row is
 // missed between two calls whose intervals meet. env.Users does not narrow
 // the statement. A rule that does not validate, or from not before to, is
@@ -34,7 +37,8 @@ func Crossers(r *Rule, env Env, from, to time.Time) (Query, error) {
 	if env.Location == nil {
 		env.Location = time.UTC
 	}
-	x := &crossing{from: from, to: to, location: env.Location, named: map[string][]interval{}, surveys: map[int][]interval{}}
+	x := &crossing{from: from, to: to, location: env.Location, retentionDays: env.RetentionDays,
+		named: map[string][]interval{}, surveys: map[int][]interval{}, seenColumns: map[string][]interval{}}
 	x.add(r)
 	return x.query(env), nil
 }
@@ -51,6 +55,10 @@ type crossing struct {
 	named     map[string][]interval
 	feedbacks []interval
 	surveys   map[int][]interval
+	// retentionDays is the project's retention (0: none); seenColumns are
+	// the intervals of first_seen_at and last_seen_at read from users.
+	retentionDays int
+	seenColumns   map[string][]interval
 }
 
 // add collects the intervals of one node.
@@ -68,6 +76,19 @@ func (x *crossing) window(days int) interval {
 }
 
 func (x *crossing) events(name string, in interval) { x.named[name] = append(x.named[name], in) }
+
+// seen adds a first or last seen window of days on column: through the
+// events of its interval while the retention keeps them, from users'
+// column when it may not. The retention keeps an event at least
+// retentionDays × 24 hours (retention.CutoffAt): a window a day shorter
+// still finds its events, with a day to spare for a late sweep.
+func (x *crossing) seen(column string, days int) {
+	if x.retentionDays > 0 && days >= x.retentionDays-1 {
+		x.seenColumns[column] = append(x.seenColumns[column], x.window(days))
+		return
+	}
+	x.events("", x.window(days))
+}
 
 func (x *crossing) feedback(in interval) { x.feedbacks = append(x.feedbacks, in) }
 
@@ -121,6 +142,11 @@ func (x *crossing) query(env Env) Query {
 		for _, in := range merge(x.surveys[id]) {
 			pieces = append(pieces, "SELECT user_id FROM survey_responses WHERE survey_id = "+c.bindOnce(surveyKey(id), id)+
 				" AND "+between("submitted_at", in)+" AND project_id = $1")
+		}
+	}
+	for _, column := range []string{"first_seen_at", "last_seen_at"} {
+		for _, in := range merge(x.seenColumns[column]) {
+			pieces = append(pieces, "SELECT id AS user_id FROM users WHERE project_id = $1 AND "+between(column, in))
 		}
 	}
 	if len(pieces) == 0 {

@@ -215,3 +215,43 @@ func utc(args []any) []any {
 	}
 	return out
 }
+
+// TestCrossersPastRetention: first and last seen are columns of the user,
+// kept when the retention deletes the events that set them. With the events
+// gone, the crossers of windows the retention may have emptied come from
+// those columns; reading the events instead would miss every change.
+func TestCrossersPastRetention(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(7, 23))
+	w := newWorld(t, rng)
+	_, err := w.db.Exec(`DELETE FROM events WHERE project_id = $1`, w.env.ProjectID)
+	require.NoError(t, err)
+	var changes, missedByEvents int
+	for i := range 120 {
+		n := 1 + rng.IntN(7)
+		r := decode(t, []string{
+			fmt.Sprintf(`{"lastSeen":{"withinDays":%d}}`, n),
+			fmt.Sprintf(`{"lastSeen":{"moreThanDaysAgo":%d}}`, n),
+			fmt.Sprintf(`{"firstSeen":{"withinDays":%d}}`, n),
+		}[i%3])
+		from := w.env.Now.Add(time.Duration(rng.Int64N(int64(10*24*time.Hour))) - 4*24*time.Hour)
+		to := from.Add(time.Hour + time.Duration(rng.Int64N(int64(2*24*time.Hour))))
+		retained, withEvents := *w, *w
+		retained.env.RetentionDays = 1 + rng.IntN(n+1) // every window at least the retention's, less a day
+		withEvents.env.RetentionDays = 0
+		crossers, eventCrossers := retained.crossers(t, r, from, to), withEvents.crossers(t, r, from, to)
+		before, after := w.evaluateAt(r, from), w.evaluateAt(r, to)
+		for _, u := range w.data.Users {
+			if before[u.ID] == after[u.ID] {
+				continue
+			}
+			changes++
+			require.True(t, crossers[u.ID], "rule %d: user %d changed between %s and %s, not a crosser", i, u.ID, from, to)
+			if !eventCrossers[u.ID] {
+				missedByEvents++
+			}
+		}
+	}
+	require.Positive(t, changes, "no user changed: the test proves nothing")
+	require.Equal(t, changes, missedByEvents, "the events are deleted: crossers read from them find no one")
+}

@@ -33,9 +33,10 @@ func (f *FirstSeenCondition) text(bool) string {
 
 func (*FirstSeenCondition) sources(add func(Source)) { add(Source{Kind: SourceEvent}) }
 
-// The user leaves when the first event leaves the window; every event in
-// the range is a superset of the first ones.
-func (f *FirstSeenCondition) crossing(x *crossing) { x.events("", x.window(f.WithinDays)) }
+// The user leaves when the first event leaves the window (every event in
+// the range is a superset of the first ones), or, past the retention,
+// when first_seen_at does.
+func (f *FirstSeenCondition) crossing(x *crossing) { x.seen("first_seen_at", f.WithinDays) }
 
 // users.first_seen_at is a column of the user, kept whatever is deleted.
 func (*FirstSeenCondition) reach(string, func(string, int)) {}

@@ -53,8 +53,9 @@ func (l *LastSeenCondition) text(bool) string {
 
 func (*LastSeenCondition) sources(add func(Source)) { add(Source{Kind: SourceEvent}) }
 
-// Either form changes when the last event leaves the window.
-func (l *LastSeenCondition) crossing(x *crossing) { x.events("", x.window(l.days())) }
+// Either form changes when the last event leaves the window (or, past the
+// retention, when last_seen_at does).
+func (l *LastSeenCondition) crossing(x *crossing) { x.seen("last_seen_at", l.days()) }
 
 // users.last_seen_at is a column of the user, kept whatever is deleted.
 func (*LastSeenCondition) reach(string, func(string, int)) {}
