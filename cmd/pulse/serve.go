@@ -110,6 +110,9 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 		return err
 	}
 	enqueuer := recompute.NewEnqueuer(db, client.River)
+	if err := syncRealtimeSources(ctx, enqueuer, logger); err != nil {
+		return err
+	}
 	web.discovery = discovery.NewEnqueuer(db, client.River)
 	web.retention = retention.NewEnqueuer(client.River)
 	// Listening first tells the demo whether it may hand out its keys.
@@ -144,6 +147,19 @@ func openMigrated(ctx context.Context, dsn string, logger *slog.Logger) (*sql.DB
 		return nil, err
 	}
 	return db, nil
+}
+
+// syncRealtimeSources makes the segments of an older installation (or of
+// an older version's rules) real time; see recompute.SyncRealtimeSources.
+func syncRealtimeSources(ctx context.Context, enqueuer *recompute.Enqueuer, logger *slog.Logger) error {
+	n, err := enqueuer.SyncRealtimeSources(ctx)
+	if err != nil {
+		return fmt.Errorf("sync real-time sources: %w", err)
+	}
+	if n > 0 {
+		logger.Info("segments now move in real time, each with a recompute queued", "segments", n)
+	}
+	return nil
 }
 
 func newMux(db *sql.DB, cfg config, logger *slog.Logger, enqueuer *recompute.Enqueuer, web webOptions) http.Handler {

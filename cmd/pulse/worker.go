@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/pulse-analytics/pulse/internal/jobs"
+	"github.com/pulse-analytics/pulse/internal/recompute"
 )
 
 func worker(ctx context.Context, args []string, stderr io.Writer) error {
@@ -35,6 +36,9 @@ SIGTERM or SIGINT stops it after the jobs in flight.`, stderr)
 	defer db.Close()
 	client, err := jobs.NewClient(db, cfg.jobsConfig(true, logger, nil))
 	if err != nil {
+		return err
+	}
+	if err := syncRealtimeSources(ctx, recompute.NewEnqueuer(db, client.River), logger); err != nil {
 		return err
 	}
 	if err := client.Start(ctx); err != nil {
