@@ -1,0 +1,89 @@
+package main
+
+import (
+	"database/sql"
+	"encoding/json"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pulse-analytics/pulse/internal/pgtest"
+)
+
+// TestDriftIsMeasuredAndCounted: a change the incremental path never saw
+// (a trait written behind ingestion's back, so no user is marked) is moved
+// by the next reconciling full recompute, which records it as drift on the
+// run and in pulse_segment_drift_total. Drift 0 elsewhere means something
+// only because this test can see it otherwise.
+func TestDriftIsMeasuredAndCounted(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.DSN(t)
+	base := serveInProcess(t, dsn, io.Discard, "--log-level", "warn")
+	project := createProject(t, dsn, "Drift")
+	var created struct {
+		Data struct{ CreateSegment struct{ ID string } }
+	}
+	require.NoError(t, json.Unmarshal(graphqlPost(t, base, project.Keys.Admin,
+		`mutation { createSegment(input: {name: "pro", rule: {trait: {key: "plan", op: EQ, value: "pro"}}}) { id } }`, nil), &created))
+	segmentID := created.Data.CreateSegment.ID
+	for _, user := range []string{"drift-ann", "drift-bob"} {
+		batch(t, base, project.Keys.Ingest, map[string]any{"type": "identify", "userId": user, "traits": map[string]any{"plan": "pro"}})
+	}
+	waitSize(t, base, project.Keys.Read, segmentID, 2)
+
+	db, err := sql.Open("postgres", dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	_, err = db.Exec(`UPDATE users SET traits = '{"plan":"free"}' WHERE external_id = 'drift-ann'`)
+	require.NoError(t, err)
+
+	var queued struct {
+		Data struct{ RecomputeSegment struct{ ID string } }
+	}
+	require.NoError(t, json.Unmarshal(graphqlPost(t, base, project.Keys.Admin, `mutation($id: ID!) { recomputeSegment(id: $id) { id } }`,
+		map[string]any{"id": segmentID}), &queued))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		require.True(t, time.Now().Before(deadline), "the recompute never completed")
+		var run struct {
+			Data struct {
+				Node struct {
+					Status string
+					Drift  *int
+					Exited int `json:"exitedCount"`
+				}
+			}
+		}
+		require.NoError(t, json.Unmarshal(graphqlPost(t, base, project.Keys.Read,
+			`query($id: ID!) { node(id: $id) { ... on SegmentRun { status drift exitedCount } } }`,
+			map[string]any{"id": queued.Data.RecomputeSegment.ID}), &run))
+		if run.Data.Node.Status == "COMPLETED" {
+			require.Equal(t, 1, run.Data.Node.Exited)
+			require.NotNil(t, run.Data.Node.Drift)
+			require.Equal(t, 1, *run.Data.Node.Drift, "ann left, and no pass knew of it")
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.Equal(t, 1.0, scrapeMetrics(t, base+"/metrics")[`pulse_segment_drift_total`])
+}
+
+// waitSize waits until the segment has size members.
+func waitSize(t *testing.T, base, key, segmentID string, size int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var got struct {
+			Data struct{ Node struct{ Size int } }
+		}
+		require.NoError(t, json.Unmarshal(graphqlPost(t, base, key, `query($id: ID!) { node(id: $id) { ... on Segment { size } } }`,
+			map[string]any{"id": segmentID}), &got))
+		if got.Data.Node.Size == size {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "segment %s has %d members, want %d", segmentID, got.Data.Node.Size, size)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
