@@ -130,10 +130,12 @@ func MarkReturning(ctx context.Context, tx Querier, projectID int, changes *Chan
 // nor a pass for a change.
 //
 // The project's segments are few: they are scanned (segment_project_id_name)
-// and the changes joined to them in memory.
+// and the changes joined to them in memory. A mark is stamped with the
+// clock, not the transaction's start: marking is the change's last step
+// before its commit, and freshness counts lag from the commit.
 const markStatement = `
 	INSERT INTO segment_dirty_users (project_id, segment_id, user_id, marked_at)
-	SELECT $1, s.id, c.user_id, now()
+	SELECT $1, s.id, c.user_id, clock_timestamp()
 	FROM segments s
 	JOIN projects p ON p.id = s.project_id AND p.realtime
 	JOIN unnest($2::bigint[], $3::text[]) AS c(user_id, key) ON c.key = '` + All + `' OR s.realtime_sources ? c.key
