@@ -8,8 +8,6 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/pulse-analytics/pulse/ent"
-	entsegment "github.com/pulse-analytics/pulse/ent/segment"
-	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/graph/model"
 	"github.com/pulse-analytics/pulse/internal/project"
 	"github.com/pulse-analytics/pulse/internal/recompute"
@@ -64,19 +62,24 @@ func (r *Resolver) updateProject(ctx context.Context, input model.UpdateProjectI
 	if days, set := input.RetentionDays.ValueOK(); set {
 		change.Retention = &project.Retention{Days: days}
 	}
-	before, after, err := r.projects.Update(ctx, scope.ProjectID, change)
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin project change: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	before, after, err := r.projects.UpdateTx(ctx, tx, scope.ProjectID, change)
 	if err != nil {
 		return nil, err
 	}
+	// In the change's transaction: turned on, real time is caught up on
+	// exactly when it says REALTIME again.
 	if (after.Realtime && !before.Realtime) || after.Timezone != before.Timezone {
-		if err := r.client.Segment.Update().Where(entsegment.ArchivedAtIsNil()).SetSweptAt(time.Now()).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("restart the sweeps of the project: %w", err)
+		if err := r.recompute.RestartTx(ctx, tx, scope.ProjectID); err != nil {
+			return nil, err
 		}
-		if r.recompute != nil {
-			if err := r.recomputeAllAs(ctx, segmentrun.TriggerDEFINITION_CHANGE); err != nil {
-				return nil, err
-			}
-		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit project change: %w", err)
 	}
 	return r.client.Project.Get(ctx, scope.ProjectID)
 }

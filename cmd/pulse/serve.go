@@ -152,7 +152,7 @@ func openMigrated(ctx context.Context, dsn string, logger *slog.Logger) (*sql.DB
 // syncRealtimeSources makes the segments of an older installation (or of
 // an older version's rules) real time; see recompute.SyncRealtimeSources.
 func syncRealtimeSources(ctx context.Context, enqueuer *recompute.Enqueuer, logger *slog.Logger) error {
-	n, err := enqueuer.SyncRealtimeSources(ctx)
+	n, err := enqueuer.SyncRealtimeSources(ctx, 0)
 	if err != nil {
 		return fmt.Errorf("sync real-time sources: %w", err)
 	}

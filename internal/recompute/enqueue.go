@@ -43,9 +43,9 @@ func (e *Enqueuer) Enqueue(ctx context.Context, projectID, segmentID int, trigge
 		return 0, fmt.Errorf("begin enqueue: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	runID, commit, err := e.enqueueTx(ctx, tx, projectID, segmentID, trigger)
-	if err != nil || !commit {
-		return runID, err
+	runID, err := e.EnqueueTx(ctx, tx, projectID, segmentID, trigger)
+	if err != nil {
+		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit enqueue: %w", err)
@@ -53,48 +53,60 @@ func (e *Enqueuer) Enqueue(ctx context.Context, projectID, segmentID int, trigge
 	return runID, nil
 }
 
-// enqueueTx is Enqueue in tx, which it leaves to the caller: commit says
-// whether tx holds a run to commit (false: the request is answered by a
-// run that exists, and tx may be rolled back).
-func (e *Enqueuer) enqueueTx(ctx context.Context, tx *sql.Tx, projectID, segmentID int, trigger segmentrun.Trigger) (runID int, commit bool, err error) {
+// EnqueueTx is Enqueue in tx, which the caller commits: the run and its
+// job are requested exactly when tx commits.
+func (e *Enqueuer) EnqueueTx(ctx context.Context, tx *sql.Tx, projectID, segmentID int, trigger segmentrun.Trigger) (int, error) {
 	// NO KEY UPDATE conflicts with the worker's FOR UPDATE and with other
 	// enqueues, not with the key-share locks of foreign key checks.
-	err = tx.QueryRowContext(ctx, `SELECT id FROM segments WHERE id = $2 AND project_id = $1 AND archived_at IS NULL FOR NO KEY UPDATE`,
+	err := tx.QueryRowContext(ctx, `SELECT id FROM segments WHERE id = $2 AND project_id = $1 AND archived_at IS NULL FOR NO KEY UPDATE`,
 		projectID, segmentID).Scan(&segmentID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, fmt.Errorf("enqueue segment %d: %w", segmentID, ErrNoSegment)
+		return 0, fmt.Errorf("enqueue segment %d: %w", segmentID, ErrNoSegment)
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("lock segment %d: %w", segmentID, err)
+		return 0, fmt.Errorf("lock segment %d: %w", segmentID, err)
 	}
-	runID, err = insertRun(ctx, tx, projectID, segmentID, trigger)
+	runID, err := insertRun(ctx, tx, projectID, segmentID, trigger)
 	if err != nil {
-		return 0, false, err
+		return 0, err
 	}
 	res, err := e.river.InsertTx(ctx, tx, Args{SegmentID: segmentID, ProjectID: projectID, RunID: runID}, nil)
 	if err != nil {
-		return 0, false, fmt.Errorf("insert recompute job of segment %d: %w", segmentID, err)
+		return 0, fmt.Errorf("insert recompute job of segment %d: %w", segmentID, err)
 	}
 	if !res.UniqueSkippedAsDuplicate {
 		if _, err := tx.ExecContext(ctx, `UPDATE segment_runs SET job_id = $1 WHERE id = $2`, res.Job.ID, runID); err != nil {
-			return 0, false, fmt.Errorf("record job of run %d: %w", runID, err)
+			return 0, fmt.Errorf("record job of run %d: %w", runID, err)
 		}
 	} else if res.Job.State != rivertype.JobStateRunning {
 		// The waiting job already has its run: drop ours, answer with that.
 		existing, err := e.runOfJob(ctx, tx, res.Job.ID, projectID)
+		if err != nil {
+			return 0, err
+		}
 		requested(ctx, trigger, segmentID, existing)
-		return existing, false, err
-	} else if followUp, err := followUpRun(ctx, tx, segmentID, runID); err != nil || followUp != 0 {
+		return existing, dropRun(ctx, tx, runID)
+	} else if followUp, err := followUpRun(ctx, tx, segmentID, runID); err != nil {
+		return 0, err
+	} else if followUp != 0 {
 		requested(ctx, trigger, segmentID, followUp)
-		return followUp, false, err // ours is dropped
+		return followUp, dropRun(ctx, tx, runID)
 	}
 	if trigger == segmentrun.TriggerMANUAL {
 		// An admin's request is in the audit log exactly when its run is.
 		if err := audit.Record(ctx, tx, segmentID, nil, queuedRun(runID)); err != nil {
-			return 0, false, err
+			return 0, err
 		}
 	}
-	return runID, true, nil
+	return runID, nil
+}
+
+// dropRun deletes the run a request made that another run answers.
+func dropRun(ctx context.Context, tx *sql.Tx, runID int) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM segment_runs WHERE id = $1`, runID); err != nil {
+		return fmt.Errorf("drop run %d: %w", runID, err)
+	}
+	return nil
 }
 
 // requested attaches to the audit entry of an admin's request that queued

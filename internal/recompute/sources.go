@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/pulse-analytics/pulse/ent/segmentrun"
 	"github.com/pulse-analytics/pulse/internal/segment"
 )
@@ -23,9 +25,10 @@ import (
 // what real time reads of the definition changed: it reconciles nothing,
 // so the users it catches up on count as no drift. It returns how many segments it changed.
 // Processes that start together may both run it: each segment is changed
-// under its row lock, by the first to get there.
-func (e *Enqueuer) SyncRealtimeSources(ctx context.Context) (int, error) {
-	stale, err := staleSources(ctx, e.db)
+// under its row lock, by the first to get there. projectID 0 is every
+// project.
+func (e *Enqueuer) SyncRealtimeSources(ctx context.Context, projectID int) (int, error) {
+	stale, err := staleSources(ctx, e.db, projectID)
 	if err != nil {
 		return 0, err
 	}
@@ -46,10 +49,11 @@ func (e *Enqueuer) SyncRealtimeSources(ctx context.Context) (int, error) {
 }
 
 // staleSources finds the segments SyncRealtimeSources changes.
-func staleSources(ctx context.Context, db *sql.DB) ([]dueSegment, error) {
+func staleSources(ctx context.Context, db *sql.DB, projectID int) ([]dueSegment, error) {
 	rows, err := db.QueryContext(ctx, `
 		SELECT project_id, id, rule, realtime_sources FROM segments
-		WHERE kind = 'DYNAMIC' AND realtime AND archived_at IS NULL AND rule IS NOT NULL ORDER BY id`)
+		WHERE kind = 'DYNAMIC' AND realtime AND archived_at IS NULL AND rule IS NOT NULL AND ($1::bigint = 0 OR project_id = $1)
+		ORDER BY id`, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("find real-time segments: %w", err)
 	}
@@ -99,7 +103,7 @@ func (e *Enqueuer) syncSources(ctx context.Context, projectID, segmentID int) (b
 		return false, fmt.Errorf("begin sources of segment %d: %w", segmentID, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if _, _, err := e.enqueueTx(ctx, tx, projectID, segmentID, segmentrun.TriggerDEFINITION_CHANGE); err != nil {
+	if _, err := e.EnqueueTx(ctx, tx, projectID, segmentID, segmentrun.TriggerDEFINITION_CHANGE); err != nil {
 		return false, err
 	}
 	var rule, stored []byte
@@ -129,4 +133,43 @@ func (e *Enqueuer) syncSources(ctx context.Context, projectID, segmentID int) (b
 		return false, fmt.Errorf("commit sources of segment %d: %w", segmentID, err)
 	}
 	return true, nil
+}
+
+// RestartTx, in tx, restarts the real time of every active segment of the
+// project, for a project whose real time is turned back on or whose time
+// zone changed (which moves the days activity counts): the sweeps of their
+// windows start from now, and each gets a recompute, which covers what
+// changed meanwhile. A nil Enqueuer (a process that cannot queue jobs)
+// restarts the sweeps only; the scheduled refresh recomputes them.
+func (e *Enqueuer) RestartTx(ctx context.Context, tx *sql.Tx, projectID int) error {
+	// Locked in id order, the order every request locks segments in.
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM segments WHERE project_id = $1 AND archived_at IS NULL ORDER BY id FOR NO KEY UPDATE`,
+		projectID)
+	if err != nil {
+		return fmt.Errorf("lock the segments of project %d: %w", projectID, err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("lock the segments of project %d: %w", projectID, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("lock the segments of project %d: %w", projectID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE segments SET swept_at = $2 WHERE id = ANY($1::bigint[])`, pq.Array(ids), time.Now()); err != nil {
+		return fmt.Errorf("restart the sweeps of project %d: %w", projectID, err)
+	}
+	if e == nil {
+		return nil
+	}
+	for _, id := range ids {
+		if _, err := e.EnqueueTx(ctx, tx, projectID, int(id), segmentrun.TriggerDEFINITION_CHANGE); err != nil {
+			return err
+		}
+	}
+	return nil
 }
