@@ -36,6 +36,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
 	"github.com/pulse-analytics/pulse/ent/usererasure"
+	"github.com/pulse-analytics/pulse/ent/usermerge"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -90,6 +91,8 @@ type Client struct {
 	UserDailyActivity *UserDailyActivityClient
 	// UserErasure is the client for interacting with the UserErasure builders.
 	UserErasure *UserErasureClient
+	// UserMerge is the client for interacting with the UserMerge builders.
+	UserMerge *UserMergeClient
 	// WebhookAttempt is the client for interacting with the WebhookAttempt builders.
 	WebhookAttempt *WebhookAttemptClient
 	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
@@ -128,6 +131,7 @@ func (c *Client) init() {
 	c.User = NewUserClient(c.config)
 	c.UserDailyActivity = NewUserDailyActivityClient(c.config)
 	c.UserErasure = NewUserErasureClient(c.config)
+	c.UserMerge = NewUserMergeClient(c.config)
 	c.WebhookAttempt = NewWebhookAttemptClient(c.config)
 	c.WebhookEndpoint = NewWebhookEndpointClient(c.config)
 	c.WebhookMessage = NewWebhookMessageClient(c.config)
@@ -244,6 +248,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		User:              NewUserClient(cfg),
 		UserDailyActivity: NewUserDailyActivityClient(cfg),
 		UserErasure:       NewUserErasureClient(cfg),
+		UserMerge:         NewUserMergeClient(cfg),
 		WebhookAttempt:    NewWebhookAttemptClient(cfg),
 		WebhookEndpoint:   NewWebhookEndpointClient(cfg),
 		WebhookMessage:    NewWebhookMessageClient(cfg),
@@ -287,6 +292,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		User:              NewUserClient(cfg),
 		UserDailyActivity: NewUserDailyActivityClient(cfg),
 		UserErasure:       NewUserErasureClient(cfg),
+		UserMerge:         NewUserMergeClient(cfg),
 		WebhookAttempt:    NewWebhookAttemptClient(cfg),
 		WebhookEndpoint:   NewWebhookEndpointClient(cfg),
 		WebhookMessage:    NewWebhookMessageClient(cfg),
@@ -323,7 +329,7 @@ func (c *Client) Use(hooks ...Hook) {
 		c.Identity, c.Project, c.Segment, c.SegmentDirtyUser, c.SegmentMember,
 		c.SegmentMembership, c.SegmentRun, c.SegmentVersion, c.SuppressedID, c.Survey,
 		c.SurveyQuestion, c.SurveyResponse, c.User, c.UserDailyActivity, c.UserErasure,
-		c.WebhookAttempt, c.WebhookEndpoint, c.WebhookMessage,
+		c.UserMerge, c.WebhookAttempt, c.WebhookEndpoint, c.WebhookMessage,
 	} {
 		n.Use(hooks...)
 	}
@@ -337,7 +343,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.Identity, c.Project, c.Segment, c.SegmentDirtyUser, c.SegmentMember,
 		c.SegmentMembership, c.SegmentRun, c.SegmentVersion, c.SuppressedID, c.Survey,
 		c.SurveyQuestion, c.SurveyResponse, c.User, c.UserDailyActivity, c.UserErasure,
-		c.WebhookAttempt, c.WebhookEndpoint, c.WebhookMessage,
+		c.UserMerge, c.WebhookAttempt, c.WebhookEndpoint, c.WebhookMessage,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -388,6 +394,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.UserDailyActivity.mutate(ctx, m)
 	case *UserErasureMutation:
 		return c.UserErasure.mutate(ctx, m)
+	case *UserMergeMutation:
+		return c.UserMerge.mutate(ctx, m)
 	case *WebhookAttemptMutation:
 		return c.WebhookAttempt.mutate(ctx, m)
 	case *WebhookEndpointMutation:
@@ -1973,6 +1981,22 @@ func (c *ProjectClient) QuerySuppressedIds(_m *Project) *SuppressedIDQuery {
 			sqlgraph.From(project.Table, project.FieldID, id),
 			sqlgraph.To(suppressedid.Table, suppressedid.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, project.SuppressedIdsTable, project.SuppressedIdsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryUserMerges queries the user_merges edge of a Project.
+func (c *ProjectClient) QueryUserMerges(_m *Project) *UserMergeQuery {
+	query := (&UserMergeClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, id),
+			sqlgraph.To(usermerge.Table, usermerge.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.UserMergesTable, project.UserMergesColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -4319,6 +4343,157 @@ func (c *UserErasureClient) mutate(ctx context.Context, m *UserErasureMutation) 
 	}
 }
 
+// UserMergeClient is a client for the UserMerge schema.
+type UserMergeClient struct {
+	config
+}
+
+// NewUserMergeClient returns a client for the UserMerge from the given config.
+func NewUserMergeClient(c config) *UserMergeClient {
+	return &UserMergeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `usermerge.Hooks(f(g(h())))`.
+func (c *UserMergeClient) Use(hooks ...Hook) {
+	c.hooks.UserMerge = append(c.hooks.UserMerge, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `usermerge.Intercept(f(g(h())))`.
+func (c *UserMergeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.UserMerge = append(c.inters.UserMerge, interceptors...)
+}
+
+// Create returns a builder for creating a UserMerge entity.
+func (c *UserMergeClient) Create() *UserMergeCreate {
+	mutation := newUserMergeMutation(c.config, OpCreate)
+	return &UserMergeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of UserMerge entities.
+func (c *UserMergeClient) CreateBulk(builders ...*UserMergeCreate) *UserMergeCreateBulk {
+	return &UserMergeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *UserMergeClient) MapCreateBulk(slice any, setFunc func(*UserMergeCreate, int)) *UserMergeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &UserMergeCreateBulk{err: fmt.Errorf("calling to UserMergeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*UserMergeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &UserMergeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for UserMerge.
+func (c *UserMergeClient) Update() *UserMergeUpdate {
+	mutation := newUserMergeMutation(c.config, OpUpdate)
+	return &UserMergeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *UserMergeClient) UpdateOne(_m *UserMerge) *UserMergeUpdateOne {
+	mutation := newUserMergeMutation(c.config, OpUpdateOne, withUserMerge(_m))
+	return &UserMergeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *UserMergeClient) UpdateOneID(id int) *UserMergeUpdateOne {
+	mutation := newUserMergeMutation(c.config, OpUpdateOne, withUserMergeID(id))
+	return &UserMergeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for UserMerge.
+func (c *UserMergeClient) Delete() *UserMergeDelete {
+	mutation := newUserMergeMutation(c.config, OpDelete)
+	return &UserMergeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *UserMergeClient) DeleteOne(_m *UserMerge) *UserMergeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *UserMergeClient) DeleteOneID(id int) *UserMergeDeleteOne {
+	builder := c.Delete().Where(usermerge.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &UserMergeDeleteOne{builder}
+}
+
+// Query returns a query builder for UserMerge.
+func (c *UserMergeClient) Query() *UserMergeQuery {
+	return &UserMergeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeUserMerge},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a UserMerge entity by its id.
+func (c *UserMergeClient) Get(ctx context.Context, id int) (*UserMerge, error) {
+	return c.Query().Where(usermerge.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *UserMergeClient) GetX(ctx context.Context, id int) *UserMerge {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProject queries the project edge of a UserMerge.
+func (c *UserMergeClient) QueryProject(_m *UserMerge) *ProjectQuery {
+	query := (&ProjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(usermerge.Table, usermerge.FieldID, id),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, usermerge.ProjectTable, usermerge.ProjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *UserMergeClient) Hooks() []Hook {
+	hooks := c.hooks.UserMerge
+	return append(hooks[:len(hooks):len(hooks)], usermerge.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *UserMergeClient) Interceptors() []Interceptor {
+	inters := c.inters.UserMerge
+	return append(inters[:len(inters):len(inters)], usermerge.Interceptors[:]...)
+}
+
+func (c *UserMergeClient) mutate(ctx context.Context, m *UserMergeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&UserMergeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&UserMergeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&UserMergeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&UserMergeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown UserMerge mutation op: %q", m.Op())
+	}
+}
+
 // WebhookAttemptClient is a client for the WebhookAttempt schema.
 type WebhookAttemptClient struct {
 	config
@@ -4842,15 +5017,15 @@ type (
 		APIKey, AuditEntry, DiscoveryRun, Event, Feedback, FeedbackChange, Identity,
 		Project, Segment, SegmentDirtyUser, SegmentMember, SegmentMembership,
 		SegmentRun, SegmentVersion, SuppressedID, Survey, SurveyQuestion,
-		SurveyResponse, User, UserDailyActivity, UserErasure, WebhookAttempt,
-		WebhookEndpoint, WebhookMessage []ent.Hook
+		SurveyResponse, User, UserDailyActivity, UserErasure, UserMerge,
+		WebhookAttempt, WebhookEndpoint, WebhookMessage []ent.Hook
 	}
 	inters struct {
 		APIKey, AuditEntry, DiscoveryRun, Event, Feedback, FeedbackChange, Identity,
 		Project, Segment, SegmentDirtyUser, SegmentMember, SegmentMembership,
 		SegmentRun, SegmentVersion, SuppressedID, Survey, SurveyQuestion,
-		SurveyResponse, User, UserDailyActivity, UserErasure, WebhookAttempt,
-		WebhookEndpoint, WebhookMessage []ent.Interceptor
+		SurveyResponse, User, UserDailyActivity, UserErasure, UserMerge,
+		WebhookAttempt, WebhookEndpoint, WebhookMessage []ent.Interceptor
 	}
 )
 

@@ -33,6 +33,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
 	"github.com/pulse-analytics/pulse/ent/usererasure"
+	"github.com/pulse-analytics/pulse/ent/usermerge"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -117,6 +118,7 @@ func checkColumn(t, c string) error {
 			user.Table:              user.ValidColumn,
 			userdailyactivity.Table: userdailyactivity.ValidColumn,
 			usererasure.Table:       usererasure.ValidColumn,
+			usermerge.Table:         usermerge.ValidColumn,
 			webhookattempt.Table:    webhookattempt.ValidColumn,
 			webhookendpoint.Table:   webhookendpoint.ValidColumn,
 			webhookmessage.Table:    webhookmessage.ValidColumn,

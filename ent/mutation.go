@@ -35,6 +35,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
 	"github.com/pulse-analytics/pulse/ent/usererasure"
+	"github.com/pulse-analytics/pulse/ent/usermerge"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -70,6 +71,7 @@ const (
 	TypeUser              = "User"
 	TypeUserDailyActivity = "UserDailyActivity"
 	TypeUserErasure       = "UserErasure"
+	TypeUserMerge         = "UserMerge"
 	TypeWebhookAttempt    = "WebhookAttempt"
 	TypeWebhookEndpoint   = "WebhookEndpoint"
 	TypeWebhookMessage    = "WebhookMessage"
@@ -7566,6 +7568,9 @@ type ProjectMutation struct {
 	suppressed_ids             map[int]struct{}
 	removedsuppressed_ids      map[int]struct{}
 	clearedsuppressed_ids      bool
+	user_merges                map[int]struct{}
+	removeduser_merges         map[int]struct{}
+	cleareduser_merges         bool
 	done                       bool
 	oldValue                   func(context.Context) (*Project, error)
 	predicates                 []predicate.Project
@@ -9223,6 +9228,60 @@ func (m *ProjectMutation) ResetSuppressedIds() {
 	m.removedsuppressed_ids = nil
 }
 
+// AddUserMergeIDs adds the "user_merges" edge to the UserMerge entity by ids.
+func (m *ProjectMutation) AddUserMergeIDs(ids ...int) {
+	if m.user_merges == nil {
+		m.user_merges = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.user_merges[ids[i]] = struct{}{}
+	}
+}
+
+// ClearUserMerges clears the "user_merges" edge to the UserMerge entity.
+func (m *ProjectMutation) ClearUserMerges() {
+	m.cleareduser_merges = true
+}
+
+// UserMergesCleared reports if the "user_merges" edge to the UserMerge entity was cleared.
+func (m *ProjectMutation) UserMergesCleared() bool {
+	return m.cleareduser_merges
+}
+
+// RemoveUserMergeIDs removes the "user_merges" edge to the UserMerge entity by IDs.
+func (m *ProjectMutation) RemoveUserMergeIDs(ids ...int) {
+	if m.removeduser_merges == nil {
+		m.removeduser_merges = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.user_merges, ids[i])
+		m.removeduser_merges[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedUserMerges returns the removed IDs of the "user_merges" edge to the UserMerge entity.
+func (m *ProjectMutation) RemovedUserMergesIDs() (ids []int) {
+	for id := range m.removeduser_merges {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// UserMergesIDs returns the "user_merges" edge IDs in the mutation.
+func (m *ProjectMutation) UserMergesIDs() (ids []int) {
+	for id := range m.user_merges {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetUserMerges resets all changes to the "user_merges" edge.
+func (m *ProjectMutation) ResetUserMerges() {
+	m.user_merges = nil
+	m.cleareduser_merges = false
+	m.removeduser_merges = nil
+}
+
 // Where appends a list predicates to the ProjectMutation builder.
 func (m *ProjectMutation) Where(ps ...predicate.Project) {
 	m.predicates = append(m.predicates, ps...)
@@ -9540,7 +9599,7 @@ func (m *ProjectMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ProjectMutation) AddedEdges() []string {
-	edges := make([]string, 0, 21)
+	edges := make([]string, 0, 22)
 	if m.api_keys != nil {
 		edges = append(edges, project.EdgeAPIKeys)
 	}
@@ -9603,6 +9662,9 @@ func (m *ProjectMutation) AddedEdges() []string {
 	}
 	if m.suppressed_ids != nil {
 		edges = append(edges, project.EdgeSuppressedIds)
+	}
+	if m.user_merges != nil {
+		edges = append(edges, project.EdgeUserMerges)
 	}
 	return edges
 }
@@ -9737,13 +9799,19 @@ func (m *ProjectMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case project.EdgeUserMerges:
+		ids := make([]ent.Value, 0, len(m.user_merges))
+		for id := range m.user_merges {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ProjectMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 21)
+	edges := make([]string, 0, 22)
 	if m.removedapi_keys != nil {
 		edges = append(edges, project.EdgeAPIKeys)
 	}
@@ -9806,6 +9874,9 @@ func (m *ProjectMutation) RemovedEdges() []string {
 	}
 	if m.removedsuppressed_ids != nil {
 		edges = append(edges, project.EdgeSuppressedIds)
+	}
+	if m.removeduser_merges != nil {
+		edges = append(edges, project.EdgeUserMerges)
 	}
 	return edges
 }
@@ -9940,13 +10011,19 @@ func (m *ProjectMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case project.EdgeUserMerges:
+		ids := make([]ent.Value, 0, len(m.removeduser_merges))
+		for id := range m.removeduser_merges {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ProjectMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 21)
+	edges := make([]string, 0, 22)
 	if m.clearedapi_keys {
 		edges = append(edges, project.EdgeAPIKeys)
 	}
@@ -10010,6 +10087,9 @@ func (m *ProjectMutation) ClearedEdges() []string {
 	if m.clearedsuppressed_ids {
 		edges = append(edges, project.EdgeSuppressedIds)
 	}
+	if m.cleareduser_merges {
+		edges = append(edges, project.EdgeUserMerges)
+	}
 	return edges
 }
 
@@ -10059,6 +10139,8 @@ func (m *ProjectMutation) EdgeCleared(name string) bool {
 		return m.cleareduser_erasures
 	case project.EdgeSuppressedIds:
 		return m.clearedsuppressed_ids
+	case project.EdgeUserMerges:
+		return m.cleareduser_merges
 	}
 	return false
 }
@@ -10137,6 +10219,9 @@ func (m *ProjectMutation) ResetEdge(name string) error {
 		return nil
 	case project.EdgeSuppressedIds:
 		m.ResetSuppressedIds()
+		return nil
+	case project.EdgeUserMerges:
+		m.ResetUserMerges()
 		return nil
 	}
 	return fmt.Errorf("unknown Project edge %s", name)
@@ -22621,6 +22706,617 @@ func (m *UserErasureMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown UserErasure edge %s", name)
+}
+
+// UserMergeMutation represents an operation that mutates the UserMerge nodes in the graph.
+type UserMergeMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	user_id           *int
+	adduser_id        *int
+	merged_user_id    *int
+	addmerged_user_id *int
+	merged_at         *time.Time
+	clearedFields     map[string]struct{}
+	project           *int
+	clearedproject    bool
+	done              bool
+	oldValue          func(context.Context) (*UserMerge, error)
+	predicates        []predicate.UserMerge
+}
+
+var _ ent.Mutation = (*UserMergeMutation)(nil)
+
+// usermergeOption allows management of the mutation configuration using functional options.
+type usermergeOption func(*UserMergeMutation)
+
+// newUserMergeMutation creates new mutation for the UserMerge entity.
+func newUserMergeMutation(c config, op Op, opts ...usermergeOption) *UserMergeMutation {
+	m := &UserMergeMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeUserMerge,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withUserMergeID sets the ID field of the mutation.
+func withUserMergeID(id int) usermergeOption {
+	return func(m *UserMergeMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *UserMerge
+		)
+		m.oldValue = func(ctx context.Context) (*UserMerge, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().UserMerge.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withUserMerge sets the old UserMerge of the mutation.
+func withUserMerge(node *UserMerge) usermergeOption {
+	return func(m *UserMergeMutation) {
+		m.oldValue = func(context.Context) (*UserMerge, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m UserMergeMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m UserMergeMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *UserMergeMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *UserMergeMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().UserMerge.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetProjectID sets the "project_id" field.
+func (m *UserMergeMutation) SetProjectID(i int) {
+	m.project = &i
+}
+
+// ProjectID returns the value of the "project_id" field in the mutation.
+func (m *UserMergeMutation) ProjectID() (r int, exists bool) {
+	v := m.project
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProjectID returns the old "project_id" field's value of the UserMerge entity.
+// If the UserMerge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMergeMutation) OldProjectID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProjectID: %w", err)
+	}
+	return oldValue.ProjectID, nil
+}
+
+// ResetProjectID resets all changes to the "project_id" field.
+func (m *UserMergeMutation) ResetProjectID() {
+	m.project = nil
+}
+
+// SetUserID sets the "user_id" field.
+func (m *UserMergeMutation) SetUserID(i int) {
+	m.user_id = &i
+	m.adduser_id = nil
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *UserMergeMutation) UserID() (r int, exists bool) {
+	v := m.user_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the UserMerge entity.
+// If the UserMerge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMergeMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// AddUserID adds i to the "user_id" field.
+func (m *UserMergeMutation) AddUserID(i int) {
+	if m.adduser_id != nil {
+		*m.adduser_id += i
+	} else {
+		m.adduser_id = &i
+	}
+}
+
+// AddedUserID returns the value that was added to the "user_id" field in this mutation.
+func (m *UserMergeMutation) AddedUserID() (r int, exists bool) {
+	v := m.adduser_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *UserMergeMutation) ResetUserID() {
+	m.user_id = nil
+	m.adduser_id = nil
+}
+
+// SetMergedUserID sets the "merged_user_id" field.
+func (m *UserMergeMutation) SetMergedUserID(i int) {
+	m.merged_user_id = &i
+	m.addmerged_user_id = nil
+}
+
+// MergedUserID returns the value of the "merged_user_id" field in the mutation.
+func (m *UserMergeMutation) MergedUserID() (r int, exists bool) {
+	v := m.merged_user_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMergedUserID returns the old "merged_user_id" field's value of the UserMerge entity.
+// If the UserMerge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMergeMutation) OldMergedUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMergedUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMergedUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMergedUserID: %w", err)
+	}
+	return oldValue.MergedUserID, nil
+}
+
+// AddMergedUserID adds i to the "merged_user_id" field.
+func (m *UserMergeMutation) AddMergedUserID(i int) {
+	if m.addmerged_user_id != nil {
+		*m.addmerged_user_id += i
+	} else {
+		m.addmerged_user_id = &i
+	}
+}
+
+// AddedMergedUserID returns the value that was added to the "merged_user_id" field in this mutation.
+func (m *UserMergeMutation) AddedMergedUserID() (r int, exists bool) {
+	v := m.addmerged_user_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMergedUserID resets all changes to the "merged_user_id" field.
+func (m *UserMergeMutation) ResetMergedUserID() {
+	m.merged_user_id = nil
+	m.addmerged_user_id = nil
+}
+
+// SetMergedAt sets the "merged_at" field.
+func (m *UserMergeMutation) SetMergedAt(t time.Time) {
+	m.merged_at = &t
+}
+
+// MergedAt returns the value of the "merged_at" field in the mutation.
+func (m *UserMergeMutation) MergedAt() (r time.Time, exists bool) {
+	v := m.merged_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMergedAt returns the old "merged_at" field's value of the UserMerge entity.
+// If the UserMerge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMergeMutation) OldMergedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMergedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMergedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMergedAt: %w", err)
+	}
+	return oldValue.MergedAt, nil
+}
+
+// ResetMergedAt resets all changes to the "merged_at" field.
+func (m *UserMergeMutation) ResetMergedAt() {
+	m.merged_at = nil
+}
+
+// ClearProject clears the "project" edge to the Project entity.
+func (m *UserMergeMutation) ClearProject() {
+	m.clearedproject = true
+	m.clearedFields[usermerge.FieldProjectID] = struct{}{}
+}
+
+// ProjectCleared reports if the "project" edge to the Project entity was cleared.
+func (m *UserMergeMutation) ProjectCleared() bool {
+	return m.clearedproject
+}
+
+// ProjectIDs returns the "project" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ProjectID instead. It exists only for internal usage by the builders.
+func (m *UserMergeMutation) ProjectIDs() (ids []int) {
+	if id := m.project; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProject resets all changes to the "project" edge.
+func (m *UserMergeMutation) ResetProject() {
+	m.project = nil
+	m.clearedproject = false
+}
+
+// Where appends a list predicates to the UserMergeMutation builder.
+func (m *UserMergeMutation) Where(ps ...predicate.UserMerge) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the UserMergeMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *UserMergeMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.UserMerge, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *UserMergeMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *UserMergeMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (UserMerge).
+func (m *UserMergeMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *UserMergeMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.project != nil {
+		fields = append(fields, usermerge.FieldProjectID)
+	}
+	if m.user_id != nil {
+		fields = append(fields, usermerge.FieldUserID)
+	}
+	if m.merged_user_id != nil {
+		fields = append(fields, usermerge.FieldMergedUserID)
+	}
+	if m.merged_at != nil {
+		fields = append(fields, usermerge.FieldMergedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *UserMergeMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case usermerge.FieldProjectID:
+		return m.ProjectID()
+	case usermerge.FieldUserID:
+		return m.UserID()
+	case usermerge.FieldMergedUserID:
+		return m.MergedUserID()
+	case usermerge.FieldMergedAt:
+		return m.MergedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *UserMergeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case usermerge.FieldProjectID:
+		return m.OldProjectID(ctx)
+	case usermerge.FieldUserID:
+		return m.OldUserID(ctx)
+	case usermerge.FieldMergedUserID:
+		return m.OldMergedUserID(ctx)
+	case usermerge.FieldMergedAt:
+		return m.OldMergedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown UserMerge field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UserMergeMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case usermerge.FieldProjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProjectID(v)
+		return nil
+	case usermerge.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case usermerge.FieldMergedUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMergedUserID(v)
+		return nil
+	case usermerge.FieldMergedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMergedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UserMerge field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *UserMergeMutation) AddedFields() []string {
+	var fields []string
+	if m.adduser_id != nil {
+		fields = append(fields, usermerge.FieldUserID)
+	}
+	if m.addmerged_user_id != nil {
+		fields = append(fields, usermerge.FieldMergedUserID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *UserMergeMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case usermerge.FieldUserID:
+		return m.AddedUserID()
+	case usermerge.FieldMergedUserID:
+		return m.AddedMergedUserID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UserMergeMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case usermerge.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUserID(v)
+		return nil
+	case usermerge.FieldMergedUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMergedUserID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UserMerge numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *UserMergeMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *UserMergeMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *UserMergeMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown UserMerge nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *UserMergeMutation) ResetField(name string) error {
+	switch name {
+	case usermerge.FieldProjectID:
+		m.ResetProjectID()
+		return nil
+	case usermerge.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case usermerge.FieldMergedUserID:
+		m.ResetMergedUserID()
+		return nil
+	case usermerge.FieldMergedAt:
+		m.ResetMergedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown UserMerge field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *UserMergeMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.project != nil {
+		edges = append(edges, usermerge.EdgeProject)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *UserMergeMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case usermerge.EdgeProject:
+		if id := m.project; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *UserMergeMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *UserMergeMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *UserMergeMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedproject {
+		edges = append(edges, usermerge.EdgeProject)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *UserMergeMutation) EdgeCleared(name string) bool {
+	switch name {
+	case usermerge.EdgeProject:
+		return m.clearedproject
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *UserMergeMutation) ClearEdge(name string) error {
+	switch name {
+	case usermerge.EdgeProject:
+		m.ClearProject()
+		return nil
+	}
+	return fmt.Errorf("unknown UserMerge unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *UserMergeMutation) ResetEdge(name string) error {
+	switch name {
+	case usermerge.EdgeProject:
+		m.ResetProject()
+		return nil
+	}
+	return fmt.Errorf("unknown UserMerge edge %s", name)
 }
 
 // WebhookAttemptMutation represents an operation that mutates the WebhookAttempt nodes in the graph.

@@ -86,9 +86,11 @@ type ProjectEdges struct {
 	UserErasures []*UserErasure `json:"user_erasures,omitempty"`
 	// SuppressedIds holds the value of the suppressed_ids edge.
 	SuppressedIds []*SuppressedID `json:"suppressed_ids,omitempty"`
+	// UserMerges holds the value of the user_merges edge.
+	UserMerges []*UserMerge `json:"user_merges,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [21]bool
+	loadedTypes [22]bool
 
 	namedAPIKeys            map[string][]*APIKey
 	namedUsers              map[string][]*User
@@ -111,6 +113,7 @@ type ProjectEdges struct {
 	namedWebhookAttempts    map[string][]*WebhookAttempt
 	namedUserErasures       map[string][]*UserErasure
 	namedSuppressedIds      map[string][]*SuppressedID
+	namedUserMerges         map[string][]*UserMerge
 }
 
 // APIKeysOrErr returns the APIKeys value or an error if the edge
@@ -300,6 +303,15 @@ func (e ProjectEdges) SuppressedIdsOrErr() ([]*SuppressedID, error) {
 		return e.SuppressedIds, nil
 	}
 	return nil, &NotLoadedError{edge: "suppressed_ids"}
+}
+
+// UserMergesOrErr returns the UserMerges value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) UserMergesOrErr() ([]*UserMerge, error) {
+	if e.loadedTypes[21] {
+		return e.UserMerges, nil
+	}
+	return nil, &NotLoadedError{edge: "user_merges"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -513,6 +525,11 @@ func (_m *Project) QueryUserErasures() *UserErasureQuery {
 // QuerySuppressedIds queries the "suppressed_ids" edge of the Project entity.
 func (_m *Project) QuerySuppressedIds() *SuppressedIDQuery {
 	return NewProjectClient(_m.config).QuerySuppressedIds(_m)
+}
+
+// QueryUserMerges queries the "user_merges" edge of the Project entity.
+func (_m *Project) QueryUserMerges() *UserMergeQuery {
+	return NewProjectClient(_m.config).QueryUserMerges(_m)
 }
 
 // Update returns a builder for updating this Project.
@@ -1070,6 +1087,30 @@ func (_m *Project) appendNamedSuppressedIds(name string, edges ...*SuppressedID)
 		_m.Edges.namedSuppressedIds[name] = []*SuppressedID{}
 	} else {
 		_m.Edges.namedSuppressedIds[name] = append(_m.Edges.namedSuppressedIds[name], edges...)
+	}
+}
+
+// NamedUserMerges returns the UserMerges named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedUserMerges(name string) ([]*UserMerge, error) {
+	if _m.Edges.namedUserMerges == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedUserMerges[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedUserMerges(name string, edges ...*UserMerge) {
+	if _m.Edges.namedUserMerges == nil {
+		_m.Edges.namedUserMerges = make(map[string][]*UserMerge)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedUserMerges[name] = []*UserMerge{}
+	} else {
+		_m.Edges.namedUserMerges[name] = append(_m.Edges.namedUserMerges[name], edges...)
 	}
 }
 

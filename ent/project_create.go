@@ -30,6 +30,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
 	"github.com/pulse-analytics/pulse/ent/usererasure"
+	"github.com/pulse-analytics/pulse/ent/usermerge"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -458,6 +459,21 @@ func (_c *ProjectCreate) AddSuppressedIds(v ...*SuppressedID) *ProjectCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddSuppressedIDIDs(ids...)
+}
+
+// AddUserMergeIDs adds the "user_merges" edge to the UserMerge entity by IDs.
+func (_c *ProjectCreate) AddUserMergeIDs(ids ...int) *ProjectCreate {
+	_c.mutation.AddUserMergeIDs(ids...)
+	return _c
+}
+
+// AddUserMerges adds the "user_merges" edges to the UserMerge entity.
+func (_c *ProjectCreate) AddUserMerges(v ...*UserMerge) *ProjectCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddUserMergeIDs(ids...)
 }
 
 // Mutation returns the ProjectMutation object of the builder.
@@ -948,6 +964,22 @@ func (_c *ProjectCreate) createSpec() (*Project, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(suppressedid.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.UserMergesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.UserMergesTable,
+			Columns: []string{project.UserMergesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(usermerge.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

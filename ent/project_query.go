@@ -33,6 +33,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
 	"github.com/pulse-analytics/pulse/ent/usererasure"
+	"github.com/pulse-analytics/pulse/ent/usermerge"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -66,6 +67,7 @@ type ProjectQuery struct {
 	withWebhookAttempts         *WebhookAttemptQuery
 	withUserErasures            *UserErasureQuery
 	withSuppressedIds           *SuppressedIDQuery
+	withUserMerges              *UserMergeQuery
 	loadTotal                   []func(context.Context, []*Project) error
 	modifiers                   []func(*sql.Selector)
 	withNamedAPIKeys            map[string]*APIKeyQuery
@@ -89,6 +91,7 @@ type ProjectQuery struct {
 	withNamedWebhookAttempts    map[string]*WebhookAttemptQuery
 	withNamedUserErasures       map[string]*UserErasureQuery
 	withNamedSuppressedIds      map[string]*SuppressedIDQuery
+	withNamedUserMerges         map[string]*UserMergeQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -587,6 +590,28 @@ func (_q *ProjectQuery) QuerySuppressedIds() *SuppressedIDQuery {
 	return query
 }
 
+// QueryUserMerges chains the current query on the "user_merges" edge.
+func (_q *ProjectQuery) QueryUserMerges() *UserMergeQuery {
+	query := (&UserMergeClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(usermerge.Table, usermerge.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.UserMergesTable, project.UserMergesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
 // First returns the first Project entity from the query.
 // Returns a *NotFoundError when no Project was found.
 func (_q *ProjectQuery) First(ctx context.Context) (*Project, error) {
@@ -800,6 +825,7 @@ func (_q *ProjectQuery) Clone() *ProjectQuery {
 		withWebhookAttempts:    _q.withWebhookAttempts.Clone(),
 		withUserErasures:       _q.withUserErasures.Clone(),
 		withSuppressedIds:      _q.withSuppressedIds.Clone(),
+		withUserMerges:         _q.withUserMerges.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -1038,6 +1064,17 @@ func (_q *ProjectQuery) WithSuppressedIds(opts ...func(*SuppressedIDQuery)) *Pro
 	return _q
 }
 
+// WithUserMerges tells the query-builder to eager-load the nodes that are connected to
+// the "user_merges" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithUserMerges(opts ...func(*UserMergeQuery)) *ProjectQuery {
+	query := (&UserMergeClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withUserMerges = query
+	return _q
+}
+
 // GroupBy is used to group vertices by one or more fields/columns.
 // It is often used with aggregate functions, like: count, max, mean, min, sum.
 //
@@ -1116,7 +1153,7 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 	var (
 		nodes       = []*Project{}
 		_spec       = _q.querySpec()
-		loadedTypes = [21]bool{
+		loadedTypes = [22]bool{
 			_q.withAPIKeys != nil,
 			_q.withUsers != nil,
 			_q.withIdentities != nil,
@@ -1138,6 +1175,7 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			_q.withWebhookAttempts != nil,
 			_q.withUserErasures != nil,
 			_q.withSuppressedIds != nil,
+			_q.withUserMerges != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -1310,6 +1348,13 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			return nil, err
 		}
 	}
+	if query := _q.withUserMerges; query != nil {
+		if err := _q.loadUserMerges(ctx, query, nodes,
+			func(n *Project) { n.Edges.UserMerges = []*UserMerge{} },
+			func(n *Project, e *UserMerge) { n.Edges.UserMerges = append(n.Edges.UserMerges, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedAPIKeys {
 		if err := _q.loadAPIKeys(ctx, query, nodes,
 			func(n *Project) { n.appendNamedAPIKeys(name) },
@@ -1454,6 +1499,13 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 		if err := _q.loadSuppressedIds(ctx, query, nodes,
 			func(n *Project) { n.appendNamedSuppressedIds(name) },
 			func(n *Project, e *SuppressedID) { n.appendNamedSuppressedIds(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedUserMerges {
+		if err := _q.loadUserMerges(ctx, query, nodes,
+			func(n *Project) { n.appendNamedUserMerges(name) },
+			func(n *Project, e *UserMerge) { n.appendNamedUserMerges(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -2095,6 +2147,36 @@ func (_q *ProjectQuery) loadSuppressedIds(ctx context.Context, query *Suppressed
 	}
 	return nil
 }
+func (_q *ProjectQuery) loadUserMerges(ctx context.Context, query *UserMergeQuery, nodes []*Project, init func(*Project), assign func(*Project, *UserMerge)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(usermerge.FieldProjectID)
+	}
+	query.Where(predicate.UserMerge(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.UserMergesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *ProjectQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -2506,6 +2588,20 @@ func (_q *ProjectQuery) WithNamedSuppressedIds(name string, opts ...func(*Suppre
 		_q.withNamedSuppressedIds = make(map[string]*SuppressedIDQuery)
 	}
 	_q.withNamedSuppressedIds[name] = query
+	return _q
+}
+
+// WithNamedUserMerges tells the query-builder to eager-load the nodes that are connected to the "user_merges"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedUserMerges(name string, opts ...func(*UserMergeQuery)) *ProjectQuery {
+	query := (&UserMergeClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedUserMerges == nil {
+		_q.withNamedUserMerges = make(map[string]*UserMergeQuery)
+	}
+	_q.withNamedUserMerges[name] = query
 	return _q
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
 	"github.com/pulse-analytics/pulse/ent/usererasure"
+	"github.com/pulse-analytics/pulse/ent/usermerge"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -492,6 +493,21 @@ func (_u *ProjectUpdate) AddSuppressedIds(v ...*SuppressedID) *ProjectUpdate {
 	return _u.AddSuppressedIDIDs(ids...)
 }
 
+// AddUserMergeIDs adds the "user_merges" edge to the UserMerge entity by IDs.
+func (_u *ProjectUpdate) AddUserMergeIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.AddUserMergeIDs(ids...)
+	return _u
+}
+
+// AddUserMerges adds the "user_merges" edges to the UserMerge entity.
+func (_u *ProjectUpdate) AddUserMerges(v ...*UserMerge) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddUserMergeIDs(ids...)
+}
+
 // Mutation returns the ProjectMutation object of the builder.
 func (_u *ProjectUpdate) Mutation() *ProjectMutation {
 	return _u.mutation
@@ -936,6 +952,27 @@ func (_u *ProjectUpdate) RemoveSuppressedIds(v ...*SuppressedID) *ProjectUpdate 
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveSuppressedIDIDs(ids...)
+}
+
+// ClearUserMerges clears all "user_merges" edges to the UserMerge entity.
+func (_u *ProjectUpdate) ClearUserMerges() *ProjectUpdate {
+	_u.mutation.ClearUserMerges()
+	return _u
+}
+
+// RemoveUserMergeIDs removes the "user_merges" edge to UserMerge entities by IDs.
+func (_u *ProjectUpdate) RemoveUserMergeIDs(ids ...int) *ProjectUpdate {
+	_u.mutation.RemoveUserMergeIDs(ids...)
+	return _u
+}
+
+// RemoveUserMerges removes "user_merges" edges to UserMerge entities.
+func (_u *ProjectUpdate) RemoveUserMerges(v ...*UserMerge) *ProjectUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveUserMergeIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -2002,6 +2039,51 @@ func (_u *ProjectUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.UserMergesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.UserMergesTable,
+			Columns: []string{project.UserMergesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(usermerge.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedUserMergesIDs(); len(nodes) > 0 && !_u.mutation.UserMergesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.UserMergesTable,
+			Columns: []string{project.UserMergesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(usermerge.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.UserMergesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.UserMergesTable,
+			Columns: []string{project.UserMergesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(usermerge.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -2465,6 +2547,21 @@ func (_u *ProjectUpdateOne) AddSuppressedIds(v ...*SuppressedID) *ProjectUpdateO
 	return _u.AddSuppressedIDIDs(ids...)
 }
 
+// AddUserMergeIDs adds the "user_merges" edge to the UserMerge entity by IDs.
+func (_u *ProjectUpdateOne) AddUserMergeIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.AddUserMergeIDs(ids...)
+	return _u
+}
+
+// AddUserMerges adds the "user_merges" edges to the UserMerge entity.
+func (_u *ProjectUpdateOne) AddUserMerges(v ...*UserMerge) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddUserMergeIDs(ids...)
+}
+
 // Mutation returns the ProjectMutation object of the builder.
 func (_u *ProjectUpdateOne) Mutation() *ProjectMutation {
 	return _u.mutation
@@ -2909,6 +3006,27 @@ func (_u *ProjectUpdateOne) RemoveSuppressedIds(v ...*SuppressedID) *ProjectUpda
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveSuppressedIDIDs(ids...)
+}
+
+// ClearUserMerges clears all "user_merges" edges to the UserMerge entity.
+func (_u *ProjectUpdateOne) ClearUserMerges() *ProjectUpdateOne {
+	_u.mutation.ClearUserMerges()
+	return _u
+}
+
+// RemoveUserMergeIDs removes the "user_merges" edge to UserMerge entities by IDs.
+func (_u *ProjectUpdateOne) RemoveUserMergeIDs(ids ...int) *ProjectUpdateOne {
+	_u.mutation.RemoveUserMergeIDs(ids...)
+	return _u
+}
+
+// RemoveUserMerges removes "user_merges" edges to UserMerge entities.
+func (_u *ProjectUpdateOne) RemoveUserMerges(v ...*UserMerge) *ProjectUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveUserMergeIDs(ids...)
 }
 
 // Where appends a list predicates to the ProjectUpdate builder.
@@ -3998,6 +4116,51 @@ func (_u *ProjectUpdateOne) sqlSave(ctx context.Context) (_node *Project, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(suppressedid.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.UserMergesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.UserMergesTable,
+			Columns: []string{project.UserMergesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(usermerge.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedUserMergesIDs(); len(nodes) > 0 && !_u.mutation.UserMergesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.UserMergesTable,
+			Columns: []string{project.UserMergesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(usermerge.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.UserMergesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.UserMergesTable,
+			Columns: []string{project.UserMergesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(usermerge.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -56,6 +56,8 @@ type Tx struct {
 	UserDailyActivity *UserDailyActivityClient
 	// UserErasure is the client for interacting with the UserErasure builders.
 	UserErasure *UserErasureClient
+	// UserMerge is the client for interacting with the UserMerge builders.
+	UserMerge *UserMergeClient
 	// WebhookAttempt is the client for interacting with the WebhookAttempt builders.
 	WebhookAttempt *WebhookAttemptClient
 	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
@@ -214,6 +216,7 @@ func (tx *Tx) init() {
 	tx.User = NewUserClient(tx.config)
 	tx.UserDailyActivity = NewUserDailyActivityClient(tx.config)
 	tx.UserErasure = NewUserErasureClient(tx.config)
+	tx.UserMerge = NewUserMergeClient(tx.config)
 	tx.WebhookAttempt = NewWebhookAttemptClient(tx.config)
 	tx.WebhookEndpoint = NewWebhookEndpointClient(tx.config)
 	tx.WebhookMessage = NewWebhookMessageClient(tx.config)

@@ -261,6 +261,18 @@ func (f UserErasureFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UserErasureMutation", m)
 }
 
+// The UserMergeFunc type is an adapter to allow the use of ordinary
+// function as UserMerge mutator.
+type UserMergeFunc func(context.Context, *ent.UserMergeMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f UserMergeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.UserMergeMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UserMergeMutation", m)
+}
+
 // The WebhookAttemptFunc type is an adapter to allow the use of ordinary
 // function as WebhookAttempt mutator.
 type WebhookAttemptFunc func(context.Context, *ent.WebhookAttemptMutation) (ent.Value, error)

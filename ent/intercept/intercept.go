@@ -30,6 +30,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
 	"github.com/pulse-analytics/pulse/ent/usererasure"
+	"github.com/pulse-analytics/pulse/ent/usermerge"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -658,6 +659,33 @@ func (f TraverseUserErasure) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.UserErasureQuery", q)
 }
 
+// The UserMergeFunc type is an adapter to allow the use of ordinary function as a Querier.
+type UserMergeFunc func(context.Context, *ent.UserMergeQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f UserMergeFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.UserMergeQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.UserMergeQuery", q)
+}
+
+// The TraverseUserMerge type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseUserMerge func(context.Context, *ent.UserMergeQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseUserMerge) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseUserMerge) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.UserMergeQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.UserMergeQuery", q)
+}
+
 // The WebhookAttemptFunc type is an adapter to allow the use of ordinary function as a Querier.
 type WebhookAttemptFunc func(context.Context, *ent.WebhookAttemptQuery) (ent.Value, error)
 
@@ -784,6 +812,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.UserDailyActivityQuery, predicate.UserDailyActivity, userdailyactivity.OrderOption]{typ: ent.TypeUserDailyActivity, tq: q}, nil
 	case *ent.UserErasureQuery:
 		return &query[*ent.UserErasureQuery, predicate.UserErasure, usererasure.OrderOption]{typ: ent.TypeUserErasure, tq: q}, nil
+	case *ent.UserMergeQuery:
+		return &query[*ent.UserMergeQuery, predicate.UserMerge, usermerge.OrderOption]{typ: ent.TypeUserMerge, tq: q}, nil
 	case *ent.WebhookAttemptQuery:
 		return &query[*ent.WebhookAttemptQuery, predicate.WebhookAttempt, webhookattempt.OrderOption]{typ: ent.TypeWebhookAttempt, tq: q}, nil
 	case *ent.WebhookEndpointQuery:

@@ -861,6 +861,35 @@ var (
 			},
 		},
 	}
+	// UserMergesColumns holds the columns for the "user_merges" table.
+	UserMergesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "user_id", Type: field.TypeInt},
+		{Name: "merged_user_id", Type: field.TypeInt},
+		{Name: "merged_at", Type: field.TypeTime},
+		{Name: "project_id", Type: field.TypeInt},
+	}
+	// UserMergesTable holds the schema information for the "user_merges" table.
+	UserMergesTable = &schema.Table{
+		Name:       "user_merges",
+		Columns:    UserMergesColumns,
+		PrimaryKey: []*schema.Column{UserMergesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "user_merges_projects_user_merges",
+				Columns:    []*schema.Column{UserMergesColumns[4]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "usermerge_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{UserMergesColumns[1]},
+			},
+		},
+	}
 	// WebhookAttemptsColumns holds the columns for the "webhook_attempts" table.
 	WebhookAttemptsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -1037,6 +1066,7 @@ var (
 		UsersTable,
 		UserDailyActivitiesTable,
 		UserErasuresTable,
+		UserMergesTable,
 		WebhookAttemptsTable,
 		WebhookEndpointsTable,
 		WebhookMessagesTable,
@@ -1140,6 +1170,10 @@ func init() {
 	UserErasuresTable.ForeignKeys[0].RefTable = ProjectsTable
 	UserErasuresTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(98784247808),
+	}
+	UserMergesTable.ForeignKeys[0].RefTable = ProjectsTable
+	UserMergesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(103079215104),
 	}
 	WebhookAttemptsTable.ForeignKeys[0].RefTable = ProjectsTable
 	WebhookAttemptsTable.ForeignKeys[1].RefTable = WebhookMessagesTable

@@ -69,6 +69,9 @@ type UserDailyActivity func(*sql.Selector)
 // UserErasure is the predicate function for usererasure builders.
 type UserErasure func(*sql.Selector)
 
+// UserMerge is the predicate function for usermerge builders.
+type UserMerge func(*sql.Selector)
+
 // WebhookAttempt is the predicate function for webhookattempt builders.
 type WebhookAttempt func(*sql.Selector)
 

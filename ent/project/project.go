@@ -75,6 +75,8 @@ const (
 	EdgeUserErasures = "user_erasures"
 	// EdgeSuppressedIds holds the string denoting the suppressed_ids edge name in mutations.
 	EdgeSuppressedIds = "suppressed_ids"
+	// EdgeUserMerges holds the string denoting the user_merges edge name in mutations.
+	EdgeUserMerges = "user_merges"
 	// Table holds the table name of the project in the database.
 	Table = "projects"
 	// APIKeysTable is the table that holds the api_keys relation/edge.
@@ -224,6 +226,13 @@ const (
 	SuppressedIdsInverseTable = "suppressed_ids"
 	// SuppressedIdsColumn is the table column denoting the suppressed_ids relation/edge.
 	SuppressedIdsColumn = "project_id"
+	// UserMergesTable is the table that holds the user_merges relation/edge.
+	UserMergesTable = "user_merges"
+	// UserMergesInverseTable is the table name for the UserMerge entity.
+	// It exists in this package in order to avoid circular dependency with the "usermerge" package.
+	UserMergesInverseTable = "user_merges"
+	// UserMergesColumn is the table column denoting the user_merges relation/edge.
+	UserMergesColumn = "project_id"
 )
 
 // Columns holds all SQL columns for project fields.
@@ -612,6 +621,20 @@ func BySuppressedIds(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newSuppressedIdsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByUserMergesCount orders the results by user_merges count.
+func ByUserMergesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newUserMergesStep(), opts...)
+	}
+}
+
+// ByUserMerges orders the results by user_merges terms.
+func ByUserMerges(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newUserMergesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newAPIKeysStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -757,5 +780,12 @@ func newSuppressedIdsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(SuppressedIdsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, SuppressedIdsTable, SuppressedIdsColumn),
+	)
+}
+func newUserMergesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(UserMergesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, UserMergesTable, UserMergesColumn),
 	)
 }

@@ -948,6 +948,29 @@ func HasSuppressedIdsWith(preds ...predicate.SuppressedID) predicate.Project {
 	})
 }
 
+// HasUserMerges applies the HasEdge predicate on the "user_merges" edge.
+func HasUserMerges() predicate.Project {
+	return predicate.Project(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, UserMergesTable, UserMergesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasUserMergesWith applies the HasEdge predicate on the "user_merges" edge with a given conditions (other predicates).
+func HasUserMergesWith(preds ...predicate.UserMerge) predicate.Project {
+	return predicate.Project(func(s *sql.Selector) {
+		step := newUserMergesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.Project) predicate.Project {
 	return predicate.Project(sql.AndPredicates(predicates...))

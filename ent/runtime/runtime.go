@@ -27,6 +27,7 @@ import (
 	"github.com/pulse-analytics/pulse/ent/user"
 	"github.com/pulse-analytics/pulse/ent/userdailyactivity"
 	"github.com/pulse-analytics/pulse/ent/usererasure"
+	"github.com/pulse-analytics/pulse/ent/usermerge"
 	"github.com/pulse-analytics/pulse/ent/webhookattempt"
 	"github.com/pulse-analytics/pulse/ent/webhookendpoint"
 	"github.com/pulse-analytics/pulse/ent/webhookmessage"
@@ -556,6 +557,17 @@ func init() {
 	usererasureDescSuppressed := usererasureFields[4].Descriptor()
 	// usererasure.DefaultSuppressed holds the default value on creation for the suppressed field.
 	usererasure.DefaultSuppressed = usererasureDescSuppressed.Default.(bool)
+	usermergeMixin := schema.UserMerge{}.Mixin()
+	usermergeMixinHooks0 := usermergeMixin[0].Hooks()
+	usermerge.Hooks[0] = usermergeMixinHooks0[0]
+	usermergeMixinInters0 := usermergeMixin[0].Interceptors()
+	usermerge.Interceptors[0] = usermergeMixinInters0[0]
+	usermergeFields := schema.UserMerge{}.Fields()
+	_ = usermergeFields
+	// usermergeDescMergedAt is the schema descriptor for merged_at field.
+	usermergeDescMergedAt := usermergeFields[2].Descriptor()
+	// usermerge.DefaultMergedAt holds the default value on creation for the merged_at field.
+	usermerge.DefaultMergedAt = usermergeDescMergedAt.Default.(func() time.Time)
 	webhookattemptMixin := schema.WebhookAttempt{}.Mixin()
 	webhookattemptMixinHooks0 := webhookattemptMixin[0].Hooks()
 	webhookattemptHooks := schema.WebhookAttempt{}.Hooks()

@@ -95,6 +95,7 @@ func (Project) Edges() []ent.Edge {
 		{"webhook_attempts", WebhookAttempt.Type},
 		{"user_erasures", UserErasure.Type},
 		{"suppressed_ids", SuppressedID.Type},
+		{"user_merges", UserMerge.Type},
 	}
 	edges := make([]ent.Edge, 0, len(owned))
 	for _, o := range owned {

@@ -329,7 +329,8 @@ func (r *resolver) isAnonymous(ctx context.Context, id int) (bool, error) {
 // merge moves everything of user from into user into and deletes from: its
 // events, daily activity, feedback, survey responses and identities; counts,
 // first/last seen and traits are combined (into's traits win); its segment
-// memberships end at the next run of each segment.
+// memberships end at the next run of each segment. The merge is recorded in
+// user_merges, for an erasure of into.
 func (r *resolver) merge(ctx context.Context, from, into int) error {
 	from64, into64, project := int64(from), int64(into), int64(r.projectID)
 	both := []any{from64, into64, project}
@@ -380,6 +381,12 @@ func (r *resolver) merge(ctx context.Context, from, into int) error {
 		// until the next run of each segment finds it gone and closes them
 		// as exits (a pass, for real-time segments: from is marked), so
 		// its leaving is a change like any other and sizes stay exact.
+		// Those intervals, marks and the webhook messages of the runs keep
+		// from's id as history; the merge is recorded so that an erasure
+		// of into reaches them (privacy), and merges into from become
+		// merges into into, so the erasure needs one probe, no chain.
+		{`WITH moved AS (UPDATE user_merges SET user_id = $2 WHERE user_id = $1 AND project_id = $3)
+		 INSERT INTO user_merges (project_id, user_id, merged_user_id, merged_at) VALUES ($3, $2, $1, now())`, both},
 		{`DELETE FROM users WHERE id = $1 AND project_id = $2`, only},
 	}
 	for _, step := range steps {

@@ -67,11 +67,15 @@ var ErrNotAdmin = errors.New("erasing users needs an ADMIN key")
 // Erase removes the users of req, and every row about them, from the
 // project of ctx in one transaction, records one Erasure per user and,
 // with req.Suppress, suppresses their ids (the external id, every
-// anonymous id and alias). Their memberships end in a run of trigger
-// ERASURE per segment. An external id that names no user is NOT_FOUND,
-// unless the request suppresses: then it is recorded and suppressed, so a
-// person who objected before sending anything is kept out too. The result
-// is in the order of the users' ids.
+// anonymous id and alias). An external id names the user ingest files its
+// messages under (an alias's previous id names the user it was aliased
+// to), and the users merged into a user are erased with it (their
+// membership history, marks and webhook messages still carry their ids).
+// Their memberships end in a run of trigger ERASURE per segment. An
+// external id that names no user is NOT_FOUND, unless the request
+// suppresses: then it is recorded and suppressed, so a person who objected
+// before sending anything is kept out too. The result is in the order of
+// the users' ids.
 func (e *Eraser) Erase(ctx context.Context, req Request) ([]Erasure, error) {
 	scope, ok := tenant.FromContext(ctx)
 	if !ok {
@@ -126,6 +130,15 @@ func (e *Eraser) erase(ctx context.Context, tx *sql.Tx, scope tenant.Scope, req 
 	for i, u := range users {
 		ids[i] = u.ID
 	}
+	// The users merged into them are erased with them: their rows went in
+	// the merge, but not the history that names their ids.
+	merged, err := mergedInto(ctx, tx, scope.ProjectID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for from := range merged {
+		ids = append(ids, from)
+	}
 	if _, err := recompute.EraseMembers(ctx, tx, scope.ProjectID, ids); err != nil {
 		return nil, err
 	}
@@ -140,6 +153,7 @@ func (e *Eraser) erase(ctx context.Context, tx *sql.Tx, scope tenant.Scope, req 
 	if err := deleteRows(ctx, tx, scope.ProjectID, ids, counts); err != nil {
 		return nil, err
 	}
+	counts.fold(merged)
 	for _, ext := range unknown {
 		users = append(users, erasedUser{ExternalID: ext})
 	}

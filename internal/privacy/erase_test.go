@@ -42,7 +42,7 @@ func TestEraseLeavesNothing(t *testing.T) {
 	require.Equal(t, map[string]int{
 		"users": 1, "identities": 2, "events": 4, "user_daily_activities": days, "feedbacks": 1, "feedback_changes": 2,
 		"survey_responses": 1, "segment_memberships": 3, "segment_dirty_users": erasures[0].Removed["segment_dirty_users"],
-		"discovery_runs": 1, "webhook_messages": 3, "event_messages": 4,
+		"discovery_runs": 1, "webhook_messages": 3, "event_messages": 4, "user_merges": 1, // the alias's user
 	}, erasures[0].Removed)
 	require.Positive(t, erasures[0].Removed["segment_dirty_users"])
 

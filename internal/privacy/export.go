@@ -9,6 +9,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/pulse-analytics/pulse/internal/tenant"
 )
 
@@ -70,7 +72,9 @@ var exportSections = []exportSection{
 
 // Export writes the user of externalID in the project of ctx to out as one
 // JSON object: "exportedAt", "user" (profile and traits), then the lists
-// of exportSections. It reads one snapshot (a REPEATABLE READ, read-only
+// of exportSections. As for an erasure, an alias or the external id of a
+// user merged away names the user ingest files its messages under
+// (namedUsersSQL). It reads one snapshot (a REPEATABLE READ, read-only
 // transaction) and streams it: rows are written as they arrive, so a user
 // with millions of events costs the same memory as one with ten. An
 // unknown user is ErrNoUser, before anything is written; an error after
@@ -99,7 +103,8 @@ func (e *Exporter) Export(ctx context.Context, out io.Writer, externalID string)
 	err = tx.QueryRowContext(ctx, `
 		SELECT id, json_build_object('id', id::text, 'externalId', external_id, 'traits', traits, 'firstSeenAt', first_seen_at,
 			'lastSeenAt', last_seen_at, 'eventCount', event_count, 'createdAt', created_at, 'updatedAt', updated_at)::text
-		FROM users WHERE project_id = $1 AND external_id = $2`, scope.ProjectID, externalID).Scan(&userID, &profile)
+		FROM users WHERE project_id = $1 AND id = (SELECT id FROM (`+namedUsersSQL+`) n)`,
+		scope.ProjectID, pq.Array([]string{externalID})).Scan(&userID, &profile)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNoUser
 	}

@@ -12,7 +12,8 @@ import (
 
 // userRows are the tables that hold rows about a user, with the statement
 // that deletes the rows of a set of users of a project ($1 the project, $2
-// the users' ids) and returns how many each user had. The order is that of
+// the users' ids, with those of the users merged into them) and returns how
+// many each user had. The order is that of
 // the foreign keys: a feedback's history before the feedback, everything
 // before the user. Events with their message keys (eraseEvents), segment
 // memberships (through recompute.EraseMembers), dirty marks
@@ -24,7 +25,8 @@ import (
 // Indexes: userdailyactivity_user_id_day,
 // identity_user_id, feedback_user_id_timestamp with
 // feedbackchange_feedback_id_created_at, surveyresponse_user_id_survey_id,
-// segmentmembership_user_id_entered_at, segmentmember_user_id, users_pkey.
+// segmentmembership_user_id_entered_at, segmentmember_user_id,
+// usermerge_user_id, users_pkey.
 var userRows = []struct{ table, statement string }{
 	{"user_daily_activities", `DELETE FROM user_daily_activities WHERE user_id = ANY($2) AND project_id = $1 RETURNING user_id`},
 	{"identities", `DELETE FROM identities WHERE user_id = ANY($2) AND project_id = $1 RETURNING user_id`},
@@ -39,11 +41,25 @@ var userRows = []struct{ table, statement string }{
 	// so that nothing is left should a row have escaped them.
 	{"segment_members", `DELETE FROM segment_members m USING segments s
 		WHERE m.user_id = ANY($2) AND s.id = m.segment_id AND s.project_id = $1 RETURNING m.user_id`},
+	// The merges into the users (all point at them: see ingest's merge),
+	// once what they led to is gone.
+	{"user_merges", `DELETE FROM user_merges WHERE user_id = ANY($2) AND project_id = $1 RETURNING user_id`},
 	{"users", `DELETE FROM users WHERE id = ANY($2) AND project_id = $1 RETURNING id AS user_id`},
 }
 
 // removed counts, per user, the rows an erasure removed, by table.
 type removed map[int64]map[string]int
+
+// fold counts the rows of each merged-away user (merged: its id, the
+// erased user it was merged into) as the erased user's.
+func (r removed) fold(merged map[int64]int64) {
+	for from, into := range merged {
+		for table, n := range r[from] {
+			r.add(into, table, n)
+		}
+		delete(r, from)
+	}
+}
 
 func (r removed) add(user int64, table string, n int) {
 	if n == 0 {

@@ -11,8 +11,9 @@ import (
 // EraseUsers takes erased users out of the project's outbox, in tx (the
 // erasure's): every message, pending, failed or delivered, whose body names
 // one of them loses them from its users (a redelivery or replay would send
-// the body again); a message left without users is deleted, with its
-// attempts. It returns how many messages named each user.
+// the body again), and its attempts lose what the receiver answered; a
+// message left without users is deleted, with its attempts. It returns how
+// many messages named each user.
 //
 // The messages that may name a user are those of the runs that moved
 // them, which the user's membership intervals name: EraseUsers must run
@@ -28,27 +29,63 @@ func EraseUsers(ctx context.Context, tx *sql.Tx, projectID int, users []int64) (
 	}
 	defer func() { _ = rows.Close() }()
 	named := map[int64]int{}
+	var rewritten pq.Int64Array
 	for rows.Next() {
-		var user int64
-		var n int
-		if err := rows.Scan(&user, &n); err != nil {
+		var (
+			user, n  sql.NullInt64
+			messages pq.Int64Array
+		)
+		if err := rows.Scan(&user, &n, &messages); err != nil {
 			return nil, fmt.Errorf("erase users from webhook messages: %w", err)
 		}
-		named[user] = n
+		if !user.Valid {
+			rewritten = messages
+			continue
+		}
+		named[user.Int64] = int(n.Int64)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("erase users from webhook messages: %w", err)
 	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("erase users from webhook messages: %w", err)
+	}
+	if err := scrubAttempts(ctx, tx, projectID, rewritten); err != nil {
+		return nil, err
+	}
 	return named, nil
+}
+
+// scrubAttempts clears what the receivers answered (response_body, and
+// error) to the attempts of messages whose bodies the erasure rewrote: a
+// receiver that echoes the payload, or names what it got in an error,
+// would keep the erased users' ids and traits in the delivery log. Status
+// and latency stay, like the message. It is a statement of its own, after
+// the rewrite: the rewrite may have waited for a delivery in flight, and
+// only a statement begun after that sees the attempt it recorded; the
+// rewrite's lock then keeps further deliveries of the message out until
+// the erasure commits. Along webhookattempt_message_id_at. The attempts of
+// the messages deleted went with them (ON DELETE CASCADE).
+func scrubAttempts(ctx context.Context, tx *sql.Tx, projectID int, messages []int64) error {
+	if len(messages) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE webhook_attempts SET response_body = '', error = NULL
+		WHERE message_id = ANY($2) AND project_id = $1 AND (response_body <> '' OR error IS NOT NULL)`,
+		projectID, pq.Array(messages)); err != nil {
+		return fmt.Errorf("scrub the attempts of rewritten webhook messages: %w", err)
+	}
+	return nil
 }
 
 // eraseUsersSQL is EraseUsers in one statement: the runs that moved the
 // users ($2), their messages (a probe of the stream index per run and
 // endpoint, which OFFSET 0 keeps from being flattened into a scan of every
-// message of the endpoints; their bodies are parsed once, and no other's), the users each
-// names, and each message that names one rewritten without them, or
-// deleted. A delivery that holds a message is waited for by the write; the
-// body it sends is immutable, so the rewrite computed from it stands.
+// message of the endpoints; their bodies are parsed once, and no other's),
+// the users each names, and each message that names one rewritten without
+// them (its id returned, in a last row without a user), or deleted. A
+// delivery that holds a message is waited for by the write; the body it
+// sends is immutable, so the rewrite computed from it stands.
 const eraseUsersSQL = `
 	WITH runs AS (
 		SELECT DISTINCT r.segment_id, r.seq FROM segment_memberships m
@@ -69,7 +106,10 @@ const eraseUsersSQL = `
 	), rewritten AS (
 		UPDATE webhook_messages w SET body = jsonb_set(c.body, '{data,users}', k.users)::text
 		FROM kept k JOIN candidates c ON c.id = k.id WHERE w.id = k.id AND k.users IS NOT NULL
+		RETURNING w.id
 	), dropped AS (
 		DELETE FROM webhook_messages w USING kept k WHERE w.id = k.id AND k.users IS NULL
 	)
-	SELECT user_id, count(*) FROM parsed WHERE user_id = ANY($2) GROUP BY 1`
+	SELECT user_id, count(*), NULL::bigint[] FROM parsed WHERE user_id = ANY($2) GROUP BY 1
+	UNION ALL
+	SELECT NULL, NULL, array_agg(id) FROM rewritten HAVING count(*) > 0`
