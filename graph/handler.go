@@ -127,7 +127,7 @@ func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Serve
 	srv := handler.New(schema)
 	srv.AddTransport(newSocketTransport(keys, opts.Live, resolver.renders, opts))
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.SSE{})
+	srv.AddTransport(sseTransport{keys: keys, live: opts.Live})
 	srv.AddTransport(httpTransport{})
 	srv.SetQueryCache(documents)
 	srv.SetParserTokenLimit(opts.Limits.MaxTokens)

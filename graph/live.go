@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/ent"
 	entsegment "github.com/pulse-analytics/pulse/ent/segment"
+	"github.com/pulse-analytics/pulse/internal/auth"
 	"github.com/pulse-analytics/pulse/internal/invalid"
 	"github.com/pulse-analytics/pulse/internal/live"
 	"github.com/pulse-analytics/pulse/internal/tenant"
@@ -99,6 +101,9 @@ func subscribeLive[H, T any](ctx context.Context, r *Resolver, resume int, conve
 			}
 			return item, nil, true
 		case <-ctx.Done():
+			if cause := context.Cause(ctx); errors.Is(cause, auth.ErrRevoked) {
+				return nil, cause, false
+			}
 			return nil, nil, false
 		}
 	}
@@ -106,6 +111,18 @@ func subscribeLive[H, T any](ctx context.Context, r *Resolver, resume int, conve
 }
 
 func same[T any](v T) T { return v }
+
+// announcedOf is when the notification of a live item arrived, from which
+// its fan-out latency is measured; zero for a replayed one.
+func announcedOf(item any) time.Time {
+	switch v := item.(type) {
+	case *live.Change:
+		return v.Announced
+	case *live.RunState:
+		return v.Announced
+	}
+	return time.Time{}
+}
 
 func runOf(st *live.RunState) *ent.SegmentRun { return st.Run }
 
@@ -168,6 +185,9 @@ func (liveRenderer) InterceptResponse(ctx context.Context, next graphql.Response
 		return &graphql.Response{Errors: gqlerror.List{streamError(err)}}
 	}
 	resp := slot.group.render(ctx, item).resp
+	if count := sseCountFrom(ctx); count != nil {
+		count.render(announcedOf(item))
+	}
 	// Later interceptors may set fields of the response: each subscriber
 	// gets its own copy around the shared bytes.
 	own := *resp
@@ -184,6 +204,8 @@ func streamError(err error) *gqlerror.Error {
 		code, msg = CodeSlowConsumer, slow.Error()
 	case errors.Is(err, live.ErrClosed):
 		msg = err.Error()
+	case errors.Is(err, auth.ErrRevoked):
+		code, msg = CodeUnauthenticated, err.Error()
 	}
 	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
 }

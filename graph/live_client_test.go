@@ -74,17 +74,24 @@ func dialLiveSmall(t *testing.T, serverURL, key string) *wsClient {
 
 func setupLive(t *testing.T, buffer int) *liveBundle {
 	t.Helper()
+	return setupLiveWith(t, live.Config{Buffer: buffer}, graph.Options{})
+}
+
+// setupLiveWith is setupLive with the hub's hooks (its DSN and
+// OnSubscribers are the bundle's) and the handler's options of cfg and
+// opts.
+func setupLiveWith(t *testing.T, cfg live.Config, opts graph.Options) *liveBundle {
+	t.Helper()
 	count := &atomic.Int64{}
 	subscribers := make(chan int64, 1024)
 	db := pgtest.DB(t)
-	hub := live.NewHub(db, database.NewClient(db), live.Config{
-		DSN:           pgtest.DSN(t),
-		Buffer:        buffer,
-		OnSubscribers: func(delta int) { subscribers <- count.Add(int64(delta)) },
-	})
+	cfg.DSN = pgtest.DSN(t)
+	cfg.OnSubscribers = func(delta int) { subscribers <- count.Add(int64(delta)) }
+	hub := live.NewHub(db, database.NewClient(db), cfg)
 	require.NoError(t, hub.Start(context.Background()))
 	t.Cleanup(hub.Stop)
-	return &liveBundle{testBundle: setupWith(t, graph.Options{Live: hub}), subscribers: subscribers, count: count}
+	opts.Live = hub
+	return &liveBundle{testBundle: setupWith(t, opts), subscribers: subscribers, count: count}
 }
 
 // waitSubscribers blocks until the hub has n subscribers.

@@ -36,6 +36,9 @@ type socketConn struct {
 	// connection_init is accepted.
 	ctx   context.Context
 	limit int
+	// unwatch ends the watch that closes the connection when its key is
+	// revoked; nil before connection_init is accepted.
+	unwatch func()
 
 	// readLock keeps a close handshake's reads apart from buffered.
 	readLock sync.Mutex
@@ -195,12 +198,21 @@ func (c *socketConn) init() bool {
 		c.refuse(closeBadRequest, fmt.Sprintf("unexpected message %q", msg.Type))
 		return false
 	}
-	scoped, err := c.authenticate(msg.Payload)
+	scoped, unwatch, err := c.authenticate(msg.Payload)
 	if err != nil {
 		c.refuse(closeForbidden, err.Error())
 		return false
 	}
-	c.ctx = scoped
+	c.mu.Lock()
+	c.ctx, c.unwatch = scoped, unwatch
+	ended := c.ended
+	c.mu.Unlock()
+	if ended {
+		// Closed meanwhile (the key revoked already): end has run
+		// without the watch to stop.
+		unwatch()
+		return false
+	}
 	c.send(messageAck)
 	if c.proto.legacy && c.t.keepAlive > 0 {
 		c.send(messageKeepAlive)
@@ -211,8 +223,11 @@ func (c *socketConn) init() bool {
 
 // authenticate scopes the connection by the key in the connection_init
 // payload: "Authorization": "Bearer <key>" (as graphql-ws clients send
-// headers) or "apiKey": "<key>".
-func (c *socketConn) authenticate(payload json.RawMessage) (context.Context, error) {
+// headers) or "apiKey": "<key>". Until unwatch, the key's revocation
+// closes the connection with 4403, as a refused key does: the issue's
+// contract is that a revoked key stops working everywhere, open
+// subscriptions included.
+func (c *socketConn) authenticate(payload json.RawMessage) (scoped context.Context, unwatch func(), err error) {
 	var fields map[string]any
 	if len(payload) > 0 {
 		_ = json.Unmarshal(payload, &fields) // not an object: no key
@@ -227,13 +242,15 @@ func (c *socketConn) authenticate(payload json.RawMessage) (context.Context, err
 		secret = bearer
 	}
 	if secret == "" {
-		return nil, errors.New(`connection_init must carry an API key: {"Authorization": "Bearer <key>"}`)
+		return nil, nil, errors.New(`connection_init must carry an API key: {"Authorization": "Bearer <key>"}`)
 	}
-	scoped, err := c.t.keys.Scope(c.ctx, secret)
+	scoped, unwatch, err = c.t.keys.ScopeWatched(c.ctx, secret, func() {
+		c.refuse(closeForbidden, auth.ErrRevoked.Error())
+	})
 	if err != nil {
-		return nil, errors.New("unknown or revoked API key")
+		return nil, nil, errors.New("unknown or revoked API key")
 	}
-	return scoped, nil
+	return scoped, unwatch, nil
 }
 
 // keepAliveEvery sends graphql-ws's "ka" message at each interval, from a
@@ -283,7 +300,11 @@ func (c *socketConn) end() {
 	}
 	timers := c.timers
 	handshake := c.writing // the writer owns the close handshake
+	unwatch := c.unwatch
 	c.mu.Unlock()
+	if unwatch != nil {
+		unwatch()
+	}
 	for _, t := range timers {
 		t.Stop()
 	}

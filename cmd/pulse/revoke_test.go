@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pulse-analytics/pulse/internal/pgtest"
@@ -16,7 +18,8 @@ import (
 
 // TestRevocationReachesEveryProcess runs two real pulse processes on one
 // database. A key both have served (and cached) is revoked through one:
-// the other refuses it within a second, on GraphQL and on ingestion.
+// the other refuses it within a second, on GraphQL and on ingestion, and
+// closes the WebSocket opened with it.
 func TestRevocationReachesEveryProcess(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.DSN(t)
@@ -45,6 +48,13 @@ func TestRevocationReachesEveryProcess(t *testing.T) {
 			graphqlPost(t, p.base, secret, query, nil)
 		}
 	}
+	var segment struct {
+		Data struct{ CreateSegment struct{ ID string } }
+	}
+	require.NoError(t, json.Unmarshal(graphqlPost(t, a.base, project.Keys.Admin,
+		`mutation { createSegment(input: {name: "revoke", kind: STATIC}) { id } }`, nil), &segment))
+	revokedSocket := subscribe(t, b.base, secret, segment.Data.CreateSegment.ID)
+	keptSocket := subscribe(t, b.base, project.Keys.Admin, segment.Data.CreateSegment.ID)
 
 	revokedAt := time.Now()
 	graphqlPost(t, a.base, project.Keys.Admin, `mutation($id: ID!) { revokeAPIKey(id: $id) { revokedAt } }`,
@@ -56,6 +66,29 @@ func TestRevocationReachesEveryProcess(t *testing.T) {
 	} {
 		require.Eventually(t, func() bool { return postStatus(t, url, secret) == http.StatusUnauthorized },
 			time.Second-time.Since(revokedAt), 5*time.Millisecond, "%s still accepts the revoked key", name)
+	}
+	// The other process's socket opened with the key is closed as a
+	// refused key's would be; another key's goes on.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second-time.Since(revokedAt))
+	defer cancel()
+	for {
+		var msg map[string]any
+		err := wsjson.Read(ctx, revokedSocket, &msg)
+		if err == nil {
+			continue
+		}
+		require.Equal(t, websocket.StatusCode(4403), websocket.CloseStatus(err), "the revoked key's socket: %v", err)
+		break
+	}
+	pingCtx, cancelPing := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelPing()
+	require.NoError(t, wsjson.Write(pingCtx, keptSocket, map[string]any{"type": "ping"}))
+	for {
+		var msg map[string]any
+		require.NoError(t, wsjson.Read(pingCtx, keptSocket, &msg), "another key's socket")
+		if msg["type"] == "pong" {
+			break
+		}
 	}
 	graphqlPost(t, b.base, project.Keys.Admin, query, nil)
 }

@@ -39,6 +39,8 @@ type Keys struct {
 	// cache is set while Listen hears revocations; without it every
 	// lookup is a query.
 	cache atomic.Pointer[cache]
+	// watches are the live operations to end when their key is revoked.
+	watches watchSet
 	// stop ends Listen's goroutine and stopped closes when it has.
 	stop    context.CancelFunc
 	stopped chan struct{}

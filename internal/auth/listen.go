@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/lib/pq"
@@ -35,7 +36,8 @@ type ListenConfig struct {
 
 // Listen turns on the key cache: after it returns, a key is looked up in the
 // database once and then served from memory, until a revocation anywhere
-// evicts it. It listens on RevokeChannel until ctx ends or Stop. The cache serves
+// evicts it (and ends the live operations opened with it, see
+// ScopeWatched). It listens on RevokeChannel until ctx ends or Stop. The cache serves
 // only while the connection is up: when it drops, every cached key is
 // forgotten and lookups go to the database until it is back, so a
 // revocation sent meanwhile cannot be missed.
@@ -76,7 +78,7 @@ func (k *Keys) Listen(ctx context.Context, cfg ListenConfig) error {
 	k.stopped = make(chan struct{})
 	go func() {
 		defer close(k.stopped)
-		k.listen(ctx, c, listener)
+		k.listen(ctx, c, listener, cfg.Logger)
 	}()
 	return nil
 }
@@ -91,7 +93,9 @@ func (k *Keys) Stop() {
 	<-k.stopped
 }
 
-func (k *Keys) listen(ctx context.Context, c *cache, listener *pq.Listener) {
+func (k *Keys) listen(ctx context.Context, c *cache, listener *pq.Listener, logger *slog.Logger) {
+	var rechecks sync.WaitGroup
+	defer rechecks.Wait()
 	defer func() { _ = listener.Close() }()
 	defer k.cache.CompareAndSwap(c, nil)
 	ping := time.NewTicker(listenPing)
@@ -103,11 +107,22 @@ func (k *Keys) listen(ctx context.Context, c *cache, listener *pq.Listener) {
 		case n := <-listener.Notify:
 			if n == nil {
 				// pq sends nil once it listens again after a lost
-				// connection: the cache was cleared when it dropped.
+				// connection: the cache was cleared when it dropped, and
+				// the live operations of keys revoked meanwhile are
+				// found in the database (not inline: this loop must go
+				// on hearing revocations).
 				c.reset(true)
+				rechecks.Add(1)
+				go func() {
+					defer rechecks.Done()
+					if err := k.recheck(ctx); err != nil {
+						logger.Warn("auth listener: recheck live operations' keys", "err", err)
+					}
+				}()
 				continue
 			}
 			c.evict(n.Extra)
+			k.watches.revoke(n.Extra)
 		case <-ping.C:
 			go func() { _ = listener.Ping() }() // a failure shows as a disconnect event
 		}
