@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -48,7 +49,38 @@ type testBundle struct {
 	client  *ent.Client
 	server  *httptest.Server
 	queries *atomic.Int64 // SQL statements run by requests, for N+1 checks
-	project *testProject
+	// statements records the SQL of the statements requests run, while
+	// a test records (see record).
+	statements *statementLog
+	project    *testProject
+}
+
+// statementLog is the SQL text of the statements run while it records.
+type statementLog struct {
+	mu        sync.Mutex
+	recording bool
+	sql       []string
+}
+
+func (l *statementLog) add(args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.recording {
+		l.sql = append(l.sql, fmt.Sprint(args...))
+	}
+}
+
+// record returns the statements requests run during fn, as ent's debug
+// driver prints them ("driver.Query: query=... args=...").
+func (l *statementLog) record(fn func()) []string {
+	l.mu.Lock()
+	l.recording, l.sql = true, nil
+	l.mu.Unlock()
+	fn()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recording = false
+	return l.sql
 }
 
 type queryCounterKey struct{}
@@ -62,9 +94,11 @@ func setupWith(t *testing.T, opts graph.Options) *testBundle {
 	t.Helper()
 	db := pgtest.DB(t)
 	queries := &atomic.Int64{}
-	drv := dialect.DebugWithContext(entsql.OpenDB(dialect.Postgres, db), func(ctx context.Context, _ ...any) {
+	statements := &statementLog{}
+	drv := dialect.DebugWithContext(entsql.OpenDB(dialect.Postgres, db), func(ctx context.Context, args ...any) {
 		if c, ok := ctx.Value(queryCounterKey{}).(*atomic.Int64); ok {
 			c.Add(1)
+			statements.add(args...)
 		}
 	})
 	client := ent.NewClient(ent.Driver(drv))
@@ -87,7 +121,7 @@ func setupWith(t *testing.T, opts graph.Options) *testBundle {
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), queryCounterKey{}, queries)))
 	}))
 	t.Cleanup(server.Close)
-	b := &testBundle{db: db, client: client, server: server, queries: queries}
+	b := &testBundle{db: db, client: client, server: server, queries: queries, statements: statements}
 	b.project = b.newProject(t, t.Name())
 	return b
 }
