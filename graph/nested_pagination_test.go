@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/pulse-analytics/pulse/ent"
 	"github.com/pulse-analytics/pulse/ent/event"
+	"github.com/pulse-analytics/pulse/ent/feedback"
+	"github.com/pulse-analytics/pulse/ent/segmentrun"
 )
 
 // pageConn is one parent's nested connection as the wire has it.
@@ -420,4 +423,130 @@ func TestNestedUserSegmentPages(t *testing.T) {
 			checkNestedPages(t, fetch, parents, ref)
 		})
 	}
+}
+
+// orderedRow is a seeded row of a nested connection with what its orders
+// compare.
+type orderedRow struct {
+	id     int
+	parent string
+	at     time.Time
+	seq    int
+}
+
+// checkOrderedPages checks a nested connection of parents over rows by
+// each order, fetched by query with $orderBy.
+func checkOrderedPages(t *testing.T, b *testBundle, query, list, field string, parents []string, rows []orderedRow, orders []rowOrder) {
+	t.Helper()
+	for _, o := range orders {
+		t.Run(o.name, func(t *testing.T) {
+			t.Parallel()
+			sorted := slices.Clone(rows)
+			slices.SortFunc(sorted, o.compare)
+			ref := connRows{owner: map[string]string{}, rank: map[string]int{}}
+			for i, r := range sorted {
+				ref.order = append(ref.order, gid(r.id))
+				ref.owner[gid(r.id)], ref.rank[gid(r.id)] = r.parent, i
+			}
+			fetch := func(t *testing.T, vars map[string]any) map[string]pageConn {
+				vars["orderBy"] = o.orderBy
+				var out map[string]struct {
+					Edges []struct {
+						Node map[string]json.RawMessage
+					}
+				}
+				b.query(t, b.project.Read, query, vars, &out)
+				conns := map[string]pageConn{}
+				for _, e := range out[list].Edges {
+					var id string
+					var conn pageConn
+					require.NoError(t, json.Unmarshal(e.Node["id"], &id))
+					require.NoError(t, json.Unmarshal(e.Node[field], &conn))
+					conns[id] = conn
+				}
+				return conns
+			}
+			checkNestedPages(t, fetch, parents, ref)
+		})
+	}
+}
+
+// rowOrder is an order of a nested connection: its orderBy argument and
+// the reference comparison, ids breaking ties as the pager's do.
+type rowOrder struct {
+	name    string
+	orderBy map[string]any
+	compare func(a, b orderedRow) int
+}
+
+func byRowID(a, b orderedRow) int { return cmp.Compare(a.id, b.id) }
+
+// TestNestedFeedbackPages pages user.feedback of five users, one without
+// any, in one query, by id and by timestamp both ways, with ties.
+func TestNestedFeedbackPages(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	base := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	// Minutes after base of each user's feedback, created in this order.
+	plans := [][]int{{}, {4}, {3, 1, 3, 3, 0, 7}, {2, 2, 2}, {6, 5, 1, 8}}
+	var parents []string
+	var rows []orderedRow
+	for i, plan := range plans {
+		u, err := b.client.User.Create().SetExternalID(fmt.Sprintf("f-%d", i)).Save(b.project.ctx)
+		require.NoError(t, err)
+		parents = append(parents, gid(u.ID))
+		for _, minute := range plan {
+			at := base.Add(time.Duration(minute) * time.Minute)
+			fb, err := b.client.Feedback.Create().SetUserID(u.ID).SetKind(feedback.KindBUG).SetTimestamp(at).Save(b.project.ctx)
+			require.NoError(t, err)
+			rows = append(rows, orderedRow{id: fb.ID, parent: gid(u.ID), at: at})
+		}
+	}
+	const query = `query($first: Int, $after: Cursor, $last: Int, $before: Cursor, $orderBy: FeedbackOrder) {
+	  users(first: 10) { edges { node { id
+	    feedback(first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy) {
+	      totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } } } } } }`
+	checkOrderedPages(t, b, query, "users", "feedback", parents, rows, []rowOrder{
+		{"by id", nil, byRowID},
+		{"latest first", map[string]any{"field": "TIMESTAMP", "direction": "DESC"},
+			func(a, b orderedRow) int { return cmp.Or(b.at.Compare(a.at), -byRowID(a, b)) }},
+		{"oldest first", map[string]any{"field": "TIMESTAMP", "direction": "ASC"},
+			func(a, b orderedRow) int { return cmp.Or(a.at.Compare(b.at), byRowID(a, b)) }},
+	})
+}
+
+// TestNestedRunPages pages segment.runs of four segments, one without
+// runs, in one query, by id, by creation time (with ties) and by seq.
+func TestNestedRunPages(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	base := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	// Minutes after base of each segment's runs, created in this order;
+	// seqs follow it.
+	plans := [][]int{{}, {9}, {5, 1, 5, 3, 5}, {2, 8, 2, 0}}
+	var parents []string
+	var rows []orderedRow
+	for i, plan := range plans {
+		seg, err := b.client.Segment.Create().SetName(fmt.Sprintf("r-%d", i)).Save(b.project.ctx)
+		require.NoError(t, err)
+		parents = append(parents, gid(seg.ID))
+		for j, minute := range plan {
+			at := base.Add(time.Duration(minute) * time.Minute)
+			run, err := b.client.SegmentRun.Create().SetSegmentID(seg.ID).SetTrigger(segmentrun.TriggerMANUAL).
+				SetStatus(segmentrun.StatusCOMPLETED).SetSeq(j + 1).SetCreatedAt(at).Save(b.project.ctx)
+			require.NoError(t, err)
+			rows = append(rows, orderedRow{id: run.ID, parent: gid(seg.ID), at: at, seq: j + 1})
+		}
+	}
+	const query = `query($first: Int, $after: Cursor, $last: Int, $before: Cursor, $orderBy: SegmentRunOrder) {
+	  segments(first: 10) { edges { node { id
+	    runs(first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy) {
+	      totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } } } } } }`
+	checkOrderedPages(t, b, query, "segments", "runs", parents, rows, []rowOrder{
+		{"by id", nil, byRowID},
+		{"newest first", map[string]any{"field": "CREATED_AT", "direction": "DESC"},
+			func(a, b orderedRow) int { return cmp.Or(b.at.Compare(a.at), -byRowID(a, b)) }},
+		{"by seq", map[string]any{"field": "SEQ", "direction": "ASC"},
+			func(a, b orderedRow) int { return cmp.Or(cmp.Compare(a.seq, b.seq), byRowID(a, b)) }},
+	})
 }
