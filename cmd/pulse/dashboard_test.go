@@ -33,8 +33,9 @@ import (
 // dashboard's link, which needs no key either.
 func TestDashboardInChromium(t *testing.T) {
 	t.Parallel()
+	keysFile := filepath.Join(t.TempDir(), "demo-keys.json")
 	base := serveInProcess(t, pgtest.DSN(t), io.Discard, "--demo", "--demo-users", "120",
-		"--demo-keys-file", filepath.Join(t.TempDir(), "demo-keys.json"), "--log-level", "warn")
+		"--demo-keys-file", keysFile, "--log-level", "warn")
 
 	browser := browsertest.New(t)
 	ctx, cancel := context.WithTimeout(browser, 2*time.Minute)
@@ -54,6 +55,19 @@ func TestDashboardInChromium(t *testing.T) {
 	size, err := chromedp.Run(ctx, chromedp.AttributeValue(dormant, "data-size"))
 	require.NoError(t, err)
 	require.NotEqual(t, "0", size.Value, "the seeded churners are dormant")
+
+	// Every tile says it moves in real time, and one event moves a tile
+	// through the real-time path (a run of trigger INGEST), with no
+	// interval to wait for: the demo's refresh interval is the default.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Poll[chromedp.Void](
+		`document.querySelectorAll('.tile .fresh[data-mode="REALTIME"]').length === 7`)))
+	raw, err := os.ReadFile(keysFile)
+	require.NoError(t, err)
+	var keys struct{ Keys struct{ Ingest string } }
+	require.NoError(t, json.Unmarshal(raw, &keys))
+	batch(t, base, keys.Keys.Ingest, track("browser-newcomer", "dashboard_viewed", "browser-newcomer-1"))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Poll[chromedp.Void](
+		`[...document.querySelectorAll("#feed li")].some(li => li.textContent.includes("New users") && li.textContent.includes(", ingest)"))`)))
 
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Click(dormant+` button.recompute`),

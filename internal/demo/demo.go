@@ -182,8 +182,9 @@ func (d *Demo) ensureSeeded(ctx context.Context) error {
 	return nil
 }
 
-// ensureSegments creates the template segments that are missing, refreshed
-// every minute by the scheduler on top of the demo's own recomputes.
+// ensureSegments creates the template segments that are missing, with the
+// default refresh interval: the demo's trickle moves them in real time, and
+// a frequent full recompute would hide it if it did not.
 func (d *Demo) ensureSegments(ctx context.Context) error {
 	for _, tpl := range segment.Templates {
 		exists, err := d.client.Segment.Query().Where(entsegment.Name(tpl.Name), entsegment.ArchivedAtIsNil()).Exist(ctx)
@@ -193,7 +194,7 @@ func (d *Demo) ensureSegments(ctx context.Context) error {
 		if exists {
 			continue
 		}
-		if _, err := segment.NewStore(d.client).Create(ctx, segment.Definition{Template: tpl.Key, RefreshInterval: time.Minute}); err != nil {
+		if _, err := segment.NewStore(d.client).Create(ctx, segment.Definition{Template: tpl.Key}); err != nil {
 			return fmt.Errorf("create demo segment %q: %w", tpl.Name, err)
 		}
 	}

@@ -10,7 +10,8 @@
   const $ = (id) => document.getElementById(id);
   const KEY = "pulse.key";
 
-  const state = { readKey: null, adminKey: null, segments: new Map(), stopLive: null, requestedRuns: new Set(), quietRuns: new Map(), unchanged: 0 };
+  const state = { readKey: null, adminKey: null, segments: new Map(), stopLive: null, requestedRuns: new Set(), quietRuns: new Map(), unchanged: 0,
+    freshnessDue: null };
 
   const DASHBOARD = `query Dashboard($since: Time) {
     viewer { role project { id name } }
@@ -29,6 +30,7 @@
   const WEBHOOKS = `query Webhooks { webhookEndpoints(first: 100) { edges { node {
     id url description state disabledReason failingSince lastAttempt { at httpStatus error }
   } } } }`;
+  const FRESHNESS = `query Freshness { segments(first: 100) { edges { node { id freshness { mode reason lagSeconds } } } } }`;
   const RECOMPUTE = `mutation Recompute($id: ID!) { recomputeSegment(id: $id) { id status } }`;
   const RECOMPUTE_ALL = `mutation RecomputeAll { recomputeAllSegments { id } }`;
   const OVERLAP = `query Overlap($ids: [ID!]!) { segmentOverlap(segmentIds: $ids) { a { id } b { id } intersection jaccard } }`;
@@ -103,7 +105,31 @@
     setInterval(() => loadSegments().catch(showError), 30000);
     setInterval(loadCharts, 30000);
     setInterval(loadWebhooks, 30000);
+    setInterval(loadFreshness, 5000);
     setInterval(renderFreshness, 1000);
+  }
+
+  // loadFreshness reads how far behind each tile is: the lag counts the
+  // changes not yet in the members, which a live run does not tell (others
+  // may be waiting behind it).
+  async function loadFreshness() {
+    state.freshnessDue = null;
+    try {
+      const data = await query(state.readKey, FRESHNESS);
+      for (const { node } of data.segments.edges) {
+        const seg = state.segments.get(node.id);
+        if (seg) seg.freshness = node.freshness;
+      }
+      renderFreshness();
+    } catch (err) {
+      showError(err);
+    }
+  }
+
+  // freshnessSoon reads the lag again shortly after live runs, once for a
+  // burst of them.
+  function freshnessSoon() {
+    if (!state.freshnessDue) state.freshnessDue = setTimeout(loadFreshness, 500);
   }
 
   function showError(err) {
@@ -169,7 +195,7 @@
 
   // renderFreshness says how current each tile is: REALTIME segments move
   // within seconds of their data (with the lag of changes not yet in the
-  // members, as of the last load or live change), SCHEDULED ones when they
+  // members, read every 5 s and shortly after live runs), SCHEDULED ones when they
   // are recomputed.
   function renderFreshness() {
     for (const seg of state.segments.values()) {
@@ -279,11 +305,11 @@
       seg.status = "READY";
       seg.lastError = null;
       if (change.run.trigger !== "INGEST") seg.lastComputedAt = change.committedAt;
-      if (seg.freshness && seg.freshness.mode === "REALTIME") seg.freshness.lagSeconds = 0;
       seg.history = (seg.history || []).concat([{ at: change.committedAt, size: change.size, seq: change.seq }]);
       renderTile(seg);
       seg.tile.classList.add("flash");
       setTimeout(() => seg.tile.classList.remove("flash"), 800);
+      freshnessSoon();
     }
     addFeedEntry(change);
   }
