@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -259,7 +260,11 @@ func TestRandomStreamHasNoDrift(t *testing.T) {
 		`{"or":[{"lastSeen":{"withinDays":2}},{"trait":{"key":"vip","op":"EXISTS"}}]}`,
 		`{"activity":{"activeDays":{"op":"GTE","value":2},"withinDays":14}}`,
 		`{"platform":{"platform":"MOBILE","minShare":0.5,"withinDays":30}}`,
+		`{"firstSeen":{"withinDays":10}}`,
+		`{"feedback":{"npsCategory":"DETRACTOR","withinDays":30}}`,
+		`{"or":[{"feedback":{"kind":"BUG"}},{"event":{"name":"share","withinDays":3}}]}`,
 	}
+	client := database.NewClient(b.db)
 	segments := make([]int, 0, len(rules)+1)
 	for i, r := range rules {
 		segments = append(segments, b.realtimeSegment(t, fmt.Sprintf("s%d", i), r))
@@ -280,6 +285,14 @@ func TestRandomStreamHasNoDrift(t *testing.T) {
 				msg = ingest.Message{Type: ingest.TypeIdentify, UserID: user, AnonymousID: fmt.Sprintf("anon-%d", i%5)}
 			case 9:
 				msg = ingest.Message{Type: ingest.TypeTrack, AnonymousID: fmt.Sprintf("anon-%d", i%5), Event: "export"}
+			case 5:
+				sub := feedback.Submission{UserID: user, NPSScore: ptr((seed + i) % 11)}
+				if i%2 == 0 {
+					sub = feedback.Submission{UserID: user, Kind: "BUG", Text: "it broke"}
+				}
+				_, err := feedback.NewStore(client).Submit(b.ctx, sub)
+				require.NoError(t, err)
+				continue
 			}
 			msg.MessageID = fmt.Sprintf("s%d-%d", seed, i)
 			b.write(t, msg)
@@ -314,6 +327,13 @@ func TestRandomStreamHasNoDrift(t *testing.T) {
 		require.NoError(t, b.db.QueryRow(`SELECT drift, entered_count + exited_count FROM segment_runs WHERE id = $1`, runID).Scan(&drift, &moved))
 		require.Zero(t, drift, "segment %d (%s)", seg, append(rules, "nested")[i])
 		require.Zero(t, moved, "segment %d", seg)
+	}
+	// And the members are what the reference evaluator says, user by user
+	// (nested segments in order: a user's membership of the segments it
+	// reads is the one just checked).
+	for i, seg := range segments {
+		rule := append(rules, fmt.Sprintf(`{"and":[{"inSegment":%d},{"not":{"inSegment":%d}}]}`, segments[0], segments[1]))[i]
+		require.Equal(t, b.reference(t, rule), b.memberIDs(t, seg), "segment %d: %s", seg, rule)
 	}
 	var inconsistent int
 	require.NoError(t, b.db.QueryRow(`
@@ -364,6 +384,42 @@ func TestFeedbackSurveysAndStaticEditsMove(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// reference is the ids of the project's users rule holds for now, by the
+// reference evaluator over each user's data.
+func (b *bundle) reference(t *testing.T, rule string) []int64 {
+	t.Helper()
+	r, err := segment.Decode([]byte(rule))
+	require.NoError(t, err)
+	rows, err := b.db.Query(`SELECT id FROM users WHERE project_id = $1 ORDER BY id`, b.projectID)
+	require.NoError(t, err)
+	var users []int
+	for rows.Next() {
+		var id int
+		require.NoError(t, rows.Scan(&id))
+		users = append(users, id)
+	}
+	require.NoError(t, errors.Join(rows.Err(), rows.Close()))
+	env := segment.Env{ProjectID: b.projectID, Now: time.Now(), Location: time.UTC}
+	in := []int64{}
+	for _, id := range users {
+		d, err := segment.LoadUser(b.ctx, b.db, b.projectID, id, r, nil)
+		require.NoError(t, err)
+		if len(segment.Evaluate(r, d, env)) == 1 {
+			in = append(in, int64(id))
+		}
+	}
+	return in
+}
+
+// memberIDs are the segment's members, by id.
+func (b *bundle) memberIDs(t *testing.T, segmentID int) []int64 {
+	t.Helper()
+	var ids pq.Int64Array
+	require.NoError(t, b.db.QueryRow(`SELECT COALESCE(array_agg(user_id ORDER BY user_id), '{}') FROM segment_members WHERE segment_id = $1`,
+		segmentID).Scan(&ids))
+	return []int64(ids)
+}
 
 // logJobs logs, when a wait gives up, the River jobs that move the
 // segment: its passes and any sweep that did not complete.
