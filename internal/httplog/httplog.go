@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -51,14 +52,34 @@ func Middleware(logger *slog.Logger) func(http.Handler) http.Handler {
 			l := logger.With("request_id", id)
 			rec := NewStatusRecorder(w)
 			ctx := context.WithValue(WithLogger(r.Context(), l), requestIDKey{}, id)
-			next.ServeHTTP(rec, r.WithContext(ctx))
+			req := r.WithContext(ctx)
+			next.ServeHTTP(rec, req)
 			l.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
+				slog.String("path", loggedPath(req)),
 				slog.Int("status", rec.Status),
 				slog.Duration("duration", time.Since(start)))
 		})
 	}
+}
+
+// personalWildcards are the path wildcards that name a person (a user's
+// external id, in an access request): logs outlive an erasure, so a path
+// with one is logged as its route's pattern.
+var personalWildcards = []string{"externalId"}
+
+// loggedPath is the path of r as logged: the route's pattern (set by the
+// ServeMux that served r) when it names a person, the path otherwise.
+func loggedPath(r *http.Request) string {
+	for _, w := range personalWildcards {
+		if r.PathValue(w) != "" {
+			if _, path, ok := strings.Cut(r.Pattern, " "); ok {
+				return path
+			}
+			return r.Pattern
+		}
+	}
+	return r.URL.Path
 }
 
 func wellFormed(id string) bool {

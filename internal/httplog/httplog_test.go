@@ -52,3 +52,27 @@ func TestEveryLineCarriesTheRequestID(t *testing.T) {
 		}
 	}
 }
+
+// TestPersonalPathsAreLoggedAsTheirRoute: logs outlive an erasure, so a
+// path naming a person (a user's external id) is logged as its route's
+// pattern; other paths as they are.
+func TestPersonalPathsAreLoggedAsTheirRoute(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/users/{externalId}/export", func(http.ResponseWriter, *http.Request) {})
+	mux.HandleFunc("GET /v1/segments/{id}/members.csv", func(http.ResponseWriter, *http.Request) {})
+	h := httplog.Middleware(slog.New(slog.NewJSONHandler(&out, nil)))(mux)
+	for path, logged := range map[string]string{
+		"/v1/users/ann%40example.com/export": "/v1/users/{externalId}/export",
+		"/v1/segments/42/members.csv":        "/v1/segments/42/members.csv",
+		"/nowhere/ann@example.com":           "/nowhere/ann@example.com",
+	} {
+		out.Reset()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+		var entry map[string]any
+		require.NoError(t, json.Unmarshal(out.Bytes(), &entry))
+		require.Equal(t, logged, entry["path"], path)
+		require.NotContains(t, out.String(), "ann%40example.com")
+	}
+}
