@@ -30,6 +30,7 @@ func TestBenchRealtime(t *testing.T) {
 	require.NotNil(t, changes, report)
 	require.NotEqual(t, "0", changes[1], "the stream moved segments: %s", report)
 	require.Regexp(t, `incremental ratio: \d+\.\d+ `, report)
+	require.Regexp(t, `CPU of the incremental jobs: \d+\.\d s in PostgreSQL, \d+% of the machine's busy time, \d+% of its \d+ cores`, report)
 	lines := strings.Split(strings.TrimSpace(report), "\n")
 	require.Regexp(t, `^p99 \d+ ms$`, lines[len(lines)-1])
 }

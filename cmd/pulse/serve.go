@@ -67,7 +67,7 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 	defer db.Close()
 
 	web := webOptions{metrics: metrics.New(prometheus.NewRegistry())}
-	jobsDB, err := database.OpenPool(ctx, cfg.DatabaseURL, database.DefaultJobsMaxConns)
+	jobsDB, err := database.OpenPool(ctx, database.WithApplicationName(cfg.DatabaseURL, database.JobsApplicationName), database.DefaultJobsMaxConns)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,8 @@ SIGTERM or SIGINT stops it gracefully.`, stderr)
 	if err != nil {
 		return err
 	}
-	if web.graphqlDB, err = database.OpenGraphQLPool(ctx, cfg.DatabaseURL, cfg.GraphQLDBMaxConns); err != nil {
+	if web.graphqlDB, err = database.OpenGraphQLPool(ctx, database.WithApplicationName(cfg.DatabaseURL, database.GraphQLApplicationName),
+		cfg.GraphQLDBMaxConns); err != nil {
 		return err
 	}
 	defer web.graphqlDB.Close()
@@ -138,7 +139,7 @@ func openMigrated(ctx context.Context, dsn string, logger *slog.Logger) (*sql.DB
 	if err := migrate.EnsureDatabase(ctx, dsn); err != nil {
 		return nil, err
 	}
-	db, err := database.Open(ctx, dsn)
+	db, err := database.Open(ctx, database.WithApplicationName(dsn, database.MainApplicationName))
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 	"github.com/lib/pq"
 
+	"github.com/pulse-analytics/pulse/internal/database"
 	"github.com/pulse-analytics/pulse/internal/recompute"
 )
 
@@ -50,6 +52,12 @@ type RealtimeReport struct {
 	// and how long they ran in all.
 	Passes   int
 	PassBusy time.Duration
+	// JobsCPU is the CPU time PostgreSQL spent on the connections of the
+	// jobs' pool during the stream (the passes, the sweeps and River's own
+	// statements: no full recompute is due then), MachineBusy the whole
+	// machine's busy time over the same interval, Cores its cores.
+	JobsCPU, MachineBusy time.Duration
+	Cores                int
 	// Drift is the total drift of a full recompute of every segment at the
 	// end.
 	Drift int
@@ -79,6 +87,11 @@ func (r RealtimeReport) Print(w io.Writer) {
 		len(r.Delays), ms(r.Percentile(50)), ms(r.Percentile(99)), ms(r.Percentile(100)))
 	fmt.Fprintf(w, "incremental passes: %d, running %.1f s in all (%.0f%% of the stream's time on one worker)\n",
 		r.Passes, r.PassBusy.Seconds(), 100*r.PassBusy.Seconds()/r.Duration.Seconds())
+	if r.MachineBusy > 0 && r.Cores > 0 {
+		fmt.Fprintf(w, "CPU of the incremental jobs: %.1f s in PostgreSQL, %.0f%% of the machine's busy time, %.0f%% of its %d cores\n",
+			r.JobsCPU.Seconds(), 100*r.JobsCPU.Seconds()/r.MachineBusy.Seconds(),
+			100*r.JobsCPU.Seconds()/(r.Duration.Seconds()*float64(r.Cores)), r.Cores)
+	}
 	fmt.Fprintf(w, "drift of the full recompute of every segment: %d\n", r.Drift)
 	fmt.Fprintf(w, "incremental ratio: %.3f (a pass over %d dirty users %s, a full recompute %s)\n",
 		r.Incremental.Seconds()/r.Full.Seconds(), r.IncrementalUsers, r.Incremental.Round(time.Millisecond), r.Full.Round(time.Millisecond))
@@ -145,6 +158,12 @@ func RunRealtime(ctx context.Context, cfg RealtimeConfig, progress io.Writer) (R
 	go func() { readDone <- readChanges(readCtx, conn, changes) }()
 
 	fmt.Fprintf(progress, "streaming %d events/s for %s...\n", cfg.Rate, cfg.Duration)
+	jobsBefore, err := jobsBackendsCPU(ctx, cfg.DB)
+	if err != nil {
+		stopReading()
+		return rep, err
+	}
+	busyBefore, _ := machineBusy()
 	started := time.Now()
 	acks, offered, accepted, failed, err := stream(ctx, cfg)
 	if err != nil {
@@ -152,6 +171,17 @@ func RunRealtime(ctx context.Context, cfg RealtimeConfig, progress io.Writer) (R
 		return rep, err
 	}
 	rep.Duration, rep.Offered, rep.Accepted, rep.Failed = time.Since(started), offered, accepted, failed
+	jobsAfter, err := jobsBackendsCPU(ctx, cfg.DB)
+	if err != nil {
+		stopReading()
+		return rep, err
+	}
+	if busyAfter, ok := machineBusy(); ok {
+		rep.MachineBusy, rep.Cores = busyAfter-busyBefore, runtime.NumCPU()
+	}
+	for pid, cpu := range jobsAfter {
+		rep.JobsCPU += cpu - jobsBefore[pid] // a connection opened meanwhile counts whole
+	}
 	// Let the last passes land before measuring.
 	if err := waitClean(ctx, cfg.DB, ids, 30*time.Second); err != nil {
 		stopReading()
@@ -548,4 +578,28 @@ func incrementalVersusFull(ctx context.Context, cfg RealtimeConfig, segmentID, n
 		full = fastest(full, d)
 	}
 	return incremental, full, nil
+}
+
+// jobsBackendsCPU is the CPU time of each PostgreSQL backend serving the
+// jobs' pool of the server (by its application name), by pid. PostgreSQL
+// runs on the benchmark's machine, so its backends' /proc entries are
+// readable.
+func jobsBackendsCPU(ctx context.Context, db *sql.DB) (map[int]time.Duration, error) {
+	rows, err := db.QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`,
+		database.JobsApplicationName)
+	if err != nil {
+		return nil, fmt.Errorf("find the jobs' connections: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	cpu := map[int]time.Duration{}
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			return nil, fmt.Errorf("find the jobs' connections: %w", err)
+		}
+		if d, ok := processCPU(pid); ok {
+			cpu[pid] = d
+		}
+	}
+	return cpu, rows.Err()
 }

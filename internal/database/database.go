@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -100,4 +101,30 @@ func Redact(dsn string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+// Application names of Pulse's pools, as pg_stat_activity shows their
+// connections (and the benchmarks find them).
+const (
+	MainApplicationName    = "pulse"
+	JobsApplicationName    = "pulse jobs"
+	GraphQLApplicationName = "pulse graphql"
+)
+
+// WithApplicationName returns dsn with its connections named name in
+// PostgreSQL (application_name), unless dsn names them already.
+func WithApplicationName(dsn, name string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		if q.Has("application_name") {
+			return dsn
+		}
+		q.Set("application_name", name)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	if strings.Contains(dsn, "application_name=") {
+		return dsn
+	}
+	return strings.TrimSpace(dsn + " application_name='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(name) + "'")
 }
