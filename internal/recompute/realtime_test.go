@@ -106,10 +106,12 @@ func (b *bundle) ingestRuns(t *testing.T, segmentID int) []string {
 		WHERE segment_id = $1 AND trigger = 'INGEST' AND status = 'COMPLETED' ORDER BY seq`, segmentID)
 }
 
-// TestEachChangeMarksItsSegmentsOnly: an event, a trait, feedback and a
-// survey response each mark the user for the segments whose rule reads
-// them, in the change's transaction, and for no other; the passes then
-// move those segments, as INGEST runs.
+// TestEachChangeMarksItsSegmentsOnly: an event and a trait each mark the
+// user for the segments whose rule reads them, in the change's
+// transaction, and for no other; the passes then move those segments, as
+// INGEST runs. Feedback, survey responses, static edits and dependents are
+// counted in dirty's TestEachSourceMarksItsSegmentsOnly, where no worker
+// takes the marks before they are read.
 func TestEachChangeMarksItsSegmentsOnly(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -228,22 +230,48 @@ func TestTimeMovesMembers(t *testing.T) {
 }
 
 // TestBurstIsOnePass: 10,000 events in four full batches are one pass
-// per segment, not one per event or batch.
+// per segment, not one per event or batch, for segments of every kind
+// that events move (counts, did-not, activity, platform, first and last
+// seen, and one nested on the counts). Every user qualifies after the
+// first batch, so each segment has exactly one run that moves anybody;
+// the passes themselves are bounded by the sweeps the burst lasted, as
+// marks gather for a sweep period before a pass takes them.
 func TestBurstIsOnePass(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	exporters := b.realtimeSegment(t, "exporters", `{"event":{"name":"export","count":{"op":"GTE","value":5}}}`)
+	segments := []int{
+		exporters,
+		b.realtimeSegment(t, "never shared", `{"not":{"event":{"name":"share"}}}`),
+		b.realtimeSegment(t, "active", `{"lastSeen":{"withinDays":7}}`),
+		b.realtimeSegment(t, "regulars", `{"activity":{"activeDays":{"op":"GTE","value":1},"withinDays":14}}`),
+		b.realtimeSegment(t, "on mobile", `{"platform":{"platform":"MOBILE","minShare":0.5,"withinDays":30}}`),
+		b.realtimeSegment(t, "newcomers", `{"firstSeen":{"withinDays":10}}`),
+		b.realtimeSegment(t, "nested exporters", fmt.Sprintf(`{"inSegment":%d}`, exporters)),
+	}
+	started := time.Now()
 	for batch := range 4 {
 		msgs := make([]ingest.Message, ingest.MaxBatchSize)
 		for i := range msgs {
 			msgs[i] = ingest.Message{Type: ingest.TypeTrack, UserID: fmt.Sprintf("u%03d", i%500), Event: "export",
-				MessageID: fmt.Sprintf("burst-%d-%d", batch, i)}
+				MessageID: fmt.Sprintf("burst-%d-%d", batch, i), Context: ingest.Context{DeviceType: "mobile"}}
 		}
 		b.write(t, msgs...)
 	}
-	require.Eventually(t, func() bool { return b.size(t, exporters) == 500 && len(b.marked(t, exporters)) == 0 },
-		20*time.Second, 20*time.Millisecond)
-	require.Equal(t, []string{"500+0-"}, b.ingestRuns(t, exporters))
+	burst := time.Since(started)
+	for _, seg := range segments {
+		require.Eventually(t, func() bool { return b.size(t, seg) == 500 && len(b.marked(t, seg)) == 0 },
+			20*time.Second, 20*time.Millisecond, "segment %d", seg)
+	}
+	// A sweep dispatches a pass per segment with marks once a period; the
+	// nested segment's may also be queued by its dependency's run.
+	maxPasses := int(burst/recompute.DefaultDelay) + 3
+	for _, seg := range segments {
+		require.Equal(t, []string{"500+0-"}, b.ingestRuns(t, seg), "segment %d", seg)
+		passes := b.strings(t, `SELECT id::text FROM river_job WHERE kind = 'segment_pass' AND (args->>'segment_id')::bigint = $1`, seg)
+		require.NotEmpty(t, passes, "segment %d", seg)
+		require.LessOrEqual(t, len(passes), maxPasses, "segment %d: passes over a burst of %s", seg, burst)
+	}
 }
 
 // TestRandomStreamHasNoDrift: after a random stream of events, traits and
