@@ -82,7 +82,7 @@ func Mark(ctx context.Context, tx Execer, projectID int, changes *Changes) error
 	if changes == nil || changes.Len() == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, markStatement, projectID, pq.Array(changes.users), pq.Array(changes.keys)); err != nil {
+	if _, err := tx.ExecContext(ctx, MarkStatement, projectID, pq.Array(changes.users), pq.Array(changes.keys)); err != nil {
 		return fmt.Errorf("mark users dirty: %w", err)
 	}
 	return nil
@@ -98,7 +98,7 @@ func MarkReturning(ctx context.Context, tx Querier, projectID int, changes *Chan
 	if changes == nil || changes.Len() == 0 {
 		return nil, nil
 	}
-	rows, err := tx.QueryContext(ctx, `WITH marked AS (`+markStatement+` RETURNING segment_id) SELECT DISTINCT segment_id FROM marked ORDER BY 1`,
+	rows, err := tx.QueryContext(ctx, `WITH marked AS (`+MarkStatement+` RETURNING segment_id) SELECT DISTINCT segment_id FROM marked ORDER BY 1`,
 		projectID, pq.Array(changes.users), pq.Array(changes.keys))
 	if err != nil {
 		return nil, fmt.Errorf("mark users dirty: %w", err)
@@ -118,8 +118,10 @@ func MarkReturning(ctx context.Context, tx Querier, projectID int, changes *Chan
 	return segments, nil
 }
 
-// markStatement inserts a mark per real-time segment and user for which a
-// change's key is among the segment's sources.
+// MarkStatement, the statement of Mark, inserts a mark per real-time
+// segment and user for which a change's key is among the segment's
+// sources. It is exported for callers that keep it prepared (ingestion
+// runs it for every batch).
 //
 // Marks are only ever inserted, never updated: a user changed by several
 // transactions has a mark of each until a pass consumes them. A pass
@@ -133,7 +135,7 @@ func MarkReturning(ctx context.Context, tx Querier, projectID int, changes *Chan
 // and the changes joined to them in memory. A mark is stamped with the
 // clock, not the transaction's start: marking is the change's last step
 // before its commit, and freshness counts lag from the commit.
-const markStatement = `
+const MarkStatement = `
 	INSERT INTO segment_dirty_users (project_id, segment_id, user_id, marked_at)
 	SELECT $1, s.id, c.user_id, clock_timestamp()
 	FROM segments s

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+
+	"github.com/pulse-analytics/pulse/internal/dirty"
 )
 
 // statements holds the writer's frequent queries prepared: every batch runs
@@ -26,6 +28,7 @@ type statements struct {
 var preparedQueries = []string{
 	selectSettings, selectUsersByExternalID, findOrCreateUsersByExternalID, selectAliasedMeanwhile, selectAnonymous, insertIdentity,
 	insertAnonymousUser, insertMessageKeysSkippingKnown, insertEventsSkippingKnown, rollUpUsersAndDays, selectSettingsCurrent,
+	dirty.MarkStatement,
 }
 
 func newStatements(db *sql.DB) *statements { return &statements{db: db} }

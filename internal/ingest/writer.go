@@ -215,7 +215,7 @@ func (w *Writer) store(ctx context.Context, projectID int, batch []*prepared, re
 	if err := rollUp(ctx, tx, projectID, settings, stored, traits); err != nil {
 		return outcome{}, err
 	}
-	if err := dirty.Mark(ctx, sqlTx, projectID, changesOf(r, stored, batch)); err != nil {
+	if err := dirty.Mark(ctx, tx, projectID, changesOf(r, stored, batch)); err != nil {
 		return outcome{}, err
 	}
 	if err := sqlTx.Commit(); err != nil {
