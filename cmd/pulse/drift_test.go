@@ -44,30 +44,38 @@ func TestDriftIsMeasuredAndCounted(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(graphqlPost(t, base, project.Keys.Admin, `mutation($id: ID!) { recomputeSegment(id: $id) { id } }`,
 		map[string]any{"id": segmentID}), &queued))
+	run := waitRunCompleted(t, base, project.Keys.Read, queued.Data.RecomputeSegment.ID)
+	require.Equal(t, 1, run.Exited)
+	require.NotNil(t, run.Drift)
+	require.Equal(t, 1, *run.Drift, "ann left, and no pass knew of it")
+	require.Equal(t, 1.0, scrapeMetrics(t, base+"/metrics")[`pulse_segment_drift_total`])
+}
+
+// completedRun is what the tests read of a completed run.
+type completedRun struct {
+	Status  string
+	Drift   *int
+	Entered int `json:"enteredCount"`
+	Exited  int `json:"exitedCount"`
+}
+
+// waitRunCompleted waits until run runID is COMPLETED and returns it.
+func waitRunCompleted(t *testing.T, base, key, runID string) completedRun {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		require.True(t, time.Now().Before(deadline), "the recompute never completed")
+		require.True(t, time.Now().Before(deadline), "run %s never completed", runID)
 		var run struct {
-			Data struct {
-				Node struct {
-					Status string
-					Drift  *int
-					Exited int `json:"exitedCount"`
-				}
-			}
+			Data struct{ Node completedRun }
 		}
-		require.NoError(t, json.Unmarshal(graphqlPost(t, base, project.Keys.Read,
-			`query($id: ID!) { node(id: $id) { ... on SegmentRun { status drift exitedCount } } }`,
-			map[string]any{"id": queued.Data.RecomputeSegment.ID}), &run))
+		require.NoError(t, json.Unmarshal(graphqlPost(t, base, key,
+			`query($id: ID!) { node(id: $id) { ... on SegmentRun { status drift enteredCount exitedCount } } }`,
+			map[string]any{"id": runID}), &run))
 		if run.Data.Node.Status == "COMPLETED" {
-			require.Equal(t, 1, run.Data.Node.Exited)
-			require.NotNil(t, run.Data.Node.Drift)
-			require.Equal(t, 1, *run.Data.Node.Drift, "ann left, and no pass knew of it")
-			break
+			return run.Data.Node
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	require.Equal(t, 1.0, scrapeMetrics(t, base+"/metrics")[`pulse_segment_drift_total`])
 }
 
 // waitSize waits until the segment has size members.

@@ -92,29 +92,10 @@ func TestEventMovesSegmentWithinSeconds(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(graphqlPost(t, b.base, project.Keys.Admin, `mutation($id: ID!) { recomputeSegment(id: $id) { id } }`,
 		map[string]any{"id": segmentID}), &queued))
-	for {
-		require.True(t, time.Now().Before(deadline), "the recompute never completed")
-		var run struct {
-			Data struct {
-				Node struct {
-					Status  string
-					Drift   *int
-					Entered int `json:"enteredCount"`
-					Exited  int `json:"exitedCount"`
-				}
-			}
-		}
-		require.NoError(t, json.Unmarshal(graphqlPost(t, a.base, project.Keys.Read,
-			`query($id: ID!) { node(id: $id) { ... on SegmentRun { status drift enteredCount exitedCount } } }`,
-			map[string]any{"id": queued.Data.RecomputeSegment.ID}), &run))
-		if run.Data.Node.Status == "COMPLETED" {
-			require.NotNil(t, run.Data.Node.Drift)
-			require.Zero(t, *run.Data.Node.Drift)
-			require.Zero(t, run.Data.Node.Entered+run.Data.Node.Exited)
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	run := waitRunCompleted(t, a.base, project.Keys.Read, queued.Data.RecomputeSegment.ID)
+	require.NotNil(t, run.Drift)
+	require.Zero(t, *run.Drift)
+	require.Zero(t, run.Entered+run.Exited)
 }
 
 func track(user, event, messageID string) map[string]any {
