@@ -228,6 +228,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{FeedbacksColumns[14], FeedbacksColumns[12]},
 			},
+			{
+				Name:    "feedback_project_id_user_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{FeedbacksColumns[13], FeedbacksColumns[14], FeedbacksColumns[0]},
+			},
 		},
 	}
 	// FeedbackChangesColumns holds the columns for the "feedback_changes" table.
@@ -266,6 +271,11 @@ var (
 				Name:    "feedbackchange_feedback_id_created_at",
 				Unique:  false,
 				Columns: []*schema.Column{FeedbackChangesColumns[7], FeedbackChangesColumns[6]},
+			},
+			{
+				Name:    "feedbackchange_project_id_feedback_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{FeedbackChangesColumns[8], FeedbackChangesColumns[7], FeedbackChangesColumns[0]},
 			},
 		},
 	}
@@ -550,6 +560,11 @@ var (
 				Columns: []*schema.Column{SegmentRunsColumns[15], SegmentRunsColumns[4]},
 			},
 			{
+				Name:    "segmentrun_project_id_segment_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{SegmentRunsColumns[14], SegmentRunsColumns[15], SegmentRunsColumns[0]},
+			},
+			{
 				Name:    "segmentrun_unfinished",
 				Unique:  false,
 				Columns: []*schema.Column{SegmentRunsColumns[15]},
@@ -750,6 +765,16 @@ var (
 				Name:    "surveyresponse_user_id_survey_id",
 				Unique:  false,
 				Columns: []*schema.Column{SurveyResponsesColumns[5], SurveyResponsesColumns[4]},
+			},
+			{
+				Name:    "surveyresponse_project_id_survey_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{SurveyResponsesColumns[3], SurveyResponsesColumns[4], SurveyResponsesColumns[0]},
+			},
+			{
+				Name:    "surveyresponse_project_id_user_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{SurveyResponsesColumns[3], SurveyResponsesColumns[5], SurveyResponsesColumns[0]},
 			},
 		},
 	}

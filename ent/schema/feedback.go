@@ -69,6 +69,8 @@ func (Feedback) Indexes() []ent.Index {
 		index.Fields("project_id", "timestamp"),
 		// user.feedback and "latest NPS score of a user".
 		index.Fields("user_id", "timestamp"),
+		// user.feedback in its default order (id).
+		nestedOrderIndex("user_id"),
 	}
 }
 

@@ -60,6 +60,8 @@ func (FeedbackChange) Indexes() []ent.Index {
 	return []ent.Index{
 		// feedback.history, in order.
 		index.Fields("feedback_id", "created_at"),
+		// feedback.history in its default order (id).
+		nestedOrderIndex("feedback_id"),
 	}
 }
 

@@ -69,6 +69,9 @@ func (SegmentRun) Indexes() []ent.Index {
 			Annotations(entsql.IndexWhere("seq IS NOT NULL")),
 		// segment.runs, newest first.
 		index.Fields("segment_id", "created_at"),
+		// segment.runs in its default order (id), which reads only the
+		// rows of a page: see nestedOrderIndex.
+		nestedOrderIndex("segment_id"),
 		// Runs not yet finished, few among all the runs ever made: the
 		// periodic reconciler reads them all, the scheduler and follow-up
 		// lookups those of one segment.

@@ -53,6 +53,10 @@ func (SurveyResponse) Indexes() []ent.Index {
 		index.Fields("survey_id", "submitted_at"),
 		// user.surveyResponses and "has the user answered this survey".
 		index.Fields("user_id", "survey_id"),
+		// survey.responses and user.surveyResponses in their default
+		// order (id).
+		nestedOrderIndex("survey_id"),
+		nestedOrderIndex("user_id"),
 	}
 }
 
