@@ -36,12 +36,6 @@ func (r *Resolver) enqueueAll(ctx context.Context) ([]*ent.SegmentRun, error) {
 	return r.enqueueAllAs(ctx, segmentrun.TriggerMANUAL)
 }
 
-// recomputeAllAs queues a run of every active segment with trigger.
-func (r *Resolver) recomputeAllAs(ctx context.Context, trigger segmentrun.Trigger) error {
-	_, err := r.enqueueAllAs(ctx, trigger)
-	return err
-}
-
 func (r *Resolver) enqueueAllAs(ctx context.Context, trigger segmentrun.Trigger) ([]*ent.SegmentRun, error) {
 	ids, err := r.client.Segment.Query().Where(entsegment.ArchivedAtIsNil()).Order(ent.Asc(entsegment.FieldID)).IDs(ctx)
 	if err != nil {

@@ -126,9 +126,9 @@ func (e *Eraser) erase(ctx context.Context, tx *sql.Tx, scope tenant.Scope, req 
 	if len(unknown) > 0 && !req.Suppress {
 		return nil, notFound(req.ExternalIDsField, unknown)
 	}
-	ids := make([]int64, len(users))
-	for i, u := range users {
-		ids[i] = u.ID
+	ids := make([]int64, 0, len(users))
+	for _, u := range users {
+		ids = append(ids, u.ID)
 	}
 	// The users merged into them are erased with them: their rows went in
 	// the merge, but not the history that names their ids.

@@ -143,21 +143,10 @@ func (e *Enqueuer) syncSources(ctx context.Context, projectID, segmentID int) (b
 // restarts the sweeps only; the scheduled refresh recomputes them.
 func (e *Enqueuer) RestartTx(ctx context.Context, tx *sql.Tx, projectID int) error {
 	// Locked in id order, the order every request locks segments in.
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM segments WHERE project_id = $1 AND archived_at IS NULL ORDER BY id FOR NO KEY UPDATE`,
-		projectID)
-	if err != nil {
-		return fmt.Errorf("lock the segments of project %d: %w", projectID, err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			_ = rows.Close()
-			return fmt.Errorf("lock the segments of project %d: %w", projectID, err)
-		}
-		ids = append(ids, id)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+	var ids pq.Int64Array
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM (
+		SELECT id FROM segments WHERE project_id = $1 AND archived_at IS NULL ORDER BY id FOR NO KEY UPDATE) s`,
+		projectID).Scan(&ids); err != nil {
 		return fmt.Errorf("lock the segments of project %d: %w", projectID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE segments SET swept_at = $2 WHERE id = ANY($1::bigint[])`, pq.Array(ids), time.Now()); err != nil {
