@@ -159,6 +159,16 @@ func graphqlPost(t *testing.T, base, key, query string, vars map[string]any) []b
 // subscribe opens a graphql-transport-ws socket following a segment.
 func subscribe(t *testing.T, base, key, segmentID string) *websocket.Conn {
 	t.Helper()
+	// afterSeq 0: every run committed from now on, however soon, even
+	// before the server has registered the subscription.
+	return subscribeQuery(t, base, key, `subscription($id: ID!) { segmentMembershipChanged(segmentId: $id, afterSeq: 0) { seq size enteredCount exitedCount } }`,
+		map[string]any{"id": segmentID})
+}
+
+// subscribeQuery opens a graphql-transport-ws socket with key and starts
+// the subscription query (id "1") on it.
+func subscribeQuery(t *testing.T, base, key, query string, vars map[string]any) *websocket.Conn {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/graphql",
@@ -170,10 +180,7 @@ func subscribe(t *testing.T, base, key, segmentID string) *websocket.Conn {
 	require.NoError(t, wsjson.Read(ctx, conn, &ack))
 	require.Equal(t, "connection_ack", ack["type"])
 	require.NoError(t, wsjson.Write(ctx, conn, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
-		// afterSeq 0: every run committed from now on, however soon, even
-		// before the server has registered the subscription.
-		"query":     `subscription($id: ID!) { segmentMembershipChanged(segmentId: $id, afterSeq: 0) { seq size enteredCount exitedCount } }`,
-		"variables": map[string]any{"id": segmentID},
+		"query": query, "variables": vars,
 	}}))
 	return conn
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"strings"
 	"testing"
 	"time"
 
@@ -31,20 +30,7 @@ type change struct {
 // the subscription reach it.
 func subscribeChanges(t *testing.T, base, key string) *websocket.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/graphql",
-		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.CloseNow() })
-	require.NoError(t, wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"apiKey": key}}))
-	var ack map[string]any
-	require.NoError(t, wsjson.Read(ctx, conn, &ack))
-	require.Equal(t, "connection_ack", ack["type"])
-	require.NoError(t, wsjson.Write(ctx, conn, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
-		"query": `subscription { segmentsChanged { segment { id } run { trigger } seq size enteredCount exitedCount } }`,
-	}}))
-	return conn
+	return subscribeQuery(t, base, key, `subscription { segmentsChanged { segment { id } run { trigger } seq size enteredCount exitedCount } }`, nil)
 }
 
 // readChange returns the next segmentsChanged message.
@@ -169,4 +155,41 @@ func TestFeedbackSurveysAndStaticEditsReachSubscribers(t *testing.T) {
 		require.Less(t, elapsed, 5*time.Second, "%s moved its segment within seconds (took %s)", step.name, elapsed)
 		t.Logf("%s to subscriber: %s", step.name, elapsed)
 	}
+}
+
+// TestErasureReachesSubscribers: an erased member leaves the segments
+// that held them like any other exit, by an ERASURE run that a dashboard's
+// subscriber receives (webhooks carry none: their payload would name the
+// user, see docs/PRIVACY.md).
+func TestErasureReachesSubscribers(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.DSN(t)
+	base := serveInProcess(t, dsn, io.Discard, "--log-level", "warn")
+	project := createProject(t, dsn, "Erasure to subscribers")
+	var created struct {
+		Data struct{ CreateSegment struct{ ID string } }
+	}
+	require.NoError(t, json.Unmarshal(graphqlPost(t, base, project.Keys.Admin,
+		`mutation { createSegment(input: {name: "pro", rule: {trait: {key: "plan", op: EQ, value: "pro"}}}) { id } }`, nil), &created))
+	segmentID := created.Data.CreateSegment.ID
+	waitSize(t, base, project.Keys.Read, segmentID, 0)
+	sub := subscribeChanges(t, base, project.Keys.Read)
+	for _, user := range []string{"erased-ann", "erased-bob"} {
+		batch(t, base, project.Keys.Ingest, map[string]any{"type": "identify", "userId": user, "traits": map[string]any{"plan": "pro"}})
+	}
+	waitSize(t, base, project.Keys.Read, segmentID, 2)
+	for entered := 0; entered < 2; {
+		c := readChange(t, sub)
+		require.Equal(t, segmentID, c.Segment.ID)
+		entered += c.EnteredCount
+	}
+
+	require.Contains(t, string(graphqlPost(t, base, project.Keys.Admin,
+		`mutation { deleteUser(externalId: "erased-ann") { erasedAt } }`, nil)), `"erasedAt"`)
+	c := readChange(t, sub)
+	require.Equal(t, segmentID, c.Segment.ID)
+	require.Equal(t, "ERASURE", c.Run.Trigger)
+	require.Equal(t, 1, c.ExitedCount)
+	require.Equal(t, 0, c.EnteredCount)
+	require.Equal(t, 1, c.Size)
 }
