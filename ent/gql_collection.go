@@ -688,11 +688,11 @@ func (_q *FeedbackQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 							return err
 						}
 						s := inner.sqlQuery(ctx)
-						s.Where(lateralParent(s, s.C(feedback.HistoryColumn)))
 						ids := make([]driver.Value, len(nodes))
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
+						s.Where(lateralParent(s, s.C(feedback.HistoryColumn)))
 						var total *sql.Selector
 						if countInPage {
 							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
@@ -1209,33 +1209,60 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				}
 			}
 			if limit := paginateLimit(args.first, args.last); limit > 0 {
-				if oneNode {
-					pager.applyOrder(query.Limit(limit))
-				} else {
-					order := pager.orderExpr(query)
-					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Segment) error {
-						inner := query.Clone()
-						if err := inner.prepareQuery(ctx); err != nil {
-							return err
-						}
-						s := inner.sqlQuery(ctx)
-						joinT := sql.Table(segment.MembersTable)
-						s.Join(joinT).On(s.C(user.FieldID), joinT.C(segment.MembersPrimaryKey[1]))
-						columns := s.SelectedColumns()
-						s.Select(joinT.C(segment.MembersPrimaryKey[0]))
-						s.AppendSelect(columns...)
-						s.Where(lateralParent(s, joinT.C(segment.MembersPrimaryKey[0])))
-						ids := make([]driver.Value, len(nodes))
-						for i := range nodes {
-							ids[i] = nodes[i].ID
-						}
-						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order, nil))
-						return _q.loadMembers(ctx, query, nodes,
-							func(n *Segment) { n.appendNamedMembers(alias) },
-							func(n *Segment, e *User) { n.appendNamedMembers(alias, e) })
-					})
-					continue
+				order := pager.orderExpr(query)
+				byKey := len(pager.order) == 0
+				var keyCursors []func(*sql.Selector)
+				if byKey {
+					direction := entgql.OrderDirectionAsc
+					if pager.reverse {
+						direction = direction.Reverse()
+					}
+					if keyCursors, err = entgql.MultiCursorsPredicate(args.after, args.before, &entgql.MultiCursorsOptions{
+						FieldID:     segment.MembersPrimaryKey[1],
+						DirectionID: direction,
+					}); err != nil {
+						return err
+					}
 				}
+				_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Segment) error {
+					inner := query.Clone()
+					if err := inner.prepareQuery(ctx); err != nil {
+						return err
+					}
+					s := inner.sqlQuery(ctx)
+					ids := make([]driver.Value, len(nodes))
+					for i := range nodes {
+						ids[i] = nodes[i].ID
+					}
+					var parentID driver.Value
+					if oneNode && len(ids) == 1 {
+						parentID = ids[0]
+					}
+					s = throughPage(s, segment.MembersTable,
+						segment.MembersPrimaryKey[0], segment.MembersPrimaryKey[1], user.FieldID,
+						parentID, keyCursors, byKey, pager.reverse, order, limit)
+					if parentID != nil {
+						query.modifiers = append(query.modifiers, onePage(s))
+					} else {
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s, order, nil))
+					}
+					byID := make(map[int]*Segment, len(nodes))
+					for _, n := range nodes {
+						byID[n.ID] = n
+						n.appendNamedMembers(alias)
+					}
+					return loadThrough(ctx, query, query.inters, len(nodes),
+						func(e *User) int { return e.ID },
+						func(parent int, e *User) error {
+							n, ok := byID[parent]
+							if !ok {
+								return fmt.Errorf(`unexpected "members" parent %v`, parent)
+							}
+							n.appendNamedMembers(alias, e)
+							return nil
+						})
+				})
+				continue
 			} else {
 				query = pager.applyOrder(query)
 			}
@@ -1337,11 +1364,11 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 							return err
 						}
 						s := inner.sqlQuery(ctx)
-						s.Where(lateralParent(s, s.C(segment.MembershipsColumn)))
 						ids := make([]driver.Value, len(nodes))
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
+						s.Where(lateralParent(s, s.C(segment.MembershipsColumn)))
 						var total *sql.Selector
 						if countInPage {
 							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
@@ -1464,11 +1491,11 @@ func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 							return err
 						}
 						s := inner.sqlQuery(ctx)
-						s.Where(lateralParent(s, s.C(segment.RunsColumn)))
 						ids := make([]driver.Value, len(nodes))
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
+						s.Where(lateralParent(s, s.C(segment.RunsColumn)))
 						var total *sql.Selector
 						if countInPage {
 							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
@@ -2183,11 +2210,11 @@ func (_q *SurveyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 							return err
 						}
 						s := inner.sqlQuery(ctx)
-						s.Where(lateralParent(s, s.C(survey.ResponsesColumn)))
 						ids := make([]driver.Value, len(nodes))
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
+						s.Where(lateralParent(s, s.C(survey.ResponsesColumn)))
 						var total *sql.Selector
 						if countInPage {
 							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
@@ -2637,11 +2664,11 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 							return err
 						}
 						s := inner.sqlQuery(ctx)
-						s.Where(lateralParent(s, s.C(user.EventsColumn)))
 						ids := make([]driver.Value, len(nodes))
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
+						s.Where(lateralParent(s, s.C(user.EventsColumn)))
 						var total *sql.Selector
 						if countInPage {
 							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
@@ -2764,11 +2791,11 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 							return err
 						}
 						s := inner.sqlQuery(ctx)
-						s.Where(lateralParent(s, s.C(user.FeedbackColumn)))
 						ids := make([]driver.Value, len(nodes))
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
+						s.Where(lateralParent(s, s.C(user.FeedbackColumn)))
 						var total *sql.Selector
 						if countInPage {
 							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
@@ -2891,11 +2918,11 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 							return err
 						}
 						s := inner.sqlQuery(ctx)
-						s.Where(lateralParent(s, s.C(user.SurveyResponsesColumn)))
 						ids := make([]driver.Value, len(nodes))
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
+						s.Where(lateralParent(s, s.C(user.SurveyResponsesColumn)))
 						var total *sql.Selector
 						if countInPage {
 							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
@@ -3018,11 +3045,11 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 							return err
 						}
 						s := inner.sqlQuery(ctx)
-						s.Where(lateralParent(s, s.C(user.MembershipsColumn)))
 						ids := make([]driver.Value, len(nodes))
 						for i := range nodes {
 							ids[i] = nodes[i].ID
 						}
+						s.Where(lateralParent(s, s.C(user.MembershipsColumn)))
 						var total *sql.Selector
 						if countInPage {
 							total = s.Clone().Select(sql.As(sql.Count("*"), lateralTotal))
@@ -3133,33 +3160,60 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				}
 			}
 			if limit := paginateLimit(args.first, args.last); limit > 0 {
-				if oneNode {
-					pager.applyOrder(query.Limit(limit))
-				} else {
-					order := pager.orderExpr(query)
-					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
-						inner := query.Clone()
-						if err := inner.prepareQuery(ctx); err != nil {
-							return err
-						}
-						s := inner.sqlQuery(ctx)
-						joinT := sql.Table(user.SegmentsTable)
-						s.Join(joinT).On(s.C(segment.FieldID), joinT.C(user.SegmentsPrimaryKey[0]))
-						columns := s.SelectedColumns()
-						s.Select(joinT.C(user.SegmentsPrimaryKey[1]))
-						s.AppendSelect(columns...)
-						s.Where(lateralParent(s, joinT.C(user.SegmentsPrimaryKey[1])))
-						ids := make([]driver.Value, len(nodes))
-						for i := range nodes {
-							ids[i] = nodes[i].ID
-						}
-						query.modifiers = append(query.modifiers, limitPerParent(ids, s.OrderExpr(order).Limit(limit), order, nil))
-						return _q.loadSegments(ctx, query, nodes,
-							func(n *User) { n.appendNamedSegments(alias) },
-							func(n *User, e *Segment) { n.appendNamedSegments(alias, e) })
-					})
-					continue
+				order := pager.orderExpr(query)
+				byKey := len(pager.order) == 0
+				var keyCursors []func(*sql.Selector)
+				if byKey {
+					direction := entgql.OrderDirectionAsc
+					if pager.reverse {
+						direction = direction.Reverse()
+					}
+					if keyCursors, err = entgql.MultiCursorsPredicate(args.after, args.before, &entgql.MultiCursorsOptions{
+						FieldID:     user.SegmentsPrimaryKey[0],
+						DirectionID: direction,
+					}); err != nil {
+						return err
+					}
 				}
+				_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
+					inner := query.Clone()
+					if err := inner.prepareQuery(ctx); err != nil {
+						return err
+					}
+					s := inner.sqlQuery(ctx)
+					ids := make([]driver.Value, len(nodes))
+					for i := range nodes {
+						ids[i] = nodes[i].ID
+					}
+					var parentID driver.Value
+					if oneNode && len(ids) == 1 {
+						parentID = ids[0]
+					}
+					s = throughPage(s, user.SegmentsTable,
+						user.SegmentsPrimaryKey[1], user.SegmentsPrimaryKey[0], segment.FieldID,
+						parentID, keyCursors, byKey, pager.reverse, order, limit)
+					if parentID != nil {
+						query.modifiers = append(query.modifiers, onePage(s))
+					} else {
+						query.modifiers = append(query.modifiers, limitPerParent(ids, s, order, nil))
+					}
+					byID := make(map[int]*User, len(nodes))
+					for _, n := range nodes {
+						byID[n.ID] = n
+						n.appendNamedSegments(alias)
+					}
+					return loadThrough(ctx, query, query.inters, len(nodes),
+						func(e *Segment) int { return e.ID },
+						func(parent int, e *Segment) error {
+							n, ok := byID[parent]
+							if !ok {
+								return fmt.Errorf(`unexpected "segments" parent %v`, parent)
+							}
+							n.appendNamedSegments(alias, e)
+							return nil
+						})
+				})
+				continue
 			} else {
 				query = pager.applyOrder(query)
 			}

@@ -255,8 +255,10 @@ func TestNestedEventPages(t *testing.T) {
 }
 
 // TestNestedMemberPages pages segment.members (through the membership
-// table) of three segments in one query, by id and by event count with
-// ties, with the count stored on the segment.
+// table) of three segments in one query and of one segment by node, by id
+// and by event count with ties, with the count stored on the segment, and
+// filtered, counted. A user in two segments is in both pages in its place
+// in each.
 func TestNestedMemberPages(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -266,7 +268,7 @@ func TestNestedMemberPages(t *testing.T) {
 		require.NoError(t, err)
 		users = append(users, u)
 	}
-	memberships := [][]int{{}, {4}, {5, 0, 2, 3, 1}} // user indexes of each segment
+	memberships := [][]int{{}, {4}, {5, 0, 4, 2, 3, 1}} // user indexes of each segment
 	var parents []string
 	// A member's row is (segment, user).
 	type memberRow struct {
@@ -283,25 +285,35 @@ func TestNestedMemberPages(t *testing.T) {
 			rows = append(rows, memberRow{key: gid(seg.ID) + "/" + gid(users[m].ID), segment: gid(seg.ID), user: users[m]})
 		}
 	}
-	const query = `query($first: Int, $after: Cursor, $last: Int, $before: Cursor, $orderBy: [UserOrder!]) {
+	const query = `query($first: Int, $after: Cursor, $last: Int, $before: Cursor, $orderBy: [UserOrder!], $where: UserWhereInput) {
 	  segments(first: 10) { edges { node { id
-	    members(first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy) {
+	    members(first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy, where: $where) {
 	      totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } } } } } }`
+	const nodeQuery = `query($id: ID!, $first: Int, $after: Cursor, $last: Int, $before: Cursor, $orderBy: [UserOrder!], $where: UserWhereInput) {
+	  node(id: $id) { ... on Segment { id
+	    members(first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy, where: $where) {
+	      totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } } } } }`
+	byID := func(a, b *ent.User) int { return cmp.Compare(a.ID, b.ID) }
+	mostEvents := func(a, b *ent.User) int {
+		return cmp.Or(cmp.Compare(b.EventCount, a.EventCount), cmp.Compare(a.ID, b.ID))
+	}
 	orders := []struct {
 		name    string
 		orderBy []any
+		where   map[string]any
 		compare func(a, b *ent.User) int
+		keep    func(*ent.User) bool
 	}{
-		{"by id", nil, func(a, b *ent.User) int { return cmp.Compare(a.ID, b.ID) }},
-		{"most events first", []any{map[string]any{"field": "EVENT_COUNT", "direction": "DESC"}},
-			func(a, b *ent.User) int {
-				return cmp.Or(cmp.Compare(b.EventCount, a.EventCount), cmp.Compare(a.ID, b.ID))
-			}},
+		{"by id", nil, nil, byID, nil},
+		{"most events first", []any{map[string]any{"field": "EVENT_COUNT", "direction": "DESC"}}, nil, mostEvents, nil},
+		{"with events, by id", nil, map[string]any{"eventCountGT": 0}, byID, func(u *ent.User) bool { return u.EventCount > 0 }},
+		{"with events, most first", []any{map[string]any{"field": "EVENT_COUNT", "direction": "DESC"}}, map[string]any{"eventCountGT": 0},
+			mostEvents, func(u *ent.User) bool { return u.EventCount > 0 }},
 	}
 	for _, o := range orders {
 		t.Run(o.name, func(t *testing.T) {
 			t.Parallel()
-			sorted := slices.Clone(rows)
+			sorted := slices.DeleteFunc(slices.Clone(rows), func(r memberRow) bool { return o.keep != nil && !o.keep(r.user) })
 			slices.SortStableFunc(sorted, func(a, b memberRow) int { return o.compare(a.user, b.user) })
 			ranked := slices.Clone(users)
 			slices.SortFunc(ranked, o.compare)
@@ -322,28 +334,48 @@ func TestNestedMemberPages(t *testing.T) {
 						}
 					}
 				}
-				vars["orderBy"] = o.orderBy
+				vars["orderBy"], vars["where"] = o.orderBy, o.where
 				b.query(t, b.project.Read, query, vars, &out)
 				conns := map[string]pageConn{}
 				for _, e := range out.Segments.Edges {
-					conn := e.Node.Members
-					// A member's row is keyed by its segment too, as the
-					// same user is a member of several.
-					for i := range conn.Edges {
-						conn.Edges[i].Node.ID = e.Node.ID + "/" + conn.Edges[i].Node.ID
+					conns[e.Node.ID] = keyedMembers(e.Node.ID, e.Node.Members)
+				}
+				return conns
+			}
+			one := func(t *testing.T, vars map[string]any) map[string]pageConn {
+				conns := map[string]pageConn{}
+				for _, parent := range parents[1:3] {
+					var out struct {
+						Node struct {
+							ID      string
+							Members pageConn
+						}
 					}
-					conns[e.Node.ID] = conn
+					vars["id"], vars["orderBy"], vars["where"] = parent, o.orderBy, o.where
+					b.query(t, b.project.Read, nodeQuery, vars, &out)
+					conns[parent] = keyedMembers(parent, out.Node.Members)
 				}
 				return conns
 			}
 			checkNestedPages(t, fetch, parents, ref)
+			checkNestedPages(t, one, parents[1:3], ref)
 		})
 	}
 }
 
+// keyedMembers keys the rows of conn, members of segment, by their segment
+// too, as the same user is a member of several.
+func keyedMembers(segment string, conn pageConn) pageConn {
+	for i := range conn.Edges {
+		conn.Edges[i].Node.ID = segment + "/" + conn.Edges[i].Node.ID
+	}
+	return conn
+}
+
 // TestNestedUserSegmentPages pages user.segments (the membership table
 // the other way) of seven users, one in no segment, in one query, by id and
-// by size with a tie.
+// by size with a tie. A segment of several users is in their pages in its
+// place in each.
 func TestNestedUserSegmentPages(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -355,7 +387,7 @@ func TestNestedUserSegmentPages(t *testing.T) {
 		users = append(users, u)
 		parents = append(parents, gid(u.ID))
 	}
-	memberships := [][]int{{}, {4}, {5, 0, 2, 3, 1}, {0}} // user indexes of each segment; sizes 0, 1, 5 and 1
+	memberships := [][]int{{}, {4}, {5, 0, 2, 3, 1, 4}, {0}} // user indexes of each segment; sizes 0, 1, 6 and 1
 	var segments []*ent.Segment
 	type segmentRow struct {
 		key, user string
