@@ -224,9 +224,8 @@ func (c *socketConn) init() bool {
 // authenticate scopes the connection by the key in the connection_init
 // payload: "Authorization": "Bearer <key>" (as graphql-ws clients send
 // headers) or "apiKey": "<key>". Until unwatch, the key's revocation
-// closes the connection with 4403, as a refused key does: the issue's
-// contract is that a revoked key stops working everywhere, open
-// subscriptions included.
+// closes the connection with 4403, as a refused key does: a revoked key
+// stops working everywhere, open subscriptions included.
 func (c *socketConn) authenticate(payload json.RawMessage) (scoped context.Context, unwatch func(), err error) {
 	var fields map[string]any
 	if len(payload) > 0 {

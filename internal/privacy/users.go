@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/lib/pq"
@@ -66,7 +67,7 @@ func lockUsers(ctx context.Context, tx *sql.Tx, projectID int, req Request) ([]e
 			return nil, nil, err
 		}
 		var toLock []int64
-		for _, id := range slices.Concat(userIDs, mapValues(names)) {
+		for _, id := range slices.Concat(userIDs, slices.Collect(maps.Values(names))) {
 			if _, ok := locked[id]; !ok && !slices.Contains(toLock, id) {
 				toLock = append(toLock, id)
 			}
@@ -95,7 +96,7 @@ func lockUsers(ctx context.Context, tx *sql.Tx, projectID int, req Request) ([]e
 	// A user locked in an earlier round that nothing names any more (a
 	// name moved off it) is not erased.
 	named := map[int64]bool{}
-	for _, id := range slices.Concat(userIDs, mapValues(names)) {
+	for _, id := range slices.Concat(userIDs, slices.Collect(maps.Values(names))) {
 		named[id] = true
 	}
 	var users []erasedUser
@@ -233,12 +234,4 @@ func mergedInto(ctx context.Context, tx *sql.Tx, projectID int, users []int64) (
 		return nil, fmt.Errorf("read merged users: %w", err)
 	}
 	return merged, nil
-}
-
-func mapValues(m map[string]int64) []int64 {
-	out := make([]int64, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
 }
