@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/pulse-analytics/pulse/internal/gctune"
 )
 
 const usage = `pulse - active user segments and feedback management
@@ -36,7 +38,10 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The process's collector, not run's: tests call run many times in one.
+	tuner := gctune.Start(gctune.DefaultHeadroom)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	tuner.Stop()
 	stop() // before os.Exit, which skips deferred calls
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
