@@ -9,33 +9,52 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
 // HeaderRequestID is the header a request id is read from and echoed in.
 const HeaderRequestID = "X-Request-Id"
 
-type loggerKey struct{}
+type requestKey struct{}
 
-type requestIDKey struct{}
+// request is what a context carries of its request: the id, and the
+// logger with it, made on first use (most requests log only their
+// access line, which needs none).
+type request struct {
+	id     string
+	base   *slog.Logger
+	once   sync.Once
+	logger *slog.Logger
+}
+
+func (r *request) log() *slog.Logger {
+	r.once.Do(func() { r.logger = r.base.With("request_id", r.id) })
+	return r.logger
+}
 
 // RequestID returns the id Middleware gave the request of ctx, or "".
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if r, ok := ctx.Value(requestKey{}).(*request); ok {
+		return r.id
+	}
+	return ""
 }
 
 // Logger returns the request's logger (with its request id), or fallback.
 func Logger(ctx context.Context, fallback *slog.Logger) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
-		return l
+	if r, ok := ctx.Value(requestKey{}).(*request); ok && r.base != nil {
+		return r.log()
 	}
 	return fallback
 }
 
-// WithLogger returns ctx carrying l.
+// WithLogger returns ctx carrying l as its request's logger, and the
+// request id ctx had.
 func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
-	return context.WithValue(ctx, loggerKey{}, l)
+	r := &request{id: RequestID(ctx), logger: l, base: l}
+	r.once.Do(func() {})
+	return context.WithValue(ctx, requestKey{}, r)
 }
 
 // Middleware assigns a request id (a caller's well-formed X-Request-Id is
@@ -49,12 +68,14 @@ func Middleware(logger *slog.Logger) func(http.Handler) http.Handler {
 				id = newID()
 			}
 			w.Header().Set(HeaderRequestID, id)
-			l := logger.With("request_id", id)
 			rec := NewStatusRecorder(w)
-			ctx := context.WithValue(WithLogger(r.Context(), l), requestIDKey{}, id)
-			req := r.WithContext(ctx)
+			req := r.WithContext(context.WithValue(r.Context(), requestKey{}, &request{id: id, base: logger}))
 			next.ServeHTTP(rec, req)
-			l.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+			if !logger.Enabled(r.Context(), slog.LevelInfo) {
+				return
+			}
+			logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+				slog.String("request_id", id),
 				slog.String("method", r.Method),
 				slog.String("path", loggedPath(req)),
 				slog.Int("status", rec.Status),
