@@ -192,6 +192,15 @@ func rejectKey(w http.ResponseWriter, _ *http.Request, err error) {
 	writeError(w, http.StatusUnauthorized, msg, CodeUnauthenticated)
 }
 
+// readBody is a request body limitBody has read: postParams takes its
+// bytes instead of reading them again.
+type readBody struct {
+	*bytes.Reader
+	bytes []byte
+}
+
+func (*readBody) Close() error { return nil }
+
 // limitBody refuses request bodies over max bytes with 413 before gqlgen
 // reads them.
 func limitBody(max int64, next http.Handler) http.Handler {
@@ -213,7 +222,7 @@ func limitBody(max int64, next http.Handler) http.Handler {
 			writeTooLarge(w, max)
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = &readBody{Reader: bytes.NewReader(body), bytes: body}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -158,13 +158,20 @@ func (e *unsupportedMediaError) Error() string {
 // postParams reads the request parameters from a JSON body.
 func postParams(r *http.Request) (*graphql.RawParams, error) {
 	contentType := r.Header.Get("Content-Type")
-	mediaType, _, err := mime.ParseMediaType(contentType)
-	if err != nil || mediaType != mediaJSON {
-		return nil, &unsupportedMediaError{contentType}
+	if contentType != mediaJSON {
+		mediaType, _, err := mime.ParseMediaType(contentType)
+		if err != nil || mediaType != mediaJSON {
+			return nil, &unsupportedMediaError{contentType}
+		}
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, errors.New("could not read the request body")
+	var body []byte
+	if read, ok := r.Body.(*readBody); ok {
+		body = read.bytes
+	} else {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			return nil, errors.New("could not read the request body")
+		}
 	}
 	// One decode when the body is well formed; the field-by-field decode
 	// below only explains what is wrong with one that is not.
