@@ -32,6 +32,36 @@ type plainLists struct {
 	// rowBytes remembers, by schema field, how long a row of its last list
 	// was, to size the next list's buffer once.
 	rowBytes sync.Map // *ast.FieldDefinition → *atomic.Int64
+	// shared are the plans of lists whose selections no directive makes
+	// depend on a response's variables, made once for every response.
+	shared sharedPlans
+}
+
+// sharedPlans holds at most maxSharedPlans plans, as many as the server
+// keeps documents: a key holds its document's field, so no other field
+// can come to have its address while the plan is kept. When full it is
+// emptied and fills again.
+type sharedPlans struct {
+	mu     sync.Mutex
+	byList map[planKey]*plainObject // nil: not plain
+}
+
+const maxSharedPlans = 1000
+
+func (s *sharedPlans) get(key planKey) (*plainObject, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	obj, ok := s.byList[key]
+	return obj, ok
+}
+
+func (s *sharedPlans) add(key planKey, obj *plainObject) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byList == nil || len(s.byList) >= maxSharedPlans {
+		s.byList = make(map[planKey]*plainObject)
+	}
+	s.byList[key] = obj
 }
 
 var (
@@ -65,8 +95,9 @@ func (*plainLists) ExtensionName() string { return "PlainLists" }
 // Validate implements graphql.HandlerExtension.
 func (*plainLists) Validate(graphql.ExecutableSchema) error { return nil }
 
-// InterceptResponse implements graphql.ResponseInterceptor: each response
-// plans its lists anew, as @skip and @include may read its variables.
+// InterceptResponse implements graphql.ResponseInterceptor: a response
+// plans anew the lists whose selections have directives, as @skip and
+// @include may read its variables.
 func (*plainLists) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	return next(context.WithValue(ctx, plansKey{}, &plans{byList: map[planKey]*plainObject{}}))
 }
@@ -109,16 +140,20 @@ func (p *plainLists) InterceptField(ctx context.Context, next graphql.Resolver) 
 	return renderedJSON(buf.Bytes()), nil
 }
 
-// plan returns the plan of the list field over rows of Go type row, made
-// once per response.
+// plan returns the plan of the list field over rows of Go type row: made
+// once for every response when no directive under the field can make its
+// selection depend on the variables, once per response otherwise.
 func (p *plainLists) plan(ctx context.Context, field graphql.CollectedField, row reflect.Type) *plainObject {
-	cache, ok := ctx.Value(plansKey{}).(*plans)
-	if !ok {
-		return p.object(ctx, field.Definition.Type.Elem.Name(), field.Selections, row)
-	}
 	key := planKey{field: field.Field, selections: len(field.Selections), row: row}
 	if len(field.Selections) > 0 {
 		key.first = field.Selections[0]
+	}
+	if obj, ok := p.shared.get(key); ok {
+		return obj
+	}
+	cache, ok := ctx.Value(plansKey{}).(*plans)
+	if !ok {
+		return p.object(ctx, field.Definition.Type.Elem.Name(), field.Selections, row)
 	}
 	cache.mu.Lock()
 	defer cache.mu.Unlock()
@@ -126,8 +161,38 @@ func (p *plainLists) plan(ctx context.Context, field graphql.CollectedField, row
 		return obj
 	}
 	obj := p.object(ctx, field.Definition.Type.Elem.Name(), field.Selections, row)
-	cache.byList[key] = obj
+	if hasDirectives(field.Selections) {
+		cache.byList[key] = obj
+	} else {
+		p.shared.add(key, obj)
+	}
 	return obj
+}
+
+// hasDirectives reports whether a selection of sel, or under it, carries
+// a directive: @skip and @include read the variables, so its collected
+// fields may differ between responses. A fragment spread the validator did
+// not resolve counts as one.
+func hasDirectives(sel ast.SelectionSet) bool {
+	for _, s := range sel {
+		switch s := s.(type) {
+		case *ast.Field:
+			if len(s.Directives) > 0 || hasDirectives(s.SelectionSet) {
+				return true
+			}
+		case *ast.InlineFragment:
+			if len(s.Directives) > 0 || hasDirectives(s.SelectionSet) {
+				return true
+			}
+		case *ast.FragmentSpread:
+			if len(s.Directives) > 0 || s.Definition == nil || len(s.Definition.Directives) > 0 || hasDirectives(s.Definition.SelectionSet) {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 // rowSize is the row length last seen in lists of field, a first guess

@@ -110,7 +110,7 @@ func (p *plainLists) object(ctx context.Context, typeName string, sel ast.Select
 			field.elemNull = !gt.Elem.NonNull
 			field.list = p.object(ctx, named.Name, f.Selections, t.Elem().Elem())
 		default:
-			if field.scalar = p.scalarWriter(ctx, gt, goField.Type); field.scalar == nil {
+			if field.scalar = p.scalarWriter(gt, goField.Type); field.scalar == nil {
 				return nil
 			}
 		}

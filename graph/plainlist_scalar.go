@@ -24,14 +24,14 @@ var (
 )
 
 // scalarWriter writes a scalar value and reports whether it was not null.
-type scalarWriter func(w *bytes.Buffer, v reflect.Value) bool
+type scalarWriter func(ctx context.Context, w *bytes.Buffer, v reflect.Value) bool
 
 // scalarWriter returns how to write a value of Go type t in a field of
 // GraphQL type gt: the commonest scalars directly, with no marshaler to
 // allocate (the bytes are those of the marshalers scalarMarshaler names,
 // which TestPlainListsAsGqlgen holds them to), the rest through their
 // marshaler. Nil for a type not handled here.
-func (p *plainLists) scalarWriter(ctx context.Context, gt *ast.Type, t reflect.Type) scalarWriter {
+func (p *plainLists) scalarWriter(gt *ast.Type, t reflect.Type) scalarWriter {
 	if gt.Elem == nil {
 		nullable := t.Kind() == reflect.Pointer && !gt.NonNull
 		base := t
@@ -42,21 +42,21 @@ func (p *plainLists) scalarWriter(ctx context.Context, gt *ast.Type, t reflect.T
 			if !nullable {
 				return direct
 			}
-			return func(w *bytes.Buffer, v reflect.Value) bool {
+			return func(ctx context.Context, w *bytes.Buffer, v reflect.Value) bool {
 				if v.IsNil() {
 					w.WriteString("null")
 					return false
 				}
-				return direct(w, v.Elem())
+				return direct(ctx, w, v.Elem())
 			}
 		}
 	}
-	marshal := p.scalarMarshaler(ctx, gt, t)
+	marshal := p.scalarMarshaler(gt, t)
 	if marshal == nil {
 		return nil
 	}
-	return func(w *bytes.Buffer, v reflect.Value) bool {
-		m := marshal(v)
+	return func(ctx context.Context, w *bytes.Buffer, v reflect.Value) bool {
+		m := marshal(ctx, v)
 		m.MarshalGQL(w)
 		return m != graphql.Null
 	}
@@ -71,26 +71,29 @@ func directWriter(scalarName string, t reflect.Type) scalarWriter {
 	unnamed := t.PkgPath() == ""
 	switch {
 	case scalarName == "String" && t.Kind() == reflect.String && unnamed:
-		return func(w *bytes.Buffer, v reflect.Value) bool { writeQuoted(w, v.String()); return true }
+		return func(_ context.Context, w *bytes.Buffer, v reflect.Value) bool {
+			writeQuoted(w, v.String())
+			return true
+		}
 	case scalarName == "ID" && t.Kind() == reflect.Int && unnamed:
-		return func(w *bytes.Buffer, v reflect.Value) bool {
+		return func(_ context.Context, w *bytes.Buffer, v reflect.Value) bool {
 			w.WriteByte('"')
 			w.Write(strconv.AppendInt(w.AvailableBuffer(), v.Int(), 10))
 			w.WriteByte('"')
 			return true
 		}
 	case scalarName == "Int" && (t.Kind() == reflect.Int || t.Kind() == reflect.Int64) && unnamed:
-		return func(w *bytes.Buffer, v reflect.Value) bool {
+		return func(_ context.Context, w *bytes.Buffer, v reflect.Value) bool {
 			w.Write(strconv.AppendInt(w.AvailableBuffer(), v.Int(), 10))
 			return true
 		}
 	case scalarName == "Boolean" && t.Kind() == reflect.Bool && unnamed:
-		return func(w *bytes.Buffer, v reflect.Value) bool {
+		return func(_ context.Context, w *bytes.Buffer, v reflect.Value) bool {
 			w.Write(strconv.AppendBool(w.AvailableBuffer(), v.Bool()))
 			return true
 		}
 	case scalarName == "Time" && t == timeType:
-		return func(w *bytes.Buffer, v reflect.Value) bool {
+		return func(_ context.Context, w *bytes.Buffer, v reflect.Value) bool {
 			at := v.Interface().(time.Time)
 			if at.IsZero() {
 				w.WriteString("null")
@@ -102,7 +105,7 @@ func directWriter(scalarName string, t reflect.Type) scalarWriter {
 			return true
 		}
 	case scalarName == "JSON" && t == rawType:
-		return func(w *bytes.Buffer, v reflect.Value) bool {
+		return func(_ context.Context, w *bytes.Buffer, v reflect.Value) bool {
 			if v.Len() == 0 {
 				w.WriteString("null")
 				return false
@@ -148,22 +151,22 @@ func writeQuoted(w *bytes.Buffer, s string) {
 // scalarMarshaler returns the marshaler gqlgen's generated code uses for a
 // value of Go type t in a field of GraphQL type gt, or nil for a type not
 // handled here (a list of objects, Date, Float, a JSON of another Go type).
-func (p *plainLists) scalarMarshaler(ctx context.Context, gt *ast.Type, t reflect.Type) func(reflect.Value) graphql.Marshaler {
+func (p *plainLists) scalarMarshaler(gt *ast.Type, t reflect.Type) func(context.Context, reflect.Value) graphql.Marshaler {
 	if gt.Elem != nil {
 		if t.Kind() != reflect.Slice {
 			return nil
 		}
-		elem := p.scalarMarshaler(ctx, gt.Elem, t.Elem())
+		elem := p.scalarMarshaler(gt.Elem, t.Elem())
 		if elem == nil {
 			return nil
 		}
-		return func(v reflect.Value) graphql.Marshaler {
+		return func(ctx context.Context, v reflect.Value) graphql.Marshaler {
 			if v.IsNil() && !gt.NonNull {
 				return graphql.Null
 			}
 			list := make(graphql.Array, v.Len())
 			for i := range list {
-				list[i] = elem(v.Index(i))
+				list[i] = elem(ctx, v.Index(i))
 			}
 			return list
 		}
@@ -172,58 +175,58 @@ func (p *plainLists) scalarMarshaler(ctx context.Context, gt *ast.Type, t reflec
 		if gt.NonNull {
 			return nil
 		}
-		elem := p.scalarMarshaler(ctx, &ast.Type{NamedType: gt.NamedType, NonNull: true}, t.Elem())
+		elem := p.scalarMarshaler(&ast.Type{NamedType: gt.NamedType, NonNull: true}, t.Elem())
 		if elem == nil {
 			return nil
 		}
-		return func(v reflect.Value) graphql.Marshaler {
+		return func(ctx context.Context, v reflect.Value) graphql.Marshaler {
 			if v.IsNil() {
 				return graphql.Null
 			}
-			return elem(v.Elem())
+			return elem(ctx, v.Elem())
 		}
 	}
 	if def := p.schema.Types[gt.NamedType]; def != nil && def.Kind == ast.Enum {
 		if !t.Implements(marshalerType) {
 			return nil
 		}
-		return func(v reflect.Value) graphql.Marshaler { return v.Interface().(graphql.Marshaler) }
+		return func(ctx context.Context, v reflect.Value) graphql.Marshaler { return v.Interface().(graphql.Marshaler) }
 	}
 	switch {
 	case gt.NamedType == "ID" && t.Kind() == reflect.Int:
-		return func(v reflect.Value) graphql.Marshaler {
+		return func(ctx context.Context, v reflect.Value) graphql.Marshaler {
 			return graphql.WrapContextMarshaler(ctx, scalar.MarshalID(int(v.Int())))
 		}
 	case gt.NamedType == "Time" && t == timeType:
-		return func(v reflect.Value) graphql.Marshaler {
+		return func(ctx context.Context, v reflect.Value) graphql.Marshaler {
 			return graphql.WrapContextMarshaler(ctx, scalar.MarshalTime(v.Interface().(time.Time)))
 		}
 	case gt.NamedType == "Cursor" && t == cursorType:
-		return func(v reflect.Value) graphql.Marshaler {
+		return func(ctx context.Context, v reflect.Value) graphql.Marshaler {
 			return graphql.WrapContextMarshaler(ctx, scalar.MarshalCursor(v.Interface().(entgql.Cursor[int])))
 		}
 	case gt.NamedType == "JSON" && t == mapType:
-		return func(v reflect.Value) graphql.Marshaler {
+		return func(ctx context.Context, v reflect.Value) graphql.Marshaler {
 			if v.IsNil() {
 				return graphql.Null
 			}
 			return graphql.MarshalMap(v.Interface().(map[string]any))
 		}
 	case gt.NamedType == "JSON" && t == rawType:
-		return func(v reflect.Value) graphql.Marshaler {
+		return func(ctx context.Context, v reflect.Value) graphql.Marshaler {
 			if v.IsNil() {
 				return graphql.Null
 			}
 			return scalar.MarshalRawMessage(v.Interface().(json.RawMessage))
 		}
 	case gt.NamedType == "String" && t.Kind() == reflect.String && t.PkgPath() == "":
-		return func(v reflect.Value) graphql.Marshaler { return graphql.MarshalString(v.String()) }
+		return func(ctx context.Context, v reflect.Value) graphql.Marshaler { return graphql.MarshalString(v.String()) }
 	case gt.NamedType == "Boolean" && t.Kind() == reflect.Bool && t.PkgPath() == "":
-		return func(v reflect.Value) graphql.Marshaler { return graphql.MarshalBoolean(v.Bool()) }
+		return func(ctx context.Context, v reflect.Value) graphql.Marshaler { return graphql.MarshalBoolean(v.Bool()) }
 	case gt.NamedType == "Int" && t.Kind() == reflect.Int && t.PkgPath() == "":
-		return func(v reflect.Value) graphql.Marshaler { return graphql.MarshalInt(int(v.Int())) }
+		return func(ctx context.Context, v reflect.Value) graphql.Marshaler { return graphql.MarshalInt(int(v.Int())) }
 	case gt.NamedType == "Int" && t.Kind() == reflect.Int64 && t.PkgPath() == "":
-		return func(v reflect.Value) graphql.Marshaler { return graphql.MarshalInt64(v.Int()) }
+		return func(ctx context.Context, v reflect.Value) graphql.Marshaler { return graphql.MarshalInt64(v.Int()) }
 	}
 	return nil
 }

@@ -96,6 +96,29 @@ func TestPlainListsAsGqlgen(t *testing.T) {
 	}
 }
 
+// TestPlainListPlansFollowTheVariables: a list's plan outlives its
+// response only when no directive under it reads the variables, so the
+// same document answers as gqlgen does whatever its variables, and a
+// plan shared by responses answers each with its own rows.
+func TestPlainListPlansFollowTheVariables(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	seed(t, b, b.project, "v", 3)
+	reference := httptest.NewServer(graph.NewHandler(pgtest.DB(t), b.client, graph.GqlgenLists(graph.Options{})))
+	t.Cleanup(reference.Close)
+	conditional := `query($yes: Boolean!, $n: Int!) { users(first: $n) { edges { node { id
+	  externalId @include(if: $yes) ...F } } } }
+	  fragment F on User { lastSeenAt @skip(if: $yes) }`
+	plain := `query($n: Int!) { users(first: $n) { edges { node { id externalId } } } }`
+	for _, vars := range []map[string]any{{"yes": true, "n": 3}, {"yes": false, "n": 1}, {"yes": true, "n": 2}} {
+		got, want := postWith(t, b.server.URL, b.project.Read, conditional, vars), postWith(t, reference.URL, b.project.Read, conditional, vars)
+		require.NotContains(t, string(want), `"errors"`)
+		require.Equal(t, string(want), string(got), "variables %v", vars)
+		n := map[string]any{"n": vars["n"]}
+		require.Equal(t, string(postWith(t, reference.URL, b.project.Read, plain, n)), string(postWith(t, b.server.URL, b.project.Read, plain, n)))
+	}
+}
+
 // computedFields are fields that take no argument and hold scalars but
 // are computed by resolvers, which gqlgen renders.
 var computedFields = map[string]bool{"User.anonymousIds": true, "Segment.ruleText": true}
@@ -136,7 +159,13 @@ func storedFields(t *testing.T, b *testBundle, typeName string) []string {
 // post sends query with key and returns the response body as it came.
 func post(t *testing.T, url, key, query string) []byte {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"query": query})
+	return postWith(t, url, key, query, nil)
+}
+
+// postWith is post with variables.
+func postWith(t *testing.T, url, key, query string, vars map[string]any) []byte {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	require.NoError(t, err)
 	req, err := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
 	require.NoError(t, err)

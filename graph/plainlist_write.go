@@ -69,7 +69,7 @@ func (o *plainObject) write(ctx context.Context, p *plainLists, w *bytes.Buffer,
 				ok = f.object.write(ctx, p, w, child.Elem())
 			}
 		default:
-			ok = f.scalar(w, v.FieldByIndex(f.index)) || !f.nonNull
+			ok = f.scalar(ctx, w, v.FieldByIndex(f.index)) || !f.nonNull
 		}
 		if !ok {
 			return false

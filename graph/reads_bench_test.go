@@ -47,7 +47,7 @@ func BenchmarkReadShapes(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	segmentID := seedReadShapes(b, client, tenant.ForProject(ctx, project.Project.ID))
+	segmentID, userID := seedReadShapes(b, client, tenant.ForProject(ctx, project.Project.ID))
 	handler := graph.NewHandler(db, client, graph.Options{Keys: keys})
 
 	shapes := []struct {
@@ -60,6 +60,8 @@ func BenchmarkReadShapes(b *testing.B) {
 		{"segment members", `query($id: ID!) { node(id: $id) { ... on Segment {
 		  members(first: 100) { totalCount edges { node { id externalId traits } } } } } }`, map[string]any{"id": fmt.Sprint(segmentID)}},
 		{"segment by id", `query($id: ID!) { node(id: $id) { ... on Segment { id name size } } }`, map[string]any{"id": fmt.Sprint(segmentID)}},
+		{"typename", `{ __typename }`, nil},
+		{"user by id", `query($id: ID!) { node(id: $id) { ... on User { id externalId traits lastSeenAt } } }`, map[string]any{"id": fmt.Sprint(userID)}},
 	}
 	for _, shape := range shapes {
 		body, err := json.Marshal(map[string]any{"query": shape.query, "variables": shape.vars})
@@ -84,7 +86,7 @@ func BenchmarkReadShapes(b *testing.B) {
 	}
 }
 
-func seedReadShapes(b *testing.B, client *ent.Client, ctx context.Context) int {
+func seedReadShapes(b *testing.B, client *ent.Client, ctx context.Context) (segmentID, userID int) {
 	b.Helper()
 	seg, err := client.Segment.Create().SetName("members").SetSize(100).Save(ctx)
 	if err != nil {
@@ -97,6 +99,7 @@ func seedReadShapes(b *testing.B, client *ent.Client, ctx context.Context) int {
 		if err != nil {
 			b.Fatal(err)
 		}
+		userID = u.ID
 		if err := client.SegmentMember.Create().SetSegmentID(seg.ID).SetUserID(u.ID).Exec(ctx); err != nil {
 			b.Fatal(err)
 		}
@@ -108,5 +111,5 @@ func seedReadShapes(b *testing.B, client *ent.Client, ctx context.Context) int {
 			}
 		}
 	}
-	return seg.ID
+	return seg.ID, userID
 }
