@@ -137,7 +137,7 @@ func newServer(resolver *Resolver, keys *auth.Keys, opts Options) *handler.Serve
 	srv.Use(liveRenderer{})
 	srv.Use(auditMutations{db: resolver.db})
 	if !opts.gqlgenLists {
-		srv.Use(&plainLists{schema: schema.Schema(), rendered: opts.rendered})
+		srv.Use(newPlainLists(schema.Schema(), opts.rendered))
 	}
 	for _, ext := range opts.Extensions {
 		srv.Use(ext)

@@ -5,11 +5,14 @@ import (
 	"context"
 	"io"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/pulse-analytics/pulse/graph/generated"
 )
 
 // plainLists renders a list of objects whose selection reads only stored
@@ -35,6 +38,32 @@ type plainLists struct {
 	// shared are the plans of lists whose selections no directive makes
 	// depend on a response's variables, made once for every response.
 	shared sharedPlans
+	// resolved are the fields gqlgen resolves by a resolver of Pulse's
+	// ("User.anonymousids"), whatever the Go struct holds: never plain.
+	resolved map[string]bool
+}
+
+func newPlainLists(schema *ast.Schema, rendered func(string)) *plainLists {
+	return &plainLists{schema: schema, rendered: rendered, resolved: resolverFields(reflect.TypeFor[generated.ResolverRoot]())}
+}
+
+// resolverFields lists the fields of root's resolvers: root has a method
+// per object type (User() UserResolver) whose interface has a method per
+// field gqlgen leaves to it (AnonymousIds), so keys are the type's name, a
+// dot and the field's name in lower case.
+func resolverFields(root reflect.Type) map[string]bool {
+	fields := map[string]bool{}
+	for i := range root.NumMethod() {
+		typ := root.Method(i)
+		if typ.Type.NumOut() != 1 || typ.Type.Out(0).Kind() != reflect.Interface {
+			continue
+		}
+		resolver := typ.Type.Out(0)
+		for j := range resolver.NumMethod() {
+			fields[typ.Name+"."+strings.ToLower(resolver.Method(j).Name)] = true
+		}
+	}
+	return fields
 }
 
 // sharedPlans holds at most maxSharedPlans plans, as many as the server
@@ -111,15 +140,18 @@ func (p *plainLists) InterceptField(ctx context.Context, next graphql.Resolver) 
 		return res, err
 	}
 	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || fc.Field.Field == nil || fc.Field.Definition == nil || fc.Field.Definition.Type.Elem == nil {
+	if fc == nil || fc.Field.Field == nil || fc.Field.Definition == nil {
 		return res, err
+	}
+	if fc.Field.Definition.Type.Elem == nil {
+		return p.renderObject(ctx, fc, res), nil
 	}
 	rows := reflect.ValueOf(res)
 	if rows.Kind() != reflect.Slice || rows.Type().Elem().Kind() != reflect.Pointer || rows.Type().Elem().Elem().Kind() != reflect.Struct {
 		return res, err
 	}
 	listType := fc.Field.Definition.Type
-	obj := p.plan(ctx, fc.Field, rows.Type().Elem().Elem())
+	obj := p.plan(ctx, fc.Field, listType.Elem.Name(), rows.Type().Elem().Elem())
 	if obj == nil {
 		return res, err
 	}
@@ -140,10 +172,58 @@ func (p *plainLists) InterceptField(ctx context.Context, next graphql.Resolver) 
 	return renderedJSON(buf.Bytes()), nil
 }
 
-// plan returns the plan of the list field over rows of Go type row: made
-// once for every response when no directive under the field can make its
-// selection depend on the variables, once per response otherwise.
-func (p *plainLists) plan(ctx context.Context, field graphql.CollectedField, row reflect.Type) *plainObject {
+// renderObject returns res, a field's object (node's user, a mutation's
+// segment), rendered when its selection is plain, or res as it is.
+func (p *plainLists) renderObject(ctx context.Context, fc *graphql.FieldContext, res any) any {
+	v := reflect.ValueOf(res)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return res
+	}
+	typeName := p.objectType(fc.Field.Definition.Type.NamedType, v.Type().Elem())
+	if typeName == "" {
+		return res
+	}
+	obj := p.plan(ctx, fc.Field, typeName, v.Type().Elem())
+	if obj == nil {
+		return res
+	}
+	var buf bytes.Buffer
+	if !obj.write(ctx, p, &buf, v.Elem()) {
+		return res
+	}
+	if p.rendered != nil {
+		p.rendered(typeName)
+	}
+	return renderedJSON(buf.Bytes())
+}
+
+// objectType is the object type a value of Go struct type t has in a
+// field of type named: named itself when it is an object type, the
+// possible type of that name when it is an interface (ent's types are
+// named as the schema's: User, APIKey), "" otherwise.
+func (p *plainLists) objectType(named string, t reflect.Type) string {
+	def := p.schema.Types[named]
+	if def == nil {
+		return ""
+	}
+	switch def.Kind {
+	case ast.Object:
+		return named
+	case ast.Interface:
+		for _, possible := range p.schema.GetPossibleTypes(def) {
+			if possible.Name == t.Name() {
+				return possible.Name
+			}
+		}
+	}
+	return ""
+}
+
+// plan returns the plan of the field's objects of type typeName over Go
+// struct type row: made once for every response when no directive under
+// the field can make its selection depend on the variables, once per
+// response otherwise.
+func (p *plainLists) plan(ctx context.Context, field graphql.CollectedField, typeName string, row reflect.Type) *plainObject {
 	key := planKey{field: field.Field, selections: len(field.Selections), row: row}
 	if len(field.Selections) > 0 {
 		key.first = field.Selections[0]
@@ -153,14 +233,14 @@ func (p *plainLists) plan(ctx context.Context, field graphql.CollectedField, row
 	}
 	cache, ok := ctx.Value(plansKey{}).(*plans)
 	if !ok {
-		return p.object(ctx, field.Definition.Type.Elem.Name(), field.Selections, row)
+		return p.object(ctx, typeName, field.Selections, row)
 	}
 	cache.mu.Lock()
 	defer cache.mu.Unlock()
 	if obj, ok := cache.byList[key]; ok {
 		return obj
 	}
-	obj := p.object(ctx, field.Definition.Type.Elem.Name(), field.Selections, row)
+	obj := p.object(ctx, typeName, field.Selections, row)
 	if hasDirectives(field.Selections) {
 		cache.byList[key] = obj
 	} else {

@@ -87,7 +87,7 @@ func (p *plainLists) object(ctx context.Context, typeName string, sel ast.Select
 		}
 		name := strings.ToLower(f.Name)
 		index, ok := gf.fields[name]
-		if !ok || gf.methods[name] || len(f.Arguments) > 0 {
+		if !ok || gf.methods[name] || p.resolved[typeName+"."+name] || len(f.Arguments) > 0 {
 			return nil // gqlgen binds a method or a resolver, or passes arguments
 		}
 		goField := goType.FieldByIndex(index)

@@ -48,32 +48,48 @@ func TestPlainListsAsGqlgen(t *testing.T) {
 		name, query string
 		rendered    []string // the types of the lists rendered in one pass
 	}{
-		{"users", `{ users(first: 10) { edges { cursor node { ` + stored("User") + ` } } } }`, []string{"UserEdge"}},
+		{"users", `{ users(first: 10) { edges { cursor node { ` + stored("User") + ` } } } }`, []string{"UserConnection"}},
 		{"aliases and fragments", `query($yes: Boolean = true) { users(first: 10, orderBy: [{field: EVENT_COUNT, direction: DESC}]) { edges {
 		  c: cursor cursor n: node { __typename b: externalId ... on Node { id } ...F traits @include(if: $yes) createdAt @skip(if: $yes) } } } }
-		  fragment F on User { eventCount lastSeenAt id }`, []string{"UserEdge"}},
+		  fragment F on User { eventCount lastSeenAt id }`, []string{"UserConnection"}},
 		{"one fragment merged differently in two places", `{ a: users(first: 3) { ...Edges edges { node { externalId } } } b: users(first: 3) { ...Edges } }
-		  fragment Edges on UserConnection { edges { node { id } } }`, []string{"UserEdge"}},
+		  fragment Edges on UserConnection { edges { node { id } } }`, []string{"UserConnection"}},
 		{"a computed field leaves the list to gqlgen", `{ users(first: 10) { edges { node { id anonymousIds } } } }`, nil},
-		{"events", `{ events(first: 20) { edges { cursor node { __typename ` + stored("Event") + ` } } } }`, []string{"EventEdge"}},
-		{"feedback", `{ feedbacks(first: 10) { edges { node { ` + stored("Feedback") + ` } } } }`, []string{"FeedbackEdge"}},
+		{"events", `{ events(first: 20) { edges { cursor node { __typename ` + stored("Event") + ` } } } }`, []string{"EventConnection"}},
+		{"feedback", `{ feedbacks(first: 10) { edges { node { ` + stored("Feedback") + ` } } } }`, []string{"FeedbackConnection"}},
 		{"surveys", `{ surveys(first: 5) { edges { node { ` + stored("Survey") + ` questions { ` + stored("SurveyQuestion") + ` }
 		  responses(first: 5) { edges { node { ` + stored("SurveyResponse") + ` } } } } } } }`,
-			[]string{"SurveyQuestion", "SurveyResponseEdge"}},
+			[]string{"SurveyQuestion", "SurveyResponseConnection"}},
 		{"segments", `{ segments(first: 5) { edges { node { ` + stored("Segment") + `
 		  runs(first: 5) { edges { node { ` + stored("SegmentRun") + ` } } }
 		  memberships(first: 5) { edges { node { ` + stored("SegmentMembership") + ` } } }
 		  members(first: 5) { edges { node { ` + stored("User") + ` } } } } } } }`,
-			[]string{"SegmentEdge"}},
+			[]string{"SegmentConnection"}},
 		{"nested connections", `query($last: Int = 1) { users(first: 10) { edges { node { id
 		  latest: events(first: 1, orderBy: {field: TIMESTAMP, direction: DESC}) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
 		    edges { cursor node { ` + stored("Event") + ` } } }
 		  events(last: $last, where: {name: "login"}) { pageInfo { hasNextPage hasPreviousPage } edges { node { id } } }
 		  feedback(first: 5) { totalCount edges { node { id tags } } }
-		  segments(first: 5) { totalCount edges { node { name size } } } } } } }`, []string{"UserEdge"}},
-		{"a connection not loaded leaves the list to gqlgen", `{ previewSegment(rule: {trait: {key: "plan", op: EQ, value: "free"}}) {
-		  sample { id events(first: 1) { totalCount } } } }`, nil},
+		  segments(first: 5) { totalCount edges { node { name size } } } } } } }`, []string{"UserConnection"}},
+		{"a connection not loaded leaves its parents to gqlgen", `{ previewSegment(rule: {trait: {key: "plan", op: EQ, value: "free"}}) {
+		  sample { id events(first: 1) { totalCount } } } }`, []string{"EventConnection"}},
 		{"api keys", `{ apiKeys { __typename ` + stored("APIKey") + ` } }`, []string{"APIKey"}},
+	}
+	// Objects as node finds them, one of each kind the seed made.
+	var ids struct {
+		Data map[string]struct{ Edges []struct{ Node struct{ ID string } } }
+	}
+	require.NoError(t, json.Unmarshal(post(t, b.server.URL, b.project.Admin, `{ users(first: 1) { edges { node { id } } }
+	  segments(first: 1) { edges { node { id } } } events(first: 1) { edges { node { id } } }
+	  feedbacks(first: 1) { edges { node { id } } } surveys(first: 1) { edges { node { id } } } }`), &ids))
+	for field, typeName := range map[string]string{"users": "User", "segments": "Segment", "events": "Event", "feedbacks": "Feedback", "surveys": "Survey"} {
+		require.NotEmpty(t, ids.Data[field].Edges, field)
+		id := ids.Data[field].Edges[0].Node.ID
+		q := struct {
+			name, query string
+			rendered    []string
+		}{"node of a " + typeName, `{ node(id: "` + id + `") { __typename id ... on ` + typeName + ` { ` + stored(typeName) + ` } } }`, []string{typeName}}
+		queries = append(queries, q)
 	}
 	for _, q := range queries {
 		// Not parallel: rendered is the server's.
