@@ -77,7 +77,9 @@ func TestPlainListsAsGqlgen(t *testing.T) {
 	}
 	// Objects as node finds them, one of each kind the seed made.
 	var ids struct {
-		Data map[string]struct{ Edges []struct{ Node struct{ ID string } } }
+		Data map[string]struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
 	}
 	require.NoError(t, json.Unmarshal(post(t, b.server.URL, b.project.Admin, `{ users(first: 1) { edges { node { id } } }
 	  segments(first: 1) { edges { node { id } } } events(first: 1) { edges { node { id } } }
