@@ -29,7 +29,11 @@ type request struct {
 }
 
 func (r *request) log() *slog.Logger {
-	r.once.Do(func() { r.logger = r.base.With("request_id", r.id) })
+	r.once.Do(func() {
+		if r.logger == nil {
+			r.logger = r.base.With("request_id", r.id)
+		}
+	})
 	return r.logger
 }
 
@@ -52,9 +56,7 @@ func Logger(ctx context.Context, fallback *slog.Logger) *slog.Logger {
 // WithLogger returns ctx carrying l as its request's logger, and the
 // request id ctx had.
 func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
-	r := &request{id: RequestID(ctx), logger: l, base: l}
-	r.once.Do(func() {})
-	return context.WithValue(ctx, requestKey{}, r)
+	return context.WithValue(ctx, requestKey{}, &request{id: RequestID(ctx), base: l, logger: l})
 }
 
 // Middleware assigns a request id (a caller's well-formed X-Request-Id is
