@@ -127,7 +127,10 @@ func TestPlainListPlansFollowTheVariables(t *testing.T) {
 	conditional := `query($yes: Boolean!, $n: Int!) { users(first: $n) { edges { node { id
 	  externalId @include(if: $yes) ...F } } } }
 	  fragment F on User { lastSeenAt @skip(if: $yes) }`
-	plain := `query($n: Int!) { users(first: $n) { edges { node { id externalId } } } }`
+	// No directive, so one plan for every response, but nested pages whose
+	// size the variables set.
+	plain := `query($n: Int!) { users(first: $n) { edges { node { id externalId
+	  events(first: $n, orderBy: {field: TIMESTAMP, direction: DESC}) { totalCount edges { node { id name } } } } } } }`
 	for _, vars := range []map[string]any{{"yes": true, "n": 3}, {"yes": false, "n": 1}, {"yes": true, "n": 2}} {
 		got, want := postWith(t, b.server.URL, b.project.Read, conditional, vars), postWith(t, reference.URL, b.project.Read, conditional, vars)
 		require.NotContains(t, string(want), `"errors"`)
