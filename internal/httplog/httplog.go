@@ -47,7 +47,7 @@ func RequestID(ctx context.Context) string {
 
 // Logger returns the request's logger (with its request id), or fallback.
 func Logger(ctx context.Context, fallback *slog.Logger) *slog.Logger {
-	if r, ok := ctx.Value(requestKey{}).(*request); ok && r.base != nil {
+	if r, ok := ctx.Value(requestKey{}).(*request); ok {
 		return r.log()
 	}
 	return fallback
@@ -73,9 +73,6 @@ func Middleware(logger *slog.Logger) func(http.Handler) http.Handler {
 			rec := NewStatusRecorder(w)
 			req := r.WithContext(context.WithValue(r.Context(), requestKey{}, &request{id: id, base: logger}))
 			next.ServeHTTP(rec, req)
-			if !logger.Enabled(r.Context(), slog.LevelInfo) {
-				return
-			}
 			logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
