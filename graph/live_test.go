@@ -188,6 +188,58 @@ func TestSlowConsumerIsClosedWithAReason(t *testing.T) {
 	}
 }
 
+// A message larger than the socket takes at once is finished by the
+// connection's writer before anything else is written: a client that
+// starts reading only once the runs are committed gets every message
+// whole and in order, with WebSocket pings answered in between.
+func TestMessagesLargerThanTheSocketArriveWhole(t *testing.T) {
+	t.Parallel()
+	b := setupLive(t, 0)
+	b.useSmallSocketBuffers(t)
+	const users, runs = 1000, 6
+	seg := b.staticSegment(t, b.project, "whole", 0)
+	ids := make([]string, users)
+	for i := range ids {
+		ids[i] = "whole-" + itoa(i)
+	}
+	b.ingestUsers(t, ids)
+	c := dialLiveSmall(t, b.server.URL, b.project.Read)
+	c.start(t, "1", membershipSubscription, map[string]any{"id": seg})
+	b.waitSubscribers(t, 1)
+	for i := range runs {
+		b.members(t, b.project, seg, i%2 == 1, ids...)
+	}
+
+	ctx, stopPings := context.WithCancel(context.Background())
+	pinged := make(chan error, 1)
+	go func() {
+		for ctx.Err() == nil {
+			if err := c.conn.Ping(ctx); err != nil && ctx.Err() == nil {
+				pinged <- err
+				return
+			}
+		}
+		pinged <- nil
+	}()
+	first := 0
+	for i := range runs {
+		var change struct{ SegmentMembershipChanged membershipChange }
+		c.next(t, "1", &change)
+		got := change.SegmentMembershipChanged
+		if i == 0 {
+			first = got.Seq
+		}
+		require.Equal(t, first+i, got.Seq, "runs in order")
+		moved := got.Entered
+		if i%2 == 1 {
+			moved = got.Exited
+		}
+		require.Len(t, moved, users, "run %d whole", i)
+	}
+	stopPings()
+	require.NoError(t, <-pinged)
+}
+
 // Subscribers share a run's rendering only when they asked for the same
 // thing: two operations on one segment each get exactly their own fields.
 func TestSubscribersWithDifferentSelectionsGetTheirOwnFields(t *testing.T) {

@@ -135,7 +135,7 @@ func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		reader = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), socketReadBuffer)
 		_, _ = reader.Peek(n)
 	}
-	w.reader, w.writes = reader, &frameWriter{conn: conn}
+	w.reader, w.writes = reader, &frameWriter{conn: conn, raw: rawSocket(conn)}
 	return conn, bufio.NewReadWriter(reader, bufio.NewWriterSize(w.writes, socketWriteBuffer)), nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"sync"
+	"syscall"
 )
 
 // frameWriter is what a connection's frames are written through. The
@@ -15,6 +16,8 @@ import (
 // so the two never interleave inside a frame.
 type frameWriter struct {
 	conn net.Conn
+	// raw is conn's socket for tryMessage; nil: every write may wait.
+	raw syscall.RawConn
 
 	mu sync.Mutex
 	// partial is a frame of the library's, received in part.
@@ -48,6 +51,18 @@ func (w *frameWriter) writeMessage(frame []byte) error {
 	defer w.mu.Unlock()
 	_, err := w.conn.Write(frame)
 	return err
+}
+
+// tryMessage writes what of one whole frame of the transport's the socket
+// takes at once, and returns how much: 0 as well while the library is
+// writing (its write may be waiting for room). The caller owes the socket
+// the rest of the frame before any other.
+func (w *frameWriter) tryMessage(frame []byte) int {
+	if w.raw == nil || !w.mu.TryLock() {
+		return 0
+	}
+	defer w.mu.Unlock()
+	return writeNonBlocking(w.raw, frame)
 }
 
 // frameLength is the length of the server frame at the start of b, header

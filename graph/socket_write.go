@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -21,6 +22,9 @@ type outbound struct {
 	// point once it is written; announced is when the run was announced.
 	seq       int
 	announced time.Time
+	// rest is what the socket did not take of the message's frame when it
+	// was written without waiting: written as it is, before anything else.
+	rest []byte
 }
 
 // Why a message was not queued.
@@ -40,19 +44,72 @@ func (c *socketConn) send(msg []byte) bool {
 }
 
 // enqueue queues m; bounded messages are refused once the queue holds the
-// connection's limit.
+// connection's limit. A message that finds nothing ahead of it is written
+// at once from the caller's goroutine, when the socket takes it without
+// waiting: most messages then cost no goroutine and no write deadline.
 func (c *socketConn) enqueue(m outbound, bounded bool) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closeCode != 0 || c.ended {
+		c.mu.Unlock()
 		return errConnClosed
 	}
 	if bounded && len(c.queue) >= c.limit {
+		c.mu.Unlock()
 		return errQueueFull
 	}
-	c.queue = append(c.queue, m)
-	c.startWriterLocked()
+	if c.writing || c.writes.raw == nil {
+		c.queue = append(c.queue, m)
+		c.startWriterLocked()
+		c.mu.Unlock()
+		return nil
+	}
+	// Writing, until writeNow is done: what is enqueued meanwhile waits
+	// behind m, and a close waits for writeNow to hand over.
+	c.writing = true
+	if m.op != nil && m.seq != 0 {
+		m.op.resume = m.seq
+	}
+	c.mu.Unlock()
+	c.writeNow(m)
 	return nil
+}
+
+// writeNow writes m without waiting for room; what the socket does not take
+// (all of it on a full socket or an error) goes to the writer, first.
+func (c *socketConn) writeNow(m outbound) {
+	buf := writeBuffers.Get().(*[]byte)
+	frame := appendFrame((*buf)[:frameHeaderRoom], m)
+	*buf = frame
+	frame = textFrame(frame)
+	n := c.writes.tryMessage(frame)
+	var left *outbound
+	switch {
+	case n == len(frame):
+		if m.op != nil && c.t.live != nil {
+			c.t.live.Sent(m.announced)
+		}
+	case n > 0:
+		m.rest = bytes.Clone(frame[n:])
+		left = &m
+	default:
+		left = &m
+	}
+	writeBuffers.Put(buf)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writing = false
+	// A frame begun must be finished, even before a close; one not begun
+	// is dropped by a close as closeWith drops the queue.
+	if left != nil && !c.ended && (c.closeCode == 0 || left.rest != nil) {
+		c.queue = append(c.queue, outbound{})
+		copy(c.queue[1:], c.queue)
+		c.queue[0] = *left
+	}
+	if len(c.queue) > 0 || c.closeCode != 0 {
+		// What is left of m, messages queued meanwhile, or a close to make.
+		c.startWriterLocked()
+	}
 }
 
 // enqueueWait queues m, waiting while the queue is full.
@@ -64,10 +121,8 @@ func (c *socketConn) enqueueWait(ctx context.Context, m outbound) error {
 			return errConnClosed
 		}
 		if len(c.queue) < c.limit {
-			c.queue = append(c.queue, m)
-			c.startWriterLocked()
 			c.mu.Unlock()
-			return nil
+			return c.enqueue(m, false)
 		}
 		if c.room == nil {
 			c.room = make(chan struct{})
@@ -138,14 +193,14 @@ func (c *socketConn) write() {
 		}
 		c.mu.Unlock()
 
-		frame := (*buf)[:frameHeaderRoom]
-		if m.op != nil {
-			frame = appendMessage(frame, m.op.head, m.typ, m.payload)
+		var err error
+		if m.rest != nil {
+			err = c.writes.writeMessage(m.rest)
 		} else {
-			frame = append(frame, m.payload...)
+			frame := appendFrame((*buf)[:frameHeaderRoom], m)
+			*buf = frame
+			err = c.writes.writeMessage(textFrame(frame))
 		}
-		*buf = frame
-		err := c.writes.writeMessage(textFrame(frame))
 		if err != nil {
 			c.mu.Lock()
 			c.writing = false
@@ -158,6 +213,14 @@ func (c *socketConn) write() {
 			c.t.live.Sent(m.announced)
 		}
 	}
+}
+
+// appendFrame appends m's message to buf.
+func appendFrame(buf []byte, m outbound) []byte {
+	if m.op != nil {
+		return appendMessage(buf, m.op.head, m.typ, m.payload)
+	}
+	return append(buf, m.payload...)
 }
 
 // closeWith closes the connection from the server's side with code and

@@ -297,9 +297,7 @@ func (h *Hub) publish(c *Change) {
 		targets = append(targets, s)
 	}
 	h.mu.Unlock()
-	for _, s := range targets {
-		s.offer(c)
-	}
+	fanOut(targets, c)
 }
 
 // publishRun hands a run's new state to its subscribers.
@@ -312,9 +310,7 @@ func (h *Hub) publishRun(projectID int, st *RunState) {
 		}
 	}
 	h.mu.Unlock()
-	for _, s := range targets {
-		s.offer(st)
-	}
+	fanOut(targets, st)
 }
 
 // hasRunSubscribers reports whether anyone here follows the run.
