@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -83,16 +84,13 @@ func (c *socketConn) writeNow(m outbound) {
 	frame = textFrame(frame)
 	n := c.writes.tryMessage(frame)
 	var left *outbound
-	switch {
-	case n == len(frame):
-		if m.op != nil && c.t.live != nil {
-			c.t.live.Sent(m.announced)
+	if n < len(frame) {
+		if n > 0 {
+			m.rest = bytes.Clone(frame[n:])
 		}
-	case n > 0:
-		m.rest = bytes.Clone(frame[n:])
 		left = &m
-	default:
-		left = &m
+	} else if m.op != nil && c.t.live != nil {
+		c.t.live.Sent(m.announced)
 	}
 	writeBuffers.Put(buf)
 
@@ -102,9 +100,7 @@ func (c *socketConn) writeNow(m outbound) {
 	// A frame begun must be finished, even before a close; one not begun
 	// is dropped by a close as closeWith drops the queue.
 	if left != nil && !c.ended && (c.closeCode == 0 || left.rest != nil) {
-		c.queue = append(c.queue, outbound{})
-		copy(c.queue[1:], c.queue)
-		c.queue[0] = *left
+		c.queue = slices.Insert(c.queue, 0, *left)
 	}
 	if len(c.queue) > 0 || c.closeCode != 0 {
 		// What is left of m, messages queued meanwhile, or a close to make.
