@@ -149,22 +149,31 @@ func TestSegmentRunUpdatedEndsAfterTheFinalState(t *testing.T) {
 	require.Equal(t, "complete", c.read(t)["type"])
 }
 
+// subscribeOverSmallSockets makes a static segment and n users named
+// prefix-0..n-1, and subscribes (id "1") to the segment's changes over
+// sockets with small buffers on both ends, so that one run moving all the
+// users is more than the sockets hold.
+func (b *liveBundle) subscribeOverSmallSockets(t *testing.T, prefix string, n int) (segmentID string, externalIDs []string, c *wsClient) {
+	t.Helper()
+	b.useSmallSocketBuffers(t)
+	segmentID = b.staticSegment(t, b.project, prefix, 0)
+	externalIDs = make([]string, n)
+	for i := range externalIDs {
+		externalIDs[i] = prefix + "-" + itoa(i)
+	}
+	b.ingestUsers(t, externalIDs)
+	c = dialLiveSmall(t, b.server.URL, b.project.Read)
+	c.start(t, "1", membershipSubscription, map[string]any{"id": segmentID})
+	b.waitSubscribers(t, 1)
+	return segmentID, externalIDs, c
+}
+
 // A client that stops reading while runs keep coming is cut off with 1008
 // and a reason that says where to resume, instead of buffering without end.
 func TestSlowConsumerIsClosedWithAReason(t *testing.T) {
 	t.Parallel()
 	b := setupLive(t, 2)
-	b.useSmallSocketBuffers(t)
-	const users = 1000
-	seg := b.staticSegment(t, b.project, "slow", 0)
-	ids := make([]string, users)
-	for i := range ids {
-		ids[i] = "slow-" + itoa(i)
-	}
-	b.ingestUsers(t, ids)
-	c := dialLiveSmall(t, b.server.URL, b.project.Read)
-	c.start(t, "1", membershipSubscription, map[string]any{"id": seg})
-	b.waitSubscribers(t, 1)
+	seg, ids, c := b.subscribeOverSmallSockets(t, "slow", 1000)
 
 	// Each run moves 1,000 users in or out: megabytes the client never
 	// reads, until the socket, then the subscriber's buffer, are full.
@@ -195,17 +204,8 @@ func TestSlowConsumerIsClosedWithAReason(t *testing.T) {
 func TestMessagesLargerThanTheSocketArriveWhole(t *testing.T) {
 	t.Parallel()
 	b := setupLive(t, 0)
-	b.useSmallSocketBuffers(t)
 	const users, runs = 1000, 6
-	seg := b.staticSegment(t, b.project, "whole", 0)
-	ids := make([]string, users)
-	for i := range ids {
-		ids[i] = "whole-" + itoa(i)
-	}
-	b.ingestUsers(t, ids)
-	c := dialLiveSmall(t, b.server.URL, b.project.Read)
-	c.start(t, "1", membershipSubscription, map[string]any{"id": seg})
-	b.waitSubscribers(t, 1)
+	seg, ids, c := b.subscribeOverSmallSockets(t, "whole", users)
 	for i := range runs {
 		b.members(t, b.project, seg, i%2 == 1, ids...)
 	}
