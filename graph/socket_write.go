@@ -58,11 +58,18 @@ func (c *socketConn) enqueue(m outbound, bounded bool) error {
 		c.mu.Unlock()
 		return errQueueFull
 	}
+	c.putAndUnlock(m)
+	return nil
+}
+
+// putAndUnlock queues m, or writes it now when nothing is ahead of it;
+// c.mu is held on entry and released.
+func (c *socketConn) putAndUnlock(m outbound) {
 	if c.writing || c.writes.raw == nil {
 		c.queue = append(c.queue, m)
 		c.startWriterLocked()
 		c.mu.Unlock()
-		return nil
+		return
 	}
 	// Writing, until writeNow is done: what is enqueued meanwhile waits
 	// behind m, and a close waits for writeNow to hand over.
@@ -72,7 +79,6 @@ func (c *socketConn) enqueue(m outbound, bounded bool) error {
 	}
 	c.mu.Unlock()
 	c.writeNow(m)
-	return nil
 }
 
 // writeNow writes m without waiting for room; what the socket does not take
@@ -117,8 +123,8 @@ func (c *socketConn) enqueueWait(ctx context.Context, m outbound) error {
 			return errConnClosed
 		}
 		if len(c.queue) < c.limit {
-			c.mu.Unlock()
-			return c.enqueue(m, false)
+			c.putAndUnlock(m)
+			return nil
 		}
 		if c.room == nil {
 			c.room = make(chan struct{})

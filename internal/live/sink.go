@@ -9,7 +9,9 @@ import (
 // hub never calls a sink's methods concurrently for one subscription, and
 // may call Offer before the Subscribe call that registered it returns.
 type Sink[T any] interface {
-	// Offer queues item without blocking. It returns false when the
+	// Offer queues item without blocking (it may write it out, with I/O
+	// that never waits; the hub calls Offer of different subscriptions from
+	// several goroutines at once). It returns false when the
 	// subscriber's queue is full: the hub then ends the subscription as a
 	// slow consumer (End with a *SlowConsumerError).
 	Offer(item T) bool
