@@ -3,7 +3,9 @@ package main
 import (
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,10 +51,47 @@ func TestDriftIsMeasuredAndCounted(t *testing.T) {
 	require.NoError(t, json.Unmarshal(graphqlPost(t, base, project.Keys.Admin, `mutation($id: ID!) { recomputeSegment(id: $id) { id } }`,
 		map[string]any{"id": segmentID}), &queued))
 	run := waitRunCompleted(t, base, project.Keys.Read, queued.Data.RecomputeSegment.ID)
-	require.Equal(t, 1, run.Exited)
-	require.NotNil(t, run.Drift)
-	require.Equal(t, 1, *run.Drift, "ann left, and no pass knew of it")
+	if run.Exited != 1 || run.Drift == nil || *run.Drift != 1 {
+		drift := "null"
+		if run.Drift != nil {
+			drift = fmt.Sprint(*run.Drift)
+		}
+		t.Fatalf("run %s exited %d with drift %s, want 1 and 1: ann left, and no pass knew of it\n%s",
+			queued.Data.RecomputeSegment.ID, run.Exited, drift, runHistory(t, db, project.Project.Name))
+	}
 	require.Equal(t, 1.0, scrapeMetrics(t, base+"/metrics")[`pulse_segment_drift_total`])
+}
+
+// runHistory describes the project's runs and waiting marks, for a failure
+// message.
+func runHistory(t *testing.T, db *sql.DB, projectName string) string {
+	t.Helper()
+	var out strings.Builder
+	rows, err := db.Query(`SELECT r.id, r.trigger, r.status, r.entered_count, r.exited_count, COALESCE(r.drift::text, 'null'),
+			to_char(r.created_at, 'HH24:MI:SS.US'), COALESCE(to_char(r.finished_at, 'HH24:MI:SS.US'), '')
+		FROM segment_runs r JOIN projects p ON p.id = r.project_id WHERE p.name = $1 ORDER BY r.id`, projectName)
+	require.NoError(t, err)
+	defer rows.Close()
+	out.WriteString("runs (id trigger status entered exited drift created finished):\n")
+	for rows.Next() {
+		var id, entered, exited int
+		var trigger, status, drift, created, finished string
+		require.NoError(t, rows.Scan(&id, &trigger, &status, &entered, &exited, &drift, &created, &finished))
+		fmt.Fprintf(&out, "  %d %s %s %d %d %s %s %s\n", id, trigger, status, entered, exited, drift, created, finished)
+	}
+	require.NoError(t, rows.Err())
+	marks, err := db.Query(`SELECT u.external_id, to_char(d.marked_at, 'HH24:MI:SS.US') FROM segment_dirty_users d
+		JOIN projects p ON p.id = d.project_id JOIN users u ON u.id = d.user_id WHERE p.name = $1 ORDER BY d.marked_at`, projectName)
+	require.NoError(t, err)
+	defer marks.Close()
+	out.WriteString("marks waiting (user marked):\n")
+	for marks.Next() {
+		var user, at string
+		require.NoError(t, marks.Scan(&user, &at))
+		fmt.Fprintf(&out, "  %s %s\n", user, at)
+	}
+	require.NoError(t, marks.Err())
+	return out.String()
 }
 
 // completedRun is what the tests read of a completed run.
