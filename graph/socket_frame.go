@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net"
 	"sync"
@@ -13,7 +14,9 @@ import (
 // call per message, none of the library's locking. The WebSocket library
 // still writes its control frames (pongs, the close) through Write, in
 // pieces its small buffer flushes; they are held until the frame is whole,
-// so the two never interleave inside a frame.
+// and a frame of the transport's that the socket took only part of
+// without waiting (tryMessage) is finished before any other write, so
+// frames never interleave.
 type frameWriter struct {
 	conn net.Conn
 	// raw is conn's socket for tryMessage; nil: every write may wait.
@@ -22,12 +25,17 @@ type frameWriter struct {
 	mu sync.Mutex
 	// partial is a frame of the library's, received in part.
 	partial []byte
+	// rest is what tryMessage could not write of its frame.
+	rest []byte
 }
 
 // Write is the library's.
 func (w *frameWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err := w.finishLocked(); err != nil {
+		return 0, err
+	}
 	w.partial = append(w.partial, p...)
 	for {
 		n := frameLength(w.partial)
@@ -45,24 +53,56 @@ func (w *frameWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// writeMessage writes one whole frame of the transport's (see textFrame).
+// writeMessage writes one whole frame of the transport's (see textFrame),
+// after the rest of the one before, if any.
 func (w *frameWriter) writeMessage(frame []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err := w.finishLocked(); err != nil {
+		return err
+	}
 	_, err := w.conn.Write(frame)
 	return err
 }
 
-// tryMessage writes what of one whole frame of the transport's the socket
-// takes at once, and returns how much: 0 as well while the library is
-// writing (its write may be waiting for room). The caller owes the socket
-// the rest of the frame before any other.
-func (w *frameWriter) tryMessage(frame []byte) int {
+// finish writes the rest of the frame tryMessage began, waiting for room.
+func (w *frameWriter) finish() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.finishLocked()
+}
+
+func (w *frameWriter) finishLocked() error {
+	if w.rest == nil {
+		return nil
+	}
+	rest := w.rest
+	w.rest = nil
+	_, err := w.conn.Write(rest)
+	return err
+}
+
+// tryMessage writes one whole frame of the transport's if the socket takes
+// at least its first byte at once: taken is then true, and owes is true
+// when the socket took only part of it, the rest kept for the next write
+// (or finish) to write first. Nothing is written while another write is
+// under way (it may be waiting for room) or a frame is unfinished.
+func (w *frameWriter) tryMessage(frame []byte) (taken, owes bool) {
 	if w.raw == nil || !w.mu.TryLock() {
-		return 0
+		return false, false
 	}
 	defer w.mu.Unlock()
-	return writeNonBlocking(w.raw, frame)
+	if w.rest != nil {
+		return false, true
+	}
+	n := writeNonBlocking(w.raw, frame)
+	if n == 0 {
+		return false, false
+	}
+	if n < len(frame) {
+		w.rest = bytes.Clone(frame[n:])
+	}
+	return true, w.rest != nil
 }
 
 // frameLength is the length of the server frame at the start of b, header

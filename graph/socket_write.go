@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -23,9 +22,6 @@ type outbound struct {
 	// point once it is written; announced is when the run was announced.
 	seq       int
 	announced time.Time
-	// rest is what the socket did not take of the message's frame when it
-	// was written without waiting: written as it is, before anything else.
-	rest []byte
 }
 
 // Why a message was not queued.
@@ -81,35 +77,30 @@ func (c *socketConn) putAndUnlock(m outbound) {
 	c.writeNow(m)
 }
 
-// writeNow writes m without waiting for room; what the socket does not take
-// (all of it on a full socket or an error) goes to the writer, first.
+// writeNow writes m without waiting for room. A message the socket takes
+// none of goes to the writer, first; one it takes part of is the frame
+// writer's to finish, and the writer's to wait for that.
 func (c *socketConn) writeNow(m outbound) {
 	buf := writeBuffers.Get().(*[]byte)
 	frame := appendFrame((*buf)[:frameHeaderRoom], m)
 	*buf = frame
-	frame = textFrame(frame)
-	n := c.writes.tryMessage(frame)
-	var left *outbound
-	if n < len(frame) {
-		if n > 0 {
-			m.rest = bytes.Clone(frame[n:])
-		}
-		left = &m
-	} else if m.op != nil && c.t.live != nil {
+	taken, owes := c.writes.tryMessage(textFrame(frame))
+	writeBuffers.Put(buf)
+	if taken && m.op != nil && c.t.live != nil {
 		c.t.live.Sent(m.announced)
 	}
-	writeBuffers.Put(buf)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.writing = false
-	// A frame begun must be finished, even before a close; one not begun
-	// is dropped by a close as closeWith drops the queue.
-	if left != nil && !c.ended && (c.closeCode == 0 || left.rest != nil) {
-		c.queue = slices.Insert(c.queue, 0, *left)
+	// A message not begun is dropped by a close, as closeWith drops the
+	// queue.
+	if !taken && !c.ended && c.closeCode == 0 {
+		c.queue = slices.Insert(c.queue, 0, m)
 	}
-	if len(c.queue) > 0 || c.closeCode != 0 {
-		// What is left of m, messages queued meanwhile, or a close to make.
+	if len(c.queue) > 0 || c.closeCode != 0 || owes {
+		// m or the rest of its frame, messages queued meanwhile, or a close
+		// to make.
 		c.startWriterLocked()
 	}
 }
@@ -155,6 +146,10 @@ func (c *socketConn) write() {
 	// One deadline for what is queued now, rather than a context per
 	// message: most runs of the writer write one message.
 	_ = c.netConn.SetWriteDeadline(time.Now().Add(socketWriteTimeout))
+	if err := c.writes.finish(); err != nil {
+		c.writeFailed()
+		return
+	}
 	for {
 		c.mu.Lock()
 		if c.ended && c.closeCode == closeNormal && len(c.queue) == 0 {
@@ -195,26 +190,25 @@ func (c *socketConn) write() {
 		}
 		c.mu.Unlock()
 
-		var err error
-		if m.rest != nil {
-			err = c.writes.writeMessage(m.rest)
-		} else {
-			frame := appendFrame((*buf)[:frameHeaderRoom], m)
-			*buf = frame
-			err = c.writes.writeMessage(textFrame(frame))
-		}
-		if err != nil {
-			c.mu.Lock()
-			c.writing = false
-			c.mu.Unlock()
-			_ = c.ws.CloseNow()
-			c.end()
+		frame := appendFrame((*buf)[:frameHeaderRoom], m)
+		*buf = frame
+		if err := c.writes.writeMessage(textFrame(frame)); err != nil {
+			c.writeFailed()
 			return
 		}
 		if m.op != nil && c.t.live != nil {
 			c.t.live.Sent(m.announced)
 		}
 	}
+}
+
+// writeFailed ends the connection after a failed write: the writer exits.
+func (c *socketConn) writeFailed() {
+	c.mu.Lock()
+	c.writing = false
+	c.mu.Unlock()
+	_ = c.ws.CloseNow()
+	c.end()
 }
 
 // appendFrame appends m's message to buf.
