@@ -18,10 +18,12 @@ import (
 // (a trait written behind ingestion's back, so no user is marked) is moved
 // by the next reconciling full recompute, which records it as drift on the
 // run and in pulse_segment_drift_total. Drift 0 elsewhere means something
-// only because this test can see it otherwise.
+// only because this test can see it otherwise. The database is the test's
+// own: the metric is its server's, and in the package's database any
+// test's server may run the recompute.
 func TestDriftIsMeasuredAndCounted(t *testing.T) {
 	t.Parallel()
-	dsn := pgtest.DSN(t)
+	_, dsn := pgtest.Own(t)
 	base := serveInProcess(t, dsn, io.Discard, "--log-level", "warn")
 	project := createProject(t, dsn, "Drift")
 	var created struct {
