@@ -24,9 +24,9 @@ type socketConn struct {
 	t    *socketTransport
 	exec graphql.GraphExecutor
 	ws   *websocket.Conn
-	// netConn is the connection under ws (for waiting and write
-	// deadlines); reader is what ws reads from, writes what it and the
-	// transport write to.
+	// netConn is the connection under ws (for write deadlines); reader is
+	// what ws reads from, writes what it and the transport write to (and
+	// holds the socket the connection waits for data on).
 	netConn net.Conn
 	reader  *bufio.Reader
 	writes  *frameWriter
@@ -83,7 +83,7 @@ func (c *socketConn) readLoop() {
 	defer c.end()
 	for {
 		if c.buffered() == 0 {
-			if err := waitReadable(c.netConn); err != nil {
+			if err := waitReadable(c.writes.raw); err != nil {
 				return
 			}
 		}

@@ -19,7 +19,8 @@ import (
 // frames never interleave.
 type frameWriter struct {
 	conn net.Conn
-	// raw is conn's socket for tryMessage; nil: every write may wait.
+	// raw is conn's socket (see rawSocket), for tryMessage and the
+	// connection's waits for data; nil: every write may wait.
 	raw syscall.RawConn
 
 	mu sync.Mutex

@@ -86,8 +86,8 @@ func (c *socketConn) writeNow(m outbound) {
 	*buf = frame
 	taken, owes := c.writes.tryMessage(textFrame(frame))
 	writeBuffers.Put(buf)
-	if taken && m.op != nil && c.t.live != nil {
-		c.t.live.Sent(m.announced)
+	if taken {
+		c.sent(m)
 	}
 
 	c.mu.Lock()
@@ -196,9 +196,15 @@ func (c *socketConn) write() {
 			c.writeFailed()
 			return
 		}
-		if m.op != nil && c.t.live != nil {
-			c.t.live.Sent(m.announced)
-		}
+		c.sent(m)
+	}
+}
+
+// sent counts m, once written, in the live metrics when it is an
+// operation's.
+func (c *socketConn) sent(m outbound) {
+	if m.op != nil && c.t.live != nil {
+		c.t.live.Sent(m.announced)
 	}
 }
 
